@@ -1,0 +1,236 @@
+//! Lock-order checking ("lockdep") behind the `deadlock-detection` feature.
+//!
+//! # What it finds
+//!
+//! Two threads that take the same two locks in opposite orders can deadlock, but only when
+//! their timing is unlucky: the tutorials' demo (thread 1 locks A then B, thread 2 locks B then
+//! A) often runs to completion. This module finds the *possibility*: it keeps one global
+//! directed graph whose edge `A → B` means "some thread acquired B while holding A". Before a
+//! blocking acquisition of `L` by a thread holding `H`, it adds `H → L`; if `L` already reaches
+//! `H` in the graph, the new edge closes a cycle and the order of acquisitions somewhere in the
+//! program can deadlock, whether or not it did this time. Re-locking a non-reentrant lock the
+//! thread already holds (a certain self-deadlock) is reported too.
+//!
+//! # How it reports
+//!
+//! It **panics** on the acquisition that closes the cycle, before blocking, with a message that
+//! names every edge of the cycle: the thread that made it, the lock (its kind, number and the
+//! place it was created) and the source line of both acquisitions (`#[track_caller]`). A panic
+//! stops the test or the demo where the bug is, with the evidence, instead of a log line that
+//! scrolls by; the feature is meant for tests and debugging builds.
+//!
+//! # Limits
+//!
+//! - Held locks are tracked per *thread*. An async task is reported by the name of the thread
+//!   that polled it. A guard held across an `.await` while other tasks run on the same thread
+//!   makes those tasks look like they hold it too; if they then take locks, false edges can
+//!   appear. A guard released on another thread than the one that acquired it is removed from
+//!   the releasing thread's list if present (otherwise it stays listed on the acquiring thread
+//!   until that thread acquires the same lock again). Use the feature with thread code and with
+//!   tasks that do not hold guards across `.await`.
+//! - `try_lock` acquisitions cannot block, so they add no edge, but the lock they took counts
+//!   as held for later acquisitions.
+//! - Locks are nodes by instance; a dropped lock's edges are removed.
+
+use std::panic::Location;
+
+/// Identity of one lock instance in the lock-order graph (zero-sized without the feature).
+#[derive(Debug)]
+pub(crate) struct LockId {
+    #[cfg(feature = "deadlock-detection")]
+    id: usize,
+}
+
+#[cfg(not(feature = "deadlock-detection"))]
+impl LockId {
+    #[inline]
+    pub(crate) fn new(_kind: &'static str, _created: &'static Location<'static>) -> LockId {
+        LockId {}
+    }
+
+    /// Checks the order before a blocking acquisition.
+    #[inline]
+    pub(crate) fn before_acquire(&self, _site: &'static Location<'static>) {}
+
+    /// Records a completed acquisition.
+    #[inline]
+    pub(crate) fn acquired(&self, _site: &'static Location<'static>) {}
+
+    /// Records a release.
+    #[inline]
+    pub(crate) fn released(&self) {}
+}
+
+#[cfg(feature = "deadlock-detection")]
+mod imp {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::fmt::Write as _;
+    use std::panic::Location;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::LockId;
+
+    type Site = &'static Location<'static>;
+
+    #[derive(Debug, Clone)]
+    struct Edge {
+        to: usize,
+        thread: String,
+        held_at: Site,
+        acquired_at: Site,
+    }
+
+    #[derive(Debug)]
+    struct Node {
+        kind: &'static str,
+        created: Site,
+        out: Vec<Edge>,
+    }
+
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    static GRAPH: Mutex<Option<HashMap<usize, Node>>> = Mutex::new(None);
+
+    thread_local! {
+        static HELD: RefCell<Vec<(usize, Site)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn graph<R>(f: impl FnOnce(&mut HashMap<usize, Node>) -> R) -> R {
+        let mut g = GRAPH.lock().unwrap_or_else(|p| p.into_inner());
+        f(g.get_or_insert_with(HashMap::new))
+    }
+
+    fn thread_name() -> String {
+        let t = std::thread::current();
+        match t.name() {
+            Some(n) => n.to_owned(),
+            None => format!("{:?}", t.id()),
+        }
+    }
+
+    fn describe(g: &HashMap<usize, Node>, id: usize) -> String {
+        match g.get(&id) {
+            Some(n) => format!("{}#{} (created at {})", n.kind, id, n.created),
+            None => format!("lock#{id}"),
+        }
+    }
+
+    /// Path of edges from `from` to `to`, if any (depth-first).
+    fn path(g: &HashMap<usize, Node>, from: usize, to: usize) -> Option<Vec<(usize, Edge)>> {
+        let mut stack = vec![(from, 0usize)];
+        let mut seen = vec![from];
+        let mut trail: Vec<(usize, Edge)> = Vec::new();
+        while let Some(&mut (node, ref mut i)) = stack.last_mut() {
+            let out = g.get(&node).map(|n| n.out.as_slice()).unwrap_or(&[]);
+            if *i >= out.len() {
+                stack.pop();
+                trail.pop();
+                continue;
+            }
+            let e = out[*i].clone();
+            *i += 1;
+            if e.to == to {
+                trail.push((node, e));
+                return Some(trail);
+            }
+            if !seen.contains(&e.to) {
+                seen.push(e.to);
+                let next = e.to;
+                trail.push((node, e));
+                stack.push((next, 0));
+            }
+        }
+        None
+    }
+
+    impl LockId {
+        pub(crate) fn new(kind: &'static str, created: Site) -> LockId {
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            graph(|g| g.insert(id, Node { kind, created, out: Vec::new() }));
+            LockId { id }
+        }
+
+        pub(crate) fn before_acquire(&self, site: Site) {
+            let held: Vec<(usize, Site)> = HELD.with(|h| h.borrow().clone());
+            let me = thread_name();
+            let report = graph(|g| {
+                if let Some(&(_, first)) = held.iter().find(|(id, _)| *id == self.id) {
+                    return Some(format!(
+                        "c10k-sync deadlock detection: thread '{me}' is acquiring {} at {site}, \
+                         but it already holds it (acquired at {first}).\nA non-reentrant lock \
+                         acquired twice by the same thread waits for itself forever. Release it \
+                         first, or use ReentrantMutex (Python's RLock).",
+                        describe(g, self.id)
+                    ));
+                }
+                for &(h, h_site) in &held {
+                    let exists = g.get(&h).is_some_and(|n| n.out.iter().any(|e| e.to == self.id));
+                    if exists {
+                        continue;
+                    }
+                    if let Some(cycle) = path(g, self.id, h) {
+                        let mut msg = format!(
+                            "c10k-sync deadlock detection: lock-order inversion (potential deadlock)\n\
+                             thread '{me}' is acquiring {}\n    at {site}\n  while holding {}\n    \
+                             acquired at {h_site}\nbut the opposite order was seen before:\n",
+                            describe(g, self.id),
+                            describe(g, h),
+                        );
+                        for (from, e) in &cycle {
+                            let _ = writeln!(
+                                msg,
+                                "  thread '{}' acquired {}\n    at {}\n  while holding {}\n    \
+                                 acquired at {}",
+                                e.thread,
+                                describe(g, e.to),
+                                e.acquired_at,
+                                describe(g, *from),
+                                e.held_at
+                            );
+                        }
+                        msg.push_str(
+                            "If these threads run at the same time, each can hold the lock the \
+                             other waits for and both wait forever. Acquire the locks in one \
+                             global order everywhere (or hold only one at a time).",
+                        );
+                        return Some(msg);
+                    }
+                    if let Some(n) = g.get_mut(&h) {
+                        n.out.push(Edge { to: self.id, thread: me.clone(), held_at: h_site, acquired_at: site });
+                    }
+                }
+                None
+            });
+            if let Some(msg) = report {
+                panic!("{msg}");
+            }
+        }
+
+        pub(crate) fn acquired(&self, site: Site) {
+            let _ = HELD.try_with(|h| h.borrow_mut().push((self.id, site)));
+        }
+
+        pub(crate) fn released(&self) {
+            // `try_with`: a guard may be dropped while its thread is being torn down.
+            let _ = HELD.try_with(|h| {
+                let mut h = h.borrow_mut();
+                if let Some(pos) = h.iter().rposition(|(id, _)| *id == self.id) {
+                    h.remove(pos);
+                }
+            });
+        }
+    }
+
+    impl Drop for LockId {
+        fn drop(&mut self) {
+            let id = self.id;
+            graph(|g| {
+                g.remove(&id);
+                for n in g.values_mut() {
+                    n.out.retain(|e| e.to != id);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The one place where the crate picks its atomics, locks and thread handles.
+//!
+//! Under `--cfg loom` every type here is loom's model-checked twin, so the models in
+//! `tests/loom_*.rs` explore the interleavings of the real code; otherwise they are `std`'s.
+//! Timed parking is not modelled by loom: `park_timeout` parks without a deadline there, and
+//! the models never use timeouts.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+#[cfg(loom)]
+pub(crate) use loom::thread::{current, park, Thread};
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub(crate) use std::thread::{current, park, Thread};
+
+/// Parks the current thread for at most `dur` (loom: without a deadline).
+#[cfg(not(loom))]
+pub(crate) fn park_timeout(dur: std::time::Duration) {
+    std::thread::park_timeout(dur);
+}
+
+/// Parks the current thread for at most `dur` (loom: without a deadline).
+#[cfg(loom)]
+pub(crate) fn park_timeout(_dur: std::time::Duration) {
+    loom::thread::park();
+}
+
+/// Locks a shim mutex, ignoring poisoning.
+///
+/// Our internal critical sections never call user code, so a panic inside one is a bug in
+/// this crate; the state they guard stays consistent between statements, and recovering
+/// the guard keeps one panicking thread from cascading into every other user.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}

@@ -1,0 +1,281 @@
+//! An async-and-blocking mutual exclusion lock.
+//!
+//! `Mutex<T>` is a [`Semaphore`] with one permit plus the protected value: locking is
+//! acquiring the permit, the guard gives it back on drop. It inherits the semaphore's FIFO
+//! hand-over, its single-CAS fast paths and its cancellation protocol.
+//!
+//! The value sits in an `UnsafeCell`; this module and [`rwlock`](crate::rwlock) are the only
+//! places of the crate with `unsafe`, each block arguing from "the guard holds the permit".
+#![allow(unsafe_code)]
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::deadlock::LockId;
+use crate::semaphore::{Semaphore, Waiter};
+
+/// A mutual exclusion lock usable from async tasks and from threads alike.
+///
+/// - `lock().await` in tasks, [`lock_blocking`](Self::lock_blocking) in threads,
+///   [`try_lock`](Self::try_lock) anywhere; the same lock serves both at once.
+/// - **Fair**: waiters get the lock in the order they started waiting (FIFO). An unlock
+///   hands the lock directly to the oldest waiter, so a thread that unlocks and immediately
+///   locks again queues behind the others instead of barging in. `try_lock` fails while
+///   anyone waits.
+/// - The guard is `Send` (for `T: Send`): it may be held across `.await` on a multi-threaded
+///   executor and dropped on another thread. Unlike `std::sync::Mutex` there is no poisoning:
+///   a panic while holding the guard simply unlocks.
+/// - Async timeouts are the caller runtime's business (`time::timeout(m.lock())`); threads
+///   have [`lock_blocking_timeout`](Self::lock_blocking_timeout).
+///
+/// # Examples
+///
+/// The tutorials' ticket counter: 100 threads each take one ticket, none is sold twice.
+///
+/// ```
+/// use c10k_sync::Mutex;
+///
+/// let tickets = Mutex::new(100);
+/// std::thread::scope(|s| {
+///     for _ in 0..100 {
+///         s.spawn(|| *tickets.lock_blocking() -= 1);
+///     }
+/// });
+/// assert_eq!(tickets.into_inner(), 0);
+/// ```
+///
+/// In a task (any executor):
+///
+/// ```
+/// # futures_util::FutureExt::now_or_never(async {
+/// let m = c10k_sync::Mutex::new(vec![1]);
+/// m.lock().await.push(2);
+/// assert_eq!(*m.lock().await, [1, 2]);
+/// # }).unwrap();
+/// ```
+pub struct Mutex<T: ?Sized> {
+    sem: Semaphore,
+    id: LockId,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the `UnsafeCell` is only reached through a guard, and at most one guard exists at a
+// time (it holds the semaphore's only permit). Sharing the mutex therefore only ever moves
+// exclusive access to `T` between threads, which needs `T: Send` and nothing more.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+// SAFETY: the mutex owns its `T`; moving it moves the `T`.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+
+/// Why [`Mutex::try_lock`] (or another `try_` lock) failed: the lock is held or waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TryLockError;
+
+impl fmt::Display for TryLockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("lock is held or has waiters")
+    }
+}
+
+impl std::error::Error for TryLockError {}
+
+impl<T> Mutex<T> {
+    /// Creates an unlocked mutex holding `value`.
+    #[track_caller]
+    pub fn new(value: T) -> Mutex<T> {
+        Mutex { sem: Semaphore::new(1), id: LockId::new("Mutex", Location::caller()), data: UnsafeCell::new(value) }
+    }
+
+    /// Consumes the mutex, returning the value.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Waits for the lock.
+    ///
+    /// Cancellation safety: dropping the future before it completes leaves the queue; if the
+    /// lock had already been handed to it, the lock passes to the next waiter. Nothing else
+    /// happens, so `lock()` is safe to use in `select!` and under timeouts.
+    #[track_caller]
+    pub fn lock(&self) -> Lock<'_, T> {
+        let site = Location::caller();
+        self.id.before_acquire(site);
+        Lock { mutex: self, waiter: Waiter::new(1), site }
+    }
+
+    /// Blocks the thread until the lock is handed over.
+    ///
+    /// # Panics
+    ///
+    /// With the `deadlock-detection` feature, if this acquisition inverts an order of
+    /// acquisitions seen before (see [`deadlock`](crate#deadlock-detection)).
+    #[track_caller]
+    pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
+        let site = Location::caller();
+        self.id.before_acquire(site);
+        if self.sem.try_take(1).is_err() {
+            self.sem.acquire_blocking().expect("a mutex's semaphore is never closed").forget();
+        }
+        self.guard(site)
+    }
+
+    /// Blocks for at most `timeout`; `None` if the lock was not handed over in time.
+    #[track_caller]
+    pub fn lock_blocking_timeout(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
+        let site = Location::caller();
+        self.id.before_acquire(site);
+        self.sem.acquire_blocking_timeout(1, timeout).ok()?.forget();
+        Some(self.guard(site))
+    }
+
+    /// Takes the lock if it is free and nobody waits.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] otherwise.
+    #[track_caller]
+    pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
+        self.sem.try_take(1).map_err(|_| TryLockError)?;
+        Ok(self.guard(Location::caller()))
+    }
+
+    /// Mutable access without locking: `&mut self` proves nobody else holds it.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    fn guard(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
+        self.id.acquired(site);
+        MutexGuard { mutex: self, _marker: PhantomData }
+    }
+
+    pub(crate) fn semaphore(&self) -> &Semaphore {
+        &self.sem
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match self.sem.try_take(1) {
+            Ok(()) => {
+                // SAFETY: we hold the only permit until the `release` below.
+                d.field("data", &unsafe { &*self.data.get() });
+                self.sem.release(1);
+            }
+            Err(_) => {
+                d.field("data", &format_args!("<locked>"));
+            }
+        }
+        d.finish()
+    }
+}
+
+/// Future of [`Mutex::lock`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Lock<'a, T: ?Sized> {
+    mutex: &'a Mutex<T>,
+    waiter: Waiter,
+    site: &'static Location<'static>,
+}
+
+impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lock").field("waiter", &self.waiter).finish()
+    }
+}
+
+impl<'a, T: ?Sized> Future for Lock<'a, T> {
+    type Output = MutexGuard<'a, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.waiter.poll_acquire(&this.mutex.sem, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(r) => {
+                r.expect("a mutex's semaphore is never closed");
+                Poll::Ready(this.mutex.guard(this.site))
+            }
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for Lock<'_, T> {
+    fn drop(&mut self) {
+        self.waiter.cancel(&self.mutex.sem);
+    }
+}
+
+/// Exclusive access to a [`Mutex`]'s value; unlocks (handing over to the next waiter) on drop.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    mutex: &'a Mutex<T>,
+    // Sync for the guard must require `T: Sync` (it hands out `&T`); `&mut T` says that.
+    _marker: PhantomData<&'a mut T>,
+}
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// The mutex this guard locks (to re-lock it after a [`Condvar`](crate::Condvar) wait).
+    pub fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.mutex
+    }
+
+    /// Unlocks without running the guard's destructor logic twice; used by `Condvar`.
+    pub(crate) fn unlock(this: Self) -> &'a Mutex<T> {
+        let m = this.mutex;
+        drop(this);
+        m
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the mutex's only permit, so no `&mut T` exists elsewhere.
+        unsafe { &*self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the mutex's only permit, so this is the only access to `T`;
+        // `&mut self` makes the returned borrow unique among borrows of the guard.
+        unsafe { &mut *self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.mutex.id.released();
+        self.mutex.sem.release(1);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}

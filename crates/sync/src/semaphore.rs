@@ -1,0 +1,608 @@
+//! A fair counting semaphore; also the engine under [`Mutex`](crate::Mutex) and
+//! [`RwLock`](crate::RwLock).
+//!
+//! # Algorithm
+//!
+//! The number of available permits lives in one atomic word together with two flags:
+//! `CLOSED` and `QUEUED` (the waiter list is not empty). While nobody waits, `try_acquire`
+//! and `release` are a single compare-and-swap each and never touch the internal mutex.
+//! Once a waiter is queued, `QUEUED` forces every acquire and release through the mutex,
+//! where released permits are *handed* to the waiters at the front of the list, oldest first
+//! (`src/wait.rs` describes the hand-over protocol). Invariant, held under the mutex:
+//! the list is non-empty exactly when `QUEUED` is set, and then the available permits are
+//! fewer than the front waiter wants.
+//!
+//! # Fairness
+//!
+//! Strict FIFO: a waiter for `n` permits at the front of the queue blocks smaller requests
+//! behind it, even if enough permits for them are available. This is what keeps a writer of
+//! an [`RwLock`](crate::RwLock) (who asks for every permit) from starving, and a large
+//! `acquire_many` from waiting forever. `try_acquire` never jumps the queue either: it fails
+//! while anyone is waiting.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use std::sync::Arc;
+
+use crate::loom::{self, AtomicUsize, Mutex, Ordering};
+use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
+
+const CLOSED: usize = 1;
+const QUEUED: usize = 2;
+const SHIFT: usize = 2;
+
+/// A request in the waiter list.
+#[derive(Debug)]
+pub(crate) struct Want {
+    /// How many permits the waiter asks for.
+    n: usize,
+    /// Set when the permits were handed over; a node unlinked without it was closed out.
+    granted: bool,
+}
+
+/// A counting semaphore shared by async tasks and threads, with FIFO fairness.
+///
+/// Python's `threading.Semaphore`/`asyncio.Semaphore` rolled into one. Permits are guards
+/// ([`SemaphorePermit`], [`OwnedSemaphorePermit`]) that give their permits back on drop, so
+/// a permit cannot be released twice or released without being acquired: the mistake
+/// Python's `BoundedSemaphore` exists to catch cannot be written. Raising the count on
+/// purpose is [`add_permits`](Self::add_permits).
+///
+/// Async timeouts are left to the caller's runtime (`c10k::time::timeout(sem.acquire())`,
+/// `tokio::time::timeout`); threads have [`acquire_blocking_timeout`](Self::acquire_blocking_timeout).
+///
+/// # Examples
+///
+/// The tutorials' toilet with three stalls: at most three of the twenty threads inside.
+///
+/// ```
+/// use c10k_sync::Semaphore;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let stalls = Semaphore::new(3);
+/// let inside = AtomicUsize::new(0);
+/// std::thread::scope(|s| {
+///     for _ in 0..20 {
+///         s.spawn(|| {
+///             let _permit = stalls.acquire_blocking().unwrap();
+///             let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+///             assert!(now <= 3);
+///             inside.fetch_sub(1, Ordering::SeqCst);
+///         });
+///     }
+/// });
+/// assert_eq!(stalls.available_permits(), 3);
+/// ```
+pub struct Semaphore {
+    state: AtomicUsize,
+    waiters: Mutex<WaitList<Want>>,
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("available_permits", &self.available_permits())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Why [`Semaphore::try_acquire`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TryAcquireError {
+    /// Not enough permits now, or other waiters are ahead in the queue.
+    NoPermits,
+    /// The semaphore was closed.
+    Closed,
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryAcquireError::NoPermits => f.write_str("no permits available"),
+            TryAcquireError::Closed => f.write_str("semaphore closed"),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireError {}
+
+/// Why a waiting acquire failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AcquireError {
+    /// The semaphore was closed before the permits were handed over.
+    Closed,
+    /// A `_timeout` form gave up.
+    Timeout,
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AcquireError::Closed => f.write_str("semaphore closed"),
+            AcquireError::Timeout => f.write_str("timed out waiting for permits"),
+        }
+    }
+}
+
+impl std::error::Error for AcquireError {}
+
+impl Semaphore {
+    /// The largest number of permits a semaphore can hold.
+    pub const MAX_PERMITS: usize = usize::MAX >> (SHIFT + 1);
+
+    /// Creates a semaphore with `permits` permits.
+    ///
+    /// # Panics
+    ///
+    /// If `permits` exceeds [`Self::MAX_PERMITS`].
+    pub fn new(permits: usize) -> Semaphore {
+        assert!(permits <= Self::MAX_PERMITS, "too many permits");
+        Semaphore { state: AtomicUsize::new(permits << SHIFT), waiters: Mutex::new(WaitList::new()) }
+    }
+
+    /// Permits available right now (a snapshot: it may change before you act on it).
+    pub fn available_permits(&self) -> usize {
+        self.state.load(Ordering::Acquire) >> SHIFT
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Adds `n` permits, handing them to waiters in FIFO order.
+    ///
+    /// # Panics
+    ///
+    /// If the total would exceed [`Self::MAX_PERMITS`].
+    pub fn add_permits(&self, n: usize) {
+        self.release(n);
+    }
+
+    /// Closes the semaphore: every waiter and every later acquire fails with `Closed`.
+    /// Permits already held stay valid and are returned as usual.
+    pub fn close(&self) {
+        let mut wakes = WakeList::new();
+        {
+            let mut list = loom::lock(&self.waiters);
+            self.state.fetch_or(CLOSED, Ordering::AcqRel);
+            while let Some(k) = list.front() {
+                wakes.push(list.notify(k));
+            }
+            self.state.fetch_and(!QUEUED, Ordering::AcqRel);
+        }
+        wakes.wake_all();
+    }
+
+    /// Takes one permit without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError::NoPermits`] if none is free or others are queued (FIFO),
+    /// [`TryAcquireError::Closed`] if closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = c10k_sync::Semaphore::new(1);
+    /// let p = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_err());
+    /// drop(p);
+    /// assert!(sem.try_acquire().is_ok());
+    /// ```
+    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        self.try_acquire_many(1)
+    }
+
+    /// Takes `n` permits at once without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        self.try_take(n)?;
+        Ok(SemaphorePermit { sem: self, permits: n })
+    }
+
+    /// Like [`try_acquire_many`](Self::try_acquire_many) for an `Arc<Semaphore>`.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    pub fn try_acquire_owned(self: Arc<Self>, n: usize) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        self.try_take(n)?;
+        Ok(OwnedSemaphorePermit { sem: self, permits: n })
+    }
+
+    /// Waits for one permit.
+    ///
+    /// Cancellation safety: dropping the future leaves the queue; if the permit had already
+    /// been handed to it, the permit goes to the next waiter. Waiters are served FIFO.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Closed`] if the semaphore is closed first.
+    pub fn acquire(&self) -> Acquire<'_> {
+        self.acquire_many(1)
+    }
+
+    /// Waits for `n` permits, taken all at once (no partial holding, so no deadlock between
+    /// two `acquire_many` callers). Same cancellation safety as [`acquire`](Self::acquire).
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Closed`] if the semaphore is closed first.
+    pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
+        Acquire { sem: self, waiter: Waiter::new(n) }
+    }
+
+    /// Waits for `n` permits that keep the `Arc` alive, to move into a spawned task.
+    /// Same cancellation safety as [`acquire`](Self::acquire).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(c10k_sync::Semaphore::new(2));
+    /// let permit = futures_util::FutureExt::now_or_never(sem.clone().acquire_owned(2))
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// std::thread::spawn(move || drop(permit)).join().unwrap();
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
+    pub fn acquire_owned(self: Arc<Self>, n: usize) -> AcquireOwned {
+        AcquireOwned { sem: self, waiter: Waiter::new(n) }
+    }
+
+    /// Blocks the thread until one permit is handed over.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Closed`] if the semaphore is closed first.
+    pub fn acquire_blocking(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.acquire_many_blocking(1)
+    }
+
+    /// Blocks the thread until `n` permits are handed over.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Closed`] if the semaphore is closed first.
+    pub fn acquire_many_blocking(&self, n: usize) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.take_blocking(n, None)?;
+        Ok(SemaphorePermit { sem: self, permits: n })
+    }
+
+    /// Blocks for at most `timeout` for `n` permits.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Timeout`] or [`AcquireError::Closed`].
+    pub fn acquire_blocking_timeout(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.take_blocking(n, Some(Instant::now() + timeout))?;
+        Ok(SemaphorePermit { sem: self, permits: n })
+    }
+
+    /// Blocks the thread for `n` permits that keep the `Arc` alive.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Closed`] if the semaphore is closed first.
+    pub fn acquire_owned_blocking(self: Arc<Self>, n: usize) -> Result<OwnedSemaphorePermit, AcquireError> {
+        self.take_blocking(n, None)?;
+        Ok(OwnedSemaphorePermit { sem: self, permits: n })
+    }
+
+    // ---- engine (crate-internal, also used by Mutex and RwLock) ----
+
+    /// Fast path: one CAS when nobody waits.
+    pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if s & CLOSED != 0 {
+                return Err(TryAcquireError::Closed);
+            }
+            if s & QUEUED != 0 || (s >> SHIFT) < n {
+                return Err(TryAcquireError::NoPermits);
+            }
+            match self.state.compare_exchange_weak(s, s - (n << SHIFT), Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(()),
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// Returns `n` permits.
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut s = self.state.load(Ordering::Acquire);
+        while s & QUEUED == 0 {
+            assert!((s >> SHIFT) + n <= Self::MAX_PERMITS, "semaphore permit count overflow");
+            match self.state.compare_exchange_weak(s, s + (n << SHIFT), Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(actual) => s = actual,
+            }
+        }
+        let mut wakes = WakeList::new();
+        {
+            let mut list = loom::lock(&self.waiters);
+            self.add_and_grant(&mut list, n, &mut wakes);
+        }
+        wakes.wake_all();
+    }
+
+    /// With the waiter lock held: adds `n` permits, then hands permits to front waiters.
+    fn add_and_grant(&self, list: &mut WaitList<Want>, n: usize, wakes: &mut WakeList) {
+        if n > 0 {
+            let prev = self.state.fetch_add(n << SHIFT, Ordering::AcqRel);
+            assert!((prev >> SHIFT) + n <= Self::MAX_PERMITS, "semaphore permit count overflow");
+        }
+        while let Some(k) = list.front() {
+            let want = list.data(k).n;
+            // Fast paths may still take permits concurrently only while QUEUED is clear,
+            // which cannot be the case here (the list is non-empty), but a CAS keeps the
+            // subtraction honest against concurrent fast releases racing the flag.
+            let mut s = self.state.load(Ordering::Acquire);
+            let granted = loop {
+                if (s >> SHIFT) < want {
+                    break false;
+                }
+                match self.state.compare_exchange_weak(s, s - (want << SHIFT), Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => break true,
+                    Err(actual) => s = actual,
+                }
+            };
+            if !granted {
+                break;
+            }
+            list.data_mut(k).granted = true;
+            wakes.push(list.notify(k));
+        }
+        if list.is_empty() {
+            self.state.fetch_and(!QUEUED, Ordering::AcqRel);
+        }
+    }
+
+    /// With the waiter lock held: takes `n` permits now, or queues a waiter.
+    fn take_or_queue(&self, list: &mut WaitList<Want>, n: usize, wakeup: Wakeup) -> Result<Option<usize>, AcquireError> {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if s & CLOSED != 0 {
+                return Err(AcquireError::Closed);
+            }
+            if s & QUEUED == 0 && (s >> SHIFT) >= n {
+                match self.state.compare_exchange_weak(s, s - (n << SHIFT), Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return Ok(None),
+                    Err(actual) => s = actual,
+                }
+            } else {
+                match self.state.compare_exchange_weak(s, s | QUEUED, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return Ok(Some(list.push_back(Want { n, granted: false }, wakeup))),
+                    Err(actual) => s = actual,
+                }
+            }
+        }
+    }
+
+    /// Removes waiter `key`; returns `Some(result)` if it had been handed an outcome.
+    /// A waiter removed while still queued (cancelled, timed out) may unblock the next one.
+    fn finish(&self, key: usize, wakes: &mut WakeList) -> Option<Result<(), AcquireError>> {
+        let mut list = loom::lock(&self.waiters);
+        let (want, queued) = list.remove(key);
+        if queued {
+            self.add_and_grant(&mut list, 0, wakes);
+            None
+        } else if want.granted {
+            Some(Ok(()))
+        } else {
+            Some(Err(AcquireError::Closed))
+        }
+    }
+
+    fn take_blocking(&self, n: usize, deadline: Option<Instant>) -> Result<(), AcquireError> {
+        if self.try_take(n).is_ok() {
+            return Ok(());
+        }
+        let key = match self.take_or_queue(&mut loom::lock(&self.waiters), n, Wakeup::thread())? {
+            None => return Ok(()),
+            Some(key) => key,
+        };
+        park_while_queued(&self.waiters, deadline, |l| l.is_queued(key));
+        let mut wakes = WakeList::new();
+        let r = self.finish(key, &mut wakes);
+        wakes.wake_all();
+        r.unwrap_or(Err(AcquireError::Timeout))
+    }
+}
+
+/// The waiting half shared by every acquire future.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    n: usize,
+    key: Option<usize>,
+    done: bool,
+}
+
+impl Waiter {
+    pub(crate) fn new(n: usize) -> Waiter {
+        Waiter { n, key: None, done: false }
+    }
+
+    pub(crate) fn poll_acquire(&mut self, sem: &Semaphore, cx: &mut Context<'_>) -> Poll<Result<(), AcquireError>> {
+        assert!(!self.done, "acquire future polled after completion");
+        match self.key {
+            None => {
+                if sem.try_take(self.n).is_ok() {
+                    self.done = true;
+                    return Poll::Ready(Ok(()));
+                }
+                let r = sem.take_or_queue(&mut loom::lock(&sem.waiters), self.n, Wakeup::Task(cx.waker().clone()));
+                match r {
+                    Ok(None) => {
+                        self.done = true;
+                        Poll::Ready(Ok(()))
+                    }
+                    Ok(Some(key)) => {
+                        self.key = Some(key);
+                        Poll::Pending
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        Poll::Ready(Err(e))
+                    }
+                }
+            }
+            Some(key) => {
+                {
+                    let mut list = loom::lock(&sem.waiters);
+                    if list.is_queued(key) {
+                        list.set_waker(key, cx.waker());
+                        return Poll::Pending;
+                    }
+                }
+                self.key = None;
+                self.done = true;
+                let mut wakes = WakeList::new();
+                let r = sem.finish(key, &mut wakes).expect("a handed-over waiter has an outcome");
+                wakes.wake_all();
+                Poll::Ready(r)
+            }
+        }
+    }
+
+    /// Cancellation: leave the queue, passing on permits handed over meanwhile.
+    pub(crate) fn cancel(&mut self, sem: &Semaphore) {
+        if let Some(key) = self.key.take() {
+            let mut wakes = WakeList::new();
+            if let Some(Ok(())) = sem.finish(key, &mut wakes) {
+                let mut list = loom::lock(&sem.waiters);
+                sem.add_and_grant(&mut list, self.n, &mut wakes);
+            }
+            wakes.wake_all();
+        }
+    }
+}
+
+/// Future of [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Acquire<'a> {
+    sem: &'a Semaphore,
+    waiter: Waiter,
+}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = Result<SemaphorePermit<'a>, AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let sem = this.sem;
+        this.waiter
+            .poll_acquire(sem, cx)
+            .map(|r| r.map(|()| SemaphorePermit { sem, permits: this.waiter.n }))
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        self.waiter.cancel(self.sem);
+    }
+}
+
+/// Future of [`Semaphore::acquire_owned`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct AcquireOwned {
+    sem: Arc<Semaphore>,
+    waiter: Waiter,
+}
+
+impl Future for AcquireOwned {
+    type Output = Result<OwnedSemaphorePermit, AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let n = this.waiter.n;
+        match this.waiter.poll_acquire(&this.sem, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(r) => Poll::Ready(r.map(|()| OwnedSemaphorePermit { sem: this.sem.clone(), permits: n })),
+        }
+    }
+}
+
+impl Drop for AcquireOwned {
+    fn drop(&mut self) {
+        self.waiter.cancel(&self.sem);
+    }
+}
+
+/// Permits borrowed from a [`Semaphore`]; given back on drop.
+#[derive(Debug)]
+#[must_use = "the permits are released as soon as the guard is dropped"]
+pub struct SemaphorePermit<'a> {
+    sem: &'a Semaphore,
+    permits: usize,
+}
+
+impl SemaphorePermit<'_> {
+    /// How many permits this guard holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits
+    }
+
+    /// Keeps the permits taken forever (the semaphore shrinks by that many).
+    pub fn forget(mut self) {
+        self.permits = 0;
+    }
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        self.sem.release(self.permits);
+    }
+}
+
+/// Permits of an `Arc<Semaphore>`, movable into spawned tasks and threads; given back on drop.
+#[derive(Debug)]
+#[must_use = "the permits are released as soon as the guard is dropped"]
+pub struct OwnedSemaphorePermit {
+    sem: Arc<Semaphore>,
+    permits: usize,
+}
+
+impl OwnedSemaphorePermit {
+    /// How many permits this guard holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits
+    }
+
+    /// The semaphore the permits came from.
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.sem
+    }
+
+    /// Keeps the permits taken forever (the semaphore shrinks by that many).
+    pub fn forget(mut self) {
+        self.permits = 0;
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        self.sem.release(self.permits);
+    }
+}
