@@ -1,0 +1,311 @@
+//! Timers: [`sleep`], [`timeout`], [`interval`], the runtime's [`Instant`], and a paused clock
+//! for deterministic tests ([`pause`], [`advance`], auto-advance).
+//!
+//! asyncio's `asyncio.sleep`, `wait_for` and `timeout` map to [`sleep`], [`timeout`] and
+//! [`timeout_at`].
+//!
+//! # Design
+//!
+//! Each runtime owns one time driver: a hierarchical timing wheel (Varghese & Lauck,
+//! "Hashed and Hierarchical Timing Wheels", SOSP 1987) behind a mutex, and a pausable clock.
+//!
+//! * **Wheel** (`wheel.rs`): 8 levels of 64 slots over 1 µs ticks, so level `L` slots span
+//!   `64^L` µs (1 µs, 64 µs, 4.1 ms, 262 ms, 16.8 s, 17.9 min, 19.1 h, 50.9 days) and the
+//!   wheel covers `2^48` µs ≈ 8.9 years; later deadlines wait in an overflow list. Entries
+//!   sit in a slab with intrusive `prev`/`next` indices, so insert and cancel are O(1) (no
+//!   search, no allocation once the slab has grown), and the next expiration is found from
+//!   one occupied-slot bitmap per level with `trailing_zeros`: at most 8 bit scans.
+//! * **Sleep** (`sleep.rs`): holds its deadline, an `Arc` of the driver and the key of its
+//!   wheel entry; the entry holds the task's waker. No per-timer reference count: the key is
+//!   owned by the one `Sleep`, which removes it when it completes or is dropped.
+//! * **Driver hooks** (`driver.rs`): the runtime's IO driver asks `next_timeout()` before
+//!   parking, calls `process()` after, and `auto_advance()` when idle with a paused clock.
+//!
+//! # Resolution, and never early
+//!
+//! A timer never completes before its deadline: the wheel rounds deadlines *up* to the next
+//! 1 µs tick and the clock *down*, and fires an entry only when `now >= deadline`. It may
+//! complete later, by the OS wait resolution plus scheduling: the IO driver blocks for the
+//! rounded-up `next_timeout()`, which `epoll_wait(2)` and `poll(2)` round up again to whole
+//! milliseconds, while `select(2)` (µs) and `epoll_pwait2(2)` (ns, Linux 5.11+) keep the
+//! precision; Linux adds its default 50 µs timer slack. So the effective resolution is 1 ms
+//! on the `epoll`/`poll` backends and tens of µs on the others, against tokio's fixed 1 ms
+//! wheel tick, which also applies when its backend could do better.
+//!
+//! The price of the finer tick: a timer that *fires* after `d` is moved down the levels at
+//! most `log64(d / 1 µs)` times (3 for one second, against 1 with 1 ms ticks), each move an
+//! unlink and a link of about 10 ns, and an idle driver may wake at each level boundary on
+//! the way (slot starts are lower bounds). A timer that is cancelled first, the usual fate
+//! of a timeout, pays nothing for it: insert and cancel do not depend on the tick.
+//!
+//! # Cost
+//!
+//! Measured by `benches/timers.rs` (ratios in `BENCH.md`): per timer, a `Sleep` is 40 bytes
+//! and its wheel entry 48 bytes; the wheel itself is about 4 KiB per runtime.
+//!
+//! # The paused clock
+//!
+//! [`pause`] freezes the runtime's [`Instant::now`]; [`advance`] moves it forward and fires
+//! what became due; [`resume`] lets it run again from there. While the clock is paused and
+//! no task can run, the runtime *auto-advances*: it jumps the clock to the next timer's
+//! deadline, so `sleep(Duration::from_secs(3600)).await` completes at once and tests of
+//! timeouts and intervals run instantly and deterministically. The clock belongs to the
+//! runtime (the time driver), so two runtimes in one process do not share it. Pausing needs
+//! a current-thread runtime: on a multi-thread runtime `pause` panics.
+
+mod clock;
+mod driver;
+mod error;
+mod instant;
+mod interval;
+mod sleep;
+mod timeout;
+mod wheel;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub(crate) use driver::TimeDriver;
+pub use error::Elapsed;
+pub use instant::Instant;
+pub use interval::{Interval, MissedTickBehavior, Tick};
+pub use sleep::Sleep;
+pub use timeout::Timeout;
+
+/// Waits until `duration` has elapsed on the runtime's clock.
+///
+/// Equivalent to `sleep_until(Instant::now() + duration)`; a duration too large for the
+/// platform's clock means "practically never" (about 30 years).
+///
+/// The returned [`Sleep`] registers its timer when first polled, and cancels it when
+/// dropped.
+///
+/// # Panics
+///
+/// Awaiting it outside a c10k runtime panics.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time;
+///
+/// c10k_runtime::run(async {
+///     time::sleep(Duration::from_millis(1)).await;
+///     println!("1 ms later (or a little more, never less)");
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    let now = Instant::now();
+    let deadline = now.checked_add(duration).unwrap_or_else(Instant::far_future);
+    Sleep::new(deadline)
+}
+
+/// Waits until `deadline` on the runtime's clock; completes at the first poll if it has
+/// passed.
+///
+/// # Panics
+///
+/// Awaiting it outside a c10k runtime panics.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time::{self, Instant};
+///
+/// c10k_runtime::run(async {
+///     let deadline = Instant::now() + Duration::from_millis(3);
+///     time::sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline)
+}
+
+/// Runs `future` for at most `duration`: `Ok(output)` if it completes first, `Err(Elapsed)`
+/// otherwise (the future is then dropped when the [`Timeout`] is).
+///
+/// asyncio's `wait_for(aw, timeout)`.
+///
+/// # Panics
+///
+/// Awaiting it outside a c10k runtime panics once the timer is needed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time;
+///
+/// c10k_runtime::run(async {
+///     let slow = time::sleep(Duration::from_secs(10));
+///     assert!(time::timeout(Duration::from_millis(1), slow).await.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    let now = Instant::now();
+    let deadline = now.checked_add(duration).unwrap_or_else(Instant::far_future);
+    Timeout::new(future, deadline)
+}
+
+/// Runs `future` until `deadline`: `Ok(output)` if it completes first, `Err(Elapsed)`
+/// otherwise.
+///
+/// # Panics
+///
+/// Awaiting it outside a c10k runtime panics once the timer is needed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time::{self, Instant};
+///
+/// c10k_runtime::run(async {
+///     let deadline = Instant::now() + Duration::from_secs(1);
+///     assert_eq!(time::timeout_at(deadline, async { 42 }).await, Ok(42));
+/// });
+/// ```
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout::new(future, deadline)
+}
+
+/// An [`Interval`] ticking every `period`, the first tick at once.
+///
+/// # Panics
+///
+/// Panics if `period` is zero.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time;
+///
+/// c10k_runtime::run(async {
+///     let mut every = time::interval(Duration::from_millis(1));
+///     for _ in 0..3 {
+///         every.tick().await;
+///     }
+/// });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    Interval::new(Instant::now(), period)
+}
+
+/// An [`Interval`] ticking every `period`, the first tick at `start`.
+///
+/// # Panics
+///
+/// Panics if `period` is zero.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time::{self, Instant};
+///
+/// c10k_runtime::run(async {
+///     let start = Instant::now() + Duration::from_millis(2);
+///     let mut every = time::interval_at(start, Duration::from_millis(1));
+///     assert_eq!(every.tick().await, start);
+///     assert_eq!(every.tick().await, start + Duration::from_millis(1));
+/// });
+/// ```
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    Interval::new(start, period)
+}
+
+/// Freezes the current runtime's clock: [`Instant::now`] stops moving until [`advance`],
+/// auto-advance or [`resume`] moves it.
+///
+/// While paused, a runtime with no runnable task jumps the clock to the next timer's
+/// deadline instead of waiting for it (auto-advance), so tests of timers run instantly and
+/// deterministically.
+///
+/// # Panics
+///
+/// Panics outside a runtime, on a multi-thread runtime, or if the clock is already paused.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time::{self, Instant};
+///
+/// c10k_runtime::run(async {
+///     time::pause();
+///     let start = Instant::now();
+///     time::sleep(Duration::from_secs(3600)).await; // completes at once: auto-advance
+///     assert_eq!(start.elapsed(), Duration::from_secs(3600));
+/// });
+/// ```
+pub fn pause() {
+    crate::context::with_time_driver(|driver| driver.pause());
+}
+
+/// Lets the current runtime's clock run again, from its paused value (time added by
+/// [`advance`] is kept; the clock never goes backwards).
+///
+/// # Panics
+///
+/// Panics outside a runtime or if the clock is not paused.
+pub fn resume() {
+    crate::context::with_time_driver(|driver| driver.resume());
+}
+
+/// Moves the paused clock forward by `duration`, fires the timers that became due, and
+/// yields once so that the tasks they woke run before the caller continues.
+///
+/// All timers due within `duration` fire in that one step, and their tasks see the clock
+/// at its new value (at or past their deadlines).
+///
+/// # Panics
+///
+/// Panics (when polled) outside a runtime or if the clock is not paused.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time::{self, Instant};
+///
+/// c10k_runtime::run(async {
+///     time::pause();
+///     let start = Instant::now();
+///     time::advance(Duration::from_millis(250)).await;
+///     assert_eq!(Instant::now() - start, Duration::from_millis(250));
+/// });
+/// ```
+pub fn advance(duration: Duration) -> impl Future<Output = ()> {
+    Advance {
+        duration,
+        advanced: false,
+    }
+}
+
+/// The future of [`advance`]: advances on its first poll, then yields once.
+#[derive(Debug)]
+struct Advance {
+    duration: Duration,
+    advanced: bool,
+}
+
+impl Future for Advance {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.advanced {
+            return Poll::Ready(());
+        }
+        let duration = self.duration;
+        crate::context::with_time_driver(|driver| driver.advance(duration));
+        self.advanced = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,101 @@
+//! [`Timeout`]: a future with a deadline, returned by [`timeout`](super::timeout) and
+//! [`timeout_at`](super::timeout_at).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::{Elapsed, Instant, Sleep};
+
+pin_project_lite::pin_project! {
+    /// Runs a future until a deadline; created by [`timeout`](super::timeout) or
+    /// [`timeout_at`](super::timeout_at).
+    ///
+    /// Each poll polls the inner future first, then the timer: a future that is ready at the
+    /// same poll as the deadline wins, and a future that completes before the deadline never
+    /// registers a timer at all. When the deadline wins, the inner future is dropped with the
+    /// `Timeout` (it is not polled again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future;
+    /// use std::time::Duration;
+    /// use c10k_runtime::time;
+    ///
+    /// c10k_runtime::run(async {
+    ///     let never = future::pending::<()>();
+    ///     let err = time::timeout(Duration::from_millis(5), never).await.unwrap_err();
+    ///     assert_eq!(err.to_string(), "deadline has elapsed");
+    ///
+    ///     let quick = async { 7 };
+    ///     assert_eq!(time::timeout(Duration::from_secs(1), quick).await, Ok(7));
+    /// });
+    /// ```
+    #[must_use = "a Timeout does nothing unless polled or awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        delay: Sleep,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// A `Timeout` running `future` until `deadline`.
+    pub(crate) fn new(future: F, deadline: Instant) -> Timeout<F> {
+        Timeout {
+            future,
+            delay: Sleep::new(deadline),
+        }
+    }
+
+    /// The inner future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// The inner future, mutably.
+    pub fn get_mut(&mut self) -> &mut F {
+        &mut self.future
+    }
+
+    /// The inner future, pinned.
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut F> {
+        self.project().future
+    }
+
+    /// Consumes the `Timeout`, returning the inner future.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+
+    /// The deadline.
+    pub fn deadline(&self) -> Instant {
+        self.delay.deadline()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match Pin::new(this.delay).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed::new())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F: fmt::Debug> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("future", &self.future)
+            .field("delay", &self.delay)
+            .finish()
+    }
+}
