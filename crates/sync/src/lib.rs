@@ -37,9 +37,22 @@
 
 mod deadlock;
 mod loom;
-pub mod mutex;
-pub mod semaphore;
 mod wait;
 
+pub mod barrier;
+pub mod condvar;
+pub mod event;
+pub mod mutex;
+pub mod notify;
+pub mod reentrant;
+pub mod rwlock;
+pub mod semaphore;
+
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use condvar::{Condvar, WaitTimeoutResult};
+pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, TryLockError};
+pub use notify::Notify;
+pub use reentrant::{ReentrantMutex, ReentrantMutexGuard};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};

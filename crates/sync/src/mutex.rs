@@ -157,10 +157,6 @@ impl<T: ?Sized> Mutex<T> {
         self.id.acquired(site);
         MutexGuard { mutex: self, _marker: PhantomData }
     }
-
-    pub(crate) fn semaphore(&self) -> &Semaphore {
-        &self.sem
-    }
 }
 
 impl<T: Default> Default for Mutex<T> {

@@ -174,17 +174,6 @@ impl<W> WaitList<W> {
         (self.head != NIL).then_some(self.head)
     }
 
-    /// Keys of the queued waiters, oldest first.
-    pub(crate) fn queued_keys(&self) -> Vec<usize> {
-        let mut keys = Vec::with_capacity(self.queued);
-        let mut k = self.head;
-        while k != NIL {
-            keys.push(k);
-            k = self.node(k).next;
-        }
-        keys
-    }
-
     /// The waiter's request or result.
     pub(crate) fn data(&self, key: usize) -> &W {
         &self.node(key).data

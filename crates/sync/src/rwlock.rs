@@ -1,0 +1,338 @@
+//! A fair reader-writer lock for tasks and threads.
+//!
+//! # Algorithm
+//!
+//! An [`RwLock`] is a [`Semaphore`] with [`MAX_READERS`] permits: a reader takes one, a writer
+//! takes all of them at once. Because the semaphore serves waiters strictly in FIFO order, a
+//! writer that starts waiting stops every reader that arrives after it, so **writers are never
+//! starved** by a stream of readers (and readers are not starved by writers either: whoever
+//! came first goes first). Readers queued behind a writer enter together when it leaves.
+#![allow(unsafe_code)]
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::deadlock::LockId;
+use crate::mutex::TryLockError;
+use crate::semaphore::{Semaphore, Waiter};
+
+/// The most readers that can hold an [`RwLock`] at once.
+pub const MAX_READERS: usize = 1 << 30;
+
+/// A reader-writer lock: many readers or one writer, served in FIFO order.
+///
+/// `read().await` / `write().await` for tasks, `read_blocking` / `write_blocking` (and
+/// `_timeout` forms) for threads, `try_read` / `try_write` anywhere.
+///
+/// Cancellation safety of `read()` and `write()`: a dropped future leaves the queue; access
+/// that had already been handed to it passes on to the next waiters.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_sync::RwLock;
+///
+/// let config = RwLock::new(String::from("v1"));
+/// std::thread::scope(|s| {
+///     s.spawn(|| assert!(config.read_blocking().starts_with('v')));
+///     s.spawn(|| *config.write_blocking() = "v2".into());
+/// });
+/// assert_eq!(*config.read_blocking(), "v2");
+/// ```
+pub struct RwLock<T: ?Sized> {
+    sem: Semaphore,
+    id: LockId,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: readers on several threads share `&T` (needs `T: Sync`); a writer gets `&mut T` on
+// any thread, which moves exclusive access across threads (needs `T: Send`). The semaphore
+// guarantees readers and a writer never coexist.
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
+// SAFETY: the lock owns its `T`.
+unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
+
+impl<T> RwLock<T> {
+    /// Creates an unlocked lock holding `value`.
+    #[track_caller]
+    pub fn new(value: T) -> RwLock<T> {
+        RwLock {
+            sem: Semaphore::new(MAX_READERS),
+            id: LockId::new("RwLock", Location::caller()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Consumes the lock, returning the value.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    /// Waits for shared access. Cancellation-safe (see the type docs).
+    #[track_caller]
+    pub fn read(&self) -> Read<'_, T> {
+        let site = Location::caller();
+        self.id.before_acquire(site);
+        Read { lock: self, waiter: Waiter::new(1), site }
+    }
+
+    /// Waits for exclusive access. Cancellation-safe (see the type docs).
+    #[track_caller]
+    pub fn write(&self) -> Write<'_, T> {
+        let site = Location::caller();
+        self.id.before_acquire(site);
+        Write { lock: self, waiter: Waiter::new(MAX_READERS), site }
+    }
+
+    /// Blocks the thread for shared access.
+    #[track_caller]
+    pub fn read_blocking(&self) -> RwLockReadGuard<'_, T> {
+        self.read_blocking_inner(None).expect("no timeout")
+    }
+
+    /// Blocks the thread for exclusive access.
+    #[track_caller]
+    pub fn write_blocking(&self) -> RwLockWriteGuard<'_, T> {
+        self.write_blocking_inner(None).expect("no timeout")
+    }
+
+    /// Blocks for at most `timeout` for shared access.
+    #[track_caller]
+    pub fn read_blocking_timeout(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
+        self.read_blocking_inner(Some(timeout))
+    }
+
+    /// Blocks for at most `timeout` for exclusive access.
+    #[track_caller]
+    pub fn write_blocking_timeout(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
+        self.write_blocking_inner(Some(timeout))
+    }
+
+    /// Shared access if available now and nobody waits.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] if a writer holds or waits for the lock.
+    #[track_caller]
+    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
+        self.sem.try_take(1).map_err(|_| TryLockError)?;
+        Ok(self.read_guard(Location::caller()))
+    }
+
+    /// Exclusive access if available now and nobody waits.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] if anyone holds or waits for the lock.
+    #[track_caller]
+    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
+        self.sem.try_take(MAX_READERS).map_err(|_| TryLockError)?;
+        Ok(self.write_guard(Location::caller()))
+    }
+
+    /// Mutable access without locking.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    #[track_caller]
+    fn read_blocking_inner(&self, timeout: Option<Duration>) -> Option<RwLockReadGuard<'_, T>> {
+        let site = Location::caller();
+        self.id.before_acquire(site);
+        self.take_blocking(1, timeout)?;
+        Some(self.read_guard(site))
+    }
+
+    #[track_caller]
+    fn write_blocking_inner(&self, timeout: Option<Duration>) -> Option<RwLockWriteGuard<'_, T>> {
+        let site = Location::caller();
+        self.id.before_acquire(site);
+        self.take_blocking(MAX_READERS, timeout)?;
+        Some(self.write_guard(site))
+    }
+
+    fn take_blocking(&self, n: usize, timeout: Option<Duration>) -> Option<()> {
+        if self.sem.try_take(n).is_ok() {
+            return Some(());
+        }
+        let permit = match timeout {
+            None => self.sem.acquire_many_blocking(n).ok()?,
+            Some(t) => self.sem.acquire_blocking_timeout(n, t).ok()?,
+        };
+        permit.forget();
+        Some(())
+    }
+
+    fn read_guard(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
+        self.id.acquired(site);
+        RwLockReadGuard { lock: self, _marker: PhantomData }
+    }
+
+    fn write_guard(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
+        self.id.acquired(site);
+        RwLockWriteGuard { lock: self, _marker: PhantomData }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("RwLock");
+        match self.sem.try_take(1) {
+            Ok(()) => {
+                // SAFETY: we hold a read permit until the `release` below; no writer exists.
+                d.field("data", &unsafe { &*self.data.get() });
+                self.sem.release(1);
+            }
+            Err(_) => {
+                d.field("data", &format_args!("<locked>"));
+            }
+        }
+        d.finish()
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    #[track_caller]
+    fn default() -> Self {
+        RwLock::new(T::default())
+    }
+}
+
+/// Future of [`RwLock::read`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Read<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    waiter: Waiter,
+    site: &'static Location<'static>,
+}
+
+/// Future of [`RwLock::write`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Write<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    waiter: Waiter,
+    site: &'static Location<'static>,
+}
+
+impl<T: ?Sized> fmt::Debug for Read<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Read").field("waiter", &self.waiter).finish()
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Write<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Write").field("waiter", &self.waiter).finish()
+    }
+}
+
+impl<'a, T: ?Sized> Future for Read<'a, T> {
+    type Output = RwLockReadGuard<'a, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.waiter.poll_acquire(&this.lock.sem, cx).map(|r| {
+            r.expect("an RwLock's semaphore is never closed");
+            this.lock.read_guard(this.site)
+        })
+    }
+}
+
+impl<'a, T: ?Sized> Future for Write<'a, T> {
+    type Output = RwLockWriteGuard<'a, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.waiter.poll_acquire(&this.lock.sem, cx).map(|r| {
+            r.expect("an RwLock's semaphore is never closed");
+            this.lock.write_guard(this.site)
+        })
+    }
+}
+
+impl<T: ?Sized> Drop for Read<'_, T> {
+    fn drop(&mut self) {
+        self.waiter.cancel(&self.lock.sem);
+    }
+}
+
+impl<T: ?Sized> Drop for Write<'_, T> {
+    fn drop(&mut self) {
+        self.waiter.cancel(&self.lock.sem);
+    }
+}
+
+/// Shared access to an [`RwLock`]'s value; released on drop.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockReadGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    _marker: PhantomData<&'a T>,
+}
+
+/// Exclusive access to an [`RwLock`]'s value; released on drop.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    _marker: PhantomData<&'a mut T>,
+}
+
+impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds a read permit, so no writer (no `&mut T`) exists.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds every permit, so no other access exists.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds every permit, so no other access exists; `&mut self`
+        // makes this borrow unique among borrows of the guard.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.id.released();
+        self.lock.sem.release(1);
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.id.released();
+        self.lock.sem.release(MAX_READERS);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
