@@ -19,6 +19,9 @@ pub(crate) struct Clock {
     adjusted: AtomicBool,
     /// Whether `pause` is allowed (a current-thread runtime); set by the runtime.
     pausable: AtomicBool,
+    /// Mirror of `state.paused`, written under the lock, so that the driver loop can ask
+    /// "paused?" at every idle transition with one atomic load.
+    paused: AtomicBool,
     /// The adjusted clock. Only touched once `adjusted` is set.
     state: Mutex<State>,
 }
@@ -41,6 +44,7 @@ impl Clock {
         Clock {
             adjusted: AtomicBool::new(false),
             pausable: AtomicBool::new(true),
+            paused: AtomicBool::new(false),
             state: Mutex::new(State {
                 paused: false,
                 base_os: now,
@@ -66,7 +70,9 @@ impl Clock {
 
     /// Whether the clock is frozen.
     pub(crate) fn is_paused(&self) -> bool {
-        self.adjusted.load(Ordering::Relaxed) && self.lock().paused
+        // Pause and resume happen on the runtime's own thread (current-thread runtimes
+        // only), the thread that asks, so a relaxed load sees its latest value.
+        self.paused.load(Ordering::Relaxed)
     }
 
     /// Allows or forbids [`pause`](Self::pause).
@@ -86,7 +92,10 @@ impl Clock {
              a paused clock on a multi-thread runtime would race with its workers"
         );
         let mut state = self.lock();
-        assert!(!state.paused, "c10k::time::pause(): the clock is already paused");
+        assert!(
+            !state.paused,
+            "c10k::time::pause(): the clock is already paused"
+        );
         let os = StdInstant::now();
         let frozen = if self.adjusted.load(Ordering::Relaxed) {
             state.base_now + os.saturating_duration_since(state.base_os)
@@ -97,6 +106,7 @@ impl Clock {
         state.base_now = frozen;
         state.base_os = os;
         self.adjusted.store(true, Ordering::Relaxed);
+        self.paused.store(true, Ordering::Relaxed);
     }
 
     /// Lets the clock run again from its frozen value.
@@ -106,9 +116,13 @@ impl Clock {
     /// Panics if it is not paused.
     pub(crate) fn resume(&self) {
         let mut state = self.lock();
-        assert!(state.paused, "c10k::time::resume(): the clock is not paused");
+        assert!(
+            state.paused,
+            "c10k::time::resume(): the clock is not paused"
+        );
         state.paused = false;
         state.base_os = StdInstant::now();
+        self.paused.store(false, Ordering::Relaxed);
     }
 
     /// Moves a paused clock forward by `by`.
@@ -138,6 +152,8 @@ impl Clock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The state is plain data updated in one step: a panic elsewhere cannot leave it torn.
-        self.state.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }

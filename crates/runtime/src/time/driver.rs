@@ -24,8 +24,11 @@
 //!
 //! # Ticks
 //!
-//! The wheel counts [`TICK`]s (1 µs) from the driver's creation. Deadlines are rounded
-//! *up* to a tick and "now" *down*, so an entry fires only when `now >= deadline`.
+//! The wheel counts nanoseconds from the driver's creation: a deadline is exactly its
+//! instant, with no rounding, so an entry fires only when `now >= deadline`, and a paused
+//! clock auto-advances to the exact deadline of the earliest timer. (A coarser tick would save
+//! one or two cascades per fired timer but make the paused clock land past deadlines; the
+//! resolution that matters is the OS wait's, see the module docs of `time`.)
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
@@ -33,12 +36,6 @@ use std::time::{Duration, Instant as StdInstant};
 
 use super::clock::Clock;
 use super::wheel::{Key, Wheel};
-
-/// Length of one wheel tick.
-pub(crate) const TICK: Duration = Duration::from_micros(1);
-
-/// Nanoseconds per tick, for the conversions.
-const TICK_NANOS: u128 = TICK.as_nanos();
 
 /// Wakers collected under the lock before it is released to wake them.
 const BATCH: usize = 32;
@@ -102,8 +99,15 @@ impl TimeDriver {
 
     /// Allows (`true`, the default) or forbids `time::pause()`; a multi-thread runtime
     /// forbids it.
+    #[allow(dead_code)] // Called by the multi-thread scheduler.
     pub(crate) fn set_pausable(&self, pausable: bool) {
         self.clock.set_pausable(pausable);
+    }
+
+    /// Whether the clock is paused: one atomic load, for the driver loop's idle path (only
+    /// then is `auto_advance` worth a zero-timeout IO poll first).
+    pub(crate) fn is_paused(&self) -> bool {
+        self.clock.is_paused()
     }
 
     /// The runtime clock's current time.
@@ -112,7 +116,8 @@ impl TimeDriver {
     }
 
     /// How long the IO driver may block before a timer is due: `None` if there is no timer,
-    /// `Some(ZERO)` if one is already due. Rounded up to the tick, never early. Records that
+    /// `Some(ZERO)` if one is already due. Never early: at the end of that wait the earliest
+    /// timer is due or, for one in a higher level of the wheel, has to be cascaded. Records that
     /// the caller is about to park (see the module docs).
     pub(crate) fn next_timeout(&self) -> Option<Duration> {
         let mut inner = self.lock();
@@ -262,28 +267,28 @@ impl TimeDriver {
         self.lock().wheel.pending()
     }
 
-    /// `deadline` in ticks since `origin`, rounded up.
+    /// `deadline` in ticks (nanoseconds) since `origin`; 0 for instants before it.
     fn deadline_tick(&self, deadline: StdInstant) -> u64 {
         let nanos = deadline.saturating_duration_since(self.origin).as_nanos();
-        u64::try_from(nanos.div_ceil(TICK_NANOS)).unwrap_or(u64::MAX)
+        u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 
-    /// The clock's current time in ticks since `origin`, rounded down.
+    /// The clock's current time in ticks since `origin`.
     fn now_tick(&self) -> u64 {
-        let nanos = self.clock.now().saturating_duration_since(self.origin).as_nanos();
-        u64::try_from(nanos / TICK_NANOS).unwrap_or(u64::MAX)
+        self.deadline_tick(self.clock.now())
     }
 
     /// The instant of `tick`, or `None` if it is not representable (no deadline then).
     fn tick_instant(&self, tick: u64) -> Option<StdInstant> {
-        let nanos = u64::try_from(u128::from(tick) * TICK_NANOS).ok()?;
-        self.origin.checked_add(Duration::from_nanos(nanos))
+        self.origin.checked_add(Duration::from_nanos(tick))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every update of `Inner` is completed before any code that may panic runs (wakers
         // are called outside the lock), so a poisoned lock holds consistent state.
-        self.inner.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }
 
@@ -298,5 +303,168 @@ impl Inner {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    /// A waker counting its wakes.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    fn counting() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn process_fires_due_timers_once_and_cancelled_never() {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let now = driver.now();
+        let (fired, waker) = counting();
+        let (cancelled, other) = counting();
+        let a = driver
+            .register(now + Duration::from_millis(5), &waker)
+            .unwrap();
+        let b = driver
+            .register(now + Duration::from_millis(5), &other)
+            .unwrap();
+        driver.cancel(b);
+        assert_eq!(driver.process(), 0);
+        driver.advance(Duration::from_millis(4));
+        assert_eq!(fired.0.load(Ordering::SeqCst), 0, "fired early");
+        driver.advance(Duration::from_millis(1));
+        assert_eq!(fired.0.load(Ordering::SeqCst), 1);
+        assert_eq!(driver.process(), 0);
+        assert!(driver.poll_registered(a, &waker));
+        assert_eq!(cancelled.0.load(Ordering::SeqCst), 0);
+        assert_eq!(driver.pending(), 0);
+    }
+
+    #[test]
+    fn already_due_registration_is_refused() {
+        let driver = TimeDriver::new();
+        let (_, waker) = counting();
+        assert!(driver
+            .register(driver.now() - Duration::from_nanos(1), &waker)
+            .is_some());
+        driver.pause();
+        driver.advance(Duration::from_millis(1));
+        assert!(driver.register(driver.now(), &waker).is_none());
+    }
+
+    #[test]
+    fn next_timeout_is_exact_and_auto_advance_lands_on_the_deadline() {
+        let driver = TimeDriver::new();
+        driver.pause();
+        assert_eq!(driver.next_timeout(), None);
+        let start = driver.now();
+        let (fired, waker) = counting();
+        let deadline = start + Duration::from_secs(3600) + Duration::from_nanos(7);
+        let key = driver.register(deadline, &waker).unwrap();
+        // A higher-level slot start is a lower bound of the deadline.
+        let timeout = driver.next_timeout().unwrap();
+        assert!(timeout <= deadline - start);
+        assert!(driver.auto_advance());
+        assert_eq!(driver.now(), deadline);
+        assert_eq!(fired.0.load(Ordering::SeqCst), 1);
+        assert!(driver.poll_registered(key, &waker));
+        assert!(!driver.auto_advance(), "nothing left to advance to");
+    }
+
+    #[test]
+    fn auto_advance_is_a_no_op_on_a_running_clock() {
+        let driver = TimeDriver::new();
+        let (_, waker) = counting();
+        let key = driver
+            .register(driver.now() + Duration::from_secs(60), &waker)
+            .unwrap();
+        assert!(!driver.auto_advance());
+        driver.cancel(key);
+    }
+
+    #[test]
+    fn earlier_insert_unparks_only_a_parked_driver() {
+        let driver = TimeDriver::new();
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let counter = unparks.clone();
+        driver.set_unpark(Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        let (_, waker) = counting();
+        let now = driver.now();
+        // Awake: no unpark.
+        let a = driver
+            .register(now + Duration::from_secs(10), &waker)
+            .unwrap();
+        assert_eq!(unparks.load(Ordering::SeqCst), 0);
+        // Parked until about +10 s: a later timer does not unpark, an earlier one does, once.
+        assert!(driver.next_timeout().is_some());
+        let b = driver
+            .register(now + Duration::from_secs(20), &waker)
+            .unwrap();
+        assert_eq!(unparks.load(Ordering::SeqCst), 0);
+        let c = driver
+            .register(now + Duration::from_secs(1), &waker)
+            .unwrap();
+        assert_eq!(unparks.load(Ordering::SeqCst), 1);
+        let d = driver
+            .register(now + Duration::from_secs(2), &waker)
+            .unwrap();
+        assert_eq!(unparks.load(Ordering::SeqCst), 1);
+        // Woken: process clears the record.
+        driver.process();
+        let e = driver
+            .register(now + Duration::from_millis(1), &waker)
+            .unwrap();
+        assert_eq!(unparks.load(Ordering::SeqCst), 1);
+        for key in [a, b, c, d, e] {
+            driver.cancel(key);
+        }
+    }
+
+    #[test]
+    fn reset_keeps_the_waker() {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let (fired, waker) = counting();
+        let now = driver.now();
+        let key = driver
+            .register(now + Duration::from_secs(60), &waker)
+            .unwrap();
+        assert!(driver.reset(key, now + Duration::from_millis(1)));
+        driver.advance(Duration::from_millis(1));
+        assert_eq!(fired.0.load(Ordering::SeqCst), 1);
+        assert!(driver.poll_registered(key, &waker));
+    }
+
+    #[test]
+    fn many_timers_fire_in_batches() {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let (fired, waker) = counting();
+        let now = driver.now();
+        let keys: Vec<_> = (0..1000u64)
+            .map(|i| {
+                driver
+                    .register(now + Duration::from_micros(i + 1), &waker)
+                    .unwrap()
+            })
+            .collect();
+        driver.advance(Duration::from_millis(1));
+        assert_eq!(fired.0.load(Ordering::SeqCst), 1000);
+        for key in keys {
+            assert!(driver.poll_registered(key, &waker));
+        }
+        assert_eq!(driver.pending(), 0);
     }
 }

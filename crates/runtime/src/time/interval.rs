@@ -93,7 +93,8 @@ fn add_or_far(at: Instant, d: Duration) -> Instant {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     let start = Instant::now();
 ///     let mut ticks = time::interval(Duration::from_millis(2));
 ///     ticks.tick().await; // the first tick completes at once
@@ -101,6 +102,7 @@ fn add_or_far(at: Instant, d: Duration) -> Instant {
 ///     ticks.tick().await;
 ///     assert!(start.elapsed() >= Duration::from_millis(4));
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Interval {
     /// The timer of the next tick; its deadline is that tick's instant.
@@ -114,7 +116,10 @@ pub struct Interval {
 impl Interval {
     /// An interval whose first tick is at `start`.
     pub(crate) fn new(start: Instant, period: Duration) -> Interval {
-        assert!(period > Duration::ZERO, "c10k::time::interval: period must be non-zero");
+        assert!(
+            period > Duration::ZERO,
+            "c10k::time::interval: period must be non-zero"
+        );
         Interval {
             delay: Sleep::new(start),
             period,
@@ -140,7 +145,8 @@ impl Interval {
         let now = Instant::now();
         let scheduled = add_or_far(timeout, self.period);
         let next = if now >= scheduled {
-            self.missed_tick_behavior.next_timeout(timeout, now, self.period)
+            self.missed_tick_behavior
+                .next_timeout(timeout, now, self.period)
         } else {
             scheduled
         };

@@ -9,12 +9,13 @@
 //! Each runtime owns one time driver: a hierarchical timing wheel (Varghese & Lauck,
 //! "Hashed and Hierarchical Timing Wheels", SOSP 1987) behind a mutex, and a pausable clock.
 //!
-//! * **Wheel** (`wheel.rs`): 8 levels of 64 slots over 1 µs ticks, so level `L` slots span
-//!   `64^L` µs (1 µs, 64 µs, 4.1 ms, 262 ms, 16.8 s, 17.9 min, 19.1 h, 50.9 days) and the
-//!   wheel covers `2^48` µs ≈ 8.9 years; later deadlines wait in an overflow list. Entries
-//!   sit in a slab with intrusive `prev`/`next` indices, so insert and cancel are O(1) (no
-//!   search, no allocation once the slab has grown), and the next expiration is found from
-//!   one occupied-slot bitmap per level with `trailing_zeros`: at most 8 bit scans.
+//! * **Wheel** (`wheel.rs`): 10 levels of 64 slots over 1 ns ticks, so the slots of level
+//!   `L` span `64^L` ns (1 ns, 64 ns, 4.1 µs, 262 µs, 16.8 ms, 1.07 s, 68.7 s, 73 min, 78 h,
+//!   208 days) and the wheel covers `2^60` ns, 36.5 years; later deadlines wait in an
+//!   overflow list. Entries sit in a slab with intrusive `prev`/`next` indices, so insert and
+//!   cancel are O(1) (no search, no allocation once the slab has grown), and the next
+//!   expiration comes from one occupied-slot bitmap per level and `trailing_zeros`: at most
+//!   10 bit scans, whatever the number of timers.
 //! * **Sleep** (`sleep.rs`): holds its deadline, an `Arc` of the driver and the key of its
 //!   wheel entry; the entry holds the task's waker. No per-timer reference count: the key is
 //!   owned by the one `Sleep`, which removes it when it completes or is dropped.
@@ -23,25 +24,28 @@
 //!
 //! # Resolution, and never early
 //!
-//! A timer never completes before its deadline: the wheel rounds deadlines *up* to the next
-//! 1 µs tick and the clock *down*, and fires an entry only when `now >= deadline`. It may
-//! complete later, by the OS wait resolution plus scheduling: the IO driver blocks for the
-//! rounded-up `next_timeout()`, which `epoll_wait(2)` and `poll(2)` round up again to whole
-//! milliseconds, while `select(2)` (µs) and `epoll_pwait2(2)` (ns, Linux 5.11+) keep the
-//! precision; Linux adds its default 50 µs timer slack. So the effective resolution is 1 ms
-//! on the `epoll`/`poll` backends and tens of µs on the others, against tokio's fixed 1 ms
-//! wheel tick, which also applies when its backend could do better.
+//! A timer never completes before its deadline: the wheel keeps deadlines exact to the
+//! nanosecond and fires an entry only when the clock reads `now >= deadline`. It completes
+//! later by the OS wait resolution plus scheduling: the IO driver blocks for
+//! `next_timeout()`, which `epoll_wait(2)` rounds up to whole milliseconds, while the
+//! `poll` and `select` backends pass a `timespec` (`ppoll`/`pselect`, hrtimers with Linux's
+//! default 50 µs timer slack). So the effective resolution is 1 ms on `epoll` and tens of
+//! µs on `poll` and `select`, where tokio rounds every deadline up to its 1 ms wheel tick
+//! whatever the backend could do.
 //!
-//! The price of the finer tick: a timer that *fires* after `d` is moved down the levels at
-//! most `log64(d / 1 µs)` times (3 for one second, against 1 with 1 ms ticks), each move an
-//! unlink and a link of about 10 ns, and an idle driver may wake at each level boundary on
-//! the way (slot starts are lower bounds). A timer that is cancelled first, the usual fate
-//! of a timeout, pays nothing for it: insert and cancel do not depend on the tick.
+//! The price of the fine tick, honestly: a timer that *fires* after a delay `d` is moved
+//! down the levels at most `log64(d / 1 ns)` times (4 for a second, 3 for a millisecond,
+//! where tokio's 1 ms tick needs 1 and 0), each move an unlink and a link of a few ns; and a
+//! lone timer may wake an idle driver at a slot boundary or two before its deadline (slot
+//! starts are lower bounds), as tokio's may. A timer cancelled before it fires, the usual
+//! fate of a timeout, pays none of this: insert and cancel do not depend on the tick.
 //!
 //! # Cost
 //!
-//! Measured by `benches/timers.rs` (ratios in `BENCH.md`): per timer, a `Sleep` is 40 bytes
-//! and its wheel entry 48 bytes; the wheel itself is about 4 KiB per runtime.
+//! Per timer: a [`Sleep`] is 40 bytes and its wheel entry 48 bytes (slab slot, intrusive
+//! links and waker included); the wheel's fixed part is 2.6 KiB per runtime. Insert and
+//! cancel of 1M timers against tokio's, measured in the same run, are in
+//! `benches/timers.rs` and recorded in `time/BENCH.md`.
 //!
 //! # The paused clock
 //!
@@ -64,6 +68,7 @@ mod wheel;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -92,15 +97,23 @@ pub use timeout::Timeout;
 /// use std::time::Duration;
 /// use c10k_runtime::time;
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     time::sleep(Duration::from_millis(1)).await;
 ///     println!("1 ms later (or a little more, never less)");
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = Instant::now();
-    let deadline = now.checked_add(duration).unwrap_or_else(Instant::far_future);
-    Sleep::new(deadline)
+    // One look-up of the runtime gives both the clock and the driver to bind.
+    let (now, driver) = match crate::context::try_with_time_driver(|d| (d.now(), Arc::clone(d))) {
+        Some((now, driver)) => (Instant::from_std(now), Some(driver)),
+        None => (Instant::now(), None),
+    };
+    let deadline = now
+        .checked_add(duration)
+        .unwrap_or_else(Instant::far_future);
+    Sleep::with_driver(deadline, driver)
 }
 
 /// Waits until `deadline` on the runtime's clock; completes at the first poll if it has
@@ -116,11 +129,13 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     let deadline = Instant::now() + Duration::from_millis(3);
 ///     time::sleep_until(deadline).await;
 ///     assert!(Instant::now() >= deadline);
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(deadline)
@@ -141,14 +156,18 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// use std::time::Duration;
 /// use c10k_runtime::time;
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     let slow = time::sleep(Duration::from_secs(10));
 ///     assert!(time::timeout(Duration::from_millis(1), slow).await.is_err());
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let now = Instant::now();
-    let deadline = now.checked_add(duration).unwrap_or_else(Instant::far_future);
+    let deadline = now
+        .checked_add(duration)
+        .unwrap_or_else(Instant::far_future);
     Timeout::new(future, deadline)
 }
 
@@ -165,10 +184,12 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     let deadline = Instant::now() + Duration::from_secs(1);
 ///     assert_eq!(time::timeout_at(deadline, async { 42 }).await, Ok(42));
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout::new(future, deadline)
@@ -186,12 +207,14 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 /// use std::time::Duration;
 /// use c10k_runtime::time;
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     let mut every = time::interval(Duration::from_millis(1));
 ///     for _ in 0..3 {
 ///         every.tick().await;
 ///     }
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn interval(period: Duration) -> Interval {
     Interval::new(Instant::now(), period)
@@ -209,12 +232,14 @@ pub fn interval(period: Duration) -> Interval {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     let start = Instant::now() + Duration::from_millis(2);
 ///     let mut every = time::interval_at(start, Duration::from_millis(1));
 ///     assert_eq!(every.tick().await, start);
 ///     assert_eq!(every.tick().await, start + Duration::from_millis(1));
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval::new(start, period)
@@ -237,12 +262,14 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     time::pause();
 ///     let start = Instant::now();
 ///     time::sleep(Duration::from_secs(3600)).await; // completes at once: auto-advance
 ///     assert_eq!(start.elapsed(), Duration::from_secs(3600));
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn pause() {
     crate::context::with_time_driver(|driver| driver.pause());
@@ -274,12 +301,14 @@ pub fn resume() {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     time::pause();
 ///     let start = Instant::now();
 ///     time::advance(Duration::from_millis(250)).await;
 ///     assert_eq!(Instant::now() - start, Duration::from_millis(250));
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn advance(duration: Duration) -> impl Future<Output = ()> {
     Advance {

@@ -30,8 +30,8 @@ use super::Instant;
 /// [`sleep_until`](super::sleep_until).
 ///
 /// The deadline is a lower bound: when the future completes, [`Instant::now`] is at or past
-/// it. How much later it completes depends on the IO driver's wait resolution (1 µs ticks in
-/// the wheel; see the [module docs](super) for the OS side) and on the scheduler.
+/// it. How much later it completes depends on the IO driver's wait resolution (the wheel
+/// itself is exact to the nanosecond; see the [module docs](super)) and on the scheduler.
 ///
 /// `Sleep` is `Send`, `Sync` and `Unpin`, so it can be awaited through `&mut sleep` and moved
 /// between polls. Dropping it cancels the timer in O(1).
@@ -46,11 +46,13 @@ use super::Instant;
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// c10k_runtime::run(async {
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// rt.block_on(async {
 ///     let start = Instant::now();
 ///     time::sleep(Duration::from_millis(10)).await;
 ///     assert!(start.elapsed() >= Duration::from_millis(10));
 /// });
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[must_use = "a Sleep does nothing unless polled or awaited"]
 pub struct Sleep {
@@ -76,9 +78,14 @@ enum State {
 impl Sleep {
     /// A `Sleep` completing at `deadline`.
     pub(crate) fn new(deadline: Instant) -> Sleep {
+        Sleep::with_driver(deadline, crate::context::try_with_time_driver(Arc::clone))
+    }
+
+    /// A `Sleep` completing at `deadline`, bound to `driver` if given (else at first poll).
+    pub(crate) fn with_driver(deadline: Instant, driver: Option<Arc<TimeDriver>>) -> Sleep {
         Sleep {
             deadline,
-            driver: crate::context::try_with_time_driver(Arc::clone),
+            driver,
             state: State::Idle,
         }
     }
@@ -104,13 +111,15 @@ impl Sleep {
     /// use std::time::Duration;
     /// use c10k_runtime::time::{self, Instant};
     ///
-    /// c10k_runtime::run(async {
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// rt.block_on(async {
     ///     let start = Instant::now();
     ///     let mut sleep = time::sleep(Duration::from_secs(3600));
     ///     sleep.reset(start + Duration::from_millis(5));
     ///     (&mut sleep).await;
     ///     assert!(Instant::now() >= start + Duration::from_millis(5));
     /// });
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;

@@ -24,7 +24,8 @@ pin_project_lite::pin_project! {
     /// use std::time::Duration;
     /// use c10k_runtime::time;
     ///
-    /// c10k_runtime::run(async {
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// rt.block_on(async {
     ///     let never = future::pending::<()>();
     ///     let err = time::timeout(Duration::from_millis(5), never).await.unwrap_err();
     ///     assert_eq!(err.to_string(), "deadline has elapsed");
@@ -32,6 +33,7 @@ pin_project_lite::pin_project! {
     ///     let quick = async { 7 };
     ///     assert_eq!(time::timeout(Duration::from_secs(1), quick).await, Ok(7));
     /// });
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     #[must_use = "a Timeout does nothing unless polled or awaited"]
     pub struct Timeout<F> {

@@ -14,8 +14,8 @@
 //! * Each level has 64 list heads and one `u64` bitmap of occupied slots. The earliest
 //!   occupied slot of a level is `occupied.trailing_zeros()`, so [`Wheel::next_expiration`]
 //!   costs at most [`LEVELS`] bit scans, whatever the number of timers.
-//! * Deadlines more than `64^LEVELS` ticks away (about 8.9 years with the runtime's 1 µs
-//!   tick) wait in an overflow list, re-examined when the wheel enters a new top-level window.
+//! * Deadlines beyond the current `64^LEVELS`-tick window (36.5 years with the runtime's
+//!   1 ns tick) wait in an overflow list, re-examined when the wheel enters the next window.
 //! * A "ready" list holds entries found due while cascading; [`Wheel::poll`] drains it first.
 //!
 //! # Placement
@@ -49,8 +49,9 @@ const LEVEL_BITS: u32 = 6;
 /// Slots per level (64: one bit each in a `u64` bitmap).
 const SLOTS: usize = 1 << LEVEL_BITS;
 
-/// Number of levels: `64^8 = 2^48` ticks of range before the overflow list.
-pub(crate) const LEVELS: usize = 8;
+/// Number of levels: `64^10 = 2^60` ticks of range (36.5 years of nanoseconds) before the
+/// overflow list.
+pub(crate) const LEVELS: usize = 10;
 
 /// Index of the overflow list head in [`Wheel::heads`].
 const OVERFLOW: u16 = (LEVELS * SLOTS) as u16;
@@ -130,14 +131,6 @@ impl<T> Wheel<T> {
             elapsed: 0,
             pending: 0,
         }
-    }
-
-    /// Creates an empty wheel with room for `capacity` entries before reallocating.
-    #[cfg(test)]
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        let mut wheel = Self::new();
-        wheel.entries.reserve(capacity);
-        wheel
     }
 
     /// The tick up to which the wheel has been advanced.
@@ -266,7 +259,9 @@ impl<T> Wheel<T> {
             // Overflowed entries are all beyond the current top-level window; look at them
             // again when the wheel enters the next one.
             let top = LEVEL_BITS * LEVELS as u32;
-            let next_window = ((self.elapsed >> top) + 1).checked_shl(top).unwrap_or(u64::MAX);
+            let next_window = ((self.elapsed >> top) + 1)
+                .checked_shl(top)
+                .unwrap_or(u64::MAX);
             return Some(Expiration {
                 list: OVERFLOW,
                 deadline: next_window,
@@ -419,7 +414,10 @@ mod tests {
         for deadline in [1u64, 63, 64, 65, 4095, 4096, 4097, 1 << 30, (1 << 48) + 5] {
             let key = wheel.insert(wheel.elapsed() + deadline, 0u32).unwrap();
             let due = wheel.deadline(key);
-            assert!(drain(&mut wheel, due - 1).is_empty(), "fired early: {deadline}");
+            assert!(
+                drain(&mut wheel, due - 1).is_empty(),
+                "fired early: {deadline}"
+            );
             assert_eq!(drain(&mut wheel, due), vec![(key, due)]);
             wheel.remove(key);
         }
@@ -546,14 +544,18 @@ mod tests {
                         }
                     }
                     5 => {
-                        if let Some((&id, _)) = model.iter().nth(rng.below(model.len() as u64 + 1) as usize) {
+                        if let Some((&id, _)) =
+                            model.iter().nth(rng.below(model.len() as u64 + 1) as usize)
+                        {
                             model.remove(&id);
                             let key = keys.remove(&id).unwrap();
                             assert_eq!(wheel.remove(key), id);
                         }
                     }
                     6 => {
-                        if let Some((&id, _)) = model.iter().nth(rng.below(model.len() as u64 + 1) as usize) {
+                        if let Some((&id, _)) =
+                            model.iter().nth(rng.below(model.len() as u64 + 1) as usize)
+                        {
                             let deadline = now + rng.below(1 << 16);
                             let key = keys[&id];
                             if wheel.reset(key, deadline) {
