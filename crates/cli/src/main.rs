@@ -1,20 +1,60 @@
-//! `c10k`: the programs (echo, chat, fetch, http, load, lab). Thin entry point; one module per
-//! program.
+//! `c10k`: the programs (echo, load, lab, ...). Thin entry point; one module per program.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 2 bad usage (see [`errors`]).
+
+mod echo;
+mod errors;
+mod lab;
+mod load;
+mod net;
+mod shutdown;
+mod sys;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 /// Serve and drive many concurrent connections on one machine.
+///
+/// c10k runs the tutorials' servers under every Unix IO model (threads, busy-polling,
+/// select, poll, epoll, signal-driven IO), a load generator to drive them, and a lab that
+/// measures them side by side against a tokio reference.
 #[derive(Debug, Parser)]
-#[command(name = "c10k", version, about)]
+#[command(name = "c10k", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Echo server under one IO model (threads, nonblocking, select, poll, epoll, sigio, uring).
+    Echo(echo::Args),
+    /// Load generator: many connections doing echo ping-pongs or keep-alive HTTP GETs.
+    Load(load::Args),
+    /// Measure every echo model against tokio: req/s, latency, CPU per request, memory.
+    Lab(lab::Args),
+    /// The tokio reference echo server (used by the lab).
+    #[command(name = "__tokio-echo", hide = true)]
+    TokioEcho(echo::TokioArgs),
+}
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match &cli.command {
+        Command::Echo(args) => echo::run(args),
+        Command::Load(args) => load::run(args),
+        Command::Lab(args) => lab::run(args),
+        Command::TokioEcho(args) => echo::run_tokio(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = errors::exit_code(&e);
+            if code != 0 {
+                eprintln!("c10k: {e:#}");
+            }
+            ExitCode::from(code)
+        }
+    }
 }

@@ -1,0 +1,177 @@
+//! `c10k echo`: the tutorials' echo server under every Unix IO model.
+//!
+//! Each model is one file exporting `serve(listeners, &Options)`; this module parses the
+//! command line, binds the listeners (one per loop, `SO_REUSEPORT`), prints the bound
+//! address on stdout (scripts and `c10k lab` read it), and dispatches:
+//!
+//! | model | file | how it waits |
+//! |---|---|---|
+//! | `threads` | `threads.rs` | a blocking thread per connection (64 KiB stacks) |
+//! | `nonblocking` | `nonblocking.rs` | it does not: it busy-polls every socket |
+//! | `select`, `poll`, `epoll` | `selector_loop.rs` | `c10k::selector`, one loop per thread |
+//! | `sigio` | `sigio.rs` | real-time signals queued per ready socket, read from a signalfd |
+//! | `uring` | — | not built yet: exits 2 |
+//!
+//! Shutdown (Ctrl-C): every model stops accepting, finishes the writes in flight (at most
+//! [`DRAIN`]), and returns.
+
+mod conn;
+mod nonblocking;
+mod selector_loop;
+mod sigio;
+mod threads;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args as ClapArgs, ValueEnum};
+
+use crate::errors::usage;
+
+/// Longest a model keeps flushing in-flight output after Ctrl-C.
+pub(crate) const DRAIN: Duration = Duration::from_secs(2);
+
+/// The IO model an echo server is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Model {
+    /// Blocking sockets, a thread per connection.
+    Threads,
+    /// Non-blocking sockets polled in a busy loop (costs a whole CPU even when idle).
+    Nonblocking,
+    /// select(2): at most FD_SETSIZE (1024) descriptors.
+    Select,
+    /// poll(2).
+    Poll,
+    /// epoll(7), edge-triggered.
+    Epoll,
+    /// Signal-driven IO: O_ASYNC + F_SETSIG real-time signals read from a signalfd.
+    Sigio,
+    /// io_uring (completion-based): not built yet.
+    Uring,
+    /// The fastest available model (epoll).
+    Auto,
+}
+
+/// Message of the `uring` model until the io_uring driver exists.
+pub(crate) const URING_MISSING: &str =
+    "the uring model is not available: the io_uring driver is not built yet (try --model epoll)";
+
+/// Echo server: answers every byte it receives.
+#[derive(Debug, ClapArgs)]
+#[command(
+    after_help = "The first line on stdout is the bound address (useful with port 0).\n\
+Ctrl-C stops accepting, finishes the writes in flight, and exits."
+)]
+pub(crate) struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7007")]
+    pub(crate) listen: SocketAddr,
+    /// IO model.
+    #[arg(long, value_enum, default_value_t = Model::Auto)]
+    pub(crate) model: Model,
+    /// Event loops (each with its own SO_REUSEPORT listener); ignored by `threads`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) threads: u16,
+    /// Answer with ASCII-uppercased bytes, as the tutorials' servers do.
+    #[arg(long)]
+    pub(crate) upper: bool,
+}
+
+/// What every model needs to know.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    pub(crate) upper: bool,
+}
+
+/// Runs `c10k echo`.
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let model = match args.model {
+        Model::Auto => Model::Epoll,
+        Model::Uring => return Err(usage(URING_MISSING)),
+        m => m,
+    };
+    crate::sys::raise_fd_limit();
+    crate::shutdown::install()?;
+    let loops = match model {
+        Model::Threads => 1,
+        _ => usize::from(args.threads),
+    };
+    let listeners = crate::net::listeners(args.listen, loops, model != Model::Threads)?;
+    let bound = listeners[0].local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{bound}")?;
+        out.flush()?;
+    }
+    let options = Options { upper: args.upper };
+    match model {
+        Model::Threads => threads::serve(listeners, options),
+        Model::Nonblocking => nonblocking::serve(listeners, options),
+        Model::Select => selector_loop::serve(listeners, options, c10k::selector::Backend::Select),
+        Model::Poll => selector_loop::serve(listeners, options, c10k::selector::Backend::Poll),
+        Model::Epoll => selector_loop::serve(listeners, options, c10k::selector::Backend::Epoll),
+        Model::Sigio => sigio::serve(listeners, options),
+        Model::Uring | Model::Auto => unreachable!("resolved above"),
+    }
+}
+
+/// Runs one loop per listener on named threads and waits for all of them.
+pub(crate) fn run_loops<F>(
+    name: &str,
+    listeners: Vec<std::net::TcpListener>,
+    body: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(std::net::TcpListener) -> anyhow::Result<()> + Send + Sync + Clone + 'static,
+{
+    let mut handles = Vec::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let body = body.clone();
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("c10k-{name}-{i}"))
+                .spawn(move || body(listener))?,
+        );
+    }
+    let mut result = Ok(());
+    for handle in handles {
+        match handle.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(_) => result = Err(anyhow::anyhow!("an event loop panicked")),
+        }
+    }
+    result
+}
+
+/// Arguments of the hidden `__tokio-echo` subcommand (the lab's tokio reference).
+#[derive(Debug, ClapArgs)]
+pub(crate) struct TokioArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7007")]
+    listen: SocketAddr,
+    /// Runtime threads (1: current-thread runtime).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: u16,
+    /// Upper-case ASCII.
+    #[arg(long)]
+    upper: bool,
+}
+
+/// Runs the tokio reference server linked into this binary, so that `c10k lab` needs no
+/// second binary on a fresh clone.
+pub(crate) fn run_tokio(args: &TokioArgs) -> anyhow::Result<()> {
+    let config = c10k_tokio_ref::Config {
+        listen: args.listen,
+        threads: usize::from(args.threads),
+        upper: args.upper,
+    };
+    let mut announced = Ok(());
+    c10k_tokio_ref::run(&config, |addr| {
+        let mut out = std::io::stdout().lock();
+        announced = writeln!(out, "{addr}").and_then(|()| out.flush());
+    })
+    .map_err(|e| anyhow::anyhow!("cannot serve {}: {}", args.listen, crate::errors::short(&e)))?;
+    Ok(announced?)
+}

@@ -1,0 +1,260 @@
+//! The `select`, `poll` and `epoll` models: one single-threaded event loop per listener on
+//! `c10k::selector` (`--threads N` runs N loops over `SO_REUSEPORT` listeners).
+//!
+//! Readiness protocol:
+//!
+//! - epoll (edge-triggered): a connection is registered once for `READABLE | WRITABLE`
+//!   and never re-registered. Edges only fire on changes, so an idle connection costs
+//!   nothing and a request costs one `read` and one `write` (the short-read rule of
+//!   [`conn`](super::conn)); `WRITABLE` edges only matter after a partial write.
+//! - select and poll (level-triggered): a connection is watched for `READABLE`, plus
+//!   `WRITABLE` only while it has pending output (otherwise every wait would report it).
+//! - The listener accepts until the backlog is empty. Out of descriptors, it is
+//!   deregistered for [`ACCEPT_BACKOFF`] (or until a connection closes), then re-armed,
+//!   so the loop neither spins nor stops serving the others.
+//! - select(2) cannot watch descriptors at or above `FD_SETSIZE`: such connections are
+//!   refused (closed) with a message on stderr, and the loop goes on.
+
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use c10k::selector::{Backend, Events, Interest, Selector, Token};
+
+use super::conn::{Conn, Next, READ_BUFFER};
+use super::Options;
+use crate::net::{Accepted, ACCEPT_BACKOFF};
+use crate::shutdown;
+
+/// The listener's token; connections use their descriptor number, and `usize::MAX` is the
+/// selector's own.
+const LISTENER: Token = Token(usize::MAX - 1);
+
+pub(super) fn serve(
+    listeners: Vec<TcpListener>,
+    options: Options,
+    backend: Backend,
+) -> anyhow::Result<()> {
+    super::run_loops(backend.name(), listeners, move |listener| {
+        Loop::new(listener, options, backend)?.run()
+    })
+}
+
+/// A connection and whether `WRITABLE` is currently part of its registration.
+#[derive(Debug)]
+struct Slot {
+    conn: Conn,
+    watching_write: bool,
+}
+
+struct Loop {
+    selector: Selector,
+    edge: bool,
+    listener: Option<TcpListener>,
+    listener_registered: bool,
+    /// Connections indexed by descriptor number (the token is the descriptor).
+    conns: Vec<Option<Slot>>,
+    open: usize,
+    buf: Vec<u8>,
+    options: Options,
+    paused_until: Option<Instant>,
+    last_refusal_log: Option<Instant>,
+}
+
+impl Loop {
+    fn new(listener: TcpListener, options: Options, backend: Backend) -> anyhow::Result<Loop> {
+        let selector = Selector::with_backend(backend)?;
+        let edge = backend == Backend::Epoll;
+        let mut this = Loop {
+            selector,
+            edge,
+            listener: Some(listener),
+            listener_registered: false,
+            conns: Vec::new(),
+            open: 0,
+            buf: vec![0u8; READ_BUFFER],
+            options,
+            paused_until: None,
+            last_refusal_log: None,
+        };
+        this.arm_listener()?;
+        Ok(this)
+    }
+
+    fn interest(&self, write: bool) -> Interest {
+        if self.edge {
+            Interest::READABLE.add(Interest::WRITABLE).edge()
+        } else if write {
+            Interest::READABLE.add(Interest::WRITABLE)
+        } else {
+            Interest::READABLE
+        }
+    }
+
+    fn arm_listener(&mut self) -> anyhow::Result<()> {
+        if let (Some(listener), false) = (&self.listener, self.listener_registered) {
+            let interest = if self.edge {
+                Interest::READABLE.edge()
+            } else {
+                Interest::READABLE
+            };
+            self.selector
+                .register(listener.as_raw_fd(), LISTENER, interest)?;
+            self.listener_registered = true;
+        }
+        Ok(())
+    }
+
+    fn disarm_listener(&mut self) {
+        if let (Some(listener), true) = (&self.listener, self.listener_registered) {
+            let _ = self.selector.deregister(listener.as_raw_fd());
+            self.listener_registered = false;
+        }
+    }
+
+    fn run(mut self) -> anyhow::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut ready: Vec<(Token, bool, bool)> = Vec::with_capacity(1024);
+        let mut drain_deadline = None;
+        self.accept_all()?;
+        loop {
+            if drain_deadline.is_none() && shutdown::requested() {
+                self.disarm_listener();
+                self.listener = None;
+                drain_deadline = Some(Instant::now() + super::DRAIN);
+            }
+            if let Some(deadline) = drain_deadline {
+                let pending = self.conns.iter().flatten().any(|s| s.conn.has_pending());
+                if Instant::now() >= deadline || !pending {
+                    return Ok(());
+                }
+            }
+            let mut timeout = shutdown::TICK;
+            if let Some(t) = self.paused_until {
+                let now = Instant::now();
+                if now >= t {
+                    self.paused_until = None;
+                    self.arm_listener()?;
+                    self.accept_all()?;
+                } else {
+                    timeout = timeout.min(t - now + Duration::from_millis(1));
+                }
+            }
+            match self.selector.select(&mut events, Some(timeout)) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+            ready.clear();
+            ready.extend(events.iter().map(|e| {
+                let broken = e.is_error() || e.is_read_closed();
+                (
+                    e.token(),
+                    e.is_readable() || broken,
+                    e.is_writable() || broken,
+                )
+            }));
+            for &(token, readable, writable) in &ready {
+                if token == LISTENER {
+                    self.accept_all()?;
+                } else {
+                    self.serve(token.0, readable, writable);
+                }
+            }
+        }
+    }
+
+    fn accept_all(&mut self) -> anyhow::Result<()> {
+        loop {
+            let Some(listener) = &self.listener else {
+                return Ok(());
+            };
+            if self.paused_until.is_some() {
+                return Ok(());
+            }
+            match crate::net::accept(listener) {
+                Accepted::Conn(fd) => self.add(fd),
+                Accepted::Empty => return Ok(()),
+                Accepted::Exhausted(e) => {
+                    crate::net::log_exhausted(&e, self.open);
+                    self.disarm_listener();
+                    self.paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, fd: std::os::fd::OwnedFd) {
+        let raw: RawFd = fd.as_raw_fd();
+        let index = raw as usize;
+        if let Err(e) = self
+            .selector
+            .register(raw, Token(index), self.interest(false))
+        {
+            let now = Instant::now();
+            if self
+                .last_refusal_log
+                .is_none_or(|t| now - t >= Duration::from_secs(1))
+            {
+                self.last_refusal_log = Some(now);
+                eprintln!(
+                    "c10k: refusing a connection ({} open): {}",
+                    self.open,
+                    crate::errors::short(&e)
+                );
+            }
+            return;
+        }
+        if self.conns.len() <= index {
+            self.conns.resize_with(index + 1, || None);
+        }
+        self.conns[index] = Some(Slot {
+            conn: Conn::new(fd),
+            watching_write: false,
+        });
+        self.open += 1;
+    }
+
+    fn serve(&mut self, index: usize, readable: bool, writable: bool) {
+        let Some(Some(slot)) = self.conns.get_mut(index) else {
+            return;
+        };
+        let mut next = Next::Keep {
+            pending: slot.conn.has_pending(),
+        };
+        if writable && slot.conn.has_pending() {
+            next = slot.conn.on_writable();
+        }
+        if readable && next != Next::Close {
+            next = slot.conn.on_readable(&mut self.buf, self.options.upper);
+        }
+        let watching = slot.watching_write;
+        match next {
+            Next::Close => self.close(index),
+            Next::Keep { pending } if !self.edge && pending != watching => {
+                slot.watching_write = pending;
+                let interest = self.interest(pending);
+                if self
+                    .selector
+                    .reregister(index as RawFd, Token(index), interest)
+                    .is_err()
+                {
+                    self.close(index);
+                }
+            }
+            Next::Keep { .. } => {}
+        }
+    }
+
+    fn close(&mut self, index: usize) {
+        if let Some(slot) = self.conns[index].take() {
+            let _ = self.selector.deregister(slot.conn.fd.as_raw_fd());
+            self.open -= 1;
+            // A descriptor came back: a paused acceptor may retry now.
+            if self.paused_until.is_some() {
+                self.paused_until = Some(Instant::now());
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The lab's child processes: a server per model and a load generator per measurement,
+//! both this same executable (`c10k echo`, `c10k __tokio-echo`, `c10k load`), each pinned
+//! to its own CPU when the machine has two.
+//!
+//! Pinning: a child inherits the CPU mask of the thread that spawns it, so the lab sets its
+//! own mask to the child's CPU around `spawn` and restores it afterwards; no code runs
+//! between fork and exec.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal};
+use rustix::thread::CpuSet;
+
+/// How long a server may take to print its address.
+const STARTUP: Duration = Duration::from_secs(15);
+
+/// The CPUs the lab may use, from its own affinity mask.
+pub(crate) fn cpus() -> Vec<usize> {
+    match rustix::thread::sched_getaffinity(None) {
+        Ok(set) => (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c)).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Spawns `command` with its CPU mask set to `cpu` (when given).
+pub(crate) fn spawn_on(command: &mut Command, cpu: Option<usize>) -> std::io::Result<Child> {
+    let Some(cpu) = cpu else {
+        return command.spawn();
+    };
+    let saved = rustix::thread::sched_getaffinity(None)?;
+    let mut only = CpuSet::new();
+    only.set(cpu);
+    rustix::thread::sched_setaffinity(None, &only)?;
+    let child = command.spawn();
+    rustix::thread::sched_setaffinity(None, &saved)?;
+    child
+}
+
+/// A running server child.
+#[derive(Debug)]
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts `exe args...`, its stderr going to `log`, and waits for the address it prints.
+    ///
+    /// # Errors
+    ///
+    /// The reason it did not start, as one line (the server's own message when it printed
+    /// one, e.g. the `uring` model's).
+    pub(crate) fn start(
+        exe: &Path,
+        args: &[String],
+        cpu: Option<usize>,
+        log: &Path,
+    ) -> Result<Server, String> {
+        let stderr =
+            File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let mut command = Command::new(exe);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = spawn_on(&mut command, cpu)
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(STARTUP).unwrap_or_default();
+        match line.trim().parse::<SocketAddr>() {
+            Ok(addr) => Ok(Server { child, addr }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let message = std::fs::read_to_string(log).unwrap_or_default();
+                let message = message
+                    .lines()
+                    .last()
+                    .unwrap_or("no address printed")
+                    .trim();
+                Err(message.strip_prefix("c10k: ").unwrap_or(message).to_owned())
+            }
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True while the process runs.
+    pub(crate) fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Ctrl-C (SIGINT) and a short wait; SIGKILL if it does not exit.
+    pub(crate) fn stop(mut self) {
+        if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, Signal::INT);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a child to completion with a time limit, returning its stdout; kills it past the limit.
+pub(crate) fn run_bounded(
+    command: &mut Command,
+    cpu: Option<usize>,
+    limit: Duration,
+) -> Result<String, String> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child =
+        spawn_on(command, cpu).map_err(|e| format!("cannot start the load generator: {e}"))?;
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
+    match status {
+        Some(s) if s.success() => Ok(out),
+        Some(_) => Err(err.lines().last().unwrap_or("failed").trim().to_owned()),
+        None => Err(format!("did not finish within {} s", limit.as_secs())),
+    }
+}

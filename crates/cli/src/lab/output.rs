@@ -1,0 +1,346 @@
+//! The lab's results: medians, ratios against tokio, and the files of a run directory.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{LabModel, ModelInfo, Sample, Settings};
+
+/// Figures of one model relative to tokio in the same lab run (`> 1` means more).
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct Ratios {
+    pub(crate) requests_per_sec: Option<f64>,
+    pub(crate) p99: Option<f64>,
+    pub(crate) cpu_per_request: Option<f64>,
+    pub(crate) memory_per_conn: Option<f64>,
+}
+
+/// One line of the table: a model at a connection count and payload size, medians of runs.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Row {
+    pub(crate) model: LabModel,
+    pub(crate) conns: u32,
+    pub(crate) size: u32,
+    pub(crate) status: String,
+    pub(crate) runs: usize,
+    pub(crate) requests_per_sec: Option<f64>,
+    pub(crate) p50_us: Option<f64>,
+    pub(crate) p99_us: Option<f64>,
+    pub(crate) cpu_us_per_request: Option<f64>,
+    pub(crate) bytes_per_idle_conn: Option<f64>,
+    pub(crate) errors: u64,
+    pub(crate) vs_tokio: Ratios,
+}
+
+/// Everything the lab reports.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Summary {
+    pub(crate) settings: Settings,
+    pub(crate) models: Vec<ModelInfo>,
+    pub(crate) rows: Vec<Row>,
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+/// Medians over runs and ratios against tokio.
+pub(crate) fn summarize(settings: &Settings, infos: &[ModelInfo], samples: &[Sample]) -> Summary {
+    let mut rows = Vec::new();
+    for info in infos {
+        for &conns in &settings.conns {
+            for &size in &settings.sizes {
+                let cell: Vec<&Sample> = samples
+                    .iter()
+                    .filter(|s| s.model == info.model && s.conns == conns && s.size == size)
+                    .collect();
+                let ok: Vec<&&Sample> = cell
+                    .iter()
+                    .filter(|s| s.status == "ok" && s.requests > 0)
+                    .collect();
+                let of = |f: fn(&Sample) -> f64| median(ok.iter().map(|s| f(s)).collect());
+                let status = if ok.is_empty() {
+                    cell.iter()
+                        .map(|s| s.status.clone())
+                        .find(|s| s != "ok")
+                        .unwrap_or_else(|| "failed: no request completed".into())
+                } else {
+                    "ok".into()
+                };
+                rows.push(Row {
+                    model: info.model,
+                    conns,
+                    size,
+                    status,
+                    runs: ok.len(),
+                    requests_per_sec: of(|s| s.requests_per_sec),
+                    p50_us: of(|s| s.p50_us),
+                    p99_us: of(|s| s.p99_us),
+                    cpu_us_per_request: of(|s| s.cpu_us_per_request),
+                    bytes_per_idle_conn: info.bytes_per_idle_conn,
+                    errors: cell.iter().map(|s| s.errors).sum(),
+                    vs_tokio: Ratios::default(),
+                });
+            }
+        }
+    }
+    let reference: Vec<Row> = rows
+        .iter()
+        .filter(|r| r.model == LabModel::Tokio)
+        .cloned()
+        .collect();
+    for row in &mut rows {
+        if let Some(t) = reference
+            .iter()
+            .find(|t| t.conns == row.conns && t.size == row.size)
+        {
+            row.vs_tokio = Ratios {
+                requests_per_sec: ratio(row.requests_per_sec, t.requests_per_sec),
+                p99: ratio(row.p99_us, t.p99_us),
+                cpu_per_request: ratio(row.cpu_us_per_request, t.cpu_us_per_request),
+                memory_per_conn: ratio(row.bytes_per_idle_conn, t.bytes_per_idle_conn),
+            };
+        }
+    }
+    Summary {
+        settings: settings.clone(),
+        models: infos.to_vec(),
+        rows,
+    }
+}
+
+fn num(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{v:.decimals$}"))
+}
+
+fn times(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{v:.2}×"))
+}
+
+/// The markdown table (also `results.md`).
+pub(crate) fn write_table(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
+    writeln!(
+        out,
+        "| model | conns | size B | req/s | ×tokio | p50 µs | p99 µs | p99 ×tokio | CPU µs/req | CPU ×tokio | KiB/idle conn | mem ×tokio | errors |"
+    )?;
+    writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
+    for r in &summary.rows {
+        if r.status != "ok" {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | | | | | | | | | |",
+                r.model.name(),
+                r.conns,
+                r.size,
+                r.status
+            )?;
+            continue;
+        }
+        let r_t = &r.vs_tokio;
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.model.name(),
+            r.conns,
+            r.size,
+            num(r.requests_per_sec, 0),
+            times(r_t.requests_per_sec),
+            num(r.p50_us, 1),
+            num(r.p99_us, 1),
+            times(r_t.p99),
+            num(r.cpu_us_per_request, 2),
+            times(r_t.cpu_per_request),
+            num(r.bytes_per_idle_conn.map(|b| b / 1024.0), 2),
+            times(r_t.memory_per_conn),
+            r.errors,
+        )?;
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD-HHMMSS` in UTC, for the run directory's name.
+pub(crate) fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+fn csv_field(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v:.4}"))
+}
+
+/// Writes every file of the run directory.
+pub(crate) fn write_all(
+    dir: &Path,
+    settings: &Settings,
+    infos: &[ModelInfo],
+    samples: &[Sample],
+    summary: &Summary,
+    command_line: &str,
+) -> anyhow::Result<()> {
+    let mut md = Vec::new();
+    write_table(&mut md, summary)?;
+    std::fs::write(dir.join("results.md"), md)?;
+
+    let mut runs = String::from("model,conns,size,run,status,requests,requests_per_sec,p50_us,p99_us,server_cpu_secs,cpu_us_per_request,errors\n");
+    for s in samples {
+        let _ = writeln!(
+            runs,
+            "{},{},{},{},\"{}\",{},{:.1},{:.1},{:.1},{:.3},{:.4},{}",
+            s.model.name(),
+            s.conns,
+            s.size,
+            s.run,
+            s.status.replace('"', "'"),
+            s.requests,
+            s.requests_per_sec,
+            s.p50_us,
+            s.p99_us,
+            s.server_cpu_secs,
+            s.cpu_us_per_request,
+            s.errors
+        );
+    }
+    std::fs::write(dir.join("runs.csv"), runs)?;
+
+    let mut csv = String::from("model,conns,size,status,runs,requests_per_sec,p50_us,p99_us,cpu_us_per_request,bytes_per_idle_conn,errors,rps_vs_tokio,p99_vs_tokio,cpu_vs_tokio,memory_vs_tokio\n");
+    for r in &summary.rows {
+        let _ = writeln!(
+            csv,
+            "{},{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{}",
+            r.model.name(),
+            r.conns,
+            r.size,
+            r.status.replace('"', "'"),
+            r.runs,
+            csv_field(r.requests_per_sec),
+            csv_field(r.p50_us),
+            csv_field(r.p99_us),
+            csv_field(r.cpu_us_per_request),
+            csv_field(r.bytes_per_idle_conn),
+            r.errors,
+            csv_field(r.vs_tokio.requests_per_sec),
+            csv_field(r.vs_tokio.p99),
+            csv_field(r.vs_tokio.cpu_per_request),
+            csv_field(r.vs_tokio.memory_per_conn)
+        );
+    }
+    std::fs::write(dir.join("summary.csv"), csv)?;
+
+    #[derive(Serialize)]
+    struct Everything<'a> {
+        summary: &'a Summary,
+        samples: &'a [Sample],
+    }
+    let json = serde_json::to_string_pretty(&Everything { summary, samples })?;
+    std::fs::write(dir.join("results.json"), json + "\n")?;
+
+    super::chart::draw(&dir.join("chart.svg"), summary)?;
+    std::fs::write(dir.join("setup.md"), setup(settings, infos, command_line))?;
+    Ok(())
+}
+
+fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String {
+    let uname = rustix::system::uname();
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let rustc = std::process::Command::new("rustc")
+        .arg("-V")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let pin = match (settings.server_cpu, settings.load_cpu) {
+        (Some(s), Some(l)) => {
+            format!("server on CPU {s}, load generator on CPU {l} (sched_setaffinity)")
+        }
+        _ => "none (fewer than two CPUs available)".into(),
+    };
+    let mut text = String::new();
+    let _ = writeln!(text, "# Lab setup\n");
+    let _ = writeln!(text, "- command: `{command_line}`");
+    let _ = writeln!(text, "- nproc: {nproc}; CPU: {cpu_model}");
+    let _ = writeln!(
+        text,
+        "- kernel: {} {} ({})",
+        uname.sysname().to_string_lossy(),
+        uname.release().to_string_lossy(),
+        uname.machine().to_string_lossy()
+    );
+    let _ = writeln!(
+        text,
+        "- rustc: {rustc}; build: {}",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+    let _ = writeln!(text, "- CPU pinning: {pin}");
+    let _ = writeln!(
+        text,
+        "- runs: {} × {:.1} s per cell, medians; conns {:?}; sizes {:?} B; memory at {} idle connections",
+        settings.runs, settings.duration_secs, settings.conns, settings.sizes, settings.idle
+    );
+    let _ = writeln!(text, "- servers: one event loop / runtime thread each (`--threads 1`); load: `c10k load echo --threads 1`");
+    let _ = writeln!(text, "- server CPU = utime+stime from /proc/PID/stat (10 ms ticks) over the load run, divided by requests");
+    let _ = writeln!(text, "\n## Models\n");
+    for info in infos {
+        let _ = writeln!(
+            text,
+            "- {}: {}; RSS at 0 connections {} KiB; idle connections measured: {}",
+            info.model.name(),
+            info.status,
+            info.rss_base_bytes
+                .map_or_else(|| "–".into(), |b| (b / 1024).to_string()),
+            info.idle_conns
+        );
+    }
+    text
+}

@@ -1,0 +1,170 @@
+//! `c10k load`: the load generator.
+//!
+//! `echo` mode: every connection sends `--size` bytes, reads them back (checking every
+//! byte; the payload is uppercase ASCII so `--upper` servers answer it unchanged) and starts
+//! over, for `-d` seconds. `http` mode: keep-alive `GET`s of `--path`, responses framed by
+//! `Content-Length` or chunked encoding.
+//!
+//! Each thread (`--threads`, default 1: the lab pins it to one CPU) runs its share of the
+//! connections on an edge-triggered epoll loop; see [`driver`] for the cost per request.
+//! The report gives requests/s, latency percentiles (HdrHistogram, 3 significant digits),
+//! connect time and errors by kind, as a table or `--json`.
+
+mod driver;
+mod http;
+mod report;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args as ClapArgs, ValueEnum};
+
+pub(crate) use report::Report;
+
+/// What each connection does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Mode {
+    /// Ping-pong of --size bytes against an echo server.
+    Echo,
+    /// Keep-alive HTTP/1.1 GETs of --path.
+    Http,
+}
+
+/// Longest the generator waits for requests in flight after the run's duration.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Load generator.
+#[derive(Debug, ClapArgs)]
+#[command(
+    after_help = "Examples:\n  c10k load echo --target 127.0.0.1:7007 -c 1000 -d 10 --size 1024\n  \
+c10k load http --target 127.0.0.1:8080 -c 100 -d 5 --path /plaintext --json"
+)]
+pub(crate) struct Args {
+    /// echo: ping-pong of --size bytes; http: keep-alive GETs of --path.
+    #[arg(value_enum)]
+    pub(crate) mode: Mode,
+    /// Server address.
+    #[arg(long, default_value = "127.0.0.1:7007")]
+    pub(crate) target: SocketAddr,
+    /// Concurrent connections.
+    #[arg(short = 'c', long = "connections", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub(crate) connections: u32,
+    /// Duration of the run in seconds (fractions allowed).
+    #[arg(short = 'd', long = "duration", default_value = "5", value_parser = parse_secs)]
+    pub(crate) duration: Duration,
+    /// Echo payload size in bytes.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=16 * 1024 * 1024))]
+    pub(crate) size: u32,
+    /// HTTP path to GET.
+    #[arg(long, default_value = "/plaintext")]
+    pub(crate) path: String,
+    /// Threads, each with its own event loop and share of the connections.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) threads: u16,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Parses a positive duration in (possibly fractional) seconds, at most one hour.
+pub(crate) fn parse_secs(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err(format!(
+            "`{text}` must be more than 0 and at most 3600 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The request a connection sends: an uppercase ASCII payload ending in a newline (so
+/// line-based servers answer it too), or an HTTP GET.
+fn request_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
+    Ok(match args.mode {
+        Mode::Echo => {
+            const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+            let size = args.size as usize;
+            let mut payload: Vec<u8> = ALPHABET.iter().copied().cycle().take(size).collect();
+            payload[size - 1] = b'\n';
+            payload
+        }
+        Mode::Http => {
+            if !args.path.starts_with('/') || args.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+                return Err(crate::errors::usage(format!(
+                    "--path must start with / and contain no spaces or control characters: {:?}",
+                    args.path
+                )));
+            }
+            format!(
+                "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
+                args.path, args.target
+            )
+            .into_bytes()
+        }
+    })
+}
+
+/// Runs `c10k load`.
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let request: Arc<[u8]> = request_bytes(args)?.into();
+    crate::sys::raise_fd_limit();
+    crate::shutdown::install()?;
+    let report = generate(args, request)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        report.write_table(&mut out)?;
+    }
+    out.flush()?;
+    if report.requests == 0 {
+        anyhow::bail!("no request completed against {}", args.target);
+    }
+    Ok(())
+}
+
+fn generate(args: &Args, request: Arc<[u8]>) -> anyhow::Result<Report> {
+    let total = args.connections as usize;
+    let threads = usize::from(args.threads).min(total);
+    let start = Instant::now();
+    let deadline = start + args.duration;
+    let mut handles = Vec::with_capacity(threads);
+    let mut first = 0;
+    for t in 0..threads {
+        let count = total / threads + usize::from(t < total % threads);
+        let plan = driver::Plan {
+            mode: args.mode,
+            target: args.target,
+            first,
+            count,
+            total,
+            request: Arc::clone(&request),
+            deadline,
+            drain_deadline: deadline + DRAIN,
+        };
+        first += count;
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("c10k-load-{t}"))
+                .spawn(move || driver::run(plan))?,
+        );
+    }
+    let mut tally = driver::Tally::new();
+    for handle in handles {
+        let part = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a load thread panicked"))??;
+        tally.merge(part);
+    }
+    let end = tally
+        .last_completion
+        .unwrap_or(deadline)
+        .max(start + Duration::from_millis(1));
+    Ok(Report::new(args, &tally, end.duration_since(start)))
+}

@@ -1,0 +1,100 @@
+//! Sockets shared by the programs: listeners with a large backlog and `SO_REUSEPORT`, and
+//! an accept that tells "out of descriptors" apart so callers can back off instead of
+//! spinning.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
+
+use rustix::io::Errno;
+use rustix::net::{self, sockopt, AddressFamily, SocketFlags, SocketType};
+
+/// The listen backlog: large, so bursts of thousands of connects are not dropped.
+pub(crate) const BACKLOG: i32 = 4096;
+
+/// How long a server stops accepting after running out of descriptors.
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Binds `count` listeners on `addr` (`SO_REUSEADDR`, and `SO_REUSEPORT` when more than one,
+/// so the kernel spreads connections over one loop per listener). With port 0 the first
+/// bind picks the port and the others share it.
+///
+/// # Errors
+///
+/// One line ready for the user: `cannot bind 127.0.0.1:7007: address in use`.
+pub(crate) fn listeners(
+    addr: SocketAddr,
+    count: usize,
+    nonblocking: bool,
+) -> anyhow::Result<Vec<TcpListener>> {
+    let mut out: Vec<TcpListener> = Vec::with_capacity(count);
+    let mut addr_now = addr;
+    for _ in 0..count.max(1) {
+        let listener = listener(addr_now, count > 1, nonblocking)
+            .map_err(|e| anyhow::anyhow!("cannot bind {addr}: {}", crate::errors::short(&e)))?;
+        addr_now = listener.local_addr()?;
+        out.push(listener);
+    }
+    Ok(out)
+}
+
+fn listener(addr: SocketAddr, reuseport: bool, nonblocking: bool) -> io::Result<TcpListener> {
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let mut flags = SocketFlags::CLOEXEC;
+    if nonblocking {
+        flags |= SocketFlags::NONBLOCK;
+    }
+    let fd = net::socket_with(family, SocketType::STREAM, flags, None)?;
+    sockopt::set_socket_reuseaddr(&fd, true)?;
+    if reuseport {
+        sockopt::set_socket_reuseport(&fd, true)?;
+    }
+    net::bind(&fd, &addr)?;
+    net::listen(&fd, BACKLOG)?;
+    Ok(TcpListener::from(fd))
+}
+
+/// What one non-blocking accept gave.
+#[derive(Debug)]
+pub(crate) enum Accepted {
+    /// A new connection, already non-blocking and close-on-exec.
+    Conn(OwnedFd),
+    /// The backlog is empty.
+    Empty,
+    /// Out of descriptors (or kernel memory): stop accepting for a while, then retry.
+    Exhausted(io::Error),
+}
+
+/// Accepts one connection from a non-blocking listener. Aborted connections and signals
+/// are retried; other errors are reported as [`Accepted::Empty`] after logging, since a
+/// listener error must not stop the server from serving its connections.
+pub(crate) fn accept(listener: impl AsFd) -> Accepted {
+    loop {
+        match net::accept_with(&listener, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC) {
+            Ok(fd) => return Accepted::Conn(fd),
+            Err(Errno::AGAIN) => return Accepted::Empty,
+            Err(Errno::INTR | Errno::CONNABORTED | Errno::PROTO) => continue,
+            Err(e @ (Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)) => {
+                return Accepted::Exhausted(e.into())
+            }
+            Err(e) => {
+                eprintln!("c10k: accept: {}", crate::errors::short(&e.into()));
+                return Accepted::Empty;
+            }
+        }
+    }
+}
+
+/// Logs running out of descriptors, at most once per backoff period of a loop.
+pub(crate) fn log_exhausted(e: &io::Error, open: usize) {
+    eprintln!(
+        "c10k: accept: {} with {open} connections open; pausing accepts for {} ms",
+        crate::errors::short(e),
+        ACCEPT_BACKOFF.as_millis()
+    );
+}
