@@ -75,7 +75,6 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 
 /// Why [`Mutex::try_lock`] (or another `try_` lock) failed: the lock is held or waited for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct TryLockError;
 
 impl fmt::Display for TryLockError {

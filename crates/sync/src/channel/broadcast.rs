@@ -1,0 +1,378 @@
+//! Every receiver sees every message, within a bounded history.
+//!
+//! # Algorithm
+//!
+//! A ring of the last `capacity` messages, numbered by a global sequence. Each receiver keeps
+//! the number of the next message it wants. A send never waits: when the ring is full the
+//! oldest message is overwritten, and a receiver that had not read it yet learns, on its next
+//! receive, how many it missed ([`RecvError::Lagged`]) and continues with the oldest message
+//! still kept. Waiting receivers are all woken by each send; receiving is a clone.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::error::SendError;
+use crate::loom::{self, Mutex};
+use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
+
+struct State<T> {
+    buf: VecDeque<T>,
+    /// Sequence number of `buf[0]`.
+    head: u64,
+    capacity: usize,
+    senders: usize,
+    receivers: usize,
+    waiters: WaitList<()>,
+}
+
+impl<T> State<T> {
+    fn tail(&self) -> u64 {
+        self.head + self.buf.len() as u64
+    }
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+}
+
+/// Why a broadcast receive failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// Every sender is gone and this receiver has seen everything.
+    Closed,
+    /// The receiver fell behind and this many messages were overwritten before it read them;
+    /// the next receive returns the oldest message still kept.
+    Lagged(u64),
+}
+
+/// Why a broadcast `try_recv` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TryRecvError {
+    /// Nothing new right now.
+    Empty,
+    /// Every sender is gone and this receiver has seen everything.
+    Closed,
+    /// As [`RecvError::Lagged`].
+    Lagged(u64),
+}
+
+/// Why a broadcast `recv_blocking_timeout` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecvTimeoutError {
+    /// Nothing new before the deadline.
+    Timeout,
+    /// Every sender is gone and this receiver has seen everything.
+    Closed,
+    /// As [`RecvError::Lagged`].
+    Lagged(u64),
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvError::Closed => f.write_str("broadcast channel closed"),
+            RecvError::Lagged(n) => write!(f, "receiver lagged behind and missed {n} messages"),
+        }
+    }
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("no new message"),
+            TryRecvError::Closed => f.write_str("broadcast channel closed"),
+            TryRecvError::Lagged(n) => write!(f, "receiver lagged behind and missed {n} messages"),
+        }
+    }
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvTimeoutError::Timeout => f.write_str("timed out waiting for a message"),
+            RecvTimeoutError::Closed => f.write_str("broadcast channel closed"),
+            RecvTimeoutError::Lagged(n) => write!(f, "receiver lagged behind and missed {n} messages"),
+        }
+    }
+}
+
+impl std::error::Error for RecvError {}
+impl std::error::Error for TryRecvError {}
+impl std::error::Error for RecvTimeoutError {}
+
+/// Creates a broadcast channel keeping the last `capacity` messages.
+///
+/// # Panics
+///
+/// If `capacity` is 0.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_sync::channel::broadcast::{self, TryRecvError};
+///
+/// let (tx, mut slow) = broadcast::channel(2);
+/// let mut fast = tx.subscribe();
+/// for i in 0..4 {
+///     tx.send(i).unwrap();
+///     assert_eq!(fast.try_recv(), Ok(i));
+/// }
+/// assert_eq!(slow.try_recv(), Err(TryRecvError::Lagged(2))); // 0 and 1 were overwritten
+/// assert_eq!(slow.try_recv(), Ok(2));
+/// ```
+pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(capacity > 0, "broadcast capacity must be at least 1");
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            buf: VecDeque::with_capacity(capacity),
+            head: 0,
+            capacity,
+            senders: 1,
+            receivers: 1,
+            waiters: WaitList::new(),
+        }),
+    });
+    (Sender { shared: shared.clone() }, Receiver { shared, next: 0, key: None })
+}
+
+/// The sending half; clone it for more senders.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A receiving half with its own position; clones start at the same position.
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    next: u64,
+    /// The waiter of an in-flight `recv` (shared by the futures of this receiver).
+    key: Option<usize>,
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::Receiver").field("next", &self.next).finish()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        loom::lock(&self.shared.state).senders += 1;
+        Sender { shared: self.shared.clone() }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut wakes = WakeList::new();
+        {
+            let mut s = loom::lock(&self.shared.state);
+            s.senders -= 1;
+            if s.senders == 0 {
+                s.waiters.notify_all(&mut wakes);
+            }
+        }
+        wakes.wake_all();
+    }
+}
+
+impl<T: Clone> Sender<T> {
+    /// Sends to every current receiver without waiting; returns how many receivers there are.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value if there is no receiver.
+    pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
+        let mut wakes = WakeList::new();
+        let (n, evicted) = {
+            let mut s = loom::lock(&self.shared.state);
+            if s.receivers == 0 {
+                return Err(SendError(value));
+            }
+            s.buf.push_back(value);
+            let evicted = if s.buf.len() > s.capacity {
+                s.head += 1;
+                s.buf.pop_front()
+            } else {
+                None
+            };
+            s.waiters.notify_all(&mut wakes);
+            (s.receivers, evicted)
+        };
+        wakes.wake_all();
+        drop(evicted);
+        Ok(n)
+    }
+
+    /// A new receiver that sees messages sent from now on.
+    pub fn subscribe(&self) -> Receiver<T> {
+        let mut s = loom::lock(&self.shared.state);
+        s.receivers += 1;
+        Receiver { shared: self.shared.clone(), next: s.tail(), key: None }
+    }
+
+    /// Receivers now (a snapshot).
+    pub fn receiver_count(&self) -> usize {
+        loom::lock(&self.shared.state).receivers
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        loom::lock(&self.shared.state).receivers += 1;
+        Receiver { shared: self.shared.clone(), next: self.next, key: None }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut s = loom::lock(&self.shared.state);
+        if let Some(k) = self.key.take() {
+            s.waiters.remove(k);
+        }
+        s.receivers -= 1;
+    }
+}
+
+impl<T: Clone> Receiver<T> {
+    fn take(&mut self, s: &State<T>) -> Result<T, TryRecvError> {
+        if self.next < s.head {
+            let missed = s.head - self.next;
+            self.next = s.head;
+            return Err(TryRecvError::Lagged(missed));
+        }
+        match s.buf.get((self.next - s.head) as usize) {
+            Some(v) => {
+                self.next += 1;
+                Ok(v.clone())
+            }
+            None if s.senders == 0 => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Receives the next message without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`], [`TryRecvError::Lagged`] or [`TryRecvError::Closed`].
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let shared = self.shared.clone();
+        let s = loom::lock(&shared.state);
+        self.take(&s)
+    }
+
+    /// Waits for the next message.
+    ///
+    /// Cancellation safety: nothing is consumed until the future completes, so dropping it
+    /// loses nothing; the next `recv` returns the same message.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::Lagged`] or [`RecvError::Closed`].
+    pub fn recv(&mut self) -> Recv<'_, T> {
+        Recv { rx: self }
+    }
+
+    /// Blocks the thread for the next message.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::Lagged`] or [`RecvError::Closed`].
+    pub fn recv_blocking(&mut self) -> Result<T, RecvError> {
+        self.blocking(None).map_err(|e| match e {
+            RecvTimeoutError::Lagged(n) => RecvError::Lagged(n),
+            _ => RecvError::Closed,
+        })
+    }
+
+    /// Blocks for at most `timeout` for the next message.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`], [`RecvTimeoutError::Lagged`] or [`RecvTimeoutError::Closed`].
+    pub fn recv_blocking_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.blocking(Some(Instant::now() + timeout))
+    }
+
+    fn blocking(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let shared = self.shared.clone();
+        loop {
+            let key = {
+                let mut s = loom::lock(&shared.state);
+                match self.take(&s) {
+                    Ok(v) => return Ok(v),
+                    Err(TryRecvError::Lagged(n)) => return Err(RecvTimeoutError::Lagged(n)),
+                    Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+                    Err(TryRecvError::Empty) => {}
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(RecvTimeoutError::Timeout);
+                }
+                s.waiters.push_back((), Wakeup::thread())
+            };
+            park_while_queued(&shared.state, deadline, |s| s.waiters.is_queued(key));
+            loom::lock(&shared.state).waiters.remove(key);
+        }
+    }
+}
+
+/// Future of [`Receiver::recv`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Recv<'a, T> {
+    rx: &'a mut Receiver<T>,
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv").finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone> Future for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let rx = &mut *self.get_mut().rx;
+        let shared = rx.shared.clone();
+        let mut s = loom::lock(&shared.state);
+        if let Some(k) = rx.key {
+            if s.waiters.is_queued(k) {
+                s.waiters.set_waker(k, cx.waker());
+                return Poll::Pending;
+            }
+            s.waiters.remove(k);
+            rx.key = None;
+        }
+        match rx.take(&s) {
+            Ok(v) => Poll::Ready(Ok(v)),
+            Err(TryRecvError::Lagged(n)) => Poll::Ready(Err(RecvError::Lagged(n))),
+            Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError::Closed)),
+            Err(TryRecvError::Empty) => {
+                rx.key = Some(s.waiters.push_back((), Wakeup::Task(cx.waker().clone())));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        if let Some(k) = self.rx.key.take() {
+            loom::lock(&self.rx.shared.state).waiters.remove(k);
+        }
+    }
+}

@@ -1,0 +1,1018 @@
+//! `Queue<T>`: FIFO, LIFO and priority queues with back-pressure, `task_done`/`join`, and
+//! shutdown, for tasks and threads (Python's `queue.Queue`, `LifoQueue`, `PriorityQueue`,
+//! `asyncio.Queue`, `multiprocessing.JoinableQueue`, in one type).
+//!
+//! # Algorithm
+//!
+//! One internal mutex guards the store (a `VecDeque` or a binary heap), the two waiter lists
+//! (getters, putters) and the joiners. Values are **handed over** rather than re-raced for:
+//!
+//! 1. `put` with a getter waiting gives the value straight to the oldest getter (the store is
+//!    then empty, so order is respected for every kind of queue).
+//! 2. `get` that frees a slot of a full queue moves the oldest waiting putter's value into the
+//!    store and releases that putter.
+//! 3. A getter future dropped after it was handed a value passes the value to the next waiting
+//!    getter, or puts it back at the head of the queue (where it would have been served next).
+//!    A putter future dropped before its value entered the queue drops the value with the
+//!    future; once the value entered, the put has happened.
+//!
+//! Invariants under the lock: getters wait only while the store is empty; putters wait only
+//! while it is full. This makes `len`, `is_empty` and `is_full` exact *at the moment they
+//! look*, and nothing more: they are snapshots, stale as soon as they return.
+//!
+//! # Shutdown (asyncio 3.13 semantics)
+//!
+//! [`Queue::shutdown`] makes every later and every waiting `put` fail with the value handed
+//! back; gets keep draining what is left, then fail with [`GetError::Closed`]. With
+//! `immediate = true` the remaining items are discarded at once (their unfinished-task counts
+//! are dropped too, so `join` can return) and gets fail immediately.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::loom::{self, Mutex};
+use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
+
+type Compare<T> = Arc<dyn Fn(&T, &T) -> CmpOrdering + Send + Sync>;
+
+/// The storage discipline.
+enum Store<T> {
+    Fifo(VecDeque<T>),
+    Lifo(VecDeque<T>),
+    /// A binary min-heap of `(sequence, value)`; ties are broken by arrival (FIFO).
+    Priority { heap: Vec<(u64, T)>, cmp: Compare<T>, seq: u64 },
+}
+
+impl<T> Store<T> {
+    fn len(&self) -> usize {
+        match self {
+            Store::Fifo(d) | Store::Lifo(d) => d.len(),
+            Store::Priority { heap, .. } => heap.len(),
+        }
+    }
+
+    fn push(&mut self, v: T) {
+        match self {
+            Store::Fifo(d) | Store::Lifo(d) => d.push_back(v),
+            Store::Priority { heap, cmp, seq } => {
+                *seq += 1;
+                heap.push((*seq, v));
+                let mut i = heap.len() - 1;
+                while i > 0 {
+                    let parent = (i - 1) / 2;
+                    if less(cmp, &heap[i], &heap[parent]) {
+                        heap.swap(i, parent);
+                        i = parent;
+                    } else {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts back a value that had been handed to a getter which gave up: it becomes the next
+    /// value served (FIFO: the oldest; LIFO: it is older than anything stored since, so it goes
+    /// to the bottom; priority: by priority).
+    fn unget(&mut self, v: T) {
+        match self {
+            Store::Fifo(d) | Store::Lifo(d) => d.push_front(v),
+            Store::Priority { .. } => self.push(v),
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        match self {
+            Store::Fifo(d) => d.pop_front(),
+            Store::Lifo(d) => d.pop_back(),
+            Store::Priority { heap, cmp, .. } => {
+                if heap.is_empty() {
+                    return None;
+                }
+                let last = heap.len() - 1;
+                heap.swap(0, last);
+                let (_, v) = heap.pop()?;
+                let n = heap.len();
+                let mut i = 0;
+                loop {
+                    let (l, r) = (2 * i + 1, 2 * i + 2);
+                    let mut m = i;
+                    if l < n && less(cmp, &heap[l], &heap[m]) {
+                        m = l;
+                    }
+                    if r < n && less(cmp, &heap[r], &heap[m]) {
+                        m = r;
+                    }
+                    if m == i {
+                        break;
+                    }
+                    heap.swap(i, m);
+                    i = m;
+                }
+                Some(v)
+            }
+        }
+    }
+
+    fn drain(&mut self) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len());
+        while let Some(v) = self.pop() {
+            out.push(v);
+        }
+        out
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Store::Fifo(_) => "fifo",
+            Store::Lifo(_) => "lifo",
+            Store::Priority { .. } => "priority",
+        }
+    }
+}
+
+fn less<T>(cmp: &Compare<T>, a: &(u64, T), b: &(u64, T)) -> bool {
+    match cmp(&a.1, &b.1) {
+        CmpOrdering::Less => true,
+        CmpOrdering::Greater => false,
+        CmpOrdering::Equal => a.0 < b.0,
+    }
+}
+
+pub(crate) struct State<T> {
+    store: Store<T>,
+    maxsize: Option<usize>,
+    /// Getters; `data` is the value handed over (`None` while waiting, or when closed out).
+    getters: WaitList<Option<T>>,
+    /// Putters; `data` holds the value until it enters the queue.
+    putters: WaitList<Option<T>>,
+    joiners: WaitList<()>,
+    unfinished: usize,
+    /// No more puts are accepted (shutdown, or every receiver of a channel is gone).
+    put_closed: bool,
+    /// No more puts will come: gets fail once the store is empty.
+    get_closed: bool,
+    /// Channel bookkeeping (unused by `Queue`).
+    pub(crate) senders: usize,
+    pub(crate) receivers: usize,
+}
+
+/// Why a non-waiting put failed (internal).
+pub(crate) enum Rejected<T> {
+    Full(T),
+    Closed(T),
+}
+
+/// Why a non-waiting get failed (internal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoValue {
+    Empty,
+    Closed,
+}
+
+/// The engine shared by [`Queue`] and the `mpsc`/`mpmc` channels.
+pub(crate) struct Core<T> {
+    pub(crate) state: Mutex<State<T>>,
+}
+
+impl<T> State<T> {
+    fn is_full(&self) -> bool {
+        self.maxsize.is_some_and(|m| self.store.len() >= m)
+    }
+
+    /// Puts now or says why not.
+    fn try_put(&mut self, v: T, wakes: &mut WakeList) -> Result<(), Rejected<T>> {
+        if self.put_closed {
+            return Err(Rejected::Closed(v));
+        }
+        if let Some(k) = self.getters.front() {
+            *self.getters.data_mut(k) = Some(v);
+            wakes.push(self.getters.notify(k));
+        } else if self.is_full() || !self.putters.is_empty() {
+            return Err(Rejected::Full(v));
+        } else {
+            self.store.push(v);
+        }
+        self.unfinished += 1;
+        Ok(())
+    }
+
+    /// Gets now or says why not; refills from the oldest waiting putter.
+    fn try_get(&mut self, wakes: &mut WakeList) -> Result<T, NoValue> {
+        match self.store.pop() {
+            Some(v) => {
+                if let Some(k) = self.putters.front() {
+                    if let Some(pv) = self.putters.data_mut(k).take() {
+                        self.store.push(pv);
+                        self.unfinished += 1;
+                    }
+                    wakes.push(self.putters.notify(k));
+                }
+                Ok(v)
+            }
+            None if self.get_closed => Err(NoValue::Closed),
+            None => Err(NoValue::Empty),
+        }
+    }
+
+    /// A getter that had been handed `v` gave up: pass it on or put it back.
+    fn reroute(&mut self, v: T, wakes: &mut WakeList) {
+        if let Some(k) = self.getters.front() {
+            *self.getters.data_mut(k) = Some(v);
+            wakes.push(self.getters.notify(k));
+        } else {
+            self.store.unget(v);
+        }
+    }
+
+    /// Closes; returns the items discarded (to be dropped outside the lock).
+    pub(crate) fn close(&mut self, immediate: bool, wakes: &mut WakeList) -> Vec<T> {
+        self.put_closed = true;
+        self.get_closed = true;
+        let dropped = if immediate { self.store.drain() } else { Vec::new() };
+        self.unfinished = self.unfinished.saturating_sub(dropped.len());
+        // Waiting putters keep their values in `data`: they wake and take them back.
+        self.putters.notify_all(wakes);
+        self.getters.notify_all(wakes);
+        if self.unfinished == 0 {
+            self.joiners.notify_all(wakes);
+        }
+        dropped
+    }
+}
+
+impl<T> Core<T> {
+    fn with_store(store: Store<T>, maxsize: Option<usize>) -> Core<T> {
+        Core {
+            state: Mutex::new(State {
+                store,
+                maxsize: maxsize.filter(|&m| m > 0),
+                getters: WaitList::new(),
+                putters: WaitList::new(),
+                joiners: WaitList::new(),
+                unfinished: 0,
+                put_closed: false,
+                get_closed: false,
+                senders: 0,
+                receivers: 0,
+            }),
+        }
+    }
+
+    pub(crate) fn fifo(maxsize: Option<usize>) -> Core<T> {
+        Core::with_store(Store::Fifo(VecDeque::new()), maxsize)
+    }
+
+    pub(crate) fn try_put(&self, v: T) -> Result<(), Rejected<T>> {
+        let mut wakes = WakeList::new();
+        let r = loom::lock(&self.state).try_put(v, &mut wakes);
+        wakes.wake_all();
+        r
+    }
+
+    pub(crate) fn try_get(&self) -> Result<T, NoValue> {
+        let mut wakes = WakeList::new();
+        let r = loom::lock(&self.state).try_get(&mut wakes);
+        wakes.wake_all();
+        r
+    }
+
+    /// Blocking put; `Full(v)` back means the deadline passed.
+    pub(crate) fn put_blocking(&self, v: T, deadline: Option<Instant>) -> Result<(), Rejected<T>> {
+        let mut wakes = WakeList::new();
+        let key = {
+            let mut s = loom::lock(&self.state);
+            match s.try_put(v, &mut wakes) {
+                Err(Rejected::Full(v)) => s.putters.push_back(Some(v), Wakeup::thread()),
+                r => {
+                    drop(s);
+                    wakes.wake_all();
+                    return r;
+                }
+            }
+        };
+        park_while_queued(&self.state, deadline, |s| s.putters.is_queued(key));
+        let (v, queued) = loom::lock(&self.state).putters.remove(key);
+        match (v, queued) {
+            (None, _) => Ok(()),
+            (Some(v), true) => Err(Rejected::Full(v)),
+            (Some(v), false) => Err(Rejected::Closed(v)),
+        }
+    }
+
+    /// Blocking get; `Empty` means the deadline passed.
+    pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<T, NoValue> {
+        let mut wakes = WakeList::new();
+        let key = {
+            let mut s = loom::lock(&self.state);
+            match s.try_get(&mut wakes) {
+                Err(NoValue::Empty) => s.getters.push_back(None, Wakeup::thread()),
+                r => {
+                    drop(s);
+                    wakes.wake_all();
+                    return r;
+                }
+            }
+        };
+        park_while_queued(&self.state, deadline, |s| s.getters.is_queued(key));
+        let r = {
+            let mut s = loom::lock(&self.state);
+            match s.getters.remove(key) {
+                (Some(v), _) => Ok(v),
+                (None, true) => Err(NoValue::Empty),
+                // Closed out; values may remain only if another getter put one back.
+                (None, false) => s.try_get(&mut wakes),
+            }
+        };
+        wakes.wake_all();
+        r
+    }
+
+    pub(crate) fn poll_put(&self, slot: &mut PutSlot<T>, cx: &mut Context<'_>) -> Poll<Result<(), T>> {
+        let mut wakes = WakeList::new();
+        let r = {
+            let mut s = loom::lock(&self.state);
+            match slot.key {
+                None => {
+                    let v = slot.value.take().expect("put future polled after completion");
+                    match s.try_put(v, &mut wakes) {
+                        Ok(()) => Poll::Ready(Ok(())),
+                        Err(Rejected::Closed(v)) => Poll::Ready(Err(v)),
+                        Err(Rejected::Full(v)) => {
+                            slot.key = Some(s.putters.push_back(Some(v), Wakeup::Task(cx.waker().clone())));
+                            Poll::Pending
+                        }
+                    }
+                }
+                Some(key) => {
+                    if s.putters.is_queued(key) {
+                        s.putters.set_waker(key, cx.waker());
+                        Poll::Pending
+                    } else {
+                        slot.key = None;
+                        match s.putters.remove(key).0 {
+                            None => Poll::Ready(Ok(())),
+                            Some(v) => Poll::Ready(Err(v)),
+                        }
+                    }
+                }
+            }
+        };
+        wakes.wake_all();
+        r
+    }
+
+    /// A put future is dropped: leave the queue (its value, not yet in, is dropped with it).
+    pub(crate) fn cancel_put(&self, slot: &mut PutSlot<T>) {
+        if let Some(key) = slot.key.take() {
+            let v = loom::lock(&self.state).putters.remove(key).0;
+            drop(v);
+        }
+    }
+
+    pub(crate) fn poll_get(&self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<Result<T, NoValue>> {
+        let mut wakes = WakeList::new();
+        let r = {
+            let mut s = loom::lock(&self.state);
+            match *key {
+                None => match s.try_get(&mut wakes) {
+                    Err(NoValue::Empty) => {
+                        *key = Some(s.getters.push_back(None, Wakeup::Task(cx.waker().clone())));
+                        Poll::Pending
+                    }
+                    r => Poll::Ready(r),
+                },
+                Some(k) => {
+                    if s.getters.is_queued(k) {
+                        s.getters.set_waker(k, cx.waker());
+                        Poll::Pending
+                    } else {
+                        *key = None;
+                        match s.getters.remove(k).0 {
+                            Some(v) => Poll::Ready(Ok(v)),
+                            // Closed out; values may remain only if another getter put one back.
+                            None => Poll::Ready(s.try_get(&mut wakes)),
+                        }
+                    }
+                }
+            }
+        };
+        wakes.wake_all();
+        r
+    }
+
+    /// A get future is dropped: leave the queue, passing on a value handed to it.
+    pub(crate) fn cancel_get(&self, key: &mut Option<usize>) {
+        if let Some(k) = key.take() {
+            let mut wakes = WakeList::new();
+            {
+                let mut s = loom::lock(&self.state);
+                if let (Some(v), _) = s.getters.remove(k) {
+                    s.reroute(v, &mut wakes);
+                }
+            }
+            wakes.wake_all();
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        loom::lock(&self.state).store.len()
+    }
+
+    /// A channel core with one sender and one receiver.
+    pub(crate) fn channel(maxsize: Option<usize>) -> Core<T> {
+        let core = Core::fifo(maxsize);
+        {
+            let mut s = loom::lock(&core.state);
+            s.senders = 1;
+            s.receivers = 1;
+        }
+        core
+    }
+
+    pub(crate) fn add_sender(&self) {
+        loom::lock(&self.state).senders += 1;
+    }
+
+    pub(crate) fn add_receiver(&self) {
+        loom::lock(&self.state).receivers += 1;
+    }
+
+    /// The last sender gone: receivers drain, then see the channel closed.
+    pub(crate) fn drop_sender(&self) {
+        let mut wakes = WakeList::new();
+        {
+            let mut s = loom::lock(&self.state);
+            s.senders -= 1;
+            if s.senders == 0 {
+                s.get_closed = true;
+                s.put_closed = true;
+                s.getters.notify_all(&mut wakes);
+            }
+        }
+        wakes.wake_all();
+    }
+
+    /// The last receiver gone: sends fail and buffered values are dropped.
+    pub(crate) fn drop_receiver(&self) {
+        let mut wakes = WakeList::new();
+        let dropped = {
+            let mut s = loom::lock(&self.state);
+            s.receivers -= 1;
+            if s.receivers == 0 {
+                s.close(true, &mut wakes)
+            } else {
+                Vec::new()
+            }
+        };
+        wakes.wake_all();
+        drop(dropped);
+    }
+
+    /// A receiver closes the channel for sending but keeps what is buffered.
+    pub(crate) fn close_sends(&self) {
+        let mut wakes = WakeList::new();
+        {
+            let mut s = loom::lock(&self.state);
+            s.put_closed = true;
+            s.get_closed = true;
+            s.putters.notify_all(&mut wakes);
+            s.getters.notify_all(&mut wakes);
+        }
+        wakes.wake_all();
+    }
+
+    pub(crate) fn is_closed_for_send(&self) -> bool {
+        loom::lock(&self.state).put_closed
+    }
+}
+
+/// The pending value and waiter key of a put future.
+#[derive(Debug)]
+pub(crate) struct PutSlot<T> {
+    pub(crate) value: Option<T>,
+    pub(crate) key: Option<usize>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------
+
+/// Why a waiting put failed; the value comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+#[non_exhaustive]
+pub enum PutError<T> {
+    /// The queue was shut down.
+    Closed(T),
+    /// A `_timeout` form gave up while the queue stayed full.
+    Timeout(T),
+}
+
+/// Why [`Queue::try_put`] failed; the value comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+#[non_exhaustive]
+pub enum TryPutError<T> {
+    /// The queue is at `maxsize` (or putters are already waiting).
+    Full(T),
+    /// The queue was shut down.
+    Closed(T),
+}
+
+/// Why a get failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GetError {
+    /// The queue was shut down and is empty.
+    Closed,
+    /// A `_timeout` form gave up while the queue stayed empty.
+    Timeout,
+}
+
+/// Why [`Queue::try_get`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TryGetError {
+    /// Nothing to get right now.
+    Empty,
+    /// The queue was shut down and is empty.
+    Closed,
+}
+
+/// [`Queue::task_done`] was called more times than items were put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskDoneError;
+
+macro_rules! value_error {
+    ($name:ident { $($variant:ident => $msg:literal),* }) => {
+        impl<T> $name<T> {
+            /// The value that was not put.
+            pub fn into_inner(self) -> T {
+                match self { $($name::$variant(v) => v),* }
+            }
+        }
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self { $($name::$variant(_) => f.write_str(concat!(stringify!($name), "::", stringify!($variant), "(..)"))),* }
+            }
+        }
+        impl<T> fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self { $($name::$variant(_) => f.write_str($msg)),* }
+            }
+        }
+        impl<T> std::error::Error for $name<T> {}
+    };
+}
+
+value_error!(PutError { Closed => "queue shut down", Timeout => "timed out waiting for room in the queue" });
+value_error!(TryPutError { Full => "queue full", Closed => "queue shut down" });
+
+impl fmt::Display for GetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GetError::Closed => "queue shut down and empty",
+            GetError::Timeout => "timed out waiting for an item",
+        })
+    }
+}
+
+impl std::error::Error for GetError {}
+
+impl fmt::Display for TryGetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TryGetError::Empty => "queue empty",
+            TryGetError::Closed => "queue shut down and empty",
+        })
+    }
+}
+
+impl std::error::Error for TryGetError {}
+
+impl fmt::Display for TaskDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task_done() called more times than there were items")
+    }
+}
+
+impl std::error::Error for TaskDoneError {}
+
+/// A FIFO, LIFO or priority queue shared by tasks and threads, optionally bounded, joinable,
+/// and closable.
+///
+/// Every operation comes as `async` (`put`, `get`, `join`), blocking (`put_blocking`, ...),
+/// blocking with a `Duration` timeout (`put_blocking_timeout`, ...) and non-waiting
+/// (`try_put`, `try_get`). For `async` timeouts use your runtime's `timeout` around the future:
+/// all futures here are cancellation-safe (see each method).
+///
+/// Waiters are served FIFO: the getter waiting longest gets the next value, the putter waiting
+/// longest puts next.
+///
+/// # Examples
+///
+/// The tutorials' cooks and customers: producers `put`, consumers `get` and `task_done`, and
+/// `join` returns once every item was processed.
+///
+/// ```
+/// use c10k_sync::Queue;
+///
+/// let q = Queue::bounded(2);
+/// std::thread::scope(|s| {
+///     for _ in 0..2 {
+///         s.spawn(|| while let Ok(bun) = q.get_blocking() {
+///             let _: u32 = bun; // eat it
+///             q.task_done().unwrap();
+///         });
+///     }
+///     for bun in 0..10 {
+///         q.put_blocking(bun).unwrap();
+///     }
+///     q.join_blocking();
+///     q.shutdown(false); // let the customers go home
+/// });
+/// assert!(q.is_empty());
+/// ```
+///
+/// A priority queue serves the smallest first:
+///
+/// ```
+/// let q = c10k_sync::Queue::priority();
+/// for x in [3, 1, 2] {
+///     q.try_put(x).unwrap();
+/// }
+/// assert_eq!([q.try_get(), q.try_get(), q.try_get()], [Ok(1), Ok(2), Ok(3)]);
+/// ```
+pub struct Queue<T> {
+    core: Core<T>,
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = loom::lock(&self.core.state);
+        f.debug_struct("Queue")
+            .field("kind", &s.store.kind())
+            .field("len", &s.store.len())
+            .field("maxsize", &s.maxsize)
+            .field("unfinished", &s.unfinished)
+            .field("closed", &s.put_closed)
+            .finish()
+    }
+}
+
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Queue::new()
+    }
+}
+
+impl<T> Queue<T> {
+    /// An unbounded FIFO queue.
+    pub fn new() -> Queue<T> {
+        Queue { core: Core::fifo(None) }
+    }
+
+    /// A FIFO queue holding at most `maxsize` items (`0` means unbounded, as in Python).
+    pub fn bounded(maxsize: usize) -> Queue<T> {
+        Queue { core: Core::fifo(Some(maxsize)) }
+    }
+
+    /// A LIFO queue (a stack), optionally bounded (`None` or `Some(0)`: unbounded).
+    pub fn lifo(maxsize: Option<usize>) -> Queue<T> {
+        Queue { core: Core::with_store(Store::Lifo(VecDeque::new()), maxsize) }
+    }
+
+    /// A priority queue serving the smallest item by `Ord` first (equal items in FIFO order),
+    /// unbounded. Use [`Queue::priority_with`] for a bound or a key.
+    pub fn priority() -> Queue<T>
+    where
+        T: Ord,
+    {
+        Queue::priority_with(None, |a: &T, b: &T| a.cmp(b))
+    }
+
+    /// A priority queue serving the item with the smallest `key` first (equal keys in FIFO
+    /// order), optionally bounded.
+    ///
+    /// ```
+    /// let q = c10k_sync::Queue::priority_by_key(None, |job: &(u8, &str)| job.0);
+    /// q.try_put((2, "later")).unwrap();
+    /// q.try_put((1, "first")).unwrap();
+    /// assert_eq!(q.try_get().unwrap().1, "first");
+    /// ```
+    pub fn priority_by_key<K: Ord>(maxsize: Option<usize>, key: impl Fn(&T) -> K + Send + Sync + 'static) -> Queue<T> {
+        Queue::priority_with(maxsize, move |a: &T, b: &T| key(a).cmp(&key(b)))
+    }
+
+    /// A priority queue ordered by `cmp` (the `Less` item first), optionally bounded.
+    pub fn priority_with(maxsize: Option<usize>, cmp: impl Fn(&T, &T) -> CmpOrdering + Send + Sync + 'static) -> Queue<T> {
+        Queue { core: Core::with_store(Store::Priority { heap: Vec::new(), cmp: Arc::new(cmp), seq: 0 }, maxsize) }
+    }
+
+    /// Items in the queue now (a snapshot).
+    pub fn len(&self) -> usize {
+        self.core.len()
+    }
+
+    /// Whether the queue is empty now (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the queue is at `maxsize` now (a snapshot; never true for unbounded queues).
+    pub fn is_full(&self) -> bool {
+        loom::lock(&self.core.state).is_full()
+    }
+
+    /// The bound, `None` if unbounded.
+    pub fn maxsize(&self) -> Option<usize> {
+        loom::lock(&self.core.state).maxsize
+    }
+
+    /// Items put and not yet marked [`task_done`](Self::task_done) (a snapshot).
+    pub fn unfinished_tasks(&self) -> usize {
+        loom::lock(&self.core.state).unfinished
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutdown(&self) -> bool {
+        loom::lock(&self.core.state).put_closed
+    }
+
+    /// Puts without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryPutError::Full`] or [`TryPutError::Closed`], with the value.
+    pub fn try_put(&self, value: T) -> Result<(), TryPutError<T>> {
+        self.core.try_put(value).map_err(|e| match e {
+            Rejected::Full(v) => TryPutError::Full(v),
+            Rejected::Closed(v) => TryPutError::Closed(v),
+        })
+    }
+
+    /// Puts, waiting for room if the queue is bounded and full.
+    ///
+    /// Cancellation safety: if the future is dropped before completing, the value did not
+    /// enter the queue and is dropped with the future. To keep it on a timeout, use
+    /// [`put_blocking_timeout`](Self::put_blocking_timeout) or [`try_put`](Self::try_put).
+    ///
+    /// # Errors
+    ///
+    /// [`PutError::Closed`] with the value if the queue is (or gets) shut down.
+    pub fn put(&self, value: T) -> Put<'_, T> {
+        Put { core: &self.core, slot: PutSlot { value: Some(value), key: None } }
+    }
+
+    /// Puts, blocking the thread while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`PutError::Closed`] with the value if the queue is (or gets) shut down.
+    pub fn put_blocking(&self, value: T) -> Result<(), PutError<T>> {
+        self.put_blocking_inner(value, None)
+    }
+
+    /// Puts, blocking for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`PutError::Timeout`] or [`PutError::Closed`], with the value.
+    pub fn put_blocking_timeout(&self, value: T, timeout: Duration) -> Result<(), PutError<T>> {
+        self.put_blocking_inner(value, Some(Instant::now() + timeout))
+    }
+
+    fn put_blocking_inner(&self, value: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
+        self.core.put_blocking(value, deadline).map_err(|e| match e {
+            Rejected::Full(v) => PutError::Timeout(v),
+            Rejected::Closed(v) => PutError::Closed(v),
+        })
+    }
+
+    /// Gets without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryGetError::Empty`], or [`TryGetError::Closed`] once shut down and drained.
+    pub fn try_get(&self) -> Result<T, TryGetError> {
+        self.core.try_get().map_err(|e| match e {
+            NoValue::Empty => TryGetError::Empty,
+            NoValue::Closed => TryGetError::Closed,
+        })
+    }
+
+    /// Gets, waiting for an item.
+    ///
+    /// Cancellation safety: a dropped future never loses an item. If one had already been
+    /// handed to it, the item goes to the next waiting getter or back to the head of the queue.
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Closed`] once the queue is shut down and drained.
+    pub fn get(&self) -> Get<'_, T> {
+        Get { core: &self.core, key: None }
+    }
+
+    /// Gets, blocking the thread while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Closed`] once the queue is shut down and drained.
+    pub fn get_blocking(&self) -> Result<T, GetError> {
+        self.get_blocking_inner(None)
+    }
+
+    /// Gets, blocking for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Timeout`] or [`GetError::Closed`].
+    pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+        self.get_blocking_inner(Some(Instant::now() + timeout))
+    }
+
+    fn get_blocking_inner(&self, deadline: Option<Instant>) -> Result<T, GetError> {
+        self.core.get_blocking(deadline).map_err(|e| match e {
+            NoValue::Empty => GetError::Timeout,
+            NoValue::Closed => GetError::Closed,
+        })
+    }
+
+    /// Marks one item taken by a getter as processed; when every put item has been marked,
+    /// every `join` returns.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskDoneError`] if called more times than items were put.
+    pub fn task_done(&self) -> Result<(), TaskDoneError> {
+        let mut wakes = WakeList::new();
+        {
+            let mut s = loom::lock(&self.core.state);
+            if s.unfinished == 0 {
+                return Err(TaskDoneError);
+            }
+            s.unfinished -= 1;
+            if s.unfinished == 0 {
+                s.joiners.notify_all(&mut wakes);
+            }
+        }
+        wakes.wake_all();
+        Ok(())
+    }
+
+    /// Waits until every item put so far has been marked [`task_done`](Self::task_done).
+    ///
+    /// Cancellation safety: dropping the future only removes the waiter.
+    pub fn join(&self) -> Join<'_, T> {
+        Join { core: &self.core, key: None }
+    }
+
+    /// Blocks the thread until every item put so far has been marked done.
+    pub fn join_blocking(&self) {
+        self.join_blocking_inner(None);
+    }
+
+    /// Blocks for at most `timeout`; returns whether every item was marked done.
+    pub fn join_blocking_timeout(&self, timeout: Duration) -> bool {
+        self.join_blocking_inner(Some(Instant::now() + timeout))
+    }
+
+    fn join_blocking_inner(&self, deadline: Option<Instant>) -> bool {
+        let key = {
+            let mut s = loom::lock(&self.core.state);
+            if s.unfinished == 0 {
+                return true;
+            }
+            s.joiners.push_back((), Wakeup::thread())
+        };
+        park_while_queued(&self.core.state, deadline, |s| s.joiners.is_queued(key));
+        !loom::lock(&self.core.state).joiners.remove(key).1
+    }
+
+    /// Shuts the queue down (asyncio 3.13 `Queue.shutdown`): puts fail from now on, waiting
+    /// putters get their values back in [`PutError::Closed`]. Gets drain what is left, then
+    /// fail with [`GetError::Closed`]. With `immediate`, the remaining items are dropped now
+    /// (and no longer count as unfinished for `join`), so gets fail at once.
+    pub fn shutdown(&self, immediate: bool) {
+        let mut wakes = WakeList::new();
+        let dropped = loom::lock(&self.core.state).close(immediate, &mut wakes);
+        wakes.wake_all();
+        drop(dropped);
+    }
+}
+
+/// Future of [`Queue::put`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Put<'a, T> {
+    core: &'a Core<T>,
+    slot: PutSlot<T>,
+}
+
+impl<T> fmt::Debug for Put<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Put").field("waiting", &self.slot.key.is_some()).finish()
+    }
+}
+
+impl<T> Unpin for Put<'_, T> {}
+
+impl<T> Future for Put<'_, T> {
+    type Output = Result<(), PutError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.core.poll_put(&mut this.slot, cx).map(|r| r.map_err(PutError::Closed))
+    }
+}
+
+impl<T> Drop for Put<'_, T> {
+    fn drop(&mut self) {
+        self.core.cancel_put(&mut self.slot);
+    }
+}
+
+/// Future of [`Queue::get`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Get<'a, T> {
+    core: &'a Core<T>,
+    key: Option<usize>,
+}
+
+impl<T> fmt::Debug for Get<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Get").field("waiting", &self.key.is_some()).finish()
+    }
+}
+
+impl<T> Future for Get<'_, T> {
+    type Output = Result<T, GetError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.core.poll_get(&mut this.key, cx).map(|r| {
+            r.map_err(|e| {
+                debug_assert_eq!(e, NoValue::Closed);
+                GetError::Closed
+            })
+        })
+    }
+}
+
+impl<T> Drop for Get<'_, T> {
+    fn drop(&mut self) {
+        self.core.cancel_get(&mut self.key);
+    }
+}
+
+/// Future of [`Queue::join`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Join<'a, T> {
+    core: &'a Core<T>,
+    key: Option<usize>,
+}
+
+impl<T> fmt::Debug for Join<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join").field("waiting", &self.key.is_some()).finish()
+    }
+}
+
+impl<T> Future for Join<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let mut s = loom::lock(&this.core.state);
+        match this.key {
+            None => {
+                if s.unfinished == 0 {
+                    return Poll::Ready(());
+                }
+                this.key = Some(s.joiners.push_back((), Wakeup::Task(cx.waker().clone())));
+                Poll::Pending
+            }
+            Some(k) => {
+                if s.joiners.is_queued(k) {
+                    s.joiners.set_waker(k, cx.waker());
+                    return Poll::Pending;
+                }
+                s.joiners.remove(k);
+                this.key = None;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<T> Drop for Join<'_, T> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key.take() {
+            loom::lock(&self.core.state).joiners.remove(k);
+        }
+    }
+}
