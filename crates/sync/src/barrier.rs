@@ -57,7 +57,13 @@ impl BarrierWaitResult {
 impl Barrier {
     /// A barrier for `n` parties (`n == 0` behaves as `1`).
     pub fn new(n: usize) -> Barrier {
-        Barrier { n: n.max(1), state: Mutex::new(State { arrived: 0, list: WaitList::new() }) }
+        Barrier {
+            n: n.max(1),
+            state: Mutex::new(State {
+                arrived: 0,
+                list: WaitList::new(),
+            }),
+        }
     }
 
     /// Arrives and waits for the generation to fill.
@@ -65,7 +71,11 @@ impl Barrier {
     /// Cancellation safety: dropping the future before the generation is complete withdraws
     /// the arrival.
     pub fn wait(&self) -> BarrierWait<'_> {
-        BarrierWait { barrier: self, key: None, done: false }
+        BarrierWait {
+            barrier: self,
+            key: None,
+            done: false,
+        }
     }
 
     /// Arrives and blocks the thread until the generation is full.

@@ -46,7 +46,9 @@ pub struct Condvar {
 
 impl fmt::Debug for Condvar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Condvar").field("waiters", &loom::lock(&self.waiters).len()).finish()
+        f.debug_struct("Condvar")
+            .field("waiters", &loom::lock(&self.waiters).len())
+            .finish()
     }
 }
 
@@ -70,7 +72,9 @@ impl WaitTimeoutResult {
 impl Condvar {
     /// A new condition variable.
     pub fn new() -> Condvar {
-        Condvar { waiters: Mutex::new(WaitList::new()) }
+        Condvar {
+            waiters: Mutex::new(WaitList::new()),
+        }
     }
 
     /// Wakes the oldest waiter, if any. Nothing is stored if nobody waits.
@@ -108,11 +112,18 @@ impl Condvar {
     pub fn wait<'a, T: ?Sized>(&'a self, guard: MutexGuard<'a, T>) -> CondvarWait<'a, T> {
         let key = loom::lock(&self.waiters).push_back(false, Wakeup::Nobody);
         let mutex = MutexGuard::unlock(guard);
-        CondvarWait { cv: self, state: WaitState::Waiting { key, mutex } }
+        CondvarWait {
+            cv: self,
+            state: WaitState::Waiting { key, mutex },
+        }
     }
 
     /// Waits until `condition` is false, re-checking after every notification.
-    pub async fn wait_while<'a, T: ?Sized, F>(&'a self, mut guard: MutexGuard<'a, T>, mut condition: F) -> MutexGuard<'a, T>
+    pub async fn wait_while<'a, T: ?Sized, F>(
+        &'a self,
+        mut guard: MutexGuard<'a, T>,
+        mut condition: F,
+    ) -> MutexGuard<'a, T>
     where
         F: FnMut(&mut T) -> bool,
     {
@@ -128,7 +139,11 @@ impl Condvar {
     }
 
     /// Blocks until `condition` is false.
-    pub fn wait_while_blocking<'a, T: ?Sized, F>(&self, mut guard: MutexGuard<'a, T>, mut condition: F) -> MutexGuard<'a, T>
+    pub fn wait_while_blocking<'a, T: ?Sized, F>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        mut condition: F,
+    ) -> MutexGuard<'a, T>
     where
         F: FnMut(&mut T) -> bool,
     {
@@ -183,7 +198,10 @@ impl Condvar {
 }
 
 enum WaitState<'a, T: ?Sized> {
-    Waiting { key: usize, mutex: &'a crate::Mutex<T> },
+    Waiting {
+        key: usize,
+        mutex: &'a crate::Mutex<T>,
+    },
     Locking(Lock<'a, T>),
     Done,
 }

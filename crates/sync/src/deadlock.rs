@@ -21,17 +21,19 @@
 //!
 //! # Limits
 //!
-//! - Held locks are tracked per *thread*. An async task is reported by the name of the thread
-//!   that polled it. A guard held across an `.await` while other tasks run on the same thread
-//!   makes those tasks look like they hold it too; if they then take locks, false edges can
-//!   appear. A guard released on another thread than the one that acquired it is removed from
-//!   the releasing thread's list if present (otherwise it stays listed on the acquiring thread
-//!   until that thread acquires the same lock again). Use the feature with thread code and with
-//!   tasks that do not hold guards across `.await`.
+//! - Held locks are tracked per *thread*, which is right for blocking acquisitions
+//!   (`lock_blocking`, `read_blocking`, ..., and `try_` forms) and wrong for tasks: many tasks
+//!   share a thread and a guard held across `.await` would be attributed to whichever task the
+//!   thread polls next, producing false reports. So an `async` acquisition (`lock().await`) is
+//!   *checked* against the blocking locks the polling thread holds (an edge from each), and
+//!   reported by that thread's name, but is **not recorded as held**: lock-order inversions
+//!   made only of async acquisitions are not detected. Structure task code so that it never
+//!   holds two locks at once, or test the locking order with threads.
 //! - `try_lock` acquisitions cannot block, so they add no edge, but the lock they took counts
 //!   as held for later acquisitions.
 //! - Locks are nodes by instance; a dropped lock's edges are removed.
 
+#[cfg(not(feature = "deadlock-detection"))]
 use std::panic::Location;
 
 /// Identity of one lock instance in the lock-order graph (zero-sized without the feature).
@@ -52,9 +54,13 @@ impl LockId {
     #[inline]
     pub(crate) fn before_acquire(&self, _site: &'static Location<'static>) {}
 
-    /// Records a completed acquisition.
+    /// Checks the order before an async acquisition (see the module docs).
     #[inline]
-    pub(crate) fn acquired(&self, _site: &'static Location<'static>) {}
+    pub(crate) fn before_acquire_async(&self, _site: &'static Location<'static>) {}
+
+    /// Records a completed blocking acquisition.
+    #[inline]
+    pub(crate) fn acquired_blocking(&self, _site: &'static Location<'static>) {}
 
     /// Records a release.
     #[inline]
@@ -147,15 +153,37 @@ mod imp {
     impl LockId {
         pub(crate) fn new(kind: &'static str, created: Site) -> LockId {
             let id = NEXT.fetch_add(1, Ordering::Relaxed);
-            graph(|g| g.insert(id, Node { kind, created, out: Vec::new() }));
+            graph(|g| {
+                g.insert(
+                    id,
+                    Node {
+                        kind,
+                        created,
+                        out: Vec::new(),
+                    },
+                )
+            });
             LockId { id }
         }
 
         pub(crate) fn before_acquire(&self, site: Site) {
-            let held: Vec<(usize, Site)> = HELD.with(|h| h.borrow().clone());
+            self.check(site, true);
+        }
+
+        pub(crate) fn before_acquire_async(&self, site: Site) {
+            self.check(site, false);
+        }
+
+        fn check(&self, site: Site, blocking: bool) {
+            let held: Vec<(usize, Site)> =
+                HELD.try_with(|h| h.borrow().clone()).unwrap_or_default();
             let me = thread_name();
             let report = graph(|g| {
-                if let Some(&(_, first)) = held.iter().find(|(id, _)| *id == self.id) {
+                if let Some(&(_, first)) = held
+                    .iter()
+                    .find(|(id, _)| *id == self.id)
+                    .filter(|_| blocking)
+                {
                     return Some(format!(
                         "c10k-sync deadlock detection: thread '{me}' is acquiring {} at {site}, \
                          but it already holds it (acquired at {first}).\nA non-reentrant lock \
@@ -165,7 +193,9 @@ mod imp {
                     ));
                 }
                 for &(h, h_site) in &held {
-                    let exists = g.get(&h).is_some_and(|n| n.out.iter().any(|e| e.to == self.id));
+                    let exists = g
+                        .get(&h)
+                        .is_some_and(|n| n.out.iter().any(|e| e.to == self.id));
                     if exists {
                         continue;
                     }
@@ -197,7 +227,12 @@ mod imp {
                         return Some(msg);
                     }
                     if let Some(n) = g.get_mut(&h) {
-                        n.out.push(Edge { to: self.id, thread: me.clone(), held_at: h_site, acquired_at: site });
+                        n.out.push(Edge {
+                            to: self.id,
+                            thread: me.clone(),
+                            held_at: h_site,
+                            acquired_at: site,
+                        });
                     }
                 }
                 None
@@ -207,7 +242,7 @@ mod imp {
             }
         }
 
-        pub(crate) fn acquired(&self, site: Site) {
+        pub(crate) fn acquired_blocking(&self, site: Site) {
             let _ = HELD.try_with(|h| h.borrow_mut().push((self.id, site)));
         }
 

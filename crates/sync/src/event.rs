@@ -38,7 +38,9 @@ pub struct Event {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event").field("set", &self.is_set()).finish()
+        f.debug_struct("Event")
+            .field("set", &self.is_set())
+            .finish()
     }
 }
 
@@ -51,7 +53,10 @@ impl Default for Event {
 impl Event {
     /// A new event, not set.
     pub fn new() -> Event {
-        Event { flag: AtomicBool::new(false), waiters: Mutex::new(WaitList::new()) }
+        Event {
+            flag: AtomicBool::new(false),
+            waiters: Mutex::new(WaitList::new()),
+        }
     }
 
     /// Whether the flag is set (a snapshot).
@@ -81,7 +86,10 @@ impl Event {
     /// Cancellation safety: dropping the future only removes the waiter; an event wakes all
     /// waiters, so nothing needs passing on.
     pub fn wait(&self) -> EventWait<'_> {
-        EventWait { event: self, key: None }
+        EventWait {
+            event: self,
+            key: None,
+        }
     }
 
     /// Blocks the thread until the flag is set.

@@ -89,7 +89,11 @@ impl<T> Mutex<T> {
     /// Creates an unlocked mutex holding `value`.
     #[track_caller]
     pub fn new(value: T) -> Mutex<T> {
-        Mutex { sem: Semaphore::new(1), id: LockId::new("Mutex", Location::caller()), data: UnsafeCell::new(value) }
+        Mutex {
+            sem: Semaphore::new(1),
+            id: LockId::new("Mutex", Location::caller()),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Consumes the mutex, returning the value.
@@ -106,9 +110,11 @@ impl<T: ?Sized> Mutex<T> {
     /// happens, so `lock()` is safe to use in `select!` and under timeouts.
     #[track_caller]
     pub fn lock(&self) -> Lock<'_, T> {
-        let site = Location::caller();
-        self.id.before_acquire(site);
-        Lock { mutex: self, waiter: Waiter::new(1), site }
+        self.id.before_acquire_async(Location::caller());
+        Lock {
+            mutex: self,
+            waiter: Waiter::new(1),
+        }
     }
 
     /// Blocks the thread until the lock is handed over.
@@ -122,7 +128,10 @@ impl<T: ?Sized> Mutex<T> {
         let site = Location::caller();
         self.id.before_acquire(site);
         if self.sem.try_take(1).is_err() {
-            self.sem.acquire_blocking().expect("a mutex's semaphore is never closed").forget();
+            self.sem
+                .acquire_blocking()
+                .expect("a mutex's semaphore is never closed")
+                .forget();
         }
         self.guard(site)
     }
@@ -153,8 +162,11 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn guard(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
-        self.id.acquired(site);
-        MutexGuard { mutex: self, _marker: PhantomData }
+        self.id.acquired_blocking(site);
+        MutexGuard {
+            mutex: self,
+            _marker: PhantomData,
+        }
     }
 }
 
@@ -187,12 +199,13 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 pub struct Lock<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
     waiter: Waiter,
-    site: &'static Location<'static>,
 }
 
 impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock").field("waiter", &self.waiter).finish()
+        f.debug_struct("Lock")
+            .field("waiter", &self.waiter)
+            .finish()
     }
 }
 
@@ -205,7 +218,10 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(r) => {
                 r.expect("a mutex's semaphore is never closed");
-                Poll::Ready(this.mutex.guard(this.site))
+                Poll::Ready(MutexGuard {
+                    mutex: this.mutex,
+                    _marker: PhantomData,
+                })
             }
         }
     }

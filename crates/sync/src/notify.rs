@@ -45,7 +45,10 @@ pub struct Notify {
 impl fmt::Debug for Notify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = loom::lock(&self.state);
-        f.debug_struct("Notify").field("permit", &s.permit).field("waiters", &s.list.len()).finish()
+        f.debug_struct("Notify")
+            .field("permit", &s.permit)
+            .field("waiters", &s.list.len())
+            .finish()
     }
 }
 
@@ -70,7 +73,12 @@ impl State {
 impl Notify {
     /// A new `Notify` with no stored permit.
     pub fn new() -> Notify {
-        Notify { state: Mutex::new(State { permit: false, list: WaitList::new() }) }
+        Notify {
+            state: Mutex::new(State {
+                permit: false,
+                list: WaitList::new(),
+            }),
+        }
     }
 
     /// Wakes the oldest waiter, or stores one permit for the next `notified`.
@@ -98,7 +106,10 @@ impl Notify {
     /// Cancellation safety: a dropped future that had been handed a `notify_one` passes it on
     /// to the next waiter (or stores it as the permit), so no `notify_one` is lost.
     pub fn notified(&self) -> Notified<'_> {
-        Notified { notify: self, key: None }
+        Notified {
+            notify: self,
+            key: None,
+        }
     }
 
     /// Blocks the thread until notified.
@@ -144,7 +155,10 @@ impl Future for Notified<'_> {
                 if std::mem::take(&mut s.permit) {
                     return Poll::Ready(());
                 }
-                this.key = Some(s.list.push_back(Given::Nothing, Wakeup::Task(cx.waker().clone())));
+                this.key = Some(
+                    s.list
+                        .push_back(Given::Nothing, Wakeup::Task(cx.waker().clone())),
+                );
                 Poll::Pending
             }
             Some(key) => {

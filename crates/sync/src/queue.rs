@@ -46,7 +46,11 @@ enum Store<T> {
     Fifo(VecDeque<T>),
     Lifo(VecDeque<T>),
     /// A binary min-heap of `(sequence, value)`; ties are broken by arrival (FIFO).
-    Priority { heap: Vec<(u64, T)>, cmp: Compare<T>, seq: u64 },
+    Priority {
+        heap: Vec<(u64, T)>,
+        cmp: Compare<T>,
+        seq: u64,
+    },
 }
 
 impl<T> Store<T> {
@@ -235,7 +239,11 @@ impl<T> State<T> {
     pub(crate) fn close(&mut self, immediate: bool, wakes: &mut WakeList) -> Vec<T> {
         self.put_closed = true;
         self.get_closed = true;
-        let dropped = if immediate { self.store.drain() } else { Vec::new() };
+        let dropped = if immediate {
+            self.store.drain()
+        } else {
+            Vec::new()
+        };
         self.unfinished = self.unfinished.saturating_sub(dropped.len());
         // Waiting putters keep their values in `data`: they wake and take them back.
         self.putters.notify_all(wakes);
@@ -334,18 +342,28 @@ impl<T> Core<T> {
         r
     }
 
-    pub(crate) fn poll_put(&self, slot: &mut PutSlot<T>, cx: &mut Context<'_>) -> Poll<Result<(), T>> {
+    pub(crate) fn poll_put(
+        &self,
+        slot: &mut PutSlot<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), T>> {
         let mut wakes = WakeList::new();
         let r = {
             let mut s = loom::lock(&self.state);
             match slot.key {
                 None => {
-                    let v = slot.value.take().expect("put future polled after completion");
+                    let v = slot
+                        .value
+                        .take()
+                        .expect("put future polled after completion");
                     match s.try_put(v, &mut wakes) {
                         Ok(()) => Poll::Ready(Ok(())),
                         Err(Rejected::Closed(v)) => Poll::Ready(Err(v)),
                         Err(Rejected::Full(v)) => {
-                            slot.key = Some(s.putters.push_back(Some(v), Wakeup::Task(cx.waker().clone())));
+                            slot.key = Some(
+                                s.putters
+                                    .push_back(Some(v), Wakeup::Task(cx.waker().clone())),
+                            );
                             Poll::Pending
                         }
                     }
@@ -376,7 +394,11 @@ impl<T> Core<T> {
         }
     }
 
-    pub(crate) fn poll_get(&self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<Result<T, NoValue>> {
+    pub(crate) fn poll_get(
+        &self,
+        key: &mut Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, NoValue>> {
         let mut wakes = WakeList::new();
         let r = {
             let mut s = loom::lock(&self.state);
@@ -674,17 +696,23 @@ impl<T> Default for Queue<T> {
 impl<T> Queue<T> {
     /// An unbounded FIFO queue.
     pub fn new() -> Queue<T> {
-        Queue { core: Core::fifo(None) }
+        Queue {
+            core: Core::fifo(None),
+        }
     }
 
     /// A FIFO queue holding at most `maxsize` items (`0` means unbounded, as in Python).
     pub fn bounded(maxsize: usize) -> Queue<T> {
-        Queue { core: Core::fifo(Some(maxsize)) }
+        Queue {
+            core: Core::fifo(Some(maxsize)),
+        }
     }
 
     /// A LIFO queue (a stack), optionally bounded (`None` or `Some(0)`: unbounded).
     pub fn lifo(maxsize: Option<usize>) -> Queue<T> {
-        Queue { core: Core::with_store(Store::Lifo(VecDeque::new()), maxsize) }
+        Queue {
+            core: Core::with_store(Store::Lifo(VecDeque::new()), maxsize),
+        }
     }
 
     /// A priority queue serving the smallest item by `Ord` first (equal items in FIFO order),
@@ -705,13 +733,28 @@ impl<T> Queue<T> {
     /// q.try_put((1, "first")).unwrap();
     /// assert_eq!(q.try_get().unwrap().1, "first");
     /// ```
-    pub fn priority_by_key<K: Ord>(maxsize: Option<usize>, key: impl Fn(&T) -> K + Send + Sync + 'static) -> Queue<T> {
+    pub fn priority_by_key<K: Ord>(
+        maxsize: Option<usize>,
+        key: impl Fn(&T) -> K + Send + Sync + 'static,
+    ) -> Queue<T> {
         Queue::priority_with(maxsize, move |a: &T, b: &T| key(a).cmp(&key(b)))
     }
 
     /// A priority queue ordered by `cmp` (the `Less` item first), optionally bounded.
-    pub fn priority_with(maxsize: Option<usize>, cmp: impl Fn(&T, &T) -> CmpOrdering + Send + Sync + 'static) -> Queue<T> {
-        Queue { core: Core::with_store(Store::Priority { heap: Vec::new(), cmp: Arc::new(cmp), seq: 0 }, maxsize) }
+    pub fn priority_with(
+        maxsize: Option<usize>,
+        cmp: impl Fn(&T, &T) -> CmpOrdering + Send + Sync + 'static,
+    ) -> Queue<T> {
+        Queue {
+            core: Core::with_store(
+                Store::Priority {
+                    heap: Vec::new(),
+                    cmp: Arc::new(cmp),
+                    seq: 0,
+                },
+                maxsize,
+            ),
+        }
     }
 
     /// Items in the queue now (a snapshot).
@@ -766,7 +809,13 @@ impl<T> Queue<T> {
     ///
     /// [`PutError::Closed`] with the value if the queue is (or gets) shut down.
     pub fn put(&self, value: T) -> Put<'_, T> {
-        Put { core: &self.core, slot: PutSlot { value: Some(value), key: None } }
+        Put {
+            core: &self.core,
+            slot: PutSlot {
+                value: Some(value),
+                key: None,
+            },
+        }
     }
 
     /// Puts, blocking the thread while the queue is full.
@@ -788,10 +837,12 @@ impl<T> Queue<T> {
     }
 
     fn put_blocking_inner(&self, value: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
-        self.core.put_blocking(value, deadline).map_err(|e| match e {
-            Rejected::Full(v) => PutError::Timeout(v),
-            Rejected::Closed(v) => PutError::Closed(v),
-        })
+        self.core
+            .put_blocking(value, deadline)
+            .map_err(|e| match e {
+                Rejected::Full(v) => PutError::Timeout(v),
+                Rejected::Closed(v) => PutError::Closed(v),
+            })
     }
 
     /// Gets without waiting.
@@ -815,7 +866,10 @@ impl<T> Queue<T> {
     ///
     /// [`GetError::Closed`] once the queue is shut down and drained.
     pub fn get(&self) -> Get<'_, T> {
-        Get { core: &self.core, key: None }
+        Get {
+            core: &self.core,
+            key: None,
+        }
     }
 
     /// Gets, blocking the thread while the queue is empty.
@@ -869,7 +923,10 @@ impl<T> Queue<T> {
     ///
     /// Cancellation safety: dropping the future only removes the waiter.
     pub fn join(&self) -> Join<'_, T> {
-        Join { core: &self.core, key: None }
+        Join {
+            core: &self.core,
+            key: None,
+        }
     }
 
     /// Blocks the thread until every item put so far has been marked done.
@@ -915,7 +972,9 @@ pub struct Put<'a, T> {
 
 impl<T> fmt::Debug for Put<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Put").field("waiting", &self.slot.key.is_some()).finish()
+        f.debug_struct("Put")
+            .field("waiting", &self.slot.key.is_some())
+            .finish()
     }
 }
 
@@ -926,7 +985,9 @@ impl<T> Future for Put<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        this.core.poll_put(&mut this.slot, cx).map(|r| r.map_err(PutError::Closed))
+        this.core
+            .poll_put(&mut this.slot, cx)
+            .map(|r| r.map_err(PutError::Closed))
     }
 }
 
@@ -945,7 +1006,9 @@ pub struct Get<'a, T> {
 
 impl<T> fmt::Debug for Get<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Get").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("Get")
+            .field("waiting", &self.key.is_some())
+            .finish()
     }
 }
 
@@ -978,7 +1041,9 @@ pub struct Join<'a, T> {
 
 impl<T> fmt::Debug for Join<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Join").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("Join")
+            .field("waiting", &self.key.is_some())
+            .finish()
     }
 }
 

@@ -100,7 +100,10 @@ impl<T: ?Sized> ReentrantMutex<T> {
         // differs, and the owner wrote it before any re-entry.
         if self.owner.load(Ordering::Relaxed) == thread_token() {
             self.depth.fetch_add(1, Ordering::Relaxed);
-            return Some(ReentrantMutexGuard { lock: self, _not_send: PhantomData });
+            return Some(ReentrantMutexGuard {
+                lock: self,
+                _not_send: PhantomData,
+            });
         }
         None
     }
@@ -108,8 +111,11 @@ impl<T: ?Sized> ReentrantMutex<T> {
     fn first(&self, site: &'static Location<'static>) -> ReentrantMutexGuard<'_, T> {
         self.owner.store(thread_token(), Ordering::Relaxed);
         self.depth.store(1, Ordering::Relaxed);
-        self.id.acquired(site);
-        ReentrantMutexGuard { lock: self, _not_send: PhantomData }
+        self.id.acquired_blocking(site);
+        ReentrantMutexGuard {
+            lock: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// Blocks until the calling thread owns the lock (at once if it already does).
@@ -156,8 +162,14 @@ impl<T: ?Sized> ReentrantMutex<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.try_lock() {
-            Ok(g) => f.debug_struct("ReentrantMutex").field("data", &&*g).finish(),
-            Err(_) => f.debug_struct("ReentrantMutex").field("data", &format_args!("<locked>")).finish(),
+            Ok(g) => f
+                .debug_struct("ReentrantMutex")
+                .field("data", &&*g)
+                .finish(),
+            Err(_) => f
+                .debug_struct("ReentrantMutex")
+                .field("data", &format_args!("<locked>"))
+                .finish(),
         }
     }
 }

@@ -80,17 +80,21 @@ impl<T: ?Sized> RwLock<T> {
     /// Waits for shared access. Cancellation-safe (see the type docs).
     #[track_caller]
     pub fn read(&self) -> Read<'_, T> {
-        let site = Location::caller();
-        self.id.before_acquire(site);
-        Read { lock: self, waiter: Waiter::new(1), site }
+        self.id.before_acquire_async(Location::caller());
+        Read {
+            lock: self,
+            waiter: Waiter::new(1),
+        }
     }
 
     /// Waits for exclusive access. Cancellation-safe (see the type docs).
     #[track_caller]
     pub fn write(&self) -> Write<'_, T> {
-        let site = Location::caller();
-        self.id.before_acquire(site);
-        Write { lock: self, waiter: Waiter::new(MAX_READERS), site }
+        self.id.before_acquire_async(Location::caller());
+        Write {
+            lock: self,
+            waiter: Waiter::new(MAX_READERS),
+        }
     }
 
     /// Blocks the thread for shared access.
@@ -173,13 +177,19 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     fn read_guard(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
-        self.id.acquired(site);
-        RwLockReadGuard { lock: self, _marker: PhantomData }
+        self.id.acquired_blocking(site);
+        RwLockReadGuard {
+            lock: self,
+            _marker: PhantomData,
+        }
     }
 
     fn write_guard(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
-        self.id.acquired(site);
-        RwLockWriteGuard { lock: self, _marker: PhantomData }
+        self.id.acquired_blocking(site);
+        RwLockWriteGuard {
+            lock: self,
+            _marker: PhantomData,
+        }
     }
 }
 
@@ -212,7 +222,6 @@ impl<T: Default> Default for RwLock<T> {
 pub struct Read<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     waiter: Waiter,
-    site: &'static Location<'static>,
 }
 
 /// Future of [`RwLock::write`].
@@ -220,18 +229,21 @@ pub struct Read<'a, T: ?Sized> {
 pub struct Write<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     waiter: Waiter,
-    site: &'static Location<'static>,
 }
 
 impl<T: ?Sized> fmt::Debug for Read<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Read").field("waiter", &self.waiter).finish()
+        f.debug_struct("Read")
+            .field("waiter", &self.waiter)
+            .finish()
     }
 }
 
 impl<T: ?Sized> fmt::Debug for Write<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Write").field("waiter", &self.waiter).finish()
+        f.debug_struct("Write")
+            .field("waiter", &self.waiter)
+            .finish()
     }
 }
 
@@ -242,7 +254,10 @@ impl<'a, T: ?Sized> Future for Read<'a, T> {
         let this = self.get_mut();
         this.waiter.poll_acquire(&this.lock.sem, cx).map(|r| {
             r.expect("an RwLock's semaphore is never closed");
-            this.lock.read_guard(this.site)
+            RwLockReadGuard {
+                lock: this.lock,
+                _marker: PhantomData,
+            }
         })
     }
 }
@@ -254,7 +269,10 @@ impl<'a, T: ?Sized> Future for Write<'a, T> {
         let this = self.get_mut();
         this.waiter.poll_acquire(&this.lock.sem, cx).map(|r| {
             r.expect("an RwLock's semaphore is never closed");
-            this.lock.write_guard(this.site)
+            RwLockWriteGuard {
+                lock: this.lock,
+                _marker: PhantomData,
+            }
         })
     }
 }

@@ -144,7 +144,10 @@ impl Semaphore {
     /// If `permits` exceeds [`Self::MAX_PERMITS`].
     pub fn new(permits: usize) -> Semaphore {
         assert!(permits <= Self::MAX_PERMITS, "too many permits");
-        Semaphore { state: AtomicUsize::new(permits << SHIFT), waiters: Mutex::new(WaitList::new()) }
+        Semaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(WaitList::new()),
+        }
     }
 
     /// Permits available right now (a snapshot: it may change before you act on it).
@@ -208,7 +211,10 @@ impl Semaphore {
     /// As [`try_acquire`](Self::try_acquire).
     pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_take(n)?;
-        Ok(SemaphorePermit { sem: self, permits: n })
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// Like [`try_acquire_many`](Self::try_acquire_many) for an `Arc<Semaphore>`.
@@ -216,9 +222,15 @@ impl Semaphore {
     /// # Errors
     ///
     /// As [`try_acquire`](Self::try_acquire).
-    pub fn try_acquire_owned(self: Arc<Self>, n: usize) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+    pub fn try_acquire_owned(
+        self: Arc<Self>,
+        n: usize,
+    ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.try_take(n)?;
-        Ok(OwnedSemaphorePermit { sem: self, permits: n })
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// Waits for one permit.
@@ -240,7 +252,10 @@ impl Semaphore {
     ///
     /// [`AcquireError::Closed`] if the semaphore is closed first.
     pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
-        Acquire { sem: self, waiter: Waiter::new(n) }
+        Acquire {
+            sem: self,
+            waiter: Waiter::new(n),
+        }
     }
 
     /// Waits for `n` permits that keep the `Arc` alive, to move into a spawned task.
@@ -259,7 +274,10 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
     pub fn acquire_owned(self: Arc<Self>, n: usize) -> AcquireOwned {
-        AcquireOwned { sem: self, waiter: Waiter::new(n) }
+        AcquireOwned {
+            sem: self,
+            waiter: Waiter::new(n),
+        }
     }
 
     /// Blocks the thread until one permit is handed over.
@@ -278,7 +296,10 @@ impl Semaphore {
     /// [`AcquireError::Closed`] if the semaphore is closed first.
     pub fn acquire_many_blocking(&self, n: usize) -> Result<SemaphorePermit<'_>, AcquireError> {
         self.take_blocking(n, None)?;
-        Ok(SemaphorePermit { sem: self, permits: n })
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// Blocks for at most `timeout` for `n` permits.
@@ -292,7 +313,10 @@ impl Semaphore {
         timeout: Duration,
     ) -> Result<SemaphorePermit<'_>, AcquireError> {
         self.take_blocking(n, Some(Instant::now() + timeout))?;
-        Ok(SemaphorePermit { sem: self, permits: n })
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     /// Blocks the thread for `n` permits that keep the `Arc` alive.
@@ -300,9 +324,15 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`AcquireError::Closed`] if the semaphore is closed first.
-    pub fn acquire_owned_blocking(self: Arc<Self>, n: usize) -> Result<OwnedSemaphorePermit, AcquireError> {
+    pub fn acquire_owned_blocking(
+        self: Arc<Self>,
+        n: usize,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
         self.take_blocking(n, None)?;
-        Ok(OwnedSemaphorePermit { sem: self, permits: n })
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n,
+        })
     }
 
     // ---- engine (crate-internal, also used by Mutex and RwLock) ----
@@ -317,7 +347,12 @@ impl Semaphore {
             if s & QUEUED != 0 || (s >> SHIFT) < n {
                 return Err(TryAcquireError::NoPermits);
             }
-            match self.state.compare_exchange_weak(s, s - (n << SHIFT), Ordering::AcqRel, Ordering::Acquire) {
+            match self.state.compare_exchange_weak(
+                s,
+                s - (n << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return Ok(()),
                 Err(actual) => s = actual,
             }
@@ -331,8 +366,16 @@ impl Semaphore {
         }
         let mut s = self.state.load(Ordering::Acquire);
         while s & QUEUED == 0 {
-            assert!((s >> SHIFT) + n <= Self::MAX_PERMITS, "semaphore permit count overflow");
-            match self.state.compare_exchange_weak(s, s + (n << SHIFT), Ordering::AcqRel, Ordering::Acquire) {
+            assert!(
+                (s >> SHIFT) + n <= Self::MAX_PERMITS,
+                "semaphore permit count overflow"
+            );
+            match self.state.compare_exchange_weak(
+                s,
+                s + (n << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return,
                 Err(actual) => s = actual,
             }
@@ -349,7 +392,10 @@ impl Semaphore {
     fn add_and_grant(&self, list: &mut WaitList<Want>, n: usize, wakes: &mut WakeList) {
         if n > 0 {
             let prev = self.state.fetch_add(n << SHIFT, Ordering::AcqRel);
-            assert!((prev >> SHIFT) + n <= Self::MAX_PERMITS, "semaphore permit count overflow");
+            assert!(
+                (prev >> SHIFT) + n <= Self::MAX_PERMITS,
+                "semaphore permit count overflow"
+            );
         }
         while let Some(k) = list.front() {
             let want = list.data(k).n;
@@ -361,7 +407,12 @@ impl Semaphore {
                 if (s >> SHIFT) < want {
                     break false;
                 }
-                match self.state.compare_exchange_weak(s, s - (want << SHIFT), Ordering::AcqRel, Ordering::Acquire) {
+                match self.state.compare_exchange_weak(
+                    s,
+                    s - (want << SHIFT),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => break true,
                     Err(actual) => s = actual,
                 }
@@ -378,19 +429,34 @@ impl Semaphore {
     }
 
     /// With the waiter lock held: takes `n` permits now, or queues a waiter.
-    fn take_or_queue(&self, list: &mut WaitList<Want>, n: usize, wakeup: Wakeup) -> Result<Option<usize>, AcquireError> {
+    fn take_or_queue(
+        &self,
+        list: &mut WaitList<Want>,
+        n: usize,
+        wakeup: Wakeup,
+    ) -> Result<Option<usize>, AcquireError> {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & CLOSED != 0 {
                 return Err(AcquireError::Closed);
             }
             if s & QUEUED == 0 && (s >> SHIFT) >= n {
-                match self.state.compare_exchange_weak(s, s - (n << SHIFT), Ordering::AcqRel, Ordering::Acquire) {
+                match self.state.compare_exchange_weak(
+                    s,
+                    s - (n << SHIFT),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => return Ok(None),
                     Err(actual) => s = actual,
                 }
             } else {
-                match self.state.compare_exchange_weak(s, s | QUEUED, Ordering::AcqRel, Ordering::Acquire) {
+                match self.state.compare_exchange_weak(
+                    s,
+                    s | QUEUED,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => return Ok(Some(list.push_back(Want { n, granted: false }, wakeup))),
                     Err(actual) => s = actual,
                 }
@@ -439,10 +505,18 @@ pub(crate) struct Waiter {
 
 impl Waiter {
     pub(crate) fn new(n: usize) -> Waiter {
-        Waiter { n, key: None, done: false }
+        Waiter {
+            n,
+            key: None,
+            done: false,
+        }
     }
 
-    pub(crate) fn poll_acquire(&mut self, sem: &Semaphore, cx: &mut Context<'_>) -> Poll<Result<(), AcquireError>> {
+    pub(crate) fn poll_acquire(
+        &mut self,
+        sem: &Semaphore,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), AcquireError>> {
         assert!(!self.done, "acquire future polled after completion");
         match self.key {
             None => {
@@ -450,7 +524,11 @@ impl Waiter {
                     self.done = true;
                     return Poll::Ready(Ok(()));
                 }
-                let r = sem.take_or_queue(&mut loom::lock(&sem.waiters), self.n, Wakeup::Task(cx.waker().clone()));
+                let r = sem.take_or_queue(
+                    &mut loom::lock(&sem.waiters),
+                    self.n,
+                    Wakeup::Task(cx.waker().clone()),
+                );
                 match r {
                     Ok(None) => {
                         self.done = true;
@@ -477,7 +555,9 @@ impl Waiter {
                 self.key = None;
                 self.done = true;
                 let mut wakes = WakeList::new();
-                let r = sem.finish(key, &mut wakes).expect("a handed-over waiter has an outcome");
+                let r = sem
+                    .finish(key, &mut wakes)
+                    .expect("a handed-over waiter has an outcome");
                 wakes.wake_all();
                 Poll::Ready(r)
             }
@@ -511,9 +591,12 @@ impl<'a> Future for Acquire<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let sem = this.sem;
-        this.waiter
-            .poll_acquire(sem, cx)
-            .map(|r| r.map(|()| SemaphorePermit { sem, permits: this.waiter.n }))
+        this.waiter.poll_acquire(sem, cx).map(|r| {
+            r.map(|()| SemaphorePermit {
+                sem,
+                permits: this.waiter.n,
+            })
+        })
     }
 }
 
@@ -539,7 +622,10 @@ impl Future for AcquireOwned {
         let n = this.waiter.n;
         match this.waiter.poll_acquire(&this.sem, cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(r) => Poll::Ready(r.map(|()| OwnedSemaphorePermit { sem: this.sem.clone(), permits: n })),
+            Poll::Ready(r) => Poll::Ready(r.map(|()| OwnedSemaphorePermit {
+                sem: this.sem.clone(),
+                permits: n,
+            })),
         }
     }
 }

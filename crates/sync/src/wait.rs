@@ -116,7 +116,13 @@ impl<W> Default for WaitList<W> {
 
 impl<W> WaitList<W> {
     pub(crate) const fn new() -> WaitList<W> {
-        WaitList { slots: Vec::new(), free: NIL, head: NIL, tail: NIL, queued: 0 }
+        WaitList {
+            slots: Vec::new(),
+            free: NIL,
+            head: NIL,
+            tail: NIL,
+            queued: 0,
+        }
     }
 
     fn node(&self, key: usize) -> &Node<W> {
@@ -145,7 +151,13 @@ impl<W> WaitList<W> {
 
     /// Appends a waiter and returns its key (owned by the waiter until [`Self::remove`]).
     pub(crate) fn push_back(&mut self, data: W, wakeup: Wakeup) -> usize {
-        let node = Node { prev: self.tail, next: NIL, queued: true, wakeup, data };
+        let node = Node {
+            prev: self.tail,
+            next: NIL,
+            queued: true,
+            wakeup,
+            data,
+        };
         let key = if self.free != NIL {
             let key = self.free;
             self.free = match self.slots[key] {

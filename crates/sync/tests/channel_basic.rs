@@ -44,7 +44,10 @@ fn receivers_drain_after_senders_leave() {
 #[test]
 fn recv_timeout_and_close() {
     let (tx, mut rx) = mpsc::bounded::<u8>(2);
-    assert_eq!(rx.recv_blocking_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    assert_eq!(
+        rx.recv_blocking_timeout(Duration::from_millis(5)),
+        Err(RecvTimeoutError::Timeout)
+    );
     tx.try_send(1).unwrap();
     rx.close();
     assert!(tx.is_closed());
@@ -81,7 +84,9 @@ fn mpmc_threads_and_tasks_each_message_once() {
     drop(rx);
     got.extend(rt.block_on(task).unwrap());
     got.sort_unstable();
-    let want: Vec<u32> = (0..2).flat_map(|p| (0..200).map(move |i| p * 1000 + i)).collect();
+    let want: Vec<u32> = (0..2)
+        .flat_map(|p| (0..200).map(move |i| p * 1000 + i))
+        .collect();
     assert_eq!(got, want);
 }
 
@@ -111,7 +116,10 @@ fn oneshot_send_recv_and_dropped_sender() {
     assert_eq!(tx.send(5), Err(5));
 
     let (_tx, mut rx) = oneshot::channel::<u8>();
-    assert_eq!(rx.recv_blocking_timeout(Duration::from_millis(2)), Err(RecvTimeoutError::Timeout));
+    assert_eq!(
+        rx.recv_blocking_timeout(Duration::from_millis(2)),
+        Err(RecvTimeoutError::Timeout)
+    );
 }
 
 #[test]
@@ -139,8 +147,16 @@ fn broadcast_every_receiver_sees_everything_and_lag_is_counted() {
     // `a` missed 3..6 (overwritten): it learns how many, then reads the last 4.
     assert_eq!(a.try_recv(), Err(broadcast::TryRecvError::Lagged(3)));
     assert_eq!(block_on(a.recv()), Ok(6));
-    let total: i64 = t.join().unwrap().iter().map(|v| if *v < 0 { -v } else { 1 }).sum();
-    assert_eq!(total, 10, "every message was either received or counted as missed");
+    let total: i64 = t
+        .join()
+        .unwrap()
+        .iter()
+        .map(|v| if *v < 0 { -v } else { 1 })
+        .sum();
+    assert_eq!(
+        total, 10,
+        "every message was either received or counted as missed"
+    );
 }
 
 #[test]
@@ -162,7 +178,9 @@ fn watch_latest_value_and_changes() {
     assert_eq!(rt.block_on(h).unwrap(), 2);
     let tx = Arc::new(tx);
     let tx2 = tx.clone();
-    std::thread::spawn(move || tx2.send_modify(|v| *v += 40)).join().unwrap();
+    std::thread::spawn(move || tx2.send_modify(|v| *v += 40))
+        .join()
+        .unwrap();
     rx.changed_blocking().unwrap();
     assert_eq!(*rx.borrow(), 42);
     drop(tx);

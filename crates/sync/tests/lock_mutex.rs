@@ -79,9 +79,16 @@ fn dropped_future_passes_the_lock_on() {
 fn lock_blocking_timeout_times_out_and_then_succeeds() {
     let m = Mutex::new(5);
     let g = m.lock_blocking();
-    assert!(m.lock_blocking_timeout(Duration::from_millis(10)).is_none());
+    // Another thread: relocking on this one would be a self-deadlock (and is reported as such
+    // with the `deadlock-detection` feature).
+    std::thread::scope(|s| {
+        s.spawn(|| assert!(m.lock_blocking_timeout(Duration::from_millis(10)).is_none()));
+    });
     drop(g);
-    assert_eq!(*m.lock_blocking_timeout(Duration::from_secs(60)).unwrap(), 5);
+    assert_eq!(
+        *m.lock_blocking_timeout(Duration::from_secs(60)).unwrap(),
+        5
+    );
 }
 
 #[test]
@@ -132,7 +139,9 @@ fn close_wakes_waiters_with_an_error() {
 #[test]
 fn permits_are_given_back_by_owned_guards_on_other_threads() {
     let sem = Arc::new(Semaphore::new(3));
-    let permits: Vec<_> = (0..3).map(|_| block_on(sem.clone().acquire_owned(1)).unwrap()).collect();
+    let permits: Vec<_> = (0..3)
+        .map(|_| block_on(sem.clone().acquire_owned(1)).unwrap())
+        .collect();
     assert_eq!(sem.available_permits(), 0);
     std::thread::spawn(move || drop(permits)).join().unwrap();
     assert_eq!(sem.available_permits(), 3);

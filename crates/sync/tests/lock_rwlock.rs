@@ -67,9 +67,16 @@ fn reentrant_mutex_reenters_on_one_thread_and_excludes_others() {
     assert!(other.join().unwrap(), "another thread cannot enter");
     drop(g2);
     let m3 = m.clone();
-    assert!(std::thread::spawn(move || m3.try_lock().is_err()).join().unwrap(), "still held once");
+    assert!(
+        std::thread::spawn(move || m3.try_lock().is_err())
+            .join()
+            .unwrap(),
+        "still held once"
+    );
     drop(g1);
     let m4 = m.clone();
-    assert!(std::thread::spawn(move || m4.try_lock().is_ok()).join().unwrap());
+    assert!(std::thread::spawn(move || m4.try_lock().is_ok())
+        .join()
+        .unwrap());
     assert_eq!(m.lock_blocking().get(), 1);
 }

@@ -49,7 +49,10 @@ fn bounded_queue_rejects_and_hands_value_back() {
         other => panic!("expected timeout with the value back, got {other:?}"),
     }
     assert_eq!(q.get_blocking_timeout(Duration::from_secs(5)), Ok(1));
-    assert_eq!(q.get_blocking_timeout(Duration::from_millis(5)), Err(GetError::Timeout));
+    assert_eq!(
+        q.get_blocking_timeout(Duration::from_millis(5)),
+        Err(GetError::Timeout)
+    );
 }
 
 #[test]
@@ -115,7 +118,10 @@ fn shutdown_drains_then_errors() {
     let mut waiting_put = q.put(3);
     assert!(poll_once(&mut waiting_put, &w).is_pending());
     q.shutdown(false);
-    assert!(matches!(poll_once(&mut waiting_put, &w), Poll::Ready(Err(PutError::Closed(3)))));
+    assert!(matches!(
+        poll_once(&mut waiting_put, &w),
+        Poll::Ready(Err(PutError::Closed(3)))
+    ));
     assert_eq!(q.try_put(4), Err(TryPutError::Closed(4)));
     assert_eq!(q.try_get(), Ok(1));
     assert_eq!(block_on(q.get()), Ok(2));
@@ -175,7 +181,9 @@ fn tasks_and_threads_share_one_queue() {
     q.shutdown(false);
     let mut got = rt.block_on(consumer).unwrap();
     got.sort_unstable();
-    let mut want: Vec<u32> = (0..3).flat_map(|t| (0..100).map(move |i| t * 1000 + i)).collect();
+    let mut want: Vec<u32> = (0..3)
+        .flat_map(|t| (0..100).map(move |i| t * 1000 + i))
+        .collect();
     want.sort_unstable();
     assert_eq!(got, want);
 }

@@ -110,7 +110,8 @@ fn condvar_timeout_reports_timed_out() {
     let (g, r) = cv.wait_timeout_blocking(m.lock_blocking(), Duration::from_millis(5));
     assert!(r.timed_out());
     drop(g);
-    let (g, r) = cv.wait_timeout_while_blocking(m.lock_blocking(), Duration::from_millis(5), |v| *v == 0);
+    let (g, r) =
+        cv.wait_timeout_while_blocking(m.lock_blocking(), Duration::from_millis(5), |v| *v == 0);
     assert!(r.timed_out());
     assert_eq!(*g, 0);
 }
@@ -153,7 +154,10 @@ fn barrier_cancelled_party_withdraws() {
     assert!(poll_once(&mut a, &w).is_pending());
     drop(a);
     let mut c = b.wait();
-    assert!(poll_once(&mut c, &w).is_pending(), "the dropped arrival must not count");
+    assert!(
+        poll_once(&mut c, &w).is_pending(),
+        "the dropped arrival must not count"
+    );
     assert!(b.wait_blocking().is_leader());
     assert!(poll_once(&mut c, &w).is_ready());
 }

@@ -99,7 +99,9 @@ impl fmt::Display for RecvTimeoutError {
         match self {
             RecvTimeoutError::Timeout => f.write_str("timed out waiting for a message"),
             RecvTimeoutError::Closed => f.write_str("broadcast channel closed"),
-            RecvTimeoutError::Lagged(n) => write!(f, "receiver lagged behind and missed {n} messages"),
+            RecvTimeoutError::Lagged(n) => {
+                write!(f, "receiver lagged behind and missed {n} messages")
+            }
         }
     }
 }
@@ -140,7 +142,16 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             waiters: WaitList::new(),
         }),
     });
-    (Sender { shared: shared.clone() }, Receiver { shared, next: 0, key: None })
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver {
+            shared,
+            next: 0,
+            key: None,
+        },
+    )
 }
 
 /// The sending half; clone it for more senders.
@@ -164,14 +175,18 @@ impl<T> fmt::Debug for Sender<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("broadcast::Receiver").field("next", &self.next).finish()
+        f.debug_struct("broadcast::Receiver")
+            .field("next", &self.next)
+            .finish()
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         loom::lock(&self.shared.state).senders += 1;
-        Sender { shared: self.shared.clone() }
+        Sender {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -221,7 +236,11 @@ impl<T: Clone> Sender<T> {
     pub fn subscribe(&self) -> Receiver<T> {
         let mut s = loom::lock(&self.shared.state);
         s.receivers += 1;
-        Receiver { shared: self.shared.clone(), next: s.tail(), key: None }
+        Receiver {
+            shared: self.shared.clone(),
+            next: s.tail(),
+            key: None,
+        }
     }
 
     /// Receivers now (a snapshot).
@@ -233,7 +252,11 @@ impl<T: Clone> Sender<T> {
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         loom::lock(&self.shared.state).receivers += 1;
-        Receiver { shared: self.shared.clone(), next: self.next, key: None }
+        Receiver {
+            shared: self.shared.clone(),
+            next: self.next,
+            key: None,
+        }
     }
 }
 

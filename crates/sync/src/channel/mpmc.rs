@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
-use super::error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use super::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
 use crate::queue::{Core, NoValue, PutSlot, Rejected};
 
 /// A bounded channel holding at most `capacity` messages; senders wait while it is full.
@@ -61,27 +63,35 @@ pub struct Receiver<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("len", &self.core.len()).finish()
+        f.debug_struct("Sender")
+            .field("len", &self.core.len())
+            .finish()
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("len", &self.core.len()).finish()
+        f.debug_struct("Receiver")
+            .field("len", &self.core.len())
+            .finish()
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.core.add_sender();
-        Sender { core: self.core.clone() }
+        Sender {
+            core: self.core.clone(),
+        }
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         self.core.add_receiver();
-        Receiver { core: self.core.clone() }
+        Receiver {
+            core: self.core.clone(),
+        }
     }
 }
 
@@ -107,7 +117,13 @@ impl<T> Sender<T> {
     ///
     /// [`SendError`] with the value if every receiver is gone.
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
-        SendFuture { core: &self.core, slot: PutSlot { value: Some(value), key: None } }
+        SendFuture {
+            core: &self.core,
+            slot: PutSlot {
+                value: Some(value),
+                key: None,
+            },
+        }
     }
 
     /// Sends without waiting.
@@ -138,11 +154,17 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// [`SendTimeoutError::Timeout`] or [`SendTimeoutError::Disconnected`], with the value.
-    pub fn send_blocking_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.core.put_blocking(value, Some(Instant::now() + timeout)).map_err(|e| match e {
-            Rejected::Full(v) => SendTimeoutError::Timeout(v),
-            Rejected::Closed(v) => SendTimeoutError::Disconnected(v),
-        })
+    pub fn send_blocking_timeout(
+        &self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        self.core
+            .put_blocking(value, Some(Instant::now() + timeout))
+            .map_err(|e| match e {
+                Rejected::Full(v) => SendTimeoutError::Timeout(v),
+                Rejected::Closed(v) => SendTimeoutError::Disconnected(v),
+            })
     }
 
     /// Whether sends fail now (every receiver gone or closed). A snapshot.
@@ -171,7 +193,10 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] once every sender is gone and the channel is drained.
     pub fn recv(&self) -> RecvFuture<'_, T> {
-        RecvFuture { core: &self.core, key: None }
+        RecvFuture {
+            core: &self.core,
+            key: None,
+        }
     }
 
     /// Receives without waiting.
@@ -198,10 +223,12 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvTimeoutError::Timeout`] or [`RecvTimeoutError::Disconnected`].
     pub fn recv_blocking_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.core.get_blocking(Some(Instant::now() + timeout)).map_err(|e| match e {
-            NoValue::Empty => RecvTimeoutError::Timeout,
-            NoValue::Closed => RecvTimeoutError::Disconnected,
-        })
+        self.core
+            .get_blocking(Some(Instant::now() + timeout))
+            .map_err(|e| match e {
+                NoValue::Empty => RecvTimeoutError::Timeout,
+                NoValue::Closed => RecvTimeoutError::Disconnected,
+            })
     }
 
     /// A blocking iterator that ends when the channel is closed and drained.
@@ -227,7 +254,10 @@ impl<T> Receiver<T> {
 
     /// Turns the receiver into a [`Stream`] (also cancellation-safe).
     pub fn into_stream(self) -> RecvStream<T> {
-        RecvStream { rx: self, key: None }
+        RecvStream {
+            rx: self,
+            key: None,
+        }
     }
 }
 
@@ -247,7 +277,9 @@ pub struct SendFuture<'a, T> {
 
 impl<T> fmt::Debug for SendFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendFuture").field("waiting", &self.slot.key.is_some()).finish()
+        f.debug_struct("SendFuture")
+            .field("waiting", &self.slot.key.is_some())
+            .finish()
     }
 }
 
@@ -258,7 +290,9 @@ impl<T> Future for SendFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        this.core.poll_put(&mut this.slot, cx).map(|r| r.map_err(SendError))
+        this.core
+            .poll_put(&mut this.slot, cx)
+            .map(|r| r.map_err(SendError))
     }
 }
 
@@ -277,7 +311,9 @@ pub struct RecvFuture<'a, T> {
 
 impl<T> fmt::Debug for RecvFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvFuture").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("RecvFuture")
+            .field("waiting", &self.key.is_some())
+            .finish()
     }
 }
 
@@ -286,7 +322,9 @@ impl<T> Future for RecvFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        this.core.poll_get(&mut this.key, cx).map(|r| r.map_err(|_| RecvError))
+        this.core
+            .poll_get(&mut this.key, cx)
+            .map(|r| r.map_err(|_| RecvError))
     }
 }
 
@@ -304,7 +342,9 @@ pub struct RecvStream<T> {
 
 impl<T> fmt::Debug for RecvStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvStream").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("RecvStream")
+            .field("waiting", &self.key.is_some())
+            .finish()
     }
 }
 

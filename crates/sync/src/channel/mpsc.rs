@@ -62,7 +62,9 @@ pub struct Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("len", &self.inner.len()).finish()
+        f.debug_struct("Receiver")
+            .field("len", &self.inner.len())
+            .finish()
     }
 }
 
@@ -120,7 +122,9 @@ impl<T> Receiver<T> {
 
     /// Turns the receiver into a [`Stream`].
     pub fn into_stream(self) -> ReceiverStream<T> {
-        ReceiverStream { inner: self.inner.into_stream() }
+        ReceiverStream {
+            inner: self.inner.into_stream(),
+        }
     }
 }
 

@@ -36,9 +36,19 @@ struct Inner<T> {
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
-        state: Mutex::new(State { value: None, tx_alive: true, rx_alive: true, rx_wakeup: Wakeup::Nobody }),
+        state: Mutex::new(State {
+            value: None,
+            tx_alive: true,
+            rx_alive: true,
+            rx_wakeup: Wakeup::Nobody,
+        }),
     });
-    (Sender { inner: Some(inner.clone()) }, Receiver { inner })
+    (
+        Sender {
+            inner: Some(inner.clone()),
+        },
+        Receiver { inner },
+    )
 }
 
 /// Sends the one value.
@@ -89,7 +99,9 @@ impl<T> Sender<T> {
 
     /// Whether the receiver is gone (a snapshot).
     pub fn is_closed(&self) -> bool {
-        self.inner.as_ref().is_none_or(|i| !loom::lock(&i.state).rx_alive)
+        self.inner
+            .as_ref()
+            .is_none_or(|i| !loom::lock(&i.state).rx_alive)
     }
 }
 

@@ -40,9 +40,24 @@ struct Shared<T> {
 /// ```
 pub fn channel<T>(initial: T) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
-        state: Mutex::new(State { value: initial, version: 0, sender_alive: true, receivers: 1, waiters: WaitList::new() }),
+        state: Mutex::new(State {
+            value: initial,
+            version: 0,
+            sender_alive: true,
+            receivers: 1,
+            waiters: WaitList::new(),
+        }),
     });
-    (Sender { shared: shared.clone() }, Receiver { shared, seen: 0, key: None })
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver {
+            shared,
+            seen: 0,
+            key: None,
+        },
+    )
 }
 
 /// The single sending half.
@@ -85,7 +100,9 @@ impl<T> fmt::Debug for Sender<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("watch::Receiver").field("seen", &self.seen).finish()
+        f.debug_struct("watch::Receiver")
+            .field("seen", &self.seen)
+            .finish()
     }
 }
 
@@ -124,14 +141,20 @@ impl<T> Sender<T> {
 
     /// The current value.
     pub fn borrow(&self) -> Ref<'_, T> {
-        Ref { guard: loom::lock(&self.shared.state) }
+        Ref {
+            guard: loom::lock(&self.shared.state),
+        }
     }
 
     /// A new receiver that has seen the current value.
     pub fn subscribe(&self) -> Receiver<T> {
         let mut s = loom::lock(&self.shared.state);
         s.receivers += 1;
-        Receiver { shared: self.shared.clone(), seen: s.version, key: None }
+        Receiver {
+            shared: self.shared.clone(),
+            seen: s.version,
+            key: None,
+        }
     }
 
     /// Receivers now (a snapshot).
@@ -155,7 +178,11 @@ impl<T> Drop for Sender<T> {
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         loom::lock(&self.shared.state).receivers += 1;
-        Receiver { shared: self.shared.clone(), seen: self.seen, key: None }
+        Receiver {
+            shared: self.shared.clone(),
+            seen: self.seen,
+            key: None,
+        }
     }
 }
 
@@ -172,7 +199,9 @@ impl<T> Drop for Receiver<T> {
 impl<T> Receiver<T> {
     /// The current value, without marking it seen.
     pub fn borrow(&self) -> Ref<'_, T> {
-        Ref { guard: loom::lock(&self.shared.state) }
+        Ref {
+            guard: loom::lock(&self.shared.state),
+        }
     }
 
     /// The current value, marking it seen.
