@@ -72,6 +72,7 @@ impl std::fmt::Debug for TimeDriver {
             .field("clock", &self.clock)
             .field("elapsed_ticks", &inner.wheel.elapsed())
             .field("pending", &inner.wheel.pending())
+            .field("memory_bytes", &inner.wheel.memory_bytes())
             .field("parked_until", &inner.parked_until)
             .finish()
     }

@@ -42,10 +42,16 @@
 //!
 //! # Cost
 //!
-//! Per timer: a [`Sleep`] is 40 bytes and its wheel entry 48 bytes (slab slot, intrusive
-//! links and waker included); the wheel's fixed part is 2.6 KiB per runtime. Insert and
-//! cancel of 1M timers against tokio's, measured in the same run, are in
-//! `benches/timers.rs` and recorded in `time/BENCH.md`.
+//! Measured by `benches/timers.rs`, ratios in `time/BENCH.md`:
+//!
+//! * memory per timer: a [`Sleep`] is 32 bytes, and its wheel entry 48 (deadline, links,
+//!   list tag, waker; 50 with the slab's growth slack at 1M timers): 82 bytes, against 112
+//!   for tokio's `Sleep`, which embeds its entry. The wheel's fixed part is 2.6 KiB.
+//! * 1M sleeps created, polled once (registered) and dropped (cancelled), deadlines spread
+//!   from 1 ms to 10 s: about 1.5 times faster than tokio in the same run (93 ns against
+//!   144 ns a timer). The bare wheel does an insert and a cancel in about 50 ns, against 730
+//!   for a `BTreeMap`; firing 1M timers costs it 290 ns each with the cascades, against 500
+//!   for a `BTreeMap` and 385 for a `BinaryHeap` (which cannot cancel in place at all).
 //!
 //! # The paused clock
 //!

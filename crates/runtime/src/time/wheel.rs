@@ -149,6 +149,19 @@ impl<T> Wheel<T> {
         self.entries.len()
     }
 
+    /// Bytes of memory held: the fixed part (list heads, bitmaps) plus the slab's capacity.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        /// The shape of a slab slot (slab's own enum is private): an entry or a free-list link.
+        #[allow(dead_code)]
+        enum SlabSlot<E> {
+            Vacant(usize),
+            Occupied(E),
+        }
+        std::mem::size_of::<Self>()
+            + std::mem::size_of_val(&*self.heads)
+            + self.entries.capacity() * std::mem::size_of::<SlabSlot<Entry<T>>>()
+    }
+
     /// Adds a timer due at tick `deadline`.
     ///
     /// # Errors
