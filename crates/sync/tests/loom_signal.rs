@@ -1,0 +1,37 @@
+//! loom models of Event and Notify: no lost wake-up.
+#![cfg(loom)]
+
+use c10k_sync::{Event, Notify};
+use loom::sync::Arc;
+use loom::thread;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(2);
+    b.check(f);
+}
+
+#[test]
+fn event_set_reaches_blocking_and_async_waiters() {
+    model(|| {
+        let ev = Arc::new(Event::new());
+        let e1 = ev.clone();
+        let t = thread::spawn(move || e1.wait_blocking());
+        let e2 = ev.clone();
+        let setter = thread::spawn(move || e2.set());
+        loom::future::block_on(ev.wait());
+        setter.join().unwrap();
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn notify_one_is_never_lost() {
+    model(|| {
+        let n = Arc::new(Notify::new());
+        let n2 = n.clone();
+        let t = thread::spawn(move || n2.notify_one());
+        loom::future::block_on(n.notified());
+        t.join().unwrap();
+    });
+}
