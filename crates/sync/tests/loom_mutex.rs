@@ -4,6 +4,8 @@
 //! `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p c10k-sync --release --test 'loom_*'`
 #![cfg(loom)]
 
+mod util;
+
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc as StdArc;
@@ -29,15 +31,21 @@ impl Wake for Noop {
 fn mutex_excludes_threads_and_tasks() {
     model(|| {
         let m = Arc::new(Mutex::new(0));
-        let m2 = m.clone();
-        let t = thread::spawn(move || {
-            *m2.lock_blocking() += 1;
-        });
-        loom::future::block_on(async {
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let m = m.clone();
+                thread::spawn(move || {
+                    *m.lock_blocking() += 1;
+                })
+            })
+            .collect();
+        util::loom_block_on(async {
             *m.lock().await += 1;
         });
-        t.join().unwrap();
-        assert_eq!(*m.lock_blocking(), 2);
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(*m.lock_blocking(), 3);
     });
 }
 

@@ -1,6 +1,13 @@
 //! loom models of the queue engine: bounded mpsc hand-over and Queue task_done/join.
 #![cfg(loom)]
 
+mod util;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc as StdArc;
+use std::task::{Context, Poll, Wake, Waker};
+
 use c10k_sync::channel::mpsc;
 use c10k_sync::Queue;
 use loom::sync::Arc;
@@ -21,7 +28,7 @@ fn bounded_mpsc_delivers_in_order_under_back_pressure() {
             tx.send_blocking(2).unwrap();
         });
         assert_eq!(rx.recv_blocking(), Ok(1));
-        assert_eq!(loom::future::block_on(rx.recv()), Ok(2));
+        assert_eq!(util::loom_block_on(rx.recv()), Ok(2));
         assert!(rx.recv_blocking().is_err());
         t.join().unwrap();
     });
@@ -53,5 +60,33 @@ fn queue_join_waits_for_every_task_done() {
         q.join_blocking();
         assert_eq!(q.unfinished_tasks(), 0);
         assert_eq!(consumer.join().unwrap(), 3);
+    });
+}
+
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: StdArc<Self>) {}
+}
+
+#[test]
+fn dropped_get_future_never_loses_a_value() {
+    model(|| {
+        let q = Arc::new(Queue::new());
+        let q2 = q.clone();
+        let getter = thread::spawn(move || {
+            let waker = Waker::from(StdArc::new(Noop));
+            let mut fut = pin!(q2.get());
+            match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(v) => Some(v.unwrap()),
+                // Dropped while queued, possibly after the value was handed to it.
+                Poll::Pending => None,
+            }
+        });
+        q.try_put(7).unwrap();
+        let got = getter.join().unwrap();
+        let left = q.try_get().ok();
+        assert_eq!(got.or(left), Some(7));
+        assert!(got.is_none() || left.is_none(), "received twice");
     });
 }

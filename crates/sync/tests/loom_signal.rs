@@ -1,6 +1,8 @@
 //! loom models of Event and Notify: no lost wake-up.
 #![cfg(loom)]
 
+mod util;
+
 use c10k_sync::{Event, Notify};
 use loom::sync::Arc;
 use loom::thread;
@@ -19,7 +21,7 @@ fn event_set_reaches_blocking_and_async_waiters() {
         let t = thread::spawn(move || e1.wait_blocking());
         let e2 = ev.clone();
         let setter = thread::spawn(move || e2.set());
-        loom::future::block_on(ev.wait());
+        util::loom_block_on(ev.wait());
         setter.join().unwrap();
         t.join().unwrap();
     });
@@ -31,7 +33,7 @@ fn notify_one_is_never_lost() {
         let n = Arc::new(Notify::new());
         let n2 = n.clone();
         let t = thread::spawn(move || n2.notify_one());
-        loom::future::block_on(n.notified());
+        util::loom_block_on(n.notified());
         t.join().unwrap();
     });
 }

@@ -65,3 +65,26 @@ pub fn tokio_rt() -> tokio::runtime::Runtime {
         .build()
         .expect("tokio runtime")
 }
+
+/// `block_on` for loom models: parks the loom thread between polls (loom's own `future`
+/// module needs a loom feature the workspace does not enable).
+#[cfg(loom)]
+pub fn loom_block_on<F: Future>(fut: F) -> F::Output {
+    struct LoomWaker(loom::thread::Thread);
+
+    impl Wake for LoomWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let mut fut = pin!(fut);
+    let waker = Waker::from(Arc::new(LoomWaker(loom::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        loom::thread::park();
+    }
+}
