@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 /// select, poll, epoll, signal-driven IO), a load generator to drive them, and a lab that
 /// measures them side by side against a tokio reference.
 #[derive(Debug, Parser)]
-#[command(name = "c10k", version, about, long_about)]
+#[command(name = "c10k", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,7 +40,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let result = match &cli.command {
         Command::Echo(args) => echo::run(args),
         Command::Load(args) => load::run(args),
@@ -57,4 +60,35 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Prints a command-line error as one line (`c10k: invalid value 'x' for '--model <MODEL>'
+/// [possible values: ...]`) and returns exit code 2; `--help` and `--version` print as
+/// usual and succeed.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let text = e.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad command line");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut line = format!("c10k: {first}");
+    let rest =
+        lines.take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"));
+    for extra in rest {
+        line.push(' ');
+        line.push_str(extra);
+    }
+    line.push_str(" (see --help)");
+    eprintln!("{line}");
+    ExitCode::from(2)
 }

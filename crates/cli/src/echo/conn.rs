@@ -5,7 +5,9 @@
 //!
 //! 1. Reads go into the loop's one shared buffer; an idle connection holds no buffer.
 //! 2. A read shorter than the buffer means the socket was drained: no extra read that
-//!    would only return `WouldBlock` (so a request costs one read and one write).
+//!    would only return `WouldBlock` (so a request costs one read and one write). The
+//!    exception is an event that reports the peer's half-close: then the end of stream may
+//!    follow the data in the same edge, so reads go on until `WouldBlock` or end of stream.
 //! 3. The answer is written at once from the shared buffer; only the part the kernel did
 //!    not take is copied into the connection's [`Conn::pending`] output, flushed when the
 //!    socket becomes writable again.
@@ -66,8 +68,10 @@ impl Conn {
         }
     }
 
-    /// Reads what the peer sent (until a short read) and echoes it.
-    pub(crate) fn on_readable(&mut self, buf: &mut [u8], upper: bool) -> Next {
+    /// Reads what the peer sent and echoes it. Stops after a short read, unless
+    /// `until_blocked`: when the readiness event says the peer closed its side, the end of
+    /// stream may sit behind the data and no further edge would announce it.
+    pub(crate) fn on_readable(&mut self, buf: &mut [u8], upper: bool, until_blocked: bool) -> Next {
         if self.read_closed {
             return self.next();
         }
@@ -85,7 +89,7 @@ impl Conn {
                     if !self.send(data) {
                         return Next::Close;
                     }
-                    if n < buf.len() {
+                    if n < buf.len() && !until_blocked {
                         return self.next();
                     }
                 }

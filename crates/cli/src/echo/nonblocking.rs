@@ -54,7 +54,7 @@ fn serve_one(listener: TcpListener, options: Options) -> anyhow::Result<()> {
         }
         let before = conns.len();
         conns.retain_mut(|conn| {
-            let mut next = conn.on_readable(&mut buf, options.upper);
+            let mut next = conn.on_readable(&mut buf, options.upper, false);
             if let Next::Keep { pending: true } = next {
                 next = conn.on_writable();
             }

@@ -114,7 +114,7 @@ impl Loop {
 
     fn run(mut self) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let mut ready: Vec<(Token, bool, bool)> = Vec::with_capacity(1024);
+        let mut ready: Vec<(Token, bool, bool, bool)> = Vec::with_capacity(1024);
         let mut drain_deadline = None;
         self.accept_all()?;
         loop {
@@ -147,18 +147,19 @@ impl Loop {
             }
             ready.clear();
             ready.extend(events.iter().map(|e| {
-                let broken = e.is_error() || e.is_read_closed();
+                let closed = e.is_error() || e.is_read_closed();
                 (
                     e.token(),
-                    e.is_readable() || broken,
-                    e.is_writable() || broken,
+                    e.is_readable() || closed,
+                    e.is_writable() || e.is_error(),
+                    closed,
                 )
             }));
-            for &(token, readable, writable) in &ready {
+            for &(token, readable, writable, closed) in &ready {
                 if token == LISTENER {
                     self.accept_all()?;
                 } else {
-                    self.serve(token.0, readable, writable);
+                    self.serve(token.0, readable, writable, closed);
                 }
             }
         }
@@ -216,7 +217,7 @@ impl Loop {
         self.open += 1;
     }
 
-    fn serve(&mut self, index: usize, readable: bool, writable: bool) {
+    fn serve(&mut self, index: usize, readable: bool, writable: bool, closed: bool) {
         let Some(Some(slot)) = self.conns.get_mut(index) else {
             return;
         };
@@ -227,7 +228,9 @@ impl Loop {
             next = slot.conn.on_writable();
         }
         if readable && next != Next::Close {
-            next = slot.conn.on_readable(&mut self.buf, self.options.upper);
+            next = slot
+                .conn
+                .on_readable(&mut self.buf, self.options.upper, closed);
         }
         let watching = slot.watching_write;
         match next {

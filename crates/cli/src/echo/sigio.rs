@@ -8,8 +8,9 @@
 //!    up to 64 per `read(2)`; `poll(2)` on the signalfd with a timeout lets the loop see
 //!    Ctrl-C. No signal handler runs, so no async-signal-safety puzzle.
 //! 3. For each signal: the listener accepts until empty; a connection flushes pending output
-//!    and reads until a short read. A stale signal for a closed (or reused) descriptor just
-//!    meets `WouldBlock`.
+//!    and reads until a short read. Every arrival (data or end of stream) queues its own
+//!    signal, so a short read cannot hide an end of stream. A stale signal for a closed (or
+//!    reused) descriptor just meets `WouldBlock`.
 //! 4. Overflow: the real-time queue is bounded (`RLIMIT_SIGPENDING`). When it overflows the
 //!    kernel sends plain `SIGIO`; the loop then empties the queue and scans every socket,
 //!    which is always correct since every operation is non-blocking.
@@ -98,7 +99,7 @@ impl Loop {
                     } else if info.fd == self.listen_fd {
                         self.accept_all();
                     } else {
-                        self.serve(info.fd);
+                        self.serve(info.fd, false);
                     }
                 }
                 if overflow {
@@ -110,7 +111,7 @@ impl Loop {
                 while sys::read_signals(sfd.as_fd(), &mut infos)? > 0 {}
                 self.accept_all();
                 for fd in 0..self.conns.len() {
-                    self.serve(fd as i32);
+                    self.serve(fd as i32, true);
                 }
             }
         }
@@ -137,8 +138,9 @@ impl Loop {
                     }
                     self.conns[raw] = Some(Conn::new(fd));
                     self.open += 1;
-                    // Bytes that arrived before O_ASYNC was set raise no signal.
-                    self.serve(raw as i32);
+                    // Bytes (or an end of stream) that arrived before O_ASYNC was set
+                    // raise no signal: read until `WouldBlock` once.
+                    self.serve(raw as i32, true);
                 }
                 Accepted::Empty => return,
                 Accepted::Exhausted(e) => {
@@ -150,14 +152,14 @@ impl Loop {
         }
     }
 
-    fn serve(&mut self, fd: i32) {
+    fn serve(&mut self, fd: i32, until_blocked: bool) {
         let Some(slot) = usize::try_from(fd).ok().and_then(|i| self.conns.get_mut(i)) else {
             return;
         };
         let Some(conn) = slot else { return };
         let mut next = conn.on_writable();
         if next != Next::Close {
-            next = conn.on_readable(&mut self.buf, self.options.upper);
+            next = conn.on_readable(&mut self.buf, self.options.upper, until_blocked);
         }
         if next == Next::Close {
             *slot = None;

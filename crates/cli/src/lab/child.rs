@@ -79,21 +79,34 @@ impl Server {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(STARTUP).unwrap_or_default();
-        match line.trim().parse::<SocketAddr>() {
-            Ok(addr) => Ok(Server { child, addr }),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let message = std::fs::read_to_string(log).unwrap_or_default();
-                let message = message
-                    .lines()
-                    .last()
-                    .unwrap_or("no address printed")
-                    .trim();
-                Err(message.strip_prefix("c10k: ").unwrap_or(message).to_owned())
-            }
+        let line = rx.recv_timeout(STARTUP);
+        if let Some(addr) = line
+            .as_deref()
+            .ok()
+            .and_then(|l| l.trim().parse::<SocketAddr>().ok())
+        {
+            return Ok(Server { child, addr });
         }
+        // End of stdout without an address means the server exited (or is exiting): its
+        // status says why. No line at all within the time limit: it hangs, kill it.
+        if line.is_err() {
+            let _ = child.kill();
+        }
+        let status = child.wait().ok();
+        let message = std::fs::read_to_string(log).unwrap_or_default();
+        let message = message
+            .lines()
+            .last()
+            .unwrap_or("no address printed")
+            .trim();
+        let message = message.strip_prefix("c10k: ").unwrap_or(message);
+        // Exit code 2 is the programs' "bad usage": here, a model this build or machine lacks.
+        let kind = if status.and_then(|s| s.code()) == Some(2) {
+            "unavailable"
+        } else {
+            "failed"
+        };
+        Err(format!("{kind}: {message}"))
     }
 
     pub(crate) fn pid(&self) -> u32 {

@@ -235,7 +235,7 @@ impl Driver {
 
     fn run_loop(&mut self) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let mut ready: Vec<(usize, bool, bool)> = Vec::with_capacity(1024);
+        let mut ready: Vec<(usize, bool, bool, bool)> = Vec::with_capacity(1024);
         while self.open > 0 {
             let now = Instant::now();
             if !self.stopping && (now >= self.plan.deadline || shutdown::requested()) {
@@ -259,15 +259,16 @@ impl Driver {
             }
             ready.clear();
             ready.extend(events.iter().map(|e| {
-                let broken = e.is_error() || e.is_read_closed();
+                let closed = e.is_error() || e.is_read_closed();
                 (
                     e.token().0,
-                    e.is_readable() || broken,
-                    e.is_writable() || broken,
+                    e.is_readable() || closed,
+                    e.is_writable() || e.is_error(),
+                    closed,
                 )
             }));
-            for &(i, readable, writable) in &ready {
-                self.on_event(i, readable, writable);
+            for &(i, readable, writable, closed) in &ready {
+                self.on_event(i, readable, writable, closed);
             }
         }
         for i in 0..self.conns.len() {
@@ -290,7 +291,7 @@ impl Driver {
         }
     }
 
-    fn on_event(&mut self, i: usize, readable: bool, writable: bool) {
+    fn on_event(&mut self, i: usize, readable: bool, writable: bool, closed: bool) {
         match self.conns[i].phase {
             Phase::Closed => {}
             Phase::Connecting => {
@@ -303,7 +304,7 @@ impl Driver {
                     return;
                 }
                 if readable {
-                    self.receive(i);
+                    self.receive(i, closed);
                 }
             }
         }
@@ -358,7 +359,9 @@ impl Driver {
         true
     }
 
-    fn receive(&mut self, i: usize) {
+    /// Reads until the answer is complete or a short read (or, when the event reported the
+    /// server's half-close, until `WouldBlock` or end of stream).
+    fn receive(&mut self, i: usize, closed: bool) {
         loop {
             let conn = &mut self.conns[i];
             let Some(fd) = conn.fd.as_ref() else { return };
@@ -392,7 +395,7 @@ impl Driver {
                     self.complete(i, keep_alive);
                     return;
                 }
-                Ok(None) if n < self.buf.len() => return,
+                Ok(None) if n < self.buf.len() && !closed => return,
                 Ok(None) => {}
             }
         }

@@ -1,0 +1,150 @@
+//! Every echo model answers correctly and survives hostile clients.
+
+mod util;
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::time::Duration;
+
+use util::{round_trip, stream_through, EchoServer, MODELS};
+
+#[test]
+fn every_model_echoes_and_uppercases() -> io::Result<()> {
+    for model in MODELS {
+        let plain = EchoServer::start(model, &[])?;
+        let mut a = plain.connect()?;
+        let mut b = plain.connect()?;
+        assert_eq!(
+            round_trip(&mut a, b"hello, World 1\n")?,
+            b"hello, World 1\n",
+            "{model}"
+        );
+        assert_eq!(
+            round_trip(&mut b, b"second client")?,
+            b"second client",
+            "{model}"
+        );
+        assert_eq!(round_trip(&mut a, b"again")?, b"again", "{model}");
+
+        let upper = EchoServer::start(model, &["--upper"])?;
+        let mut c = upper.connect()?;
+        assert_eq!(
+            round_trip(&mut c, b"hello, World 1\n")?,
+            b"HELLO, WORLD 1\n",
+            "{model}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn large_payloads_and_endless_lines_come_back_whole() -> io::Result<()> {
+    // 4 MiB without a newline: more than any socket buffer, so the servers meet partial
+    // writes and must keep the rest.
+    let data: Vec<u8> = (0..4 * 1024 * 1024u32)
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
+    for model in MODELS {
+        let server = EchoServer::start(model, &["--upper"])?;
+        let stream = server.connect()?;
+        let back = stream_through(&stream, data.clone())?;
+        assert!(back == data.to_ascii_uppercase(), "{model}: echo differs");
+    }
+    Ok(())
+}
+
+#[test]
+fn garbage_bytes_are_echoed_verbatim() -> io::Result<()> {
+    let garbage: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    for model in MODELS {
+        let server = EchoServer::start(model, &["--upper"])?;
+        let stream = server.connect()?;
+        let back = stream_through(&stream, garbage.clone())?;
+        assert_eq!(back, garbage.to_ascii_uppercase(), "{model}");
+    }
+    Ok(())
+}
+
+#[test]
+fn half_close_gets_the_echo_then_end_of_stream() -> io::Result<()> {
+    for model in MODELS {
+        let server = EchoServer::start(model, &[])?;
+        let mut stream = server.connect()?;
+        stream.write_all(b"last words")?;
+        stream.shutdown(Shutdown::Write)?;
+        let mut back = Vec::new();
+        stream.read_to_end(&mut back)?;
+        assert_eq!(back, b"last words", "{model}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_reset_mid_write_does_not_hurt_the_others() -> io::Result<()> {
+    for model in MODELS {
+        let mut server = EchoServer::start(model, &[])?;
+        let mut other = server.connect()?;
+        for _ in 0..5 {
+            let mut rude = server.connect()?;
+            rude.write_all(&vec![b'x'; 256 * 1024])?;
+            // SO_LINGER 0: close sends RST while the server still has data to echo.
+            rustix::net::sockopt::set_socket_linger(&rude, Some(Duration::ZERO))?;
+            drop(rude);
+        }
+        assert_eq!(
+            round_trip(&mut other, b"still here")?,
+            b"still here",
+            "{model}"
+        );
+        assert!(server.alive(), "{model} died");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_without_blocking_others() -> io::Result<()> {
+    for model in MODELS {
+        let mut server = EchoServer::start(model, &[])?;
+        let hog = server.connect()?;
+        let mut writer = hog.try_clone()?;
+        // Writes until the server gives up on it; never reads a byte.
+        let flood = std::thread::spawn(move || -> io::Result<()> {
+            let chunk = vec![b'z'; 64 * 1024];
+            for _ in 0..1024 {
+                writer.write_all(&chunk)?;
+            }
+            Ok(())
+        });
+        let mut polite = server.connect()?;
+        for i in 0..20 {
+            let msg = format!("message {i}");
+            assert_eq!(
+                round_trip(&mut polite, msg.as_bytes())?,
+                msg.as_bytes(),
+                "{model}"
+            );
+        }
+        let outcome = flood.join().expect("flood thread");
+        assert!(
+            outcome.is_err(),
+            "{model}: the server kept accepting 64 MiB it could not send"
+        );
+        assert_eq!(round_trip(&mut polite, b"after")?, b"after", "{model}");
+        assert!(server.alive(), "{model} died");
+        drop(hog);
+    }
+    Ok(())
+}
+
+#[test]
+fn ctrl_c_finishes_in_flight_work_and_exits_zero() -> io::Result<()> {
+    for model in MODELS {
+        let server = EchoServer::start(model, &[])?;
+        let mut stream = server.connect()?;
+        assert_eq!(round_trip(&mut stream, b"before")?, b"before", "{model}");
+        let (status, stderr) = server.interrupt()?;
+        assert!(status.success(), "{model}: {status:?} {stderr}");
+        assert!(stderr.contains("shutting down"), "{model}: {stderr}");
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! A minimal lab run produces its table and files; unavailable models are listed.
+
+mod util;
+
+use std::io;
+
+use util::{run, LIMIT};
+
+#[test]
+fn a_minimal_lab_run_writes_table_csv_json_and_svg() -> io::Result<()> {
+    let out_dir = std::env::temp_dir().join(format!("c10k-lab-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let out_arg = out_dir.to_string_lossy().into_owned();
+    let args = [
+        "lab",
+        "--models",
+        "epoll,uring",
+        "--conns",
+        "1",
+        "--sizes",
+        "64",
+        "--duration",
+        "0.3",
+        "--runs",
+        "1",
+        "--idle",
+        "5",
+        "--out",
+        &out_arg,
+    ];
+    let out = run(&args, LIMIT)?;
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.starts_with("| model |"), "{}", out.stdout);
+    let epoll = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("| epoll |"))
+        .expect("an epoll row");
+    assert!(epoll.contains("| 1 | 64 |"), "{epoll}");
+    let uring = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("| uring |"))
+        .expect("a uring row");
+    assert!(uring.contains("unavailable"), "{uring}");
+
+    let runs: Vec<_> = std::fs::read_dir(&out_dir)?.collect::<Result<_, _>>()?;
+    assert_eq!(runs.len(), 1, "one run directory");
+    let dir = runs[0].path();
+    for file in [
+        "results.md",
+        "runs.csv",
+        "summary.csv",
+        "results.json",
+        "chart.svg",
+        "setup.md",
+    ] {
+        let text = std::fs::read_to_string(dir.join(file))?;
+        assert!(!text.is_empty(), "{file} is empty");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json"))?)
+            .map_err(io::Error::other)?;
+    let rows = json["summary"]["rows"].as_array().expect("rows");
+    let epoll_row = rows
+        .iter()
+        .find(|r| r["model"] == "epoll")
+        .expect("epoll row");
+    assert!(epoll_row["requests_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(std::fs::read_to_string(dir.join("chart.svg"))?.contains("<svg"));
+    assert!(
+        std::fs::read_to_string(dir.join("runs.csv"))?
+            .lines()
+            .count()
+            >= 3
+    );
+    std::fs::remove_dir_all(&out_dir)?;
+    Ok(())
+}
+
+#[test]
+fn bad_lab_arguments_exit_2() -> io::Result<()> {
+    for args in [
+        &["lab", "--models", "fibers"][..],
+        &["lab", "--conns", "0"],
+        &["lab", "--runs", "x"],
+    ] {
+        let out = run(args, LIMIT)?;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Helpers for the CLI tests: run `c10k` as a child, bounded in time, and stop only the
+//! children the test started.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Generous bound for anything a test waits for (the machine is loaded).
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// The binary under test.
+pub fn c10k() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_c10k"))
+}
+
+/// Output of a finished command.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `c10k args...` to completion, killing it past `limit`.
+pub fn run(args: &[&str], limit: Duration) -> io::Result<Finished> {
+    let mut child = c10k()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = wait_bounded(&mut child, limit)?;
+    Ok(Finished {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    })
+}
+
+/// Waits for `child`, killing it (and failing) past `limit`.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> io::Result<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "child did not finish in time",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A `c10k echo` server child; killed (by its PID, through `Child`) when dropped.
+pub struct EchoServer {
+    pub child: Child,
+    pub addr: SocketAddr,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl EchoServer {
+    /// Starts `c10k echo --model MODEL --listen 127.0.0.1:0 extra...`.
+    pub fn start(model: &str, extra: &[&str]) -> io::Result<EchoServer> {
+        let mut child = c10k()
+            .args(["echo", "--model", model, "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let line = rx.recv_timeout(LIMIT).unwrap_or_default();
+        let addr = match line.trim().parse() {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(io::Error::other(format!(
+                    "{model}: no address printed: {line:?}"
+                )));
+            }
+        };
+        Ok(EchoServer {
+            child,
+            addr,
+            stderr: Some(stderr),
+        })
+    }
+
+    /// A connected client with read and write timeouts.
+    pub fn connect(&self) -> io::Result<TcpStream> {
+        client(self.addr)
+    }
+
+    /// True while the server process runs.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGINT and waits (bounded) for the exit; returns the status and stderr.
+    pub fn interrupt(mut self) -> io::Result<(ExitStatus, String)> {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::INT)?;
+        let status = wait_bounded(&mut self.child, LIMIT)?;
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
+        Ok((status, stderr))
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client with timeouts, so no test can hang on a silent server.
+pub fn client(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(20)))?;
+    Ok(stream)
+}
+
+/// Writes `data` and reads the same number of bytes back.
+pub fn round_trip(stream: &mut TcpStream, data: &[u8]) -> io::Result<Vec<u8>> {
+    stream.write_all(data)?;
+    let mut back = vec![0u8; data.len()];
+    stream.read_exact(&mut back)?;
+    Ok(back)
+}
+
+/// Sends `data` from a second thread while reading the echo on this one (large payloads
+/// would otherwise deadlock on full socket buffers).
+pub fn stream_through(stream: &TcpStream, data: Vec<u8>) -> io::Result<Vec<u8>> {
+    let mut writer = stream.try_clone()?;
+    let len = data.len();
+    let sender = std::thread::spawn(move || writer.write_all(&data));
+    let mut back = vec![0u8; len];
+    let mut reader = stream.try_clone()?;
+    let read = reader.read_exact(&mut back);
+    sender.join().expect("writer thread")?;
+    read?;
+    Ok(back)
+}
+
+/// The models that run without an async runtime.
+pub const MODELS: [&str; 6] = ["threads", "nonblocking", "select", "poll", "epoll", "sigio"];
