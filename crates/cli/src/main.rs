@@ -2,8 +2,10 @@
 //!
 //! Exit codes: 0 success, 1 runtime failure, 2 bad usage (see [`errors`]).
 
+mod chat;
 mod echo;
 mod errors;
+mod http;
 mod lab;
 mod load;
 mod net;
@@ -30,6 +32,10 @@ struct Cli {
 enum Command {
     /// Echo server under one IO model (threads, nonblocking, select, poll, epoll, sigio, uring).
     Echo(echo::Args),
+    /// Chat-room server (line protocol for nc, telnet and the tutorials' client).
+    Chat(chat::Args),
+    /// HTTP/1.1 server: static files under --root and /plaintext, keep-alive, pipelining.
+    Http(http::Args),
     /// Load generator: many connections doing echo ping-pongs or keep-alive HTTP GETs.
     Load(load::Args),
     /// Measure every echo model against tokio: req/s, latency, CPU per request, memory.
@@ -46,6 +52,8 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Echo(args) => echo::run(args),
+        Command::Chat(args) => chat::run(args),
+        Command::Http(args) => http::run(args),
         Command::Load(args) => load::run(args),
         Command::Lab(args) => lab::run(args),
         Command::TokioEcho(args) => echo::run_tokio(args),

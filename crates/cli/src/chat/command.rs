@@ -37,7 +37,11 @@ pub(crate) fn parse(line: &str) -> Command<'_> {
         return Command::Say(&line[1..]);
     }
     let Some(rest) = line.strip_prefix('/') else {
-        return if line.trim().is_empty() { Command::Empty } else { Command::Say(line) };
+        return if line.trim().is_empty() {
+            Command::Empty
+        } else {
+            Command::Say(line)
+        };
     };
     let (word, args) = split_word(rest);
     let word_lower = word.to_ascii_lowercase();
@@ -87,7 +91,9 @@ fn one_arg(args: &str) -> Option<&str> {
 /// Checks a nick or room name: 1 to 32 ASCII letters, digits, `_` or `-`.
 pub(crate) fn valid_name(name: &str) -> bool {
     (1..=32).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]

@@ -21,7 +21,12 @@ impl FloodGate {
     pub(crate) fn new(per_second: u32, now: Instant) -> FloodGate {
         let rate = f64::from(per_second.max(1));
         let burst = rate * 2.0;
-        FloodGate { rate, burst, tokens: burst, last: now }
+        FloodGate {
+            rate,
+            burst,
+            tokens: burst,
+            last: now,
+        }
     }
 
     /// Takes a token for one line; false when the client is flooding.

@@ -68,23 +68,15 @@ pub(crate) struct Hub {
 
 impl Hub {
     /// An empty hub.
+    #[cfg(test)]
     pub(crate) fn new() -> Hub {
         Hub::default()
     }
 
-    /// Number of connected clients.
-    pub(crate) fn len(&self) -> usize {
-        self.members.len()
-    }
-
     /// The nick of a client.
+    #[cfg(test)]
     pub(crate) fn nick(&self, id: ClientId) -> Option<&str> {
         self.members.get(&id).map(|m| m.nick.as_str())
-    }
-
-    /// Every connected client.
-    pub(crate) fn ids(&self) -> Vec<ClientId> {
-        self.members.keys().copied().collect()
     }
 
     /// Adds a client under a fresh guest nick in the lobby.
@@ -97,7 +89,13 @@ impl Hub {
             }
         };
         self.nicks.insert(nick.clone(), id);
-        self.members.insert(id, Member { nick: nick.clone(), room: LOBBY.to_owned() });
+        self.members.insert(
+            id,
+            Member {
+                nick: nick.clone(),
+                room: LOBBY.to_owned(),
+            },
+        );
         let others = self.room_size(LOBBY);
         self.rooms.entry(LOBBY.to_owned()).or_default().insert(id);
         send(
@@ -113,16 +111,26 @@ impl Hub {
 
     /// Removes a client; its room hears `* nick left (reason)`.
     pub(crate) fn disconnect(&mut self, id: ClientId, reason: &str, out: &mut Vec<Delivery>) {
-        let Some(member) = self.members.remove(&id) else { return };
+        let Some(member) = self.members.remove(&id) else {
+            return;
+        };
         self.nicks.remove(&member.nick.to_ascii_lowercase());
         self.leave_room(id, &member.room);
-        self.to_room(&member.room, None, &format!("* {} left ({reason})", member.nick), out);
+        self.to_room(
+            &member.room,
+            None,
+            &format!("* {} left ({reason})", member.nick),
+            out,
+        );
     }
 
     /// Sends a line to every connected client.
     pub(crate) fn to_all(&self, line: &str, out: &mut Vec<Delivery>) {
         let line: Arc<str> = Arc::from(line);
-        out.extend(self.members.keys().map(|&to| Delivery { to, line: line.clone() }));
+        out.extend(self.members.keys().map(|&to| Delivery {
+            to,
+            line: line.clone(),
+        }));
     }
 
     /// Handles one line from a client; `stamp` is the `HH:MM:SS` of its arrival.
@@ -133,7 +141,9 @@ impl Hub {
         stamp: &str,
         out: &mut Vec<Delivery>,
     ) -> Flow {
-        let Some(member) = self.members.get(&id) else { return Flow::Quit };
+        let Some(member) = self.members.get(&id) else {
+            return Flow::Quit;
+        };
         let nick = member.nick.clone();
         let room = member.room.clone();
         match command::parse(line) {
@@ -144,8 +154,11 @@ impl Hub {
             Command::Nick(new) => self.rename(id, &nick, &room, new, out),
             Command::Join(target) => self.join(id, &nick, &room, target, out),
             Command::Rooms => {
-                let list: Vec<String> =
-                    self.rooms.iter().map(|(name, m)| format!("{name} ({})", m.len())).collect();
+                let list: Vec<String> = self
+                    .rooms
+                    .iter()
+                    .map(|(name, m)| format!("{name} ({})", m.len()))
+                    .collect();
                 send(out, id, format!("* rooms: {}", list.join(", ")));
             }
             Command::Who => {
@@ -165,7 +178,11 @@ impl Hub {
                 }
                 None => send(out, id, format!("! no such nick: {to}")),
             },
-            Command::Help => send(out, id, format!("* commands: {COMMANDS} (//text says /text)")),
+            Command::Help => send(
+                out,
+                id,
+                format!("* commands: {COMMANDS} (//text says /text)"),
+            ),
             Command::Quit => {
                 send(out, id, "* bye".to_owned());
                 return Flow::Quit;
@@ -180,7 +197,11 @@ impl Hub {
 
     fn rename(&mut self, id: ClientId, old: &str, room: &str, new: &str, out: &mut Vec<Delivery>) {
         if !command::valid_name(new) {
-            send(out, id, format!("! invalid nick: {new} (1 to 32 letters, digits, _ or -)"));
+            send(
+                out,
+                id,
+                format!("! invalid nick: {new} (1 to 32 letters, digits, _ or -)"),
+            );
             return;
         }
         let key = new.to_ascii_lowercase();
@@ -200,9 +221,20 @@ impl Hub {
         self.to_room(room, Some(id), &format!("* {old} is now {new}"), out);
     }
 
-    fn join(&mut self, id: ClientId, nick: &str, room: &str, target: &str, out: &mut Vec<Delivery>) {
+    fn join(
+        &mut self,
+        id: ClientId,
+        nick: &str,
+        room: &str,
+        target: &str,
+        out: &mut Vec<Delivery>,
+    ) {
         if !command::valid_name(target) {
-            send(out, id, format!("! invalid room: {target} (1 to 32 letters, digits, _ or -)"));
+            send(
+                out,
+                id,
+                format!("! invalid room: {target} (1 to 32 letters, digits, _ or -)"),
+            );
             return;
         }
         if target == room {
@@ -216,7 +248,14 @@ impl Hub {
         if let Some(m) = self.members.get_mut(&id) {
             m.room = target.to_owned();
         }
-        send(out, id, format!("* you joined {target} ({others} other{})", if others == 1 { "" } else { "s" }));
+        send(
+            out,
+            id,
+            format!(
+                "* you joined {target} ({others} other{})",
+                if others == 1 { "" } else { "s" }
+            ),
+        );
         self.to_room(target, Some(id), &format!("* {nick} joined {target}"), out);
     }
 
@@ -234,19 +273,27 @@ impl Hub {
     }
 
     fn to_room(&self, room: &str, except: Option<ClientId>, line: &str, out: &mut Vec<Delivery>) {
-        let Some(members) = self.rooms.get(room) else { return };
+        let Some(members) = self.rooms.get(room) else {
+            return;
+        };
         let line: Arc<str> = Arc::from(line);
         out.extend(
             members
                 .iter()
                 .filter(|&&m| Some(m) != except)
-                .map(|&to| Delivery { to, line: line.clone() }),
+                .map(|&to| Delivery {
+                    to,
+                    line: line.clone(),
+                }),
         );
     }
 }
 
 fn send(out: &mut Vec<Delivery>, to: ClientId, line: String) {
-    out.push(Delivery { to, line: Arc::from(line) });
+    out.push(Delivery {
+        to,
+        line: Arc::from(line),
+    });
 }
 
 /// The `HH:MM:SS` (UTC) of a time, as messages carry it.
@@ -270,12 +317,20 @@ mod tests {
         hub.connect(1, &mut out);
         let got = lines(&mut out);
         assert_eq!(got.len(), 1);
-        assert!(got[0].1.starts_with("* welcome to c10k chat, you are guest1 in lobby"));
+        assert!(got[0]
+            .1
+            .starts_with("* welcome to c10k chat, you are guest1 in lobby"));
         hub.connect(2, &mut out);
         let got = lines(&mut out);
         assert_eq!(got[1], (1, "* guest2 joined lobby".to_owned()));
-        assert_eq!(hub.handle(1, "hi all", "12:00:00", &mut out), Flow::Continue);
-        assert_eq!(lines(&mut out), vec![(2, "12:00:00 <guest1> hi all".to_owned())]);
+        assert_eq!(
+            hub.handle(1, "hi all", "12:00:00", &mut out),
+            Flow::Continue
+        );
+        assert_eq!(
+            lines(&mut out),
+            vec![(2, "12:00:00 <guest1> hi all".to_owned())]
+        );
     }
 
     #[test]
@@ -289,19 +344,34 @@ mod tests {
         hub.handle(1, "/nick Alice", "t", &mut out);
         assert_eq!(lines(&mut out)[0], (1, "* you are now Alice".to_owned()));
         hub.handle(2, "/nick alice", "t", &mut out);
-        assert_eq!(lines(&mut out), vec![(2, "! nick alice is taken".to_owned())]);
+        assert_eq!(
+            lines(&mut out),
+            vec![(2, "! nick alice is taken".to_owned())]
+        );
         hub.handle(2, "/join rust", "t", &mut out);
         let got = lines(&mut out);
         assert!(got.contains(&(2, "* you joined rust (0 others)".to_owned())));
         assert!(got.contains(&(1, "* guest2 left lobby".to_owned())));
         hub.handle(1, "only lobby", "t", &mut out);
-        assert_eq!(lines(&mut out), vec![(3, "t <Alice> only lobby".to_owned())]);
+        assert_eq!(
+            lines(&mut out),
+            vec![(3, "t <Alice> only lobby".to_owned())]
+        );
         hub.handle(3, "/msg GUEST2 psst", "t", &mut out);
-        assert_eq!(lines(&mut out), vec![(2, "t <guest3> (private) psst".to_owned())]);
+        assert_eq!(
+            lines(&mut out),
+            vec![(2, "t <guest3> (private) psst".to_owned())]
+        );
         hub.handle(3, "/rooms", "t", &mut out);
-        assert_eq!(lines(&mut out), vec![(3, "* rooms: lobby (2), rust (1)".to_owned())]);
+        assert_eq!(
+            lines(&mut out),
+            vec![(3, "* rooms: lobby (2), rust (1)".to_owned())]
+        );
         hub.handle(3, "/who", "t", &mut out);
-        assert_eq!(lines(&mut out), vec![(3, "* in lobby: Alice, guest3".to_owned())]);
+        assert_eq!(
+            lines(&mut out),
+            vec![(3, "* in lobby: Alice, guest3".to_owned())]
+        );
         hub.disconnect(2, "quit", &mut out);
         hub.handle(3, "/rooms", "t", &mut out);
         assert_eq!(lines(&mut out), vec![(3, "* rooms: lobby (2)".to_owned())]);
@@ -325,7 +395,10 @@ mod tests {
         hub.handle(1, "/join lobby", "t", &mut out);
         let got = lines(&mut out);
         assert_eq!(got.len(), 5);
-        assert!(got.iter().all(|(to, l)| *to == 1 && l.starts_with("! ")), "{got:?}");
+        assert!(
+            got.iter().all(|(to, l)| *to == 1 && l.starts_with("! ")),
+            "{got:?}"
+        );
         assert_eq!(hub.handle(1, "/quit", "t", &mut out), Flow::Quit);
     }
 

@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(lines(&mut b), vec![Ok("hello".to_owned())]);
         assert!(b.has_partial());
         b.push(b"ld\n\n");
-        assert_eq!(lines(&mut b), vec![Ok("world".to_owned()), Ok(String::new())]);
+        assert_eq!(
+            lines(&mut b),
+            vec![Ok("world".to_owned()), Ok(String::new())]
+        );
         assert!(!b.has_partial());
     }
 
@@ -175,7 +178,11 @@ mod tests {
         b.push(b"ok\n\xff\xfe bad\nafter\n");
         assert_eq!(
             lines(&mut b),
-            vec![Ok("ok".to_owned()), Err(LineError::InvalidUtf8), Ok("after".to_owned())]
+            vec![
+                Ok("ok".to_owned()),
+                Err(LineError::InvalidUtf8),
+                Ok("after".to_owned())
+            ]
         );
     }
 

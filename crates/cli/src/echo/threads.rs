@@ -9,11 +9,13 @@
 //!   it pauses for [`ACCEPT_BACKOFF`](crate::net::ACCEPT_BACKOFF).
 //! - Shutdown: stop accepting, shut down the read side of every live connection (its
 //!   thread then writes what it has read and exits), wait for them up to
-//!   [`DRAIN`](super::DRAIN).
+//!   [`DRAIN`](super::DRAIN). The registry of live connections holds descriptor numbers,
+//!   not duplicated sockets: one descriptor per connection.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -29,8 +31,13 @@ const STACK: usize = 64 * 1024;
 /// A write that makes no progress for this long drops the connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Live connections by id, kept so shutdown can unblock their threads.
-type Live = Arc<Mutex<HashMap<u64, TcpStream>>>;
+/// Live connections by id (their descriptors), kept so shutdown can unblock their threads.
+///
+/// Invariant: a connection thread removes its entry under this lock *before* it closes its
+/// socket, so every descriptor in the map is open while the lock is held. Storing the
+/// number instead of a `try_clone` keeps one descriptor per connection (10,000 connections
+/// must fit the 20,000-descriptor limit).
+type Live = Arc<Mutex<HashMap<u64, RawFd>>>;
 
 pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Result<()> {
     let listener = listeners.into_iter().next().expect("one listener");
@@ -62,8 +69,10 @@ pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Re
         }
     }
     drop(listener);
-    for stream in live.lock().unwrap_or_else(PoisonError::into_inner).values() {
-        let _ = stream.shutdown(Shutdown::Read);
+    for &fd in live.lock().unwrap_or_else(PoisonError::into_inner).values() {
+        // SAFETY: entries are removed under this lock before their socket closes (see
+        // `Live`), and the lock is held for the whole loop.
+        unsafe { crate::sys::shutdown_read(fd) };
     }
     let deadline = Instant::now() + super::DRAIN;
     while Instant::now() < deadline
@@ -78,33 +87,34 @@ pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Re
 }
 
 fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options) {
-    let setup = || -> io::Result<TcpStream> {
+    let setup = || -> io::Result<()> {
         stream.set_nonblocking(false)?;
-        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-        stream.try_clone()
+        stream.set_write_timeout(Some(WRITE_TIMEOUT))
     };
-    let watch = match setup() {
-        Ok(clone) => clone,
-        Err(e) => {
-            eprintln!("c10k: connection setup: {}", crate::errors::short(&e));
-            return;
-        }
-    };
+    if let Err(e) = setup() {
+        eprintln!("c10k: connection setup: {}", crate::errors::short(&e));
+        return;
+    }
     live.lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(id, watch);
+        .insert(id, stream.as_raw_fd());
     let live_conn = Arc::clone(live);
     let spawned = std::thread::Builder::new()
         .name("c10k-conn".into())
         .stack_size(STACK)
         .spawn(move || {
-            let _ = echo(stream, options.upper);
+            let mut stream = stream;
+            let _ = echo(&mut stream, options.upper);
+            // Leave the registry first, then close (the invariant of `Live`).
             live_conn
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&id);
+            drop(stream);
         });
     if let Err(e) = spawned {
+        // The socket was closed with the closure; only this (acceptor) thread reads the
+        // registry, so the stale entry was never visible to anyone.
         eprintln!(
             "c10k: cannot start a connection thread: {}",
             crate::errors::short(&e)
@@ -116,7 +126,7 @@ fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options) {
 }
 
 /// The blocking echo loop of one connection.
-fn echo(mut stream: TcpStream, upper: bool) -> io::Result<()> {
+fn echo(stream: &mut TcpStream, upper: bool) -> io::Result<()> {
     let mut buf = [0u8; 8 * 1024];
     loop {
         let n = match stream.read(&mut buf) {

@@ -75,15 +75,41 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> io::Result<ExitStatus
 pub struct EchoServer {
     pub child: Child,
     pub addr: SocketAddr,
-    stderr: Option<std::thread::JoinHandle<String>>,
+    /// Lines of the server's stderr as they come.
+    stderr: mpsc::Receiver<String>,
+    /// Lines already taken from `stderr`.
+    seen: Vec<String>,
 }
 
 impl EchoServer {
     /// Starts `c10k echo --model MODEL --listen 127.0.0.1:0 extra...`.
     pub fn start(model: &str, extra: &[&str]) -> io::Result<EchoServer> {
-        let mut child = c10k()
+        let mut command = c10k();
+        command
             .args(["echo", "--model", model, "--listen", "127.0.0.1:0"])
-            .args(extra)
+            .args(extra);
+        EchoServer::spawn(model, command)
+    }
+
+    /// Like [`EchoServer::start`], with the server's descriptor limit (soft and hard) set
+    /// to `limit` by the shell's `ulimit -n` before it starts.
+    pub fn start_with_fd_limit(model: &str, limit: u32) -> io::Result<EchoServer> {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            &format!("ulimit -n {limit} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_c10k"),
+            "echo",
+            "--model",
+            model,
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        EchoServer::spawn(model, command)
+    }
+
+    fn spawn(model: &str, mut command: Command) -> io::Result<EchoServer> {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -96,10 +122,14 @@ impl EchoServer {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
+        let (err_tx, err_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(&mut stderr).lines() {
+                let Ok(line) = line else { return };
+                if err_tx.send(line).is_err() {
+                    return;
+                }
+            }
         });
         let line = rx.recv_timeout(LIMIT).unwrap_or_default();
         let addr = match line.trim().parse() {
@@ -115,7 +145,8 @@ impl EchoServer {
         Ok(EchoServer {
             child,
             addr,
-            stderr: Some(stderr),
+            stderr: err_rx,
+            seen: Vec::new(),
         })
     }
 
@@ -134,12 +165,37 @@ impl EchoServer {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
         rustix::process::kill_process(pid, rustix::process::Signal::INT)?;
         let status = wait_bounded(&mut self.child, LIMIT)?;
-        let stderr = self
-            .stderr
-            .take()
-            .map(|h| h.join().unwrap())
-            .unwrap_or_default();
-        Ok((status, stderr))
+        // The process is gone: its stderr ends (bounded anyway).
+        while let Ok(line) = self.stderr.recv_timeout(LIMIT) {
+            self.seen.push(line);
+        }
+        Ok((status, self.seen.join("\n")))
+    }
+
+    /// Waits (bounded) until the server writes a stderr line containing `pattern`.
+    pub fn wait_stderr(&mut self, pattern: &str) -> io::Result<()> {
+        if self.seen.iter().any(|l| l.contains(pattern)) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(pattern);
+                    self.seen.push(line);
+                    if found {
+                        return Ok(());
+                    }
+                }
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no stderr line with {pattern:?}; got {:?}", self.seen),
+                    ))
+                }
+            }
+        }
     }
 }
 

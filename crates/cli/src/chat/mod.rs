@@ -1,0 +1,86 @@
+//! `c10k chat`: the tutorials' chat room, on the c10k runtime.
+//!
+//! The protocol is in `DESIGN.md`: UTF-8 lines, commands `/nick`, `/join`, `/rooms`,
+//! `/who`, `/msg`, `/quit`, messages `HH:MM:SS <nick> text` to the other members of the room
+//! (times in UTC), notices `* ...`, errors `! ...`. The pieces:
+//!
+//! | file | role |
+//! |---|---|
+//! | `line.rs` | bytes to lines: 4 KiB limit, `\r\n`, invalid UTF-8 |
+//! | `command.rs` | a line to a command |
+//! | `hub.rs` | nicks, rooms, and who receives what (no IO) |
+//! | `flood.rs` | the per-client token bucket |
+//! | `server.rs` | tasks, queues, timeouts, shutdown |
+//!
+//! The tutorials' Python client sends text without a newline; a partial line that stays
+//! quiet for [`server::FLUSH`] is taken as a whole line, so it works as well as `nc`.
+
+mod command;
+mod flood;
+mod hub;
+mod line;
+mod server;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args as ClapArgs;
+
+use crate::errors::usage;
+
+/// Chat-room server: line protocol for `nc`, `telnet` and the tutorials' client.
+#[derive(Debug, ClapArgs)]
+#[command(
+    after_help = "Protocol: one UTF-8 line per message (at most 4 KiB). Commands: /nick NAME, \
+/join ROOM, /rooms, /who, /msg NICK TEXT, /help, /quit; any other line is said to the room \
+as 'HH:MM:SS <nick> text' (UTC). Notices start with '* ', errors with '! '.\n\
+The first line on stdout is the bound address (useful with port 0).\n\
+Ctrl-C tells every client the server is shutting down, flushes their queues, and exits."
+)]
+pub(crate) struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:3333")]
+    pub(crate) listen: SocketAddr,
+    /// Close a connection that sends no line for this many seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub(crate) idle_timeout: u64,
+    /// Lines per second a client may send (bursts of twice that); past it: `! flooding, bye`.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub(crate) flood_limit: u32,
+    /// Lines queued for a client that does not read before it is disconnected.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub(crate) queue: usize,
+}
+
+/// Runs `c10k chat`.
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    if args.idle_timeout == 0 {
+        return Err(usage("--idle-timeout must be at least 1 second"));
+    }
+    if args.flood_limit == 0 {
+        return Err(usage("--flood-limit must be at least 1 line per second"));
+    }
+    if args.queue == 0 {
+        return Err(usage("--queue must be at least 1 line"));
+    }
+    crate::sys::raise_fd_limit();
+    crate::shutdown::install()?;
+    let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
+    let bound = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{bound}")?;
+        out.flush()?;
+    }
+    let config = server::Config {
+        idle: Duration::from_secs(args.idle_timeout),
+        flood_limit: args.flood_limit,
+        queue: args.queue,
+    };
+    let rt = c10k::runtime::Runtime::builder()
+        .current_thread()
+        .thread_name("c10k-chat")
+        .build()?;
+    rt.block_on(server::serve(listener, config))
+}

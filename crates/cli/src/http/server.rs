@@ -1,0 +1,202 @@
+//! The accept loop and the connection task.
+//!
+//! One task per connection runs this loop:
+//!
+//! 1. Parse every complete request at the front of the buffer (pipelining: a client may send
+//!    many before reading any answer). Each one's body, if declared, is skipped; its response
+//!    is appended to the output buffer, in request order.
+//! 2. Write the output buffer in one `write_all` (so pipelined `/plaintext` answers leave in
+//!    one system call). A file body is streamed after its head in [`FILE_BLOCK`] pieces.
+//! 3. Read more, with the idle timeout; end of file, a reset, or the timeout ends the task.
+//!
+//! A request the server refuses (bad syntax, limits) gets its error status and the
+//! connection closes, since what follows it in the buffer cannot be trusted. The buffer
+//! never grows past [`MAX_HEAD`] plus one read: the head parser refuses longer heads.
+//!
+//! Shutdown (Ctrl-C): the loop stops accepting, then waits for the open connections to end,
+//! at most [`DRAIN`]; idle keep-alive connections are then dropped with the runtime.
+
+use std::cell::RefCell;
+use std::io::Read;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use c10k::runtime::net::{TcpListener, TcpStream};
+use c10k::runtime::race::{select, Either};
+use c10k::runtime::time;
+
+use super::date::http_date;
+use super::handler::{self, Body};
+use super::request::{self, Parsed, MAX_HEAD};
+use super::response::write_error;
+
+/// Longest the server waits for open connections after Ctrl-C.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Bytes read from a file per write.
+const FILE_BLOCK: usize = 64 * 1024;
+
+/// Bytes asked for per socket read.
+const READ_SIZE: usize = 16 * 1024;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Canonical document root.
+    pub(crate) root: PathBuf,
+    /// Keep-alive idle timeout.
+    pub(crate) idle: Duration,
+}
+
+/// Accepts connections until Ctrl-C.
+pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::from_std(listener)?;
+    let config = Arc::new(config);
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut tick = time::interval(crate::shutdown::TICK);
+    while !crate::shutdown::requested() {
+        let accepted = {
+            let accept = pin!(listener.accept());
+            let ticked = pin!(tick.tick());
+            match select(accept, ticked).await {
+                Either::Left((accepted, _)) => accepted,
+                Either::Right(_) => continue,
+            }
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                open.fetch_add(1, Ordering::Relaxed);
+                let config = config.clone();
+                let open = open.clone();
+                let _task = c10k::runtime::spawn(async move {
+                    connection(stream, &config).await;
+                    open.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) => {
+                crate::net::log_exhausted(&e, open.load(Ordering::Relaxed));
+                time::sleep(crate::net::ACCEPT_BACKOFF).await;
+            }
+            Err(e) => eprintln!("c10k: http: accept: {}", crate::errors::short(&e)),
+        }
+    }
+    drop(listener);
+    let deadline = Instant::now() + DRAIN;
+    while open.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+        tick.tick().await;
+    }
+    Ok(())
+}
+
+/// Serves one connection until it closes, fails, idles out, or asks to close.
+async fn connection(stream: TcpStream, config: &Config) {
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+    let mut start = 0;
+    let mut skip: u64 = 0;
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
+    loop {
+        // Step 1: answer every complete request in the buffer.
+        let mut close = false;
+        loop {
+            let skipped = usize::try_from(skip).unwrap_or(usize::MAX).min(buf.len() - start);
+            start += skipped;
+            skip -= skipped as u64;
+            if skip > 0 {
+                break;
+            }
+            match request::parse(&buf[start..]) {
+                Parsed::Partial => break,
+                Parsed::Error(status) => {
+                    write_error(&mut out, status, false, &date(), &[], true);
+                    close = true;
+                    break;
+                }
+                Parsed::Complete(req, len) => {
+                    start += len;
+                    skip = req.body_len;
+                    let reply = handler::respond(&req, &config.root, &date());
+                    out.extend_from_slice(&reply.head);
+                    if let Body::File(file, len) = reply.body {
+                        if !flush(&stream, &mut out).await || !send_file(&stream, file, len).await {
+                            return;
+                        }
+                    }
+                    if reply.close {
+                        close = true;
+                        break;
+                    }
+                }
+            }
+        }
+        // Step 2: send the answers.
+        if !flush(&stream, &mut out).await || close {
+            return;
+        }
+        // Step 3: read more.
+        if start == buf.len() {
+            buf.clear();
+            start = 0;
+        } else if start > 0 {
+            buf.drain(..start);
+            start = 0;
+        }
+        debug_assert!(buf.len() <= MAX_HEAD + READ_SIZE);
+        let len = buf.len();
+        buf.resize(len + READ_SIZE, 0);
+        let n = match time::timeout(config.idle, stream.read(&mut buf[len..])).await {
+            Ok(Ok(n)) if n > 0 => n,
+            // End of file, reset, or idle: nothing more to answer.
+            _ => return,
+        };
+        buf.truncate(len + n);
+    }
+}
+
+/// Writes and clears the output buffer; false when the client is gone.
+async fn flush(stream: &TcpStream, out: &mut Vec<u8>) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let ok = stream.write_all(out).await.is_ok();
+    out.clear();
+    ok
+}
+
+/// Streams `len` bytes of a file; false when the client is gone or the file shrank.
+async fn send_file(stream: &TcpStream, mut file: std::fs::File, len: u64) -> bool {
+    let mut block = vec![0u8; FILE_BLOCK.min(usize::try_from(len).unwrap_or(FILE_BLOCK))];
+    let mut left = len;
+    while left > 0 {
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(block.len());
+        // Page-cache reads are short; a file on a slow disk would want spawn_blocking.
+        let n = match file.read(&mut block[..want]) {
+            Ok(0) | Err(_) => return false, // shrank: the promised length cannot be kept
+            Ok(n) => n,
+        };
+        if stream.write_all(&block[..n]).await.is_err() {
+            return false;
+        }
+        left -= n as u64;
+    }
+    true
+}
+
+/// The current HTTP-date, formatted once a second per thread.
+fn date() -> String {
+    thread_local! {
+        static CACHE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != secs {
+            *c = (secs, http_date(now));
+        }
+        c.1.clone()
+    })
+}

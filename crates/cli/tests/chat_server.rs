@@ -1,0 +1,256 @@
+//! `c10k chat` end to end: the protocol with real sockets, and the robustness rules (line
+//! limit, invalid UTF-8, garbage, flooding, idling, clients that never read, Ctrl-C).
+
+mod http_util;
+
+use std::io::{self, Write};
+use std::net::{Shutdown, TcpStream};
+
+use http_util::{Lines, Server};
+
+/// A connected chat client that has read its welcome line; returns its guest nick.
+fn join(server: &Server) -> io::Result<(TcpStream, Lines, String)> {
+    let stream = server.connect()?;
+    let mut lines = Lines::new(&stream)?;
+    let welcome = lines.next()?;
+    assert!(
+        welcome.starts_with("* welcome to c10k chat, you are guest"),
+        "{welcome}"
+    );
+    assert!(
+        welcome.contains("/nick NAME") && welcome.contains("/quit"),
+        "{welcome}"
+    );
+    let nick = welcome["* welcome to c10k chat, you are ".len()..]
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Ok((stream, lines, nick))
+}
+
+fn is_message(line: &str, nick: &str, text: &str) -> bool {
+    // HH:MM:SS <nick> text
+    line.len() > 9
+        && line.as_bytes()[2] == b':'
+        && line.as_bytes()[5] == b':'
+        && line[9..] == format!("<{nick}> {text}")
+}
+
+#[test]
+fn two_clients_talk_rename_join_and_whisper() -> io::Result<()> {
+    let server = Server::start(&["chat"])?;
+    let (mut a, mut a_lines, a_nick) = join(&server)?;
+    let (mut b, mut b_lines, b_nick) = join(&server)?;
+    assert_eq!(a_lines.next()?, format!("* {b_nick} joined lobby"));
+
+    a.write_all(b"hello there\r\n")?;
+    let got = b_lines.next()?;
+    assert!(is_message(&got, &a_nick, "hello there"), "{got}");
+
+    a.write_all(b"/nick alice\n")?;
+    assert_eq!(a_lines.next()?, "* you are now alice");
+    assert_eq!(b_lines.next()?, format!("* {a_nick} is now alice"));
+    b.write_all(b"/nick ALICE\n")?;
+    assert_eq!(b_lines.next()?, "! nick ALICE is taken");
+    b.write_all(b"/nick bob\n/who\n")?;
+    assert_eq!(b_lines.next()?, "* you are now bob");
+    assert_eq!(b_lines.next()?, "* in lobby: alice, bob");
+    assert_eq!(a_lines.next()?, format!("* {b_nick} is now bob"));
+
+    b.write_all(b"/msg alice psst\n")?;
+    let got = a_lines.next()?;
+    assert!(is_message(&got, "bob", "(private) psst"), "{got}");
+
+    b.write_all(b"/join rust\n/rooms\n")?;
+    assert_eq!(b_lines.next()?, "* you joined rust (0 others)");
+    assert_eq!(b_lines.next()?, "* rooms: lobby (1), rust (1)");
+    assert_eq!(a_lines.next()?, "* bob left lobby");
+    a.write_all(b"/frob\nnobody hears this\n/join rust\n")?;
+    assert_eq!(a_lines.next()?, "! unknown command: /frob (try /help)");
+    assert_eq!(a_lines.next()?, "* you joined rust (1 other)");
+    assert_eq!(b_lines.next()?, "* alice joined rust");
+    b.write_all(b"/quit\n")?;
+    assert_eq!(b_lines.next()?, "* bye");
+    assert!(b_lines.closed(5));
+    assert_eq!(a_lines.next()?, "* bob left (quit)");
+    Ok(())
+}
+
+#[test]
+fn long_lines_invalid_utf8_and_garbage_get_error_lines() -> io::Result<()> {
+    let server = Server::start(&["chat"])?;
+    let (mut a, mut a_lines, _) = join(&server)?;
+    let (mut b, mut b_lines, b_nick) = join(&server)?;
+    a_lines.next()?; // b joined
+
+    let mut long = vec![b'x'; 4097];
+    long.extend_from_slice(b"\nafter long\n");
+    b.write_all(&long)?;
+    let got = b_lines.next()?;
+    assert!(got.starts_with("! line too long"), "{got}");
+    let got = a_lines.next()?;
+    assert!(is_message(&got, &b_nick, "after long"), "{got}");
+
+    let max = "y".repeat(4096);
+    b.write_all(format!("{max}\r\n").as_bytes())?;
+    let got = a_lines.next()?;
+    assert!(
+        is_message(&got, &b_nick, &max),
+        "a 4096-byte line is accepted"
+    );
+
+    b.write_all(b"\xff\xfe\xfd\n\x00\x01\x02 binary\n")?;
+    let got = b_lines.next()?;
+    assert!(got.starts_with("! ") && got.contains("UTF-8"), "{got}");
+    let got = a_lines.next()?;
+    assert!(
+        is_message(&got, &b_nick, "\u{0}\u{1}\u{2} binary"),
+        "{got:?}"
+    );
+
+    // An endless line costs the server nothing and the connection survives it.
+    let chunk = vec![b'z'; 64 * 1024];
+    for _ in 0..32 {
+        b.write_all(&chunk)?;
+    }
+    b.write_all(b"\nstill here\n")?;
+    let got = b_lines.next()?;
+    assert!(got.starts_with("! line too long"), "{got}");
+    let got = a_lines.next()?;
+    assert!(is_message(&got, &b_nick, "still here"), "{got}");
+    a.write_all(b"/quit\n")?;
+    Ok(())
+}
+
+#[test]
+fn raw_text_without_newline_is_a_line() -> io::Result<()> {
+    // The tutorials' Python client sends `data.encode()` with no newline.
+    let server = Server::start(&["chat"])?;
+    let (_a, mut a_lines, _) = join(&server)?;
+    let (mut b, _b_lines, b_nick) = join(&server)?;
+    a_lines.next()?;
+    b.write_all("héllo".as_bytes())?;
+    let got = a_lines.next()?;
+    assert!(is_message(&got, &b_nick, "héllo"), "{got}");
+    Ok(())
+}
+
+#[test]
+fn flooding_client_is_told_and_dropped() -> io::Result<()> {
+    let server = Server::start(&["chat", "--flood-limit", "5"])?;
+    let (_a, mut a_lines, _) = join(&server)?;
+    let (mut b, mut b_lines, b_nick) = join(&server)?;
+    a_lines.next()?;
+    let flood: Vec<u8> = (0..1000)
+        .flat_map(|i| format!("line {i}\n").into_bytes())
+        .collect();
+    // The server may close before taking everything: a failed write is fine.
+    let _ = b.write_all(&flood);
+    b_lines.until(1000, |l| l == "! flooding, bye")?;
+    assert!(b_lines.closed(10));
+    a_lines.until(1000, |l| l == format!("* {b_nick} left (flooding)"))?;
+    Ok(())
+}
+
+#[test]
+fn idle_client_is_told_and_dropped() -> io::Result<()> {
+    let server = Server::start(&["chat", "--idle-timeout", "1"])?;
+    let (_a, mut a_lines, _) = join(&server)?;
+    assert_eq!(a_lines.next()?, "! idle for 1 s, bye");
+    assert!(a_lines.closed(5));
+    Ok(())
+}
+
+#[test]
+fn client_that_never_reads_is_dropped_without_stalling_the_room() -> io::Result<()> {
+    let server = Server::start(&["chat", "--queue", "128", "--flood-limit", "1000000"])?;
+    let (stuck, _stuck_lines, stuck_nick) = join(&server)?;
+    let (mut talker, mut talker_lines, talker_nick) = join(&server)?;
+    let (_listener, mut listener_lines, _) = join(&server)?;
+    // `stuck` never reads again. `talker` says big lines until the room hears that `stuck`
+    // was dropped; `listener` must receive every line said before that, in order. The
+    // talker keeps at most WINDOW lines unacknowledged by the listener, so the listener is
+    // never behind by more than its queue, however the threads are scheduled.
+    const WINDOW: usize = 64;
+    let (ack_tx, ack_rx) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || -> io::Result<u32> {
+        let text = "m".repeat(4000);
+        let mut in_flight = 0;
+        // Bounded: 40 MB at most, far more than the socket buffers of `stuck` hold.
+        for sent in 0..10_000u32 {
+            while in_flight >= WINDOW {
+                if ack_rx.recv_timeout(http_util::LIMIT).is_err() {
+                    return Ok(sent);
+                }
+                in_flight -= 1;
+            }
+            while ack_rx.try_recv().is_ok() {
+                in_flight -= 1;
+            }
+            talker.write_all(format!("{sent} {text}\n").as_bytes())?;
+            in_flight += 1;
+        }
+        Ok(10_000)
+    });
+    let mut expected = 0u32;
+    let notice = format!("* {stuck_nick} left (not reading)");
+    let mut seen_notice = false;
+    for _ in 0..10_001 {
+        let line = listener_lines.next()?;
+        if line == notice {
+            seen_notice = true;
+            break;
+        }
+        assert!(line.contains(&format!("<{talker_nick}>")), "{line:.80}");
+        let body = line.split_once("> ").map(|(_, b)| b).unwrap_or_default();
+        assert_eq!(
+            body.split(' ').next(),
+            Some(expected.to_string().as_str()),
+            "in order"
+        );
+        expected += 1;
+        let _ = ack_tx.send(());
+    }
+    drop(ack_tx);
+    assert!(seen_notice, "the stuck client was never dropped");
+    let sent = sender.join().expect("sender")?;
+    assert!(sent >= expected);
+    talker_lines.until(10, |l| l == notice)?;
+    drop(stuck);
+    Ok(())
+}
+
+#[test]
+fn half_closed_client_gets_its_answer() -> io::Result<()> {
+    let server = Server::start(&["chat"])?;
+    let (a, mut a_lines, a_nick) = join(&server)?;
+    let mut a = a;
+    a.write_all(b"/who\n")?;
+    a.shutdown(Shutdown::Write)?;
+    assert_eq!(a_lines.next()?, format!("* in lobby: {a_nick}"));
+    assert!(a_lines.closed(5));
+    Ok(())
+}
+
+#[test]
+fn ctrl_c_tells_everyone_and_exits() -> io::Result<()> {
+    let server = Server::start(&["chat"])?;
+    let (_a, mut a_lines, _) = join(&server)?;
+    let (_b, mut b_lines, _) = join(&server)?;
+    a_lines.next()?;
+    let (status, _stderr) = server.interrupt()?;
+    assert!(status.success(), "{status:?}");
+    a_lines.until(5, |l| l == "* server shutting down, bye")?;
+    b_lines.until(5, |l| l == "* server shutting down, bye")?;
+    assert!(b_lines.closed(5));
+    Ok(())
+}
+
+#[test]
+fn bad_flags_exit_2() -> io::Result<()> {
+    let out = http_util::run(&["chat", "--idle-timeout", "0"], http_util::LIMIT)?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stderr.starts_with("c10k: "), "{}", out.stderr);
+    Ok(())
+}

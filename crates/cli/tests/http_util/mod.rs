@@ -1,0 +1,203 @@
+//! Helpers for the chat, http and fetch tests: run a `c10k` server as a child on
+//! `127.0.0.1:0`, read the address it prints first, and stop only that child.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Generous bound for anything a test waits for (the machine is loaded).
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// The binary under test.
+pub fn c10k() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_c10k"))
+}
+
+/// A server child; killed (through its `Child`, by PID) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Server {
+    /// Starts `c10k <args> --listen 127.0.0.1:0` and reads the bound address.
+    pub fn start(args: &[&str]) -> io::Result<Server> {
+        let mut child = c10k()
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let mut reader = BufReader::new(stdout);
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep draining so the child never blocks on a full pipe.
+            let _ = io::copy(&mut reader, &mut io::sink());
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let line = rx.recv_timeout(LIMIT).unwrap_or_default();
+        match line.trim().parse() {
+            Ok(addr) => Ok(Server {
+                child,
+                addr,
+                stderr: Some(stderr),
+            }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let err = stderr.join().unwrap_or_default();
+                Err(io::Error::other(format!(
+                    "{args:?}: no address printed: {line:?} {err}"
+                )))
+            }
+        }
+    }
+
+    /// A connected client with read and write timeouts.
+    pub fn connect(&self) -> io::Result<TcpStream> {
+        let stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(10))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+        Ok(stream)
+    }
+
+    /// True while the server runs.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGINT and waits (bounded) for the exit; returns the status and stderr.
+    pub fn interrupt(mut self) -> io::Result<(ExitStatus, String)> {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::INT)?;
+        let status = wait_bounded(&mut self.child, LIMIT)?;
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
+        Ok((status, stderr))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `child`, killing it (and failing) past `limit`.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> io::Result<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "child did not finish in time",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Output of a finished command.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `c10k args...` to completion, killing it past `limit`.
+pub fn run(args: &[&str], limit: Duration) -> io::Result<Finished> {
+    let mut child = c10k()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = wait_bounded(&mut child, limit)?;
+    Ok(Finished {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    })
+}
+
+/// A line reader over a stream that skips nothing and fails on timeout.
+pub struct Lines {
+    reader: BufReader<TcpStream>,
+}
+
+impl Lines {
+    pub fn new(stream: &TcpStream) -> io::Result<Lines> {
+        Ok(Lines {
+            reader: BufReader::new(stream.try_clone()?),
+        })
+    }
+
+    /// The next line without its `\n`; `UnexpectedEof` at end of stream.
+    pub fn next(&mut self) -> io::Result<String> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(line.trim_end_matches('\n').to_owned())
+    }
+
+    /// Reads lines until one satisfies `pred` (at most `max` lines); returns it.
+    pub fn until(&mut self, max: usize, pred: impl Fn(&str) -> bool) -> io::Result<String> {
+        for _ in 0..max {
+            let line = self.next()?;
+            if pred(&line) {
+                return Ok(line);
+            }
+        }
+        Err(io::Error::other("expected line not seen"))
+    }
+
+    /// True when the server closed the stream (reads until EOF, at most `max` lines).
+    pub fn closed(&mut self, max: usize) -> bool {
+        for _ in 0..max {
+            match self.next() {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return true,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+}
