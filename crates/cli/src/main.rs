@@ -5,6 +5,7 @@
 mod chat;
 mod echo;
 mod errors;
+mod fetch;
 mod http;
 mod lab;
 mod load;
@@ -34,6 +35,8 @@ enum Command {
     Echo(echo::Args),
     /// Chat-room server (line protocol for nc, telnet and the tutorials' client).
     Chat(chat::Args),
+    /// Fetch many http:// URLs concurrently: keep-alive, redirects, retries, summary.
+    Fetch(fetch::Args),
     /// HTTP/1.1 server: static files under --root and /plaintext, keep-alive, pipelining.
     Http(http::Args),
     /// Load generator: many connections doing echo ping-pongs or keep-alive HTTP GETs.
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Echo(args) => echo::run(args),
         Command::Chat(args) => chat::run(args),
+        Command::Fetch(args) => fetch::run(args),
         Command::Http(args) => http::run(args),
         Command::Load(args) => load::run(args),
         Command::Lab(args) => lab::run(args),

@@ -86,10 +86,9 @@ impl Room {
                 let Some(conn) = self.conns.get(&d.to) else {
                     continue;
                 };
-                match conn.tx.try_send(d.line) {
-                    Err(TrySendError::Full(_)) => slow.push(d.to),
-                    // Sent, or the writer is gone and the reader will clean up.
-                    _ => {}
+                // Sent, or the writer is gone and the reader will clean up, or full: slow.
+                if let Err(TrySendError::Full(_)) = conn.tx.try_send(d.line) {
+                    slow.push(d.to);
                 }
             }
             for id in slow {

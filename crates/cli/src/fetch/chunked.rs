@@ -62,7 +62,11 @@ impl Default for ChunkedDecoder {
 impl ChunkedDecoder {
     /// A decoder at the start of a body.
     pub(crate) fn new() -> ChunkedDecoder {
-        ChunkedDecoder { state: State::Size { size: 0, digits: 0 }, line: 0, trailers: 0 }
+        ChunkedDecoder {
+            state: State::Size { size: 0, digits: 0 },
+            line: 0,
+            trailers: 0,
+        }
     }
 
     /// True once the terminating chunk and the trailers were read.
@@ -87,11 +91,17 @@ impl ChunkedDecoder {
             match self.state {
                 State::Done => return Ok(i),
                 State::Data(remaining) => {
-                    let n = usize::try_from(remaining).unwrap_or(usize::MAX).min(input.len() - i);
+                    let n = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(input.len() - i);
                     sink(&input[i..i + n])?;
                     i += n;
                     let left = remaining - n as u64;
-                    self.state = if left == 0 { State::DataEnd { cr: false } } else { State::Data(left) };
+                    self.state = if left == 0 {
+                        State::DataEnd { cr: false }
+                    } else {
+                        State::Data(left)
+                    };
                     continue;
                 }
                 State::Size { size, digits } => {
@@ -100,7 +110,10 @@ impl ChunkedDecoder {
                         if digits >= 16 {
                             return Err(ChunkedError("chunk size too large").into());
                         }
-                        self.state = State::Size { size: size << 4 | u64::from(d), digits: digits + 1 };
+                        self.state = State::Size {
+                            size: size << 4 | u64::from(d),
+                            digits: digits + 1,
+                        };
                     } else if digits == 0 {
                         return Err(ChunkedError("missing chunk size").into());
                     } else {
@@ -138,10 +151,20 @@ impl ChunkedDecoder {
                     }
                     match b {
                         b'\n' if empty => self.state = State::Done,
-                        b'\n' => self.state = State::Trailer { empty: true, cr: false },
+                        b'\n' => {
+                            self.state = State::Trailer {
+                                empty: true,
+                                cr: false,
+                            }
+                        }
                         b'\r' if !cr => self.state = State::Trailer { empty, cr: true },
                         _ if cr => return Err(ChunkedError("bare CR in trailers").into()),
-                        _ => self.state = State::Trailer { empty: false, cr: false },
+                        _ => {
+                            self.state = State::Trailer {
+                                empty: false,
+                                cr: false,
+                            }
+                        }
                     }
                 }
             }
@@ -160,7 +183,14 @@ impl ChunkedDecoder {
 
     fn end_size_line(&mut self, size: u64) {
         self.line = 0;
-        self.state = if size == 0 { State::Trailer { empty: true, cr: false } } else { State::Data(size) };
+        self.state = if size == 0 {
+            State::Trailer {
+                empty: true,
+                cr: false,
+            }
+        } else {
+            State::Data(size)
+        };
     }
 }
 
@@ -206,7 +236,8 @@ mod tests {
 
     #[test]
     fn decodes_with_extensions_and_trailers() {
-        let body = b"4;name=v\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        let body =
+            b"4;name=v\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\nNEXT";
         for step in [1, 2, 3, 7, 100] {
             let (out, used) = decode_all(body, step).unwrap();
             assert_eq!(out, b"Wikipedia in\r\n\r\nchunks.");
@@ -223,13 +254,21 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in [&b"x\r\n"[..], b"\r\n", b"11111111111111111\r\n", b"2\r\nabX", b"0\r\nbad\rX"] {
+        for bad in [
+            &b"x\r\n"[..],
+            b"\r\n",
+            b"11111111111111111\r\n",
+            b"2\r\nabX",
+            b"0\r\nbad\rX",
+        ] {
             let mut d = ChunkedDecoder::new();
             let r = d.decode::<ChunkedError>(bad, &mut |_| Ok(()));
             assert!(r.is_err(), "{bad:?}");
         }
         let long = format!("1;{}\r\n", "e".repeat(MAX_LINE));
         let mut d = ChunkedDecoder::new();
-        assert!(d.decode::<ChunkedError>(long.as_bytes(), &mut |_| Ok(())).is_err());
+        assert!(d
+            .decode::<ChunkedError>(long.as_bytes(), &mut |_| Ok(()))
+            .is_err());
     }
 }

@@ -61,7 +61,9 @@ pub(crate) fn file_name(url: &Url) -> String {
 
 /// FNV-1a, 64 bits: a short, stable fingerprint for cut names.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Names handed out in one batch, to keep them distinct.
@@ -95,7 +97,10 @@ mod tests {
     #[test]
     fn names_are_flat_and_safe() {
         assert_eq!(name("http://h/"), "h_index.html");
-        assert_eq!(name("http://h:8080/a/b.html?x=1&y"), "h_8080_a_b.html_x=1%26y");
+        assert_eq!(
+            name("http://h:8080/a/b.html?x=1&y"),
+            "h_8080_a_b.html_x=1%26y"
+        );
         assert_eq!(name("http://[::1]/a/"), "--1_a_index.html");
         assert_eq!(name("http://h/%2e%2e/..%2f"), "h_%252e%252e_..%252f");
         let long = name(&format!("http://h/{}", "x".repeat(500)));

@@ -62,7 +62,9 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, ProtocolError> {
     let len = match resp.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-            return Err(ProtocolError(format!("response head over {MAX_HEAD} bytes")));
+            return Err(ProtocolError(format!(
+                "response head over {MAX_HEAD} bytes"
+            )));
         }
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(ProtocolError(format!("bad response: {e}"))),
@@ -70,8 +72,14 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, ProtocolError> {
     let (Some(status), Some(minor)) = (resp.code, resp.version) else {
         return Err(ProtocolError("bad response: no status".to_owned()));
     };
-    let mut head =
-        Head { status, len, content_length: None, chunked: false, close: minor == 0, location: None };
+    let mut head = Head {
+        status,
+        len,
+        content_length: None,
+        chunked: false,
+        close: minor == 0,
+        location: None,
+    };
     let mut other_coding = false;
     for h in resp.headers.iter() {
         let name = h.name;
@@ -79,11 +87,18 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, ProtocolError> {
             let n = crate::http::request::parse_decimal(h.value)
                 .ok_or_else(|| ProtocolError("bad Content-Length".to_owned()))?;
             if head.content_length.is_some_and(|old| old != n) {
-                return Err(ProtocolError("conflicting Content-Length headers".to_owned()));
+                return Err(ProtocolError(
+                    "conflicting Content-Length headers".to_owned(),
+                ));
             }
             head.content_length = Some(n);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(b"").trim_ascii();
+            let last = h
+                .value
+                .rsplit(|&b| b == b',')
+                .next()
+                .unwrap_or(b"")
+                .trim_ascii();
             head.chunked = last.eq_ignore_ascii_case(b"chunked");
             other_coding = !head.chunked;
         } else if name.eq_ignore_ascii_case("connection") {
@@ -123,12 +138,20 @@ pub(crate) enum Body {
 impl Body {
     /// The framing of the response to a request (`head_request` for HEAD).
     pub(crate) fn for_response(head: &Head, head_request: bool) -> Body {
-        if head_request || (100..200).contains(&head.status) || head.status == 204 || head.status == 304 {
+        if head_request
+            || (100..200).contains(&head.status)
+            || head.status == 204
+            || head.status == 304
+        {
             Body::Done
         } else if head.chunked {
             Body::Chunked(ChunkedDecoder::new())
         } else if let Some(n) = head.content_length {
-            if n == 0 { Body::Done } else { Body::Length(n) }
+            if n == 0 {
+                Body::Done
+            } else {
+                Body::Length(n)
+            }
         } else {
             Body::UntilClose
         }
@@ -161,7 +184,9 @@ impl Body {
         match self {
             Body::Done => Ok(0),
             Body::Length(remaining) => {
-                let n = usize::try_from(*remaining).unwrap_or(usize::MAX).min(input.len());
+                let n = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(input.len());
                 sink(&input[..n])?;
                 *remaining -= n as u64;
                 if *remaining == 0 {
@@ -202,7 +227,9 @@ impl Body {
                 Ok(())
             }
             Body::Chunked(d) if d.is_done() => Ok(()),
-            _ => Err(ProtocolError("connection closed before the end of the body".to_owned())),
+            _ => Err(ProtocolError(
+                "connection closed before the end of the body".to_owned(),
+            )),
         }
     }
 }
@@ -226,17 +253,29 @@ mod tests {
     fn heads_and_framing() {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1";
         let head = parse_head(raw).unwrap().unwrap();
-        assert_eq!((head.status, head.len, head.content_length, head.close), (200, 38, Some(3), false));
+        assert_eq!(
+            (head.status, head.len, head.content_length, head.close),
+            (200, 38, Some(3), false)
+        );
         let body = Body::for_response(&head, false);
         assert_eq!(read_body(body, &raw[head.len..]), (b"abc".to_vec(), 3));
         assert!(parse_head(b"HTTP/1.1 200 OK\r\n").unwrap().is_none());
-        let h = parse_head(b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n").unwrap().unwrap();
+        let h = parse_head(b"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert!(h.close);
         assert_eq!(h.location.as_deref(), Some("/x"));
         assert!(matches!(Body::for_response(&h, false), Body::UntilClose));
-        let h = parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n");
-        assert!(matches!(Body::for_response(&h.unwrap().unwrap(), false), Body::Chunked(_)));
-        let h = parse_head(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap().unwrap();
+        let h = parse_head(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n",
+        );
+        assert!(matches!(
+            Body::for_response(&h.unwrap().unwrap(), false),
+            Body::Chunked(_)
+        ));
+        let h = parse_head(b"HTTP/1.1 204 No Content\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert!(Body::for_response(&h, false).is_done());
     }
 
@@ -244,7 +283,10 @@ mod tests {
     fn bad_heads_are_errors() {
         assert!(parse_head(b"garbage\r\n\r\n").is_err());
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").is_err());
+        assert!(
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+                .is_err()
+        );
         let mut big = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
         big.resize(MAX_HEAD + 10, b'a');
         assert!(parse_head(&big).is_err());

@@ -72,7 +72,8 @@ impl Summary {
     /// Sums up the outcomes of a batch that took `elapsed`.
     pub(crate) fn new(outcomes: &[Outcome], elapsed: Duration) -> Summary {
         // Microseconds, up to an hour, 3 significant digits.
-        let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+        let mut hist =
+            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
         let mut by_status = BTreeMap::new();
         let (mut ok, mut bytes, mut requests) = (0, 0, 0);
         for o in outcomes {
@@ -85,7 +86,13 @@ impl Summary {
             }
         }
         let secs = elapsed.as_secs_f64();
-        let ms = |q: f64| if hist.is_empty() { 0.0 } else { hist.value_at_quantile(q) as f64 / 1000.0 };
+        let ms = |q: f64| {
+            if hist.is_empty() {
+                0.0
+            } else {
+                hist.value_at_quantile(q) as f64 / 1000.0
+            }
+        };
         Summary {
             urls: outcomes.len() as u64,
             ok,
@@ -94,10 +101,18 @@ impl Summary {
             bytes,
             requests,
             elapsed_s: secs,
-            requests_per_s: if secs > 0.0 { requests as f64 / secs } else { 0.0 },
+            requests_per_s: if secs > 0.0 {
+                requests as f64 / secs
+            } else {
+                0.0
+            },
             p50_ms: ms(0.5),
             p99_ms: ms(0.99),
-            max_ms: if hist.is_empty() { 0.0 } else { hist.max() as f64 / 1000.0 },
+            max_ms: if hist.is_empty() {
+                0.0
+            } else {
+                hist.max() as f64 / 1000.0
+            },
         }
     }
 
@@ -123,8 +138,18 @@ impl Summary {
         if self.failed > 0 {
             writeln!(out, "{:<10} {:>10}", "failed", self.failed)?;
         }
-        writeln!(out, "{:<10} {:>10}  ({})", "bytes", self.bytes, human_bytes(self.bytes))?;
-        writeln!(out, "{:<10} {:>10}  ({:.1}/s)", "requests", self.requests, self.requests_per_s)?;
+        writeln!(
+            out,
+            "{:<10} {:>10}  ({})",
+            "bytes",
+            self.bytes,
+            human_bytes(self.bytes)
+        )?;
+        writeln!(
+            out,
+            "{:<10} {:>10}  ({:.1}/s)",
+            "requests", self.requests, self.requests_per_s
+        )?;
         writeln!(
             out,
             "{:<10} p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -150,7 +175,11 @@ fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -174,17 +203,31 @@ mod tests {
 
     #[test]
     fn totals_and_table() {
-        let outcomes = vec![outcome(Some(200), 100, 1.0), outcome(Some(404), 10, 3.0), outcome(None, 0, 0.0)];
+        let outcomes = vec![
+            outcome(Some(200), 100, 1.0),
+            outcome(Some(404), 10, 3.0),
+            outcome(None, 0, 0.0),
+        ];
         let s = Summary::new(&outcomes, Duration::from_secs(2));
-        assert_eq!((s.urls, s.ok, s.failed, s.bytes, s.requests), (3, 2, 1, 110, 3));
+        assert_eq!(
+            (s.urls, s.ok, s.failed, s.bytes, s.requests),
+            (3, 2, 1, 110, 3)
+        );
         assert_eq!(s.by_status.get(&404), Some(&1));
         assert!((s.requests_per_s - 1.5).abs() < 1e-9);
         assert!((s.p50_ms - 1.0).abs() < 0.01 && (s.max_ms - 3.0).abs() < 0.01);
         let mut text = Vec::new();
         s.write_table(&mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
-        assert!(text.starts_with("fetched 3 URLs in 2.00 s: 2 ok, 1 failed\n"), "{text}");
-        let json = serde_json::to_value(Report { results: &outcomes, summary: &s }).unwrap();
+        assert!(
+            text.starts_with("fetched 3 URLs in 2.00 s: 2 ok, 1 failed\n"),
+            "{text}"
+        );
+        let json = serde_json::to_value(Report {
+            results: &outcomes,
+            summary: &s,
+        })
+        .unwrap();
         assert_eq!(json["summary"]["by_status"]["200"], 1);
         assert_eq!(json["results"][2]["error"], "refused");
         assert_eq!(human_bytes(2048), "2.0 KiB");

@@ -33,7 +33,7 @@ impl std::error::Error for UrlError {}
 impl Url {
     /// Parses an absolute `http://` URL.
     pub(crate) fn parse(input: &str) -> Result<Url, UrlError> {
-        let err = |why: &str| Err(UrlError(format!("{why}: {input}")));
+        let err = |why: &str| Err(UrlError(why.to_owned()));
         let input_trim = input.trim();
         let Some(colon) = input_trim.find(':') else {
             return err("not an absolute URL (expected http://HOST/PATH)");
@@ -55,7 +55,9 @@ impl Url {
             return err("user info in URLs is not supported");
         }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let Some(end) = v6.find(']') else { return err("bad IPv6 host") };
+            let Some(end) = v6.find(']') else {
+                return err("bad IPv6 host");
+            };
             let host = &v6[..end];
             if host.parse::<std::net::Ipv6Addr>().is_err() {
                 return err("bad IPv6 host");
@@ -75,7 +77,9 @@ impl Url {
             },
         };
         let host_ok = !host.is_empty()
-            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
         if !host_ok {
             return err("bad host");
         }
@@ -89,12 +93,20 @@ impl Url {
         } else {
             target.to_owned()
         };
-        Ok(Url { host: host.to_ascii_lowercase(), port, target })
+        Ok(Url {
+            host: host.to_ascii_lowercase(),
+            port,
+            target,
+        })
     }
 
     /// The `Host` header value (`host`, `host:port`, `[::1]:port`).
     pub(crate) fn host_header(&self) -> String {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         if self.port == 80 {
             host
         } else {
@@ -143,7 +155,10 @@ mod tests {
     #[test]
     fn parses_http_urls() {
         let u = Url::parse("http://Example.com").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.target.as_str()), ("example.com", 80, "/"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.target.as_str()),
+            ("example.com", 80, "/")
+        );
         let u = Url::parse("http://127.0.0.1:8080/a/b?x=1#frag").unwrap();
         assert_eq!((u.port, u.target.as_str()), (8080, "/a/b?x=1"));
         assert_eq!(u.to_string(), "http://127.0.0.1:8080/a/b?x=1");
@@ -156,8 +171,18 @@ mod tests {
     fn refuses_what_it_cannot_fetch() {
         let e = Url::parse("https://example.com/").unwrap_err();
         assert!(e.0.contains("https is not supported"), "{e}");
-        for bad in ["ftp://x/", "example.com", "http:/x", "http://", "http://a:0/", "http://a:99999/",
-            "http://u@h/", "http://[::1/", "http://h/a b", "http://h\u{e9}/"] {
+        for bad in [
+            "ftp://x/",
+            "example.com",
+            "http:/x",
+            "http://",
+            "http://a:0/",
+            "http://a:99999/",
+            "http://u@h/",
+            "http://[::1/",
+            "http://h/a b",
+            "http://h\u{e9}/",
+        ] {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
     }

@@ -35,8 +35,6 @@ pub(crate) struct Reply {
     pub(crate) body: Body,
     /// True when the connection closes after this response.
     pub(crate) close: bool,
-    /// The status code (for logs and tests).
-    pub(crate) status: u16,
 }
 
 /// Answers a request; `root` is the canonical document root.
@@ -45,30 +43,48 @@ pub(crate) fn respond(req: &Request, root: &Path, date: &str) -> Reply {
     let keep_alive = req.keep_alive && !req.chunked;
     let head_only = req.method == Method::Head;
     let mut head = Vec::with_capacity(256);
-    let reply = |status: Status, head: Vec<u8>, body: Body| Reply {
+    let reply = |head: Vec<u8>, body: Body| Reply {
         head,
         body,
         close: !keep_alive,
-        status: status.0,
     };
     if let Method::Other(_) = req.method {
         let s = Status::METHOD_NOT_ALLOWED;
-        write_error(&mut head, s, keep_alive, date, &[("Allow", "GET, HEAD")], true);
-        return reply(s, head, Body::None);
+        write_error(
+            &mut head,
+            s,
+            keep_alive,
+            date,
+            &[("Allow", "GET, HEAD")],
+            true,
+        );
+        return reply(head, Body::None);
     }
     let error = |status: Status| {
         let mut head = Vec::with_capacity(200);
         write_error(&mut head, status, keep_alive, date, &[], !head_only);
-        Reply { head, body: Body::None, close: !keep_alive, status: status.0 }
+        Reply {
+            head,
+            body: Body::None,
+            close: !keep_alive,
+        }
     };
     let target_path = req.target.split(['?', '#']).next().unwrap_or("");
     if target_path == "/plaintext" {
         let ct = Some("text/plain");
-        write_head(&mut head, Status::OK, ct, PLAINTEXT.len() as u64, keep_alive, date, &[]);
+        write_head(
+            &mut head,
+            Status::OK,
+            ct,
+            PLAINTEXT.len() as u64,
+            keep_alive,
+            date,
+            &[],
+        );
         if !head_only {
             head.extend_from_slice(PLAINTEXT);
         }
-        return reply(Status::OK, head, Body::None);
+        return reply(head, Body::None);
     }
     let segments = match path::segments(&req.target) {
         Ok(s) => s,
@@ -82,8 +98,15 @@ pub(crate) fn respond(req: &Request, root: &Path, date: &str) -> Reply {
         if !target_path.ends_with('/') {
             let location = format!("{target_path}/");
             let s = Status::MOVED_PERMANENTLY;
-            write_error(&mut head, s, keep_alive, date, &[("Location", &location)], !head_only);
-            return reply(s, head, Body::None);
+            write_error(
+                &mut head,
+                s,
+                keep_alive,
+                date,
+                &[("Location", &location)],
+                !head_only,
+            );
+            return reply(head, Body::None);
         }
         let index = file_path.join("index.html");
         if index.is_file() {
@@ -93,11 +116,19 @@ pub(crate) fn respond(req: &Request, root: &Path, date: &str) -> Reply {
             return error(Status::FORBIDDEN);
         };
         let ct = Some("text/html; charset=utf-8");
-        write_head(&mut head, Status::OK, ct, listing.len() as u64, keep_alive, date, &[]);
+        write_head(
+            &mut head,
+            Status::OK,
+            ct,
+            listing.len() as u64,
+            keep_alive,
+            date,
+            &[],
+        );
         if !head_only {
             head.extend_from_slice(listing.as_bytes());
         }
-        return reply(Status::OK, head, Body::None);
+        return reply(head, Body::None);
     }
     serve_file(&file_path, keep_alive, head_only, date).unwrap_or_else(error)
 }
@@ -114,9 +145,25 @@ fn serve_file(path: &Path, keep_alive: bool, head_only: bool, date: &str) -> Res
     }
     let len = meta.len();
     let mut head = Vec::with_capacity(256);
-    write_head(&mut head, Status::OK, Some(content_type(path)), len, keep_alive, date, &[]);
-    let body = if head_only || len == 0 { Body::None } else { Body::File(file, len) };
-    Ok(Reply { head, body, close: !keep_alive, status: 200 })
+    write_head(
+        &mut head,
+        Status::OK,
+        Some(content_type(path)),
+        len,
+        keep_alive,
+        date,
+        &[],
+    );
+    let body = if head_only || len == 0 {
+        Body::None
+    } else {
+        Body::File(file, len)
+    };
+    Ok(Reply {
+        head,
+        body,
+        close: !keep_alive,
+    })
 }
 
 fn path_status(e: PathError) -> Status {
@@ -178,6 +225,10 @@ mod tests {
     use super::*;
     use crate::http::request::{parse, Parsed};
 
+    fn status(r: &Reply) -> u16 {
+        String::from_utf8_lossy(&r.head[9..12]).parse().unwrap()
+    }
+
     fn request(raw: &str) -> Request {
         match parse(raw.as_bytes()) {
             Parsed::Complete(r, _) => r,
@@ -192,26 +243,40 @@ mod tests {
         std::fs::write(root.join("a.txt"), "hello")?;
         std::fs::write(root.join("sub/<x>.css"), "")?;
         let root = std::fs::canonicalize(&root)?;
-        let get = |target: &str| respond(&request(&format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n")), &root, "D");
+        let get = |target: &str| {
+            respond(
+                &request(&format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n")),
+                &root,
+                "D",
+            )
+        };
         let r = get("/plaintext");
-        assert_eq!(r.status, 200);
+        assert_eq!(status(&r), 200);
         assert!(r.head.ends_with(b"\r\n\r\nHello, World!"));
         let r = get("/a.txt");
-        assert_eq!(r.status, 200);
+        assert_eq!(status(&r), 200);
         assert!(matches!(r.body, Body::File(_, 5)));
-        assert!(String::from_utf8_lossy(&r.head).contains("Content-Type: text/plain; charset=utf-8\r\n"));
-        assert_eq!(get("/missing").status, 404);
-        assert_eq!(get("/../a.txt").status, 400);
-        assert_eq!(get("/sub").status, 301);
+        assert!(String::from_utf8_lossy(&r.head)
+            .contains("Content-Type: text/plain; charset=utf-8\r\n"));
+        assert_eq!(status(&get("/missing")), 404);
+        assert_eq!(status(&get("/../a.txt")), 400);
+        assert_eq!(status(&get("/sub")), 301);
         let r = get("/sub/");
-        assert_eq!(r.status, 200);
+        assert_eq!(status(&r), 200);
         let page = String::from_utf8_lossy(&r.head);
-        assert!(page.contains("<a href=\"%3Cx%3E.css\">&lt;x&gt;.css</a>"), "{page}");
-        let r = respond(&request("POST /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"), &root, "D");
-        assert_eq!(r.status, 405);
+        assert!(
+            page.contains("<a href=\"%3Cx%3E.css\">&lt;x&gt;.css</a>"),
+            "{page}"
+        );
+        let r = respond(
+            &request("POST /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+            &root,
+            "D",
+        );
+        assert_eq!(status(&r), 405);
         assert!(!r.close);
         let r = respond(&request("HEAD /a.txt HTTP/1.0\r\n\r\n"), &root, "D");
-        assert!(matches!(r.body, Body::None) && r.close && r.status == 200);
+        assert!(matches!(r.body, Body::None) && r.close && status(&r) == 200);
         std::fs::remove_dir_all(&root)
     }
 }

@@ -5,7 +5,11 @@ use std::path::Path;
 
 /// The `Content-Type` for a file.
 pub(crate) fn content_type(path: &Path) -> &'static str {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -36,7 +40,10 @@ mod tests {
 
     #[test]
     fn types_by_extension() {
-        assert_eq!(content_type(Path::new("a/INDEX.HTML")), "text/html; charset=utf-8");
+        assert_eq!(
+            content_type(Path::new("a/INDEX.HTML")),
+            "text/html; charset=utf-8"
+        );
         assert_eq!(content_type(Path::new("x.svg")), "image/svg+xml");
         assert_eq!(content_type(Path::new("noext")), "application/octet-stream");
     }

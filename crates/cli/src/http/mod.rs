@@ -29,11 +29,13 @@ use crate::errors::usage;
 
 /// HTTP/1.1 server: static files and `/plaintext`.
 #[derive(Debug, ClapArgs)]
-#[command(after_help = "GET /plaintext answers 'Hello, World!'; any other path is a file (or a \
+#[command(
+    after_help = "GET /plaintext answers 'Hello, World!'; any other path is a file (or a \
 directory listing, or its index.html) under --root. No path escapes the root: '..' segments \
 are refused and symlinks leading outside get 403.\n\
 The first line on stdout is the bound address (useful with port 0).\n\
-Ctrl-C stops accepting, lets the requests in flight finish (at most 2 s), and exits.")]
+Ctrl-C stops accepting, lets the requests in flight finish (at most 2 s), and exits."
+)]
 pub(crate) struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -54,10 +56,18 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if args.idle_timeout == 0 {
         return Err(usage("--idle-timeout must be at least 1 second"));
     }
-    let root = std::fs::canonicalize(&args.root)
-        .map_err(|e| usage(format!("--root {}: {}", args.root.display(), crate::errors::short(&e))))?;
+    let root = std::fs::canonicalize(&args.root).map_err(|e| {
+        usage(format!(
+            "--root {}: {}",
+            args.root.display(),
+            crate::errors::short(&e)
+        ))
+    })?;
     if !root.is_dir() {
-        return Err(usage(format!("--root {}: not a directory", args.root.display())));
+        return Err(usage(format!(
+            "--root {}: not a directory",
+            args.root.display()
+        )));
     }
     crate::sys::raise_fd_limit();
     crate::shutdown::install()?;
@@ -72,9 +82,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     builder = if args.threads == 1 {
         builder.current_thread()
     } else {
-        builder.multi_thread().worker_threads(usize::from(args.threads))
+        builder
+            .multi_thread()
+            .worker_threads(usize::from(args.threads))
     };
     let rt = builder.thread_name("c10k-http").build()?;
-    let config = server::Config { root, idle: std::time::Duration::from_secs(args.idle_timeout) };
+    let config = server::Config {
+        root,
+        idle: std::time::Duration::from_secs(args.idle_timeout),
+    };
     rt.block_on(server::serve(listener, config))
 }

@@ -106,9 +106,22 @@ mod tests {
 
     #[test]
     fn decoding_and_escapes() {
-        assert_eq!(segments("/a%20b/./c?x=../.."), Ok(vec!["a b".to_owned(), "c".to_owned()]));
+        assert_eq!(
+            segments("/a%20b/./c?x=../.."),
+            Ok(vec!["a b".to_owned(), "c".to_owned()])
+        );
         assert_eq!(segments("/"), Ok(vec![]));
-        for bad in ["/../etc/passwd", "/%2e%2e/x", "/a/%2E%2E", "/a%2fb", "/%00", "/%zz", "/%4", "x", ""] {
+        for bad in [
+            "/../etc/passwd",
+            "/%2e%2e/x",
+            "/a/%2E%2E",
+            "/a%2fb",
+            "/%00",
+            "/%zz",
+            "/%4",
+            "x",
+            "",
+        ] {
             assert_eq!(segments(bad), Err(PathError::Bad), "{bad}");
         }
     }

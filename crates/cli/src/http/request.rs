@@ -130,7 +130,14 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
     if body_len > MAX_BODY {
         return Parsed::Error(Status::PAYLOAD_TOO_LARGE);
     }
-    let request = Request { method, target: path.to_owned(), minor, keep_alive, body_len, chunked };
+    let request = Request {
+        method,
+        target: path.to_owned(),
+        minor,
+        keep_alive,
+        body_len,
+        chunked,
+    };
     Parsed::Complete(request, len)
 }
 
@@ -140,7 +147,9 @@ pub(crate) fn parse_decimal(value: &[u8]) -> Option<u64> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    value.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    value.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 #[cfg(test)]
@@ -157,7 +166,10 @@ mod tests {
     #[test]
     fn keep_alive_follows_version_and_connection() {
         let (r, n) = complete(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /next");
-        assert_eq!((r.method, r.minor, r.keep_alive, n), (Method::Get, 1, true, 27));
+        assert_eq!(
+            (r.method, r.minor, r.keep_alive, n),
+            (Method::Get, 1, true, 27)
+        );
         let (r, _) = complete(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n");
         assert!(!r.keep_alive);
         let (r, _) = complete(b"HEAD /a HTTP/1.0\r\n\r\n");
@@ -169,19 +181,40 @@ mod tests {
     #[test]
     fn limits_and_errors() {
         assert_eq!(parse(b"GET / HTTP/1.1\r\nHost: x\r\n"), Parsed::Partial);
-        assert_eq!(parse(b"GET / HTTP/1.1\r\n\r\n"), Parsed::Error(Status::BAD_REQUEST));
-        assert_eq!(parse(b"\x00\x01garbage\r\n\r\n"), Parsed::Error(Status::BAD_REQUEST));
-        assert_eq!(parse(b"GET / HTTP/2.0\r\n\r\n"), Parsed::Error(Status::VERSION_NOT_SUPPORTED));
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\n\r\n"),
+            Parsed::Error(Status::BAD_REQUEST)
+        );
+        assert_eq!(
+            parse(b"\x00\x01garbage\r\n\r\n"),
+            Parsed::Error(Status::BAD_REQUEST)
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/2.0\r\n\r\n"),
+            Parsed::Error(Status::VERSION_NOT_SUPPORTED)
+        );
         let long_uri = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_HEAD));
-        assert_eq!(parse(long_uri.as_bytes()), Parsed::Error(Status::URI_TOO_LONG));
-        let big = format!("GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n", "a".repeat(MAX_HEAD));
-        assert_eq!(parse(big.as_bytes()), Parsed::Error(Status::HEADERS_TOO_LARGE));
+        assert_eq!(
+            parse(long_uri.as_bytes()),
+            Parsed::Error(Status::URI_TOO_LONG)
+        );
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n",
+            "a".repeat(MAX_HEAD)
+        );
+        assert_eq!(
+            parse(big.as_bytes()),
+            Parsed::Error(Status::HEADERS_TOO_LARGE)
+        );
         let mut many = String::from("GET / HTTP/1.1\r\nHost: x\r\n");
         for i in 0..MAX_HEADERS {
             many.push_str(&format!("X-{i}: y\r\n"));
         }
         many.push_str("\r\n");
-        assert_eq!(parse(many.as_bytes()), Parsed::Error(Status::HEADERS_TOO_LARGE));
+        assert_eq!(
+            parse(many.as_bytes()),
+            Parsed::Error(Status::HEADERS_TOO_LARGE)
+        );
         let body = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n";
         assert_eq!(parse(body), Parsed::Error(Status::PAYLOAD_TOO_LARGE));
         let both = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";

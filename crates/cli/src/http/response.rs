@@ -18,12 +18,10 @@ impl Status {
     pub(crate) const FORBIDDEN: Status = Status(403, "Forbidden");
     pub(crate) const NOT_FOUND: Status = Status(404, "Not Found");
     pub(crate) const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");
-    pub(crate) const REQUEST_TIMEOUT: Status = Status(408, "Request Timeout");
     pub(crate) const PAYLOAD_TOO_LARGE: Status = Status(413, "Content Too Large");
     pub(crate) const URI_TOO_LONG: Status = Status(414, "URI Too Long");
     pub(crate) const HEADERS_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
     pub(crate) const INTERNAL_ERROR: Status = Status(500, "Internal Server Error");
-    pub(crate) const NOT_IMPLEMENTED: Status = Status(501, "Not Implemented");
     pub(crate) const VERSION_NOT_SUPPORTED: Status = Status(505, "HTTP Version Not Supported");
 }
 
@@ -40,7 +38,11 @@ pub(crate) fn write_head(
     extra: &[(&str, &str)],
 ) {
     let mut head = String::with_capacity(160);
-    let _ = write!(head, "HTTP/1.1 {} {}\r\nServer: c10k\r\nDate: {date}\r\n", status.0, status.1);
+    let _ = write!(
+        head,
+        "HTTP/1.1 {} {}\r\nServer: c10k\r\nDate: {date}\r\n",
+        status.0, status.1
+    );
     if let Some(ct) = content_type {
         let _ = write!(head, "Content-Type: {ct}\r\n");
     }
@@ -79,12 +81,19 @@ mod tests {
     #[test]
     fn heads_are_well_formed() {
         let mut out = Vec::new();
-        write_error(&mut out, Status::METHOD_NOT_ALLOWED, false, "D", &[("Allow", "GET, HEAD")], true);
+        write_error(
+            &mut out,
+            Status::METHOD_NOT_ALLOWED,
+            false,
+            "D",
+            &[("Allow", "GET, HEAD")],
+            true,
+        );
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
         assert!(text.contains("\r\nConnection: close\r\n"));
         assert!(text.contains("\r\nAllow: GET, HEAD\r\n"));
         assert!(text.ends_with("\r\n\r\n405 Method Not Allowed\n"));
-        assert!(text.contains("Content-Length: 24\r\n"));
+        assert!(text.contains("Content-Length: 23\r\n"));
     }
 }

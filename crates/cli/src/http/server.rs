@@ -77,7 +77,12 @@ pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> an
                     open.fetch_sub(1, Ordering::Relaxed);
                 });
             }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)) => {
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                ) =>
+            {
                 crate::net::log_exhausted(&e, open.load(Ordering::Relaxed));
                 time::sleep(crate::net::ACCEPT_BACKOFF).await;
             }
@@ -102,7 +107,9 @@ async fn connection(stream: TcpStream, config: &Config) {
         // Step 1: answer every complete request in the buffer.
         let mut close = false;
         loop {
-            let skipped = usize::try_from(skip).unwrap_or(usize::MAX).min(buf.len() - start);
+            let skipped = usize::try_from(skip)
+                .unwrap_or(usize::MAX)
+                .min(buf.len() - start);
             start += skipped;
             skip -= skipped as u64;
             if skip > 0 {

@@ -1,0 +1,331 @@
+//! `c10k fetch`: fetch many `http://` URLs concurrently on the c10k runtime — the
+//! tutorials' crawler, with keep-alive, redirects, retries, timeouts, a progress bar and a
+//! summary.
+//!
+//! | file | role |
+//! |---|---|
+//! | `url.rs` | parsing URLs, resolving redirects |
+//! | `response.rs`, `chunked.rs` | response heads and body framing |
+//! | `client.rs` | the keep-alive pool, exchanges, redirects, retries, timeouts |
+//! | `names.rs` | safe file names for `-o DIR` |
+//! | `summary.rs` | totals, latency percentiles, table and JSON |
+//!
+//! Concurrency: `-c N` worker tasks take the next URL from a shared counter until none is
+//! left, so at most N requests are in flight and N connections per host are kept.
+//! A URL that fails is reported on stderr at once and the batch goes on; the exit code is 1
+//! when any URL failed.
+
+mod chunked;
+mod client;
+mod names;
+mod response;
+mod summary;
+mod url;
+
+use std::fs::File;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Args as ClapArgs;
+
+use crate::errors::usage;
+use client::{Client, Counts, Discard, Sink};
+use summary::{Outcome, Report, Summary};
+use url::Url;
+
+/// Fetch many HTTP/1.1 URLs concurrently.
+#[derive(Debug, ClapArgs)]
+#[command(
+    after_help = "Only http:// URLs (no TLS). Redirects are followed (at most 5); a GET that \
+fails before any response byte is retried. A failed URL is reported on stderr and the batch \
+goes on; the exit code is 1 if any URL failed (an HTTP error status is a response, not a \
+failure). The summary goes to stdout: a table, or JSON with --json."
+)]
+pub(crate) struct Args {
+    /// URLs to fetch.
+    #[arg(value_name = "URL")]
+    pub(crate) urls: Vec<String>,
+    /// Read more URLs from FILE, one per line (`-` for stdin; blank lines and `#` comments
+    /// are skipped).
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    pub(crate) input: Option<PathBuf>,
+    /// Requests in flight at once.
+    #[arg(short = 'c', long = "concurrency", default_value_t = 10, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) concurrency: u32,
+    /// Save each body under DIR (file names derived from the URLs).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub(crate) output: Option<PathBuf>,
+    /// Seconds one request (connect, send, full response) may take.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub(crate) timeout: f64,
+    /// Retries of a request whose connection failed before any response byte.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub(crate) retries: u32,
+    /// Print the results and summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Runs `c10k fetch`.
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        return Err(usage("--timeout must be a positive number of seconds"));
+    }
+    let mut inputs = args.urls.clone();
+    if let Some(path) = &args.input {
+        inputs.extend(read_list(path)?);
+    }
+    if inputs.is_empty() {
+        return Err(usage("no URL given (pass URLs or -i FILE)"));
+    }
+    if let Some(dir) = &args.output {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create {}: {}",
+                dir.display(),
+                crate::errors::short(&e)
+            )
+        })?;
+    }
+    crate::sys::raise_fd_limit();
+    let progress = progress_bar(inputs.len() as u64);
+    let rt = c10k::runtime::Runtime::builder()
+        .current_thread()
+        .thread_name("c10k-fetch")
+        .build()?;
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let batch = Arc::new(Batch {
+        inputs,
+        next: AtomicUsize::new(0),
+        results: Mutex::new(Vec::new()),
+        client: Client::new(args.concurrency as usize, timeout, args.retries),
+        names: Mutex::new(names::Names::default()),
+        output: args.output.clone(),
+        progress,
+    });
+    let started = Instant::now();
+    let workers = (args.concurrency as usize).min(batch.inputs.len());
+    rt.block_on(async {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| c10k::runtime::spawn(worker(batch.clone())))
+            .collect();
+        for h in handles {
+            h.await
+                .map_err(|e| anyhow::anyhow!("a fetch worker failed: {e}"))?;
+        }
+        anyhow::Ok(())
+    })?;
+    let elapsed = started.elapsed();
+    batch.progress.finish_and_clear();
+    let mut results = std::mem::take(
+        &mut *batch
+            .results
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    results.sort_by_key(|(i, _)| *i);
+    let outcomes: Vec<Outcome> = results.into_iter().map(|(_, o)| o).collect();
+    let summary = Summary::new(&outcomes, elapsed);
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &Report {
+                results: &outcomes,
+                summary: &summary,
+            },
+        )?;
+        writeln!(out)?;
+    } else {
+        summary.write_table(&mut out)?;
+    }
+    out.flush()?;
+    if summary.failed > 0 {
+        // Exit 1 after a complete report; each failure was already named on stderr.
+        return Err(anyhow::anyhow!(
+            "{} of {} URLs failed",
+            summary.failed,
+            summary.urls
+        ));
+    }
+    Ok(())
+}
+
+/// Shared by the workers.
+#[derive(Debug)]
+struct Batch {
+    inputs: Vec<String>,
+    next: AtomicUsize,
+    results: Mutex<Vec<(usize, Outcome)>>,
+    client: Client,
+    names: Mutex<names::Names>,
+    output: Option<PathBuf>,
+    progress: indicatif::ProgressBar,
+}
+
+/// Takes URLs until none is left.
+async fn worker(batch: Arc<Batch>) {
+    loop {
+        let i = batch.next.fetch_add(1, Ordering::Relaxed);
+        let Some(input) = batch.inputs.get(i) else {
+            return;
+        };
+        let outcome = fetch_one(&batch, input).await;
+        if let Some(error) = &outcome.error {
+            let line = format!("c10k: fetch {input}: {error}");
+            batch.progress.suspend(|| eprintln!("{line}"));
+        }
+        batch.progress.inc(1);
+        batch
+            .results
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((i, outcome));
+    }
+}
+
+async fn fetch_one(batch: &Batch, input: &str) -> Outcome {
+    let mut outcome = Outcome {
+        url: input.to_owned(),
+        status: None,
+        final_url: None,
+        bytes: 0,
+        redirects: 0,
+        retries: 0,
+        ms: 0.0,
+        saved: None,
+        error: None,
+        requests: 0,
+    };
+    let url = match Url::parse(input) {
+        Ok(url) => url,
+        Err(e) => {
+            outcome.error = Some(e.to_string());
+            return outcome;
+        }
+    };
+    let started = Instant::now();
+    let mut file_sink = batch.output.as_ref().map(|dir| {
+        let name = batch
+            .names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unique(&url);
+        FileSink {
+            path: dir.join(name),
+            file: None,
+        }
+    });
+    let mut counts = Counts::default();
+    let result = match &mut file_sink {
+        Some(sink) => batch.client.fetch(&url, sink, &mut counts).await,
+        None => batch.client.fetch(&url, &mut Discard, &mut counts).await,
+    };
+    outcome.ms = started.elapsed().as_secs_f64() * 1000.0;
+    outcome.requests = counts.requests;
+    outcome.redirects = counts.redirects;
+    outcome.retries = counts.retries;
+    match result {
+        Ok(f) => {
+            outcome.status = Some(f.status);
+            outcome.bytes = f.bytes;
+            if counts.redirects > 0 {
+                outcome.final_url = Some(f.url.to_string());
+            }
+        }
+        Err(e) => outcome.error = Some(e.to_string()),
+    }
+    if let Some(sink) = &mut file_sink {
+        outcome.saved = finish_file(sink, outcome.error.is_none());
+    }
+    outcome
+}
+
+/// Writes the final body to `PATH.part`, renamed to `PATH` when the fetch succeeded.
+#[derive(Debug)]
+struct FileSink {
+    path: PathBuf,
+    file: Option<io::BufWriter<File>>,
+}
+
+impl FileSink {
+    fn part(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".part");
+        PathBuf::from(p)
+    }
+}
+
+impl Sink for FileSink {
+    fn start(&mut self, _status: u16) -> io::Result<()> {
+        // A retried or redirected exchange starts over.
+        self.file = Some(io::BufWriter::new(File::create(self.part())?));
+        Ok(())
+    }
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.write_all(bytes),
+            None => Err(io::Error::other("body before the response head")),
+        }
+    }
+}
+
+/// Completes or removes the saved body; returns its path when kept.
+fn finish_file(sink: &mut FileSink, ok: bool) -> Option<String> {
+    let file = sink.file.take()?;
+    let part = sink.part();
+    let flushed = file
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all().map(|()| f));
+    if ok && flushed.is_ok() && std::fs::rename(&part, &sink.path).is_ok() {
+        return Some(sink.path.display().to_string());
+    }
+    let _ = std::fs::remove_file(&part);
+    None
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// URLs from a file (or stdin for `-`), skipping blank lines and `#` comments.
+fn read_list(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(io::BufReader::new(io::stdin()))
+    } else {
+        let file = File::open(path).map_err(|e| {
+            usage(format!(
+                "-i {}: {}",
+                path.display(),
+                crate::errors::short(&e)
+            ))
+        })?;
+        Box::new(io::BufReader::new(file))
+    };
+    let mut urls = Vec::new();
+    for line in reader.lines() {
+        let line = line.map_err(|e| {
+            anyhow::anyhow!("reading {}: {}", path.display(), crate::errors::short(&e))
+        })?;
+        let line = line.trim();
+        if !line.is_empty() && !line.starts_with('#') {
+            urls.push(line.to_owned());
+        }
+    }
+    Ok(urls)
+}
