@@ -1,7 +1,45 @@
 //! The c10k runtime: tasks and `JoinHandle`s, current-thread and work-stealing schedulers,
-//! the IO driver over `c10k-selector`, a timing wheel, async sockets, and asyncio's callback
-//! event loop, all on one driver.
+//! the IO driver over `c10k-selector`, timers, and the blocking pool.
 //!
-//! It will hold `driver/`, `task/`, `executor/`, `time/`, `net/`, `blocking/` and
-//! `event_loop` (issue 3).
-#![forbid(unsafe_code)]
+//! ```
+//! let total = c10k_runtime::run(async {
+//!     let mut set = c10k_runtime::task::JoinSet::new();
+//!     for i in 1..=10u64 {
+//!         set.spawn(async move { i });
+//!     }
+//!     let mut total = 0;
+//!     while let Some(r) = set.join_next().await {
+//!         total += r.unwrap();
+//!     }
+//!     total
+//! });
+//! assert_eq!(total, 55);
+//! ```
+//!
+//! # Map
+//!
+//! * [`task`]: spawning, `JoinHandle`, `JoinSet`, `TaskGroup`, `LocalSet`, `yield_now`, the
+//!   cooperative budget, and (internally) the one-allocation task cell.
+//! * [`Runtime`], [`Builder`], [`Handle`]: the schedulers (`executor` module docs explain
+//!   both and how IO is split between workers).
+//! * [`driver`]: IO readiness on `c10k-selector`, the base of the socket types.
+//! * [`time`]: `sleep`, `timeout`, `interval`.
+//! * [`race`](mod@race): racing futures (`select`).
+//!
+//! # Racing futures
+//!
+//! See [`race`](mod@race): `select!` and `select` from `futures-util`, re-exported and
+//! documented here.
+
+pub mod driver;
+mod executor;
+pub mod race;
+pub mod task;
+pub mod time;
+
+mod blocking;
+mod context;
+mod loom;
+
+pub use executor::{run, Builder, EnterGuard, Handle, LongPoll, Runtime, TryCurrentError};
+pub use task::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle};

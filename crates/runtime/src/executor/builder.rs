@@ -1,0 +1,216 @@
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use c10k_selector::Backend;
+
+use super::runtime::{Runtime, Scheduler};
+use super::{current_thread, multi_thread, scheduler, Handle, LongPoll, LongPollConfig};
+use crate::blocking;
+use crate::driver::Driver;
+use crate::time::TimeDriver;
+
+/// Configures and builds a [`Runtime`].
+///
+/// | knob | default |
+/// |---|---|
+/// | flavor | multi-thread (`current_thread()` for asyncio's single-threaded loop) |
+/// | [`worker_threads`](Self::worker_threads) | the number of CPUs |
+/// | [`backend`](Self::backend) | `Backend::best()` (epoll on Linux) |
+/// | [`thread_name`](Self::thread_name) | `"c10k-worker"` (threads are `c10k-worker-0`, …, `c10k-worker-blocking-3`) |
+/// | [`long_poll_threshold`](Self::long_poll_threshold) | 100 ms, reported on stderr |
+/// | [`max_blocking_threads`](Self::max_blocking_threads) | 512 |
+/// | [`thread_keep_alive`](Self::thread_keep_alive) | 10 s |
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::Runtime;
+/// use c10k_runtime::driver::Backend;
+///
+/// let rt = Runtime::builder()
+///     .multi_thread()
+///     .worker_threads(2)
+///     .backend(Backend::Poll)
+///     .thread_name("server")
+///     .build()?;
+/// assert_eq!(rt.block_on(async { c10k_runtime::spawn(async { 1 + 1 }).await.unwrap() }), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder {
+    kind: Kind,
+    config: Config,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    CurrentThread,
+    MultiThread,
+}
+
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) worker_threads: usize,
+    pub(crate) backend: Option<Backend>,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: usize,
+    pub(crate) long_poll: LongPollConfig,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) keep_alive: Duration,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults of the table above.
+    pub fn new() -> Builder {
+        Builder {
+            kind: Kind::MultiThread,
+            config: Config {
+                worker_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                backend: None,
+                thread_name: "c10k-worker".into(),
+                stack_size: 2 << 20,
+                long_poll: LongPollConfig {
+                    threshold: Some(Duration::from_millis(100)),
+                    hook: None,
+                },
+                max_blocking_threads: 512,
+                keep_alive: Duration::from_secs(10),
+            },
+        }
+    }
+
+    /// Every task runs on the thread that calls [`Runtime::block_on`] (asyncio's model).
+    /// The runtime creates no thread except for the blocking pool.
+    pub fn current_thread(mut self) -> Builder {
+        self.kind = Kind::CurrentThread;
+        self
+    }
+
+    /// Tasks run on a pool of worker threads that steal work from each other.
+    pub fn multi_thread(mut self) -> Builder {
+        self.kind = Kind::MultiThread;
+        self
+    }
+
+    /// The number of worker threads of a multi-thread runtime (at least 1).
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.config.worker_threads = n.max(1);
+        self
+    }
+
+    /// The selector backend of the IO driver(s).
+    pub fn backend(mut self, backend: Backend) -> Builder {
+        self.config.backend = Some(backend);
+        self
+    }
+
+    /// The prefix of the runtime's thread names.
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.config.thread_name = name.into();
+        self
+    }
+
+    /// The stack size of worker and blocking threads (default 2 MiB).
+    pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
+        self.config.stack_size = bytes;
+        self
+    }
+
+    /// Reports a task whose single poll holds its thread for longer than `threshold` (once per
+    /// task, see [`LongPoll`]). `Duration::MAX` effectively disables it; see also
+    /// [`disable_long_poll_report`](Self::disable_long_poll_report).
+    pub fn long_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.config.long_poll.threshold = Some(threshold);
+        self
+    }
+
+    /// No long-poll detection at all (saves one coarse clock read per task poll).
+    pub fn disable_long_poll_report(mut self) -> Builder {
+        self.config.long_poll.threshold = None;
+        self
+    }
+
+    /// Where long-poll reports go, instead of stderr. Called on the thread that ran the poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&seen);
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .on_long_poll(move |report| sink.lock().unwrap().push(report.id))
+    ///     .build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_long_poll(mut self, hook: impl Fn(&LongPoll) + Send + Sync + 'static) -> Builder {
+        self.config.long_poll.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// The most threads the blocking pool may run at once (at least 1). Further
+    /// `spawn_blocking` calls queue until a thread is free.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.config.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits.
+    pub fn thread_keep_alive(mut self, d: Duration) -> Builder {
+        self.config.keep_alive = d;
+        self
+    }
+
+    /// Creates the runtime: its selector(s), and for a multi-thread runtime its workers.
+    ///
+    /// # Errors
+    ///
+    /// The selector could not be created (e.g. the backend is unavailable, or out of
+    /// descriptors), or a thread could not be spawned.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let config = self.config.clone();
+        let time = Arc::new(TimeDriver::new());
+        let pool = blocking::Pool::new(&config);
+        match self.kind {
+            Kind::CurrentThread => {
+                let driver = Arc::new(Driver::new(config.backend)?);
+                let h = current_thread::Handle::new(driver, time, pool.spawner(), &config);
+                let handle = Handle {
+                    inner: scheduler::Handle::CurrentThread(Arc::clone(&h)),
+                };
+                Ok(Runtime::new(handle, Scheduler::CurrentThread(h), pool))
+            }
+            Kind::MultiThread => {
+                let h = multi_thread::start(&config, time, pool.spawner())?;
+                let handle = Handle {
+                    inner: scheduler::Handle::MultiThread(Arc::clone(&h)),
+                };
+                Ok(Runtime::new(handle, Scheduler::MultiThread(h), pool))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("kind", &self.kind)
+            .field("worker_threads", &self.config.worker_threads)
+            .field("backend", &self.config.backend)
+            .field("thread_name", &self.config.thread_name)
+            .field("long_poll", &self.config.long_poll)
+            .field("max_blocking_threads", &self.config.max_blocking_threads)
+            .field("keep_alive", &self.config.keep_alive)
+            .finish()
+    }
+}

@@ -1,0 +1,116 @@
+use std::fmt;
+use std::future::Future;
+
+use super::scheduler;
+use crate::context;
+use crate::task::{Id, JoinHandle};
+
+/// A cheap, cloneable reference to a runtime: spawn on it from any thread, or enter its
+/// context.
+///
+/// # Examples
+///
+/// ```
+/// let rt = c10k_runtime::Runtime::builder().multi_thread().worker_threads(1).build()?;
+/// let handle = rt.handle().clone();
+/// let from_thread = std::thread::spawn(move || handle.spawn(async { 5 })).join().unwrap();
+/// assert_eq!(rt.block_on(from_thread).unwrap(), 5);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: scheduler::Handle,
+}
+
+/// Returned by [`Handle::try_current`] outside a runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("this thread is not inside a c10k runtime")
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Handle {
+    /// The runtime this thread is in.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime (see [`try_current`](Self::try_current)).
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(_) => panic!("`Handle::current()` called outside a c10k runtime: call it from inside `block_on` or a task"),
+        }
+    }
+
+    /// The runtime this thread is in, if any.
+    ///
+    /// # Errors
+    ///
+    /// Outside a runtime.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::current()
+            .map(|inner| Handle { inner })
+            .ok_or(TryCurrentError(()))
+    }
+
+    /// Spawns a task on this runtime, from any thread.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future, Id::next(), None)
+    }
+
+    /// Runs `f` on this runtime's blocking pool (see [`spawn_blocking`](crate::task::spawn_blocking)).
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.blocking().spawn(f)
+    }
+
+    /// Makes this runtime the current one on this thread until the guard is dropped, so that
+    /// `spawn`, IO constructors and timers work outside `block_on`.
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard {
+            _guard: context::enter(self.inner.clone()),
+        }
+    }
+
+    /// The selector backend of this runtime's IO driver.
+    pub fn backend(&self) -> crate::driver::Backend {
+        self.inner.backend()
+    }
+
+    /// The number of live tasks (spawned and not yet completed).
+    pub fn num_tasks(&self) -> usize {
+        self.inner.num_tasks_hint()
+    }
+
+    /// The number of threads of the blocking pool (running or idle).
+    pub fn num_blocking_threads(&self) -> usize {
+        self.inner.blocking().num_threads()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// Returned by [`Handle::enter`]; leaves the runtime's context when dropped. Must be dropped
+/// on the thread that created it.
+#[derive(Debug)]
+#[must_use = "the runtime context is left as soon as the guard is dropped"]
+pub struct EnterGuard {
+    _guard: context::EnterGuard,
+}

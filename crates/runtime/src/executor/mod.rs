@@ -1,0 +1,143 @@
+//! Schedulers and the runtime that owns them.
+//!
+//! * [`Runtime`] is built by [`Builder`]: a *current-thread* scheduler (every task runs on
+//!   the thread that calls `block_on`, like asyncio's event loop) or a *multi-thread*
+//!   work-stealing scheduler (N worker threads).
+//! * [`Handle`] is a cloneable reference to a runtime, to spawn on it from anywhere.
+//!
+//! # Current-thread scheduler (`current_thread.rs`)
+//!
+//! The thread in `block_on` owns the *core* (run queue, event buffer) and loops: poll the
+//! `block_on` future when it was woken; run up to 61 tasks (every 31st from the injection
+//! queue first, so outside wakeups are not starved); then poll the IO driver, blocking only
+//! when nothing is runnable. Wakes from the same thread push to the run queue with no
+//! synchronisation; wakes from other threads go through the injection queue and write the
+//! selector's waker only if the thread is actually parked in `select`.
+//!
+//! # Multi-thread scheduler (`multi_thread/`)
+//!
+//! Work stealing in the style of Go and tokio: each worker has a bounded local ring queue
+//! (256 tasks) that other workers may steal half of, a LIFO slot holding the task most
+//! recently woken by the running task (message-passing locality: the receiver runs next,
+//! while the data is hot in cache), and all workers share a global injection queue.
+//! Idle workers park; a worker that makes work available wakes one parked worker only if no
+//! worker is already searching for work, which avoids the thundering herd.
+//!
+//! ## How IO is split between workers
+//!
+//! tokio has one IO driver per runtime, polled by whichever worker parks first while the
+//! others sleep on a condition variable; under load every readiness event funnels through
+//! that one worker and its lock. c10k gives **each worker its own selector**. A registration
+//! is made on the selector of the worker that creates it (round-robin across workers for
+//! registrations made off the workers, e.g. in `block_on`), and its events are dispatched by
+//! that worker. Consequences:
+//!
+//! 1. A worker parks *in its own selector*, so wakes to it (new work, a timer) go through
+//!    that selector's waker, and only when the worker is actually parked.
+//! 2. Connections accepted on a worker keep their IO events on that worker: the wakeup
+//!    puts the task in that worker's LIFO slot or queue, next to the data.
+//! 3. Tasks still move: a stolen task whose socket belongs to another worker keeps working;
+//!    its events are dispatched by the owning worker (which polls its selector whenever it
+//!    parks and every 61 tasks while busy) and the wake crosses to wherever the task is.
+//! 4. There is no lock shared by all workers on the IO path.
+//!
+//! The cost: a worker busy with long polls delays its own registrations' events (by at most
+//! 61 task polls). Long polls are reported (see [`Builder::long_poll_threshold`]).
+//!
+//! ## Timers
+//!
+//! One timer wheel per runtime. The worker that parks first takes the *timer token* and bounds
+//! its wait by the next deadline; others park without timeout. The timer wheel's unpark hook
+//! wakes the token holder.
+
+pub(crate) mod builder;
+pub(crate) mod current_thread;
+mod handle;
+pub(crate) mod inject;
+pub(crate) mod multi_thread;
+mod runtime;
+pub(crate) mod scheduler;
+
+pub use builder::Builder;
+pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use runtime::{run, Runtime};
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The report of a task poll that held its thread for longer than the long-poll threshold
+/// ([`Builder::long_poll_threshold`]), like asyncio's debug mode "Executing <Task> took
+/// 0.150 seconds".
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LongPoll {
+    /// The task.
+    pub id: crate::task::Id,
+    /// Its name, if it was spawned with [`task::Builder::name`](crate::task::Builder::name).
+    pub name: Option<String>,
+    /// How long the single poll took (measured with the coarse monotonic clock, resolution
+    /// a few milliseconds).
+    pub duration: Duration,
+}
+
+impl fmt::Display for LongPoll {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "task {} ({n:?})", self.id)?,
+            None => write!(f, "task {}", self.id)?,
+        }
+        write!(
+            f,
+            " held its thread for {:.3} s in a single poll: it blocks the runtime (use \
+             spawn_blocking for blocking work, or yield_now in long computations)",
+            self.duration.as_secs_f64()
+        )
+    }
+}
+
+pub(crate) type LongPollHook = Arc<dyn Fn(&LongPoll) + Send + Sync>;
+
+/// Long-poll detection settings, shared by the scheduler's tasks.
+#[derive(Clone)]
+pub(crate) struct LongPollConfig {
+    pub(crate) threshold: Option<Duration>,
+    pub(crate) hook: Option<LongPollHook>,
+}
+
+impl LongPollConfig {
+    /// The clock read around every task poll: `CLOCK_MONOTONIC_COARSE` (a vDSO read of
+    /// a few nanoseconds, a few milliseconds of resolution) unless the threshold is so small
+    /// that this resolution matters.
+    #[inline]
+    pub(crate) fn now(&self) -> Option<Duration> {
+        let threshold = self.threshold?;
+        let id = if threshold >= Duration::from_millis(50) {
+            rustix::time::ClockId::MonotonicCoarse
+        } else {
+            rustix::time::ClockId::Monotonic
+        };
+        let t = rustix::time::clock_gettime(id);
+        Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+    }
+
+    pub(crate) fn check(&self, start: Option<Duration>, header: &crate::task::Header) {
+        let (Some(start), Some(threshold)) = (start, self.threshold) else { return };
+        let Some(end) = self.now() else { return };
+        let duration = end.saturating_sub(start);
+        if duration < threshold || !header.state.set_reported() {
+            return;
+        }
+        let report = LongPoll { id: header.id, name: header.name().map(str::to_owned), duration };
+        match &self.hook {
+            Some(hook) => hook(&report),
+            None => eprintln!("c10k: {report}"),
+        }
+    }
+}
+
+impl fmt::Debug for LongPollConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LongPollConfig").field("threshold", &self.threshold).field("hook", &self.hook.is_some()).finish()
+    }
+}

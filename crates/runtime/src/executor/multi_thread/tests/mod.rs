@@ -1,0 +1,2 @@
+//! loom models of the run queues (`cfg(loom)` only).
+mod loom_queue;

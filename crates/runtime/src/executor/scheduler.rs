@@ -1,0 +1,79 @@
+//! The scheduler-independent view of a runtime, used by `spawn`, IO registration and timers.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::{current_thread, multi_thread};
+use crate::blocking;
+use crate::driver::Driver;
+use crate::task::{Id, JoinHandle};
+use crate::time::TimeDriver;
+
+#[derive(Clone)]
+pub(crate) enum Handle {
+    CurrentThread(Arc<current_thread::Handle>),
+    MultiThread(Arc<multi_thread::Handle>),
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        id: Id,
+        name: Option<Box<str>>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Handle::CurrentThread(h) => current_thread::Handle::spawn(h, future, id, name),
+            Handle::MultiThread(h) => multi_thread::Handle::spawn(h, future, id, name),
+        }
+    }
+
+    /// The driver new IO registrations made on this thread go to.
+    pub(crate) fn io_driver(&self) -> Arc<Driver> {
+        match self {
+            Handle::CurrentThread(h) => Arc::clone(&h.driver),
+            Handle::MultiThread(h) => h.io_driver(),
+        }
+    }
+
+    pub(crate) fn time(&self) -> &Arc<TimeDriver> {
+        match self {
+            Handle::CurrentThread(h) => &h.time,
+            Handle::MultiThread(h) => &h.time,
+        }
+    }
+
+    pub(crate) fn blocking(&self) -> &blocking::Spawner {
+        match self {
+            Handle::CurrentThread(h) => &h.blocking,
+            Handle::MultiThread(h) => &h.blocking,
+        }
+    }
+
+    pub(crate) fn backend(&self) -> c10k_selector::Backend {
+        match self {
+            Handle::CurrentThread(h) => h.driver.backend(),
+            Handle::MultiThread(h) => h.io_driver().backend(),
+        }
+    }
+
+    pub(crate) fn num_tasks_hint(&self) -> usize {
+        match self {
+            Handle::CurrentThread(h) => h.owned.len_hint(),
+            Handle::MultiThread(h) => h.owned.len_hint(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Handle::CurrentThread(_) => f.write_str("Handle(CurrentThread)"),
+            Handle::MultiThread(h) => write!(f, "Handle(MultiThread({} workers))", h.num_workers()),
+        }
+    }
+}
