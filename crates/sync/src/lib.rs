@@ -6,11 +6,20 @@
 //! a thread and a task. Nothing depends on a particular executor: waiting tasks are woken
 //! through their `Waker`, waiting threads through `Thread::unpark`.
 //!
-//! | Python | here |
+//! | Python (`threading` / `asyncio` / `queue`) | here |
 //! |---|---|
-//! | `Lock` | [`Mutex`] |
-//! | `RLock` | [`ReentrantMutex`] |
-//! | `Semaphore`, `BoundedSemaphore` | [`Semaphore`] (permits are guards) |
+//! | `Lock` | [`Mutex`] (`lock().await`, `lock_blocking()`, `try_lock()`) |
+//! | `RLock` | [`ReentrantMutex`] (threads only: see its module for why) |
+//! | (none; readers-writer) | [`RwLock`] (fair: no writer starvation) |
+//! | `Semaphore`, `BoundedSemaphore` | [`Semaphore`] (permits are guards: over-release cannot happen) |
+//! | `Event` | [`Event`] |
+//! | `Condition` | [`Condvar`] with a [`MutexGuard`] |
+//! | `Barrier` | [`Barrier`] (one leader per generation) |
+//! | (tokio `Notify`) | [`Notify`] |
+//! | `asyncio.Future` | [`channel::oneshot`] |
+//! | `queue.Queue` between two parties | [`channel::mpsc`], [`channel::mpmc`] |
+//! | (pub/sub, latest value) | [`channel::broadcast`], [`channel::watch`] |
+//! | `Queue`, `LifoQueue`, `PriorityQueue`, `JoinableQueue` | [`Queue`] (`task_done`/`join`, `shutdown`) |
 //!
 //! # Shared design
 //!
@@ -32,7 +41,20 @@
 //! With the `deadlock-detection` feature, [`Mutex`], [`RwLock`] and [`ReentrantMutex`] feed a
 //! global lock-order graph and panic, with both acquisition sites and thread names, on the
 //! acquisition that makes a cycle possible, even if this run would not have deadlocked.
-//! See the `deadlock` module docs (`src/deadlock.rs`) for the rules and limits.
+//! The panic message names every edge of the cycle: thread names and `file:line:col` of both
+//! acquisitions of each edge, and where each lock was created. `async` acquisitions are
+//! checked against the locks the polling thread holds but are not recorded as held (tasks
+//! share threads, so per-thread bookkeeping would invent false cycles); see `src/deadlock.rs`
+//! for the rules and limits. The feature costs a global lock per acquisition: it is meant for
+//! tests and debug runs.
+//!
+//! # `unsafe`
+//!
+//! The crate denies `unsafe_code` except in the three lock types that must hand out `&mut T`
+//! from a shared lock (`mutex.rs`, `rwlock.rs`) or assert `Sync` (`reentrant.rs`); each
+//! `unsafe` there argues from "the guard holds the permit". The waiter list, the semaphore
+//! engine, the queues and the channels are safe code over a `std` (or, for models, `loom`)
+//! mutex and atomics.
 #![deny(unsafe_code)]
 
 mod deadlock;

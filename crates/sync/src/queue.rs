@@ -41,6 +41,17 @@ use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
 
 type Compare<T> = Arc<dyn Fn(&T, &T) -> CmpOrdering + Send + Sync>;
 
+/// Rounds of exponential spinning before a blocking `put`/`get` parks its thread. Each round
+/// retries under the lock; `try_put` fails while putters are queued and a getter only finds
+/// the store non-empty when no getter is queued, so spinning never overtakes a waiter.
+const SPINS: u32 = 6;
+
+fn spin(round: u32) {
+    for _ in 0..(1u32 << round) {
+        std::hint::spin_loop();
+    }
+}
+
 /// The storage discipline.
 enum Store<T> {
     Fifo(VecDeque<T>),
@@ -294,6 +305,19 @@ impl<T> Core<T> {
     /// Blocking put; `Full(v)` back means the deadline passed.
     pub(crate) fn put_blocking(&self, v: T, deadline: Option<Instant>) -> Result<(), Rejected<T>> {
         let mut wakes = WakeList::new();
+        // Spin briefly before parking (see `spin`): a consumer often makes room within a
+        // few hundred nanoseconds, far less than a park/unpark round trip.
+        let mut v = v;
+        for i in 0..SPINS {
+            match loom::lock(&self.state).try_put(v, &mut wakes) {
+                Err(Rejected::Full(back)) => v = back,
+                r => {
+                    wakes.wake_all();
+                    return r;
+                }
+            }
+            spin(i);
+        }
         let key = {
             let mut s = loom::lock(&self.state);
             match s.try_put(v, &mut wakes) {
@@ -317,6 +341,16 @@ impl<T> Core<T> {
     /// Blocking get; `Empty` means the deadline passed.
     pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<T, NoValue> {
         let mut wakes = WakeList::new();
+        for i in 0..SPINS {
+            match loom::lock(&self.state).try_get(&mut wakes) {
+                Err(NoValue::Empty) => {}
+                r => {
+                    wakes.wake_all();
+                    return r;
+                }
+            }
+            spin(i);
+        }
         let key = {
             let mut s = loom::lock(&self.state);
             match s.try_get(&mut wakes) {

@@ -175,6 +175,16 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
 }
 
 /// Shared access to a [`ReentrantMutex`]'s value; the last guard of the owner unlocks.
+///
+/// It cannot leave its thread (re-entrancy is per thread):
+///
+/// ```compile_fail
+/// let m = c10k_sync::ReentrantMutex::new(0);
+/// let g = m.lock_blocking();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(g)); // error: the guard is not `Send`
+/// });
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ReentrantMutexGuard<'a, T: ?Sized> {
     lock: &'a ReentrantMutex<T>,

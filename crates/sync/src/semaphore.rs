@@ -34,6 +34,8 @@ use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
 const CLOSED: usize = 1;
 const QUEUED: usize = 2;
 const SHIFT: usize = 2;
+/// Rounds of exponential spinning (1, 2, 4, ... pause instructions) before a thread parks.
+const SPINS: u32 = 7;
 
 /// A request in the waiter list.
 #[derive(Debug)]
@@ -360,30 +362,26 @@ impl Semaphore {
     }
 
     /// Returns `n` permits.
+    ///
+    /// One `fetch_add` when nobody waits. If the word says waiters are queued, the permits
+    /// just added are handed out under the waiter lock: a waiter can only have queued after
+    /// seeing too few permits, and it did so under that lock, so it is found there.
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
         }
-        let mut s = self.state.load(Ordering::Acquire);
-        while s & QUEUED == 0 {
-            assert!(
-                (s >> SHIFT) + n <= Self::MAX_PERMITS,
-                "semaphore permit count overflow"
-            );
-            match self.state.compare_exchange_weak(
-                s,
-                s + (n << SHIFT),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => s = actual,
-            }
+        let prev = self.state.fetch_add(n << SHIFT, Ordering::AcqRel);
+        if (prev >> SHIFT) + n > Self::MAX_PERMITS {
+            self.state.fetch_sub(n << SHIFT, Ordering::AcqRel);
+            panic!("semaphore permit count overflow");
+        }
+        if prev & QUEUED == 0 {
+            return;
         }
         let mut wakes = WakeList::new();
         {
             let mut list = loom::lock(&self.waiters);
-            self.add_and_grant(&mut list, n, &mut wakes);
+            self.add_and_grant(&mut list, 0, &mut wakes);
         }
         wakes.wake_all();
     }
@@ -480,8 +478,21 @@ impl Semaphore {
     }
 
     fn take_blocking(&self, n: usize, deadline: Option<Instant>) -> Result<(), AcquireError> {
-        if self.try_take(n).is_ok() {
-            return Ok(());
+        // Spin briefly before parking: a critical section is usually shorter than a futex
+        // sleep and wake. Spinning stops as soon as anyone is queued, so it never overtakes a
+        // waiter (FIFO holds) and costs nothing to the queue.
+        for i in 0..SPINS {
+            match self.try_take(n) {
+                Ok(()) => return Ok(()),
+                Err(TryAcquireError::Closed) => return Err(AcquireError::Closed),
+                Err(TryAcquireError::NoPermits) => {}
+            }
+            if self.state.load(Ordering::Relaxed) & QUEUED != 0 {
+                break;
+            }
+            for _ in 0..(1u32 << i) {
+                std::hint::spin_loop();
+            }
         }
         let key = match self.take_or_queue(&mut loom::lock(&self.waiters), n, Wakeup::thread())? {
             None => return Ok(()),
