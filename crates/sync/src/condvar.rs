@@ -119,6 +119,9 @@ impl Condvar {
     }
 
     /// Waits until `condition` is false, re-checking after every notification.
+    ///
+    /// Cancellation safety: as [`wait`](Self::wait); if dropped while re-locking, the lock
+    /// future passes the mutex on.
     pub async fn wait_while<'a, T: ?Sized, F>(
         &'a self,
         mut guard: MutexGuard<'a, T>,

@@ -13,7 +13,7 @@
 //! # Algorithm
 //!
 //! An owner token (a per-thread number, never reused) and a depth
-//! counter sit beside a one-permit [`Semaphore`](crate::Semaphore). The owner re-entering
+//! counter sit beside a one-permit [`Semaphore`]. The owner re-entering
 //! bumps the depth; anyone else acquires the permit (FIFO, like [`Mutex`](crate::Mutex)). The
 //! guard is `!Send`, so a re-entrant guard is always released by the thread that owns it.
 #![allow(unsafe_code)]

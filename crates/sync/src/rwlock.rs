@@ -34,6 +34,10 @@ pub const MAX_READERS: usize = 1 << 30;
 /// Cancellation safety of `read()` and `write()`: a dropped future leaves the queue; access
 /// that had already been handed to it passes on to the next waiters.
 ///
+/// Do not take a second read lock while holding one on the same thread or task: with a writer
+/// queued in between, the second read waits for the writer, which waits for the first read.
+/// The `deadlock-detection` feature reports this as a recursive acquisition.
+///
 /// # Examples
 ///
 /// ```

@@ -1,6 +1,6 @@
 //! Multi-producer single-consumer channels, bounded (back-pressure) or unbounded.
 //!
-//! The same engine as [`mpmc`](super::mpmc) with a receiver that cannot be cloned; see there
+//! The same engine as [`mpmc`] with a receiver that cannot be cloned; see there
 //! for the hand-over and closing rules. [`Receiver::close`] stops senders while keeping the
 //! buffered messages receivable.
 
