@@ -127,4 +127,11 @@ mod tests {
         assert!(!valid_name("é"));
         assert!(!valid_name(&"a".repeat(33)));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_line_parses(line in proptest::prelude::any::<String>()) {
+            let _ = parse(&line);
+        }
+    }
 }

@@ -417,4 +417,40 @@ mod tests {
         let t = UNIX_EPOCH + std::time::Duration::from_secs(86_400 * 3 + 3600 * 13 + 60 * 5 + 9);
         assert_eq!(stamp(t), "13:05:09");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Any sequence of connects, lines and disconnects keeps the state consistent: nicks
+        /// unique, every member in exactly one room, deliveries only to connected clients.
+        #[test]
+        fn hub_invariants_hold_under_any_input(
+            ops in proptest::collection::vec((0u8..4, 0u64..6, proptest::prelude::any::<String>(), 0usize..12), 0..80)
+        ) {
+            const LINES: [&str; 12] = ["/nick a", "/nick B", "/join r", "/join lobby", "/rooms", "/who",
+                "/msg a hi", "/msg guest1 x", "/quit", "/", "//x", "hello"];
+            let mut hub = Hub::new();
+            let mut out = Vec::new();
+            for (op, id, text, pick) in ops {
+                match op {
+                    0 => { if hub.nick(id).is_none() { hub.connect(id, &mut out) } }
+                    1 => hub.disconnect(id, "gone", &mut out),
+                    2 => { hub.handle(id, LINES[pick], "t", &mut out); }
+                    _ => { hub.handle(id, &text, "t", &mut out); }
+                }
+                for d in out.drain(..) {
+                    proptest::prop_assert!(hub.members.contains_key(&d.to) || d.line.starts_with("* bye"));
+                }
+                let mut seen = std::collections::HashSet::new();
+                for (id, m) in &hub.members {
+                    proptest::prop_assert!(seen.insert(m.nick.to_ascii_lowercase()));
+                    proptest::prop_assert_eq!(hub.nicks.get(&m.nick.to_ascii_lowercase()), Some(id));
+                    let rooms = hub.rooms.values().filter(|r| r.contains(id)).count();
+                    proptest::prop_assert_eq!(rooms, 1);
+                    proptest::prop_assert!(hub.rooms[&m.room].contains(id));
+                }
+                proptest::prop_assert_eq!(hub.nicks.len(), hub.members.len());
+            }
+        }
+    }
 }

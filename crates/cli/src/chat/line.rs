@@ -194,4 +194,69 @@ mod tests {
         assert_eq!(b.take_partial(), Some(Ok("no newline".to_owned())));
         assert_eq!(b.take_partial(), None);
     }
+
+    /// The framing of a whole input, computed the simple way.
+    fn reference(input: &[u8]) -> Vec<Result<String, LineError>> {
+        let mut out = Vec::new();
+        let mut rest = input;
+        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            let mut line = &rest[..i];
+            rest = &rest[i + 1..];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            out.push(if line.len() > MAX_LINE {
+                Err(LineError::TooLong)
+            } else {
+                decode(line.to_vec())
+            });
+        }
+        out
+    }
+
+    fn line_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..40),
+            proptest::collection::vec(
+                prop_oneof![Just(b'a'), Just(b'\r'), Just(0xffu8)],
+                MAX_LINE - 2..MAX_LINE + 3
+            ),
+        ]
+        .prop_map(|mut l| {
+            l.retain(|&b| b != b'\n');
+            l.push(b'\n');
+            l
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// However the bytes are cut, the lines are those of the whole input, and the buffer
+        /// stays bounded.
+        #[test]
+        fn any_chunking_gives_the_reference_lines(
+            lines in proptest::collection::vec(line_strategy(), 0..8),
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..50),
+            cuts in proptest::collection::vec(1usize..600, 1..20),
+        ) {
+            let mut input: Vec<u8> = lines.concat();
+            input.extend(tail);
+            let mut b = LineBuffer::new();
+            let mut got = Vec::new();
+            let mut rest = &input[..];
+            for cut in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let n = (*cut).min(rest.len());
+                b.push(&rest[..n]);
+                rest = &rest[n..];
+                got.extend(std::iter::from_fn(|| b.next_line()));
+                proptest::prop_assert!(b.buf.len() <= MAX_LINE + 1 + 600);
+            }
+            proptest::prop_assert_eq!(got, reference(&input));
+        }
+    }
 }

@@ -271,4 +271,35 @@ mod tests {
             .decode::<ChunkedError>(long.as_bytes(), &mut |_| Ok(()))
             .is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Encoding then decoding gives the data back, however it is cut and fed.
+        #[test]
+        fn round_trips_under_any_feeding(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+            cuts in proptest::collection::vec(1usize..700, 1..6),
+            step in 1usize..300,
+        ) {
+            let enc = encode(&data, &cuts, "T: v\r\n");
+            let mut with_next = enc.clone();
+            with_next.extend_from_slice(b"HTTP/1.1 200");
+            let (out, used) = decode_all(&with_next, step).unwrap();
+            proptest::prop_assert_eq!(out, data);
+            proptest::prop_assert_eq!(used, enc.len());
+        }
+
+        /// Garbage gives an error or a partial body, never a panic, and never more data out
+        /// than went in.
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            let mut d = ChunkedDecoder::new();
+            let mut out = 0;
+            let r = d.decode::<ChunkedError>(&bytes, &mut |b| { out += b.len(); Ok(()) });
+            if let Ok(used) = r {
+                proptest::prop_assert!(used <= bytes.len() && out <= used);
+            }
+        }
+    }
 }

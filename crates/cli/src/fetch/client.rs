@@ -177,10 +177,11 @@ impl Client {
             let mut attempt = 0;
             let exchange = loop {
                 counts.requests += 1;
-                let result = match time::timeout(self.timeout, self.exchange(&url, sink)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(Failed::Final(FetchError::Timeout(self.timeout))),
-                };
+                let result =
+                    match time::timeout(self.timeout, self.exchange(&url, sink, counts)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(Failed::Final(FetchError::Timeout(self.timeout))),
+                    };
                 match result {
                     Ok(x) => break x,
                     Err(Failed::BeforeResponse(_)) if attempt < self.retries => {
@@ -215,11 +216,18 @@ impl Client {
     }
 
     /// One GET on a pooled or new connection; a stale pooled connection is replaced once.
-    async fn exchange(&self, url: &Url, sink: &mut (dyn Sink + Send)) -> Result<Exchange, Failed> {
+    async fn exchange(
+        &self,
+        url: &Url,
+        sink: &mut (dyn Sink + Send),
+        counts: &mut Counts,
+    ) -> Result<Exchange, Failed> {
         let conn = self.connection(url).await?;
         let reused = conn.reused;
         match self.exchange_on(conn, url, sink).await {
             Err(Failed::BeforeResponse(_)) if reused => {
+                counts.requests += 1;
+                counts.retries += 1;
                 let fresh = Conn {
                     stream: self.connect(url).await?,
                     reused: false,

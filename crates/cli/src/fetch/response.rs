@@ -299,4 +299,18 @@ mod tests {
         let mut b = Body::UntilClose;
         assert!(b.finish_at_eof().is_ok() && b.is_done());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn garbage_heads_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000)) {
+            if let Ok(Some(head)) = parse_head(&bytes) {
+                proptest::prop_assert!(head.len <= bytes.len());
+                let mut body = Body::for_response(&head, false);
+                let _ = body.feed::<ProtocolError>(&bytes[head.len..], &mut |_| Ok(()));
+                let _ = body.finish_at_eof();
+            }
+        }
+    }
 }

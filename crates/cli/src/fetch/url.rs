@@ -115,8 +115,7 @@ impl Url {
     }
 
     /// Resolves a redirect's `Location` (absolute, scheme-relative, absolute-path or
-    /// relative) against this URL (RFC 3986 §5.2, without dot-segment removal beyond the
-    /// last-segment merge; servers normalise what they receive).
+    /// relative) against this URL (RFC 3986 §5.2, with dot segments removed, §5.2.4).
     pub(crate) fn join(&self, location: &str) -> Result<Url, UrlError> {
         let location = location.trim();
         if location.contains("://") {
@@ -138,8 +137,39 @@ impl Url {
             let dir = &path[..=path.rfind('/').unwrap_or(0)];
             format!("{dir}{location}")
         };
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (target.as_str(), None),
+        };
+        let mut target = remove_dot_segments(path);
+        if let Some(q) = query {
+            target.push('?');
+            target.push_str(q);
+        }
         Url::parse(&format!("http://{}{}", self.host_header(), target))
     }
+}
+
+/// RFC 3986 §5.2.4 for an absolute path: `.` segments vanish, `..` removes the segment
+/// before it (never climbing above `/`).
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *seg {
+            "." | ".." => {
+                if *seg == ".." {
+                    out.pop();
+                }
+                if last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 impl fmt::Display for Url {
@@ -196,5 +226,37 @@ mod tests {
         assert_eq!(base.join("//o/p").unwrap().to_string(), "http://o/p");
         assert_eq!(base.join("http://o:9/").unwrap().to_string(), "http://o:9/");
         assert!(base.join("https://o/").is_err());
+        assert_eq!(base.join("../x").unwrap().to_string(), "http://h:8/x");
+        assert_eq!(
+            base.join("../../../x?q=..").unwrap().to_string(),
+            "http://h:8/x?q=.."
+        );
+        assert_eq!(base.join("./").unwrap().to_string(), "http://h:8/a/");
+        assert_eq!(
+            base.join("/p/./q/../r/..").unwrap().to_string(),
+            "http://h:8/p/"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Parsing never panics, and what parses prints back to itself.
+        #[test]
+        fn parse_display_round_trip(input in "(http|https|ftp|HTTP)?:?/?/?[a-z0-9.:\\[\\]@-]{0,20}[/?#]?[ -~]{0,30}") {
+            if let Ok(url) = Url::parse(&input) {
+                proptest::prop_assert_eq!(Url::parse(&url.to_string()), Ok(url.clone()));
+                proptest::prop_assert!(url.target.starts_with('/'));
+            }
+        }
+
+        #[test]
+        fn join_never_panics(location in proptest::prelude::any::<String>()) {
+            let base = Url::parse("http://h/a/b?c").unwrap();
+            if let Ok(u) = base.join(&location) {
+                proptest::prop_assert!(u.target.starts_with('/'));
+                proptest::prop_assert!(!u.target.split('?').next().unwrap().split('/').any(|s| s == ".."));
+            }
+        }
     }
 }

@@ -149,4 +149,24 @@ mod tests {
         assert_eq!(resolve(&root, &["nope".into()]), Err(PathError::Missing));
         std::fs::remove_dir_all(&base)
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever the target, accepted segments can only name something below the root.
+        #[test]
+        fn segments_never_climb(target in "/[a-zA-Z0-9./%_\\-]{0,60}") {
+            if let Ok(segments) = segments(&target) {
+                for s in segments {
+                    proptest::prop_assert!(!s.is_empty() && s != "." && s != "..");
+                    proptest::prop_assert!(!s.contains('/') && !s.contains('\0'));
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_targets_never_panic(target in proptest::prelude::any::<String>()) {
+            let _ = segments(&target);
+        }
+    }
 }

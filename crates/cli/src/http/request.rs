@@ -235,4 +235,45 @@ mod tests {
         assert_eq!(parse_decimal(b"+1"), None);
         assert_eq!(parse_decimal(b"99999999999999999999"), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Garbage never panics, and never yields a head longer than the input.
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            if let Parsed::Complete(_, n) = parse(&bytes) {
+                proptest::prop_assert!(n <= bytes.len());
+            }
+        }
+
+        /// A valid head is `Partial` at every cut and `Complete` with its exact length.
+        #[test]
+        fn every_prefix_of_a_valid_head_is_partial(
+            path in "/[a-z0-9%._~-]{0,40}",
+            headers in proptest::collection::vec(("[A-Za-z-]{1,12}", "[ -~]{0,30}"), 0..10),
+        ) {
+            let mut head = format!("GET {path} HTTP/1.1\r\nHost: h\r\n");
+            for (n, v) in &headers {
+                if n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding") {
+                    continue;
+                }
+                head.push_str(&format!("{n}: {}\r\n", v.trim()));
+            }
+            head.push_str("\r\n");
+            let bytes = head.as_bytes();
+            for cut in 0..bytes.len() {
+                proptest::prop_assert_eq!(parse(&bytes[..cut]), Parsed::Partial);
+            }
+            let mut pipelined = bytes.to_vec();
+            pipelined.extend_from_slice(b"GET /next");
+            match parse(&pipelined) {
+                Parsed::Complete(req, n) => {
+                    proptest::prop_assert_eq!(n, bytes.len());
+                    proptest::prop_assert_eq!(req.target, path);
+                }
+                other => proptest::prop_assert!(false, "{:?}", other),
+            }
+        }
+    }
 }

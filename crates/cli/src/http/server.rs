@@ -10,7 +10,8 @@
 //! 3. Read more, with the idle timeout; end of file, a reset, or the timeout ends the task.
 //!
 //! A request the server refuses (bad syntax, limits) gets its error status and the
-//! connection closes, since what follows it in the buffer cannot be trusted. The buffer
+//! connection closes, since what follows it in the buffer cannot be trusted; the close
+//! lingers ([`linger_close`]) so the client gets to read that status. The buffer
 //! never grows past [`MAX_HEAD`] plus one read: the head parser refuses longer heads.
 //!
 //! Shutdown (Ctrl-C): the loop stops accepting, then waits for the open connections to end,
@@ -38,6 +39,12 @@ const DRAIN: Duration = Duration::from_secs(2);
 
 /// Bytes read from a file per write.
 const FILE_BLOCK: usize = 64 * 1024;
+
+/// Longest a closing connection keeps reading what the client still sends.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Most bytes a closing connection reads and discards.
+const LINGER_BYTES: usize = 1024 * 1024;
 
 /// Bytes asked for per socket read.
 const READ_SIZE: usize = 16 * 1024;
@@ -140,7 +147,11 @@ async fn connection(stream: TcpStream, config: &Config) {
             }
         }
         // Step 2: send the answers.
-        if !flush(&stream, &mut out).await || close {
+        if !flush(&stream, &mut out).await {
+            return;
+        }
+        if close {
+            linger_close(&stream).await;
             return;
         }
         // Step 3: read more.
@@ -161,6 +172,27 @@ async fn connection(stream: TcpStream, config: &Config) {
         };
         buf.truncate(len + n);
     }
+}
+
+/// Closes the way a client can read the last response: shut down our side, then discard
+/// what the client still sends until it closes, for at most [`LINGER`] and [`LINGER_BYTES`].
+/// Closing with unread input would send a reset, which may destroy the response (an error
+/// status for an oversized head, say) before the client reads it.
+async fn linger_close(stream: &TcpStream) {
+    if stream.shutdown(std::net::Shutdown::Write).is_err() {
+        return;
+    }
+    let _ = time::timeout(LINGER, async {
+        let mut sink = [0u8; 4096];
+        let mut total = 0;
+        while total < LINGER_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
 }
 
 /// Writes and clears the output buffer; false when the client is gone.
