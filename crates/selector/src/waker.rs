@@ -42,7 +42,8 @@ use crate::{Event, Events, Selector, Token};
 ///
 /// The token is not a registration: any value may be used, `usize::MAX`
 /// included, but it should differ from the registered descriptors' tokens so
-/// the caller can tell the events apart. Dropping the waker removes it.
+/// the caller can tell the events apart. Dropping the waker removes it; a
+/// wake made before the drop is still reported.
 ///
 /// # Examples
 ///
@@ -81,6 +82,7 @@ impl Waker {
         let entry = Arc::new(WakerEntry {
             token,
             pending: AtomicBool::new(false),
+            dropped: AtomicBool::new(false),
         });
         lock(&wakers.entries).push(Arc::clone(&entry));
         Ok(Waker { entry, wakers })
@@ -115,7 +117,14 @@ impl fmt::Debug for Waker {
 
 impl Drop for Waker {
     fn drop(&mut self) {
-        lock(&self.wakers.entries).retain(|e| !Arc::ptr_eq(e, &self.entry));
+        let mut entries = lock(&self.wakers.entries);
+        if self.entry.pending.load(Ordering::Acquire) {
+            // A wake not yet reported is still delivered: `collect` removes
+            // the entry once it has reported it.
+            self.entry.dropped.store(true, Ordering::Release);
+        } else {
+            entries.retain(|e| !Arc::ptr_eq(e, &self.entry));
+        }
     }
 }
 
@@ -132,6 +141,9 @@ struct WakerEntry {
     token: Token,
     /// Set by `wake`, cleared by the `select` that reports it.
     pending: AtomicBool,
+    /// The `Waker` was dropped with a wake pending; set and read under the
+    /// `entries` lock. The entry goes once that wake is reported.
+    dropped: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -150,17 +162,18 @@ impl Wakers {
     /// Step 2 of the protocol: called by `select` when the notifier fired.
     pub(crate) fn collect(&self, events: &mut Events) -> io::Result<()> {
         self.notifier.drain();
-        let entries = lock(&self.entries);
+        let mut entries = lock(&self.entries);
         let mut left_pending = false;
-        for entry in entries.iter() {
+        entries.retain(|entry| {
             if events.remaining() == 0 {
                 left_pending |= entry.pending.load(Ordering::Acquire);
-                continue;
+                return true;
             }
             if entry.pending.swap(false, Ordering::AcqRel) {
                 events.push(Event::new(entry.token, Event::READABLE));
             }
-        }
+            !entry.dropped.load(Ordering::Acquire)
+        });
         if left_pending {
             self.notifier.notify()?;
         }
