@@ -140,7 +140,7 @@ fn spawn_from_outside_through_handle() -> io::Result<()> {
 #[test]
 #[should_panic(expected = "called outside a runtime")]
 fn spawn_outside_runtime_panics() {
-    let _ = c10k_runtime::spawn(async {});
+    drop(c10k_runtime::spawn(async {}));
 }
 
 #[test]

@@ -122,13 +122,19 @@ impl LongPollConfig {
     }
 
     pub(crate) fn check(&self, start: Option<Duration>, header: &crate::task::Header) {
-        let (Some(start), Some(threshold)) = (start, self.threshold) else { return };
+        let (Some(start), Some(threshold)) = (start, self.threshold) else {
+            return;
+        };
         let Some(end) = self.now() else { return };
         let duration = end.saturating_sub(start);
         if duration < threshold || !header.state.set_reported() {
             return;
         }
-        let report = LongPoll { id: header.id, name: header.name().map(str::to_owned), duration };
+        let report = LongPoll {
+            id: header.id,
+            name: header.name().map(str::to_owned),
+            duration,
+        };
         match &self.hook {
             Some(hook) => hook(&report),
             None => eprintln!("c10k: {report}"),
@@ -138,6 +144,9 @@ impl LongPollConfig {
 
 impl fmt::Debug for LongPollConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LongPollConfig").field("threshold", &self.threshold).field("hook", &self.hook.is_some()).finish()
+        f.debug_struct("LongPollConfig")
+            .field("threshold", &self.threshold)
+            .field("hook", &self.hook.is_some())
+            .finish()
     }
 }

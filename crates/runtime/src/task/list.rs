@@ -64,7 +64,13 @@ impl OwnedTasks {
         // SAFETY: `node` and the old head are alive (the caller's and the list's references);
         // we hold the shard lock, which guards all links of the shard.
         unsafe {
-            set_links(node, Pointers { prev: None, next: shard.head });
+            set_links(
+                node,
+                Pointers {
+                    prev: None,
+                    next: shard.head,
+                },
+            );
             if let Some(old) = shard.head {
                 set_prev(old, Some(node));
             }
@@ -146,7 +152,10 @@ unsafe fn get_links(node: NonNull<Header>) -> Pointers {
     unsafe { node.as_ref() }.owned.with(|l| {
         // SAFETY: as above.
         let l = unsafe { &*l };
-        Pointers { prev: l.prev, next: l.next }
+        Pointers {
+            prev: l.prev,
+            next: l.next,
+        }
     })
 }
 

@@ -36,6 +36,16 @@ struct Shared {
     owned: OwnedTasks,
 }
 
+impl Shared {
+    /// Wakes the future driving the set (outside the lock: the waker may re-enter).
+    fn wake(&self) {
+        let waker = crate::loom::lock(&self.waker).clone();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
 struct LocalCx {
     shared: Arc<Shared>,
     queue: RefCell<VecDeque<Notified>>,
@@ -135,8 +145,12 @@ where
     let (task, notified, join) = super::new_task(future, LocalSchedule(shared), Id::next(), name);
     if cx.shared.owned.insert(task) {
         cx.queue.borrow_mut().push_back(notified);
-        if let Some(w) = crate::loom::lock(&cx.shared.waker).as_ref() {
-            w.wake_by_ref();
+        // Outside `run_until` (a `LocalSet::spawn_local` before or between runs), wake the
+        // driving future if there is one; inside, the tick loop sees the queue.
+        let inside =
+            CURRENT.with(|cur| cur.with(|c| c.is_some_and(|c| Arc::ptr_eq(&c.shared, &cx.shared))));
+        if !inside {
+            cx.shared.wake();
         }
     }
     join
@@ -222,9 +236,7 @@ impl Schedule for LocalSchedule {
         });
         if let Some(task) = task {
             if self.0.remote.push(task).is_ok() {
-                if let Some(w) = crate::loom::lock(&self.0.waker).as_ref() {
-                    w.wake_by_ref();
-                }
+                self.0.wake();
             }
         }
     }

@@ -130,7 +130,12 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
 /// Allocates a task for scheduler `S`: returns the list's reference, the first queue entry,
 /// and the join handle.
-pub(crate) fn new_task<F, S>(future: F, scheduler: S, id: Id, name: Option<Box<str>>) -> (Task, Notified, JoinHandle<F::Output>)
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    id: Id,
+    name: Option<Box<str>>,
+) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + 'static,
     S: Schedule,
@@ -138,7 +143,9 @@ where
     let raw = raw::allocate(future, scheduler, id, name);
     // SAFETY: `allocate` returns three references for these three owners, and the handle's
     // output type is `F::Output`.
-    (Task(raw), Notified(Task(raw)), unsafe { JoinHandle::from_raw(raw) })
+    (Task(raw), Notified(Task(raw)), unsafe {
+        JoinHandle::from_raw(raw)
+    })
 }
 
 /// Spawns a task on the current runtime and returns its [`JoinHandle`].

@@ -57,7 +57,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Builds the scheduler and starts its worker threads.
-pub(crate) fn start(config: &Config, time: Arc<TimeDriver>, blocking: blocking::Spawner) -> std::io::Result<Arc<Handle>> {
+pub(crate) fn start(
+    config: &Config,
+    time: Arc<TimeDriver>,
+    blocking: blocking::Spawner,
+) -> std::io::Result<Arc<Handle>> {
     let n = config.worker_threads.max(1);
     let mut remotes = Vec::with_capacity(n);
     let mut cores = Vec::with_capacity(n);
@@ -92,7 +96,10 @@ pub(crate) fn start(config: &Config, time: Arc<TimeDriver>, blocking: blocking::
     for core in cores {
         let h = Arc::clone(&handle);
         let name = format!("{}-{}", config.thread_name, core.index);
-        let spawned = std::thread::Builder::new().name(name).stack_size(config.stack_size).spawn(move || worker::run(h, core));
+        let spawned = std::thread::Builder::new()
+            .name(name)
+            .stack_size(config.stack_size)
+            .spawn(move || worker::run(h, core));
         if let Err(e) = spawned {
             shutdown(&handle, Some(Duration::from_secs(1)));
             return Err(e);
@@ -102,7 +109,12 @@ pub(crate) fn start(config: &Config, time: Arc<TimeDriver>, blocking: blocking::
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(me: &Arc<Handle>, future: F, id: Id, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        me: &Arc<Handle>,
+        future: F,
+        id: Id,
+        name: Option<Box<str>>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -120,7 +132,9 @@ impl Handle {
 
     /// The driver of the current worker, or round-robin off the workers.
     pub(crate) fn io_driver(self: &Arc<Self>) -> Arc<Driver> {
-        let i = worker::current_index(self).unwrap_or_else(|| self.next_driver.fetch_add(1, Ordering::Relaxed) % self.remotes.len());
+        let i = worker::current_index(self).unwrap_or_else(|| {
+            self.next_driver.fetch_add(1, Ordering::Relaxed) % self.remotes.len()
+        });
         Arc::clone(&self.remotes[i].driver)
     }
 
@@ -159,13 +173,22 @@ pub(crate) fn shutdown(handle: &Arc<Handle>, timeout: Option<Duration>) {
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         while *exited < n {
             match deadline {
-                None => exited = handle.exited_cv.wait(exited).unwrap_or_else(|e| e.into_inner()),
+                None => {
+                    exited = handle
+                        .exited_cv
+                        .wait(exited)
+                        .unwrap_or_else(|e| e.into_inner())
+                }
                 Some(d) => {
                     let now = std::time::Instant::now();
                     if now >= d {
                         break;
                     }
-                    exited = handle.exited_cv.wait_timeout(exited, d - now).unwrap_or_else(|e| e.into_inner()).0;
+                    exited = handle
+                        .exited_cv
+                        .wait_timeout(exited, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
                 }
             }
         }
@@ -180,6 +203,9 @@ pub(crate) fn shutdown(handle: &Arc<Handle>, timeout: Option<Duration>) {
 
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("multi_thread::Handle").field("workers", &self.remotes.len()).field("idle", &self.idle).finish()
+        f.debug_struct("multi_thread::Handle")
+            .field("workers", &self.remotes.len())
+            .field("idle", &self.idle)
+            .finish()
     }
 }
