@@ -3,7 +3,7 @@
 
 mod util;
 
-use c10k_sync::{Event, Notify};
+use c10k_sync::{Barrier, Condvar, Event, Mutex, Notify};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -35,5 +35,34 @@ fn notify_one_is_never_lost() {
         let t = thread::spawn(move || n2.notify_one());
         util::loom_block_on(n.notified());
         t.join().unwrap();
+    });
+}
+
+#[test]
+fn condvar_wait_while_sees_the_change() {
+    model(|| {
+        let state = Arc::new((Mutex::new(false), Condvar::new()));
+        let s2 = state.clone();
+        let t = thread::spawn(move || {
+            *s2.0.lock_blocking() = true;
+            s2.1.notify_one();
+        });
+        let (m, cv) = &*state;
+        let g = cv.wait_while_blocking(m.lock_blocking(), |ready| !*ready);
+        assert!(*g);
+        drop(g);
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn barrier_releases_everyone_with_one_leader() {
+    model(|| {
+        let b = Arc::new(Barrier::new(2));
+        let b2 = b.clone();
+        let t = thread::spawn(move || b2.wait_blocking().is_leader());
+        let me = util::loom_block_on(b.wait()).is_leader();
+        let other = t.join().unwrap();
+        assert!(me ^ other, "exactly one leader");
     });
 }
