@@ -254,3 +254,36 @@ fn bad_flags_exit_2() -> io::Result<()> {
     assert!(out.stderr.starts_with("c10k: "), "{}", out.stderr);
     Ok(())
 }
+
+#[test]
+fn accept_backs_off_when_out_of_descriptors_and_recovers() -> io::Result<()> {
+    let mut server = Server::start_with_fd_limit(&["chat"], 64)?;
+    // More clients than the server has descriptors: the kernel completes every connect
+    // (backlog), the server accepts what it can.
+    let mut first = Vec::new();
+    for _ in 0..30 {
+        first.push(join(&server)?);
+    }
+    let waiting: Vec<TcpStream> = (0..40)
+        .map(|_| server.connect())
+        .collect::<io::Result<_>>()?;
+    // 70 clients cannot all be held with 64 descriptors: the runtime's accept waits out
+    // EMFILE (backing off on its timer) while the others are served.
+    // The room still works for the clients inside.
+    let (stream, lines, nick) = &mut first[0];
+    stream.write_all(b"/nick keeper\n")?;
+    // (Notices of the others joining come first.)
+    lines.until(100, |l| l == "* you are now keeper")?;
+    assert!(nick.starts_with("guest"));
+    assert!(server.alive());
+    // Free descriptors: every waiting client gets in and is welcomed.
+    first.truncate(1);
+    for stream in &waiting {
+        let mut lines = http_util::Lines::new(stream)?;
+        let welcome = lines.next()?;
+        assert!(welcome.starts_with("* welcome to c10k chat"), "{welcome}");
+    }
+    let (status, _stderr) = server.interrupt()?;
+    assert!(status.success(), "{status:?}");
+    Ok(())
+}

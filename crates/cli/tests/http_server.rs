@@ -305,3 +305,38 @@ fn multi_thread_scheduler_serves() -> io::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn accept_backs_off_when_out_of_descriptors_and_recovers() -> io::Result<()> {
+    let root = site("fdlimit")?;
+    let server =
+        Server::start_with_fd_limit(&["http", "--root", root.to_str().expect("utf-8")], 64)?;
+    let ask = |stream: &TcpStream| -> io::Result<u16> {
+        let mut writer = stream.try_clone()?;
+        writer.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")?;
+        Ok(read_response(&mut BufReader::new(stream.try_clone()?), false)?.status)
+    };
+    let mut first: Vec<TcpStream> = (0..30)
+        .map(|_| server.connect())
+        .collect::<io::Result<_>>()?;
+    for s in &first {
+        assert_eq!(ask(s)?, 200);
+    }
+    let waiting: Vec<TcpStream> = (0..40)
+        .map(|_| server.connect())
+        .collect::<io::Result<_>>()?;
+    // 70 clients cannot all be held with 64 descriptors: the runtime's accept waits out
+    // EMFILE (backing off on its timer) while the others are served.
+    assert_eq!(
+        ask(&first[0])?,
+        200,
+        "open keep-alive connections are still served"
+    );
+    first.truncate(1);
+    for s in &waiting {
+        assert_eq!(ask(s)?, 200);
+    }
+    let (status, _stderr) = server.interrupt()?;
+    assert!(status.success(), "{status:?}");
+    Ok(())
+}

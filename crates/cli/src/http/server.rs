@@ -84,15 +84,7 @@ pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> an
                     open.fetch_sub(1, Ordering::Relaxed);
                 });
             }
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-                ) =>
-            {
-                crate::net::log_exhausted(&e, open.load(Ordering::Relaxed));
-                time::sleep(crate::net::ACCEPT_BACKOFF).await;
-            }
+            // Out of descriptors is waited out inside `accept` (it backs off on the timer).
             Err(e) => eprintln!("c10k: http: accept: {}", crate::errors::short(&e)),
         }
     }

@@ -20,21 +20,41 @@ pub fn c10k() -> Command {
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
-    stderr: Option<std::thread::JoinHandle<String>>,
+    stderr: mpsc::Receiver<String>,
+    seen: Vec<String>,
 }
 
 impl Server {
     /// Starts `c10k <args> --listen 127.0.0.1:0` and reads the bound address.
     pub fn start(args: &[&str]) -> io::Result<Server> {
-        let mut child = c10k()
+        let mut command = c10k();
+        command.args(args).args(["--listen", "127.0.0.1:0"]);
+        Server::spawn(command)
+    }
+
+    /// Like [`start`](Self::start), with at most `limit` open descriptors (`ulimit -n`,
+    /// soft and hard, so the server cannot raise it).
+    pub fn start_with_fd_limit(args: &[&str], limit: u32) -> io::Result<Server> {
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                &format!("ulimit -n {limit} && exec \"$0\" \"$@\""),
+                env!("CARGO_BIN_EXE_c10k"),
+            ])
             .args(args)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0"]);
+        Server::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> io::Result<Server> {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
         let stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut line = String::new();
@@ -44,24 +64,29 @@ impl Server {
             // Keep draining so the child never blocks on a full pipe.
             let _ = io::copy(&mut reader, &mut io::sink());
         });
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
+        let (err_tx, err_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if err_tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
         let line = rx.recv_timeout(LIMIT).unwrap_or_default();
         match line.trim().parse() {
             Ok(addr) => Ok(Server {
                 child,
                 addr,
-                stderr: Some(stderr),
+                stderr: err_rx,
+                seen: Vec::new(),
             }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let err = stderr.join().unwrap_or_default();
+                let err: Vec<String> = err_rx.try_iter().collect();
                 Err(io::Error::other(format!(
-                    "{args:?}: no address printed: {line:?} {err}"
+                    "{command:?}: no address printed: {line:?} {err:?}"
                 )))
             }
         }
@@ -80,17 +105,41 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Waits (bounded) for a stderr line containing `pattern`.
+    pub fn wait_stderr(&mut self, pattern: &str) -> io::Result<()> {
+        if self.seen.iter().any(|l| l.contains(pattern)) {
+            return Ok(());
+        }
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(pattern);
+                    self.seen.push(line);
+                    if found {
+                        return Ok(());
+                    }
+                }
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no stderr line with {pattern:?}; got {:?}", self.seen),
+                    ))
+                }
+            }
+        }
+    }
+
     /// Sends SIGINT and waits (bounded) for the exit; returns the status and stderr.
     pub fn interrupt(mut self) -> io::Result<(ExitStatus, String)> {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
         rustix::process::kill_process(pid, rustix::process::Signal::INT)?;
         let status = wait_bounded(&mut self.child, LIMIT)?;
-        let stderr = self
-            .stderr
-            .take()
-            .map(|h| h.join().unwrap())
-            .unwrap_or_default();
-        Ok((status, stderr))
+        // The pipe closes with the child: the reader thread ends, so this ends.
+        let mut lines = std::mem::take(&mut self.seen);
+        lines.extend(self.stderr.iter());
+        Ok((status, lines.join("\n")))
     }
 }
 
