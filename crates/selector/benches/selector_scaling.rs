@@ -14,6 +14,9 @@
 //! limit). The ready one is one end of a Unix socket pair holding unread data,
 //! so it stays readable (level-triggered) for every iteration.
 //!
+//! A second group, `register_deregister`, measures what epoll pays instead:
+//! a system call per interest change.
+//!
 //! Run: `cargo bench -p c10k-selector --bench selector_scaling`.
 
 use std::io::Write;
@@ -90,9 +93,32 @@ fn scaling(c: &mut Criterion) {
     group.finish();
 }
 
+/// Cost of changing the interest set: `register` + `deregister` of one
+/// socket, with 100 others registered. epoll pays two `epoll_ctl` system
+/// calls; select and poll change memory under a lock, and pay instead at
+/// their next wait, which rebuilds the set (O(N), not measured here).
+fn registration(c: &mut Criterion) {
+    let mut group = c.benchmark_group("register_deregister");
+    group.measurement_time(Duration::from_secs(1));
+    group.warm_up_time(Duration::from_millis(300));
+    for backend in Backend::ALL {
+        let s = setup(backend, 100);
+        let fd = socket(AddressFamily::INET, SocketType::DGRAM, None).expect("socket");
+        group.bench_function(backend.name(), |b| {
+            b.iter(|| {
+                s.selector
+                    .register(fd.as_raw_fd(), Token(1 << 20), Interest::READABLE)
+                    .unwrap();
+                s.selector.deregister(fd.as_raw_fd()).unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
 // `criterion_group!` defines an undocumented `pub fn benches`.
 #[allow(missing_docs)]
 mod group {
-    criterion::criterion_group!(benches, super::scaling);
+    criterion::criterion_group!(benches, super::scaling, super::registration);
 }
 criterion_main!(group::benches);

@@ -219,9 +219,13 @@ impl Selector {
         dispatch!(&self.sys, s => s.reregister(fd, token, interest))
     }
 
-    /// Stops watching `fd`. No event for it is returned by any `select`
-    /// that starts afterwards, nor by one in progress that returns
-    /// afterwards.
+    /// Stops watching `fd`. No `select` that starts after this returns
+    /// reports it. A `select` already running on another thread may still
+    /// return an event for it if it collected its results before this call
+    /// took effect (select and poll check their results against the
+    /// registrations as they collect them, which narrows but cannot close
+    /// that window), so a multi-threaded caller must ignore events for tokens
+    /// it no longer knows.
     ///
     /// # Errors
     ///

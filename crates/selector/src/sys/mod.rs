@@ -25,8 +25,9 @@
 //!   returns whether the notifier was readable. It neither drains the
 //!   notifier nor retries: `EINTR` comes back as
 //!   [`Interrupted`](io::ErrorKind::Interrupted). A timeout is never shortened
-//!   (rounded *up* to the call's resolution). No event is returned for a
-//!   descriptor deregistered before the call returned.
+//!   (rounded *up* to the call's resolution). Results are checked against
+//!   the registrations when collected: no event for a descriptor whose
+//!   `deregister` completed before that.
 //!
 //! Changes made by `register`/`reregister`/`deregister` while another thread
 //! is inside `wait` take effect for that wait: epoll's interest list lives in

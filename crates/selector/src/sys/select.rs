@@ -223,7 +223,7 @@ impl Selector {
             Ok(0) => return Ok(false),
             Ok(n) => n as usize,
             Err(Errno::BADF) => {
-                report_closed(set, events);
+                report_closed(set, &reg, events);
                 return Ok(false);
             }
             Err(e) => return Err(e.into()),
@@ -294,12 +294,17 @@ impl Registry {
 }
 
 /// After `EBADF`: reports each registered descriptor that is no longer open
-/// as an error event (the caller's cue to deregister it).
-fn report_closed(set: &mut SelectSet, events: &mut Events) {
+/// as an error event (the caller's cue to deregister it). A descriptor
+/// deregistered (and closed) during the wait is skipped: the next wait
+/// rebuilds the sets without it.
+fn report_closed(set: &SelectSet, reg: &Registry, events: &mut Events) {
     for fd in 0..=set.max_fd {
         let Some((token, _)) = set.slots.get(fd as usize).copied().flatten() else {
             continue;
         };
+        if reg.slots[fd as usize].is_none_or(|(t, _)| t != token) {
+            continue;
+        }
         if events.remaining() == 0 {
             return;
         }
