@@ -33,6 +33,7 @@
 
 pub mod driver;
 mod executor;
+pub mod net;
 pub mod race;
 pub mod task;
 pub mod time;

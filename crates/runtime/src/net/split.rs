@@ -1,0 +1,340 @@
+//! Split halves of a stream socket, generated for [`TcpStream`](super::TcpStream) and
+//! [`UnixStream`](super::UnixStream) by one macro so the two stay identical.
+//!
+//! Why splitting is sound here: the driver keeps a separate reader waker and writer waker
+//! per registration, so one task may wait to read while another waits to write on the same
+//! socket, and `read(2)`/`write(2)` on one descriptor from two threads are independent.
+//!
+//! * Borrowed halves (`split(&mut self)`) hold `&Stream`: no allocation, no reference
+//!   count; they cannot outlive the stream.
+//! * Owned halves (`into_split(self)`) share an `Arc<Stream>`; `reunite` gives the stream
+//!   back when both halves come from the same split. Dropping the owned *write* half shuts
+//!   the writing side down (`FIN`), so the peer sees end of file while the read half can
+//!   still receive its reply. Reuniting the halves skips that shutdown.
+
+macro_rules! stream_split {
+    ($stream:ident, $ReuniteError:ident) => {
+        use std::fmt;
+        use std::io;
+        use std::pin::Pin;
+        use std::sync::Arc;
+        use std::task::{Context, Poll};
+
+        use futures_io::{AsyncRead, AsyncWrite};
+
+        use super::$stream;
+
+        /// The reading half of a stream borrowed by `split`.
+        #[derive(Debug)]
+        pub struct ReadHalf<'a>(&'a $stream);
+
+        /// The writing half of a stream borrowed by `split`. `poll_close` shuts the writing
+        /// side down; dropping it does nothing.
+        #[derive(Debug)]
+        pub struct WriteHalf<'a>(&'a $stream);
+
+        impl<'a> ReadHalf<'a> {
+            pub(crate) fn new(s: &'a $stream) -> ReadHalf<'a> {
+                ReadHalf(s)
+            }
+
+            /// Reads what is available, waiting for data (see the stream's `read`).
+            ///
+            /// # Errors
+            ///
+            /// As the stream's `read`.
+            pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0.read(buf).await
+            }
+
+            /// Reads exactly `buf.len()` bytes (see the stream's `read_exact`).
+            ///
+            /// # Errors
+            ///
+            /// `UnexpectedEof` if the peer closes first; otherwise as `read`.
+            pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+                self.0.read_exact(buf).await
+            }
+
+            /// Waits until the stream is (probably) readable.
+            ///
+            /// # Errors
+            ///
+            /// The runtime shut down.
+            pub async fn readable(&self) -> io::Result<()> {
+                self.0.readable().await
+            }
+
+            /// Reads once without waiting.
+            ///
+            /// # Errors
+            ///
+            /// `WouldBlock` when nothing is ready; `read(2)` errors.
+            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0.try_read(buf)
+            }
+        }
+
+        impl<'a> WriteHalf<'a> {
+            pub(crate) fn new(s: &'a $stream) -> WriteHalf<'a> {
+                WriteHalf(s)
+            }
+
+            /// Writes some of `buf`, waiting for room.
+            ///
+            /// # Errors
+            ///
+            /// As the stream's `write`.
+            pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+                self.0.write(buf).await
+            }
+
+            /// Writes all of `buf`.
+            ///
+            /// # Errors
+            ///
+            /// As the stream's `write_all`.
+            pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+                self.0.write_all(buf).await
+            }
+
+            /// Waits until the stream is (probably) writable.
+            ///
+            /// # Errors
+            ///
+            /// The runtime shut down.
+            pub async fn writable(&self) -> io::Result<()> {
+                self.0.writable().await
+            }
+
+            /// Writes once without waiting.
+            ///
+            /// # Errors
+            ///
+            /// `WouldBlock` when the send buffer is full; `write(2)` errors.
+            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                self.0.try_write(buf)
+            }
+        }
+
+        impl AsyncRead for ReadHalf<'_> {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.0.poll_read_priv(cx, buf)
+            }
+        }
+
+        impl AsyncWrite for WriteHalf<'_> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.0.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.0.shutdown_write_priv()
+            }
+        }
+
+        /// The reading half of a stream split by `into_split`; movable into its own task.
+        #[derive(Debug)]
+        pub struct OwnedReadHalf {
+            inner: Arc<$stream>,
+        }
+
+        /// The writing half of a stream split by `into_split`. Dropping it shuts the writing
+        /// side down (the peer reads end of file), unless it is reunited first.
+        #[derive(Debug)]
+        pub struct OwnedWriteHalf {
+            inner: Arc<$stream>,
+            shutdown_on_drop: bool,
+        }
+
+        /// `reunite` was given halves of two different streams; they are handed back.
+        #[derive(Debug)]
+        pub struct $ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+        impl fmt::Display for $ReuniteError {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("tried to reunite halves that are not from the same socket")
+            }
+        }
+
+        impl std::error::Error for $ReuniteError {}
+
+        pub(crate) fn split_owned(stream: $stream) -> (OwnedReadHalf, OwnedWriteHalf) {
+            let inner = Arc::new(stream);
+            (
+                OwnedReadHalf {
+                    inner: Arc::clone(&inner),
+                },
+                OwnedWriteHalf {
+                    inner,
+                    shutdown_on_drop: true,
+                },
+            )
+        }
+
+        impl OwnedReadHalf {
+            /// Puts the stream back together.
+            ///
+            /// # Errors
+            ///
+            /// The halves come from different streams: they are returned in the error.
+            pub fn reunite(self, mut other: OwnedWriteHalf) -> Result<$stream, $ReuniteError> {
+                if !Arc::ptr_eq(&self.inner, &other.inner) {
+                    return Err($ReuniteError(self, other));
+                }
+                other.shutdown_on_drop = false;
+                let inner = Arc::clone(&other.inner);
+                drop(other);
+                drop(self);
+                Ok(Arc::try_unwrap(inner)
+                    .unwrap_or_else(|_| unreachable!("both halves were dropped")))
+            }
+
+            /// Reads what is available, waiting for data.
+            ///
+            /// # Errors
+            ///
+            /// As the stream's `read`.
+            pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.inner.read(buf).await
+            }
+
+            /// Reads exactly `buf.len()` bytes (see the stream's `read_exact`).
+            ///
+            /// # Errors
+            ///
+            /// `UnexpectedEof` if the peer closes first; otherwise as `read`.
+            pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+                self.inner.read_exact(buf).await
+            }
+
+            /// Waits until the stream is (probably) readable.
+            ///
+            /// # Errors
+            ///
+            /// The runtime shut down.
+            pub async fn readable(&self) -> io::Result<()> {
+                self.inner.readable().await
+            }
+
+            /// Reads once without waiting.
+            ///
+            /// # Errors
+            ///
+            /// `WouldBlock` when nothing is ready; `read(2)` errors.
+            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.inner.try_read(buf)
+            }
+        }
+
+        impl OwnedWriteHalf {
+            /// Puts the stream back together (see [`OwnedReadHalf::reunite`]).
+            ///
+            /// # Errors
+            ///
+            /// The halves come from different streams.
+            pub fn reunite(self, other: OwnedReadHalf) -> Result<$stream, $ReuniteError> {
+                other.reunite(self)
+            }
+
+            /// Writes some of `buf`, waiting for room.
+            ///
+            /// # Errors
+            ///
+            /// As the stream's `write`.
+            pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+                self.inner.write(buf).await
+            }
+
+            /// Writes all of `buf`.
+            ///
+            /// # Errors
+            ///
+            /// As the stream's `write_all`.
+            pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+                self.inner.write_all(buf).await
+            }
+
+            /// Waits until the stream is (probably) writable.
+            ///
+            /// # Errors
+            ///
+            /// The runtime shut down.
+            pub async fn writable(&self) -> io::Result<()> {
+                self.inner.writable().await
+            }
+
+            /// Writes once without waiting.
+            ///
+            /// # Errors
+            ///
+            /// `WouldBlock` when the send buffer is full; `write(2)` errors.
+            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                self.inner.try_write(buf)
+            }
+        }
+
+        impl Drop for OwnedWriteHalf {
+            fn drop(&mut self) {
+                if self.shutdown_on_drop {
+                    // An error means the connection is already gone: nothing to signal.
+                    let _ = self.inner.shutdown_write_priv();
+                }
+            }
+        }
+
+        impl AsRef<$stream> for OwnedReadHalf {
+            fn as_ref(&self) -> &$stream {
+                &self.inner
+            }
+        }
+
+        impl AsRef<$stream> for OwnedWriteHalf {
+            fn as_ref(&self) -> &$stream {
+                &self.inner
+            }
+        }
+
+        impl AsyncRead for OwnedReadHalf {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.inner.poll_read_priv(cx, buf)
+            }
+        }
+
+        impl AsyncWrite for OwnedWriteHalf {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.inner.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.inner.shutdown_write_priv()
+            }
+        }
+    };
+}
+
+pub(crate) use stream_split;

@@ -1,0 +1,217 @@
+//! [`TcpListener`]: accepting TCP connections, with back-off when descriptors run out.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_core::Stream;
+
+use super::TcpStream;
+use crate::net::accept::Acceptor;
+use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::io::PollIo;
+use crate::net::sys;
+
+/// A TCP socket listening for connections: asyncio's `loop.sock_accept` loop as a type.
+///
+/// # Running out of descriptors
+///
+/// When `accept(2)` fails with `EMFILE` or `ENFILE` (per-process or system-wide descriptor
+/// limit; also `ENOBUFS`/`ENOMEM`), the pending connection stays in the kernel's backlog and
+/// the listener stays readable, so retrying at once would spin a core at 100% doing failing
+/// system calls. Instead, [`accept`](Self::accept) keeps waiting: it sleeps on the runtime's
+/// timer (1 ms, doubling to at most 100 ms) and retries, and returns the connection as soon as
+/// a descriptor is free again (an existing connection was closed). The caller sees no
+/// error; clients see a delay. A connection reset before it was accepted (`ECONNABORTED`) is
+/// skipped silently too. (The same applies to [`UnixListener`](crate::net::UnixListener).)
+///
+/// # Several acceptors
+///
+/// The driver keeps one reader waker per socket: let one task accept (and hand the
+/// connections out), rather than several tasks calling `accept` on the same listener.
+///
+/// # Examples
+///
+/// An echo server and a client, on one current-thread runtime:
+///
+/// ```
+/// use c10k_runtime::net::{TcpListener, TcpStream};
+///
+/// c10k_runtime::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let server = c10k_runtime::spawn(async move {
+///         let (stream, _peer) = listener.accept().await?;
+///         let mut buf = [0u8; 1024];
+///         loop {
+///             let n = stream.read(&mut buf).await?;
+///             if n == 0 {
+///                 return Ok::<(), std::io::Error>(());
+///             }
+///             stream.write_all(&buf[..n]).await?;
+///         }
+///     });
+///     let client = TcpStream::connect(addr).await?;
+///     client.write_all(b"hello").await?;
+///     let mut buf = [0u8; 5];
+///     client.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     drop(client);
+///     server.await.unwrap()?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpListener {
+    io: PollIo<std::net::TcpListener>,
+    acceptor: Acceptor,
+}
+
+impl TcpListener {
+    /// Binds a listener to `addr` (the first of its addresses that binds), with
+    /// `SO_REUSEADDR`, a backlog of 4096 (capped by `net.core.somaxconn`), non-blocking and
+    /// close-on-exec. Port 0 picks a free port: read it back with
+    /// [`local_addr`](Self::local_addr).
+    ///
+    /// # Errors
+    ///
+    /// Name resolution errors; the `bind`/`listen` error of the last address tried (e.g.
+    /// `AddrInUse`); outside a runtime, the registration error.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        each_addr(&addr, |a| async move {
+            sys::tcp_listen(&a).and_then(TcpListener::from_fd)
+        })
+        .await
+    }
+
+    fn from_fd(fd: OwnedFd) -> io::Result<TcpListener> {
+        TcpListener::new(std::net::TcpListener::from(fd))
+    }
+
+    fn new(l: std::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            io: PollIo::new(l)?,
+            acceptor: Acceptor::new(),
+        })
+    }
+
+    /// Wraps a listener made by std (e.g. inherited, or bound with options set by hand). It
+    /// is switched to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// `fcntl` errors; outside a runtime, the registration error.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        TcpListener::new(listener)
+    }
+
+    /// Deregisters the listener and returns it as a std listener (still non-blocking).
+    pub fn into_std(self) -> std::net::TcpListener {
+        self.io.into_inner()
+    }
+
+    /// The local address, e.g. to learn the port picked for port 0.
+    ///
+    /// # Errors
+    ///
+    /// `getsockname` errors.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Waits for a connection and returns it with the peer's address. The new stream is
+    /// non-blocking, close-on-exec, and registered with the runtime of the calling task.
+    ///
+    /// Cancel-safe: if the future is dropped before completing, no connection is lost (it
+    /// stays in the kernel's backlog).
+    ///
+    /// # Errors
+    ///
+    /// Errors of `accept4(2)` other than `WouldBlock`, `EINTR`, the per-connection errors
+    /// (`ECONNABORTED`, `EPROTO`, `EPERM`: skipped) and exhaustion (`EMFILE`, `ENFILE`,
+    /// `ENOBUFS`, `ENOMEM`: waited out, see the type docs); the runtime's shutdown error.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection: the poll-style [`accept`](Self::accept), for hand-written
+    /// futures. Stores the waker when none is ready.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (fd, addr) = ready!(self.acceptor.poll_accept(&self.io, cx))?;
+        let stream = std::net::TcpStream::from(fd);
+        let addr = match addr.and_then(|a| SocketAddr::try_from(a).ok()) {
+            Some(a) => a,
+            None => stream.peer_addr()?,
+        };
+        Poll::Ready(Ok((TcpStream::from_connected(stream)?, addr)))
+    }
+
+    /// The connections of this listener as a [`Stream`] (asyncio's `async for` over
+    /// connections). It never ends by itself; errors are yielded as items.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("addr", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
+
+/// The stream of connections of a [`TcpListener`], from [`TcpListener::incoming`].
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use c10k_runtime::net::{TcpListener, TcpStream};
+///
+/// c10k_runtime::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let _client = TcpStream::connect(addr).await?;
+///     let mut incoming = listener.incoming();
+///     let stream = incoming.next().await.expect("never ends")?;
+///     assert_eq!(stream.peer_addr()?, _client.local_addr()?);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use = "streams do nothing unless polled"]
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let (stream, _) = ready!(self.listener.poll_accept(cx))?;
+        Poll::Ready(Some(Ok(stream)))
+    }
+}

@@ -1,0 +1,505 @@
+//! [`TcpStream`]: a connected TCP socket.
+
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::io::PollIo;
+use crate::net::sys;
+
+/// A TCP connection: asyncio's `sock_connect` / `sock_recv` / `sock_sendall` on one type.
+///
+/// # Reading and writing
+///
+/// Three layers, from the lowest:
+///
+/// * the readiness triad: [`readable`](Self::readable) waits, [`poll_read_ready`]
+///   (Self::poll_read_ready) registers a waker, [`try_read`](Self::try_read) attempts once and
+///   returns `WouldBlock` instead of waiting (and the writing twins). Readiness may be
+///   spurious: after `readable()` returns, `try_read` can still say `WouldBlock`; loop.
+/// * `async fn`s on `&self`: [`read`](Self::read), [`read_exact`](Self::read_exact),
+///   [`write`](Self::write), [`write_all`](Self::write_all), [`peek`](Self::peek).
+/// * the ecosystem's traits: `futures_io::AsyncRead` and `AsyncWrite` are implemented for
+///   `TcpStream` and `&TcpStream`, so `futures_util::io::AsyncReadExt` / `AsyncWriteExt`,
+///   `copy`, `BufReader`, etc. work. `poll_close` shuts the writing side down (`FIN`).
+///
+/// A read of fewer bytes than the buffer holds is taken to drain the socket: the next read
+/// waits for the next readiness event instead of trying a system call that would return
+/// `WouldBlock` (see [`driver`](crate::driver), "Short reads"). An echo server thus makes
+/// two system calls per request.
+///
+/// Reading and writing may happen concurrently from two tasks (one reader, one writer):
+/// through `&TcpStream`, [`split`](Self::split) or [`into_split`](Self::into_split).
+///
+/// # Drop
+///
+/// Dropping the stream deregisters it and closes the descriptor (the peer sees end of file,
+/// or a reset if unread data was pending).
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::net::{TcpListener, TcpStream};
+///
+/// c10k_runtime::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     client.set_nodelay(true)?;
+///     client.write_all(b"ping").await?;
+///     let mut buf = [0u8; 4];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpStream {
+    io: PollIo<std::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each resolved address in turn (host names are resolved on
+    /// the blocking pool, see [`lookup_host`](crate::net::lookup_host)).
+    ///
+    /// # Errors
+    ///
+    /// Resolution errors, or the connect error of the last address tried (e.g.
+    /// `ConnectionRefused`).
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(&addr, TcpStream::connect_addr).await
+    }
+
+    /// Like [`connect`](Self::connect), giving up after `timeout` (resolution included) with
+    /// an error of kind `TimedOut`. The half-open socket is closed on timeout.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), plus `TimedOut`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    ///
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let stream = TcpStream::connect_timeout(addr, Duration::from_secs(5)).await?;
+    ///     assert_eq!(stream.peer_addr()?, addr);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn connect_timeout(
+        addr: impl ToSocketAddrs,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        match crate::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(res) => res,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connect timed out after {timeout:?}"),
+            )),
+        }
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let fd = sys::socket(sys::family(&addr), rustix::net::SocketType::STREAM)?;
+        let in_progress = sys::connect(&fd, &addr)?;
+        let stream = TcpStream {
+            io: PollIo::new(std::net::TcpStream::from(fd))?,
+        };
+        if in_progress {
+            std::future::poll_fn(|cx| stream.poll_connected(cx)).await?;
+        }
+        Ok(stream)
+    }
+
+    fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let reg = self.io.registration();
+        loop {
+            let ev = ready!(reg.poll_write_ready(cx))?;
+            if sys::connect_finished(self.io.get_ref())? {
+                return Poll::Ready(Ok(()));
+            }
+            reg.clear_readiness(ev);
+        }
+    }
+
+    /// A stream from an accepted, already non-blocking socket.
+    pub(crate) fn from_connected(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: PollIo::new(stream)?,
+        })
+    }
+
+    /// Wraps a connected std stream, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// `fcntl` errors; outside a runtime, the registration error.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_connected(stream)
+    }
+
+    /// Deregisters the stream and returns it as a std stream (still non-blocking).
+    pub fn into_std(self) -> std::net::TcpStream {
+        self.io.into_inner()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// `getsockname` errors.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `getpeername` errors (`NotConnected`).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Sets `TCP_NODELAY`: small writes leave at once instead of waiting (Nagle's algorithm)
+    /// for the previous segment's acknowledgement. Request/response protocols want it.
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt` errors.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// `getsockopt` errors.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Shuts down the reading side, the writing side (the peer reads end of file once the
+    /// sent data is consumed) or both. The descriptor stays open until drop.
+    ///
+    /// # Errors
+    ///
+    /// `shutdown(2)` errors (`NotConnected`).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// `getsockopt` errors.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Waits until the stream is (probably) readable: data, end of file or an error.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await
+    }
+
+    /// Waits until the stream is (probably) writable.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await
+    }
+
+    /// `Ready` if the stream may be readable, else stores the waker (only the last reader's
+    /// waker is kept) and returns `Pending`.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_read_ready(cx)
+    }
+
+    /// The writing twin of [`poll_read_ready`](Self::poll_read_ready).
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_write_ready(cx)
+    }
+
+    /// Reads once if the stream is known readable; never waits.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if no readiness is known or the socket had no data (readiness is then
+    /// cleared, so the next [`readable`](Self::readable) waits for new data); other
+    /// `read(2)` errors.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_read(buf)
+    }
+
+    /// Writes once if the stream is known writable; never waits.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when the send buffer is full (or no readiness is known); other `write(2)`
+    /// errors (`BrokenPipe` after the peer closed).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_write(buf)
+    }
+
+    /// Reads what is available (at least one byte, or 0 at end of file), waiting for data.
+    ///
+    /// Cancel-safe: dropping the future loses no data.
+    ///
+    /// # Errors
+    ///
+    /// `read(2)` errors (e.g. `ConnectionReset`), or the runtime's shutdown.
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.io.poll_read(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// Not cancel-safe: bytes read before cancellation are lost.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the peer closes first; otherwise as [`read`](Self::read).
+    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.read(buf).await? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives data without removing it from the socket's queue (`MSG_PEEK`).
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.io.poll_read_with(cx, |s| s.peek(buf))).await
+    }
+
+    /// Writes some of `buf` (at least one byte unless `buf` is empty), waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// `write(2)` errors (`BrokenPipe`, `ConnectionReset`), or the runtime's shutdown.
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
+    }
+
+    /// Writes all of `buf` (asyncio's `sock_sendall`).
+    ///
+    /// Not cancel-safe: how much was written before cancellation is not reported.
+    ///
+    /// # Errors
+    ///
+    /// `WriteZero` if the socket accepts no byte; otherwise as [`write`](Self::write).
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Splits into a reading and a writing half borrowing the stream, to read and write
+    /// concurrently in one task (e.g. with `join`). No allocation, no lock.
+    ///
+    /// With `futures_util::io::AsyncReadExt` in scope, `stream.split()` resolves to that
+    /// trait's by-value `split` (halves behind a lock) before this method; write
+    /// `Self::split(&mut stream)` to be explicit.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf::new(self), WriteHalf::new(self))
+    }
+
+    /// Splits into owned halves, to move them into two tasks. The halves share the stream
+    /// through an `Arc`; [`OwnedReadHalf::reunite`] puts it back together. Dropping the
+    /// write half shuts the writing side down.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split::split_owned(self)
+    }
+
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf)
+    }
+
+    pub(crate) fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_vectored(cx, bufs)
+    }
+
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs)
+    }
+
+    pub(crate) fn shutdown_write_priv(&self) -> Poll<io::Result<()>> {
+        match self.shutdown(Shutdown::Write) {
+            // Already shut down or reset by the peer: closing has nothing left to do.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+            res => Poll::Ready(res),
+        }
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_priv(cx, bufs)
+    }
+}
+
+impl AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_priv(cx, bufs)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Writes go straight to the kernel: nothing is buffered here.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shutdown_write_priv()
+    }
+}
+
+impl AsyncWrite for &TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shutdown_write_priv()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}

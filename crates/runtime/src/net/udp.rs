@@ -1,0 +1,280 @@
+//! [`UdpSocket`]: datagrams.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
+
+use crate::net::addr::{each_addr, ToSocketAddrs};
+use crate::net::io::PollIo;
+use crate::net::sys;
+
+/// A UDP socket.
+///
+/// Every receive is "short" for a datagram socket, so unlike streams, readiness is only
+/// forgotten when a call returns `WouldBlock`. Each `recv` returns one datagram; a datagram
+/// longer than the buffer is truncated (the rest is discarded by the kernel).
+///
+/// Sending and receiving may proceed concurrently from two tasks through `&UdpSocket` (or an
+/// `Arc<UdpSocket>`); the driver keeps one waker per direction, so let one task receive.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::net::UdpSocket;
+///
+/// c10k_runtime::run(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+///     a.send_to(b"ping", b.local_addr()?).await?;
+///     let mut buf = [0u8; 16];
+///     let (n, from) = b.recv_from(&mut buf).await?;
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UdpSocket {
+    io: PollIo<std::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds a socket to `addr` (port 0 picks a free port), non-blocking and close-on-exec.
+    ///
+    /// # Errors
+    ///
+    /// Resolution errors, or the `bind` error of the last address tried.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        each_addr(&addr, |a| async move {
+            let fd = sys::socket(sys::family(&a), rustix::net::SocketType::DGRAM)?;
+            rustix::net::bind(&fd, &a)?;
+            Ok(UdpSocket {
+                io: PollIo::new(std::net::UdpSocket::from(fd))?,
+            })
+        })
+        .await
+    }
+
+    /// Wraps a std socket, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// `fcntl` errors; outside a runtime, the registration error.
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        Ok(UdpSocket {
+            io: PollIo::new(socket)?,
+        })
+    }
+
+    /// Deregisters the socket and returns it as a std socket (still non-blocking).
+    pub fn into_std(self) -> std::net::UdpSocket {
+        self.io.into_inner()
+    }
+
+    /// Sets the default peer: [`send`](Self::send) goes to it and [`recv`](Self::recv)
+    /// accepts datagrams only from it.
+    ///
+    /// # Errors
+    ///
+    /// Resolution errors, or the `connect` error of the last address tried.
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        each_addr(&addr, |a| async move { self.io.get_ref().connect(a) }).await
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// `getsockname` errors.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if [`connect`](Self::connect) was not called.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Sets `SO_BROADCAST`.
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt` errors.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.io.get_ref().set_broadcast(on)
+    }
+
+    /// Sends `buf` as one datagram to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// `send(2)` errors (e.g. `ConnectionRefused` reported by an earlier ICMP error).
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.io.poll_write_with(cx, |s| s.send(buf))).await
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// `recv(2)` errors.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.io.poll_read_with(cx, |s| s.recv(buf))).await
+    }
+
+    /// Sends `buf` as one datagram to `target` (resolved first if it is a name).
+    ///
+    /// # Errors
+    ///
+    /// Resolution errors; `sendto(2)` errors.
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
+        each_addr(&target, |a| {
+            std::future::poll_fn(move |cx| self.io.poll_write_with(cx, |s| s.send_to(buf, a)))
+        })
+        .await
+    }
+
+    /// Receives one datagram and its sender's address.
+    ///
+    /// # Errors
+    ///
+    /// `recvfrom(2)` errors.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        std::future::poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+    }
+
+    /// Receives a datagram without removing it from the queue.
+    ///
+    /// # Errors
+    ///
+    /// `recvfrom(2)` errors.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        std::future::poll_fn(|cx| self.io.poll_read_with(cx, |s| s.peek_from(buf))).await
+    }
+
+    /// The poll form of [`recv_from`](Self::recv_from).
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_from`](Self::recv_from).
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io.poll_read_with(cx, |s| s.recv_from(buf))
+    }
+
+    /// The poll form of [`send_to`](Self::send_to) for an address already resolved.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_to`](Self::send_to).
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_with(cx, |s| s.send_to(buf, target))
+    }
+
+    /// Waits until a datagram is (probably) waiting.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await
+    }
+
+    /// Waits until a datagram can (probably) be sent.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await
+    }
+
+    /// `Ready` if a datagram may be waiting, else stores the waker.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_read_ready(cx)
+    }
+
+    /// `Ready` if a datagram may be sent, else stores the waker.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_write_ready(cx)
+    }
+
+    /// Receives once from the connected peer without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when nothing is known ready; `recv(2)` errors.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_read_with(|s| s.recv(buf))
+    }
+
+    /// Receives once without waiting, with the sender's address.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when nothing is known ready; `recvfrom(2)` errors.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_read_with(|s| s.recv_from(buf))
+    }
+
+    /// Sends once to the connected peer without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when the socket is not known writable; `send(2)` errors.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_write_with(|s| s.send(buf))
+    }
+
+    /// Sends once to `target` without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when the socket is not known writable; `sendto(2)` errors.
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.io.try_write_with(|s| s.send_to(buf, target))
+    }
+}
+
+impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("local", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}

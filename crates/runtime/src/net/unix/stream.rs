@@ -1,0 +1,446 @@
+//! [`UnixStream`]: a connected Unix domain stream socket.
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::net::io::PollIo;
+use crate::net::sys;
+
+/// A connected Unix domain stream socket: the same API as
+/// [`TcpStream`](crate::net::TcpStream) (readiness triad, `async fn`s on `&self`,
+/// `futures-io` traits, split halves, short-read rule), with path addresses.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::net::UnixStream;
+///
+/// c10k_runtime::run(async {
+///     let (a, b) = UnixStream::pair()?;
+///     a.write_all(b"ping").await?;
+///     let mut buf = [0u8; 4];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct UnixStream {
+    io: PollIo<std::os::unix::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` (no such file), `ConnectionRefused` (no listener), `WouldBlock` (the
+    /// listener's backlog is full), other `connect(2)` errors.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let addr = rustix::net::SocketAddrUnix::new(path.as_ref())?;
+        let fd = sys::socket(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::STREAM,
+        )?;
+        let in_progress = sys::connect(&fd, &addr)?;
+        let stream = UnixStream {
+            io: PollIo::new(std::os::unix::net::UnixStream::from(fd))?,
+        };
+        if in_progress {
+            std::future::poll_fn(|cx| stream.poll_connected(cx)).await?;
+        }
+        Ok(stream)
+    }
+
+    /// A pair of connected sockets (`socketpair(2)`), both registered with the current
+    /// runtime.
+    ///
+    /// # Errors
+    ///
+    /// `socketpair` errors; outside a runtime, the registration error.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = rustix::net::socketpair(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::STREAM,
+            rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )?;
+        Ok((
+            UnixStream::from_connected(std::os::unix::net::UnixStream::from(a))?,
+            UnixStream::from_connected(std::os::unix::net::UnixStream::from(b))?,
+        ))
+    }
+
+    fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let reg = self.io.registration();
+        loop {
+            let ev = ready!(reg.poll_write_ready(cx))?;
+            if sys::connect_finished(self.io.get_ref())? {
+                return Poll::Ready(Ok(()));
+            }
+            reg.clear_readiness(ev);
+        }
+    }
+
+    /// A stream from an accepted, already non-blocking socket.
+    pub(crate) fn from_connected(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: PollIo::new(stream)?,
+        })
+    }
+
+    /// Wraps a connected std stream, switching it to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// `fcntl` errors; outside a runtime, the registration error.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        UnixStream::from_connected(stream)
+    }
+
+    /// Deregisters the stream and returns it as a std stream (still non-blocking).
+    pub fn into_std(self) -> std::os::unix::net::UnixStream {
+        self.io.into_inner()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// `getsockname` errors.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `getpeername` errors (`NotConnected`).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Shuts down the reading side, the writing side (the peer reads end of file once the
+    /// sent data is consumed) or both. The descriptor stays open until drop.
+    ///
+    /// # Errors
+    ///
+    /// `shutdown(2)` errors (`NotConnected`).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// `getsockopt` errors.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Waits until the stream is (probably) readable: data, end of file or an error.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await
+    }
+
+    /// Waits until the stream is (probably) writable.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await
+    }
+
+    /// `Ready` if the stream may be readable, else stores the waker (only the last reader's
+    /// waker is kept) and returns `Pending`.
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_read_ready(cx)
+    }
+
+    /// The writing twin of [`poll_read_ready`](Self::poll_read_ready).
+    ///
+    /// # Errors
+    ///
+    /// The runtime shut down.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_write_ready(cx)
+    }
+
+    /// Reads once if the stream is known readable; never waits.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if no readiness is known or the socket had no data (readiness is then
+    /// cleared, so the next [`readable`](Self::readable) waits for new data); other
+    /// `read(2)` errors.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_read(buf)
+    }
+
+    /// Writes once if the stream is known writable; never waits.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when the send buffer is full (or no readiness is known); other `write(2)`
+    /// errors (`BrokenPipe` after the peer closed).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_write(buf)
+    }
+
+    /// Reads what is available (at least one byte, or 0 at end of file), waiting for data.
+    ///
+    /// Cancel-safe: dropping the future loses no data.
+    ///
+    /// # Errors
+    ///
+    /// `read(2)` errors (e.g. `ConnectionReset`), or the runtime's shutdown.
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.io.poll_read(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// Not cancel-safe: bytes read before cancellation are lost.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the peer closes first; otherwise as [`read`](Self::read).
+    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.read(buf).await? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives data without removing it from the socket's queue (`MSG_PEEK`).
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| {
+            self.io.poll_read_with(cx, |s| {
+                Ok(rustix::net::recv(s, &mut *buf, rustix::net::RecvFlags::PEEK)?.0)
+            })
+        })
+        .await
+    }
+
+    /// Writes some of `buf` (at least one byte unless `buf` is empty), waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// `write(2)` errors (`BrokenPipe`, `ConnectionReset`), or the runtime's shutdown.
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
+    }
+
+    /// Writes all of `buf` (asyncio's `sock_sendall`).
+    ///
+    /// Not cancel-safe: how much was written before cancellation is not reported.
+    ///
+    /// # Errors
+    ///
+    /// `WriteZero` if the socket accepts no byte; otherwise as [`write`](Self::write).
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Splits into a reading and a writing half borrowing the stream, to read and write
+    /// concurrently in one task (e.g. with `join`). No allocation, no lock.
+    ///
+    /// With `futures_util::io::AsyncReadExt` in scope, `stream.split()` resolves to that
+    /// trait's by-value `split` (halves behind a lock) before this method; write
+    /// `Self::split(&mut stream)` to be explicit.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf::new(self), WriteHalf::new(self))
+    }
+
+    /// Splits into owned halves, to move them into two tasks. The halves share the stream
+    /// through an `Arc`; [`OwnedReadHalf::reunite`] puts it back together. Dropping the
+    /// write half shuts the writing side down.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        super::split::split_owned(self)
+    }
+
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf)
+    }
+
+    pub(crate) fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_vectored(cx, bufs)
+    }
+
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs)
+    }
+
+    pub(crate) fn shutdown_write_priv(&self) -> Poll<io::Result<()>> {
+        match self.shutdown(Shutdown::Write) {
+            // Already shut down or reset by the peer: closing has nothing left to do.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
+            res => Poll::Ready(res),
+        }
+    }
+}
+
+impl AsyncRead for UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_priv(cx, bufs)
+    }
+}
+
+impl AsyncRead for &UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_priv(cx, bufs)
+    }
+}
+
+impl AsyncWrite for UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Writes go straight to the kernel: nothing is buffered here.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shutdown_write_priv()
+    }
+}
+
+impl AsyncWrite for &UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shutdown_write_priv()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
