@@ -49,6 +49,19 @@ pub(crate) fn block_signals(signals: &[libc::c_int]) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes `signals` from the calling thread's signal mask. A child process inherits its
+/// parent's mask through `exec`, so a program started by one that blocks `SIGINT` (the lab)
+/// must unblock it before relying on a handler (tokio's `ctrl_c`).
+pub(crate) fn unblock_signals(signals: &[libc::c_int]) -> io::Result<()> {
+    let set = sigset(signals)?;
+    // SAFETY: `set` is a valid, initialised signal set; a null old-set pointer is allowed.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    if ret != 0 {
+        return Err(io::Error::from_raw_os_error(ret));
+    }
+    Ok(())
+}
+
 /// Waits (retrying on `EINTR`) for one of `signals`, which must be blocked, and returns it.
 pub(crate) fn wait_signal(signals: &[libc::c_int]) -> io::Result<libc::c_int> {
     let set = sigset(signals)?;

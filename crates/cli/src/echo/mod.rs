@@ -162,6 +162,8 @@ pub(crate) struct TokioArgs {
 /// Runs the tokio reference server linked into this binary, so that `c10k lab` needs no
 /// second binary on a fresh clone.
 pub(crate) fn run_tokio(args: &TokioArgs) -> anyhow::Result<()> {
+    // Started by the lab, this process inherits its blocked SIGINT; tokio needs it delivered.
+    crate::sys::unblock_signals(&[libc::SIGINT, libc::SIGTERM])?;
     let config = c10k_tokio_ref::Config {
         listen: args.listen,
         threads: usize::from(args.threads),

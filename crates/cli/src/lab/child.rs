@@ -113,6 +113,22 @@ impl Server {
         self.child.id()
     }
 
+    /// Stops the server's CPU use between its measurements (SIGSTOP).
+    pub(crate) fn pause(&self) {
+        self.signal(Signal::STOP);
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub(crate) fn resume(&self) {
+        self.signal(Signal::CONT);
+    }
+
+    fn signal(&self, signal: Signal) {
+        if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, signal);
+        }
+    }
+
     /// True while the process runs.
     pub(crate) fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -120,9 +136,8 @@ impl Server {
 
     /// Ctrl-C (SIGINT) and a short wait; SIGKILL if it does not exit.
     pub(crate) fn stop(mut self) {
-        if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
-            let _ = rustix::process::kill_process(pid, Signal::INT);
-        }
+        self.resume();
+        self.signal(Signal::INT);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if !matches!(self.child.try_wait(), Ok(None)) {

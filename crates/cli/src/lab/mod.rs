@@ -1,17 +1,19 @@
 //! `c10k lab`: every echo model against the tokio reference, measured the same way.
 //!
-//! Protocol, per model (one at a time, so a busy-polling server never steals CPU from
-//! another model's measurement):
+//! Protocol:
 //!
-//! 1. Start the server as a child (`c10k echo --model M --threads 1`, or the hidden
-//!    `c10k __tokio-echo` which links the tokio reference, so a fresh clone needs no second
-//!    binary), pinned to the first CPU; read the address it prints.
-//! 2. Memory: server RSS at zero connections, then at N idle connections (each has done one
-//!    round trip), `(RSS_N - RSS_0) / N`.
-//! 3. For each connection count, payload size and run: read the server's utime+stime from
-//!    `/proc`, run `c10k load echo` as a child pinned to the second CPU, read the CPU time
-//!    again. CPU per request = CPU delta / requests served.
-//! 4. Stop the server with SIGINT (SIGKILL after 5 s).
+//! 1. For each model, start its server as a child (`c10k echo --model M --threads 1`, or
+//!    the hidden `c10k __tokio-echo` which links the tokio reference, so a fresh clone needs
+//!    no second binary), pinned to the first CPU; read the address it prints. Memory:
+//!    server RSS at zero connections, then at N idle connections (each has done one round
+//!    trip), `(RSS_N - RSS_0) / N`. Then pause it (SIGSTOP): a paused server takes no CPU,
+//!    so a busy-polling one cannot steal from another model's measurement.
+//! 2. For each connection count, payload size and run, for each model in turn (the order
+//!    rotating with the run): resume its server, read its utime+stime from `/proc`, run
+//!    `c10k load echo` as a child pinned to the second CPU, read the CPU time again, pause
+//!    the server. CPU per request = CPU delta / requests served. Interleaving keeps a
+//!    cell's measurements close in time, so drift on a shared machine hits every model.
+//! 3. Resume and stop every server with SIGINT (SIGKILL after 5 s).
 //!
 //! Then medians over runs, ratios against tokio from the same lab run, and the files:
 //! `results.md` (the table), `runs.csv` (every run), `summary.csv`, `results.json`,
@@ -104,7 +106,7 @@ impl LabModel {
 #[command(
     after_help = "Writes results.md, runs.csv, summary.csv, results.json, chart.svg and \
 setup.md into OUT/<YYYY-MM-DD-HHMMSS>/.\nThe server runs on the first CPU and the load \
-generator on the second when there are two.\n--quick: conns 100,1000, size 64, 1 run of 2 s, \
+generator on the second when there are two.\n--quick: conns 100,1000, size 64, 1 run of 3 s, \
 memory at 1000 idle connections (about a minute on 2 cores)."
 )]
 pub(crate) struct Args {
@@ -120,7 +122,7 @@ pub(crate) struct Args {
     /// Payload sizes in bytes, comma-separated [default: 64,1024; quick: 64].
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub(crate) sizes: Vec<u32>,
-    /// Seconds per measurement [default: 5; quick: 2].
+    /// Seconds per measurement [default: 5; quick: 3].
     #[arg(long, value_parser = crate::load::parse_secs)]
     pub(crate) duration: Option<Duration>,
     /// Runs per cell; the table shows medians [default: 3; quick: 1].
@@ -170,7 +172,7 @@ impl Settings {
         };
         let duration = args
             .duration
-            .unwrap_or(Duration::from_secs(if args.quick { 2 } else { 5 }));
+            .unwrap_or(Duration::from_secs(if args.quick { 3 } else { 5 }));
         let cpus = child::cpus();
         let (server_cpu, load_cpu) = match cpus.as_slice() {
             [a, b, ..] => (Some(*a), Some(*b)),
@@ -237,16 +239,36 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         )
     })?;
     let started = std::time::Instant::now();
-    let mut samples = Vec::new();
     let mut infos = Vec::new();
+    let mut servers = Vec::new();
     for &model in &settings.models {
         if shutdown::requested() {
             break;
         }
-        eprintln!("lab: {} ...", model.name());
-        let (info, mut model_samples) = measure_model(&exe, &dir, &settings, model);
+        eprintln!(
+            "lab: starting {} (memory at {} idle connections)",
+            model.name(),
+            settings.idle
+        );
+        let (info, server) = start_model(&exe, &dir, &settings, model);
         infos.push(info);
-        samples.append(&mut model_samples);
+        servers.push((model, server));
+    }
+    eprintln!(
+        "lab: measuring {} cells",
+        settings.conns.len() * settings.sizes.len() * settings.runs as usize * servers.len()
+    );
+    let mut samples = measure_all(&exe, &settings, &mut servers);
+    for (info, (_, server)) in infos.iter().zip(servers) {
+        match server {
+            Some(server) => server.stop(),
+            // Give unavailable models their reason in every cell.
+            None => {
+                for sample in samples.iter_mut().filter(|s| s.model == info.model) {
+                    sample.status.clone_from(&info.status);
+                }
+            }
+        }
     }
     let summary = output::summarize(&settings, &infos, &samples);
     let command_line: Vec<String> = std::env::args().collect();
@@ -274,16 +296,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn unavailable_samples(settings: &Settings, model: LabModel, status: &str) -> Vec<Sample> {
-    let mut out = Vec::new();
-    for &conns in &settings.conns {
-        for &size in &settings.sizes {
-            out.push(empty_sample(model, conns, size, 0, status.to_owned()));
-        }
-    }
-    out
-}
-
 fn empty_sample(model: LabModel, conns: u32, size: u32, run: u32, status: String) -> Sample {
     Sample {
         model,
@@ -301,12 +313,14 @@ fn empty_sample(model: LabModel, conns: u32, size: u32, run: u32, status: String
     }
 }
 
-fn measure_model(
+/// Starts a model's server and measures its memory per idle connection; the server is left
+/// paused (SIGSTOP) so that it takes no CPU while the others are measured.
+fn start_model(
     exe: &std::path::Path,
     dir: &std::path::Path,
     settings: &Settings,
     model: LabModel,
-) -> (ModelInfo, Vec<Sample>) {
+) -> (ModelInfo, Option<child::Server>) {
     let log = dir.join(format!("server-{}.log", model.name()));
     let mut info = ModelInfo {
         model,
@@ -315,14 +329,13 @@ fn measure_model(
         rss_base_bytes: None,
         bytes_per_idle_conn: None,
     };
-    let mut server =
-        match child::Server::start(exe, &model.server_args(), settings.server_cpu, &log) {
-            Ok(server) => server,
-            Err(status) => {
-                info.status = status.clone();
-                return (info, unavailable_samples(settings, model, &status));
-            }
-        };
+    let server = match child::Server::start(exe, &model.server_args(), settings.server_cpu, &log) {
+        Ok(server) => server,
+        Err(status) => {
+            info.status = status;
+            return (info, None);
+        }
+    };
     let pid = server.pid();
     let idle = settings
         .idle
@@ -346,43 +359,59 @@ fn measure_model(
         }
         Err(e) => info.status = format!("failed: reading /proc: {e}"),
     }
+    server.pause();
+    (info, Some(server))
+}
+
+/// Measures every cell: for each connection count, size and run, every model in turn
+/// (the order rotating with the run), each server resumed only for its own measurement.
+/// Interleaving puts the models' runs of a cell close together in time, so that the
+/// machine's drift (other work on shared CPUs) spreads over all of them instead of
+/// favouring whichever model ran in a quiet minute.
+fn measure_all(
+    exe: &std::path::Path,
+    settings: &Settings,
+    servers: &mut [(LabModel, Option<child::Server>)],
+) -> Vec<Sample> {
     let mut samples = Vec::new();
     for &conns in &settings.conns {
         for &size in &settings.sizes {
             for run in 1..=settings.runs {
-                if let Some(limit) = model.limit().filter(|&l| conns as usize > l) {
-                    let status = format!("unavailable: more than {limit} descriptors");
-                    samples.push(empty_sample(model, conns, size, run, status));
-                    continue;
+                for k in 0..servers.len() {
+                    let index = (k + run as usize - 1) % servers.len();
+                    let (model, server) = &mut servers[index];
+                    let model = *model;
+                    let status = match server {
+                        None => Some("unavailable".to_owned()),
+                        Some(_) if shutdown::requested() => Some("failed: interrupted".to_owned()),
+                        Some(_) => model
+                            .limit()
+                            .filter(|&l| conns as usize > l)
+                            .map(|l| format!("unavailable: more than {l} descriptors")),
+                    };
+                    if let Some(status) = status {
+                        samples.push(empty_sample(model, conns, size, run, status));
+                        continue;
+                    }
+                    let server = server.as_mut().expect("checked above");
+                    server.resume();
+                    if !server.alive() {
+                        samples.push(empty_sample(
+                            model,
+                            conns,
+                            size,
+                            run,
+                            "failed: server exited".into(),
+                        ));
+                        continue;
+                    }
+                    samples.push(measure_cell(exe, settings, server, model, conns, size, run));
+                    server.pause();
                 }
-                if shutdown::requested() {
-                    samples.push(empty_sample(
-                        model,
-                        conns,
-                        size,
-                        run,
-                        "failed: interrupted".into(),
-                    ));
-                    continue;
-                }
-                if !server.alive() {
-                    samples.push(empty_sample(
-                        model,
-                        conns,
-                        size,
-                        run,
-                        "failed: server exited".into(),
-                    ));
-                    continue;
-                }
-                samples.push(measure_cell(
-                    exe, settings, &server, model, conns, size, run,
-                ));
             }
         }
     }
-    server.stop();
-    (info, samples)
+    samples
 }
 
 fn measure_cell(
