@@ -157,6 +157,7 @@ impl Semaphore {
     }
 
     /// Permits available right now (a snapshot: it may change before you act on it).
+    #[inline]
     pub fn available_permits(&self) -> usize {
         self.state.load(Ordering::Acquire) >> SHIFT
     }
@@ -206,6 +207,7 @@ impl Semaphore {
     /// drop(p);
     /// assert!(sem.try_acquire().is_ok());
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_many(1)
     }
@@ -215,6 +217,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// As [`try_acquire`](Self::try_acquire).
+    #[inline]
     pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_take(n)?;
         Ok(SemaphorePermit {
@@ -247,6 +250,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`AcquireError::Closed`] if the semaphore is closed first.
+    #[inline]
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
@@ -257,6 +261,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`AcquireError::Closed`] if the semaphore is closed first.
+    #[inline]
     pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
         Acquire {
             sem: self,
@@ -344,6 +349,7 @@ impl Semaphore {
     // ---- engine (crate-internal, also used by Mutex and RwLock) ----
 
     /// Fast path: one CAS when nobody waits.
+    #[inline]
     pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
@@ -370,6 +376,7 @@ impl Semaphore {
     /// One `fetch_add` when nobody waits. If the word says waiters are queued, the permits
     /// just added are handed out under the waiter lock: a waiter can only have queued after
     /// seeing too few permits, and it did so under that lock, so it is found there.
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
@@ -379,9 +386,14 @@ impl Semaphore {
             self.state.fetch_sub(n << SHIFT, Ordering::AcqRel);
             panic!("semaphore permit count overflow");
         }
-        if prev & QUEUED == 0 {
-            return;
+        if prev & QUEUED != 0 {
+            self.hand_out_released();
         }
+    }
+
+    /// Slow half of `release`: waiters are queued, hand the permits out under the lock.
+    #[cold]
+    fn hand_out_released(&self) {
         let mut wakes = WakeList::new();
         {
             let mut list = loom::lock(&self.waiters);
@@ -519,6 +531,7 @@ pub(crate) struct Waiter {
 }
 
 impl Waiter {
+    #[inline]
     pub(crate) fn new(n: usize) -> Waiter {
         Waiter {
             n,
@@ -527,7 +540,20 @@ impl Waiter {
         }
     }
 
+    #[inline]
     pub(crate) fn poll_acquire(
+        &mut self,
+        sem: &Semaphore,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), AcquireError>> {
+        if self.key.is_none() && !self.done && sem.try_take(self.n).is_ok() {
+            self.done = true;
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_acquire_slow(sem, cx)
+    }
+
+    fn poll_acquire_slow(
         &mut self,
         sem: &Semaphore,
         cx: &mut Context<'_>,
@@ -580,7 +606,15 @@ impl Waiter {
     }
 
     /// Cancellation: leave the queue, passing on permits handed over meanwhile.
+    #[inline]
     pub(crate) fn cancel(&mut self, sem: &Semaphore) {
+        if self.key.is_some() {
+            self.cancel_slow(sem);
+        }
+    }
+
+    #[cold]
+    fn cancel_slow(&mut self, sem: &Semaphore) {
         if let Some(key) = self.key.take() {
             let mut wakes = WakeList::new();
             if let Some(Ok(())) = sem.finish(key, &mut wakes) {
@@ -603,6 +637,7 @@ pub struct Acquire<'a> {
 impl<'a> Future for Acquire<'a> {
     type Output = Result<SemaphorePermit<'a>, AcquireError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let sem = this.sem;
@@ -616,6 +651,7 @@ impl<'a> Future for Acquire<'a> {
 }
 
 impl Drop for Acquire<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.waiter.cancel(self.sem);
     }
@@ -672,6 +708,7 @@ impl SemaphorePermit<'_> {
 }
 
 impl Drop for SemaphorePermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sem.release(self.permits);
     }
