@@ -63,6 +63,12 @@ fn serve_conn(stream: TcpStream, flaky_hits: &AtomicUsize) -> io::Result<()> {
             "/a/redirect" => out.write_all(b"HTTP/1.1 302 Found\r\nLocation: ../len\r\nContent-Length: 3\r\n\r\nxyz")?,
             "/to-chunked" => out.write_all(b"HTTP/1.1 301 Moved\r\nLocation: /chunked\r\nContent-Length: 0\r\n\r\n")?,
             "/loop" => out.write_all(b"HTTP/1.1 307 Again\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n")?,
+            "/then-close" => {
+                // Keep-alive by the headers, closed right after: the pooled connection is
+                // stale when the next request uses it.
+                out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbye!")?;
+                return Ok(());
+            }
             "/missing" => out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope")?,
             "/close" => {
                 out.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end")?;
@@ -196,6 +202,24 @@ fn batch_with_every_framing_redirects_and_failures() -> io::Result<()> {
             out.stderr
         );
     }
+    Ok(())
+}
+
+#[test]
+fn stale_pooled_connection_is_replaced() -> io::Result<()> {
+    let (addr, _) = scripted_server(20)?;
+    let first = format!("http://{addr}/then-close");
+    let second = format!("http://{addr}/len");
+    let out = http_util::run(
+        &["fetch", "--json", "-c", "1", &first, &second],
+        http_util::LIMIT,
+    )?;
+    assert!(out.status.success(), "{}", out.stderr);
+    let v = json(&out.stdout);
+    assert_eq!(v["results"][0]["bytes"], 4);
+    assert_eq!(v["results"][1]["bytes"], 5);
+    assert_eq!(v["results"][1]["retries"], 1, "{}", v["results"][1]);
+    assert_eq!(v["summary"]["requests"], 3);
     Ok(())
 }
 

@@ -278,10 +278,9 @@ impl Sink for FileSink {
 fn finish_file(sink: &mut FileSink, ok: bool) -> Option<String> {
     let file = sink.file.take()?;
     let part = sink.part();
-    let flushed = file
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .and_then(|f| f.sync_all().map(|()| f));
+    // Flushed, not synced: the bodies are a crawl's output, not a database, and an fsync
+    // per file would stall the runtime thread.
+    let flushed = file.into_inner().map_err(|e| e.into_error());
     if ok && flushed.is_ok() && std::fs::rename(&part, &sink.path).is_ok() {
         return Some(sink.path.display().to_string());
     }
