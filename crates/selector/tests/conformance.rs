@@ -58,6 +58,8 @@ conformance!(
     zero_timeout_does_not_block,
     eintr_is_retried_with_remaining_time,
     register_while_blocked,
+    reregister_while_blocked,
+    deregister_while_blocked,
     many_descriptors,
     fd_setsize,
     already_exists,
@@ -471,6 +473,58 @@ fn register_while_blocked(b: Backend) -> io::Result<()> {
     select_some(&selector, &mut events)?;
     registrar.join().unwrap()?;
     assert_eq!(only(&events).token(), Token(42));
+    Ok(())
+}
+
+fn reregister_while_blocked(b: Backend) -> io::Result<()> {
+    let _fds = fds_shared();
+    let selector = Arc::new(Selector::with_backend(b)?);
+    let (_a, z) = pair()?;
+    // Writable, but only readability is asked for: the wait blocks.
+    selector.register(z.as_raw_fd(), Token(1), Interest::READABLE)?;
+    let changer = {
+        let selector = Arc::clone(&selector);
+        let fd = z.as_raw_fd();
+        thread::spawn(move || selector.reregister(fd, Token(2), Interest::WRITABLE))
+    };
+    let mut events = Events::with_capacity(8);
+    select_some(&selector, &mut events)?;
+    changer.join().unwrap()?;
+    let ev = only(&events);
+    assert_eq!(ev.token(), Token(2));
+    assert!(ev.is_writable(), "{ev:?}");
+    Ok(())
+}
+
+fn deregister_while_blocked(b: Backend) -> io::Result<()> {
+    let _fds = fds_shared();
+    let selector = Arc::new(Selector::with_backend(b)?);
+    let (gone_peer, gone) = pair()?;
+    let (kept_peer, kept) = pair()?;
+    selector.register(gone.as_raw_fd(), Token(1), Interest::READABLE)?;
+    selector.register(kept.as_raw_fd(), Token(2), Interest::READABLE)?;
+    let (started_tx, started_rx) = mpsc::channel();
+    let waiter = {
+        let selector = Arc::clone(&selector);
+        thread::spawn(move || -> io::Result<Vec<Token>> {
+            started_tx.send(()).unwrap();
+            let mut events = Events::with_capacity(8);
+            select_some(&selector, &mut events)?;
+            Ok(events.iter().map(Event::token).collect())
+        })
+    };
+    started_rx.recv().unwrap();
+    // Whether the wait has begun or not, the deregistered descriptor must
+    // not be reported, even though it becomes readable.
+    selector.deregister(gone.as_raw_fd())?;
+    send(&gone_peer, b"ignored")?;
+    send(&kept_peer, b"seen")?;
+    let tokens = waiter.join().unwrap()?;
+    assert_eq!(tokens, [Token(2)], "{b}");
+    // Level-triggered: still reported, and still alone.
+    let mut events = Events::with_capacity(8);
+    select_some(&selector, &mut events)?;
+    assert_eq!(only(&events).token(), Token(2));
     Ok(())
 }
 
