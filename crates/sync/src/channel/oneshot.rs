@@ -86,11 +86,12 @@ impl<T> Sender<T> {
         let inner = self.inner.take().expect("sender used once");
         let wake = {
             let mut s = loom::lock(&inner.state);
+            // The sender is consumed either way: the receiver must not wait for it.
+            s.tx_alive = false;
             if !s.rx_alive {
                 return Err(value);
             }
             s.value = Some(value);
-            s.tx_alive = false;
             std::mem::replace(&mut s.rx_wakeup, Wakeup::Nobody)
         };
         wake.wake();
