@@ -172,9 +172,11 @@ impl TimeDriver {
         loop {
             let next = self.lock().wheel.next_expiration().map(|e| e.deadline);
             let Some(next) = next else { return false };
-            if let Some(at) = self.tick_instant(next) {
-                self.clock.advance_to(at);
-            }
+            // An instant past the platform's range cannot be reached: stop rather than spin.
+            let Some(at) = self.tick_instant(next) else {
+                return false;
+            };
+            self.clock.advance_to(at);
             // An upper-level slot only cascades; keep going until something fires.
             if self.process() > 0 {
                 return true;

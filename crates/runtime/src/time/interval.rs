@@ -93,8 +93,7 @@ fn add_or_far(at: Instant, d: Duration) -> Instant {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     let start = Instant::now();
 ///     let mut ticks = time::interval(Duration::from_millis(2));
 ///     ticks.tick().await; // the first tick completes at once
@@ -102,7 +101,6 @@ fn add_or_far(at: Instant, d: Duration) -> Instant {
 ///     ticks.tick().await;
 ///     assert!(start.elapsed() >= Duration::from_millis(4));
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Interval {
     /// The timer of the next tick; its deadline is that tick's instant.

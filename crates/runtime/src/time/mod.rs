@@ -103,12 +103,10 @@ pub use timeout::Timeout;
 /// use std::time::Duration;
 /// use c10k_runtime::time;
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     time::sleep(Duration::from_millis(1)).await;
 ///     println!("1 ms later (or a little more, never less)");
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
     // One look-up of the runtime gives both the clock and the driver to bind.
@@ -135,13 +133,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     let deadline = Instant::now() + Duration::from_millis(3);
 ///     time::sleep_until(deadline).await;
 ///     assert!(Instant::now() >= deadline);
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(deadline)
@@ -162,12 +158,10 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// use std::time::Duration;
 /// use c10k_runtime::time;
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     let slow = time::sleep(Duration::from_secs(10));
 ///     assert!(time::timeout(Duration::from_millis(1), slow).await.is_err());
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let now = Instant::now();
@@ -190,12 +184,10 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     let deadline = Instant::now() + Duration::from_secs(1);
 ///     assert_eq!(time::timeout_at(deadline, async { 42 }).await, Ok(42));
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout::new(future, deadline)
@@ -213,14 +205,12 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 /// use std::time::Duration;
 /// use c10k_runtime::time;
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     let mut every = time::interval(Duration::from_millis(1));
 ///     for _ in 0..3 {
 ///         every.tick().await;
 ///     }
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn interval(period: Duration) -> Interval {
     Interval::new(Instant::now(), period)
@@ -238,14 +228,12 @@ pub fn interval(period: Duration) -> Interval {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     let start = Instant::now() + Duration::from_millis(2);
 ///     let mut every = time::interval_at(start, Duration::from_millis(1));
 ///     assert_eq!(every.tick().await, start);
 ///     assert_eq!(every.tick().await, start + Duration::from_millis(1));
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval::new(start, period)
@@ -268,14 +256,12 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     time::pause();
 ///     let start = Instant::now();
 ///     time::sleep(Duration::from_secs(3600)).await; // completes at once: auto-advance
 ///     assert_eq!(start.elapsed(), Duration::from_secs(3600));
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn pause() {
     crate::context::with_time_driver(|driver| driver.pause());
@@ -307,14 +293,12 @@ pub fn resume() {
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     time::pause();
 ///     let start = Instant::now();
 ///     time::advance(Duration::from_millis(250)).await;
 ///     assert_eq!(Instant::now() - start, Duration::from_millis(250));
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn advance(duration: Duration) -> impl Future<Output = ()> {
     Advance {

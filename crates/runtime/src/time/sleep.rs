@@ -46,13 +46,11 @@ use super::Instant;
 /// use std::time::Duration;
 /// use c10k_runtime::time::{self, Instant};
 ///
-/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-/// rt.block_on(async {
+/// c10k_runtime::run(async {
 ///     let start = Instant::now();
 ///     time::sleep(Duration::from_millis(10)).await;
 ///     assert!(start.elapsed() >= Duration::from_millis(10));
 /// });
-/// # Ok::<(), std::io::Error>(())
 /// ```
 #[must_use = "a Sleep does nothing unless polled or awaited"]
 pub struct Sleep {
@@ -111,15 +109,13 @@ impl Sleep {
     /// use std::time::Duration;
     /// use c10k_runtime::time::{self, Instant};
     ///
-    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-    /// rt.block_on(async {
+    /// c10k_runtime::run(async {
     ///     let start = Instant::now();
     ///     let mut sleep = time::sleep(Duration::from_secs(3600));
     ///     sleep.reset(start + Duration::from_millis(5));
     ///     (&mut sleep).await;
     ///     assert!(Instant::now() >= start + Duration::from_millis(5));
     /// });
-    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;

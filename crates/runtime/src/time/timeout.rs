@@ -24,8 +24,7 @@ pin_project_lite::pin_project! {
     /// use std::time::Duration;
     /// use c10k_runtime::time;
     ///
-    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
-    /// rt.block_on(async {
+        /// c10k_runtime::run(async {
     ///     let never = future::pending::<()>();
     ///     let err = time::timeout(Duration::from_millis(5), never).await.unwrap_err();
     ///     assert_eq!(err.to_string(), "deadline has elapsed");
@@ -33,7 +32,6 @@ pin_project_lite::pin_project! {
     ///     let quick = async { 7 };
     ///     assert_eq!(time::timeout(Duration::from_secs(1), quick).await, Ok(7));
     /// });
-    /// # Ok::<(), std::io::Error>(())
     /// ```
     #[must_use = "a Timeout does nothing unless polled or awaited"]
     pub struct Timeout<F> {
