@@ -37,6 +37,36 @@ use crate::Token;
 /// | `is_error` | `EPOLLERR` | `POLLERR`/`POLLNVAL` | `EBADF` (closed fd) |
 /// | `is_read_closed` | `EPOLLHUP`, or `EPOLLIN` with `EPOLLRDHUP` | `POLLHUP`/`POLLRDHUP` | never |
 /// | `is_write_closed` | `EPOLLHUP`, or `EPOLLERR` | `POLLHUP`/`POLLERR` | never |
+///
+/// # Examples
+///
+/// A peer that hangs up: poll and epoll say so, select only says readable;
+/// on every backend, the read that follows returns end of stream.
+///
+/// ```
+/// use std::io::Read;
+/// use std::net::{TcpListener, TcpStream};
+/// use std::os::fd::AsRawFd;
+/// use std::time::Duration;
+/// use c10k_selector::{Backend, Events, Interest, Selector, Token};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let client = TcpStream::connect(listener.local_addr()?)?;
+/// let (mut server, _) = listener.accept()?;
+/// drop(client);
+///
+/// for backend in Backend::ALL {
+///     let selector = Selector::with_backend(backend)?;
+///     selector.register(server.as_raw_fd(), Token(1), Interest::READABLE)?;
+///     let mut events = Events::with_capacity(4);
+///     selector.select(&mut events, Some(Duration::from_secs(10)))?;
+///     let event = events.iter().next().expect("an event");
+///     assert!(event.is_readable());
+///     assert_eq!(event.is_read_closed(), backend != Backend::Select);
+///     assert_eq!(server.read(&mut [0; 16])?, 0); // the authoritative answer
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Copy, Clone, PartialEq, Eq)]
 pub struct Event {
     token: Token,

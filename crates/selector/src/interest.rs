@@ -42,6 +42,12 @@ use std::ops::{BitOr, BitOrAssign};
 /// let edge = Interest::READABLE.edge();
 /// assert!(edge.is_edge() && !Interest::READABLE.is_edge());
 /// ```
+///
+/// There is no empty interest to register:
+///
+/// ```compile_fail
+/// let nothing = c10k_selector::Interest(0);
+/// ```
 #[derive(Copy, Clone, PartialEq, Eq)]
 pub struct Interest(u8);
 
