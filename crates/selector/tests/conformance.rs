@@ -766,3 +766,27 @@ fn backend_names_round_trip() {
         "{err}"
     );
 }
+
+/// When every descriptor below FD_SETSIZE is taken, a select selector cannot
+/// watch its own notifier: creating one fails clearly; poll does not care.
+#[test]
+fn select_backend_needs_a_descriptor_below_fd_setsize() -> io::Result<()> {
+    let _fds = fds_exclusive();
+    let (a, _z) = pair()?;
+    let mut held = Vec::new();
+    // `dup` takes the lowest free number: once it returns one at or above
+    // FD_SETSIZE, every lower number is in use.
+    while held.len() <= FD_SETSIZE {
+        let fd = rustix::io::dup(&a)?;
+        let high = fd.as_raw_fd() as usize >= FD_SETSIZE;
+        held.push(fd);
+        if high {
+            break;
+        }
+    }
+    let err = Selector::with_backend(Backend::Select).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("notifier"), "{err}");
+    Selector::with_backend(Backend::Poll)?;
+    Ok(())
+}

@@ -94,14 +94,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Refuses descriptor values `select(2)` cannot represent.
+/// Refuses descriptor values `select(2)` cannot represent; `what` names the
+/// descriptor in the message.
 fn check_fd_setsize(fd: RawFd, what: &str) -> io::Result<()> {
     if fd as usize >= FD_SETSIZE {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
-                "{what} descriptor {fd} is not below FD_SETSIZE ({FD_SETSIZE}): select(2) \
-                 cannot watch it; use the poll or epoll backend"
+                "{what} {fd} is not below FD_SETSIZE ({FD_SETSIZE}): select(2) cannot \
+                 watch it; use the poll or epoll backend"
             ),
         ));
     }
@@ -111,7 +112,7 @@ fn check_fd_setsize(fd: RawFd, what: &str) -> io::Result<()> {
 impl Selector {
     pub(crate) fn new(notifier: Arc<Notifier>) -> io::Result<Selector> {
         let nfd = notifier.fd().as_raw_fd();
-        check_fd_setsize(nfd, "the selector's internal notifier got")?;
+        check_fd_setsize(nfd, "the selector's internal notifier got descriptor")?;
         let mut read = Bitmap::new();
         fd_set_insert(&mut read.0, nfd);
         let registry = Registry {
@@ -140,7 +141,7 @@ impl Selector {
     }
 
     pub(crate) fn register(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
-        check_fd_setsize(fd, "")?;
+        check_fd_setsize(fd, "descriptor")?;
         let mut reg = lock(&self.registry);
         if reg.slots[fd as usize].is_some() {
             return Err(already_exists(fd));
