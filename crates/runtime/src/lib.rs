@@ -35,6 +35,7 @@ pub mod driver;
 mod executor;
 pub mod net;
 pub mod race;
+pub mod signal;
 pub mod task;
 pub mod time;
 

@@ -1,0 +1,441 @@
+//! Unix signals as async events: [`ctrl_c`] and [`signal`] (asyncio's
+//! `loop.add_signal_handler`).
+//!
+//! # Design: a self-pipe, not `signalfd`
+//!
+//! `signalfd(2)` only receives signals that are *blocked* in every thread of the process;
+//! a runtime cannot guarantee that (threads spawned by other libraries, or before the
+//! runtime, keep the default mask), and a signal that is not blocked everywhere is delivered
+//! the classic way and never shows up on the descriptor. So c10k uses the classic, robust
+//! *self-pipe trick*:
+//!
+//! 1. **Install** (once per signal number, on the first [`signal`] call for it): a
+//!    `sigaction` handler, with `SA_RESTART` so that blocking system calls elsewhere in the
+//!    program are not interrupted with `EINTR`.
+//! 2. **Deliver**: the handler does only async-signal-safe things: it bumps the signal's
+//!    pending counter (an atomic) and writes one byte to a process-wide non-blocking pipe
+//!    (a full pipe is fine: the counter already recorded the signal), saving and restoring
+//!    `errno`.
+//! 3. **Wake**: every [`Signal`] owns a duplicate of the pipe's read end, registered with
+//!    its runtime's IO driver (a duplicate, so that several listeners may share one
+//!    selector, and several runtimes the pipe). The pipe becoming readable wakes them.
+//! 4. **Dispatch**: a polled `Signal` drains the pipe, turns the pending counters into
+//!    per-signal *delivery counts*, and wakes every listener of each signal that arrived (they
+//!    wait in a per-signal waker list, so a listener whose pipe readiness was consumed by
+//!    another listener's drain is still woken). A listener is ready when the delivery count
+//!    passed the count it last saw.
+//!
+//! Signals arriving in a burst may coalesce into one event (as with every Unix signal API):
+//! a `Signal` reports "at least one since you last looked".
+//!
+//! # Caveats
+//!
+//! Once a handler is installed it stays installed for the life of the process, even after
+//! every `Signal` is dropped: after `ctrl_c()` was called, Ctrl-C no longer kills the program
+//! by default; the program decides. A previous handler for the signal (installed by another
+//! library) is replaced, not chained. `SIGKILL`, `SIGSTOP` and the fault signals (`SIGSEGV`,
+//! `SIGBUS`, `SIGFPE`, `SIGILL`) cannot be listened to.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+
+use crate::driver::{Interest, Registration};
+
+/// Signal numbers are below this on Linux (`SIGRTMAX` is 64).
+const NSIG: usize = 65;
+
+/// A kind of signal to listen for; the constructors name the usual ones.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::signal::SignalKind;
+/// assert_eq!(SignalKind::terminate().as_raw(), libc::SIGTERM);
+/// assert_eq!(SignalKind::from_raw(libc::SIGUSR1), SignalKind::user_defined1());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SignalKind(i32);
+
+impl SignalKind {
+    /// `SIGINT`: Ctrl-C in the terminal.
+    pub const fn interrupt() -> SignalKind {
+        SignalKind(libc::SIGINT)
+    }
+    /// `SIGTERM`: the polite "please exit" of `kill` and service managers.
+    pub const fn terminate() -> SignalKind {
+        SignalKind(libc::SIGTERM)
+    }
+    /// `SIGHUP`: the terminal went away; daemons often reload their configuration.
+    pub const fn hangup() -> SignalKind {
+        SignalKind(libc::SIGHUP)
+    }
+    /// `SIGQUIT`: Ctrl-\ in the terminal.
+    pub const fn quit() -> SignalKind {
+        SignalKind(libc::SIGQUIT)
+    }
+    /// `SIGUSR1`.
+    pub const fn user_defined1() -> SignalKind {
+        SignalKind(libc::SIGUSR1)
+    }
+    /// `SIGUSR2`.
+    pub const fn user_defined2() -> SignalKind {
+        SignalKind(libc::SIGUSR2)
+    }
+    /// `SIGCHLD`: a child process changed state.
+    pub const fn child() -> SignalKind {
+        SignalKind(libc::SIGCHLD)
+    }
+    /// `SIGWINCH`: the terminal was resized.
+    pub const fn window_change() -> SignalKind {
+        SignalKind(libc::SIGWINCH)
+    }
+    /// `SIGPIPE`: a write to a closed pipe or socket (Rust programs ignore it by default).
+    pub const fn pipe() -> SignalKind {
+        SignalKind(libc::SIGPIPE)
+    }
+    /// `SIGALRM`.
+    pub const fn alarm() -> SignalKind {
+        SignalKind(libc::SIGALRM)
+    }
+    /// Any signal by number (checked when listening).
+    pub const fn from_raw(signum: i32) -> SignalKind {
+        SignalKind(signum)
+    }
+    /// The signal number.
+    pub const fn as_raw(self) -> i32 {
+        self.0
+    }
+}
+
+impl fmt::Debug for SignalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.0 {
+            libc::SIGINT => "SIGINT",
+            libc::SIGTERM => "SIGTERM",
+            libc::SIGHUP => "SIGHUP",
+            libc::SIGQUIT => "SIGQUIT",
+            libc::SIGUSR1 => "SIGUSR1",
+            libc::SIGUSR2 => "SIGUSR2",
+            libc::SIGCHLD => "SIGCHLD",
+            libc::SIGWINCH => "SIGWINCH",
+            libc::SIGPIPE => "SIGPIPE",
+            libc::SIGALRM => "SIGALRM",
+            n => return write!(f, "SignalKind({n})"),
+        };
+        f.write_str(name)
+    }
+}
+
+/// Per-signal state of the listeners (the handler's counter is in `PENDING`).
+struct Slot {
+    /// Deliveries observed by drains so far. Listeners compare it with what they saw.
+    delivered: AtomicU64,
+    /// Listeners waiting for this signal: `(listener id, waker)`.
+    waiters: Mutex<Vec<(u64, Waker)>>,
+    installed: AtomicBool,
+}
+
+struct Globals {
+    /// The read end (non-blocking); each `Signal` registers a `dup` of it.
+    read: OwnedFd,
+    /// Kept open for the life of the process; its number is in `WRITE_FD`.
+    _write: OwnedFd,
+    slots: Vec<Slot>,
+    /// Serialises `sigaction` calls.
+    install: Mutex<()>,
+    next_id: AtomicU64,
+}
+
+/// The pipe's write end for the handler (-1 until created). The handler may not touch
+/// `Globals` through `OnceLock` (not async-signal-safe in general), only atomics.
+static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+/// Per-signal pending counters, read by the handler.
+static PENDING: [AtomicUsize; NSIG] = [const { AtomicUsize::new(0) }; NSIG];
+static GLOBALS: OnceLock<io::Result<Globals>> = OnceLock::new();
+
+fn globals() -> io::Result<&'static Globals> {
+    let g = GLOBALS.get_or_init(|| {
+        let (read, write) = rustix::pipe::pipe_with(
+            rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC,
+        )?;
+        WRITE_FD.store(write.as_raw_fd(), Ordering::Release);
+        Ok(Globals {
+            read,
+            _write: write,
+            slots: (0..NSIG)
+                .map(|_| Slot {
+                    delivered: AtomicU64::new(0),
+                    waiters: Mutex::new(Vec::new()),
+                    installed: AtomicBool::new(false),
+                })
+                .collect(),
+            install: Mutex::new(()),
+            next_id: AtomicU64::new(1),
+        })
+    });
+    match g {
+        Ok(g) => Ok(g),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot create the signal pipe: {e}"),
+        )),
+    }
+}
+
+extern "C" fn handler(signum: libc::c_int) {
+    // Async-signal-safe only: atomics and write(2). errno is preserved for the code the
+    // signal interrupted.
+    // SAFETY: `__errno_location` returns the calling thread's errno slot, always valid.
+    let saved = unsafe { *libc::__errno_location() };
+    if let Some(p) = PENDING.get(signum as usize) {
+        p.fetch_add(1, Ordering::Release);
+    }
+    let fd = WRITE_FD.load(Ordering::Acquire);
+    if fd >= 0 {
+        let byte = 1u8;
+        // SAFETY: `fd` is the pipe's write end, open for the life of the process (owned by
+        // the never-dropped `GLOBALS`); the buffer is one valid byte. A failed write (full
+        // pipe) is harmless: `PENDING` already recorded the signal.
+        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = saved };
+}
+
+fn check_signum(signum: i32) -> io::Result<usize> {
+    let forbidden = [
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGILL,
+    ];
+    if signum <= 0 || signum as usize >= NSIG || forbidden.contains(&signum) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("cannot listen for signal {signum}"),
+        ));
+    }
+    Ok(signum as usize)
+}
+
+fn install(g: &Globals, signum: usize) -> io::Result<()> {
+    let slot = &g.slots[signum];
+    if slot.installed.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let _guard = g.install.lock().unwrap_or_else(|e| e.into_inner());
+    if slot.installed.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    // SAFETY: an all-zero `sigaction` is a valid value (empty mask, no flags) that is then
+    // filled in.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: `action.sa_mask` is a valid `sigset_t` owned by us.
+    unsafe { libc::sigemptyset(&mut action.sa_mask) };
+    // SAFETY: `signum` was checked to be a catchable signal; `action` is fully initialised
+    // and its handler only performs async-signal-safe operations (see `handler`); a null
+    // old-action pointer is allowed.
+    let rc = unsafe { libc::sigaction(signum as libc::c_int, &action, std::ptr::null_mut()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    slot.installed.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Empties the pipe and publishes pending signals as deliveries, waking their listeners.
+fn drain(g: &Globals) {
+    let mut buf = [0u8; 128];
+    loop {
+        match rustix::io::read(&g.read, &mut buf) {
+            Ok(n) if n == buf.len() => continue,
+            _ => break,
+        }
+    }
+    for (signum, slot) in g.slots.iter().enumerate() {
+        if !slot.installed.load(Ordering::Acquire) {
+            continue;
+        }
+        if PENDING[signum].swap(0, Ordering::AcqRel) == 0 {
+            continue;
+        }
+        slot.delivered.fetch_add(1, Ordering::AcqRel);
+        let waiters = std::mem::take(&mut *slot.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, w) in waiters {
+            w.wake();
+        }
+    }
+}
+
+/// A listener for one kind of signal: a [`Stream`] of `()` (one item per delivery, bursts
+/// coalesced), also usable with [`recv`](Self::recv).
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::signal::{signal, SignalKind};
+///
+/// c10k_runtime::run(async {
+///     let mut usr1 = signal(SignalKind::user_defined1())?;
+///     rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::USR1)?;
+///     usr1.recv().await;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Signal {
+    kind: SignalKind,
+    slot: &'static Slot,
+    id: u64,
+    /// `delivered` when this listener last reported.
+    seen: u64,
+    reg: Registration,
+    /// A `dup` of the pipe's read end, registered in `reg`; declared after it so that it
+    /// closes after deregistration.
+    _fd: OwnedFd,
+}
+
+/// Starts listening for `kind`, installing the process-wide handler on first use (see the
+/// module docs). Deliveries before this call are not reported.
+///
+/// # Errors
+///
+/// `InvalidInput` for signals that cannot be caught; pipe, `dup`, `sigaction` or
+/// registration errors (e.g. outside a runtime).
+pub fn signal(kind: SignalKind) -> io::Result<Signal> {
+    let signum = check_signum(kind.0)?;
+    let g = globals()?;
+    install(g, signum)?;
+    let fd = rustix::io::fcntl_dupfd_cloexec(&g.read, 0)?;
+    let reg = Registration::new(fd.as_raw_fd(), Interest::READABLE)?;
+    let slot = &g.slots[signum];
+    // Publish deliveries that are already in the pipe, so `seen` starts after them.
+    drain(g);
+    Ok(Signal {
+        kind,
+        slot,
+        id: g.next_id.fetch_add(1, Ordering::Relaxed),
+        seen: slot.delivered.load(Ordering::Acquire),
+        reg,
+        _fd: fd,
+    })
+}
+
+impl Signal {
+    /// The kind this listener receives.
+    pub fn kind(&self) -> SignalKind {
+        self.kind
+    }
+
+    /// Waits for the next delivery. Returns `None` only if the runtime shut down.
+    pub async fn recv(&mut self) -> Option<()> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next delivery (stores the waker when none is pending).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        let g = match globals() {
+            Ok(g) => g,
+            Err(_) => return Poll::Ready(None),
+        };
+        // 1. Be findable by a drain in another task before looking (no lost wakeup).
+        {
+            let mut w = self.slot.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            match w.iter_mut().find(|(id, _)| *id == self.id) {
+                Some((_, old)) if old.will_wake(cx.waker()) => {}
+                Some((_, old)) => *old = cx.waker().clone(),
+                None => w.push((self.id, cx.waker().clone())),
+            }
+        }
+        loop {
+            // 2. Drain: publishes what arrived, wakes the other listeners.
+            drain(g);
+            // 3. Report.
+            let delivered = self.slot.delivered.load(Ordering::Acquire);
+            if delivered != self.seen {
+                self.seen = delivered;
+                self.remove_waiter();
+                return Poll::Ready(Some(()));
+            }
+            // 4. Wait for the pipe. Readiness seen here was consumed by the drain above
+            //    (ours or another listener's): forget it and go round once more. A byte
+            //    written after that drain raises a new event (new tick), which
+            //    `clear_readiness` does not erase, so nothing is lost.
+            match self.reg.poll_read_ready(cx) {
+                Poll::Ready(Ok(ev)) => self.reg.clear_readiness(ev),
+                Poll::Ready(Err(_)) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn remove_waiter(&self) {
+        self.slot
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(id, _)| *id != self.id);
+    }
+}
+
+impl Stream for Signal {
+    type Item = ();
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+impl Drop for Signal {
+    fn drop(&mut self) {
+        self.remove_waiter();
+    }
+}
+
+impl fmt::Debug for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signal")
+            .field("kind", &self.kind)
+            .field("seen", &self.seen)
+            .finish()
+    }
+}
+
+/// Waits for Ctrl-C (`SIGINT`), asyncio's `loop.add_signal_handler(SIGINT, ...)`: the
+/// usual start of a graceful shutdown.
+///
+/// The handler is installed when this future is first polled; from then on `SIGINT` no
+/// longer terminates the process by default (see the module docs).
+///
+/// # Errors
+///
+/// As [`signal`]; an error of kind `Other` if the runtime shut down while waiting.
+///
+/// # Examples
+///
+/// ```no_run
+/// c10k_runtime::run(async {
+///     println!("serving; press Ctrl-C to stop");
+///     c10k_runtime::signal::ctrl_c().await?;
+///     println!("shutting down");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub async fn ctrl_c() -> io::Result<()> {
+    let mut sig = signal(SignalKind::interrupt())?;
+    sig.recv()
+        .await
+        .ok_or_else(|| io::Error::other("the runtime shut down while waiting for Ctrl-C"))
+}
