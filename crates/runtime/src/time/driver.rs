@@ -12,8 +12,10 @@
 //! 3. Before parking, [`TimeDriver::next_timeout`] says how long the IO driver may block and
 //!    records the tick it is parked until. A timer inserted later with an earlier deadline
 //!    (necessarily from another thread, since the parked thread runs no task) calls the
-//!    unpark function installed by [`TimeDriver::set_unpark`]; `process` clears the record,
-//!    so inserts made while the driver is awake cost no system call.
+//!    unpark function installed by [`TimeDriver::set_unpark`]; `process`, called by the same
+//!    thread once awake, clears the record, so inserts made while the driver is awake cost
+//!    no system call. (`process` on other threads, a multi-thread runtime's maintenance,
+//!    leaves it: the parked worker still needs waking.)
 //!
 //! # Per-timer state
 //!
@@ -32,6 +34,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant as StdInstant};
 
 use super::clock::Clock;
@@ -57,9 +60,11 @@ pub(crate) struct TimeDriver {
 struct Inner {
     /// The timers; each value is the waker of the task waiting on it.
     wheel: Wheel<Option<Waker>>,
-    /// The tick the IO driver is parked until (`u64::MAX`: no timeout), or `None` while it is
-    /// awake. Set by `next_timeout`, cleared by `process`.
-    parked_until: Option<u64>,
+    /// The tick the IO driver is parked until (`u64::MAX`: no timeout) and the thread parked,
+    /// or `None` while it is awake. Set by `next_timeout`, cleared by `process` on that same
+    /// thread: on a multi-thread runtime other workers call `process` too, and must not
+    /// forget that the timer-owning worker is still asleep.
+    parked_until: Option<(u64, ThreadId)>,
     /// Wakes the parked IO driver; set once by the runtime.
     unpark: Option<Unpark>,
 }
@@ -123,7 +128,7 @@ impl TimeDriver {
     pub(crate) fn next_timeout(&self) -> Option<Duration> {
         let mut inner = self.lock();
         let next = inner.wheel.next_expiration().map(|e| e.deadline);
-        inner.parked_until = Some(next.unwrap_or(u64::MAX));
+        inner.parked_until = Some((next.unwrap_or(u64::MAX), thread::current().id()));
         drop(inner);
         let deadline = self.tick_instant(next?)?;
         Some(deadline.saturating_duration_since(self.clock.now()))
@@ -132,12 +137,15 @@ impl TimeDriver {
     /// Fires every timer whose deadline is `<= now`, waking its task. Returns how many fired.
     pub(crate) fn process(&self) -> usize {
         let now = self.now_tick();
+        let me = thread::current().id();
         let mut fired = 0;
         let mut wakers: [Option<Waker>; BATCH] = Default::default();
         loop {
             let mut count = 0;
             let mut inner = self.lock();
-            inner.parked_until = None;
+            if inner.parked_until.is_some_and(|(_, parker)| parker == me) {
+                inner.parked_until = None;
+            }
             let mut done = true;
             while let Some(key) = inner.wheel.poll(now) {
                 fired += 1;
@@ -300,8 +308,8 @@ impl Inner {
     /// unpark function to call once the lock is released.
     fn take_unpark_if_earlier(&mut self, tick: u64) -> Option<Unpark> {
         match self.parked_until {
-            Some(until) if tick < until => {
-                self.parked_until = Some(tick);
+            Some((until, parker)) if tick < until => {
+                self.parked_until = Some((tick, parker));
                 self.unpark.clone()
             }
             _ => None,
@@ -424,13 +432,21 @@ mod tests {
             .register(now + Duration::from_secs(2), &waker)
             .unwrap();
         assert_eq!(unparks.load(Ordering::SeqCst), 1);
-        // Woken: process clears the record.
-        driver.process();
+        // Another thread's `process` (a multi-thread worker's maintenance) keeps the record.
+        std::thread::scope(|s| {
+            s.spawn(|| driver.process());
+        });
         let e = driver
+            .register(now + Duration::from_millis(500), &waker)
+            .unwrap();
+        assert_eq!(unparks.load(Ordering::SeqCst), 2);
+        // The parked thread's own `process` (it woke up) clears it.
+        driver.process();
+        let f = driver
             .register(now + Duration::from_millis(1), &waker)
             .unwrap();
-        assert_eq!(unparks.load(Ordering::SeqCst), 1);
-        for key in [a, b, c, d, e] {
+        assert_eq!(unparks.load(Ordering::SeqCst), 2);
+        for key in [a, b, c, d, e, f] {
             driver.cancel(key);
         }
     }
