@@ -32,6 +32,7 @@
 //! documented here.
 
 pub mod driver;
+pub mod event_loop;
 mod executor;
 pub mod net;
 pub mod race;

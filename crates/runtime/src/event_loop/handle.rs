@@ -1,0 +1,78 @@
+//! Cancellation handles of scheduled callbacks.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::time::Instant;
+
+/// A callback scheduled by [`call_soon`](super::LoopHandle::call_soon) or
+/// [`call_soon_threadsafe`](super::RemoteHandle::call_soon_threadsafe): asyncio's `Handle`.
+///
+/// Dropping the handle does not cancel the callback; [`cancel`](Self::cancel) does, if it
+/// has not run yet. It is `Send`, so a callback scheduled from another thread can be
+/// cancelled from there too.
+#[derive(Clone)]
+pub struct CallbackHandle {
+    pub(crate) cancelled: Arc<AtomicBool>,
+}
+
+impl CallbackHandle {
+    pub(crate) fn new() -> CallbackHandle {
+        CallbackHandle {
+            cancelled: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Cancels the callback: it will not run if it has not started yet. Idempotent.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+impl fmt::Debug for CallbackHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackHandle")
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+/// A callback scheduled at a time by [`call_later`](super::LoopHandle::call_later) or
+/// [`call_at`](super::LoopHandle::call_at): asyncio's `TimerHandle`.
+#[derive(Clone)]
+pub struct TimerHandle {
+    pub(crate) inner: CallbackHandle,
+    pub(crate) when: Instant,
+}
+
+impl TimerHandle {
+    /// Cancels the timer: the callback will not run if it has not started yet.
+    pub fn cancel(&self) {
+        self.inner.cancel();
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn cancelled(&self) -> bool {
+        self.inner.cancelled()
+    }
+
+    /// When the callback is scheduled to run (not earlier).
+    pub fn when(&self) -> Instant {
+        self.when
+    }
+}
+
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("when", &self.when)
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
