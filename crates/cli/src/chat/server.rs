@@ -48,6 +48,9 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// How often the accept loop looks at the shutdown flag.
 const TICK: Duration = crate::shutdown::TICK;
 
+/// Bytes asked for per read.
+const READ_SIZE: usize = 4096;
+
 /// Most bytes a writer gathers into one write.
 const BATCH: usize = 64 * 1024;
 
@@ -205,7 +208,6 @@ fn start_client(shared: &Arc<Shared>, id: ClientId, stream: c10k::runtime::net::
 
 /// Writes queued lines until the queue closes or the client is kicked.
 async fn writer(write: OwnedWriteHalf, mut rx: mpsc::Receiver<Arc<str>>, kick: Arc<Event>) {
-    let mut buf = Vec::with_capacity(1024);
     loop {
         let first = {
             let recv = pin!(rx.recv());
@@ -215,7 +217,8 @@ async fn writer(write: OwnedWriteHalf, mut rx: mpsc::Receiver<Arc<str>>, kick: A
                 Either::Left((Err(_), _)) | Either::Right(_) => return,
             }
         };
-        buf.clear();
+        // A fresh buffer per batch: a client waiting for messages holds none.
+        let mut buf = Vec::with_capacity(first.len() + 1);
         buf.extend_from_slice(first.as_bytes());
         buf.push(b'\n');
         while buf.len() < BATCH {
@@ -238,7 +241,7 @@ async fn writer(write: OwnedWriteHalf, mut rx: mpsc::Receiver<Arc<str>>, kick: A
 
 /// What ended a wait for input.
 enum Input {
-    Bytes(usize),
+    Bytes(Vec<u8>),
     Quiet,
     Kicked,
     Failed,
@@ -248,7 +251,6 @@ enum Input {
 async fn reader(read: OwnedReadHalf, id: ClientId, shared: Arc<Shared>, kick: Arc<Event>) {
     let config = shared.config;
     let mut lines = LineBuffer::new();
-    let mut buf = vec![0u8; 4096];
     let mut gate = FloodGate::new(config.flood_limit, Instant::now());
     let mut last_line = Instant::now();
     let reason = loop {
@@ -259,10 +261,17 @@ async fn reader(read: OwnedReadHalf, id: ClientId, shared: Arc<Shared>, kick: Ar
             idle_left
         };
         let input = {
-            let read = pin!(time::timeout(wait, read.read(&mut buf)));
+            // Wait for readiness before taking a buffer: an idle client holds none.
+            let read = pin!(time::timeout(wait, async {
+                read.readable().await?;
+                let mut chunk = vec![0u8; READ_SIZE];
+                let n = read.read(&mut chunk).await?;
+                chunk.truncate(n);
+                Ok::<_, std::io::Error>(chunk)
+            }));
             let kicked = pin!(kick.wait());
             match select(read, kicked).await {
-                Either::Left((Ok(Ok(n)), _)) => Input::Bytes(n),
+                Either::Left((Ok(Ok(chunk)), _)) => Input::Bytes(chunk),
                 Either::Left((Ok(Err(_)), _)) => Input::Failed,
                 Either::Left((Err(_elapsed), _)) => Input::Quiet,
                 Either::Right(_) => Input::Kicked,
@@ -273,12 +282,12 @@ async fn reader(read: OwnedReadHalf, id: ClientId, shared: Arc<Shared>, kick: Ar
         match input {
             Input::Kicked => return,
             Input::Failed => break "connection error",
-            Input::Bytes(0) => {
+            Input::Bytes(chunk) if chunk.is_empty() => {
                 batch.extend(lines.take_partial());
                 eof = true;
             }
-            Input::Bytes(n) => {
-                lines.push(&buf[..n]);
+            Input::Bytes(chunk) => {
+                lines.push(&chunk);
                 batch.extend(std::iter::from_fn(|| lines.next_line()));
             }
             Input::Quiet if lines.has_partial() && last_line.elapsed() < config.idle => {

@@ -8,6 +8,8 @@
 //! 2. Write the output buffer in one `write_all` (so pipelined `/plaintext` answers leave in
 //!    one system call). A file body is streamed after its head in [`FILE_BLOCK`] pieces.
 //! 3. Read more, with the idle timeout; end of file, a reset, or the timeout ends the task.
+//!    A connection waiting for its next request holds no buffer: it waits for readiness
+//!    first and allocates only when there is something to read.
 //!
 //! A request the server refuses (bad syntax, limits) gets its error status and the
 //! connection closes, since what follows it in the buffer cannot be trusted; the close
@@ -26,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use c10k::runtime::net::{TcpListener, TcpStream};
-use c10k::runtime::race::{select, Either};
+use c10k::runtime::race::{select, Either, FutureExt};
 use c10k::runtime::time;
 
 use super::date::http_date;
@@ -98,10 +100,10 @@ pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> an
 
 /// Serves one connection until it closes, fails, idles out, or asks to close.
 async fn connection(stream: TcpStream, config: &Config) {
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+    let mut buf: Vec<u8> = Vec::new();
     let mut start = 0;
     let mut skip: u64 = 0;
-    let mut out: Vec<u8> = Vec::with_capacity(4096);
+    let mut out: Vec<u8> = Vec::new();
     loop {
         // Step 1: answer every complete request in the buffer.
         let mut close = false;
@@ -155,6 +157,17 @@ async fn connection(stream: TcpStream, config: &Config) {
             start = 0;
         }
         debug_assert!(buf.len() <= MAX_HEAD + READ_SIZE);
+        if buf.is_empty() && stream.readable().now_or_never().is_none() {
+            // Idle between requests: hold no buffer while waiting (memory per idle
+            // connection is a figure of the project). When data is already there, the
+            // buffers are kept and reused.
+            buf = Vec::new();
+            out = Vec::new();
+            match time::timeout(config.idle, stream.readable()).await {
+                Ok(Ok(())) => {}
+                _ => return,
+            }
+        }
         let len = buf.len();
         buf.resize(len + READ_SIZE, 0);
         let n = match time::timeout(config.idle, stream.read(&mut buf[len..])).await {
