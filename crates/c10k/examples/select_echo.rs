@@ -11,6 +11,8 @@
 //! - **back-pressure**: a client that sends faster than it reads stops being
 //!   read once [`MAX_PENDING`] bytes wait for it;
 //! - **disconnects and errors** close that one connection, never the server;
+//!   an accept error such as `EMFILE` pauses accepting for a moment instead
+//!   of spinning on the still-readable listener;
 //! - **shutdown**: a [`Stopper`] sets a flag and wakes the selector through a
 //!   [`Waker`].
 //!
@@ -48,6 +50,8 @@ pub(crate) const MAX_PENDING: usize = 256 * 1024;
 /// Reads per readiness event before letting other connections run (the
 /// registration is level-triggered, so the rest is reported again).
 const READS_PER_EVENT: usize = 16;
+/// How long accepting pauses after an error such as `EMFILE`.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// What the server did, returned when it stops.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,8 @@ pub(crate) struct Server {
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
     stats: Stats,
+    /// Set while the listener is deregistered after an accept error.
+    accept_paused_until: Option<Instant>,
 }
 
 /// Stops a running [`Server`] from another thread.
@@ -122,6 +128,7 @@ impl Server {
             stop: Arc::new(AtomicBool::new(false)),
             waker,
             stats: Stats::default(),
+            accept_paused_until: None,
         })
     }
 
@@ -144,7 +151,19 @@ impl Server {
     pub(crate) fn run(mut self) -> io::Result<Stats> {
         let mut events = Events::with_capacity(1024);
         while !self.stop.load(Ordering::Acquire) {
-            self.selector.select(&mut events, None)?;
+            // Wait forever, or until accepting resumes.
+            let timeout = self
+                .accept_paused_until
+                .map(|until| until.saturating_duration_since(Instant::now()));
+            self.selector.select(&mut events, timeout)?;
+            if self
+                .accept_paused_until
+                .is_some_and(|until| Instant::now() >= until)
+            {
+                self.accept_paused_until = None;
+                let fd = self.listener.as_raw_fd();
+                self.selector.register(fd, LISTENER, Interest::READABLE)?;
+            }
             for event in &events {
                 if event.token() == STOP {
                     continue; // the loop condition checks the flag
@@ -215,10 +234,16 @@ fn accept(server: &mut Server, _token: Token, _event: &Event) {
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // E.g. EMFILE. Level-triggered: the listener is reported again at
-            // the next select, so nothing is lost by returning.
+            // The client gave up before we accepted: next one.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            // E.g. EMFILE. The listener stays readable (level-triggered), so
+            // retrying at once would spin: stop watching it for a while.
             Err(e) => {
-                eprintln!("select_echo: accept: {e}");
+                eprintln!("select_echo: accept: {e}; pausing accepts for {ACCEPT_PAUSE:?}");
+                match server.selector.deregister(server.listener.as_raw_fd()) {
+                    Ok(()) => server.accept_paused_until = Some(Instant::now() + ACCEPT_PAUSE),
+                    Err(e) => eprintln!("select_echo: deregister the listener: {e}"),
+                }
                 return;
             }
         }
