@@ -16,6 +16,9 @@ struct Context {
     budget: Cell<Option<u8>>,
     /// Set while this thread is inside `block_on` (nested `block_on` would deadlock).
     in_block_on: Cell<bool>,
+    /// When the last task poll on this thread ended (ns, long-poll clock), or 0 if other
+    /// work ran since (see `LongPollConfig::start`).
+    poll_stamp: Cell<u64>,
 }
 
 thread_local! {
@@ -25,6 +28,7 @@ thread_local! {
             current_task: Cell::new(None),
             budget: Cell::new(None),
             in_block_on: Cell::new(false),
+            poll_stamp: Cell::new(0),
         }
     };
 }
@@ -111,6 +115,22 @@ impl Drop for TaskGuard {
             c.budget.set(self.prev_budget);
         });
     }
+}
+
+/// Takes the end time of the previous poll (0 if unknown) and invalidates it, so that a
+/// nested poll (a `LocalSet` inside a task) reads the clock itself.
+pub(crate) fn take_poll_stamp() -> u64 {
+    CONTEXT.try_with(|c| c.poll_stamp.replace(0)).unwrap_or(0)
+}
+
+pub(crate) fn set_poll_stamp(t: u64) {
+    let _ = CONTEXT.try_with(|c| c.poll_stamp.set(t));
+}
+
+/// Non-task work ran on this thread (a park, `block_on`'s future): the next task poll must
+/// read the clock for its start.
+pub(crate) fn invalidate_poll_stamp() {
+    set_poll_stamp(0);
 }
 
 pub(crate) fn current_task() -> Option<Id> {

@@ -245,6 +245,7 @@ impl Driver {
         if blocking {
             self.parked.store(false, Ordering::Relaxed);
         }
+        crate::context::invalidate_poll_stamp();
         match res {
             Ok(_) => Ok(self.dispatch(events)),
             Err(e) => Err(e),

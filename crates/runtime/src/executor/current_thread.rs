@@ -238,7 +238,9 @@ impl Driving {
                 // yields to the tasks too.
                 let prev = context::budget();
                 context::set_budget(Some(task::coop::BUDGET));
+                context::invalidate_poll_stamp();
                 let res = future.as_mut().poll(&mut cx);
+                context::invalidate_poll_stamp();
                 context::set_budget(prev);
                 if let Poll::Ready(out) = res {
                     return (out, tick);

@@ -106,27 +106,45 @@ pub(crate) struct LongPollConfig {
 }
 
 impl LongPollConfig {
-    /// The clock read around every task poll: `CLOCK_MONOTONIC_COARSE` (a vDSO read of
-    /// a few nanoseconds, a few milliseconds of resolution) unless the threshold is so small
-    /// that this resolution matters.
+    /// Nanoseconds of `CLOCK_MONOTONIC_COARSE` (a vDSO read of ~15 ns, a few milliseconds
+    /// of resolution), or of the fine clock when the threshold is too small for that
+    /// resolution.
     #[inline]
-    pub(crate) fn now(&self) -> Option<Duration> {
-        let threshold = self.threshold?;
+    fn clock(threshold: Duration) -> u64 {
         let id = if threshold >= Duration::from_millis(50) {
             rustix::time::ClockId::MonotonicCoarse
         } else {
             rustix::time::ClockId::Monotonic
         };
         let t = rustix::time::clock_gettime(id);
-        Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+        (t.tv_sec as u64) * 1_000_000_000 + t.tv_nsec as u64
     }
 
-    pub(crate) fn check(&self, start: Option<Duration>, header: &crate::task::Header) {
+    /// Called by the task harness right before a poll: the start time. One clock read per
+    /// poll suffices in steady state: the end of the previous poll on this thread is the
+    /// start of this one, unless something else ran in between, in which case that code
+    /// invalidated the stamp (`context::invalidate_poll_stamp`: after a park, around
+    /// `block_on`'s own future).
+    #[inline]
+    pub(crate) fn start(&self) -> Option<u64> {
+        let threshold = self.threshold?;
+        let stamp = crate::context::take_poll_stamp();
+        Some(if stamp != 0 {
+            stamp
+        } else {
+            Self::clock(threshold)
+        })
+    }
+
+    /// Called by the task harness right after a poll that started at `start`.
+    #[inline]
+    pub(crate) fn finish(&self, start: Option<u64>, header: &crate::task::Header) {
         let (Some(start), Some(threshold)) = (start, self.threshold) else {
             return;
         };
-        let Some(end) = self.now() else { return };
-        let duration = end.saturating_sub(start);
+        let end = Self::clock(threshold);
+        crate::context::set_poll_stamp(end);
+        let duration = Duration::from_nanos(end.saturating_sub(start));
         if duration < threshold || !header.state.set_reported() {
             return;
         }

@@ -35,18 +35,20 @@ enum Repr {
     Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
 
-/// What the task cell stores when there is no output: kept small (16 bytes) because it
-/// shares the cell with every future; the id is added when the `JoinError` is built.
+/// What the task cell stores when there is no output: kept to one pointer (the payload is
+/// boxed twice: panics are rare, cells are many) because the stage holding it shares the cell
+/// with every future; the id is added when the `JoinError` is built.
 pub(crate) enum Failure {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    #[allow(clippy::box_collection)]
+    Panic(Box<Box<dyn Any + Send + 'static>>),
 }
 
 impl JoinError {
     pub(crate) fn new(id: Id, failure: Failure) -> JoinError {
         let repr = match failure {
             Failure::Cancelled => Repr::Cancelled,
-            Failure::Panic(p) => Repr::Panic(Mutex::new(p)),
+            Failure::Panic(p) => Repr::Panic(Mutex::new(*p)),
         };
         JoinError { id, repr }
     }

@@ -19,7 +19,9 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crate::loom::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use super::list::OwnedTasks;

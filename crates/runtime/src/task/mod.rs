@@ -279,3 +279,19 @@ impl Builder {
         local::spawn_local_inner(future, self.name)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod size_tests {
+    use std::future::Pending;
+    use std::sync::Arc;
+
+    /// Guards the footprint reported in BENCH-core.md: a 64-byte header, and 88 bytes for a
+    /// task whose future is trivial (a 96-byte malloc chunk with glibc).
+    #[test]
+    fn cell_sizes() {
+        assert_eq!(std::mem::size_of::<super::Header>(), 64);
+        let small = super::raw::cell_size::<Pending<()>, Arc<()>>();
+        eprintln!("cell of a trivial task: {small} bytes");
+        assert!(small <= 88, "cell of a trivial task grew to {small} bytes");
+    }
+}

@@ -62,6 +62,12 @@ pub(crate) enum Stage<F: Future> {
     Consumed,
 }
 
+/// The size of the cell of a task with future `F` (for the memory report and tests).
+#[cfg(all(test, not(loom)))]
+pub(crate) const fn cell_size<F: Future, S>() -> usize {
+    std::mem::size_of::<Cell<F, S>>()
+}
+
 struct VtableOf<F, S>(std::marker::PhantomData<(F, S)>);
 
 impl<F: Future, S: Schedule> VtableOf<F, S> {
@@ -130,13 +136,13 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let waker = ManuallyDrop::new(unsafe { waker::from_raw(ptr) });
     let mut cx = Context::from_waker(&waker);
     let long_poll = cell.scheduler.long_poll();
-    let start = long_poll.and_then(|l| l.now());
+    let start = long_poll.and_then(|l| l.start());
     let guard = crate::context::enter_task(cell.header.id);
     // SAFETY: we hold `RUNNING`, so the stage is ours.
     let done = unsafe { poll_future(cell, &mut cx) };
     drop(guard);
     if let Some(l) = long_poll {
-        l.check(start, &cell.header);
+        l.finish(start, &cell.header);
     }
     if done {
         // SAFETY: still `RUNNING`.
@@ -183,7 +189,7 @@ unsafe fn poll_future<F: Future, S>(cell: &Cell<F, S>, cx: &mut Context<'_>) -> 
         Err(payload) => {
             // SAFETY: we still hold `RUNNING`.
             unsafe { drop_stage(cell) };
-            Err(Failure::Panic(payload))
+            Err(Failure::Panic(Box::new(payload)))
         }
     };
     // SAFETY: we hold `RUNNING`; the previous stage was dropped above.
@@ -215,7 +221,7 @@ unsafe fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: No
     // SAFETY: the caller holds `RUNNING`.
     let failure = match unsafe { drop_stage(cell) } {
         None => Failure::Cancelled,
-        Some(p) => Failure::Panic(p),
+        Some(p) => Failure::Panic(Box::new(p)),
     };
     // SAFETY: as above; the stage is `Consumed`.
     cell.stage
