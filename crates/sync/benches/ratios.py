@@ -32,6 +32,7 @@ def fmt(ns):
 
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
+    all_lines = []
     print("| group | c10k | time | best reference | its time | ratio |")
     print("|---|---|---|---|---|---|")
     for group in GROUPS:
@@ -45,6 +46,7 @@ def main():
                     name = json.load(f)["function_id"]
                 with open(os.path.join(dirpath, "estimates.json")) as f:
                     times[name] = json.load(f)["median"]["point_estimate"]
+        all_lines.extend((group, k, v) for k, v in sorted(times.items(), key=lambda kv: kv[1]))
         ours = {k: v for k, v in times.items() if k.startswith("c10k")}
         refs = {k: v for k, v in times.items() if not k.startswith("c10k")}
         if not refs:
@@ -58,6 +60,12 @@ def main():
                     pool = {r: v for r, v in refs.items() if token in r}
             best = min(pool, key=pool.get)
             print(f"| {group} | {name} | {fmt(t)} | {best} | {fmt(refs[best])} | {refs[best] / t:.2f} |")
+
+    print()
+    print("| group | implementation | median time |")
+    print("|---|---|---|")
+    for group, name, t in all_lines:
+        print(f"| {group} | {name} | {fmt(t)} |")
 
 
 if __name__ == "__main__":

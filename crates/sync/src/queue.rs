@@ -45,14 +45,20 @@ type Compare<T> = Arc<dyn Fn(&T, &T) -> CmpOrdering + Send + Sync>;
 /// retries under the lock; `try_put` fails while putters are queued and a getter only finds
 /// the store non-empty when no getter is queued, so spinning never overtakes a waiter.
 #[cfg(not(loom))]
-const SPINS: u32 = 6;
+const SPINS: u32 = 10;
 /// One round under loom: the path is covered without multiplying the interleavings.
 #[cfg(loom)]
 const SPINS: u32 = 1;
 
+/// Backoff for round `round` of `SPINS`: busy-wait for the first rounds, then give the CPU
+/// away (`yield_now`) so that, on a loaded machine, the peer that will make progress can run.
 fn spin(round: u32) {
-    for _ in 0..(1u32 << round) {
-        std::hint::spin_loop();
+    if round < SPINS / 2 + 2 {
+        for _ in 0..(1u32 << round) {
+            std::hint::spin_loop();
+        }
+    } else {
+        std::thread::yield_now();
     }
 }
 
