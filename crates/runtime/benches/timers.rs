@@ -9,6 +9,7 @@
 //!   "cancel" is the usual lazy deletion (a flag per timer, the heap cleared at the end).
 //! * `wheel_1m/insert_fire/{wheel,btreemap,binaryheap}`: insert 1M timers, then advance time
 //!   in 1 ms steps until every one has fired: this is where the wheel pays its cascades.
+//!   `wheel_us_ticks` runs the same wheel on microsecond ticks, to price the nanosecond tick.
 //!
 //! Ratios are recorded in `src/time/BENCH.md`.
 
@@ -173,6 +174,28 @@ fn raw_structures(c: &mut Criterion) {
             let mut now = 0;
             while now < end {
                 now += step;
+                while let Some(key) = wheel.poll(now) {
+                    black_box(wheel.remove(key));
+                    fired += 1;
+                }
+            }
+            assert_eq!(fired, N);
+        })
+    });
+    // The same wheel counting microseconds instead of nanoseconds: what the finer tick
+    // costs in cascades (deadlines rounded up to whole microseconds).
+    let micros: Vec<u64> = deadlines.iter().map(|d| d.div_ceil(1_000)).collect();
+    let (step_us, end_us) = (step / 1_000, end / 1_000);
+    group.bench_function("insert_fire/wheel_us_ticks", |b| {
+        b.iter(|| {
+            let mut wheel = wheel::Wheel::new();
+            for (i, &d) in micros.iter().enumerate() {
+                wheel.insert(d, i).unwrap();
+            }
+            let mut fired = 0;
+            let mut now = 0;
+            while now < end_us {
+                now += step_us;
                 while let Some(key) = wheel.poll(now) {
                     black_box(wheel.remove(key));
                     fired += 1;
