@@ -1,0 +1,165 @@
+//! TCP echo ping-pong over loopback in one process: c10k vs tokio, each on a current-thread
+//! runtime, in the same run.
+//!
+//! Setup per runtime: a listener, one echo task per connection (kept across iterations),
+//! `N` connected clients with `TCP_NODELAY`. One iteration = every client does `ROUNDS`
+//! round trips of a 64-byte message (write it, read the 64 bytes back), all clients
+//! concurrently (`join_all` inside one `block_on`). Client and server share the thread, so
+//! each figure is the whole cost of a request: two sends, two receives, the driver's
+//! `epoll_wait`s and the task switches.
+//!
+//! `cargo bench -p c10k-runtime --bench net_echo`; ratios go to `BENCH-net.md`.
+
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::net::SocketAddr;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_util::future::join_all;
+
+const MSG: usize = 64;
+
+/// (connections, round trips per connection per iteration)
+const CASES: [(usize, usize); 2] = [(1, 100), (100, 10)];
+
+mod ours {
+    use super::*;
+    use c10k_runtime::net::{TcpListener, TcpStream};
+    use c10k_runtime::Runtime;
+
+    pub(crate) struct Setup {
+        pub(crate) rt: Runtime,
+        pub(crate) clients: Vec<TcpStream>,
+    }
+
+    pub(crate) fn setup(conns: usize) -> Setup {
+        let rt = Runtime::builder().current_thread().build().unwrap();
+        let clients = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr: SocketAddr = listener.local_addr().unwrap();
+            let _server = c10k_runtime::spawn(async move {
+                loop {
+                    let Ok((s, _)) = listener.accept().await else {
+                        return;
+                    };
+                    s.set_nodelay(true).unwrap();
+                    let _conn = c10k_runtime::spawn(async move {
+                        let mut buf = [0u8; 4096];
+                        loop {
+                            match s.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if s.write_all(&buf[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+            let mut clients = Vec::new();
+            for _ in 0..conns {
+                let c = TcpStream::connect(addr).await.unwrap();
+                c.set_nodelay(true).unwrap();
+                clients.push(c);
+            }
+            clients
+        });
+        Setup { rt, clients }
+    }
+
+    pub(crate) fn iteration(s: &Setup, rounds: usize) {
+        s.rt.block_on(join_all(s.clients.iter().map(|c| async move {
+            let msg = [7u8; MSG];
+            let mut buf = [0u8; MSG];
+            for _ in 0..rounds {
+                c.write_all(&msg).await.unwrap();
+                c.read_exact(&mut buf).await.unwrap();
+            }
+        })));
+    }
+}
+
+mod reference {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::runtime::Runtime;
+
+    pub(crate) struct Setup {
+        pub(crate) rt: Runtime,
+        pub(crate) clients: Vec<TcpStream>,
+    }
+
+    pub(crate) fn setup(conns: usize) -> Setup {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let clients = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr: SocketAddr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                loop {
+                    let Ok((mut s, _)) = listener.accept().await else {
+                        return;
+                    };
+                    s.set_nodelay(true).unwrap();
+                    tokio::spawn(async move {
+                        let mut buf = [0u8; 4096];
+                        loop {
+                            match s.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if s.write_all(&buf[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+            let mut clients = Vec::new();
+            for _ in 0..conns {
+                let c = TcpStream::connect(addr).await.unwrap();
+                c.set_nodelay(true).unwrap();
+                clients.push(c);
+            }
+            clients
+        });
+        Setup { rt, clients }
+    }
+
+    pub(crate) fn iteration(s: &mut Setup, rounds: usize) {
+        s.rt.block_on(join_all(s.clients.iter_mut().map(|c| async move {
+            let msg = [7u8; MSG];
+            let mut buf = [0u8; MSG];
+            for _ in 0..rounds {
+                c.write_all(&msg).await.unwrap();
+                c.read_exact(&mut buf).await.unwrap();
+            }
+        })));
+    }
+}
+
+fn net_echo(c: &mut Criterion) {
+    for (conns, rounds) in CASES {
+        let mut g = c.benchmark_group(format!("tcp_echo_{conns}conn"));
+        g.throughput(Throughput::Elements((conns * rounds) as u64));
+        let ours = ours::setup(conns);
+        g.bench_with_input(BenchmarkId::new("c10k", conns), &rounds, |b, &r| {
+            b.iter(|| ours::iteration(&ours, r))
+        });
+        let mut theirs = reference::setup(conns);
+        g.bench_with_input(BenchmarkId::new("tokio", conns), &rounds, |b, &r| {
+            b.iter(|| reference::iteration(&mut theirs, r))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, net_echo);
+criterion_main!(benches);
