@@ -248,3 +248,32 @@ fn sleep_is_send_sync_unpin() {
     check::<time::Interval>();
     check::<time::Timeout<std::future::Ready<()>>>();
 }
+
+/// Guards the cooperative budget: a task awaiting timers that are already due, in a loop,
+/// must still yield, or the task it spawned would never run before the loop ends.
+#[test]
+fn a_loop_over_due_timers_yields() -> io::Result<()> {
+    block_on(async {
+        c10k_runtime::spawn(async {
+            let past = Instant::now();
+            // Once this completes, the driver has processed past `past`: sleeping until
+            // `past` is then ready at the first poll.
+            time::sleep(Duration::from_millis(1)).await;
+            let flag = Arc::new(AtomicBool::new(false));
+            let set = flag.clone();
+            let other = c10k_runtime::spawn(async move { set.store(true, Ordering::SeqCst) });
+            let mut saw = false;
+            for _ in 0..10_000 {
+                time::sleep_until(past).await;
+                if flag.load(Ordering::SeqCst) {
+                    saw = true;
+                    break;
+                }
+            }
+            other.await.expect("task panicked");
+            assert!(saw, "10000 ready timers awaited without yielding once");
+        })
+        .await
+        .expect("task panicked");
+    })
+}

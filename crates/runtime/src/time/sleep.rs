@@ -10,8 +10,9 @@
 //!    has already passed the deadline it completes at once instead.
 //! 3. Later polls: under the driver's lock, it checks the entry's "fired" mark; if not fired,
 //!    it replaces the waker when the task's waker changed.
-//! 4. Fired: the driver woke the task; the next poll removes the entry and completes. Polling
-//!    again keeps returning `Ready`.
+//! 4. Fired: the driver woke the task; the next poll removes the entry and completes (after
+//!    spending one unit of the task's cooperative budget: with none left, it yields once
+//!    first). Polling again keeps returning `Ready`.
 //! 5. Drop while registered: the entry is unlinked and freed (O(1)); the waker is dropped and
 //!    never called.
 
@@ -149,30 +150,28 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        match this.state {
-            State::Elapsed => Poll::Ready(()),
+        let elapsed = match this.state {
+            State::Elapsed => return Poll::Ready(()),
             State::Idle => {
                 let deadline = this.deadline.into_std();
                 match this.driver().register(deadline, cx.waker()) {
                     Some(key) => {
                         this.state = State::Registered(key);
-                        Poll::Pending
+                        false
                     }
-                    None => {
-                        this.state = State::Elapsed;
-                        Poll::Ready(())
-                    }
+                    None => true,
                 }
             }
-            State::Registered(key) => {
-                if this.driver().poll_registered(key, cx.waker()) {
-                    this.state = State::Elapsed;
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }
+            State::Registered(key) => this.driver().poll_registered(key, cx.waker()),
+        };
+        if !elapsed {
+            return Poll::Pending;
         }
+        this.state = State::Elapsed;
+        // A task looping over timers that are already due (a late `Burst` interval, zero
+        // sleeps) spends its cooperative budget, so it still yields to its neighbours. The
+        // task is woken by `poll_proceed`, and its next poll completes from `Elapsed`.
+        crate::task::coop::poll_proceed(cx)
     }
 }
 
