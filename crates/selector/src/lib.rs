@@ -70,6 +70,7 @@ mod backend;
 mod event;
 pub mod guide;
 mod interest;
+mod loom;
 mod selector;
 mod sys;
 mod token;

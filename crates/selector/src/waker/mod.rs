@@ -18,6 +18,9 @@
 //!    next `select` returns at once). No wake is lost, and because the
 //!    notifier is drained, it does not stay readable: no busy loop.
 //!
+//! The protocol lives in `pending.rs` and is model-checked with loom
+//! (`tests/loom_pending.rs`).
+//!
 //! If the caller's [`Events`](crate::Events) is too full to take a waker's
 //! event, the entry stays pending and the notifier is written again, so the
 //! next call reports it.
@@ -27,8 +30,12 @@ use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use pending::Pending;
+
 use crate::sys::Notifier;
 use crate::{Event, Events, Selector, Token};
+
+mod pending;
 
 /// Wakes a [`Selector`] blocked in [`select`](Selector::select), from any
 /// thread.
@@ -81,7 +88,7 @@ impl Waker {
         let wakers = Arc::clone(&selector.wakers);
         let entry = Arc::new(WakerEntry {
             token,
-            pending: AtomicBool::new(false),
+            pending: Pending::new(),
             dropped: AtomicBool::new(false),
         });
         lock(&wakers.entries).push(Arc::clone(&entry));
@@ -96,10 +103,7 @@ impl Waker {
     /// The error of writing the notifier, which does not happen in practice
     /// (a full notifier counts as woken).
     pub fn wake(&self) -> io::Result<()> {
-        // AcqRel: the write to the notifier must follow the flag, and the
-        // selector's swap (also AcqRel) must see everything the waking
-        // thread did before waking.
-        if !self.entry.pending.swap(true, Ordering::AcqRel) {
+        if self.entry.pending.set() {
             self.wakers.notifier.notify()?;
         }
         Ok(())
@@ -110,7 +114,7 @@ impl fmt::Debug for Waker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Waker")
             .field("token", &self.entry.token)
-            .field("pending", &self.entry.pending.load(Ordering::Relaxed))
+            .field("pending", &self.entry.pending.is_set())
             .finish()
     }
 }
@@ -118,7 +122,7 @@ impl fmt::Debug for Waker {
 impl Drop for Waker {
     fn drop(&mut self) {
         let mut entries = lock(&self.wakers.entries);
-        if self.entry.pending.load(Ordering::Acquire) {
+        if self.entry.pending.is_set() {
             // A wake not yet reported is still delivered: `collect` removes
             // the entry once it has reported it.
             self.entry.dropped.store(true, Ordering::Release);
@@ -140,7 +144,7 @@ pub(crate) struct Wakers {
 struct WakerEntry {
     token: Token,
     /// Set by `wake`, cleared by the `select` that reports it.
-    pending: AtomicBool,
+    pending: Pending,
     /// The `Waker` was dropped with a wake pending; set and read under the
     /// `entries` lock. The entry goes once that wake is reported.
     dropped: AtomicBool,
@@ -166,10 +170,10 @@ impl Wakers {
         let mut left_pending = false;
         entries.retain(|entry| {
             if events.remaining() == 0 {
-                left_pending |= entry.pending.load(Ordering::Acquire);
+                left_pending |= entry.pending.is_set();
                 return true;
             }
-            if entry.pending.swap(false, Ordering::AcqRel) {
+            if entry.pending.take() {
                 events.push(Event::new(entry.token, Event::READABLE));
             }
             !entry.dropped.load(Ordering::Acquire)
