@@ -188,7 +188,7 @@ async fn linger_close(stream: &TcpStream) {
         return;
     }
     let _ = time::timeout(LINGER, async {
-        let mut sink = [0u8; 4096];
+        let mut sink = vec![0u8; 4096];
         let mut total = 0;
         while total < LINGER_BYTES {
             match stream.read(&mut sink).await {
@@ -243,4 +243,25 @@ fn date() -> String {
         }
         c.1.clone()
     })
+}
+#[cfg(test)]
+mod tests {
+    /// Regression guard for memory per idle connection: a buffer kept in the connection
+    /// future's state (a stack array across an await) once made it 4.5 KiB.
+    #[test]
+    fn connection_future_stays_small() -> std::io::Result<()> {
+        let rt = c10k::runtime::Runtime::builder().current_thread().build()?;
+        rt.block_on(async {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let stream = c10k::runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+            let config = super::Config {
+                root: "/".into(),
+                idle: std::time::Duration::from_secs(1),
+            };
+            let future = super::connection(stream, &config);
+            let size = std::mem::size_of_val(&future);
+            assert!(size <= 1024, "connection future is {size} bytes");
+            Ok(())
+        })
+    }
 }
