@@ -204,7 +204,7 @@ impl Server {
 }
 
 /// The listener's callback: accept every pending connection (until
-/// `WouldBlock`) and register each with the `echo` callback.
+/// `WouldBlock`) and register each with the `read` callback.
 fn accept(server: &mut Server, _token: Token, _event: &Event) {
     loop {
         match server.listener.accept() {
@@ -219,7 +219,7 @@ fn accept(server: &mut Server, _token: Token, _event: &Event) {
                 match registered {
                     Ok(()) => {
                         server.stats.accepted += 1;
-                        server.callbacks.insert(token, echo);
+                        server.callbacks.insert(token, read);
                         server.conns.insert(
                             token,
                             Conn {
@@ -253,7 +253,7 @@ fn accept(server: &mut Server, _token: Token, _event: &Event) {
 /// A connection's callback (the tutorials' `read`): flush what is pending,
 /// read what arrived, send it back upper-cased, and ask for `WRITABLE` only
 /// while output is pending.
-fn echo(server: &mut Server, token: Token, event: &Event) {
+fn read(server: &mut Server, token: Token, event: &Event) {
     let Some(conn) = server.conns.get_mut(&token) else {
         return;
     };
