@@ -28,6 +28,7 @@ use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::signal::unix::{signal, SignalKind};
 
 /// What to serve and how.
 #[derive(Debug, Clone)]
@@ -60,6 +61,9 @@ pub fn run(config: &Config, on_bound: impl FnOnce(SocketAddr)) -> io::Result<()>
     let upper = config.upper;
     runtime.block_on(async move {
         let listener = TcpListener::bind(config.listen).await?;
+        // Registered before the address is announced, so a Ctrl-C sent right after it
+        // is not lost (`ctrl_c()` would only register when first polled).
+        let mut interrupt = signal(SignalKind::interrupt())?;
         on_bound(listener.local_addr()?);
         let serve = async {
             loop {
@@ -78,7 +82,7 @@ pub fn run(config: &Config, on_bound: impl FnOnce(SocketAddr)) -> io::Result<()>
         };
         tokio::select! {
             () = serve => Ok(()),
-            r = tokio::signal::ctrl_c() => r,
+            _ = interrupt.recv() => Ok(()),
         }
     })
 }

@@ -239,6 +239,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         )
     })?;
     let started = std::time::Instant::now();
+    let loadavg_start = loadavg();
     let mut infos = Vec::new();
     let mut servers = Vec::new();
     for &model in &settings.models {
@@ -271,7 +272,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     let summary = output::summarize(&settings, &infos, &samples);
-    let command_line: Vec<String> = std::env::args().collect();
+    let args_line: Vec<String> = std::env::args().collect();
+    // The machine's load average at the start and end: figures vary with other work.
+    let command_line = vec![format!(
+        "`{}` (load average at start: {loadavg_start}; at end: {})",
+        args_line.join(" "),
+        loadavg()
+    )];
     output::write_all(
         &dir,
         &settings,
@@ -294,6 +301,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         dir.display()
     );
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages, as `/proc/loadavg` gives them.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn empty_sample(model: LabModel, conns: u32, size: u32, run: u32, status: String) -> Sample {
@@ -374,6 +388,8 @@ fn measure_all(
     servers: &mut [(LabModel, Option<child::Server>)],
 ) -> Vec<Sample> {
     let mut samples = Vec::new();
+    let total =
+        settings.conns.len() * settings.sizes.len() * settings.runs as usize * servers.len();
     for &conns in &settings.conns {
         for &size in &settings.sizes {
             for run in 1..=settings.runs {
@@ -405,8 +421,17 @@ fn measure_all(
                         ));
                         continue;
                     }
-                    samples.push(measure_cell(exe, settings, server, model, conns, size, run));
+                    let sample = measure_cell(exe, settings, server, model, conns, size, run);
                     server.pause();
+                    eprintln!(
+                        "lab: [{}/{total}] {} {conns} conns {size} B run {run}: {:.0} req/s, {:.2} µs CPU/req{}",
+                        samples.len() + 1,
+                        model.name(),
+                        sample.requests_per_sec,
+                        sample.cpu_us_per_request,
+                        if sample.status == "ok" { String::new() } else { format!(" ({})", sample.status) },
+                    );
+                    samples.push(sample);
                 }
             }
         }

@@ -304,7 +304,7 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
     };
     let mut text = String::new();
     let _ = writeln!(text, "# Lab setup\n");
-    let _ = writeln!(text, "- command: `{command_line}`");
+    let _ = writeln!(text, "- command: {command_line}");
     let _ = writeln!(text, "- nproc: {nproc}; CPU: {cpu_model}");
     let _ = writeln!(
         text,
@@ -329,6 +329,12 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
         settings.runs, settings.duration_secs, settings.conns, settings.sizes, settings.idle
     );
     let _ = writeln!(text, "- servers: one event loop / runtime thread each (`--threads 1`); load: `c10k load echo --threads 1`");
+    let _ = writeln!(
+        text,
+        "- method: all servers started first (memory measured then), paused with SIGSTOP; for \
+         each cell and run every model in turn (order rotating per run), only the measured \
+         server resumed"
+    );
     let _ = writeln!(text, "- server CPU = utime+stime from /proc/PID/stat (10 ms ticks) over the load run, divided by requests");
     let _ = writeln!(text, "\n## Models\n");
     for info in infos {
