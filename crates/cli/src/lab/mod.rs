@@ -274,19 +274,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let summary = output::summarize(&settings, &infos, &samples);
     let args_line: Vec<String> = std::env::args().collect();
     // The machine's load average at the start and end: figures vary with other work.
-    let command_line = vec![format!(
+    let command_line = format!(
         "`{}` (load average at start: {loadavg_start}; at end: {})",
         args_line.join(" "),
         loadavg()
-    )];
-    output::write_all(
-        &dir,
-        &settings,
-        &infos,
-        &samples,
-        &summary,
-        &command_line.join(" "),
-    )?;
+    );
+    output::write_all(&dir, &settings, &infos, &samples, &summary, &command_line)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
