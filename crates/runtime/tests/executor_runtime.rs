@@ -319,3 +319,24 @@ fn multi_thread_many_tasks_many_wakes() -> io::Result<()> {
     assert_eq!(total, (0..200u64).sum::<u64>() * (0..20u64).sum::<u64>());
     Ok(())
 }
+
+#[test]
+fn idle_blocking_threads_expire() -> io::Result<()> {
+    let rt = Runtime::builder()
+        .current_thread()
+        .thread_keep_alive(Duration::from_millis(20))
+        .build()?;
+    rt.block_on(rt.handle().spawn_blocking(|| ())).unwrap();
+    // Wait (bounded) for the idle thread to exit on its own.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while rt.handle().num_blocking_threads() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "idle blocking thread never expired"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // And the pool grows again on demand.
+    assert_eq!(rt.block_on(rt.handle().spawn_blocking(|| 9)).unwrap(), 9);
+    Ok(())
+}

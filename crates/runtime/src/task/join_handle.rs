@@ -42,6 +42,14 @@ use super::{Id, JoinError, RawTask};
 /// });
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// The handle of a task whose output is not `Send` cannot leave its thread:
+///
+/// ```compile_fail
+/// fn is_send<T: Send>(_: T) {}
+/// let local = c10k_runtime::task::LocalSet::new();
+/// is_send(local.spawn_local(async { std::rc::Rc::new(1) }));
+/// ```
 #[must_use = "dropping a JoinHandle detaches the task; `let _ = spawn(..)` if that is intended"]
 pub struct JoinHandle<T> {
     raw: RawTask,

@@ -78,6 +78,13 @@ thread_local! {
 /// assert_eq!(n, 42);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// A `LocalSet` stays on its thread:
+///
+/// ```compile_fail
+/// fn is_send<T: Send>(_: T) {}
+/// is_send(c10k_runtime::task::LocalSet::new());
+/// ```
 pub struct LocalSet {
     cx: LocalCx,
     _not_send: PhantomData<*const ()>,

@@ -306,16 +306,17 @@ impl WorkerCx {
         let _ = driver.park(&mut events, timeout, || {
             h.idle.is_parked(index) && !h.is_shutdown()
         });
+        if owns_timer {
+            h.timer_owner.store(NO_OWNER, Ordering::Release);
+            // With the core still reachable, so that woken tasks land in our queue.
+            h.time.process();
+        }
         let mut core = self
             .core
             .borrow_mut()
             .take()
             .expect("worker core missing after park");
         core.events = Some(events);
-        if owns_timer {
-            h.timer_owner.store(NO_OWNER, Ordering::Release);
-            h.time.process();
-        }
         if !h.idle.unpark_self(index) {
             // A notifier woke us: we count as searching.
             core.is_searching = true;
