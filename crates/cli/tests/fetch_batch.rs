@@ -303,3 +303,77 @@ fn usage_errors_exit_2() -> io::Result<()> {
     assert_eq!(out.status.code(), Some(2));
     Ok(())
 }
+
+#[test]
+fn ctrl_c_finishes_in_flight_and_reports() -> io::Result<()> {
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    // A server that answers its first request only when told to.
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let (got_tx, got_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || -> io::Result<()> {
+        let (stream, _) = listener.accept()?;
+        stream.set_read_timeout(Some(http_util::LIMIT))?;
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let mut line = String::new();
+        while reader.read_line(&mut line)? > 0 && line != "\r\n" {
+            line.clear();
+        }
+        let _ = got_tx.send(());
+        let _ = go_rx.recv_timeout(http_util::LIMIT);
+        let mut out = stream;
+        out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate")?;
+        Ok(())
+    });
+    let urls: Vec<String> = (0..3).map(|i| format!("http://{addr}/{i}")).collect();
+    let mut child = http_util::c10k()
+        .args(["fetch", "--json", "-c", "1"])
+        .args(&urls)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().expect("piped");
+    let (err_tx, err_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = err_tx.send(line);
+        }
+    });
+    let stdout = child.stdout.take().expect("piped");
+    let out = std::thread::spawn(move || io::read_to_string(stdout));
+    got_rx
+        .recv_timeout(http_util::LIMIT)
+        .map_err(io::Error::other)?;
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::INT)?;
+    // Synchronize on the program having seen Ctrl-C, then let the request finish.
+    loop {
+        let line = err_rx
+            .recv_timeout(http_util::LIMIT)
+            .map_err(io::Error::other)?;
+        if line.contains("shutting down") {
+            break;
+        }
+    }
+    go_tx.send(()).map_err(io::Error::other)?;
+    let status = http_util::wait_bounded(&mut child, http_util::LIMIT)?;
+    assert_eq!(status.code(), Some(1));
+    let v = json(&out.join().expect("reader")?);
+    assert_eq!(v["results"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        v["results"][0]["bytes"], 4,
+        "the request in flight finished"
+    );
+    assert_eq!(v["summary"]["not_started"], 2);
+    // The child exited: its stderr is at end of file, so this ends.
+    let rest: Vec<String> = err_rx.iter().collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("interrupted: 2 of 3 URLs not fetched")),
+        "{rest:?}"
+    );
+    Ok(())
+}

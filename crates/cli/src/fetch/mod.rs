@@ -13,7 +13,8 @@
 //! Concurrency: `-c N` worker tasks take the next URL from a shared counter until none is
 //! left, so at most N requests are in flight and N connections per host are kept.
 //! A URL that fails is reported on stderr at once and the batch goes on; the exit code is 1
-//! when any URL failed.
+//! when any URL failed. Ctrl-C stops starting URLs, lets those in flight finish, prints the
+//! summary of what was fetched, and exits with 1 (a second Ctrl-C exits at once).
 
 mod chunked;
 mod client;
@@ -42,7 +43,8 @@ use url::Url;
     after_help = "Only http:// URLs (no TLS). Redirects are followed (at most 5); a GET that \
 fails before any response byte is retried. A failed URL is reported on stderr and the batch \
 goes on; the exit code is 1 if any URL failed (an HTTP error status is a response, not a \
-failure). The summary goes to stdout: a table, or JSON with --json."
+failure). The summary goes to stdout: a table, or JSON with --json.\n\
+Ctrl-C starts no new URL, lets those in flight finish, and prints the summary."
 )]
 pub(crate) struct Args {
     /// URLs to fetch.
@@ -92,6 +94,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         })?;
     }
     crate::sys::raise_fd_limit();
+    crate::shutdown::install()?;
     let progress = progress_bar(inputs.len() as u64);
     let rt = c10k::runtime::Runtime::builder()
         .current_thread()
@@ -129,7 +132,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     );
     results.sort_by_key(|(i, _)| *i);
     let outcomes: Vec<Outcome> = results.into_iter().map(|(_, o)| o).collect();
-    let summary = Summary::new(&outcomes, elapsed);
+    let mut summary = Summary::new(&outcomes, elapsed);
+    summary.not_started = (batch.inputs.len() - outcomes.len()) as u64;
     let mut out = io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(
@@ -144,6 +148,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         summary.write_table(&mut out)?;
     }
     out.flush()?;
+    if summary.not_started > 0 {
+        return Err(anyhow::anyhow!(
+            "interrupted: {} of {} URLs not fetched",
+            summary.not_started,
+            batch.inputs.len()
+        ));
+    }
     if summary.failed > 0 {
         // Exit 1 after a complete report; each failure was already named on stderr.
         return Err(anyhow::anyhow!(
@@ -169,7 +180,8 @@ struct Batch {
 
 /// Takes URLs until none is left.
 async fn worker(batch: Arc<Batch>) {
-    loop {
+    // After Ctrl-C, no new URL is started; the ones in flight finish.
+    while !crate::shutdown::requested() {
         let i = batch.next.fetch_add(1, Ordering::Relaxed);
         let Some(input) = batch.inputs.get(i) else {
             return;

@@ -50,6 +50,8 @@ pub(crate) struct Summary {
     pub(crate) ok: u64,
     /// URLs that failed.
     pub(crate) failed: u64,
+    /// URLs never started because of Ctrl-C.
+    pub(crate) not_started: u64,
     /// Final responses by status code.
     pub(crate) by_status: BTreeMap<u16, u64>,
     /// Body bytes received (final responses).
@@ -97,6 +99,7 @@ impl Summary {
             urls: outcomes.len() as u64,
             ok,
             failed: outcomes.len() as u64 - ok,
+            not_started: 0,
             by_status,
             bytes,
             requests,
@@ -137,6 +140,13 @@ impl Summary {
         }
         if self.failed > 0 {
             writeln!(out, "{:<10} {:>10}", "failed", self.failed)?;
+        }
+        if self.not_started > 0 {
+            writeln!(
+                out,
+                "{:<10} {:>10}  (interrupted)",
+                "skipped", self.not_started
+            )?;
         }
         writeln!(
             out,
