@@ -55,6 +55,10 @@ use crate::{Backend, Events, Interest, Token};
 /// returns `NotFound`); if the number is reused for a new file meanwhile,
 /// the selector may report readiness of the wrong file.
 ///
+/// Dropping a `Selector` closes its own descriptors (the epoll instance, the
+/// notifier) and none of the registered ones, which it never owns. A
+/// [`Waker`](crate::Waker) that outlives it keeps working and wakes nobody.
+///
 /// # Examples
 ///
 /// The tutorials' accept loop: register a listener, wait, accept.

@@ -53,6 +53,7 @@ conformance!(
     connect_refused,
     waker_from_another_thread,
     wakes_coalesce_and_drain,
+    waker_outlives_selector,
     timeout_not_early,
     sub_millisecond_timeout_rounds_up,
     zero_timeout_does_not_block,
@@ -338,6 +339,17 @@ fn wakes_coalesce_and_drain(b: Backend) -> io::Result<()> {
     w1.wake()?;
     select_some(&selector, &mut events)?;
     assert_eq!(only(&events).token(), Token(1));
+    Ok(())
+}
+
+fn waker_outlives_selector(b: Backend) -> io::Result<()> {
+    let _fds = fds_shared();
+    let selector = Selector::with_backend(b)?;
+    let waker = Waker::new(&selector, Token(1))?;
+    drop(selector);
+    // Wakes nobody, fails nothing.
+    waker.wake()?;
+    waker.wake()?;
     Ok(())
 }
 
