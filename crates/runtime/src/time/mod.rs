@@ -35,10 +35,16 @@
 //!
 //! The price of the fine tick, honestly: a timer that *fires* after a delay `d` is moved
 //! down the levels at most `log64(d / 1 ns)` times (4 for a second, 3 for a millisecond,
-//! where tokio's 1 ms tick needs 1 and 0), each move an unlink and a link of a few ns; and a
-//! lone timer may wake an idle driver at a slot boundary or two before its deadline (slot
-//! starts are lower bounds), as tokio's may. A timer cancelled before it fires, the usual
-//! fate of a timeout, pays none of this: insert and cancel do not depend on the tick.
+//! where tokio's 1 ms tick needs 1 and 0), each move an unlink and a link of a few ns (the
+//! bench found no measurable difference with 1 µs ticks). A timer cancelled before it
+//! fires, the usual fate of a timeout, pays none of this: insert and cancel do not depend on
+//! the tick.
+//!
+//! The driver parks until the exact earliest deadline, not until the start of the slot that
+//! holds it: the wheel remembers the earliest deadline (a min kept by inserts, forgotten
+//! when that timer leaves, refound by reading the earliest slot when it holds at most 32
+//! timers). With slot starts alone, which are up to `64^L` ns early at level `L`, a lone
+//! 1 s timer cost 2.7 wake-ups on epoll and 5.7 on a ns-precise wait; now it costs one.
 //!
 //! # Cost
 //!

@@ -65,6 +65,10 @@ const FIRED: u16 = u16::MAX;
 /// "No entry" in the intrusive links.
 const NIL: u32 = u32::MAX;
 
+/// Entries [`Wheel::next_deadline`] reads at most to find the exact earliest deadline in a
+/// slot of a level above 0; a longer slot gives the slot's start instead.
+const SCAN_LIMIT: usize = 32;
+
 /// Handle to one entry of a [`Wheel`]: valid until [`Wheel::remove`] is called with it.
 ///
 /// Keys are slab indices and are reused after removal, so the owner of a key must remove it
@@ -113,6 +117,12 @@ pub(crate) struct Wheel<T> {
     elapsed: u64,
     /// Entries linked in a list (not fired).
     pending: usize,
+    /// When `Some`, exactly the earliest deadline of the pending entries; `None` when unknown
+    /// (the entry that had it fired or was cancelled) or when nothing is pending. Kept by
+    /// insert (a min) and unlink (forgotten if that deadline leaves), filled by
+    /// `next_deadline`, so that a parked driver wakes at the real deadline rather than at a
+    /// slot start, which would cost a spurious wake-up per level on the way down.
+    earliest: Option<u64>,
 }
 
 impl<T> Default for Wheel<T> {
@@ -130,6 +140,7 @@ impl<T> Wheel<T> {
             occupied: [0; LEVELS],
             elapsed: 0,
             pending: 0,
+            earliest: None,
         }
     }
 
@@ -182,7 +193,7 @@ impl<T> Wheel<T> {
         let index = u32::try_from(index).expect("more than 2^32 timers");
         assert!(index != NIL, "more than 2^32 timers");
         self.link(index, self.list_for(deadline));
-        self.pending += 1;
+        self.note_pending(deadline);
         Ok(Key(index))
     }
 
@@ -201,7 +212,7 @@ impl<T> Wheel<T> {
             return false;
         }
         self.link(key.0, self.list_for(deadline));
-        self.pending += 1;
+        self.note_pending(deadline);
         true
     }
 
@@ -283,6 +294,44 @@ impl<T> Wheel<T> {
         None
     }
 
+    /// The earliest tick at which a pending entry is due: exact when the earliest slot holds
+    /// at most [`SCAN_LIMIT`] entries (the usual case, and then remembered until that entry
+    /// leaves), else that slot's start, a lower bound. `None` if nothing is pending.
+    ///
+    /// Exactness matters to a parked driver: a slot start of level `L` may be up to `64^L`
+    /// ticks early, and each early wake-up only cascades the entries one level down.
+    pub(crate) fn next_deadline(&mut self) -> Option<u64> {
+        if let Some(earliest) = self.earliest {
+            return Some(earliest);
+        }
+        let expiration = self.next_expiration()?;
+        let list = expiration.list;
+        if list >= OVERFLOW {
+            // Ready entries are due now; overflowed ones are too many windows away to matter.
+            return Some(expiration.deadline);
+        }
+        // The earliest list's entries are due before any other list's (see "Placement"), so
+        // its minimum is the global minimum. A level-0 slot is one tick: no scan needed.
+        let mut min = u64::MAX;
+        let mut index = self.heads[list as usize];
+        for _ in 0..SCAN_LIMIT {
+            if index == NIL {
+                break;
+            }
+            let entry = &self.entries[index as usize];
+            min = min.min(entry.deadline);
+            index = entry.next;
+            if (list as usize) < SLOTS {
+                index = NIL;
+            }
+        }
+        if index != NIL {
+            return Some(expiration.deadline);
+        }
+        self.earliest = Some(min);
+        Some(min)
+    }
+
     /// Advances the wheel to tick `now` and returns one entry whose deadline is `<= now`,
     /// marking it fired; `None` once no more entries are due by `now`. Call it until it
     /// returns `None`; a smaller `now` than a previous call is treated as the previous one.
@@ -351,12 +400,25 @@ impl<T> Wheel<T> {
         }
     }
 
+    /// Counts a newly linked pending entry due at `deadline`.
+    fn note_pending(&mut self, deadline: u64) {
+        self.earliest = match self.earliest {
+            Some(earliest) => Some(earliest.min(deadline)),
+            None if self.pending == 0 => Some(deadline),
+            None => None,
+        };
+        self.pending += 1;
+    }
+
     /// Unlinks entry `index` from its list if it has one, marking it fired.
     fn unlink_pending(&mut self, index: u32) {
         let entry = &mut self.entries[index as usize];
         let list = entry.list;
         if list == FIRED {
             return;
+        }
+        if self.earliest == Some(entry.deadline) {
+            self.earliest = None;
         }
         let (prev, next) = (entry.prev, entry.next);
         entry.list = FIRED;
@@ -459,6 +521,35 @@ mod tests {
             }
         }
         assert!(steps <= LEVELS + 1);
+    }
+
+    #[test]
+    fn next_deadline_is_exact_for_sparse_timers() {
+        let mut wheel = Wheel::new();
+        assert_eq!(wheel.next_deadline(), None);
+        let far = wheel.insert(1_000_000_007, 0u32).unwrap();
+        let near = wheel.insert(123_456_789, 1).unwrap();
+        assert_eq!(wheel.next_deadline(), Some(123_456_789));
+        // Cancelling the earliest forgets it; the next call finds the other one exactly.
+        wheel.remove(near);
+        assert_eq!(wheel.next_deadline(), Some(1_000_000_007));
+        // Walking by next_deadline reaches the timer in one step, not one per level.
+        assert_eq!(wheel.poll(1_000_000_006), None);
+        assert_eq!(wheel.next_deadline(), Some(1_000_000_007));
+        assert_eq!(wheel.poll(1_000_000_007), Some(far));
+        assert_eq!(wheel.next_deadline(), None);
+    }
+
+    #[test]
+    fn next_deadline_falls_back_to_the_slot_start_for_crowded_slots() {
+        let mut wheel = Wheel::new();
+        for i in 0..(SCAN_LIMIT as u64 + 1) {
+            wheel.insert(1_000_000 + i, i).unwrap();
+        }
+        wheel.earliest = None; // as after the earliest entry was cancelled
+        let next = wheel.next_deadline().unwrap();
+        assert!(next <= 1_000_000);
+        assert_eq!(next, wheel.next_expiration().unwrap().deadline);
     }
 
     #[test]
@@ -616,6 +707,15 @@ mod tests {
                     }
                 }
                 assert_eq!(wheel.pending(), model.len());
+                let min = model.values().min().copied();
+                let next = wheel.next_deadline();
+                assert_eq!(next.is_some(), min.is_some());
+                if let (Some(next), Some(min)) = (next, min) {
+                    assert!(next <= min, "next_deadline {next} after the earliest {min}");
+                    if wheel.earliest.is_some() {
+                        assert_eq!(next, min, "a remembered earliest deadline is exact");
+                    }
+                }
             }
             // Everything left fires exactly once at the end of time.
             while let Some(key) = wheel.poll(u64::MAX) {
