@@ -287,3 +287,26 @@ fn accept_backs_off_when_out_of_descriptors_and_recovers() -> io::Result<()> {
     assert!(status.success(), "{status:?}");
     Ok(())
 }
+
+#[test]
+fn clients_resetting_mid_line_do_not_disturb_the_room() -> io::Result<()> {
+    let server = Server::start(&["chat"])?;
+    let (mut a, mut a_lines, _) = join(&server)?;
+    for _ in 0..10 {
+        let (mut b, b_lines, b_nick) = join(&server)?;
+        b.write_all(b"half a li")?;
+        // SO_LINGER 0: close sends a reset instead of a FIN (once every descriptor of the
+        // socket, the line reader's clone included, is closed).
+        rustix::net::sockopt::set_socket_linger(&b, Some(std::time::Duration::ZERO))?;
+        drop(b_lines);
+        drop(b);
+        a_lines.until(5, |l| l == format!("* {b_nick} joined lobby"))?;
+        // Whether the fragment was said before the reset was seen is a race; the departure
+        // notice always comes.
+        a_lines.until(5, |l| l.starts_with(&format!("* {b_nick} left (")))?;
+    }
+    a.write_all(b"/who\n")?;
+    let who = a_lines.next()?;
+    assert!(who.starts_with("* in lobby: guest") && !who.contains(','), "{who}");
+    Ok(())
+}
