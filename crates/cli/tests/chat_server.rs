@@ -307,6 +307,9 @@ fn clients_resetting_mid_line_do_not_disturb_the_room() -> io::Result<()> {
     }
     a.write_all(b"/who\n")?;
     let who = a_lines.next()?;
-    assert!(who.starts_with("* in lobby: guest") && !who.contains(','), "{who}");
+    assert!(
+        who.starts_with("* in lobby: guest") && !who.contains(','),
+        "{who}"
+    );
     Ok(())
 }
