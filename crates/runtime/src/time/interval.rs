@@ -37,6 +37,27 @@ use super::{Instant, Sleep};
 /// and rate accounting. [`Delay`](Self::Delay) suits "at least a period between two runs"
 /// (polling a resource); [`Skip`](Self::Skip) suits "on the period's grid, and only the
 /// latest" (a clock display, a periodic flush).
+///
+/// # Examples
+///
+/// With the paused clock, so that the instants are exact:
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time::{self, Instant, MissedTickBehavior};
+///
+/// c10k_runtime::run(async {
+///     time::pause();
+///     let start = Instant::now();
+///     let ms = Duration::from_millis;
+///     let mut ticks = time::interval(ms(10));
+///     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+///     assert_eq!(ticks.tick().await - start, ms(0));
+///     time::advance(ms(35)).await; // busy until 35 ms
+///     assert_eq!(ticks.tick().await - start, ms(10)); // returned late, at 35 ms
+///     assert_eq!(ticks.tick().await - start, ms(40)); // 20 and 30 skipped
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum MissedTickBehavior {
