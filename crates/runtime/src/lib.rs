@@ -20,7 +20,7 @@
 //!
 //! * [`task`]: spawning, `JoinHandle`, `JoinSet`, `TaskGroup`, `LocalSet`, `yield_now`, the
 //!   cooperative budget, and (internally) the one-allocation task cell.
-//! * [`Runtime`], [`Builder`], [`Handle`]: the schedulers (`executor` module docs explain
+//! * [`Runtime`], [`Builder`], [`Handle`]: the schedulers ([`executor`] module docs explain
 //!   both and how IO is split between workers).
 //! * [`driver`]: IO readiness on `c10k-selector`, the base of the socket types.
 //! * [`time`]: `sleep`, `timeout`, `interval`.
@@ -33,7 +33,7 @@
 
 pub mod driver;
 pub mod event_loop;
-mod executor;
+pub mod executor;
 pub mod net;
 pub mod race;
 pub mod signal;

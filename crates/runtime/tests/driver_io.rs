@@ -204,3 +204,55 @@ fn io_after_shutdown_reports_an_error() -> io::Result<()> {
     assert!(err.to_string().contains("shut down"), "{err}");
     Ok(())
 }
+
+#[test]
+fn many_pairs_across_workers() -> io::Result<()> {
+    // Registrations are spread over the workers' selectors; tasks migrate by stealing.
+    for backend in c10k_runtime::driver::Backend::ALL {
+        let rt = c10k_runtime::Runtime::builder()
+            .multi_thread()
+            .worker_threads(4)
+            .backend(backend)
+            .build()?;
+        rt.block_on(async {
+            let mut set = c10k_runtime::task::JoinSet::new();
+            for p in 0..20u32 {
+                set.spawn(async move {
+                    let (a, b) = pair()?;
+                    let echo = c10k_runtime::spawn(async move {
+                        let s = Stream::new(b)?;
+                        let mut buf = [0u8; 32];
+                        loop {
+                            let n = s.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<_, io::Error>(());
+                            }
+                            s.write_all(&buf[..n]).await?;
+                        }
+                    });
+                    let c = Stream::new(a)?;
+                    let mut buf = [0u8; 32];
+                    for i in 0..100u32 {
+                        let msg = (p * 1000 + i).to_le_bytes();
+                        c.write_all(&msg).await?;
+                        let mut got = 0;
+                        while got < 4 {
+                            let n = c.read(&mut buf[got..4]).await?;
+                            assert!(n > 0);
+                            got += n;
+                        }
+                        assert_eq!(buf[..4], msg);
+                    }
+                    drop(c);
+                    echo.await.unwrap()
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                r.unwrap()?;
+            }
+            Ok::<_, io::Error>(())
+        })
+        .map_err(|e| io::Error::other(format!("{backend}: {e}")))?;
+    }
+    Ok(())
+}

@@ -1,12 +1,12 @@
 //! The IO driver: readiness of file descriptors, delivered to tasks as wakeups.
 //!
-//! One [`Driver`] wraps one `c10k_selector::Selector` (any backend; the runtime builder
+//! One `Driver` wraps one `c10k_selector::Selector` (any backend; the runtime builder
 //! picks, by default the best: epoll on Linux). A current-thread runtime has one driver; a
 //! multi-thread runtime has one per worker (see `executor::multi_thread`).
 //!
 //! # Registrations
 //!
-//! Each registered descriptor gets a [`ScheduledIo`] (readiness bits, a reader waker, a
+//! Each registered descriptor gets a `ScheduledIo` (readiness bits, a reader waker, a
 //! writer waker) kept in a slab. The selector token is `generation << 32 | slot`: when a slot
 //! is reused by a newer registration, an event still carrying the old token (one that was
 //! already in flight in a batch when the descriptor was deregistered) fails the generation
