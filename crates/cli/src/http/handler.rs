@@ -40,7 +40,10 @@ pub(crate) struct Reply {
 /// Answers a request; `root` is the canonical document root.
 pub(crate) fn respond(req: &Request, root: &Path, date: &str) -> Reply {
     // A body we cannot delimit (Transfer-Encoding) means we cannot find the next request.
-    let keep_alive = req.keep_alive && !req.chunked;
+    // A refused request with a body closes too: a client that sent `Expect: 100-continue`
+    // may never send that body, and skipping bytes that never come would desynchronise.
+    let refused_body = matches!(req.method, Method::Other(_)) && req.body_len > 0;
+    let keep_alive = req.keep_alive && !req.chunked && !refused_body;
     let head_only = req.method == Method::Head;
     let mut head = Vec::with_capacity(256);
     let reply = |head: Vec<u8>, body: Body| Reply {
@@ -275,6 +278,12 @@ mod tests {
         );
         assert_eq!(status(&r), 405);
         assert!(!r.close);
+        let r = respond(
+            &request("PUT /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"),
+            &root,
+            "D",
+        );
+        assert!(r.close && status(&r) == 405);
         let r = respond(&request("HEAD /a.txt HTTP/1.0\r\n\r\n"), &root, "D");
         assert!(matches!(r.body, Body::None) && r.close && status(&r) == 200);
         std::fs::remove_dir_all(&root)
