@@ -586,21 +586,22 @@ impl Waiter {
                 }
             }
             Some(key) => {
-                {
-                    let mut list = loom::lock(&sem.waiters);
-                    if list.is_queued(key) {
-                        list.set_waker(key, cx.waker());
-                        return Poll::Pending;
-                    }
+                // One lock: either still queued (refresh the waker) or handed an outcome,
+                // which a node unlinked by someone else always is.
+                let mut list = loom::lock(&sem.waiters);
+                if list.is_queued(key) {
+                    list.set_waker(key, cx.waker());
+                    return Poll::Pending;
                 }
+                let (want, _) = list.remove(key);
+                drop(list);
                 self.key = None;
                 self.done = true;
-                let mut wakes = WakeList::new();
-                let r = sem
-                    .finish(key, &mut wakes)
-                    .expect("a handed-over waiter has an outcome");
-                wakes.wake_all();
-                Poll::Ready(r)
+                Poll::Ready(if want.granted {
+                    Ok(())
+                } else {
+                    Err(AcquireError::Closed)
+                })
             }
         }
     }
