@@ -70,6 +70,18 @@ impl Barrier {
     ///
     /// Cancellation safety: dropping the future before the generation is complete withdraws
     /// the arrival.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let b = Arc::new(c10k_sync::Barrier::new(2));
+    /// let b2 = b.clone();
+    /// let t = std::thread::spawn(move || b2.wait_blocking().is_leader());
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let task_leads = rt.block_on(b.wait()).is_leader();
+    /// assert!(task_leads != t.join().unwrap());
+    /// ```
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,

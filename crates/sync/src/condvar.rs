@@ -109,6 +109,32 @@ impl Condvar {
     /// The waiter is queued and the mutex unlocked when this is *called*, not when first
     /// polled; see the module docs. Cancellation safety: dropping the future gives up the
     /// guard (the mutex stays unlocked) and passes a received `notify_one` on.
+    ///
+    /// # Examples
+    ///
+    /// A task waits for a thread to fill a vector:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use c10k_sync::{Condvar, Mutex};
+    ///
+    /// let shared = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+    /// let s2 = shared.clone();
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let v = rt.block_on(async {
+    ///     let (m, cv) = &*shared;
+    ///     let mut g = m.lock().await;
+    ///     std::thread::spawn(move || {
+    ///         s2.0.lock_blocking().push(42);
+    ///         s2.1.notify_one();
+    ///     });
+    ///     while g.is_empty() {
+    ///         g = cv.wait(g).await;
+    ///     }
+    ///     g.pop()
+    /// });
+    /// assert_eq!(v, Some(42));
+    /// ```
     pub fn wait<'a, T: ?Sized>(&'a self, guard: MutexGuard<'a, T>) -> CondvarWait<'a, T> {
         let key = loom::lock(&self.waiters).push_back(false, Wakeup::Nobody);
         let mutex = MutexGuard::unlock(guard);

@@ -85,6 +85,18 @@ impl Event {
     ///
     /// Cancellation safety: dropping the future only removes the waiter; an event wakes all
     /// waiters, so nothing needs passing on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let ev = Arc::new(c10k_sync::Event::new());
+    /// let ev2 = ev.clone();
+    /// std::thread::spawn(move || ev2.set());
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(ev.wait());
+    /// assert!(ev.is_set());
+    /// ```
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: self,

@@ -108,6 +108,23 @@ impl<T: ?Sized> Mutex<T> {
     /// Cancellation safety: dropping the future before it completes leaves the queue; if the
     /// lock had already been handed to it, the lock passes to the next waiter. Nothing else
     /// happens, so `lock()` is safe to use in `select!` and under timeouts.
+    ///
+    /// # Examples
+    ///
+    /// A task and a thread share one counter:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use c10k_sync::Mutex;
+    ///
+    /// let hits = Arc::new(Mutex::new(0));
+    /// let h2 = hits.clone();
+    /// let thread = std::thread::spawn(move || *h2.lock_blocking() += 1);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async { *hits.lock().await += 1 });
+    /// thread.join().unwrap();
+    /// assert_eq!(*hits.lock_blocking(), 2);
+    /// ```
     #[track_caller]
     pub fn lock(&self) -> Lock<'_, T> {
         self.id.before_acquire_async(Location::caller());
@@ -137,6 +154,19 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Blocks for at most `timeout`; `None` if the lock was not handed over in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let m = c10k_sync::Mutex::new(());
+    /// let held = m.lock_blocking();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert!(m.lock_blocking_timeout(Duration::from_millis(1)).is_none()));
+    /// });
+    /// drop(held);
+    /// assert!(m.lock_blocking_timeout(Duration::from_secs(1)).is_some());
+    /// ```
     #[track_caller]
     pub fn lock_blocking_timeout(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
         let site = Location::caller();
@@ -150,6 +180,16 @@ impl<T: ?Sized> Mutex<T> {
     /// # Errors
     ///
     /// [`TryLockError`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = c10k_sync::Mutex::new(1);
+    /// let g = m.try_lock().unwrap();
+    /// assert!(m.try_lock().is_err());
+    /// drop(g);
+    /// assert_eq!(*m.try_lock().unwrap(), 1);
+    /// ```
     #[track_caller]
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         self.sem.try_take(1).map_err(|_| TryLockError)?;

@@ -105,6 +105,17 @@ impl Notify {
     ///
     /// Cancellation safety: a dropped future that had been handed a `notify_one` passes it on
     /// to the next waiter (or stores it as the permit), so no `notify_one` is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let n = Arc::new(c10k_sync::Notify::new());
+    /// let n2 = n.clone();
+    /// std::thread::spawn(move || n2.notify_one());
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(n.notified()); // a notify_one before the wait is kept as a permit
+    /// ```
     pub fn notified(&self) -> Notified<'_> {
         Notified {
             notify: self,

@@ -852,6 +852,23 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`PutError::Closed`] with the value if the queue is (or gets) shut down.
+    ///
+    /// # Examples
+    ///
+    /// A task waits for room that a thread makes:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use c10k_sync::Queue;
+    ///
+    /// let q = Arc::new(Queue::bounded(1));
+    /// q.try_put(1).unwrap();
+    /// let q2 = q.clone();
+    /// let consumer = std::thread::spawn(move || (q2.get_blocking().unwrap(), q2.get_blocking().unwrap()));
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(q.put(2)).unwrap(); // waits until the thread took 1
+    /// assert_eq!(consumer.join().unwrap(), (1, 2));
+    /// ```
     pub fn put(&self, value: T) -> Put<'_, T> {
         Put {
             core: &self.core,
@@ -909,6 +926,17 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`GetError::Closed`] once the queue is shut down and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let q = Arc::new(c10k_sync::Queue::new());
+    /// let q2 = q.clone();
+    /// std::thread::spawn(move || q2.put_blocking("hello").unwrap());
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.block_on(q.get()), Ok("hello"));
+    /// ```
     pub fn get(&self) -> Get<'_, T> {
         Get {
             core: &self.core,
@@ -947,6 +975,19 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`TaskDoneError`] if called more times than items were put.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = c10k_sync::Queue::new();
+    /// q.try_put("job").unwrap();
+    /// assert_eq!(q.unfinished_tasks(), 1);
+    /// let _job = q.try_get().unwrap(); // taken, but not yet processed
+    /// assert_eq!(q.unfinished_tasks(), 1);
+    /// q.task_done().unwrap();
+    /// assert_eq!(q.unfinished_tasks(), 0);
+    /// assert!(q.task_done().is_err()); // one call per item
+    /// ```
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
         let mut wakes = WakeList::new();
         {
@@ -966,6 +1007,29 @@ impl<T> Queue<T> {
     /// Waits until every item put so far has been marked [`task_done`](Self::task_done).
     ///
     /// Cancellation safety: dropping the future only removes the waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let q = Arc::new(c10k_sync::Queue::new());
+    /// for i in 0..3 {
+    ///     q.try_put(i).unwrap();
+    /// }
+    /// let worker = {
+    ///     let q = q.clone();
+    ///     std::thread::spawn(move || {
+    ///         for _ in 0..3 {
+    ///             q.get_blocking().unwrap();
+    ///             q.task_done().unwrap();
+    ///         }
+    ///     })
+    /// };
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(q.join()); // returns only after the third task_done
+    /// assert_eq!(q.unfinished_tasks(), 0);
+    /// worker.join().unwrap();
+    /// ```
     pub fn join(&self) -> Join<'_, T> {
         Join {
             core: &self.core,
@@ -999,6 +1063,25 @@ impl<T> Queue<T> {
     /// putters get their values back in [`PutError::Closed`]. Gets drain what is left, then
     /// fail with [`GetError::Closed`]. With `immediate`, the remaining items are dropped now
     /// (and no longer count as unfinished for `join`), so gets fail at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_sync::queue::{GetError, TryPutError};
+    ///
+    /// let q = c10k_sync::Queue::new();
+    /// q.try_put(1).unwrap();
+    /// q.shutdown(false);
+    /// assert_eq!(q.try_put(2), Err(TryPutError::Closed(2))); // the value comes back
+    /// assert_eq!(q.get_blocking(), Ok(1)); // what was left is drained
+    /// assert_eq!(q.get_blocking(), Err(GetError::Closed));
+    ///
+    /// let q = c10k_sync::Queue::new();
+    /// q.try_put(1).unwrap();
+    /// q.shutdown(true); // immediate: discard
+    /// assert_eq!(q.get_blocking(), Err(GetError::Closed));
+    /// q.join_blocking(); // discarded items no longer count
+    /// ```
     pub fn shutdown(&self, immediate: bool) {
         let mut wakes = WakeList::new();
         let dropped = loom::lock(&self.core.state).close(immediate, &mut wakes);
