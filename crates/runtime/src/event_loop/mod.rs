@@ -7,8 +7,8 @@
 //!
 //! # Design
 //!
-//! An [`EventLoop`] owns a *current-thread* [`Runtime`](crate::Runtime) and a
-//! [`LocalSet`](crate::task::LocalSet). Running it (`run_forever`, `run_until_complete`)
+//! An [`EventLoop`] owns a *current-thread* [`Runtime`] and a
+//! [`LocalSet`]. Running it (`run_forever`, `run_until_complete`)
 //! is `block_on` of a *runner* future; there is no second loop and no second selector:
 //!
 //! * **Callbacks** (`call_soon`) go to a FIFO *ready queue* owned by the loop thread (they
@@ -17,7 +17,7 @@
 //!   thread is parked.
 //! * **Timers** (`call_later`, `call_at`) sit in a binary heap keyed by deadline (and a
 //!   sequence number, so equal deadlines run in scheduling order); the runner holds one
-//!   [`Sleep`](crate::time::Sleep) for the earliest, on the runtime's timing wheel. They
+//!   [`Sleep`] for the earliest, on the runtime's timing wheel. They
 //!   never run before their deadline.
 //! * **Fd watchers** (`add_reader`, `add_writer`) register the descriptor with the driver
 //!   ([`Registration`]) once, for both directions. Each descriptor gets its own waker that

@@ -1,5 +1,5 @@
-//! Split halves of a [`TcpStream`](super::TcpStream): borrowed ([`ReadHalf`], [`WriteHalf`])
-//! and owned ([`OwnedReadHalf`], [`OwnedWriteHalf`]). See [`net::split`](crate::net) for the
+//! Split halves of a [`TcpStream`]: borrowed ([`ReadHalf`], [`WriteHalf`])
+//! and owned ([`OwnedReadHalf`], [`OwnedWriteHalf`]). See the [`net`](crate::net) module for the
 //! design; the code is shared with `UnixStream` through one macro.
 //!
 //! # Examples

@@ -21,8 +21,8 @@ use crate::net::sys;
 ///
 /// Three layers, from the lowest:
 ///
-/// * the readiness triad: [`readable`](Self::readable) waits, [`poll_read_ready`]
-///   (Self::poll_read_ready) registers a waker, [`try_read`](Self::try_read) attempts once and
+/// * the readiness triad: [`readable`](Self::readable) waits,
+///   [`poll_read_ready`](Self::poll_read_ready) registers a waker, [`try_read`](Self::try_read) attempts once and
 ///   returns `WouldBlock` instead of waiting (and the writing twins). Readiness may be
 ///   spurious: after `readable()` returns, `try_read` can still say `WouldBlock`; loop.
 /// * `async fn`s on `&self`: [`read`](Self::read), [`read_exact`](Self::read_exact),
