@@ -82,6 +82,17 @@ impl<T> RwLock<T> {
 
 impl<T: ?Sized> RwLock<T> {
     /// Waits for shared access. Cancellation-safe (see the type docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = c10k_sync::RwLock::new(5);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let (a, b) = (lock.read().await, lock.read().await); // readers share
+    ///     assert_eq!(*a + *b, 10);
+    /// });
+    /// ```
     #[track_caller]
     pub fn read(&self) -> Read<'_, T> {
         self.id.before_acquire_async(Location::caller());
@@ -92,6 +103,15 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Waits for exclusive access. Cancellation-safe (see the type docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = c10k_sync::RwLock::new(Vec::new());
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async { lock.write().await.push(1) });
+    /// assert_eq!(*lock.read_blocking(), [1]);
+    /// ```
     #[track_caller]
     pub fn write(&self) -> Write<'_, T> {
         self.id.before_acquire_async(Location::caller());

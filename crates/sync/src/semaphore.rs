@@ -178,6 +178,18 @@ impl Semaphore {
 
     /// Closes the semaphore: every waiter and every later acquire fails with `Closed`.
     /// Permits already held stay valid and are returned as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_sync::{AcquireError, Semaphore};
+    /// let sem = Semaphore::new(1);
+    /// let held = sem.try_acquire().unwrap();
+    /// sem.close();
+    /// assert_eq!(sem.acquire_blocking().unwrap_err(), AcquireError::Closed);
+    /// drop(held); // permits held before closing are still returned normally
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
     pub fn close(&self) {
         let mut wakes = WakeList::new();
         {
@@ -261,6 +273,15 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`AcquireError::Closed`] if the semaphore is closed first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = c10k_sync::Semaphore::new(3);
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let two = rt.block_on(sem.acquire_many(2)).unwrap();
+    /// assert_eq!((two.num_permits(), sem.available_permits()), (2, 1));
+    /// ```
     #[inline]
     pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
         Acquire {

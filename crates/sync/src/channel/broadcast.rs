@@ -306,6 +306,17 @@ impl<T: Clone> Receiver<T> {
     /// # Errors
     ///
     /// [`RecvError::Lagged`] or [`RecvError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, mut rx) = c10k_sync::channel::broadcast::channel(8);
+    /// let mut rx2 = tx.subscribe();
+    /// std::thread::spawn(move || tx.send("news").unwrap());
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.block_on(rx.recv()), Ok("news"));
+    /// assert_eq!(rx2.recv_blocking(), Ok("news")); // every receiver gets its copy
+    /// ```
     pub fn recv(&mut self) -> Recv<'_, T> {
         Recv { rx: self }
     }

@@ -192,6 +192,16 @@ impl<T> Receiver<T> {
     /// # Errors
     ///
     /// [`RecvError`] once every sender is gone and the channel is drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = c10k_sync::channel::mpmc::unbounded();
+    /// std::thread::spawn(move || tx.try_send(7).unwrap());
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.block_on(rx.recv()), Ok(7));
+    /// assert!(rt.block_on(rx.recv()).is_err()); // the sender is gone and nothing is left
+    /// ```
     pub fn recv(&self) -> RecvFuture<'_, T> {
         RecvFuture {
             core: &self.core,

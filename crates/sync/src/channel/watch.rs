@@ -231,6 +231,18 @@ impl<T> Receiver<T> {
     /// # Errors
     ///
     /// [`RecvError`] if the sender is gone (and no unseen value is left).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, mut rx) = c10k_sync::channel::watch::channel(0);
+    /// std::thread::spawn(move || {
+    ///     tx.send(1).unwrap();
+    /// });
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(rx.changed()).unwrap();
+    /// assert_eq!(*rx.borrow_and_update(), 1);
+    /// ```
     pub fn changed(&mut self) -> Changed<'_, T> {
         Changed { rx: self }
     }
