@@ -37,6 +37,10 @@ use super::Instant;
 /// `Sleep` is `Send`, `Sync` and `Unpin`, so it can be awaited through `&mut sleep` and moved
 /// between polls. Dropping it cancels the timer in O(1).
 ///
+/// A `Sleep` belongs to the runtime it was created in (or, if created outside any, the one
+/// it is first polled in): that runtime's driver wakes it, even when it is polled from
+/// another thread.
+///
 /// # Panics
 ///
 /// Polling a `Sleep` outside a c10k runtime panics (creating one does not).

@@ -38,8 +38,17 @@
 //!
 //! # Never early
 //!
-//! An entry is returned by `poll(now)` only if its deadline is `<= now`. Callers round
-//! deadlines *up* and `now` *down* to whole ticks, so a timer never fires before its instant.
+//! An entry is returned by `poll(now)` only if its deadline is `<= now`. A caller with ticks
+//! coarser than its clock must round deadlines *up* and `now` *down*; the runtime's ticks are
+//! nanoseconds, its clock's own unit, so it converts both exactly.
+//!
+//! # The next deadline
+//!
+//! A parked driver wants the exact earliest deadline, not the start of the earliest slot
+//! (up to `64^L` ticks early at level `L`, which would cost one wake-up per level on the way
+//! down). [`Wheel::next_deadline`] keeps it as a running minimum across inserts, forgets it
+//! when the entry holding it leaves, and finds it again by reading the earliest slot, whose
+//! entries are due before all others (see "Placement"), when that slot is short.
 
 use slab::Slab;
 
