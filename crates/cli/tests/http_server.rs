@@ -340,3 +340,37 @@ fn accept_backs_off_when_out_of_descriptors_and_recovers() -> io::Result<()> {
     assert!(status.success(), "{status:?}");
     Ok(())
 }
+
+#[test]
+fn trickling_client_is_cut_off_after_the_idle_timeout() -> io::Result<()> {
+    let root = site("trickle")?;
+    let server = Server::start(&[
+        "http",
+        "--idle-timeout",
+        "1",
+        "--root",
+        root.to_str().expect("utf-8"),
+    ])?;
+    let mut s = server.connect()?;
+    s.write_all(b"GET / HTTP/1.1\r\nX-Slow: ")?;
+    // One byte every 100 ms (pacing, the behaviour under test): each read arrives well within
+    // the idle timeout, but the head as a whole does not. Bounded: 300 bytes, 30 s.
+    let mut cut_off = false;
+    for _ in 0..300 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if s.write_all(b"a").is_err() {
+            cut_off = true;
+            break;
+        }
+        s.set_nonblocking(true)?;
+        let mut probe = [0u8; 1];
+        let closed = matches!(s.read(&mut probe), Ok(0));
+        s.set_nonblocking(false)?;
+        if closed {
+            cut_off = true;
+            break;
+        }
+    }
+    assert!(cut_off, "a head trickled for 30 s was still being read");
+    Ok(())
+}

@@ -104,6 +104,7 @@ async fn connection(stream: TcpStream, config: &Config) {
     let mut start = 0;
     let mut skip: u64 = 0;
     let mut out: Vec<u8> = Vec::new();
+    let mut partial_since: Option<Instant> = None;
     loop {
         // Step 1: answer every complete request in the buffer.
         let mut close = false;
@@ -125,6 +126,7 @@ async fn connection(stream: TcpStream, config: &Config) {
                 }
                 Parsed::Complete(req, len) => {
                     start += len;
+                    partial_since = None;
                     skip = req.body_len;
                     let reply = handler::respond(&req, &config.root, &date());
                     out.extend_from_slice(&reply.head);
@@ -157,20 +159,30 @@ async fn connection(stream: TcpStream, config: &Config) {
             start = 0;
         }
         debug_assert!(buf.len() <= MAX_HEAD + READ_SIZE);
+        // A request (head or skipped body) in progress must complete within the idle
+        // timeout as a whole: a client trickling a byte now and then cannot hold the
+        // connection forever.
+        let wait = if buf.is_empty() && skip == 0 {
+            partial_since = None;
+            config.idle
+        } else {
+            let since = *partial_since.get_or_insert_with(Instant::now);
+            config.idle.saturating_sub(since.elapsed())
+        };
         if buf.is_empty() && stream.readable().now_or_never().is_none() {
             // Idle between requests: hold no buffer while waiting (memory per idle
             // connection is a figure of the project). When data is already there, the
             // buffers are kept and reused.
             buf = Vec::new();
             out = Vec::new();
-            match time::timeout(config.idle, stream.readable()).await {
+            match time::timeout(wait, stream.readable()).await {
                 Ok(Ok(())) => {}
                 _ => return,
             }
         }
         let len = buf.len();
         buf.resize(len + READ_SIZE, 0);
-        let n = match time::timeout(config.idle, stream.read(&mut buf[len..])).await {
+        let n = match time::timeout(wait, stream.read(&mut buf[len..])).await {
             Ok(Ok(n)) if n > 0 => n,
             // End of file, reset, or idle: nothing more to answer.
             _ => return,
