@@ -145,6 +145,33 @@ pub(crate) fn set_budget(b: Option<u8>) {
     let _ = CONTEXT.try_with(|c| c.budget.set(b));
 }
 
+thread_local! {
+    /// The watchdog slot of this scheduler thread (see `executor::watchdog`).
+    static WATCH_SLOT: Scoped<crate::executor::watchdog::Slot> = const { Scoped::new() };
+}
+
+/// Makes `slot` this thread's watchdog slot while `f` runs.
+pub(crate) fn with_watch_slot<R>(
+    slot: Option<&crate::executor::watchdog::Slot>,
+    f: impl FnOnce() -> R,
+) -> R {
+    match slot {
+        Some(slot) => WATCH_SLOT.with(|w| w.set(slot, f)),
+        None => f(),
+    }
+}
+
+pub(crate) fn watch_begin(header: &crate::task::Header, start: u64) {
+    let _ = WATCH_SLOT.try_with(|w| w.with(|s| s.map(|s| s.begin(header, start))));
+}
+
+/// Returns whether the watchdog reported the poll that just ended.
+pub(crate) fn watch_end(id: Id) -> bool {
+    WATCH_SLOT
+        .try_with(|w| w.with(|s| s.is_some_and(|s| s.end(id))))
+        .unwrap_or(false)
+}
+
 /// A thread-local pointer set for the duration of a closure: how a scheduler finds its own
 /// per-thread state (the current-thread core, a multi-thread worker, a `LocalSet`).
 pub(crate) struct Scoped<T> {

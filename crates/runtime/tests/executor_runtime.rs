@@ -340,3 +340,45 @@ fn idle_blocking_threads_expire() -> io::Result<()> {
     assert_eq!(rt.block_on(rt.handle().spawn_blocking(|| 9)).unwrap(), 9);
     Ok(())
 }
+
+#[test]
+fn a_stuck_poll_is_reported_while_it_is_stuck() -> io::Result<()> {
+    for flavor in ["current_thread", "multi_thread"] {
+        // The task blocks inside its poll until the watchdog's report releases it: the report
+        // must arrive while the poll is still running.
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_tx = Mutex::new(release_tx);
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&reports);
+        let b = Runtime::builder()
+            .long_poll_threshold(Duration::from_millis(100))
+            .on_long_poll(move |r| {
+                sink.lock().unwrap().push(r.clone());
+                let _ = release_tx.lock().unwrap().send(());
+            });
+        let rt = if flavor == "current_thread" {
+            b.current_thread().build()?
+        } else {
+            b.multi_thread().worker_threads(2).build()?
+        };
+        let id = rt.block_on(async move {
+            let h = task::Builder::new().name("stuck").spawn(async move {
+                // Blocking inside a poll is the behaviour under test.
+                release_rx.recv().unwrap();
+            });
+            let id = h.id();
+            h.await.unwrap();
+            id
+        });
+        drop(rt);
+        let reports = reports.lock().unwrap();
+        assert_eq!(reports.len(), 1, "{flavor}: {reports:?}");
+        let r = &reports[0];
+        assert!(r.still_running, "{flavor}: {r:?}");
+        assert_eq!(r.id, id);
+        assert_eq!(r.name.as_deref(), Some("stuck"));
+        assert!(r.duration >= Duration::from_millis(100));
+        assert!(r.to_string().contains("still running"), "{r}");
+    }
+    Ok(())
+}

@@ -125,7 +125,8 @@ impl Builder {
     }
 
     /// Reports a task whose single poll holds its thread for longer than `threshold` (once per
-    /// task, see [`LongPoll`]). `Duration::MAX` effectively disables it; see also
+    /// task, see [`LongPoll`]): when the poll returns, or, for a poll still running, from a
+    /// watchdog thread that looks every `threshold / 2`. `Duration::MAX` effectively disables it; see also
     /// [`disable_long_poll_report`](Self::disable_long_poll_report).
     pub fn long_poll_threshold(mut self, threshold: Duration) -> Builder {
         self.config.long_poll.threshold = Some(threshold);
@@ -138,7 +139,8 @@ impl Builder {
         self
     }
 
-    /// Where long-poll reports go, instead of stderr. Called on the thread that ran the poll.
+    /// Where long-poll reports go, instead of stderr. Called on the thread that ran the poll,
+    /// or on the runtime's watchdog thread for a poll that is still running.
     ///
     /// # Examples
     ///

@@ -49,6 +49,8 @@ pub(crate) struct Handle {
     pub(crate) time: Arc<TimeDriver>,
     pub(crate) blocking: blocking::Spawner,
     long_poll: LongPollConfig,
+    /// Reports polls still stuck (see `watchdog.rs`); slot 0 is the driving thread's.
+    watchdog: Option<Arc<super::watchdog::Watchdog>>,
     /// The core, while no thread is driving the runtime.
     core: Mutex<Option<Box<Core>>>,
     /// Threads in `block_on` waiting for the core to come back.
@@ -91,6 +93,7 @@ impl Handle {
             time,
             blocking,
             long_poll: config.long_poll.clone(),
+            watchdog: super::watchdog::Watchdog::start(&config.long_poll, 1, &config.thread_name),
             core: Mutex::new(Some(Box::new(Core {
                 run_queue: VecDeque::with_capacity(64),
                 events: Events::with_capacity(EVENTS_CAPACITY),
@@ -191,8 +194,11 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
             };
             let tick = core.tick;
             let (out, tick) = CURRENT.with(|cur| {
+                let slot = handle.watchdog.as_ref().map(|w| w.slot(0));
                 cur.set(&driving, || {
-                    driving.run(future.as_mut(), &signal, &waker, tick)
+                    context::with_watch_slot(slot, || {
+                        driving.run(future.as_mut(), &signal, &waker, tick)
+                    })
                 })
             });
             // Give the core back, and tell a waiting `block_on` it may take it.
@@ -314,4 +320,7 @@ pub(crate) fn shutdown(handle: &Arc<Handle>) {
     let core = lock(&handle.core).take();
     drop(core);
     handle.driver.shutdown();
+    if let Some(w) = &handle.watchdog {
+        w.shutdown();
+    }
 }

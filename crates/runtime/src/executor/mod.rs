@@ -44,6 +44,14 @@
 //! The cost: a worker busy with long polls delays its own registrations' events (by at most
 //! 61 task polls). Long polls are reported (see [`Builder::long_poll_threshold`]).
 //!
+//! ## Long polls
+//!
+//! A task poll that holds its thread for longer than the threshold (100 ms by default) is
+//! reported once per task, with its id, name and duration: when the poll returns (one coarse
+//! clock read per poll, see `LongPollConfig`), or, if it is still running, by a watchdog
+//! thread per runtime that looks every half threshold (`watchdog.rs`), so a task stuck for
+//! good does not take a worker away unnoticed.
+//!
 //! ## Timers
 //!
 //! One timer wheel per runtime. The worker that parks first takes the *timer token* and bounds
@@ -57,6 +65,7 @@ pub(crate) mod inject;
 pub(crate) mod multi_thread;
 mod runtime;
 pub(crate) mod scheduler;
+pub(crate) mod watchdog;
 
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
@@ -77,8 +86,11 @@ pub struct LongPoll {
     /// Its name, if it was spawned with [`task::Builder::name`](crate::task::Builder::name).
     pub name: Option<String>,
     /// How long the single poll took (measured with the coarse monotonic clock, resolution
-    /// a few milliseconds).
+    /// a few milliseconds); if `still_running`, how long it has taken so far.
     pub duration: Duration,
+    /// `true` when the report comes from the watchdog while the poll has not returned (the
+    /// task may be stuck for good); `false` when the poll returned.
+    pub still_running: bool,
 }
 
 impl fmt::Display for LongPoll {
@@ -87,11 +99,21 @@ impl fmt::Display for LongPoll {
             Some(n) => write!(f, "task {} ({n:?})", self.id)?,
             None => write!(f, "task {}", self.id)?,
         }
+        let verb = if self.still_running {
+            "has held its thread for"
+        } else {
+            "held its thread for"
+        };
         write!(
             f,
-            " held its thread for {:.3} s in a single poll: it blocks the runtime (use \
-             spawn_blocking for blocking work, or yield_now in long computations)",
-            self.duration.as_secs_f64()
+            " {verb} {:.3} s in a single poll{}: it blocks the runtime (use spawn_blocking for \
+             blocking work, or yield_now in long computations)",
+            self.duration.as_secs_f64(),
+            if self.still_running {
+                " and is still running"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -110,7 +132,7 @@ impl LongPollConfig {
     /// of resolution), or of the fine clock when the threshold is too small for that
     /// resolution.
     #[inline]
-    fn clock(threshold: Duration) -> u64 {
+    pub(crate) fn clock(threshold: Duration) -> u64 {
         let id = if threshold >= Duration::from_millis(50) {
             rustix::time::ClockId::MonotonicCoarse
         } else {
@@ -138,20 +160,22 @@ impl LongPollConfig {
 
     /// Called by the task harness right after a poll that started at `start`.
     #[inline]
-    pub(crate) fn finish(&self, start: Option<u64>, header: &crate::task::Header) {
+    pub(crate) fn finish(&self, start: Option<u64>, header: &crate::task::Header, watched: bool) {
         let (Some(start), Some(threshold)) = (start, self.threshold) else {
             return;
         };
         let end = Self::clock(threshold);
         crate::context::set_poll_stamp(end);
         let duration = Duration::from_nanos(end.saturating_sub(start));
-        if duration < threshold || !header.state.set_reported() {
+        // `watched`: the watchdog already reported this poll while it ran.
+        if duration < threshold || !header.state.set_reported() || watched {
             return;
         }
         let report = LongPoll {
             id: header.id,
             name: header.name().map(str::to_owned),
             duration,
+            still_running: false,
         };
         match &self.hook {
             Some(hook) => hook(&report),

@@ -29,6 +29,10 @@ impl Id {
         Id(NonZeroU64::new(n).expect("task id counter wrapped"))
     }
 
+    pub(crate) fn from_u64(n: u64) -> Id {
+        Id(NonZeroU64::new(n).expect("task ids are never zero"))
+    }
+
     /// The id as a number (the first task spawned by the process is 1).
     pub fn as_u64(self) -> u64 {
         self.0.get()

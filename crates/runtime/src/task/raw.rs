@@ -138,11 +138,15 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let long_poll = cell.scheduler.long_poll();
     let start = long_poll.and_then(|l| l.start());
     let guard = crate::context::enter_task(cell.header.id);
+    if let Some(start) = start {
+        crate::context::watch_begin(&cell.header, start);
+    }
     // SAFETY: we hold `RUNNING`, so the stage is ours.
     let done = unsafe { poll_future(cell, &mut cx) };
     drop(guard);
     if let Some(l) = long_poll {
-        l.finish(start, &cell.header);
+        let watched = crate::context::watch_end(cell.header.id);
+        l.finish(start, &cell.header, watched);
     }
     if done {
         // SAFETY: still `RUNNING`.

@@ -24,6 +24,9 @@
 //! * `JOIN_WAKER`: the join waker slot holds a waker and belongs to the runtime, which may
 //!   read it (to wake the `JoinHandle`) once the task completes. While it is clear and the
 //!   task is not complete, the slot belongs to the `JoinHandle`.
+//! * `REPORTED`: a long poll of this task was reported (tasks are reported once). Set by
+//!   the runner after a long poll, or by the watchdog during one (`executor/watchdog.rs`).
+//!   Never cleared.
 //!
 //! # References
 //!

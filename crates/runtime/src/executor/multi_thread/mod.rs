@@ -41,6 +41,8 @@ pub(crate) struct Handle {
     pub(crate) time: Arc<TimeDriver>,
     pub(crate) blocking: blocking::Spawner,
     long_poll: LongPollConfig,
+    /// Reports polls still stuck (see `watchdog.rs`); slot `i` is worker `i`'s.
+    watchdog: Option<Arc<super::watchdog::Watchdog>>,
     shutdown: AtomicBool,
     /// The worker bounding its park by the next timer, or `NO_OWNER`.
     timer_owner: AtomicUsize,
@@ -79,6 +81,7 @@ pub(crate) fn start(
         time,
         blocking,
         long_poll: config.long_poll.clone(),
+        watchdog: super::watchdog::Watchdog::start(&config.long_poll, n, &config.thread_name),
         shutdown: AtomicBool::new(false),
         timer_owner: AtomicUsize::new(NO_OWNER),
         next_driver: AtomicUsize::new(0),
@@ -198,6 +201,9 @@ pub(crate) fn shutdown(handle: &Arc<Handle>, timeout: Option<Duration>) {
     drop(handle.inject.close());
     for r in handle.remotes.iter() {
         r.driver.shutdown();
+    }
+    if let Some(w) = &handle.watchdog {
+        w.shutdown();
     }
 }
 

@@ -153,7 +153,8 @@ pub(super) fn run(handle: Arc<Handle>, core: Box<Core>) {
     let _enter = context::enter(crate::executor::scheduler::Handle::MultiThread(Arc::clone(
         &handle,
     )));
-    WORKER.with(|w| w.set(&cx, || cx.run_loop(core)));
+    let slot = handle.watchdog.as_ref().map(|w| w.slot(index));
+    WORKER.with(|w| w.set(&cx, || context::with_watch_slot(slot, || cx.run_loop(core))));
     // Leave: drop our queued tasks (their owned-list entries are cancelled by shutdown).
     if let Some(core) = cx.core.borrow_mut().take() {
         drop(core);
