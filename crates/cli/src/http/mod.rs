@@ -46,7 +46,8 @@ pub(crate) struct Args {
     /// Scheduler threads (1: the current-thread scheduler; more: the multi-thread one).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: u16,
-    /// Close a keep-alive connection idle for this many seconds.
+    /// Close a connection idle for this many seconds, or whose request (head and body) takes
+    /// longer than that to arrive.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub(crate) idle_timeout: u64,
 }
