@@ -158,35 +158,43 @@ struct Globals {
 static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 /// Per-signal pending counters, read by the handler.
 static PENDING: [AtomicUsize; NSIG] = [const { AtomicUsize::new(0) }; NSIG];
-static GLOBALS: OnceLock<io::Result<Globals>> = OnceLock::new();
+static GLOBALS: OnceLock<Globals> = OnceLock::new();
+/// Serialises the creation of `GLOBALS`, so that a failed attempt (e.g. `EMFILE`) is retried
+/// by the next call instead of being remembered forever.
+static INIT: Mutex<()> = Mutex::new(());
 
 fn globals() -> io::Result<&'static Globals> {
-    let g = GLOBALS.get_or_init(|| {
-        let (read, write) = rustix::pipe::pipe_with(
-            rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC,
-        )?;
-        WRITE_FD.store(write.as_raw_fd(), Ordering::Release);
-        Ok(Globals {
-            read,
-            _write: write,
-            slots: (0..NSIG)
-                .map(|_| Slot {
-                    delivered: AtomicU64::new(0),
-                    waiters: Mutex::new(Vec::new()),
-                    installed: AtomicBool::new(false),
-                })
-                .collect(),
-            install: Mutex::new(()),
-            next_id: AtomicU64::new(1),
-        })
-    });
-    match g {
-        Ok(g) => Ok(g),
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!("cannot create the signal pipe: {e}"),
-        )),
+    if let Some(g) = GLOBALS.get() {
+        return Ok(g);
     }
+    let _init = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(g) = GLOBALS.get() {
+        return Ok(g);
+    }
+    let (read, write) = rustix::pipe::pipe_with(
+        rustix::pipe::PipeFlags::NONBLOCK | rustix::pipe::PipeFlags::CLOEXEC,
+    )
+    .map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("cannot create the signal pipe: {e}"),
+        )
+    })?;
+    WRITE_FD.store(write.as_raw_fd(), Ordering::Release);
+    let g = Globals {
+        read,
+        _write: write,
+        slots: (0..NSIG)
+            .map(|_| Slot {
+                delivered: AtomicU64::new(0),
+                waiters: Mutex::new(Vec::new()),
+                installed: AtomicBool::new(false),
+            })
+            .collect(),
+        install: Mutex::new(()),
+        next_id: AtomicU64::new(1),
+    };
+    Ok(GLOBALS.get_or_init(|| g))
 }
 
 extern "C" fn handler(signum: libc::c_int) {

@@ -221,3 +221,29 @@ fn stop_before_run_forever_runs_one_iteration() -> io::Result<()> {
     assert_eq!(*log.borrow(), ["ran"]);
     Ok(())
 }
+
+#[test]
+fn dropping_the_loop_drops_pending_callbacks_holding_its_handle() -> io::Result<()> {
+    // Regression: callbacks that capture a `LoopHandle` form an `Rc` cycle with the loop's
+    // state; dropping the loop must break it (no leaked callbacks or registrations).
+    let token = Rc::new(());
+    {
+        let ev = EventLoop::new()?;
+        let h = ev.handle();
+        let (t1, h1) = (token.clone(), h.clone());
+        h.call_soon(move || drop((t1, h1)));
+        let (t2, h2) = (token.clone(), h.clone());
+        h.call_later(Duration::from_secs(3600), move || drop((t2, h2)));
+        let (a, _b) = UnixStream::pair()?;
+        a.set_nonblocking(true)?;
+        let (t3, h3) = (token.clone(), h.clone());
+        h.add_reader(a.as_raw_fd(), move || {
+            let _ = (&t3, &h3);
+        })?;
+        assert_eq!(Rc::strong_count(&token), 4);
+        drop(ev);
+        drop(a);
+    }
+    assert_eq!(Rc::strong_count(&token), 1);
+    Ok(())
+}

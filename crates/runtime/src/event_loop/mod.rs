@@ -298,6 +298,22 @@ impl EventLoop {
     }
 }
 
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        // Callbacks often hold a `LoopHandle` (an `Rc` of the state that stores them): drop
+        // them explicitly to break that cycle, and deregister the watched descriptors while
+        // the runtime (the driver) is still alive.
+        let shared = &self.handle.shared;
+        let ready = std::mem::take(&mut *shared.ready.borrow_mut());
+        let timers = std::mem::take(&mut *shared.timer_jobs.borrow_mut());
+        let fds = std::mem::take(&mut *shared.fds.borrow_mut());
+        shared.timers.borrow_mut().clear();
+        shared.sleep.borrow_mut().take();
+        lock(&shared.remote.queue).clear();
+        drop((ready, timers, fds));
+    }
+}
+
 struct Running<'a>(&'a Shared);
 
 impl Drop for Running<'_> {
