@@ -124,17 +124,19 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 fn loom_wake_from_another_thread_while_running() {
     model(|| {
         let s = TestSched::new();
-        let slot = Arc::new(Mutex::new(None));
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
         let drops = Arc::new(AtomicUsize::new(0));
-        let mut h = s.spawn(TwoPolls {
-            polled: false,
-            slot: Arc::clone(&slot),
-            drops: Arc::clone(&drops),
+        let mut h = s.spawn(TwoPolls { polled: false, slot: Arc::clone(&slot), drops: Arc::clone(&drops) });
+        // The waker thread takes the waker as soon as the first poll stores it, so the wake
+        // may land while that poll is still running (SCHEDULED set under RUNNING).
+        let slot2 = Arc::clone(&slot);
+        let t = thread::spawn(move || loop {
+            let w = slot2.lock().unwrap().take();
+            match w {
+                Some(w) => return w.wake(),
+                None => thread::yield_now(),
+            }
         });
-        s.run(); // first poll: Pending, waker in the slot
-        let waker = slot.lock().unwrap().take().expect("waker stored");
-        let t = thread::spawn(move || waker.wake());
-        // The runner keeps running whatever gets queued until the task completes.
         loop {
             s.run();
             if let Poll::Ready(out) = poll_join(&mut h) {
