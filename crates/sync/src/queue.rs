@@ -491,6 +491,32 @@ impl<T> Core<T> {
         loom::lock(&self.state).store.len()
     }
 
+    /// For the single receiver of an unbounded FIFO channel: moves *everything* stored into
+    /// `into` (which must be empty) under one lock, so the receiver can then take the batch
+    /// without locking. Only unbounded FIFO stores are drained this way: with a bound, taking
+    /// items early would let senders exceed it.
+    pub(crate) fn steal_all(&self, into: &mut VecDeque<T>) -> Result<(), NoValue> {
+        let mut wakes = WakeList::new();
+        let r = {
+            let mut s = loom::lock(&self.state);
+            let unbounded = s.maxsize.is_none();
+            let stolen = match &mut s.store {
+                Store::Fifo(d) if unbounded && !d.is_empty() => {
+                    std::mem::swap(d, into);
+                    true
+                }
+                _ => false,
+            };
+            if stolen {
+                Ok(())
+            } else {
+                s.try_get(&mut wakes).map(|v| into.push_back(v))
+            }
+        };
+        wakes.wake_all();
+        r
+    }
+
     /// A channel core with one sender and one receiver.
     pub(crate) fn channel(maxsize: Option<usize>) -> Core<T> {
         let core = Core::fifo(maxsize);

@@ -58,7 +58,7 @@ pub struct Sender<T> {
 
 /// The receiving half; clone it for more consumers (each message goes to one of them).
 pub struct Receiver<T> {
-    core: Arc<Core<T>>,
+    pub(crate) core: Arc<Core<T>>,
 }
 
 impl<T> fmt::Debug for Sender<T> {

@@ -3,8 +3,19 @@
 //! The same engine as [`mpmc`] with a receiver that cannot be cloned; see there
 //! for the hand-over and closing rules. [`Receiver::close`] stops senders while keeping the
 //! buffered messages receivable.
+//!
+//! # Batching (unbounded channels)
+//!
+//! Being the only receiver, an unbounded channel's [`Receiver`] takes *every* buffered message
+//! in one lock acquisition into a private buffer and serves the following receives from it
+//! without locking; senders then find an empty store and do not contend with it. Order is
+//! unchanged (FIFO), and so is cancellation safety: the private buffer belongs to the receiver,
+//! so a dropped receive future leaves the messages there. Bounded channels do not batch: taking
+//! messages early would let senders exceed the bound.
 
+use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -13,8 +24,9 @@ use futures_core::Stream;
 
 use super::error::{RecvError, RecvTimeoutError, TryRecvError};
 use super::mpmc;
+use crate::queue::NoValue;
 
-pub use super::mpmc::{RecvFuture, SendFuture, Sender};
+pub use super::mpmc::{SendFuture, Sender};
 
 /// A bounded channel holding at most `capacity` messages; senders wait while it is full.
 ///
@@ -46,36 +58,77 @@ pub use super::mpmc::{RecvFuture, SendFuture, Sender};
 /// ```
 pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = mpmc::bounded(capacity);
-    (tx, Receiver { inner: rx })
+    (
+        tx,
+        Receiver {
+            inner: rx,
+            local: VecDeque::new(),
+        },
+    )
 }
 
 /// An unbounded channel: sends never wait.
+///
+/// ```
+/// let (tx, mut rx) = c10k_sync::channel::mpsc::unbounded();
+/// for i in 0..3 {
+///     tx.try_send(i).unwrap(); // never waits
+/// }
+/// drop(tx);
+/// assert_eq!(rx.recv_blocking(), Ok(0)); // takes the three in one batch
+/// assert_eq!(rx.len(), 2);
+/// assert_eq!((rx.try_recv(), rx.try_recv()), (Ok(1), Ok(2)));
+/// assert!(rx.recv_blocking().is_err());
+/// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = mpmc::unbounded();
-    (tx, Receiver { inner: rx })
+    (
+        tx,
+        Receiver {
+            inner: rx,
+            local: VecDeque::new(),
+        },
+    )
 }
 
 /// The single receiving half.
 pub struct Receiver<T> {
     inner: mpmc::Receiver<T>,
+    /// Messages taken in a batch and not yet returned (unbounded channels only).
+    local: VecDeque<T>,
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("len", &self.inner.len())
+            .field("len", &self.len())
             .finish()
     }
 }
 
 impl<T> Receiver<T> {
+    /// A message from the batch, or a new batch (or one message) from the channel.
+    fn take(&mut self) -> Result<T, NoValue> {
+        if let Some(v) = self.local.pop_front() {
+            return Ok(v);
+        }
+        self.inner.core.steal_all(&mut self.local)?;
+        Ok(self
+            .local
+            .pop_front()
+            .expect("steal_all returned a message"))
+    }
+
     /// Receives, waiting for a message. Cancellation-safe: a dropped future loses nothing.
     ///
     /// # Errors
     ///
     /// [`RecvError`] once every sender is gone and the channel is drained.
-    pub fn recv(&mut self) -> RecvFuture<'_, T> {
-        self.inner.recv()
+    pub fn recv(&mut self) -> Recv<'_, T> {
+        Recv {
+            rx: self,
+            key: None,
+        }
     }
 
     /// Receives without waiting.
@@ -84,7 +137,7 @@ impl<T> Receiver<T> {
     ///
     /// [`TryRecvError::Empty`] or [`TryRecvError::Disconnected`].
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.inner.try_recv()
+        self.take().map_err(mpmc::no_value)
     }
 
     /// Receives, blocking the thread.
@@ -93,7 +146,11 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] once every sender is gone and the channel is drained.
     pub fn recv_blocking(&mut self) -> Result<T, RecvError> {
-        self.inner.recv_blocking()
+        match self.take() {
+            Ok(v) => Ok(v),
+            Err(NoValue::Closed) => Err(RecvError),
+            Err(NoValue::Empty) => self.inner.recv_blocking(),
+        }
     }
 
     /// Receives, blocking for at most `timeout`.
@@ -102,7 +159,11 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvTimeoutError::Timeout`] or [`RecvTimeoutError::Disconnected`].
     pub fn recv_blocking_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.inner.recv_blocking_timeout(timeout)
+        match self.take() {
+            Ok(v) => Ok(v),
+            Err(NoValue::Closed) => Err(RecvTimeoutError::Disconnected),
+            Err(NoValue::Empty) => self.inner.recv_blocking_timeout(timeout),
+        }
     }
 
     /// Stops further sends; buffered messages can still be received.
@@ -110,34 +171,95 @@ impl<T> Receiver<T> {
         self.inner.close();
     }
 
-    /// Messages buffered now (a snapshot).
+    /// Messages buffered now, including a batch taken by this receiver (a snapshot).
     pub fn len(&self) -> usize {
-        self.inner.len()
+        self.local.len() + self.inner.len()
     }
 
     /// Whether nothing is buffered now (a snapshot).
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.len() == 0
     }
 
     /// Turns the receiver into a [`Stream`].
     pub fn into_stream(self) -> ReceiverStream<T> {
         ReceiverStream {
-            inner: self.inner.into_stream(),
+            rx: self,
+            key: None,
         }
+    }
+
+    fn poll_take(&mut self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if key.is_none() {
+            match self.take() {
+                Ok(v) => return Poll::Ready(Some(v)),
+                Err(NoValue::Closed) => return Poll::Ready(None),
+                Err(NoValue::Empty) => {}
+            }
+        }
+        self.inner.core.poll_get(key, cx).map(Result::ok)
     }
 }
 
-/// An mpsc [`Receiver`] as a [`Stream`].
-#[derive(Debug)]
-pub struct ReceiverStream<T> {
-    inner: mpmc::RecvStream<T>,
+/// Future of [`Receiver::recv`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Recv<'a, T> {
+    rx: &'a mut Receiver<T>,
+    key: Option<usize>,
 }
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.rx
+            .poll_take(&mut this.key, cx)
+            .map(|v| v.ok_or(RecvError))
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        self.rx.inner.core.cancel_get(&mut self.key);
+    }
+}
+
+/// An mpsc [`Receiver`] as a [`Stream`]; ends when the channel is closed and drained.
+pub struct ReceiverStream<T> {
+    rx: Receiver<T>,
+    key: Option<usize>,
+}
+
+impl<T> fmt::Debug for ReceiverStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverStream")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+impl<T> Unpin for ReceiverStream<T> {}
 
 impl<T> Stream for ReceiverStream<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        Pin::new(&mut self.get_mut().inner).poll_next(cx)
+        let this = self.get_mut();
+        this.rx.poll_take(&mut this.key, cx)
+    }
+}
+
+impl<T> Drop for ReceiverStream<T> {
+    fn drop(&mut self) {
+        self.rx.inner.core.cancel_get(&mut self.key);
     }
 }
