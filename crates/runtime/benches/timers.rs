@@ -4,6 +4,8 @@
 //! * `timers_1m/insert_cancel/{c10k,tokio}`: inside a current-thread runtime, create 1M sleep
 //!   futures with deadlines spread from 1 ms to 10 s, poll each once with a no-op waker (this
 //!   registers the timer), then drop them all (this cancels them). The time is per 1M.
+//! * `timers_100k/fire/{c10k,tokio}`: 100k sleeps due 1 ms ahead awaited together: register,
+//!   fire, wake and re-poll through each runtime.
 //! * `wheel_1m/insert_cancel/{wheel,btreemap,binaryheap}`: the same pattern on the bare data
 //!   structures, no runtime, no wakers. The heap cannot remove an arbitrary entry, so its
 //!   "cancel" is the usual lazy deletion (a flag per timer, the heap cleared at the end).
@@ -105,6 +107,35 @@ fn insert_cancel_runtimes(c: &mut Criterion) {
                     total += start.elapsed();
                 }
                 total
+            })
+        })
+    });
+    group.finish();
+
+    // Firing through the runtime: 100k sleeps due 1 ms from now, awaited together (one
+    // task, `join_all`), so the time is the 1 ms wait plus registering, firing, waking and
+    // re-polling 100k timers.
+    let mut group = c.benchmark_group("timers_100k");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(5));
+    const FIRE: usize = 100_000;
+    group.bench_function("fire/c10k", |b| {
+        b.iter(|| {
+            c10k.block_on(async {
+                let deadline = c10k_runtime::time::Instant::now() + Duration::from_millis(1);
+                let sleeps = (0..FIRE).map(|_| c10k_runtime::time::sleep_until(deadline));
+                futures_util::future::join_all(sleeps).await;
+            })
+        })
+    });
+    group.bench_function("fire/tokio", |b| {
+        b.iter(|| {
+            tokio.block_on(async {
+                let deadline = tokio::time::Instant::now() + Duration::from_millis(1);
+                let sleeps = (0..FIRE).map(|_| tokio::time::sleep_until(deadline));
+                // c10k's `block_on` future runs outside any task budget; so must tokio's, or
+                // its budget of 128 makes `join_all` over 100k sleeps quadratic (4 s).
+                tokio::task::unconstrained(futures_util::future::join_all(sleeps)).await;
             })
         })
     });
