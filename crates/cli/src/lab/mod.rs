@@ -211,6 +211,8 @@ pub(crate) struct Sample {
     pub(crate) server_cpu_secs: f64,
     pub(crate) cpu_us_per_request: f64,
     pub(crate) errors: u64,
+    /// The load generator's errors by kind, plus `unfinished` requests.
+    pub(crate) error_kinds: std::collections::BTreeMap<String, u64>,
 }
 
 /// What the lab learnt about a model outside the load runs.
@@ -317,6 +319,7 @@ fn empty_sample(model: LabModel, conns: u32, size: u32, run: u32, status: String
         server_cpu_secs: 0.0,
         cpu_us_per_request: 0.0,
         errors: 0,
+        error_kinds: std::collections::BTreeMap::new(),
     }
 }
 
@@ -477,6 +480,13 @@ fn measure_cell(
     sample.p50_us = report.latency_us.p50;
     sample.p99_us = report.latency_us.p99;
     sample.errors = report.error_count() + report.unfinished;
+    sample.error_kinds.clone_from(&report.errors);
+    if report.unfinished > 0 {
+        sample.error_kinds.insert(
+            "unfinished at the end of the drain".into(),
+            report.unfinished,
+        );
+    }
     if let (Ok(before), Ok(after)) = (cpu_before, cpu_after) {
         sample.server_cpu_secs = after - before;
         if report.requests > 0 {

@@ -220,11 +220,16 @@ pub(crate) fn write_all(
     write_table(&mut md, summary)?;
     std::fs::write(dir.join("results.md"), md)?;
 
-    let mut runs = String::from("model,conns,size,run,status,requests,requests_per_sec,p50_us,p99_us,server_cpu_secs,cpu_us_per_request,errors\n");
+    let mut runs = String::from("model,conns,size,run,status,requests,requests_per_sec,p50_us,p99_us,server_cpu_secs,cpu_us_per_request,errors,error_kinds\n");
     for s in samples {
+        let kinds: Vec<String> = s
+            .error_kinds
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let _ = writeln!(
             runs,
-            "{},{},{},{},\"{}\",{},{:.1},{:.1},{:.1},{:.3},{:.4},{}",
+            "{},{},{},{},\"{}\",{},{:.1},{:.1},{:.1},{:.3},{:.4},{},\"{}\"",
             s.model.name(),
             s.conns,
             s.size,
@@ -236,7 +241,8 @@ pub(crate) fn write_all(
             s.p99_us,
             s.server_cpu_secs,
             s.cpu_us_per_request,
-            s.errors
+            s.errors,
+            kinds.join("; ").replace('"', "'")
         );
     }
     std::fs::write(dir.join("runs.csv"), runs)?;
