@@ -26,117 +26,128 @@ pub(crate) enum Body {
     File(File, u64),
 }
 
-/// A response ready to be written.
+/// How a response continues after its head (already in the output buffer).
 #[derive(Debug)]
 pub(crate) struct Reply {
-    /// Head, plus the whole body when it is small and generated.
-    pub(crate) head: Vec<u8>,
     /// The rest of the body.
     pub(crate) body: Body,
     /// True when the connection closes after this response.
     pub(crate) close: bool,
 }
 
-/// Answers a request; `root` is the canonical document root.
-pub(crate) fn respond(req: &Request, root: &Path, date: &str) -> Reply {
+/// Answers a request: appends the head (and a small generated body) to `out` and says how
+/// the response goes on; `root` is the canonical document root.
+pub(crate) fn respond(req: &Request, root: &Path, date: &str, out: &mut Vec<u8>) -> Reply {
     // A body we cannot delimit (Transfer-Encoding) means we cannot find the next request.
     // A refused request with a body closes too: a client that sent `Expect: 100-continue`
     // may never send that body, and skipping bytes that never come would desynchronise.
     let refused_body = matches!(req.method, Method::Other(_)) && req.body_len > 0;
     let keep_alive = req.keep_alive && !req.chunked && !refused_body;
     let head_only = req.method == Method::Head;
-    let mut head = Vec::with_capacity(256);
-    let reply = |head: Vec<u8>, body: Body| Reply {
-        head,
-        body,
+    let done = Reply {
+        body: Body::None,
         close: !keep_alive,
     };
     if let Method::Other(_) = req.method {
-        let s = Status::METHOD_NOT_ALLOWED;
+        let allow = [("Allow", "GET, HEAD")];
         write_error(
-            &mut head,
-            s,
+            out,
+            Status::METHOD_NOT_ALLOWED,
             keep_alive,
             date,
-            &[("Allow", "GET, HEAD")],
+            &allow,
             true,
         );
-        return reply(head, Body::None);
+        return done;
     }
-    let error = |status: Status| {
-        let mut head = Vec::with_capacity(200);
-        write_error(&mut head, status, keep_alive, date, &[], !head_only);
-        Reply {
-            head,
-            body: Body::None,
-            close: !keep_alive,
-        }
-    };
     let target_path = req.target.split(['?', '#']).next().unwrap_or("");
     if target_path == "/plaintext" {
-        let ct = Some("text/plain");
+        let len = PLAINTEXT.len() as u64;
         write_head(
-            &mut head,
+            out,
             Status::OK,
-            ct,
-            PLAINTEXT.len() as u64,
+            Some("text/plain"),
+            len,
             keep_alive,
             date,
             &[],
         );
         if !head_only {
-            head.extend_from_slice(PLAINTEXT);
+            out.extend_from_slice(PLAINTEXT);
         }
-        return reply(head, Body::None);
+        return done;
     }
-    let segments = match path::segments(&req.target) {
-        Ok(s) => s,
-        Err(e) => return error(path_status(e)),
-    };
-    let file_path = match path::resolve(root, &segments) {
+    let resolved = path::segments(&req.target).and_then(|segments| path::resolve(root, &segments));
+    let file_path = match resolved {
         Ok(p) => p,
-        Err(e) => return error(path_status(e)),
+        Err(e) => {
+            write_error(out, path_status(e), keep_alive, date, &[], !head_only);
+            return done;
+        }
     };
-    if file_path.is_dir() {
+    let file_path = if file_path.is_dir() {
         if !target_path.ends_with('/') {
             let location = format!("{target_path}/");
-            let s = Status::MOVED_PERMANENTLY;
+            let extra = [("Location", location.as_str())];
             write_error(
-                &mut head,
-                s,
+                out,
+                Status::MOVED_PERMANENTLY,
                 keep_alive,
                 date,
-                &[("Location", &location)],
+                &extra,
                 !head_only,
             );
-            return reply(head, Body::None);
+            return done;
         }
         let index = file_path.join("index.html");
-        if index.is_file() {
-            return serve_file(&index, keep_alive, head_only, date).unwrap_or_else(error);
+        if !index.is_file() {
+            match listing(&file_path, target_path) {
+                Some(page) => {
+                    let ct = Some("text/html; charset=utf-8");
+                    write_head(
+                        out,
+                        Status::OK,
+                        ct,
+                        page.len() as u64,
+                        keep_alive,
+                        date,
+                        &[],
+                    );
+                    if !head_only {
+                        out.extend_from_slice(page.as_bytes());
+                    }
+                }
+                None => write_error(out, Status::FORBIDDEN, keep_alive, date, &[], !head_only),
+            }
+            return done;
         }
-        let Some(listing) = listing(&file_path, target_path) else {
-            return error(Status::FORBIDDEN);
-        };
-        let ct = Some("text/html; charset=utf-8");
-        write_head(
-            &mut head,
-            Status::OK,
-            ct,
-            listing.len() as u64,
-            keep_alive,
-            date,
-            &[],
-        );
-        if !head_only {
-            head.extend_from_slice(listing.as_bytes());
+        index
+    } else {
+        file_path
+    };
+    match open_file(&file_path) {
+        Ok((file, len)) => {
+            let ct = Some(content_type(&file_path));
+            write_head(out, Status::OK, ct, len, keep_alive, date, &[]);
+            let body = if head_only || len == 0 {
+                Body::None
+            } else {
+                Body::File(file, len)
+            };
+            Reply {
+                body,
+                close: !keep_alive,
+            }
         }
-        return reply(head, Body::None);
+        Err(status) => {
+            write_error(out, status, keep_alive, date, &[], !head_only);
+            done
+        }
     }
-    serve_file(&file_path, keep_alive, head_only, date).unwrap_or_else(error)
 }
 
-fn serve_file(path: &Path, keep_alive: bool, head_only: bool, date: &str) -> Result<Reply, Status> {
+/// Opens a regular file and returns it with its length.
+fn open_file(path: &Path) -> Result<(File, u64), Status> {
     let file = File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Status::NOT_FOUND,
         std::io::ErrorKind::PermissionDenied => Status::FORBIDDEN,
@@ -146,27 +157,7 @@ fn serve_file(path: &Path, keep_alive: bool, head_only: bool, date: &str) -> Res
     if !meta.is_file() {
         return Err(Status::FORBIDDEN);
     }
-    let len = meta.len();
-    let mut head = Vec::with_capacity(256);
-    write_head(
-        &mut head,
-        Status::OK,
-        Some(content_type(path)),
-        len,
-        keep_alive,
-        date,
-        &[],
-    );
-    let body = if head_only || len == 0 {
-        Body::None
-    } else {
-        Body::File(file, len)
-    };
-    Ok(Reply {
-        head,
-        body,
-        close: !keep_alive,
-    })
+    Ok((file, meta.len()))
 }
 
 fn path_status(e: PathError) -> Status {
@@ -228,7 +219,24 @@ mod tests {
     use super::*;
     use crate::http::request::{parse, Parsed};
 
-    fn status(r: &Reply) -> u16 {
+    /// A reply with its head, for inspection.
+    struct Answer {
+        head: Vec<u8>,
+        body: Body,
+        close: bool,
+    }
+
+    fn respond(req: &Request, root: &Path, date: &str) -> Answer {
+        let mut head = Vec::new();
+        let reply = super::respond(req, root, date, &mut head);
+        Answer {
+            head,
+            body: reply.body,
+            close: reply.close,
+        }
+    }
+
+    fn status(r: &Answer) -> u16 {
         String::from_utf8_lossy(&r.head[9..12]).parse().unwrap()
     }
 

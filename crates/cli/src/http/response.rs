@@ -5,7 +5,7 @@
 //! the connection is closing, `Connection: close`. Error responses have a one-line text body
 //! naming the status, so `curl` and `nc` users see what went wrong.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 /// An HTTP status: code and reason phrase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,24 +37,23 @@ pub(crate) fn write_head(
     date: &str,
     extra: &[(&str, &str)],
 ) {
-    let mut head = String::with_capacity(160);
+    // Writing into a Vec cannot fail.
     let _ = write!(
-        head,
+        out,
         "HTTP/1.1 {} {}\r\nServer: c10k\r\nDate: {date}\r\n",
         status.0, status.1
     );
     if let Some(ct) = content_type {
-        let _ = write!(head, "Content-Type: {ct}\r\n");
+        let _ = write!(out, "Content-Type: {ct}\r\n");
     }
-    let _ = write!(head, "Content-Length: {content_length}\r\n");
+    let _ = write!(out, "Content-Length: {content_length}\r\n");
     if !keep_alive {
-        head.push_str("Connection: close\r\n");
+        out.extend_from_slice(b"Connection: close\r\n");
     }
     for (name, value) in extra {
-        let _ = write!(head, "{name}: {value}\r\n");
+        let _ = write!(out, "{name}: {value}\r\n");
     }
-    head.push_str("\r\n");
-    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// A complete error response: the head and a one-line text body.

@@ -107,6 +107,7 @@ async fn connection(stream: TcpStream, config: &Config) {
     let mut partial_since: Option<Instant> = None;
     loop {
         // Step 1: answer every complete request in the buffer.
+        let date = date();
         let mut close = false;
         loop {
             let skipped = usize::try_from(skip)
@@ -120,7 +121,7 @@ async fn connection(stream: TcpStream, config: &Config) {
             match request::parse(&buf[start..]) {
                 Parsed::Partial => break,
                 Parsed::Error(status) => {
-                    write_error(&mut out, status, false, &date(), &[], true);
+                    write_error(&mut out, status, false, &date, &[], true);
                     close = true;
                     break;
                 }
@@ -128,8 +129,7 @@ async fn connection(stream: TcpStream, config: &Config) {
                     start += len;
                     partial_since = None;
                     skip = req.body_len;
-                    let reply = handler::respond(&req, &config.root, &date());
-                    out.extend_from_slice(&reply.head);
+                    let reply = handler::respond(&req, &config.root, &date, &mut out);
                     if let Body::File(file, len) = reply.body {
                         if !flush(&stream, &mut out).await || !send_file(&stream, file, len).await {
                             return;
