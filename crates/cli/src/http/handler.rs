@@ -1,9 +1,10 @@
 //! What to answer to one parsed request: `/plaintext`, a static file, a directory listing,
 //! a redirect, or an error.
 //!
-//! The handler only decides and opens files; the connection task writes. Files are opened
-//! here (a quick system call) and streamed by the connection in blocks, so a large file
-//! never sits in memory.
+//! The handler appends the response head (and any small generated body) to the
+//! connection's output buffer, so pipelined answers leave together and no per-response
+//! buffer is allocated; it never touches the socket. Files are opened here (a quick system
+//! call) and streamed by the connection in blocks, so a large file never sits in memory.
 
 use std::fmt::Write as _;
 use std::fs::File;
