@@ -87,7 +87,7 @@ impl TcpListener {
         .await
     }
 
-    fn from_fd(fd: OwnedFd) -> io::Result<TcpListener> {
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpListener> {
         TcpListener::new(std::net::TcpListener::from(fd))
     }
 

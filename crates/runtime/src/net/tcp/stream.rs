@@ -115,6 +115,14 @@ impl TcpStream {
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let fd = sys::socket(sys::family(&addr), rustix::net::SocketType::STREAM)?;
+        TcpStream::connect_fd(fd, addr).await
+    }
+
+    /// Connects the non-blocking socket `fd` to `addr`.
+    pub(crate) async fn connect_fd(
+        fd: std::os::fd::OwnedFd,
+        addr: SocketAddr,
+    ) -> io::Result<TcpStream> {
         let in_progress = sys::connect(&fd, &addr)?;
         let stream = TcpStream {
             io: PollIo::new(std::net::TcpStream::from(fd))?,
