@@ -75,18 +75,41 @@ pub(crate) fn draw(path: &Path, summary: &Summary) -> anyhow::Result<()> {
             .iter()
             .flat_map(|&m| bars.iter().filter_map(move |&c| value(m, c)))
             .fold(0.0f64, f64::max);
-        let top = if top > 0.0 { top * 1.25 } else { 1.0 };
+        // Headroom above the tallest bar for the legend.
+        let top = if top > 0.0 { top * 1.45 } else { 1.0 };
         let mut chart = ChartBuilder::on(area)
             .caption(title, ("sans-serif", 18))
             .margin(8)
-            .x_label_area_size(10)
+            .x_label_area_size(28)
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..n, 0.0..top)
             .map_err(err)?;
+        // Model names as x labels at the centre of each group (x = i + 0.5); groups whose
+        // model has no figure say so.
+        let names: Vec<String> = models
+            .iter()
+            .map(|&m| {
+                if bars.iter().any(|&c| value(m, c).is_some()) {
+                    m.name().to_owned()
+                } else {
+                    format!("{} (unavailable)", m.name())
+                }
+            })
+            .collect();
+        let name_at = |x: &f64| {
+            let i = (x - 0.5).round();
+            if (x - 0.5 - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .disable_x_axis()
+            .x_labels(models.len() * 2 + 1)
+            .x_label_formatter(&name_at)
+            .x_label_style(("sans-serif", 14))
             .y_labels(6)
             .draw()
             .map_err(err)?;
@@ -114,27 +137,6 @@ pub(crate) fn draw(path: &Path, summary: &Summary) -> anyhow::Result<()> {
                     });
             }
         }
-        let labels = models.iter().enumerate().map(|(i, &m)| {
-            let any = bars.iter().any(|&c| value(m, c).is_some());
-            let text = if any {
-                m.name().to_owned()
-            } else {
-                format!("{} (unavailable)", m.name())
-            };
-            Text::new(
-                text,
-                (i as f64 + 0.5, top * 0.97),
-                ("sans-serif", 14)
-                    .into_font()
-                    .style(FontStyle::Normal)
-                    .color(&BLACK)
-                    .pos(plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Top,
-                    )),
-            )
-        });
-        chart.draw_series(labels).map_err(err)?;
         if per_cell {
             chart
                 .configure_series_labels()
