@@ -92,6 +92,8 @@ pub(crate) struct Driver {
     selector: Selector,
     waker: c10k_selector::Waker,
     regs: Mutex<Regs>,
+    /// Reused by `dispatch` (only the parking thread takes it: never contended).
+    batch: Mutex<Vec<(Arc<ScheduledIo>, usize)>>,
     /// Whether the backend has edge-triggered mode (else one-shot emulation, see module docs).
     edge: bool,
     /// The parking thread is in (or about to enter) `select`: only then does `unpark` write
@@ -123,6 +125,8 @@ struct Waiters {
     writer: Option<Waker>,
     /// Level backends only: the directions currently registered with the selector.
     armed: u8,
+    /// The registration was dropped: never touch the selector for it again.
+    removed: bool,
 }
 
 const ARM_READ: u8 = 1;
@@ -146,6 +150,7 @@ impl Driver {
             }),
             edge,
             parked: AtomicBool::new(false),
+            batch: Mutex::new(Vec::with_capacity(64)),
         })
     }
 
@@ -195,8 +200,12 @@ impl Driver {
         if regs.shutdown {
             return Ok(());
         }
-        let armed = lock(&io.waiters).armed;
-        if self.edge || armed != 0 {
+        drop(regs);
+        // Under the waiters lock, so that a late event being dispatched for this registration
+        // cannot re-arm the descriptor (whose number may be reused once it is closed).
+        let mut w = lock(&io.waiters);
+        w.removed = true;
+        if self.edge || w.armed != 0 {
             self.selector.deregister(io.fd)
         } else {
             Ok(())
@@ -205,7 +214,7 @@ impl Driver {
 
     /// Re-arms `dir` on a level backend (see module docs).
     fn arm(&self, io: &ScheduledIo, w: &mut Waiters, dir: u8) {
-        if self.edge || w.armed & dir != 0 {
+        if self.edge || w.armed & dir != 0 || w.removed {
             return;
         }
         let was = w.armed;
@@ -266,34 +275,47 @@ impl Driver {
         let _ = self.waker.wake();
     }
 
+    /// Looks the events' registrations up under the slab lock, then publishes readiness and
+    /// wakes tasks *after* releasing it: a waker may run arbitrary code on drop (even free a
+    /// task whose future owns a registration of this driver), which must not find the lock
+    /// held.
     fn dispatch(&self, events: &Events) -> usize {
+        let mut batch = lock(&self.batch);
+        {
+            let regs = lock(&self.regs);
+            for ev in events.iter() {
+                let token = ev.token().0;
+                if token == WAKE_TOKEN.0 {
+                    continue;
+                }
+                let Some(io) = regs.slab.get(token & 0xffff_ffff) else {
+                    continue;
+                };
+                if io.token != token {
+                    continue; // stale: the slot was reused
+                }
+                batch.push((Arc::clone(io), ready_of(ev)));
+            }
+        }
         let mut woken = 0;
-        let regs = lock(&self.regs);
-        for ev in events.iter() {
-            let token = ev.token().0;
-            if token == WAKE_TOKEN.0 {
-                continue;
-            }
-            let Some(io) = regs.slab.get(token & 0xffff_ffff) else {
-                continue;
-            };
-            if io.token != token {
-                continue; // stale: the slot was reused
-            }
-            woken += io.set_readiness(ev, self);
+        for (io, ready) in batch.drain(..) {
+            woken += io.set_readiness(ready, self);
         }
         woken
     }
 
     /// Marks every registration shut down and wakes its tasks; later registrations fail.
     pub(crate) fn shutdown(&self) {
-        let mut regs = lock(&self.regs);
-        regs.shutdown = true;
-        for (_, io) in regs.slab.iter() {
+        let all: Vec<Arc<ScheduledIo>> = {
+            let mut regs = lock(&self.regs);
+            regs.shutdown = true;
+            regs.slab.drain().collect()
+        };
+        // Wake outside the lock (see `dispatch`).
+        for io in all {
             io.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
             io.wake(READ_MASK | WRITE_MASK);
         }
-        regs.slab.clear();
     }
 }
 
@@ -304,6 +326,26 @@ impl fmt::Debug for Driver {
             .field("edge", &self.edge)
             .finish()
     }
+}
+
+fn ready_of(ev: &Event) -> usize {
+    let mut ready = 0;
+    if ev.is_readable() {
+        ready |= READABLE;
+    }
+    if ev.is_writable() {
+        ready |= WRITABLE;
+    }
+    if ev.is_read_closed() {
+        ready |= READ_CLOSED;
+    }
+    if ev.is_write_closed() {
+        ready |= WRITE_CLOSED;
+    }
+    if ev.is_error() {
+        ready |= ERROR;
+    }
+    ready
 }
 
 fn arm_bits(i: Interest) -> u8 {
@@ -324,23 +366,7 @@ fn shutdown_error() -> io::Error {
 }
 
 impl ScheduledIo {
-    fn set_readiness(&self, ev: &Event, driver: &Driver) -> usize {
-        let mut ready = 0;
-        if ev.is_readable() {
-            ready |= READABLE;
-        }
-        if ev.is_writable() {
-            ready |= WRITABLE;
-        }
-        if ev.is_read_closed() {
-            ready |= READ_CLOSED;
-        }
-        if ev.is_write_closed() {
-            ready |= WRITE_CLOSED;
-        }
-        if ev.is_error() {
-            ready |= ERROR;
-        }
+    fn set_readiness(&self, ready: usize, driver: &Driver) -> usize {
         // Publish the bits with a new tick (wrapping within the word).
         let mut cur = self.readiness.load(Ordering::Acquire);
         loop {
@@ -367,7 +393,7 @@ impl ScheduledIo {
                 fired |= ARM_WRITE;
             }
             let left = w.armed & !fired;
-            if left != w.armed {
+            if left != w.armed && !w.removed {
                 let res = match interest_of(left) {
                     Some(i) => driver.selector.reregister(self.fd, Token(self.token), i),
                     None => driver.selector.deregister(self.fd),
@@ -559,6 +585,15 @@ impl ReadyEvent {
 ///
 /// It does not own the descriptor: the IO type that owns both must drop the `Registration`
 /// first (dropping it deregisters the descriptor, which must still be open).
+///
+/// On a multi-thread runtime, the descriptor is registered with the selector of the worker
+/// that creates the registration (round-robin across workers when it is created elsewhere),
+/// and that worker dispatches its events wherever the waiting task runs (see the
+/// [`executor`](crate::executor) docs).
+///
+/// One reader and one writer at a time: each direction keeps one waker, so two tasks
+/// waiting to read the same registration would steal each other's wakeups (split halves
+/// give each direction to one task).
 ///
 /// # Examples
 ///
