@@ -31,8 +31,8 @@
 //!
 //! [`Wheel::poll`]`(now)` repeatedly takes the earliest occupied slot whose start is `<= now`,
 //! moves `elapsed` to that start, and re-places each of its entries relative to the new
-//! `elapsed` (*cascading*): entries whose deadline has come go to the ready list, the others
-//! drop to a lower level. An entry is re-placed at most once per level on its way down, so
+//! `elapsed` (*cascading*): entries due by `now` go to the ready list, the others drop to a
+//! lower level. An entry is re-placed at most once per level on its way down, so
 //! a timer of `n` ticks costs at most `log64(n)` cascades if it fires, and nothing more than
 //! the insert and the unlink if it is cancelled first, which is what happens to most timeouts.
 //!
@@ -354,7 +354,7 @@ impl<T> Wheel<T> {
             match self.next_expiration() {
                 Some(expiration) if expiration.deadline <= now => {
                     self.elapsed = self.elapsed.max(expiration.deadline);
-                    self.cascade(expiration.list);
+                    self.cascade(expiration.list, now);
                 }
                 _ => {
                     self.elapsed = self.elapsed.max(now);
@@ -364,14 +364,22 @@ impl<T> Wheel<T> {
         }
     }
 
-    /// Re-places every entry of `list` relative to the current `elapsed`.
-    fn cascade(&mut self, list: u16) {
+    /// Re-places every entry of `list` relative to the current `elapsed`; entries due by
+    /// `now` (the target of the running `poll`) go straight to the ready list instead of
+    /// stepping down level by level, which is the common case when the driver wakes after
+    /// the deadline (an `epoll` wait rounded up to the millisecond).
+    fn cascade(&mut self, list: u16, now: u64) {
         let mut index = self.take_list(list);
         while index != NIL {
             let entry = &mut self.entries[index as usize];
             let next = entry.next;
             let deadline = entry.deadline;
-            self.link(index, self.list_for(deadline));
+            let to = if deadline <= now {
+                READY
+            } else {
+                self.list_for(deadline)
+            };
+            self.link(index, to);
             index = next;
         }
     }
