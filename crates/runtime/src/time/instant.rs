@@ -7,11 +7,11 @@ use std::time::Duration;
 /// A measurement of the runtime's monotonic clock.
 ///
 /// It wraps [`std::time::Instant`] and differs in one way: inside a runtime whose clock is
-/// paused ([`pause`](super::pause)), [`Instant::now`] returns the paused clock's value, which
-/// only [`advance`](super::advance) and auto-advance move. Outside a runtime, or while the clock
+/// paused ([`pause`](fn@super::pause)), [`Instant::now`] returns the paused clock's value, which
+/// only [`advance`](fn@super::advance) and auto-advance move. Outside a runtime, or while the clock
 /// runs, it is the OS monotonic clock (plus whatever a paused period added with `advance`).
-/// Use it for the deadlines given to [`sleep_until`](super::sleep_until),
-/// [`timeout_at`](super::timeout_at) and [`interval_at`](super::interval_at), so that tests
+/// Use it for the deadlines given to [`sleep_until`](fn@super::sleep_until),
+/// [`timeout_at`](fn@super::timeout_at) and [`interval_at`](fn@super::interval_at), so that tests
 /// with a paused clock stay deterministic.
 ///
 /// # Examples

@@ -98,8 +98,8 @@ fn add_or_far(at: Instant, d: Duration) -> Instant {
     at.checked_add(d).unwrap_or_else(Instant::far_future)
 }
 
-/// Ticks every `period`; created by [`interval`](super::interval) or
-/// [`interval_at`](super::interval_at).
+/// Ticks every `period`; created by [`interval`](fn@super::interval) or
+/// [`interval_at`](fn@super::interval_at).
 ///
 /// The ticks are scheduled on a fixed grid (`start`, `start + period`, ...) so that the
 /// time the task spends between two ticks does not make the interval drift; what happens

@@ -1,8 +1,8 @@
-//! Timers: [`sleep`], [`timeout`], [`interval`], the runtime's [`Instant`], and a paused clock
-//! for deterministic tests ([`pause`], [`advance`], auto-advance).
+//! Timers: [`sleep`](fn@sleep), [`timeout`](fn@timeout), [`interval`](fn@interval), the runtime's [`Instant`], and a paused clock
+//! for deterministic tests ([`pause`](fn@pause), [`advance`](fn@advance), auto-advance).
 //!
-//! asyncio's `asyncio.sleep`, `wait_for` and `timeout` map to [`sleep`], [`timeout`] and
-//! [`timeout_at`].
+//! asyncio's `asyncio.sleep`, `wait_for` and `timeout` map to [`sleep`](fn@sleep), [`timeout`](fn@timeout) and
+//! [`timeout_at`](fn@timeout_at).
 //!
 //! # Design
 //!
@@ -67,8 +67,8 @@
 //!
 //! # The paused clock
 //!
-//! [`pause`] freezes the runtime's [`Instant::now`]; [`advance`] moves it forward and fires
-//! what became due; [`resume`] lets it run again from there. While the clock is paused and
+//! [`pause`](fn@pause) freezes the runtime's [`Instant::now`]; [`advance`](fn@advance) moves it forward and fires
+//! what became due; [`resume`](fn@resume) lets it run again from there. While the clock is paused and
 //! no task can run, the runtime *auto-advances*: it jumps the clock to the next timer's
 //! deadline, so `sleep(Duration::from_secs(3600)).await` completes at once and tests of
 //! timeouts and intervals run instantly and deterministically. The clock belongs to the
@@ -251,8 +251,8 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval::new(start, period)
 }
 
-/// Freezes the current runtime's clock: [`Instant::now`] stops moving until [`advance`],
-/// auto-advance or [`resume`] moves it.
+/// Freezes the current runtime's clock: [`Instant::now`] stops moving until [`advance`](fn@advance),
+/// auto-advance or [`resume`](fn@resume) moves it.
 ///
 /// While paused, a runtime with no runnable task jumps the clock to the next timer's
 /// deadline instead of waiting for it (auto-advance), so tests of timers run instantly and
@@ -280,7 +280,7 @@ pub fn pause() {
 }
 
 /// Lets the current runtime's clock run again, from its paused value (time added by
-/// [`advance`] is kept; the clock never goes backwards).
+/// [`advance`](fn@advance) is kept; the clock never goes backwards).
 ///
 /// # Panics
 ///
@@ -319,7 +319,7 @@ pub fn advance(duration: Duration) -> impl Future<Output = ()> {
     }
 }
 
-/// The future of [`advance`]: advances on its first poll, then yields once.
+/// The future of [`advance`](fn@advance): advances on its first poll, then yields once.
 #[derive(Debug)]
 struct Advance {
     duration: Duration,

@@ -1,5 +1,5 @@
-//! [`Sleep`]: the future returned by [`sleep`](super::sleep) and
-//! [`sleep_until`](super::sleep_until).
+//! [`Sleep`]: the future returned by [`sleep`](fn@super::sleep) and
+//! [`sleep_until`](fn@super::sleep_until).
 //!
 //! # Life of a `Sleep`
 //!
@@ -27,8 +27,8 @@ use super::driver::TimeDriver;
 use super::wheel::Key;
 use super::Instant;
 
-/// Waits until a deadline; created by [`sleep`](super::sleep) or
-/// [`sleep_until`](super::sleep_until).
+/// Waits until a deadline; created by [`sleep`](fn@super::sleep) or
+/// [`sleep_until`](fn@super::sleep_until).
 ///
 /// The deadline is a lower bound: when the future completes, [`Instant::now`] is at or past
 /// it. How much later it completes depends on the IO driver's wait resolution (the wheel

@@ -1,5 +1,5 @@
-//! [`Timeout`]: a future with a deadline, returned by [`timeout`](super::timeout) and
-//! [`timeout_at`](super::timeout_at).
+//! [`Timeout`]: a future with a deadline, returned by [`timeout`](fn@super::timeout) and
+//! [`timeout_at`](fn@super::timeout_at).
 
 use std::fmt;
 use std::future::Future;
@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 use super::{Elapsed, Instant, Sleep};
 
 pin_project_lite::pin_project! {
-    /// Runs a future until a deadline; created by [`timeout`](super::timeout) or
-    /// [`timeout_at`](super::timeout_at).
+    /// Runs a future until a deadline; created by [`timeout`](fn@super::timeout) or
+    /// [`timeout_at`](fn@super::timeout_at).
     ///
     /// Each poll polls the inner future first, then the timer: a future that is ready at the
     /// same poll as the deadline wins, and a future that completes before the deadline never
