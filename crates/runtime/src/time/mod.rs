@@ -1,8 +1,9 @@
-//! Timers: [`sleep`](fn@sleep), [`timeout`](fn@timeout), [`interval`](fn@interval), the runtime's [`Instant`], and a paused clock
-//! for deterministic tests ([`pause`](fn@pause), [`advance`](fn@advance), auto-advance).
+//! Timers: [`sleep`](fn@sleep), [`timeout`](fn@timeout), [`interval`](fn@interval), the
+//! runtime's [`Instant`], and a paused clock for deterministic tests ([`pause`](fn@pause),
+//! [`advance`](fn@advance), auto-advance).
 //!
-//! asyncio's `asyncio.sleep`, `wait_for` and `timeout` map to [`sleep`](fn@sleep), [`timeout`](fn@timeout) and
-//! [`timeout_at`](fn@timeout_at).
+//! asyncio's `asyncio.sleep`, `wait_for` and `timeout` map to [`sleep`](fn@sleep),
+//! [`timeout`](fn@timeout) and [`timeout_at`](fn@timeout_at).
 //!
 //! # Design
 //!
@@ -67,11 +68,11 @@
 //!
 //! # The paused clock
 //!
-//! [`pause`](fn@pause) freezes the runtime's [`Instant::now`]; [`advance`](fn@advance) moves it forward and fires
-//! what became due; [`resume`](fn@resume) lets it run again from there. While the clock is paused and
-//! no task can run, the runtime *auto-advances*: it jumps the clock to the next timer's
-//! deadline, so `sleep(Duration::from_secs(3600)).await` completes at once and tests of
-//! timeouts and intervals run instantly and deterministically. The clock belongs to the
+//! [`pause`](fn@pause) freezes the runtime's [`Instant::now`]; [`advance`](fn@advance) moves
+//! it forward and fires what became due; [`resume`](fn@resume) lets it run again from there.
+//! While the clock is paused and no task can run, the runtime *auto-advances*: it jumps the
+//! clock to the next timer's deadline, so `sleep(Duration::from_secs(3600)).await`
+//! completes at once and tests of timeouts and intervals run instantly and deterministically. The clock belongs to the
 //! runtime (the time driver), so two runtimes in one process do not share it. Pausing needs
 //! a current-thread runtime: on a multi-thread runtime `pause` panics.
 
@@ -251,8 +252,8 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval::new(start, period)
 }
 
-/// Freezes the current runtime's clock: [`Instant::now`] stops moving until [`advance`](fn@advance),
-/// auto-advance or [`resume`](fn@resume) moves it.
+/// Freezes the current runtime's clock: [`Instant::now`] stops moving until
+/// [`advance`](fn@advance), auto-advance or [`resume`](fn@resume) moves it.
 ///
 /// While paused, a runtime with no runnable task jumps the clock to the next timer's
 /// deadline instead of waiting for it (auto-advance), so tests of timers run instantly and
