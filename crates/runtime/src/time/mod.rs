@@ -72,9 +72,10 @@
 //! it forward and fires what became due; [`resume`](fn@resume) lets it run again from there.
 //! While the clock is paused and no task can run, the runtime *auto-advances*: it jumps the
 //! clock to the next timer's deadline, so `sleep(Duration::from_secs(3600)).await`
-//! completes at once and tests of timeouts and intervals run instantly and deterministically. The clock belongs to the
-//! runtime (the time driver), so two runtimes in one process do not share it. Pausing needs
-//! a current-thread runtime: on a multi-thread runtime `pause` panics.
+//! completes at once and tests of timeouts and intervals run instantly and deterministically.
+//! The clock belongs to the runtime (the time driver), so two runtimes in one process do not
+//! share it. Pausing needs a current-thread runtime: on a multi-thread runtime `pause`
+//! panics.
 
 mod clock;
 mod driver;
