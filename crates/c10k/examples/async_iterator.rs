@@ -74,14 +74,15 @@ pub(crate) async fn collect(mut range: MyRange, name: &str) -> Vec<u32> {
     out
 }
 
-fn main() {
-    c10k::run(async {
-        let step = Duration::from_millis(10);
-        let other = c10k::spawn(collect(MyRange::new(100, 105, step), "b"));
-        let mine = collect(MyRange::new(0, 10, step), "a").await;
-        let theirs = other.await.expect("the task does not panic");
-        assert_eq!(mine, (0..10).collect::<Vec<_>>());
-        assert_eq!(theirs, (100..105).collect::<Vec<_>>());
-        println!("done: {} + {} values", mine.len(), theirs.len());
-    });
+// `#[c10k::main]` is `fn main() { c10k runtime .block_on(async { ... }) }`; the
+// current-thread flavor runs everything on this thread, like asyncio.run().
+#[c10k::main(flavor = "current_thread")]
+async fn main() {
+    let step = Duration::from_millis(10);
+    let other = c10k::spawn(collect(MyRange::new(100, 105, step), "b"));
+    let mine = collect(MyRange::new(0, 10, step), "a").await;
+    let theirs = other.await.expect("the task does not panic");
+    assert_eq!(mine, (0..10).collect::<Vec<_>>());
+    assert_eq!(theirs, (100..105).collect::<Vec<_>>());
+    println!("done: {} + {} values", mine.len(), theirs.len());
 }
