@@ -376,3 +376,21 @@ fn from_std_and_into_std() -> io::Result<()> {
         Ok(())
     })
 }
+
+#[test]
+fn socket_types_are_send_and_sync() {
+    // Compile-time guard: sockets and owned halves move between tasks and threads.
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<TcpListener>();
+    assert_send_sync::<TcpStream>();
+    assert_send_sync::<c10k_runtime::net::TcpSocket>();
+    assert_send_sync::<c10k_runtime::net::UdpSocket>();
+    assert_send_sync::<c10k_runtime::net::UnixListener>();
+    assert_send_sync::<c10k_runtime::net::UnixStream>();
+    assert_send_sync::<c10k_runtime::net::tcp::split::OwnedReadHalf>();
+    assert_send_sync::<c10k_runtime::net::tcp::split::OwnedWriteHalf>();
+    assert_send_sync::<c10k_runtime::net::tcp::split::ReadHalf<'static>>();
+    assert_send_sync::<c10k_runtime::signal::Signal>();
+    assert_send_sync::<c10k_runtime::event_loop::RemoteHandle>();
+    assert_send_sync::<c10k_runtime::event_loop::CallbackHandle>();
+}

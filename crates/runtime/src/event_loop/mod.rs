@@ -544,6 +544,15 @@ fn still_ready(fd: RawFd, read: bool) -> bool {
 
 /// Schedules callbacks on an [`EventLoop`] from its own thread (`!Send`: callbacks may be
 /// `!Send`, like asyncio's). For other threads, see [`remote`](Self::remote).
+///
+/// It cannot leave the loop's thread:
+///
+/// ```compile_fail
+/// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+/// let h = ev.handle();
+/// std::thread::spawn(move || h.call_soon(|| ())); // `LoopHandle` is not `Send`
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct LoopHandle {
     shared: Rc<Shared>,
