@@ -174,7 +174,7 @@ fn sleep_created_outside_a_runtime_binds_when_polled() -> io::Result<()> {
 }
 
 #[test]
-#[should_panic]
+#[should_panic = "inside a c10k runtime"]
 fn polling_outside_a_runtime_panics() {
     let mut s = time::sleep(Duration::from_millis(1));
     let (_, waker) = counting_waker();
