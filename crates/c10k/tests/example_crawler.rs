@@ -1,10 +1,14 @@
-//! Runs the `crawler` example's logic against a tiny HTTP server started by the test on
+//! Runs the `crawler` and `crawler_callbacks` examples' logic against a tiny HTTP server started by the test on
 //! 127.0.0.1:0: every page arrives intact (bodies larger than one read), errors are
 //! reported per page, and malformed responses are rejected.
 
 #[allow(dead_code)]
 #[path = "../examples/crawler.rs"]
 mod crawler;
+
+#[allow(dead_code)]
+#[path = "../examples/crawler_callbacks.rs"]
+mod crawler_callbacks;
 
 use std::io;
 use std::net::SocketAddr;
@@ -119,4 +123,36 @@ fn malformed_responses_are_rejected() {
     }
     let ok = crawler::parse_response(b"HTTP/1.1 301 Moved\r\nLocation: /\r\n\r\nbody").unwrap();
     assert_eq!((ok.status, &ok.body[..]), (301, &b"body"[..]));
+}
+
+#[test]
+fn callback_crawler_fetches_every_page() -> io::Result<()> {
+    let ev = c10k::event_loop::EventLoop::new()?;
+    let (listener, addr) = ev.run_until_complete(async {
+        let l = TcpListener::bind("127.0.0.1:0").await?;
+        let a = l.local_addr()?;
+        Ok::<_, io::Error>((l, a))
+    })?;
+    let paths: Vec<String> = (0..12).map(|i| format!("/goods/{i}/")).collect();
+    // The server is a task on the loop's own runtime: callbacks and tasks share one driver.
+    let server = ev.runtime().spawn(http_server(listener, paths.len()));
+    let results = crawler_callbacks::crawl_with_callbacks(&ev, addr, &paths)?;
+    for (path, r) in paths.iter().zip(results) {
+        let body = r.map_err(io::Error::other)?;
+        assert!(body == body_for(path), "{path}: body differs");
+    }
+    ev.run_until_complete(server).map_err(io::Error::other)?
+}
+
+#[test]
+fn callback_crawler_reports_refused_connections() -> io::Result<()> {
+    let ev = c10k::event_loop::EventLoop::new()?;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?; // closed again
+    let results =
+        crawler_callbacks::crawl_with_callbacks(&ev, addr, &["/a".to_owned(), "/b".to_owned()])?;
+    for r in results {
+        let err = r.unwrap_err();
+        assert!(err.starts_with("connect:"), "{err}");
+    }
+    Ok(())
 }
