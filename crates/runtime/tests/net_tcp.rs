@@ -246,10 +246,8 @@ fn connect_timeout_gives_up_on_a_full_backlog() -> io::Result<()> {
         }
         let err = timed_out.expect("a connect to a full backlog must time out");
         assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
-        assert!(
-            !kept.is_empty(),
-            "the backlog admits at least one connection"
-        );
+        // The connections that got in stay open until here, keeping the backlog full.
+        drop(kept);
         Ok(())
     })
 }
