@@ -27,12 +27,15 @@ fn call_soon_is_fifo_and_nested_calls_run_next_iteration() -> io::Result<()> {
         let (l, h2) = (log.clone(), h.clone());
         h.call_soon(move || {
             push(&l, format!("a{i}"));
-            let l2 = l.clone();
-            h2.call_soon(move || push(&l2, format!("b{i}")));
+            let (l2, h3) = (l.clone(), h2.clone());
+            h2.call_soon(move || {
+                push(&l2, format!("b{i}"));
+                if i == 2 {
+                    h3.stop();
+                }
+            });
         });
     }
-    let h2 = h.clone();
-    h.call_later(Duration::from_millis(1), move || h2.stop());
     ev.run_forever();
     assert_eq!(*log.borrow(), ["a0", "a1", "a2", "b0", "b1", "b2"]);
     Ok(())
