@@ -68,8 +68,10 @@
 //! - The interest list is keyed by the open *file*, not the descriptor
 //!   number: closing a descriptor removes it only once every duplicate is
 //!   closed, and the kernel does it silently.
-//! - Timeouts have millisecond resolution; this crate rounds them *up*
-//!   (a 0.5 ms timeout waits 1 ms, never 0 ms, which would spin).
+//! - `epoll_wait` takes whole milliseconds. This crate sends a timeout with a
+//!   sub-millisecond part through `epoll_pwait2` (Linux 5.11, nanoseconds)
+//!   instead; on older kernels it rounds *up* (a 0.5 ms timeout waits 1 ms,
+//!   never 0 ms, which would spin).
 //!
 //! ## 5. Summary, and when each is right
 //!

@@ -28,14 +28,13 @@
 //! A timer never completes before its deadline: the wheel keeps deadlines exact to the
 //! nanosecond and fires an entry only when the clock reads `now >= deadline`. It completes
 //! later by the OS wait resolution plus scheduling: the IO driver blocks for
-//! `next_timeout()`, which `epoll_wait(2)` rounds up to whole milliseconds, while the
-//! `poll` and `select` backends pass a `timespec` (`ppoll`/`pselect`, hrtimers with Linux's
-//! default 50 µs timer slack). So the effective resolution is 1 ms on `epoll` and under
-//! 0.1 ms on `poll` and `select`, where tokio rounds every deadline up to its 1 ms wheel tick
-//! whatever the backend could do. Measured here (200 sleeps each, loaded 2-vCPU VM, median
-//! lateness): a 100 µs sleep ends 1.01 ms late on `epoll`, 74 µs on `poll`, 81 µs on
-//! `select`, and 1.02 ms on tokio; a 1.5 ms sleep 0.61 ms, 98 µs, 104 µs, and 0.82 ms.
-//! (`epoll_pwait2` would give `epoll` the same precision; that is the selector's call.)
+//! `next_timeout()`, and every backend passes it with sub-millisecond precision (`epoll`
+//! through `epoll_pwait2(2)`, falling back to `epoll_wait(2)` rounded up to whole
+//! milliseconds on kernels before 5.11; `poll` and `select` through `ppoll`/`pselect`),
+//! hrtimers with Linux's default 50 µs timer slack. tokio rounds every deadline up to its
+//! 1 ms wheel tick whatever the backend could do. Measured here (200 sleeps each, loaded
+//! 2-vCPU VM, median lateness): a 100 µs sleep ends 82 µs late on `epoll`, 99 µs on `poll`,
+//! 98 µs on `select`, and 1.02 ms on tokio (before `epoll_pwait2`, `epoll` was 1.01 ms late).
 //!
 //! The price of the fine tick, honestly: a timer that *fires* after a delay `d` is moved
 //! down the levels at most `log64(d / 1 ns)` times (4 for a second, 3 for a millisecond,

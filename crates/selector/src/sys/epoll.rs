@@ -11,12 +11,24 @@
 //! `EPOLLERR`/`EPOLLHUP` are always reported by the kernel. The notifier is
 //! registered level-triggered under the reserved key `u64::MAX`.
 //!
+//! Timeouts: `epoll_wait` counts whole milliseconds, which would make every
+//! sub-millisecond timer fire up to 1 ms late. A timeout with a sub-millisecond
+//! part therefore goes through `epoll_pwait2` (Linux 5.11), which takes a
+//! nanosecond `timespec`. Older kernels answer `ENOSYS` once; from then on the
+//! timeout is rounded *up* to whole milliseconds for `epoll_wait`, so a 0.5 ms
+//! wait becomes 1 ms, never a 0 ms busy poll. rustix only uses `epoll_pwait2`
+//! when built for Linux 5.11 and later unconditionally, hence the one raw
+//! system call below.
+//!
 //! A descriptor closed without `deregister` leaves the interest list by
 //! itself once its last duplicate is closed; `deregister` then finds nothing
 //! (`EBADF` or `ENOENT`) and returns `NotFound`.
 
 use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
 use std::os::fd::{OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,14 +91,24 @@ impl Selector {
         let raw = &mut events.raw.0;
         raw.clear();
         raw.reserve_exact(want);
-        let timeout = timespec(timeout.map(round_up_to_millis));
-        let (ready, _) = epoll::wait(
-            &self.ep,
-            &mut raw.spare_capacity_mut()[..want],
-            timeout.as_ref(),
-        )?;
+        let spare = &mut raw.spare_capacity_mut()[..want];
+        let n = match timeout {
+            Some(t) if t.subsec_nanos() % 1_000_000 != 0 && PWAIT2.load(Ordering::Relaxed) => {
+                match pwait2(&self.ep, spare, t) {
+                    Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                        PWAIT2.store(false, Ordering::Relaxed);
+                        wait_millis(&self.ep, spare, Some(t))?
+                    }
+                    r => r?,
+                }
+            }
+            t => wait_millis(&self.ep, spare, t)?,
+        };
+        // SAFETY: the kernel initialized the first `n` entries of the spare
+        // capacity (`n <= want <= spare capacity`).
+        unsafe { raw.set_len(n) };
         let mut notified = false;
-        for ev in ready.iter() {
+        for ev in raw.iter() {
             let key = ev.data.u64();
             if key == NOTIFY_KEY {
                 notified = true;
@@ -98,6 +120,54 @@ impl Selector {
         }
         Ok(notified)
     }
+}
+
+/// Whether `epoll_pwait2` may exist; cleared the first time it answers `ENOSYS`.
+static PWAIT2: AtomicBool = AtomicBool::new(true);
+
+/// `epoll_wait` with the timeout rounded up to whole milliseconds.
+fn wait_millis(
+    ep: &OwnedFd,
+    buf: &mut [MaybeUninit<epoll::Event>],
+    timeout: Option<Duration>,
+) -> io::Result<usize> {
+    let timeout = timespec(timeout.map(round_up_to_millis));
+    let (ready, _) = epoll::wait(ep, buf, timeout.as_ref())?;
+    Ok(ready.len())
+}
+
+/// `epoll_pwait2(ep, buf, len, &timeout, NULL, 0)`: a wait with nanosecond
+/// resolution. Returns how many entries of `buf` the kernel filled.
+fn pwait2(
+    ep: &OwnedFd,
+    buf: &mut [MaybeUninit<epoll::Event>],
+    timeout: Duration,
+) -> io::Result<usize> {
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    let max = libc::c_int::try_from(buf.len()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `buf` is valid for writes of `max` entries, and rustix's
+    // `epoll::Event` has the kernel's `struct epoll_event` layout (it is what
+    // rustix itself passes to `epoll_wait`); `ts` outlives the call; a null
+    // signal mask with size 0 means "do not change the mask", as in
+    // `epoll_wait`.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_epoll_pwait2,
+            ep.as_raw_fd(),
+            buf.as_mut_ptr(),
+            max,
+            &ts as *const libc::timespec,
+            std::ptr::null::<libc::sigset_t>(),
+            0usize,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
 }
 
 fn data(token: Token) -> EventData {
