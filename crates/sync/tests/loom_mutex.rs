@@ -89,3 +89,24 @@ fn semaphore_blocking_waiters_all_get_through() {
         assert_eq!(sem.available_permits(), 1);
     });
 }
+
+#[test]
+fn rwlock_writer_and_readers_exclude() {
+    model(|| {
+        let lock = Arc::new(c10k_sync::RwLock::new(0));
+        let l2 = lock.clone();
+        let writer = thread::spawn(move || {
+            *l2.write_blocking() += 1;
+        });
+        let l3 = lock.clone();
+        let reader = thread::spawn(move || {
+            let v = *l3.read_blocking();
+            assert!(v == 0 || v == 1);
+        });
+        let v = util::loom_block_on(async { *lock.read().await });
+        assert!(v == 0 || v == 1);
+        writer.join().unwrap();
+        reader.join().unwrap();
+        assert_eq!(*lock.read_blocking(), 1);
+    });
+}
