@@ -1,5 +1,6 @@
 //! TCP echo ping-pong over loopback in one process: c10k vs tokio, each on a current-thread
-//! runtime, in the same run.
+//! runtime (and, in `tcp_echo_100conn_mt2`, on a 2-worker multi-thread runtime with one
+//! client task per connection), in the same run.
 //!
 //! Setup per runtime: a listener, one echo task per connection (kept across iterations),
 //! `N` connected clients with `TCP_NODELAY`. One iteration = every client does `ROUNDS`
@@ -33,8 +34,16 @@ mod ours {
         pub(crate) clients: Vec<TcpStream>,
     }
 
-    pub(crate) fn setup(conns: usize) -> Setup {
-        let rt = Runtime::builder().current_thread().build().unwrap();
+    pub(crate) fn setup(conns: usize, workers: usize) -> Setup {
+        let rt = if workers == 0 {
+            Runtime::builder().current_thread().build().unwrap()
+        } else {
+            Runtime::builder()
+                .multi_thread()
+                .worker_threads(workers)
+                .build()
+                .unwrap()
+        };
         let clients = rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr: SocketAddr = listener.local_addr().unwrap();
@@ -80,6 +89,32 @@ mod ours {
             }
         })));
     }
+
+    /// Multi-thread: one spawned task per client (so clients run on the workers too).
+    pub(crate) fn iteration_mt(s: &mut Setup, rounds: usize) {
+        let clients = std::mem::take(&mut s.clients);
+        s.clients = s.rt.block_on(async move {
+            let tasks: Vec<_> = clients
+                .into_iter()
+                .map(|c| {
+                    c10k_runtime::spawn(async move {
+                        let msg = [7u8; MSG];
+                        let mut buf = [0u8; MSG];
+                        for _ in 0..rounds {
+                            c.write_all(&msg).await.unwrap();
+                            c.read_exact(&mut buf).await.unwrap();
+                        }
+                        c
+                    })
+                })
+                .collect();
+            let mut back = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                back.push(t.await.unwrap());
+            }
+            back
+        });
+    }
 }
 
 mod reference {
@@ -93,11 +128,15 @@ mod reference {
         pub(crate) clients: Vec<TcpStream>,
     }
 
-    pub(crate) fn setup(conns: usize) -> Setup {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+    pub(crate) fn setup(conns: usize, workers: usize) -> Setup {
+        let mut builder = if workers == 0 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(workers);
+            b
+        };
+        let rt = builder.enable_all().build().unwrap();
         let clients = rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr: SocketAddr = listener.local_addr().unwrap();
@@ -143,22 +182,64 @@ mod reference {
             }
         })));
     }
+
+    /// Multi-thread: one spawned task per client.
+    pub(crate) fn iteration_mt(s: &mut Setup, rounds: usize) {
+        let clients = std::mem::take(&mut s.clients);
+        s.clients = s.rt.block_on(async move {
+            let tasks: Vec<_> = clients
+                .into_iter()
+                .map(|mut c| {
+                    tokio::spawn(async move {
+                        let msg = [7u8; MSG];
+                        let mut buf = [0u8; MSG];
+                        for _ in 0..rounds {
+                            c.write_all(&msg).await.unwrap();
+                            c.read_exact(&mut buf).await.unwrap();
+                        }
+                        c
+                    })
+                })
+                .collect();
+            let mut back = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                back.push(t.await.unwrap());
+            }
+            back
+        });
+    }
 }
 
 fn net_echo(c: &mut Criterion) {
     for (conns, rounds) in CASES {
         let mut g = c.benchmark_group(format!("tcp_echo_{conns}conn"));
         g.throughput(Throughput::Elements((conns * rounds) as u64));
-        let ours = ours::setup(conns);
+        let ours = ours::setup(conns, 0);
         g.bench_with_input(BenchmarkId::new("c10k", conns), &rounds, |b, &r| {
             b.iter(|| ours::iteration(&ours, r))
         });
-        let mut theirs = reference::setup(conns);
+        drop(ours);
+        let mut theirs = reference::setup(conns, 0);
         g.bench_with_input(BenchmarkId::new("tokio", conns), &rounds, |b, &r| {
             b.iter(|| reference::iteration(&mut theirs, r))
         });
         g.finish();
     }
+    // Multi-thread, 2 workers, clients as tasks: per-worker selectors (c10k) against one
+    // shared driver (tokio).
+    let (conns, rounds) = (100, 10);
+    let mut g = c.benchmark_group(format!("tcp_echo_{conns}conn_mt2"));
+    g.throughput(Throughput::Elements((conns * rounds) as u64));
+    let mut ours = ours::setup(conns, 2);
+    g.bench_with_input(BenchmarkId::new("c10k", conns), &rounds, |b, &r| {
+        b.iter(|| ours::iteration_mt(&mut ours, r))
+    });
+    drop(ours);
+    let mut theirs = reference::setup(conns, 2);
+    g.bench_with_input(BenchmarkId::new("tokio", conns), &rounds, |b, &r| {
+        b.iter(|| reference::iteration_mt(&mut theirs, r))
+    });
+    g.finish();
 }
 
 criterion_group!(benches, net_echo);
