@@ -759,6 +759,31 @@ impl Registration {
         res
     }
 
+    /// The readiness currently known for `interest`, without storing a waker or spending
+    /// budget: for IO types that try an operation once and then decide themselves whether
+    /// to [`clear_readiness`](Self::clear_readiness) — `net`'s `try_read` clears it after a
+    /// short stream read as well as after `WouldBlock` (module docs, "Short reads").
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if the descriptor is not known ready; the shutdown error.
+    pub fn try_ready(&self, interest: Interest) -> io::Result<ReadyEvent> {
+        let mask = if interest.is_readable() { READ_MASK } else { 0 }
+            | if interest.is_writable() {
+                WRITE_MASK
+            } else {
+                0
+            };
+        let cur = self.io.readiness.load(Ordering::Acquire);
+        if cur & SHUTDOWN != 0 {
+            return Err(shutdown_error());
+        }
+        if cur & mask == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(ReadyEvent::from_word(cur, mask))
+    }
+
     /// Waits until the descriptor is ready for `interest` (readable if it includes reading,
     /// else writable).
     ///

@@ -183,10 +183,23 @@ where
         }
     }
 
-    /// `try_read` on a stream: one attempt. (The short-read rule is not applied: `try_io`
-    /// does not expose the event, and leaving readiness set costs at most one `WouldBlock`.)
+    /// `try_read` on a stream: one attempt if readiness is known, with the short-read rule.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reg.try_io(Interest::READABLE, || (&self.io).read(buf))
+        let ev = self.reg.try_ready(Interest::READABLE)?;
+        match (&self.io).read(buf) {
+            Ok(n) => {
+                if n > 0 && n < buf.len() {
+                    self.reg.clear_readiness(ev);
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.reg.clear_readiness(ev);
+                }
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
