@@ -259,7 +259,9 @@ impl TcpStream {
         self.io.poll_write_ready(cx)
     }
 
-    /// Reads once if the stream is known readable; never waits.
+    /// Reads once if the stream is known readable; never waits. A read shorter than `buf`
+    /// clears the readiness (the short-read rule), so the next attempt waits for new data
+    /// instead of costing a system call.
     ///
     /// # Errors
     ///

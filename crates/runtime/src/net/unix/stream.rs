@@ -187,7 +187,9 @@ impl UnixStream {
         self.io.poll_write_ready(cx)
     }
 
-    /// Reads once if the stream is known readable; never waits.
+    /// Reads once if the stream is known readable; never waits. A read shorter than `buf`
+    /// clears the readiness (the short-read rule), so the next attempt waits for new data
+    /// instead of costing a system call.
     ///
     /// # Errors
     ///
