@@ -24,17 +24,86 @@
 //! - Held locks are tracked per *thread*, which is right for blocking acquisitions
 //!   (`lock_blocking`, `read_blocking`, ..., and `try_` forms) and wrong for tasks: many tasks
 //!   share a thread and a guard held across `.await` would be attributed to whichever task the
-//!   thread polls next, producing false reports. So an `async` acquisition (`lock().await`) is
-//!   *checked* against the blocking locks the polling thread holds (an edge from each), and
-//!   reported by that thread's name, but is **not recorded as held**: lock-order inversions
-//!   made only of async acquisitions are not detected. Structure task code so that it never
-//!   holds two locks at once, or test the locking order with threads.
+//!   thread polls next, producing false reports. So by default an `async` acquisition
+//!   (`lock().await`) is *checked* against the blocking locks the polling thread holds, and
+//!   reported by that thread's name, but is **not recorded as held**.
+//! - Wrap a task's future in [`track`] to give it its own held-lock list and a name: while the
+//!   tracked future is polled, its list replaces the thread's, so its `async` acquisitions are
+//!   recorded, checked and reported exactly like a thread's (as `task 'name'`). An inversion
+//!   between two tracked tasks is then caught just as between two threads. A guard moved out of
+//!   the task that acquired it is released from whichever list is current when it is dropped.
 //! - `try_lock` acquisitions cannot block, so they add no edge, but the lock they took counts
 //!   as held for later acquisitions.
 //! - Locks are nodes by instance; a dropped lock's edges are removed.
 
+use std::future::Future;
 #[cfg(not(feature = "deadlock-detection"))]
 use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Wraps a task's future so that its `async` lock acquisitions are tracked as its own (see the
+/// module docs); `name` appears in reports. Without the `deadlock-detection` feature this is a
+/// transparent wrapper that costs one pointer.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_sync::{deadlock, Mutex};
+///
+/// let (a, b) = (Mutex::new(()), Mutex::new(()));
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// rt.block_on(deadlock::track("worker", async {
+///     let _ga = a.lock().await;
+///     let _gb = b.lock().await; // recorded as "A, then B" for task 'worker'
+/// }));
+/// ```
+pub fn track<F: Future>(name: impl Into<String>, fut: F) -> Tracked<F> {
+    Tracked {
+        fut: Box::pin(fut),
+        state: TaskState::new(name.into()),
+    }
+}
+
+/// Future of [`track`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Tracked<F> {
+    fut: Pin<Box<F>>,
+    state: TaskState,
+}
+
+impl<F> std::fmt::Debug for Tracked<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracked")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let fut = this.fut.as_mut();
+        this.state.enter(|| fut.poll(cx))
+    }
+}
+
+#[cfg(not(feature = "deadlock-detection"))]
+#[derive(Debug)]
+struct TaskState;
+
+#[cfg(not(feature = "deadlock-detection"))]
+impl TaskState {
+    fn new(_name: String) -> TaskState {
+        TaskState
+    }
+
+    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        f()
+    }
+}
 
 /// Identity of one lock instance in the lock-order graph (zero-sized without the feature).
 #[derive(Debug)]
@@ -62,10 +131,17 @@ impl LockId {
     #[inline]
     pub(crate) fn acquired_blocking(&self, _site: &'static Location<'static>) {}
 
+    /// Records a completed async acquisition (kept only inside a [`track`]ed task).
+    #[inline]
+    pub(crate) fn acquired_async(&self, _site: &'static Location<'static>) {}
+
     /// Records a release.
     #[inline]
     pub(crate) fn released(&self) {}
 }
+
+#[cfg(feature = "deadlock-detection")]
+use imp::TaskState;
 
 #[cfg(feature = "deadlock-detection")]
 mod imp {
@@ -100,6 +176,45 @@ mod imp {
 
     thread_local! {
         static HELD: RefCell<Vec<(usize, Site)>> = const { RefCell::new(Vec::new()) };
+        /// The name of the tracked task being polled on this thread, if any.
+        static TASK: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// A tracked task's own held-lock list, swapped in while it is polled.
+    #[derive(Debug)]
+    pub(crate) struct TaskState {
+        name: Option<String>,
+        held: Vec<(usize, Site)>,
+    }
+
+    impl TaskState {
+        pub(crate) fn new(name: String) -> TaskState {
+            TaskState {
+                name: Some(name),
+                held: Vec::new(),
+            }
+        }
+
+        pub(crate) fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
+            struct Restore<'a>(&'a mut TaskState);
+            impl Drop for Restore<'_> {
+                fn drop(&mut self) {
+                    // Swap back even if the poll panicked.
+                    let _ =
+                        HELD.try_with(|h| std::mem::swap(&mut *h.borrow_mut(), &mut self.0.held));
+                    let _ =
+                        TASK.try_with(|t| std::mem::swap(&mut *t.borrow_mut(), &mut self.0.name));
+                }
+            }
+            let _ = HELD.try_with(|h| std::mem::swap(&mut *h.borrow_mut(), &mut self.held));
+            let _ = TASK.try_with(|t| std::mem::swap(&mut *t.borrow_mut(), &mut self.name));
+            let _restore = Restore(self);
+            f()
+        }
+    }
+
+    fn in_tracked_task() -> bool {
+        TASK.try_with(|t| t.borrow().is_some()).unwrap_or(false)
     }
 
     fn graph<R>(f: impl FnOnce(&mut HashMap<usize, Node>) -> R) -> R {
@@ -107,11 +222,16 @@ mod imp {
         f(g.get_or_insert_with(HashMap::new))
     }
 
+    /// Who is acquiring: the tracked task (and its thread) or the thread.
     fn thread_name() -> String {
         let t = std::thread::current();
-        match t.name() {
+        let thread = match t.name() {
             Some(n) => n.to_owned(),
             None => format!("{:?}", t.id()),
+        };
+        match TASK.try_with(|t| t.borrow().clone()).ok().flatten() {
+            Some(task) => format!("task '{task}' (on thread '{thread}')"),
+            None => format!("thread '{thread}'"),
         }
     }
 
@@ -171,7 +291,14 @@ mod imp {
         }
 
         pub(crate) fn before_acquire_async(&self, site: Site) {
-            self.check(site, false);
+            // Inside a tracked task the held list is the task's own: check fully.
+            self.check(site, in_tracked_task());
+        }
+
+        pub(crate) fn acquired_async(&self, site: Site) {
+            if in_tracked_task() {
+                self.acquired_blocking(site);
+            }
         }
 
         fn check(&self, site: Site, blocking: bool) {
@@ -185,7 +312,7 @@ mod imp {
                     .filter(|_| blocking)
                 {
                     return Some(format!(
-                        "c10k-sync deadlock detection: thread '{me}' is acquiring {} at {site}, \
+                        "c10k-sync deadlock detection: {me} is acquiring {} at {site}, \
                          but it already holds it (acquired at {first}).\nA non-reentrant lock \
                          acquired twice by the same thread waits for itself forever. Release it \
                          first, or use ReentrantMutex (Python's RLock).",
@@ -202,7 +329,7 @@ mod imp {
                     if let Some(cycle) = path(g, self.id, h) {
                         let mut msg = format!(
                             "c10k-sync deadlock detection: lock-order inversion (potential deadlock)\n\
-                             thread '{me}' is acquiring {}\n    at {site}\n  while holding {}\n    \
+                             {me} is acquiring {}\n    at {site}\n  while holding {}\n    \
                              acquired at {h_site}\nbut the opposite order was seen before:\n",
                             describe(g, self.id),
                             describe(g, h),
@@ -210,7 +337,7 @@ mod imp {
                         for (from, e) in &cycle {
                             let _ = writeln!(
                                 msg,
-                                "  thread '{}' acquired {}\n    at {}\n  while holding {}\n    \
+                                "  {} acquired {}\n    at {}\n  while holding {}\n    \
                                  acquired at {}",
                                 e.thread,
                                 describe(g, e.to),

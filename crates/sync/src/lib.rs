@@ -44,8 +44,9 @@
 //! The panic message names every edge of the cycle: thread names and `file:line:col` of both
 //! acquisitions of each edge, and where each lock was created. `async` acquisitions are
 //! checked against the locks the polling thread holds but are not recorded as held (tasks
-//! share threads, so per-thread bookkeeping would invent false cycles); see `src/deadlock.rs`
-//! for the rules and limits. The feature costs a global lock per acquisition: it is meant for
+//! share threads, so per-thread bookkeeping would invent false cycles), unless the task is
+//! wrapped in [`deadlock::track`], which gives it its own held-lock list and a name; see
+//! [`deadlock`] for the rules and limits. The feature costs a global lock per acquisition: it is meant for
 //! tests and debug runs.
 //!
 //! # `unsafe`
@@ -57,7 +58,7 @@
 //! mutex and atomics.
 #![deny(unsafe_code)]
 
-mod deadlock;
+pub mod deadlock;
 mod loom;
 mod wait;
 

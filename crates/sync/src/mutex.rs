@@ -127,10 +127,12 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[track_caller]
     pub fn lock(&self) -> Lock<'_, T> {
-        self.id.before_acquire_async(Location::caller());
+        let site = Location::caller();
+        self.id.before_acquire_async(site);
         Lock {
             mutex: self,
             waiter: Waiter::new(1),
+            site,
         }
     }
 
@@ -239,6 +241,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 pub struct Lock<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
     waiter: Waiter,
+    site: &'static Location<'static>,
 }
 
 impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
@@ -258,6 +261,7 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(r) => {
                 r.expect("a mutex's semaphore is never closed");
+                this.mutex.id.acquired_async(this.site);
                 Poll::Ready(MutexGuard {
                     mutex: this.mutex,
                     _marker: PhantomData,

@@ -95,10 +95,12 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn read(&self) -> Read<'_, T> {
-        self.id.before_acquire_async(Location::caller());
+        let site = Location::caller();
+        self.id.before_acquire_async(site);
         Read {
             lock: self,
             waiter: Waiter::new(1),
+            site,
         }
     }
 
@@ -114,10 +116,12 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn write(&self) -> Write<'_, T> {
-        self.id.before_acquire_async(Location::caller());
+        let site = Location::caller();
+        self.id.before_acquire_async(site);
         Write {
             lock: self,
             waiter: Waiter::new(MAX_READERS),
+            site,
         }
     }
 
@@ -246,6 +250,7 @@ impl<T: Default> Default for RwLock<T> {
 pub struct Read<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     waiter: Waiter,
+    site: &'static Location<'static>,
 }
 
 /// Future of [`RwLock::write`].
@@ -253,6 +258,7 @@ pub struct Read<'a, T: ?Sized> {
 pub struct Write<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     waiter: Waiter,
+    site: &'static Location<'static>,
 }
 
 impl<T: ?Sized> fmt::Debug for Read<'_, T> {
@@ -278,6 +284,7 @@ impl<'a, T: ?Sized> Future for Read<'a, T> {
         let this = self.get_mut();
         this.waiter.poll_acquire(&this.lock.sem, cx).map(|r| {
             r.expect("an RwLock's semaphore is never closed");
+            this.lock.id.acquired_async(this.site);
             RwLockReadGuard {
                 lock: this.lock,
                 _marker: PhantomData,
@@ -293,6 +300,7 @@ impl<'a, T: ?Sized> Future for Write<'a, T> {
         let this = self.get_mut();
         this.waiter.poll_acquire(&this.lock.sem, cx).map(|r| {
             r.expect("an RwLock's semaphore is never closed");
+            this.lock.id.acquired_async(this.site);
             RwLockWriteGuard {
                 lock: this.lock,
                 _marker: PhantomData,

@@ -120,3 +120,53 @@ fn three_lock_cycle_is_caught() {
     .expect_err("2 -> 0 closes 0 -> 1 -> 2");
     assert!(panic_message(err).contains("lock-order inversion"));
 }
+
+fn current_thread_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn inversion_between_tracked_tasks_names_the_tasks() {
+    use c10k_sync::deadlock::track;
+    let (a, b) = (Mutex::new(0), Mutex::new(0));
+    let rt = current_thread_rt();
+    rt.block_on(track("cook", async {
+        let _ga = a.lock().await;
+        let _gb = b.lock().await;
+    }));
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(track("customer", async {
+            let _gb = b.lock().await;
+            let _ga = a.lock().await;
+        }))
+    }))
+    .expect_err("the inversion between tasks must be reported");
+    let msg = panic_message(err);
+    assert!(
+        msg.contains("task 'customer'") && msg.contains("task 'cook'"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn tracked_tasks_sharing_a_thread_do_not_invent_edges() {
+    use c10k_sync::deadlock::track;
+    let (a, b) = (Arc::new(Mutex::new(())), Arc::new(Mutex::new(())));
+    let rt = current_thread_rt();
+    rt.block_on(async {
+        let (a1, b2) = (a.clone(), b.clone());
+        let holder = track("holder", async move {
+            let _ga = a1.lock().await;
+            tokio::task::yield_now().await; // the other task runs while A is held
+        });
+        let other = track("other", async move {
+            let _gb = b2.lock().await; // does not hold A: no edge A -> B
+        });
+        futures_util::future::join(holder, other).await;
+    });
+    // B then A on a thread is therefore no inversion.
+    let _gb = b.lock_blocking();
+    let _ga = a.lock_blocking();
+}
