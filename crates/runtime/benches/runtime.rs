@@ -245,6 +245,34 @@ fn yield_many(c: &mut Criterion) {
     let mut g = c.benchmark_group("yield_many");
     g.throughput(Throughput::Elements((YIELD_TASKS * YIELD_EACH) as u64));
     g.sample_size(20);
+    // The price of long-poll detection (one coarse clock read and the watchdog slot per poll).
+    let rt = c10k_runtime::Runtime::builder()
+        .current_thread()
+        .disable_long_poll_report()
+        .build()
+        .unwrap();
+    g.bench_function(
+        BenchmarkId::new("c10k-no-long-poll", "current_thread"),
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let handles: Vec<_> = (0..YIELD_TASKS)
+                        .map(|_| {
+                            c10k_runtime::spawn(async {
+                                for _ in 0..YIELD_EACH {
+                                    yield_once().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in handles {
+                        h.await.unwrap();
+                    }
+                })
+            })
+        },
+    );
+    drop(rt);
     both!(g, "current_thread", c10k_ct(), tokio_ct(), |spawn| {
         let handles: Vec<_> = (0..YIELD_TASKS)
             .map(|_| {
