@@ -56,4 +56,5 @@ pub(crate) fn main() {
         counter.len(),
         counter.unfinished_tasks()
     );
+    assert_eq!(eaten, 15, "every bun is eaten exactly once");
 }

@@ -63,9 +63,11 @@ pub(crate) fn main() {
     for t in tasks {
         rt.block_on(t).expect("car task");
     }
+    let most = most.load(Ordering::SeqCst);
     println!(
-        "at most {} cars were parked at once; {} spaces free",
-        most.load(Ordering::SeqCst),
+        "at most {most} cars were parked at once; {} spaces free",
         lot.available_permits()
     );
+    assert!(most <= 3, "the semaphore admits at most 3 cars");
+    assert_eq!(lot.available_permits(), 3, "every space is given back");
 }

@@ -21,7 +21,9 @@ pub(crate) fn main() {
     for t in threads {
         t.join().expect("seller thread");
     }
-    println!("threads: tickets left = {}", *tickets.lock_blocking());
+    let left = *tickets.lock_blocking();
+    println!("threads: tickets left = {left}");
+    assert_eq!(left, 0, "every ticket sold exactly once");
 
     let booth = Arc::new(Mutex::new(100u32));
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -43,5 +45,7 @@ pub(crate) fn main() {
             t.await.expect("seller task");
         }
     });
-    println!("tasks: tickets left = {}", *booth.lock_blocking());
+    let left = *booth.lock_blocking();
+    println!("tasks: tickets left = {left}");
+    assert_eq!(left, 0, "every ticket sold exactly once");
 }

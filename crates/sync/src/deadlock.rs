@@ -35,6 +35,13 @@
 //! - `try_lock` acquisitions cannot block, so they add no edge, but the lock they took counts
 //!   as held for later acquisitions.
 //! - Locks are nodes by instance; a dropped lock's edges are removed.
+//!
+//! # Cost
+//!
+//! With the feature, every blocking (or tracked) acquisition takes one global mutex and, the
+//! first time an edge appears, runs a depth-first search from the new lock. Without it, the
+//! per-lock identity is zero-sized, every hook is an empty inline function, and [`track`] only
+//! boxes the future it wraps.
 
 use std::future::Future;
 #[cfg(not(feature = "deadlock-detection"))]
