@@ -186,3 +186,24 @@ fn watch_latest_value_and_changes() {
     drop(tx);
     assert_eq!(rx.changed_blocking(), Err(RecvError));
 }
+
+#[test]
+fn unbounded_mpsc_batches_without_losing_order_or_messages() {
+    let (tx, mut rx) = mpsc::unbounded();
+    let (_c, w) = CountWaker::new();
+    {
+        let mut pending = rx.recv();
+        assert!(poll_once(&mut pending, &w).is_pending());
+        tx.try_send(0).unwrap(); // handed to the pending receive ...
+    } // ... which is dropped: 0 goes back to the head of the channel
+    for i in 1..5 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(rx.recv_blocking(), Ok(0)); // takes 0..5 as one batch
+    assert_eq!(rx.len(), 4);
+    tx.try_send(5).unwrap();
+    let rest: Vec<i32> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(rest, [1, 2, 3, 4, 5]);
+    drop(tx);
+    assert_eq!(block_on(rx.recv()), Err(RecvError));
+}
