@@ -31,7 +31,14 @@ use crate::semaphore::Semaphore;
 
 static NEXT_TOKEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
 
+#[cfg(not(loom))]
 thread_local! {
+    static TOKEN: usize = NEXT_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+// loom runs its threads as coroutines: only its own thread-locals are per model thread.
+#[cfg(loom)]
+loom::thread_local! {
     static TOKEN: usize = NEXT_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
