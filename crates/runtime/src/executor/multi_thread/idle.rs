@@ -39,7 +39,11 @@ impl Idle {
     }
 
     fn should_notify(&self) -> bool {
-        let s = self.state.load(SeqCst);
+        // A read-modify-write, not a load: it orders the caller's earlier push (a plain
+        // `Release` store of a queue index) before this read, so that either we see the
+        // searcher that is about to park, or that searcher sees our task (it re-checks every
+        // queue after its own read-modify-write in `transition_worker_to_parked`).
+        let s = self.state.fetch_add(0, SeqCst);
         searching(s) == 0 && unparked(s) < self.num_workers
     }
 
