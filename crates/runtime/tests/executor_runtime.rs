@@ -382,3 +382,23 @@ fn a_stuck_poll_is_reported_while_it_is_stuck() -> io::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn two_threads_block_on_one_current_thread_runtime() -> io::Result<()> {
+    // The second `block_on` waits for the first thread to give the core back (or for its own
+    // future), and tasks keep running whichever thread drives them.
+    let rt = Arc::new(Runtime::builder().current_thread().build()?);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let rt2 = Arc::clone(&rt);
+    let other = std::thread::spawn(move || {
+        rt2.block_on(async move {
+            let h = c10k_runtime::spawn(async { 7 });
+            tx.send(()).unwrap();
+            h.await.unwrap()
+        })
+    });
+    rx.recv().unwrap();
+    let mine = rt.block_on(async { c10k_runtime::spawn(async { 5 }).await.unwrap() });
+    assert_eq!(mine + other.join().unwrap(), 12);
+    Ok(())
+}

@@ -216,7 +216,13 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
             return out;
         }
         // Another thread drives the runtime: wait for our future or for the core.
-        lock(&handle.core_waiters).push(std::thread::current());
+        {
+            let me = std::thread::current();
+            let mut waiters = lock(&handle.core_waiters);
+            if !waiters.iter().any(|t| t.id() == me.id()) {
+                waiters.push(me);
+            }
+        }
         if signal.woken.swap(false, Ordering::AcqRel) {
             let mut cx = Context::from_waker(&waker);
             if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
