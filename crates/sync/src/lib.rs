@@ -76,7 +76,7 @@ pub mod semaphore;
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use event::Event;
-pub use mutex::{Mutex, MutexGuard, TryLockError};
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::Notify;
 pub use queue::Queue;
 pub use reentrant::{ReentrantMutex, ReentrantMutexGuard};

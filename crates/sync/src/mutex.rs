@@ -15,6 +15,7 @@ use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -130,6 +131,31 @@ impl<T: ?Sized> Mutex<T> {
         let site = Location::caller();
         self.id.before_acquire_async(site);
         Lock {
+            mutex: self,
+            waiter: Waiter::new(1),
+            site,
+        }
+    }
+
+    /// Waits for the lock through an `Arc`, returning a guard that owns the `Arc` and can
+    /// therefore move into a spawned task or thread. Same fairness and cancellation safety
+    /// as [`lock`](Self::lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(c10k_sync::Mutex::new(0));
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let mut guard = rt.block_on(m.clone().lock_owned());
+    /// std::thread::spawn(move || *guard += 1).join().unwrap();
+    /// assert_eq!(*m.lock_blocking(), 1);
+    /// ```
+    #[track_caller]
+    pub fn lock_owned(self: Arc<Self>) -> LockOwned<T> {
+        let site = Location::caller();
+        self.id.before_acquire_async(site);
+        LockOwned {
             mutex: self,
             waiter: Waiter::new(1),
             site,
@@ -332,5 +358,91 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
 impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
+    }
+}
+
+/// Future of [`Mutex::lock_owned`].
+#[must_use = "futures do nothing unless polled"]
+pub struct LockOwned<T: ?Sized> {
+    mutex: Arc<Mutex<T>>,
+    waiter: Waiter,
+    site: &'static Location<'static>,
+}
+
+impl<T: ?Sized> fmt::Debug for LockOwned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockOwned")
+            .field("waiter", &self.waiter)
+            .finish()
+    }
+}
+
+impl<T: ?Sized> Future for LockOwned<T> {
+    type Output = OwnedMutexGuard<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.waiter.poll_acquire(&this.mutex.sem, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(r) => {
+                r.expect("a mutex's semaphore is never closed");
+                this.mutex.id.acquired_async(this.site);
+                Poll::Ready(OwnedMutexGuard {
+                    mutex: this.mutex.clone(),
+                    _marker: PhantomData,
+                })
+            }
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for LockOwned<T> {
+    fn drop(&mut self) {
+        self.waiter.cancel(&self.mutex.sem);
+    }
+}
+
+/// Exclusive access to an `Arc<Mutex<T>>`'s value that owns the `Arc`; unlocks on drop.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedMutexGuard<T: ?Sized> {
+    mutex: Arc<Mutex<T>>,
+    // Makes the guard `Sync` only for `T: Sync` (it hands out `&T`), `Send` for `T: Send`.
+    _marker: PhantomData<T>,
+}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// The mutex this guard locks.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.mutex
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the mutex's only permit, so no `&mut T` exists elsewhere.
+        unsafe { &*self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the mutex's only permit, so this is the only access to `T`;
+        // `&mut self` makes the returned borrow unique among borrows of the guard.
+        unsafe { &mut *self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        self.mutex.id.released();
+        self.mutex.sem.release(1);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }

@@ -11,6 +11,8 @@ fn primitives_are_send_and_sync() {
     send::<Mutex<Vec<u8>>>();
     sync::<Mutex<std::cell::Cell<u8>>>(); // a Mutex makes a Send-only value shareable
     send::<MutexGuard<'static, Vec<u8>>>(); // guards may cross `.await` on multi-threaded executors
+    send::<OwnedMutexGuard<Vec<u8>>>();
+    sync::<OwnedMutexGuard<Vec<u8>>>();
     sync::<RwLock<Vec<u8>>>();
     sync::<ReentrantMutex<std::cell::RefCell<u8>>>();
     sync::<Semaphore>();
@@ -36,6 +38,7 @@ fn futures_are_send() {
     let (tx, rx) = mpmc::bounded::<u8>(1);
     fn is_send<T: Send>(_: &T) {}
     is_send(&m.lock());
+    is_send(&std::sync::Arc::new(Mutex::new(0)).lock_owned());
     is_send(&s.acquire());
     is_send(&q.get());
     is_send(&q.put(1));
