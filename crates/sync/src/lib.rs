@@ -28,7 +28,10 @@
 //!
 //! - **Fairness**: waiters are served in the order they started waiting. What is handed
 //!   over (a lock, permits, a queued value) goes to the oldest waiter directly, so later
-//!   arrivals cannot overtake it; `try_` forms fail rather than jump the queue.
+//!   arrivals cannot overtake it; `try_` forms fail rather than jump the queue. A `_blocking`
+//!   call spins briefly (then yields) before it queues and parks its thread; a spinning caller
+//!   is not queued yet, and its retries fail while anyone is queued, so it never overtakes a
+//!   waiter either.
 //! - **Cancellation safety**: dropping any future of this crate before it completes removes
 //!   its waiter; if something had already been handed to it, it is passed on to the next
 //!   waiter (or put back). A value is never lost when a future is dropped.
@@ -46,8 +49,8 @@
 //! checked against the locks the polling thread holds but are not recorded as held (tasks
 //! share threads, so per-thread bookkeeping would invent false cycles), unless the task is
 //! wrapped in [`deadlock::track`], which gives it its own held-lock list and a name; see
-//! [`deadlock`] for the rules and limits. The feature costs a global lock per acquisition: it is meant for
-//! tests and debug runs.
+//! [`deadlock`] for the rules and limits. The feature costs a global lock per acquisition: it
+//! is meant for tests and debug runs.
 //!
 //! # `unsafe`
 //!
@@ -56,6 +59,20 @@
 //! `unsafe` there argues from "the guard holds the permit". The waiter list, the semaphore
 //! engine, the queues and the channels are safe code over a `std` (or, for models, `loom`)
 //! mutex and atomics.
+//!
+//! # How it is checked
+//!
+//! - `tests/loom_*.rs`: loom models (2–3 threads, preemption bound 2) of the hand-over with
+//!   cancellation, Mutex, RwLock, ReentrantMutex, Semaphore, Event, Notify, Condvar, Barrier,
+//!   mpsc, Queue, oneshot, watch and broadcast:
+//!   `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=2
+//!   cargo test -p c10k-sync --release --test 'loom_*'`.
+//! - `tests/queue_proptest.rs`: with threads and tasks mixed and `get` futures cancelled at
+//!   random, nothing put is lost or duplicated, `join` returns only after every `task_done`,
+//!   FIFO/LIFO/priority orders match a model, and mpsc keeps per-producer order.
+//! - `examples/` ports the tutorials (cooks and customers, ticket booth, parking lot, bus and
+//!   passengers, traffic light, the deadlock and its re-entrant fix); `tests/examples_run.rs`
+//!   runs them. `benches/` compares with `std`, tokio, crossbeam and flume (`BENCHMARKS.md`).
 #![deny(unsafe_code)]
 
 pub mod deadlock;
