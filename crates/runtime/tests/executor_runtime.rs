@@ -402,3 +402,30 @@ fn two_threads_block_on_one_current_thread_runtime() -> io::Result<()> {
     assert_eq!(mine + other.join().unwrap(), 12);
     Ok(())
 }
+
+#[test]
+fn long_polls_of_local_tasks_are_reported() -> io::Result<()> {
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    let rt = Runtime::builder()
+        .current_thread()
+        .on_long_poll(move |r| sink.lock().unwrap().push(r.clone()))
+        .build()?;
+    let local = task::LocalSet::new();
+    rt.block_on(local.run_until(async {
+        let rc = std::rc::Rc::new(());
+        task::Builder::new()
+            .name("local-sleeper")
+            .spawn_local(async move {
+                let _rc = rc;
+                // Blocking inside a poll is the behaviour under test.
+                std::thread::sleep(Duration::from_millis(150));
+            })
+            .await
+            .unwrap();
+    }));
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].name.as_deref(), Some("local-sleeper"));
+    Ok(())
+}

@@ -48,7 +48,7 @@ pub(crate) struct Handle {
     pub(crate) driver: Arc<Driver>,
     pub(crate) time: Arc<TimeDriver>,
     pub(crate) blocking: blocking::Spawner,
-    long_poll: LongPollConfig,
+    pub(crate) long_poll: LongPollConfig,
     /// Reports polls still stuck (see `watchdog.rs`); slot 0 is the driving thread's.
     watchdog: Option<Arc<super::watchdog::Watchdog>>,
     /// The core, while no thread is driving the runtime.

@@ -54,6 +54,13 @@ impl Handle {
         }
     }
 
+    pub(crate) fn long_poll(&self) -> &crate::executor::LongPollConfig {
+        match self {
+            Handle::CurrentThread(h) => &h.long_poll,
+            Handle::MultiThread(h) => &h.long_poll,
+        }
+    }
+
     pub(crate) fn backend(&self) -> c10k_selector::Backend {
         match self {
             Handle::CurrentThread(h) => h.driver.backend(),

@@ -36,6 +36,9 @@ struct Shared {
     remote: Inject,
     waker: Mutex<Option<Waker>>,
     owned: OwnedTasks,
+    /// The long-poll settings of the runtime that first drives the set (its tasks are
+    /// reported like the runtime's own).
+    long_poll: std::sync::OnceLock<Option<crate::executor::LongPollConfig>>,
 }
 
 impl Shared {
@@ -105,6 +108,7 @@ impl LocalSet {
                     remote: Inject::new(),
                     waker: Mutex::new(None),
                     owned: OwnedTasks::new(1),
+                    long_poll: std::sync::OnceLock::new(),
                 }),
                 queue: RefCell::new(VecDeque::new()),
             },
@@ -181,6 +185,10 @@ impl<F: Future> Future for RunUntil<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let me = self.project();
         let set = *me.set;
+        set.cx
+            .shared
+            .long_poll
+            .get_or_init(|| crate::context::with_handle(|h| h.map(|h| h.long_poll().clone())));
         {
             let mut w = crate::loom::lock(&set.cx.shared.waker);
             if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -252,6 +260,10 @@ impl Schedule for LocalSchedule {
 
     fn release(&self, task: RawTask) -> bool {
         self.0.owned.remove(task)
+    }
+
+    fn long_poll(&self) -> Option<&crate::executor::LongPollConfig> {
+        self.0.long_poll.get().and_then(Option::as_ref)
     }
 }
 

@@ -40,7 +40,7 @@ pub(crate) struct Handle {
     pub(crate) owned: task::list::OwnedTasks,
     pub(crate) time: Arc<TimeDriver>,
     pub(crate) blocking: blocking::Spawner,
-    long_poll: LongPollConfig,
+    pub(crate) long_poll: LongPollConfig,
     /// Reports polls still stuck (see `watchdog.rs`); slot `i` is worker `i`'s.
     watchdog: Option<Arc<super::watchdog::Watchdog>>,
     shutdown: AtomicBool,
