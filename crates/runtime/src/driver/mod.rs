@@ -825,3 +825,18 @@ impl fmt::Debug for Registration {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod size_tests {
+    /// Guards the per-connection footprint reported in BENCH-core.md: the registration's
+    /// shared state (plus 16 bytes of `Arc` counts and a 16-byte slab slot).
+    #[test]
+    fn scheduled_io_size() {
+        let n = std::mem::size_of::<super::ScheduledIo>();
+        eprintln!(
+            "ScheduledIo: {n} bytes, Registration: {} bytes",
+            std::mem::size_of::<super::Registration>()
+        );
+        assert!(n <= 80, "ScheduledIo grew to {n} bytes");
+    }
+}

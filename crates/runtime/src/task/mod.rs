@@ -9,8 +9,9 @@
 //!
 //! Each task is one allocation (`raw.rs`): a 64-byte header (state word, vtable, id, name,
 //! owned-list links, join waker), an 8-byte scheduler pointer, then the future and, once it
-//! completes, its output, sharing the same bytes. A task whose future is tiny costs about
-//! 96 bytes, against tokio's 128-byte-aligned cells.
+//! completes, its output, sharing the same bytes. A task whose future is tiny is an 88-byte
+//! cell (a 96-byte malloc chunk), against tokio's 128-byte-aligned cells; see
+//! `BENCH-core.md` for the measured 104 bytes per idle task against tokio's 327.
 //!
 //! # State machine
 //!
