@@ -203,7 +203,41 @@ pub(crate) enum NoValue {
 
 /// The engine shared by [`Queue`] and the `mpsc`/`mpmc` channels.
 pub(crate) struct Core<T> {
-    pub(crate) state: Mutex<State<T>>,
+    state: Mutex<State<T>>,
+    /// The store's length as of the last unlock: a hint that lets spinning callers wait
+    /// without taking the lock (and slowing its holder). Never used for a decision that
+    /// matters: every real check happens under the lock. A plain `std` atomic even under
+    /// loom, since no outcome depends on it.
+    len_hint: std::sync::atomic::AtomicUsize,
+    /// The bound, fixed at creation (copied out of `State` for lock-free spinning).
+    maxsize: Option<usize>,
+}
+
+/// The state lock; publishes the length hint when released.
+pub(crate) struct StateGuard<'a, T> {
+    guard: crate::loom::MutexGuard<'a, State<T>>,
+    hint: &'a std::sync::atomic::AtomicUsize,
+}
+
+impl<T> std::ops::Deref for StateGuard<'_, T> {
+    type Target = State<T>;
+
+    fn deref(&self) -> &State<T> {
+        &self.guard
+    }
+}
+
+impl<T> std::ops::DerefMut for StateGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut State<T> {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for StateGuard<'_, T> {
+    fn drop(&mut self) {
+        self.hint
+            .store(self.guard.store.len(), std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl<T> State<T> {
@@ -277,11 +311,31 @@ impl<T> State<T> {
 }
 
 impl<T> Core<T> {
+    pub(crate) fn lock(&self) -> StateGuard<'_, T> {
+        StateGuard {
+            guard: loom::lock(&self.state),
+            hint: &self.len_hint,
+        }
+    }
+
+    /// Whether a spinning caller should try now (`get`: something stored; `put`: room).
+    fn worth_trying(&self, get: bool) -> bool {
+        let len = self.len_hint.load(std::sync::atomic::Ordering::Relaxed);
+        if get {
+            len > 0
+        } else {
+            self.maxsize.is_none_or(|m| len < m)
+        }
+    }
+
     fn with_store(store: Store<T>, maxsize: Option<usize>) -> Core<T> {
+        let maxsize = maxsize.filter(|&m| m > 0);
         Core {
+            len_hint: std::sync::atomic::AtomicUsize::new(0),
+            maxsize,
             state: Mutex::new(State {
                 store,
-                maxsize: maxsize.filter(|&m| m > 0),
+                maxsize,
                 getters: WaitList::new(),
                 putters: WaitList::new(),
                 joiners: WaitList::new(),
@@ -300,14 +354,14 @@ impl<T> Core<T> {
 
     pub(crate) fn try_put(&self, v: T) -> Result<(), Rejected<T>> {
         let mut wakes = WakeList::new();
-        let r = loom::lock(&self.state).try_put(v, &mut wakes);
+        let r = self.lock().try_put(v, &mut wakes);
         wakes.wake_all();
         r
     }
 
     pub(crate) fn try_get(&self) -> Result<T, NoValue> {
         let mut wakes = WakeList::new();
-        let r = loom::lock(&self.state).try_get(&mut wakes);
+        let r = self.lock().try_get(&mut wakes);
         wakes.wake_all();
         r
     }
@@ -319,7 +373,11 @@ impl<T> Core<T> {
         // few hundred nanoseconds, far less than a park/unpark round trip.
         let mut v = v;
         for i in 0..SPINS {
-            match loom::lock(&self.state).try_put(v, &mut wakes) {
+            if i > 0 && !self.worth_trying(false) {
+                spin(i);
+                continue;
+            }
+            match self.lock().try_put(v, &mut wakes) {
                 Err(Rejected::Full(back)) => v = back,
                 r => {
                     wakes.wake_all();
@@ -329,7 +387,7 @@ impl<T> Core<T> {
             spin(i);
         }
         let key = {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             match s.try_put(v, &mut wakes) {
                 Err(Rejected::Full(v)) => s.putters.push_back(Some(v), Wakeup::thread()),
                 r => {
@@ -340,7 +398,7 @@ impl<T> Core<T> {
             }
         };
         park_while_queued(&self.state, deadline, |s| s.putters.is_queued(key));
-        let (v, queued) = loom::lock(&self.state).putters.remove(key);
+        let (v, queued) = self.lock().putters.remove(key);
         match (v, queued) {
             (None, _) => Ok(()),
             (Some(v), true) => Err(Rejected::Full(v)),
@@ -352,7 +410,11 @@ impl<T> Core<T> {
     pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<T, NoValue> {
         let mut wakes = WakeList::new();
         for i in 0..SPINS {
-            match loom::lock(&self.state).try_get(&mut wakes) {
+            if i > 0 && !self.worth_trying(true) {
+                spin(i);
+                continue;
+            }
+            match self.lock().try_get(&mut wakes) {
                 Err(NoValue::Empty) => {}
                 r => {
                     wakes.wake_all();
@@ -362,7 +424,7 @@ impl<T> Core<T> {
             spin(i);
         }
         let key = {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             match s.try_get(&mut wakes) {
                 Err(NoValue::Empty) => s.getters.push_back(None, Wakeup::thread()),
                 r => {
@@ -374,7 +436,7 @@ impl<T> Core<T> {
         };
         park_while_queued(&self.state, deadline, |s| s.getters.is_queued(key));
         let r = {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             match s.getters.remove(key) {
                 (Some(v), _) => Ok(v),
                 (None, true) => Err(NoValue::Empty),
@@ -393,7 +455,7 @@ impl<T> Core<T> {
     ) -> Poll<Result<(), T>> {
         let mut wakes = WakeList::new();
         let r = {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             match slot.key {
                 None => {
                     let v = slot
@@ -433,7 +495,7 @@ impl<T> Core<T> {
     /// A put future is dropped: leave the queue (its value, not yet in, is dropped with it).
     pub(crate) fn cancel_put(&self, slot: &mut PutSlot<T>) {
         if let Some(key) = slot.key.take() {
-            let v = loom::lock(&self.state).putters.remove(key).0;
+            let v = self.lock().putters.remove(key).0;
             drop(v);
         }
     }
@@ -445,7 +507,7 @@ impl<T> Core<T> {
     ) -> Poll<Result<T, NoValue>> {
         let mut wakes = WakeList::new();
         let r = {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             match *key {
                 None => match s.try_get(&mut wakes) {
                     Err(NoValue::Empty) => {
@@ -478,7 +540,7 @@ impl<T> Core<T> {
         if let Some(k) = key.take() {
             let mut wakes = WakeList::new();
             {
-                let mut s = loom::lock(&self.state);
+                let mut s = self.lock();
                 if let (Some(v), _) = s.getters.remove(k) {
                     s.reroute(v, &mut wakes);
                 }
@@ -488,7 +550,7 @@ impl<T> Core<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        loom::lock(&self.state).store.len()
+        self.lock().store.len()
     }
 
     /// For the single receiver of an unbounded FIFO channel: moves *everything* stored into
@@ -498,7 +560,7 @@ impl<T> Core<T> {
     pub(crate) fn steal_all(&self, into: &mut VecDeque<T>) -> Result<(), NoValue> {
         let mut wakes = WakeList::new();
         let r = {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             let unbounded = s.maxsize.is_none();
             let stolen = match &mut s.store {
                 Store::Fifo(d) if unbounded && !d.is_empty() => {
@@ -529,18 +591,18 @@ impl<T> Core<T> {
     }
 
     pub(crate) fn add_sender(&self) {
-        loom::lock(&self.state).senders += 1;
+        self.lock().senders += 1;
     }
 
     pub(crate) fn add_receiver(&self) {
-        loom::lock(&self.state).receivers += 1;
+        self.lock().receivers += 1;
     }
 
     /// The last sender gone: receivers drain, then see the channel closed.
     pub(crate) fn drop_sender(&self) {
         let mut wakes = WakeList::new();
         {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             s.senders -= 1;
             if s.senders == 0 {
                 s.get_closed = true;
@@ -555,7 +617,7 @@ impl<T> Core<T> {
     pub(crate) fn drop_receiver(&self) {
         let mut wakes = WakeList::new();
         let dropped = {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             s.receivers -= 1;
             if s.receivers == 0 {
                 s.close(true, &mut wakes)
@@ -571,7 +633,7 @@ impl<T> Core<T> {
     pub(crate) fn close_sends(&self) {
         let mut wakes = WakeList::new();
         {
-            let mut s = loom::lock(&self.state);
+            let mut s = self.lock();
             s.put_closed = true;
             s.get_closed = true;
             s.putters.notify_all(&mut wakes);
@@ -581,7 +643,7 @@ impl<T> Core<T> {
     }
 
     pub(crate) fn is_closed_for_send(&self) -> bool {
-        loom::lock(&self.state).put_closed
+        self.lock().put_closed
     }
 }
 
@@ -746,7 +808,7 @@ pub struct Queue<T> {
 
 impl<T> fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = loom::lock(&self.core.state);
+        let s = self.core.lock();
         f.debug_struct("Queue")
             .field("kind", &s.store.kind())
             .field("len", &s.store.len())
@@ -839,22 +901,22 @@ impl<T> Queue<T> {
 
     /// Whether the queue is at `maxsize` now (a snapshot; never true for unbounded queues).
     pub fn is_full(&self) -> bool {
-        loom::lock(&self.core.state).is_full()
+        self.core.lock().is_full()
     }
 
     /// The bound, `None` if unbounded.
     pub fn maxsize(&self) -> Option<usize> {
-        loom::lock(&self.core.state).maxsize
+        self.core.lock().maxsize
     }
 
     /// Items put and not yet marked [`task_done`](Self::task_done) (a snapshot).
     pub fn unfinished_tasks(&self) -> usize {
-        loom::lock(&self.core.state).unfinished
+        self.core.lock().unfinished
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_shutdown(&self) -> bool {
-        loom::lock(&self.core.state).put_closed
+        self.core.lock().put_closed
     }
 
     /// Puts without waiting.
@@ -1017,7 +1079,7 @@ impl<T> Queue<T> {
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
         let mut wakes = WakeList::new();
         {
-            let mut s = loom::lock(&self.core.state);
+            let mut s = self.core.lock();
             if s.unfinished == 0 {
                 return Err(TaskDoneError);
             }
@@ -1075,14 +1137,14 @@ impl<T> Queue<T> {
 
     fn join_blocking_inner(&self, deadline: Option<Instant>) -> bool {
         let key = {
-            let mut s = loom::lock(&self.core.state);
+            let mut s = self.core.lock();
             if s.unfinished == 0 {
                 return true;
             }
             s.joiners.push_back((), Wakeup::thread())
         };
         park_while_queued(&self.core.state, deadline, |s| s.joiners.is_queued(key));
-        !loom::lock(&self.core.state).joiners.remove(key).1
+        !self.core.lock().joiners.remove(key).1
     }
 
     /// Shuts the queue down (asyncio 3.13 `Queue.shutdown`): puts fail from now on, waiting
@@ -1110,7 +1172,7 @@ impl<T> Queue<T> {
     /// ```
     pub fn shutdown(&self, immediate: bool) {
         let mut wakes = WakeList::new();
-        let dropped = loom::lock(&self.core.state).close(immediate, &mut wakes);
+        let dropped = self.core.lock().close(immediate, &mut wakes);
         wakes.wake_all();
         drop(dropped);
     }
@@ -1230,7 +1292,7 @@ impl<T> Future for Join<'_, T> {
 impl<T> Drop for Join<'_, T> {
     fn drop(&mut self) {
         if let Some(k) = self.key.take() {
-            loom::lock(&self.core.state).joiners.remove(k);
+            self.core.lock().joiners.remove(k);
         }
     }
 }
