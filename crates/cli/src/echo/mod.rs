@@ -8,7 +8,8 @@
 //! |---|---|---|
 //! | `threads` | `threads.rs` | a blocking thread per connection (64 KiB stacks) |
 //! | `nonblocking` | `nonblocking.rs` | it does not: it busy-polls every socket |
-//! | `select`, `poll`, `epoll` | `selector_loop.rs` | `c10k::selector`, one loop per thread |
+//! | `select`, `poll`, `epoll` | `runtime.rs` | the c10k runtime on that backend, a task per connection |
+//! | `reactor` | `selector_loop.rs` | callbacks on `c10k::selector` (`--backend`), one loop per thread |
 //! | `sigio` | `sigio.rs` | real-time signals queued per ready socket, read from a signalfd |
 //! | `uring` | — | not built yet: exits 2 |
 //!
@@ -17,6 +18,7 @@
 
 mod conn;
 mod nonblocking;
+mod runtime;
 mod selector_loop;
 mod sigio;
 mod threads;
@@ -39,12 +41,14 @@ pub(crate) enum Model {
     Threads,
     /// Non-blocking sockets polled in a busy loop (costs a whole CPU even when idle).
     Nonblocking,
-    /// select(2): at most FD_SETSIZE (1024) descriptors.
+    /// The c10k runtime on select(2): at most FD_SETSIZE (1024) descriptors.
     Select,
-    /// poll(2).
+    /// The c10k runtime on poll(2).
     Poll,
-    /// epoll(7), edge-triggered.
+    /// The c10k runtime on epoll(7), edge-triggered.
     Epoll,
+    /// A hand-written event loop dispatching callbacks on the selector (`--backend`).
+    Reactor,
     /// Signal-driven IO: O_ASYNC + F_SETSIG real-time signals read from a signalfd.
     Sigio,
     /// io_uring (completion-based): not built yet.
@@ -70,12 +74,38 @@ pub(crate) struct Args {
     /// IO model.
     #[arg(long, value_enum, default_value_t = Model::Auto)]
     pub(crate) model: Model,
-    /// Event loops (each with its own SO_REUSEPORT listener); ignored by `threads`.
+    /// Threads: runtime workers (select, poll, epoll: 1 = current-thread runtime, N = the
+    /// multi-thread scheduler), or event loops (the others); each has its own SO_REUSEPORT
+    /// listener. Ignored by `threads`.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: u16,
+    /// Selector backend of the `reactor` model [default: epoll].
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<BackendArg>,
     /// Answer with ASCII-uppercased bytes, as the tutorials' servers do.
     #[arg(long)]
     pub(crate) upper: bool,
+}
+
+/// A selector backend, for `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BackendArg {
+    /// select(2).
+    Select,
+    /// poll(2).
+    Poll,
+    /// epoll(7), edge-triggered.
+    Epoll,
+}
+
+impl From<BackendArg> for c10k::selector::Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Select => c10k::selector::Backend::Select,
+            BackendArg::Poll => c10k::selector::Backend::Poll,
+            BackendArg::Epoll => c10k::selector::Backend::Epoll,
+        }
+    }
 }
 
 /// What every model needs to know.
@@ -91,6 +121,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         Model::Uring => return Err(usage(URING_MISSING)),
         m => m,
     };
+    if args.backend.is_some() && model != Model::Reactor {
+        return Err(usage("--backend applies to --model reactor only"));
+    }
     crate::sys::raise_fd_limit();
     crate::shutdown::install()?;
     let loops = match model {
@@ -108,9 +141,18 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     match model {
         Model::Threads => threads::serve(listeners, options),
         Model::Nonblocking => nonblocking::serve(listeners, options),
-        Model::Select => selector_loop::serve(listeners, options, c10k::selector::Backend::Select),
-        Model::Poll => selector_loop::serve(listeners, options, c10k::selector::Backend::Poll),
-        Model::Epoll => selector_loop::serve(listeners, options, c10k::selector::Backend::Epoll),
+        Model::Select | Model::Poll | Model::Epoll => {
+            let backend = match model {
+                Model::Select => c10k::selector::Backend::Select,
+                Model::Poll => c10k::selector::Backend::Poll,
+                _ => c10k::selector::Backend::Epoll,
+            };
+            runtime::serve(listeners, options, backend, loops)
+        }
+        Model::Reactor => {
+            let backend = args.backend.unwrap_or(BackendArg::Epoll).into();
+            selector_loop::serve(listeners, options, backend)
+        }
         Model::Sigio => sigio::serve(listeners, options),
         Model::Uring | Model::Auto => unreachable!("resolved above"),
     }

@@ -1,5 +1,9 @@
-//! The `select`, `poll` and `epoll` models: one single-threaded event loop per listener on
-//! `c10k::selector` (`--threads N` runs N loops over `SO_REUSEPORT` listeners).
+//! The `reactor` model: the tutorials' "callbacks on a selector", written by hand. One
+//! single-threaded event loop per listener directly on `c10k::selector`, no tasks and no
+//! futures (`--backend select|poll|epoll`, default epoll; `--threads N` runs N loops over
+//! `SO_REUSEPORT` listeners). The `select`, `poll` and `epoll` models run the same protocol
+//! as tasks on the c10k runtime (`runtime.rs`); this loop is kept beside them as the floor
+//! they are measured against.
 //!
 //! Readiness protocol:
 //!

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::output::{Row, Summary};
 
-const COLORS: [RGBColor; 8] = [
+const COLORS: [RGBColor; 9] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -16,6 +16,7 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
 ];
 
 fn err(e: impl std::fmt::Debug) -> anyhow::Error {

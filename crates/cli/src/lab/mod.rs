@@ -45,12 +45,14 @@ pub(crate) enum LabModel {
     Threads,
     /// Busy-polling over non-blocking sockets.
     Nonblocking,
-    /// select(2).
+    /// The c10k runtime on select(2).
     Select,
-    /// poll(2).
+    /// The c10k runtime on poll(2).
     Poll,
-    /// epoll(7), edge-triggered.
+    /// The c10k runtime on epoll(7), edge-triggered, a task per connection.
     Epoll,
+    /// The hand-written callback loop on the epoll selector (no tasks).
+    Reactor,
     /// Signal-driven IO.
     Sigio,
     /// io_uring.
@@ -60,12 +62,13 @@ pub(crate) enum LabModel {
 }
 
 impl LabModel {
-    const ALL: [LabModel; 8] = [
+    const ALL: [LabModel; 9] = [
         LabModel::Threads,
         LabModel::Nonblocking,
         LabModel::Select,
         LabModel::Poll,
         LabModel::Epoll,
+        LabModel::Reactor,
         LabModel::Sigio,
         LabModel::Uring,
         LabModel::Tokio,
@@ -78,13 +81,14 @@ impl LabModel {
             LabModel::Select => "select",
             LabModel::Poll => "poll",
             LabModel::Epoll => "epoll",
+            LabModel::Reactor => "reactor",
             LabModel::Sigio => "sigio",
             LabModel::Uring => "uring",
             LabModel::Tokio => "tokio",
         }
     }
 
-    fn server_args(self) -> Vec<String> {
+    pub(crate) fn server_args(self) -> Vec<String> {
         let mut args: Vec<String> = match self {
             LabModel::Tokio => vec!["__tokio-echo".into()],
             m => vec!["echo".into(), "--model".into(), m.name().into()],

@@ -346,8 +346,9 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
     for info in infos {
         let _ = writeln!(
             text,
-            "- {}: {}; RSS at 0 connections {} KiB; idle connections measured: {}",
+            "- {} (`c10k {}`): {}; RSS at 0 connections {} KiB; idle connections measured: {}",
             info.model.name(),
+            info.model.server_args().join(" "),
             info.status,
             info.rss_base_bytes
                 .map_or_else(|| "–".into(), |b| (b / 1024).to_string()),
