@@ -586,9 +586,8 @@ impl ReadyEvent {
 /// It does not own the descriptor: the IO type that owns both must drop the `Registration`
 /// first (dropping it deregisters the descriptor, which must still be open).
 ///
-/// On a multi-thread runtime, the descriptor is registered with the selector of the worker
-/// that creates the registration (round-robin across workers when it is created elsewhere),
-/// and that worker dispatches its events wherever the waiting task runs (see the
+/// On a multi-thread runtime, registrations are dealt round-robin to the workers' selectors;
+/// the owning worker dispatches the events and the woken task moves to it (see the
 /// [`executor`](crate::executor) docs).
 ///
 /// One reader and one writer at a time: each direction keeps one waker, so two tasks

@@ -27,18 +27,19 @@
 //!
 //! tokio has one IO driver per runtime, polled by whichever worker parks first while the
 //! others sleep on a condition variable; under load every readiness event funnels through
-//! that one worker and its lock. c10k gives **each worker its own selector**. A registration
-//! is made on the selector of the worker that creates it (round-robin across workers for
-//! registrations made off the workers, e.g. in `block_on`), and its events are dispatched by
-//! that worker. Consequences:
+//! that one worker and its lock. c10k gives **each worker its own selector**. Registrations
+//! are dealt round-robin to the workers' selectors, and each worker dispatches the events of
+//! its own. Consequences:
 //!
 //! 1. A worker parks *in its own selector*, so wakes to it (new work, a timer) go through
 //!    that selector's waker, and only when the worker is actually parked.
-//! 2. Connections accepted on a worker keep their IO events on that worker: the wakeup
-//!    puts the task in that worker's LIFO slot or queue, next to the data.
-//! 3. Tasks still move: a stolen task whose socket belongs to another worker keeps working;
-//!    its events are dispatched by the owning worker (which polls its selector whenever it
-//!    parks and every 61 tasks while busy) and the wake crosses to wherever the task is.
+//! 2. IO spreads over all workers even when one task accepts every connection (a server's
+//!    accept loop): with "register on the current worker", every connection would land on the
+//!    acceptor's worker, which would then dispatch all events alone.
+//! 3. Tasks settle next to their IO: the worker that dispatches an event wakes the task into
+//!    its own LIFO slot, so after its first wakeup a connection's task runs on the worker
+//!    that owns its descriptor, with the data hot in that CPU's cache. Stealing still moves
+//!    tasks when a worker falls behind; the wake then crosses back.
 //! 4. There is no lock shared by all workers on the IO path.
 //!
 //! The cost: a worker busy with long polls delays its own registrations' events (by at most

@@ -134,10 +134,10 @@ impl Handle {
     }
 
     /// The driver of the current worker, or round-robin off the workers.
+    /// The driver a new registration goes to: round-robin over the workers (see "How IO is
+    /// split between workers" in the `executor` docs for why not the current worker's).
     pub(crate) fn io_driver(self: &Arc<Self>) -> Arc<Driver> {
-        let i = worker::current_index(self).unwrap_or_else(|| {
-            self.next_driver.fetch_add(1, Ordering::Relaxed) % self.remotes.len()
-        });
+        let i = self.next_driver.fetch_add(1, Ordering::Relaxed) % self.remotes.len();
         Arc::clone(&self.remotes[i].driver)
     }
 

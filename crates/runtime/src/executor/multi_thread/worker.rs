@@ -78,16 +78,6 @@ thread_local! {
     static WORKER: Scoped<WorkerCx> = const { Scoped::new() };
 }
 
-/// The index of the current worker, if this thread is one of `handle`'s workers.
-pub(super) fn current_index(handle: &Arc<Handle>) -> Option<usize> {
-    WORKER.with(|w| {
-        w.with(|cx| {
-            cx.filter(|cx| Arc::ptr_eq(&cx.handle, handle))
-                .map(|cx| cx.index)
-        })
-    })
-}
-
 impl Schedule for Arc<Handle> {
     fn schedule(&self, task: Notified) {
         schedule(self, task, false);
