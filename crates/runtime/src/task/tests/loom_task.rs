@@ -126,7 +126,11 @@ fn loom_wake_from_another_thread_while_running() {
         let s = TestSched::new();
         let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
         let drops = Arc::new(AtomicUsize::new(0));
-        let mut h = s.spawn(TwoPolls { polled: false, slot: Arc::clone(&slot), drops: Arc::clone(&drops) });
+        let mut h = s.spawn(TwoPolls {
+            polled: false,
+            slot: Arc::clone(&slot),
+            drops: Arc::clone(&drops),
+        });
         // The waker thread takes the waker as soon as the first poll stores it, so the wake
         // may land while that poll is still running (SCHEDULED set under RUNNING).
         let slot2 = Arc::clone(&slot);
