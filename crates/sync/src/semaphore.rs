@@ -274,6 +274,11 @@ impl Semaphore {
     ///
     /// [`AcquireError::Closed`] if the semaphore is closed first.
     ///
+    /// # Panics
+    ///
+    /// If `n` exceeds [`Self::MAX_PERMITS`] (it could never be satisfied); the same holds for
+    /// every waiting `acquire_*` form.
+    ///
     /// # Examples
     ///
     /// ```
@@ -515,6 +520,10 @@ impl Semaphore {
     }
 
     fn take_blocking(&self, n: usize, deadline: Option<Instant>) -> Result<(), AcquireError> {
+        assert!(
+            n <= Self::MAX_PERMITS,
+            "cannot wait for more than MAX_PERMITS permits"
+        );
         // Spin briefly before parking: a critical section is usually shorter than a futex
         // sleep and wake. Spinning stops as soon as anyone is queued, so it never overtakes a
         // waiter (FIFO holds) and costs nothing to the queue.
@@ -554,6 +563,10 @@ pub(crate) struct Waiter {
 impl Waiter {
     #[inline]
     pub(crate) fn new(n: usize) -> Waiter {
+        assert!(
+            n <= Semaphore::MAX_PERMITS,
+            "cannot wait for more than MAX_PERMITS permits"
+        );
         Waiter {
             n,
             key: None,
