@@ -429,3 +429,31 @@ fn long_polls_of_local_tasks_are_reported() -> io::Result<()> {
     assert_eq!(reports[0].name.as_deref(), Some("local-sleeper"));
     Ok(())
 }
+
+#[test]
+fn a_runtime_dropped_by_its_own_task_or_blocking_closure_does_not_deadlock() -> io::Result<()> {
+    // From a worker thread.
+    let rt = Runtime::builder()
+        .multi_thread()
+        .worker_threads(2)
+        .build()?;
+    let handle = rt.handle().clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let slot = Arc::new(Mutex::new(Some(rt)));
+    let s2 = Arc::clone(&slot);
+    drop(handle.spawn(async move {
+        drop(s2.lock().unwrap().take());
+        tx.send(()).unwrap();
+    }));
+    rx.recv().unwrap();
+    // From a blocking thread.
+    let rt = Runtime::builder().current_thread().build()?;
+    let handle = rt.handle().clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    drop(handle.spawn_blocking(move || {
+        drop(rt);
+        tx.send(()).unwrap();
+    }));
+    rx.recv().unwrap();
+    Ok(())
+}

@@ -29,6 +29,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+thread_local! {
+    /// The pool this thread belongs to (its `Shared` address), 0 elsewhere.
+    static IN_POOL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 struct Shared {
     state: Mutex<State>,
     /// Idle threads wait here for work.
@@ -103,8 +108,11 @@ impl Pool {
         drop(queued);
         self.shared.owned.close_and_drain();
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        // Shut down from one of our own threads (a blocking closure dropped the runtime): that
+        // thread exits after this returns, so do not wait for it.
+        let me = IN_POOL.with(|p| p.get() == Arc::as_ptr(&self.shared) as usize) as usize;
         let mut st = lock(&self.shared.state);
-        while st.num_threads > 0 {
+        while st.num_threads > me {
             match deadline {
                 None => {
                     st = self
@@ -183,6 +191,7 @@ impl Shared {
     }
 
     fn run(&self) {
+        IN_POOL.with(|p| p.set(self as *const Shared as usize));
         let mut st = lock(&self.state);
         loop {
             if let Some(task) = st.queue.pop_front() {

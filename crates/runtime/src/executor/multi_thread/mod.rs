@@ -171,7 +171,9 @@ pub(crate) fn shutdown(handle: &Arc<Handle>, timeout: Option<Duration>) {
         r.driver.wake();
     }
     {
-        let n = handle.remotes.len();
+        // Dropped from one of our own workers (a task owned the runtime): that worker leaves
+        // its loop only after this returns, so do not wait for it.
+        let n = handle.remotes.len() - worker::is_worker_of(handle) as usize;
         let mut exited = lock(&handle.exited);
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         while *exited < n {

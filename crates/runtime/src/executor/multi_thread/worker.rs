@@ -78,6 +78,11 @@ thread_local! {
     static WORKER: Scoped<WorkerCx> = const { Scoped::new() };
 }
 
+/// Whether this thread is one of `handle`'s workers.
+pub(super) fn is_worker_of(handle: &Arc<Handle>) -> bool {
+    WORKER.with(|w| w.with(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.handle, handle))))
+}
+
 impl Schedule for Arc<Handle> {
     fn schedule(&self, task: Notified) {
         schedule(self, task, false);
