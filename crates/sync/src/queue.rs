@@ -14,7 +14,8 @@
 //! 3. A getter future dropped after it was handed a value passes the value to the next waiting
 //!    getter, or puts it back at the head of the queue (where it would have been served next).
 //!    A putter future dropped before its value entered the queue drops the value with the
-//!    future; once the value entered, the put has happened.
+//!    future; once the value entered (moved in by a `get`, step 2), the put has happened, even
+//!    if the future is dropped before it is polled again.
 //!
 //! Invariants under the lock: getters wait only while the store is empty; putters wait only
 //! while it is full. This makes `len`, `is_empty` and `is_full` exact *at the moment they
@@ -933,8 +934,12 @@ impl<T> Queue<T> {
 
     /// Puts, waiting for room if the queue is bounded and full.
     ///
-    /// Cancellation safety: if the future is dropped before completing, the value did not
-    /// enter the queue and is dropped with the future. To keep it on a timeout, use
+    /// Cancellation safety: nothing is lost or duplicated, but a dropped put may have
+    /// happened. While the future waits for room, a `get` that frees a slot moves the waiting
+    /// value in and wakes the future; the put has then happened even if the future is dropped
+    /// before it is polled again (runtimes' `timeout` poll the inner future first, so they
+    /// report it as completed). Otherwise the value did not enter the queue and is dropped
+    /// with the future. To keep the value on a timeout, use
     /// [`put_blocking_timeout`](Self::put_blocking_timeout) or [`try_put`](Self::try_put).
     ///
     /// # Errors

@@ -80,7 +80,11 @@ proptest! {
             let q = q.clone();
             producer_tasks.push(rt().spawn(async move {
                 for i in 0..per_producer {
-                    q.put(p as u32 * 1000 + i).await.unwrap();
+                    // A short timeout drops `put` futures while they wait for room: a dropped
+                    // put has not happened (its value is dropped with it), so retry until one
+                    // completes. Each value must then arrive exactly once.
+                    let v = p as u32 * 1000 + i;
+                    while tokio::time::timeout(Duration::from_micros(50), q.put(v)).await.is_err() {}
                 }
             }));
         }
