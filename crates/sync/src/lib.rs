@@ -34,7 +34,9 @@
 //!   waiter either.
 //! - **Cancellation safety**: dropping any future of this crate before it completes removes
 //!   its waiter; if something had already been handed to it, it is passed on to the next
-//!   waiter (or put back). A value is never lost when a future is dropped.
+//!   waiter (or put back). A value is never lost when a future is dropped. (A `put`/`send`
+//!   whose value a receiver already moved in has happened, even if its future is dropped
+//!   before it is polled again; see [`Queue::put`].)
 //! - **Timeouts**: `async` methods take no timeout; wrap them in your runtime's timeout
 //!   (`c10k::time::timeout`, `tokio::time::timeout`), which is cancellation-safe per the
 //!   above. `_blocking` methods have `_timeout` variants taking a `Duration`.
