@@ -281,6 +281,22 @@ impl<T> State<T> {
         }
     }
 
+    /// See [`Core::steal_all`].
+    pub(crate) fn steal_all(
+        &mut self,
+        into: &mut VecDeque<T>,
+        wakes: &mut WakeList,
+    ) -> Result<(), NoValue> {
+        let unbounded = self.maxsize.is_none();
+        match &mut self.store {
+            Store::Fifo(d) if unbounded && !d.is_empty() => {
+                std::mem::swap(d, into);
+                Ok(())
+            }
+            _ => self.try_get(wakes).map(|v| into.push_back(v)),
+        }
+    }
+
     /// A getter that had been handed `v` gave up: pass it on or put it back.
     fn reroute(&mut self, v: T, wakes: &mut WakeList) {
         if let Some(k) = self.getters.front() {
@@ -409,13 +425,23 @@ impl<T> Core<T> {
 
     /// Blocking get; `Empty` means the deadline passed.
     pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<T, NoValue> {
+        self.get_blocking_with(deadline, State::try_get)
+    }
+
+    /// Blocking get whose non-waiting attempts (while spinning) are `try_get`, so that the
+    /// single receiver of a channel can take a whole batch per lock while it spins.
+    pub(crate) fn get_blocking_with(
+        &self,
+        deadline: Option<Instant>,
+        mut try_get: impl FnMut(&mut State<T>, &mut WakeList) -> Result<T, NoValue>,
+    ) -> Result<T, NoValue> {
         let mut wakes = WakeList::new();
         for i in 0..SPINS {
             if i > 0 && !self.worth_trying(true) {
                 spin(i);
                 continue;
             }
-            match self.lock().try_get(&mut wakes) {
+            match try_get(&mut self.lock(), &mut wakes) {
                 Err(NoValue::Empty) => {}
                 r => {
                     wakes.wake_all();
@@ -560,22 +586,7 @@ impl<T> Core<T> {
     /// items early would let senders exceed it.
     pub(crate) fn steal_all(&self, into: &mut VecDeque<T>) -> Result<(), NoValue> {
         let mut wakes = WakeList::new();
-        let r = {
-            let mut s = self.lock();
-            let unbounded = s.maxsize.is_none();
-            let stolen = match &mut s.store {
-                Store::Fifo(d) if unbounded && !d.is_empty() => {
-                    std::mem::swap(d, into);
-                    true
-                }
-                _ => false,
-            };
-            if stolen {
-                Ok(())
-            } else {
-                s.try_get(&mut wakes).map(|v| into.push_back(v))
-            }
-        };
+        let r = self.lock().steal_all(into, &mut wakes);
         wakes.wake_all();
         r
     }

@@ -18,7 +18,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
@@ -146,10 +146,11 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] once every sender is gone and the channel is drained.
     pub fn recv_blocking(&mut self) -> Result<T, RecvError> {
-        match self.take() {
-            Ok(v) => Ok(v),
-            Err(NoValue::Closed) => Err(RecvError),
-            Err(NoValue::Empty) => self.inner.recv_blocking(),
+        // With the batch used up, go straight to the blocking path: its first attempt takes
+        // the next batch (one lock, not two).
+        match self.local.pop_front() {
+            Some(v) => Ok(v),
+            None => self.take_blocking(None).map_err(|_| RecvError),
         }
     }
 
@@ -162,8 +163,25 @@ impl<T> Receiver<T> {
         match self.take() {
             Ok(v) => Ok(v),
             Err(NoValue::Closed) => Err(RecvTimeoutError::Disconnected),
-            Err(NoValue::Empty) => self.inner.recv_blocking_timeout(timeout),
+            Err(NoValue::Empty) => {
+                self.take_blocking(Some(Instant::now() + timeout))
+                    .map_err(|e| match e {
+                        NoValue::Empty => RecvTimeoutError::Timeout,
+                        NoValue::Closed => RecvTimeoutError::Disconnected,
+                    })
+            }
         }
+    }
+
+    /// Blocks for a message; while spinning before it parks, every attempt takes a whole
+    /// batch (one lock for everything the sender managed to buffer meanwhile) instead of a
+    /// single message.
+    fn take_blocking(&mut self, deadline: Option<Instant>) -> Result<T, NoValue> {
+        let local = &mut self.local;
+        self.inner.core.get_blocking_with(deadline, |s, wakes| {
+            s.steal_all(local, wakes)?;
+            Ok(local.pop_front().expect("steal_all returned a message"))
+        })
     }
 
     /// Stops further sends; buffered messages can still be received.
