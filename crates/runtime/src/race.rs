@@ -3,7 +3,7 @@
 //!
 //! c10k does not reinvent these: `futures-util` has them, and they work with any runtime.
 //!
-//! * [`select`] (a function) races two futures and returns the winner's output with the
+//! * [`select()`] (a function) races two futures and returns the winner's output with the
 //!   loser, which may be awaited further or dropped (dropping cancels it).
 //! * [`select!`] (a macro) races several branches with patterns, `complete =>` and
 //!   `default =>` arms. Its futures must be fused ([`FutureExt::fuse`]) and pinned.

@@ -69,6 +69,14 @@ impl Default for Builder {
 
 impl Builder {
     /// A builder with the defaults of the table above.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Builder::new().build()?; // same as Runtime::builder()
+    /// assert_eq!(rt.block_on(async { 3 }), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> Builder {
         Builder {
             kind: Kind::MultiThread,
@@ -89,36 +97,111 @@ impl Builder {
 
     /// Every task runs on the thread that calls [`Runtime::block_on`] (asyncio's model).
     /// The runtime creates no thread except for the blocking pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let caller = std::thread::current().id();
+    /// let ran_on = rt.block_on(async {
+    ///     c10k_runtime::spawn(async { std::thread::current().id() }).await.unwrap()
+    /// });
+    /// assert_eq!(ran_on, caller);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn current_thread(mut self) -> Builder {
         self.kind = Kind::CurrentThread;
         self
     }
 
     /// Tasks run on a pool of worker threads that steal work from each other.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().multi_thread().worker_threads(2).build()?;
+    /// let caller = std::thread::current().id();
+    /// let ran_on = rt.block_on(async {
+    ///     c10k_runtime::spawn(async { std::thread::current().id() }).await.unwrap()
+    /// });
+    /// assert_ne!(ran_on, caller); // tasks run on the workers
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn multi_thread(mut self) -> Builder {
         self.kind = Kind::MultiThread;
         self
     }
 
     /// The number of worker threads of a multi-thread runtime (at least 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().worker_threads(1).build()?;
+    /// assert_eq!(rt.block_on(async { c10k_runtime::spawn(async { 5 }).await.unwrap() }), 5);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn worker_threads(mut self, n: usize) -> Builder {
         self.config.worker_threads = n.max(1);
         self
     }
 
     /// The selector backend of the IO driver(s).
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails if the backend is unavailable on this platform.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::driver::Backend;
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .backend(Backend::Select)
+    ///     .build()?;
+    /// assert_eq!(rt.handle().backend(), Backend::Select);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn backend(mut self, backend: Backend) -> Builder {
         self.config.backend = Some(backend);
         self
     }
 
     /// The prefix of the runtime's thread names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .worker_threads(1)
+    ///     .thread_name("edge")
+    ///     .build()?;
+    /// let name = rt.block_on(async {
+    ///     c10k_runtime::spawn(async { std::thread::current().name().map(String::from) })
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// assert!(name.unwrap().starts_with("edge"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.config.thread_name = name.into();
         self
     }
 
     /// The stack size of worker and blocking threads (default 2 MiB).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .worker_threads(1)
+    ///     .thread_stack_size(4 << 20) // deep recursion in tasks
+    ///     .build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
         self.config.stack_size = bytes;
         self
@@ -128,12 +211,49 @@ impl Builder {
     /// task, see [`LongPoll`]): when the poll returns, or, for a poll still running, from a
     /// watchdog thread that looks every `threshold / 2`. `Duration::MAX` effectively disables it; see also
     /// [`disable_long_poll_report`](Self::disable_long_poll_report).
+    ///
+    /// # Examples
+    ///
+    /// A task that blocks its thread for 10 ms is reported against a 1 ms threshold:
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// let reports = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&reports);
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .long_poll_threshold(Duration::from_millis(1))
+    ///     .on_long_poll(move |r| sink.lock().unwrap().push(r.clone()))
+    ///     .build()?;
+    /// rt.block_on(async {
+    ///     c10k_runtime::task::Builder::new()
+    ///         .name("blocker")
+    ///         .spawn(async { std::thread::sleep(Duration::from_millis(10)) })
+    ///         .await
+    ///         .unwrap();
+    /// });
+    /// let reports = reports.lock().unwrap();
+    /// assert_eq!(reports[0].name.as_deref(), Some("blocker"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn long_poll_threshold(mut self, threshold: Duration) -> Builder {
         self.config.long_poll.threshold = Some(threshold);
         self
     }
 
     /// No long-poll detection at all (saves one coarse clock read per task poll).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .disable_long_poll_report()
+    ///     .build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn disable_long_poll_report(mut self) -> Builder {
         self.config.long_poll.threshold = None;
         self
@@ -162,12 +282,42 @@ impl Builder {
 
     /// The most threads the blocking pool may run at once (at least 1). Further
     /// `spawn_blocking` calls queue until a thread is free.
+    ///
+    /// # Examples
+    ///
+    /// With one blocking thread, blocking closures run one at a time:
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .max_blocking_threads(1)
+    ///     .build()?;
+    /// rt.block_on(async {
+    ///     let a = c10k_runtime::spawn_blocking(|| 1);
+    ///     let b = c10k_runtime::spawn_blocking(|| 2);
+    ///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+    ///     assert!(c10k_runtime::Handle::current().num_blocking_threads() <= 1);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         self.config.max_blocking_threads = n.max(1);
         self
     }
 
     /// How long an idle blocking thread waits for work before it exits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .thread_keep_alive(Duration::from_secs(1))
+    ///     .build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn thread_keep_alive(mut self, d: Duration) -> Builder {
         self.config.keep_alive = d;
         self
@@ -179,6 +329,19 @@ impl Builder {
     ///
     /// The selector could not be created (e.g. the backend is unavailable, or out of
     /// descriptors), or a thread could not be spawned.
+    ///
+    /// # Examples
+    ///
+    /// A builder can build several runtimes:
+    ///
+    /// ```
+    /// let mut builder = c10k_runtime::Runtime::builder();
+    /// builder = builder.current_thread();
+    /// let a = builder.build()?;
+    /// let b = builder.build()?;
+    /// assert_eq!(a.block_on(async { 1 }) + b.block_on(async { 1 }), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
         let config = self.config.clone();
         let time = Arc::new(TimeDriver::new());

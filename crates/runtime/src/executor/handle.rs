@@ -23,6 +23,13 @@ pub struct Handle {
 }
 
 /// Returned by [`Handle::try_current`] outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// let err = c10k_runtime::Handle::try_current().unwrap_err();
+/// assert_eq!(err.to_string(), "this thread is not inside a c10k runtime");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TryCurrentError(());
 
@@ -40,6 +47,17 @@ impl Handle {
     /// # Panics
     ///
     /// Panics outside a runtime (see [`try_current`](Self::try_current)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let handle = rt.block_on(async { c10k_runtime::Handle::current() });
+    /// // Hand it to a plain thread to spawn from there.
+    /// let h = std::thread::spawn(move || handle.spawn(async { 9 })).join().unwrap();
+    /// assert_eq!(rt.block_on(h).unwrap(), 9);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn current() -> Handle {
         match Handle::try_current() {
@@ -53,6 +71,14 @@ impl Handle {
     /// # Errors
     ///
     /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::Handle;
+    /// assert!(Handle::try_current().is_err());
+    /// c10k_runtime::run(async { assert!(Handle::try_current().is_ok()) });
+    /// ```
     pub fn try_current() -> Result<Handle, TryCurrentError> {
         context::current()
             .map(|inner| Handle { inner })
@@ -60,6 +86,18 @@ impl Handle {
     }
 
     /// Spawns a task on this runtime, from any thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().worker_threads(1).build()?;
+    /// let handle = rt.handle().clone();
+    /// let h = std::thread::spawn(move || handle.spawn(async { "spawned from a plain thread" }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(h).unwrap(), "spawned from a plain thread");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -69,6 +107,15 @@ impl Handle {
     }
 
     /// Runs `f` on this runtime's blocking pool (see [`spawn_blocking`](crate::task::spawn_blocking)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let h = rt.handle().spawn_blocking(|| std::fs::metadata(".").is_ok());
+    /// assert!(rt.block_on(h).unwrap());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -79,6 +126,21 @@ impl Handle {
 
     /// Makes this runtime the current one on this thread until the guard is dropped, so that
     /// `spawn`, IO constructors and timers work outside `block_on`.
+    ///
+    /// # Examples
+    ///
+    /// IO constructors and `spawn` need a current runtime; `enter` provides one outside
+    /// `block_on`:
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().worker_threads(1).build()?;
+    /// let h = {
+    ///     let _guard = rt.handle().enter();
+    ///     c10k_runtime::spawn(async { 1 })
+    /// };
+    /// assert_eq!(rt.block_on(h).unwrap(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn enter(&self) -> EnterGuard {
         EnterGuard {
             _guard: context::enter(self.inner.clone()),
@@ -86,16 +148,47 @@ impl Handle {
     }
 
     /// The selector backend of this runtime's IO driver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::driver::Backend;
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().backend(Backend::Poll).build()?;
+    /// assert_eq!(rt.handle().backend(), Backend::Poll);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn backend(&self) -> crate::driver::Backend {
         self.inner.backend()
     }
 
     /// The number of live tasks (spawned and not yet completed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// assert_eq!(rt.handle().num_tasks(), 1);
+    /// h.abort();
+    /// assert!(rt.block_on(h).unwrap_err().is_cancelled());
+    /// assert_eq!(rt.handle().num_tasks(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn num_tasks(&self) -> usize {
         self.inner.num_tasks_hint()
     }
 
     /// The number of threads of the blocking pool (running or idle).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// assert_eq!(rt.handle().num_blocking_threads(), 0); // the pool grows on demand
+    /// rt.block_on(rt.handle().spawn_blocking(|| ())).unwrap();
+    /// assert!(rt.handle().num_blocking_threads() >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn num_blocking_threads(&self) -> usize {
         self.inner.blocking().num_threads()
     }
@@ -109,6 +202,17 @@ impl fmt::Debug for Handle {
 
 /// Returned by [`Handle::enter`]; leaves the runtime's context when dropped. Must be dropped
 /// on the thread that created it.
+///
+/// # Examples
+///
+/// ```
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// let guard = rt.enter();
+/// assert!(c10k_runtime::Handle::try_current().is_ok());
+/// drop(guard);
+/// assert!(c10k_runtime::Handle::try_current().is_err());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 #[must_use = "the runtime context is left as soon as the guard is dropped"]
 pub struct EnterGuard {

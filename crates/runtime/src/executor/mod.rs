@@ -77,8 +77,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The report of a task poll that held its thread for longer than the long-poll threshold
-/// ([`Builder::long_poll_threshold`]), like asyncio's debug mode "Executing <Task> took
+/// ([`Builder::long_poll_threshold`]), like asyncio's debug mode "Executing `<Task>` took
 /// 0.150 seconds".
+///
+/// # Examples
+///
+/// See [`Builder::long_poll_threshold`] for a hook that collects reports. Printed with
+/// `Display`, a report reads:
+///
+/// ```text
+/// task 12 ("blocker") held its thread for 0.150 s in a single poll: it blocks the runtime
+/// (use spawn_blocking for blocking work, or yield_now in long computations)
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct LongPoll {

@@ -45,6 +45,14 @@ impl Runtime {
     }
 
     /// A [`Builder`] (multi-thread by default; see its table of defaults).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().worker_threads(2).build()?;
+    /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -60,6 +68,27 @@ impl Runtime {
     ///
     /// Panics when called from inside a runtime (from a task or another `block_on`), which
     /// would block a thread that the runtime needs; and if `future` panics.
+    ///
+    /// # Examples
+    ///
+    /// On a current-thread runtime, an unfinished task continues at the next `block_on`:
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// rt.spawn(async move {
+    ///     c10k_runtime::task::yield_now().await;
+    ///     tx.send("done").unwrap();
+    /// });
+    /// rt.block_on(async {}); // may or may not run the task to completion
+    /// rt.block_on(async {
+    ///     for _ in 0..100 {
+    ///         c10k_runtime::task::yield_now().await;
+    ///     }
+    /// });
+    /// assert_eq!(rx.try_recv(), Ok("done"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         match &self.scheduler {
@@ -69,11 +98,29 @@ impl Runtime {
     }
 
     /// A handle to spawn on this runtime from anywhere.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let handle = rt.handle().clone();
+    /// assert_eq!(rt.block_on(handle.spawn(async { 8 })).unwrap(), 8);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
 
     /// Spawns a task on this runtime (see [`spawn`](crate::spawn)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().worker_threads(1).build()?;
+    /// let h = rt.spawn(async { "ran on a worker" });
+    /// assert_eq!(rt.block_on(h).unwrap(), "ran on a worker");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn<F>(&self, future: F) -> crate::task::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -84,6 +131,16 @@ impl Runtime {
 
     /// Enters the runtime's context on this thread until the guard is dropped (see
     /// [`Handle::enter`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let _guard = rt.enter();
+    /// let h = c10k_runtime::spawn(async { 1 }); // works: the runtime is current
+    /// assert_eq!(rt.block_on(h).unwrap(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn enter(&self) -> super::EnterGuard {
         self.handle.enter()
     }
@@ -108,6 +165,18 @@ impl Runtime {
     }
 
     /// Shuts down without waiting for blocking tasks or stuck workers at all.
+    ///
+    /// Every task is cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let h = rt.handle().spawn_blocking(|| 1);
+    /// rt.shutdown_background(); // returns at once; the blocking thread finishes alone
+    /// drop(h);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown_background(mut self) {
         self.shutdown(Some(Duration::ZERO));
     }

@@ -17,6 +17,15 @@ use std::task::{Context, Poll};
 use crate::context;
 
 /// Units of work a task may do in one poll before IO resources make it yield.
+///
+/// # Examples
+///
+/// A task that reads a socket that is always ready still lets its neighbours run: after
+/// `BUDGET` ready operations, the next one returns `Pending` once.
+///
+/// ```
+/// assert!(c10k_runtime::task::coop::BUDGET > 0);
+/// ```
 pub const BUDGET: u8 = 128;
 
 /// Spends one unit of the current task's budget, or, if it is exhausted, wakes the task and

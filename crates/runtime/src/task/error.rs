@@ -54,11 +54,31 @@ impl JoinError {
     }
 
     /// Whether the task was cancelled (`abort`, a dropped `JoinSet`, runtime shutdown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(std::future::pending::<()>());
+    ///     h.abort();
+    ///     let err = h.await.unwrap_err();
+    ///     assert!(err.is_cancelled() && !err.is_panic());
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
 
     /// Whether the task's future panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let err = c10k_runtime::spawn(async { panic!("boom") }).await.unwrap_err();
+    ///     assert!(err.is_panic() && !err.is_cancelled());
+    /// });
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
@@ -68,6 +88,17 @@ impl JoinError {
     /// # Panics
     ///
     /// Panics if the error is not a panic (see [`try_into_panic`](Self::try_into_panic)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let err = c10k_runtime::spawn(async { panic!("boom") }).await.unwrap_err();
+    ///     let payload = err.into_panic();
+    ///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    ///     // or: std::panic::resume_unwind(payload) to propagate it
+    /// });
+    /// ```
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()
@@ -79,6 +110,18 @@ impl JoinError {
     /// # Errors
     ///
     /// Returns `self` when the task was cancelled rather than panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(std::future::pending::<()>());
+    ///     h.abort();
+    ///     let err = h.await.unwrap_err();
+    ///     let err = err.try_into_panic().unwrap_err(); // a cancellation comes back
+    ///     assert!(err.is_cancelled());
+    /// });
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
@@ -87,6 +130,16 @@ impl JoinError {
     }
 
     /// The id of the task that failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(async { panic!("boom") });
+    ///     let id = h.id();
+    ///     assert_eq!(h.await.unwrap_err().id(), id);
+    /// });
+    /// ```
     pub fn id(&self) -> Id {
         self.id
     }

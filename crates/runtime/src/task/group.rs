@@ -74,6 +74,14 @@ impl<T, E> Default for TaskGroup<T, E> {
 
 impl<T, E> TaskGroup<T, E> {
     /// An empty group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::task::TaskGroup;
+    /// let group: TaskGroup<u32, std::io::Error> = TaskGroup::new();
+    /// assert!(group.is_empty());
+    /// ```
     pub fn new() -> TaskGroup<T, E> {
         TaskGroup {
             set: JoinSet::new(),
@@ -97,6 +105,25 @@ impl<T, E> TaskGroup<T, E> {
     /// # Errors
     ///
     /// The first child's `Err`, panic, or external cancellation.
+    ///
+    /// # Examples
+    ///
+    /// Outputs come back in spawn order, whatever the completion order:
+    ///
+    /// ```
+    /// use c10k_runtime::task::TaskGroup;
+    /// c10k_runtime::run(async {
+    ///     let mut group = TaskGroup::<u32, String>::new();
+    ///     for i in 0..3u32 {
+    ///         group.spawn(async move {
+    ///             c10k_runtime::time::sleep(std::time::Duration::from_millis(u64::from(3 - i))).await;
+    ///             Ok(i)
+    ///         });
+    ///     }
+    ///     assert_eq!(group.len(), 3);
+    ///     assert_eq!(group.join().await.unwrap(), [0, 1, 2]);
+    /// });
+    /// ```
     pub async fn join(mut self) -> Result<Vec<T>, GroupError<E>> {
         let mut out: Vec<Option<T>> = (0..self.spawned).map(|_| None).collect();
         let mut failure = None;
@@ -129,6 +156,17 @@ impl<T: Send + 'static, E: Send + 'static> TaskGroup<T, E> {
     /// # Panics
     ///
     /// Panics outside a runtime, as [`spawn`](super::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::task::TaskGroup;
+    /// c10k_runtime::run(async {
+    ///     let mut group = TaskGroup::<&str, ()>::new();
+    ///     let _id = group.spawn(async { Ok("child") });
+    ///     assert_eq!(group.join().await.unwrap(), ["child"]);
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&mut self, future: F) -> Id
     where

@@ -34,6 +34,17 @@ impl Id {
     }
 
     /// The id as a number (the first task spawned by the process is 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let a = c10k_runtime::spawn(async {});
+    ///     let b = c10k_runtime::spawn(async {});
+    ///     assert!(a.id().as_u64() >= 1);
+    ///     assert_ne!(a.id().as_u64(), b.id().as_u64());
+    /// });
+    /// ```
     pub fn as_u64(self) -> u64 {
         self.0.get()
     }

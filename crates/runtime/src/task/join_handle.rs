@@ -77,11 +77,35 @@ impl<T> JoinHandle<T> {
 
     /// Requests cancellation of the task (see the type docs). Does nothing if the task has
     /// completed. Never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(std::future::pending::<()>());
+    ///     h.abort();
+    ///     let err = h.await.unwrap_err();
+    ///     assert!(err.is_cancelled());
+    /// });
+    /// ```
     pub fn abort(&self) {
         self.raw.abort();
     }
 
     /// A handle that can abort the task without owning its output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(std::future::pending::<()>());
+    ///     let abort = h.abort_handle();
+    ///     assert_eq!(abort.id(), h.id());
+    ///     // The abort handle can be sent elsewhere, e.g. to a watchdog task.
+    ///     c10k_runtime::spawn(async move { abort.abort() });
+    ///     assert!(h.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn abort_handle(&self) -> AbortHandle {
         self.raw.header().state.ref_inc();
         AbortHandle { raw: self.raw }
@@ -89,11 +113,38 @@ impl<T> JoinHandle<T> {
 
     /// Whether the task has completed (with an output, a panic, or by cancellation), i.e.
     /// whether awaiting the handle would return at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(async { 7 });
+    ///     // Yield until the task has run; bounded so that a bug cannot hang the example.
+    ///     for _ in 0..1000 {
+    ///         if h.is_finished() {
+    ///             break;
+    ///         }
+    ///         c10k_runtime::task::yield_now().await;
+    ///     }
+    ///     assert!(h.is_finished());
+    ///     assert_eq!(h.await.unwrap(), 7);
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.raw.header().state.load().is(super::state::COMPLETE)
     }
 
     /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(async { c10k_runtime::task::id() });
+    ///     let id = h.id();
+    ///     assert_eq!(h.await.unwrap(), id);
+    /// });
+    /// ```
     pub fn id(&self) -> Id {
         self.raw.header().id
     }

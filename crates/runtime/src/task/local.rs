@@ -101,6 +101,15 @@ impl Default for LocalSet {
 
 impl LocalSet {
     /// An empty set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let set = c10k_runtime::task::LocalSet::new();
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// assert_eq!(rt.block_on(set.run_until(async { 1 })), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> LocalSet {
         LocalSet {
             cx: LocalCx {
@@ -118,6 +127,21 @@ impl LocalSet {
 
     /// Spawns a `!Send` future on this set. It runs when the set is driven by
     /// [`run_until`](Self::run_until).
+    ///
+    /// # Examples
+    ///
+    /// Spawned before the set runs, the task starts at the next `run_until`:
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let set = c10k_runtime::task::LocalSet::new();
+    /// let data = Rc::new("not Send");
+    /// let d = data.clone();
+    /// let h = set.spawn_local(async move { d.len() });
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// assert_eq!(rt.block_on(set.run_until(h)).unwrap(), 8);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -128,6 +152,30 @@ impl LocalSet {
 
     /// Drives `future` and this set's tasks until `future` completes. Tasks not finished by
     /// then stay in the set and run at the next `run_until`; dropping the set cancels them.
+    ///
+    /// # Panics
+    ///
+    /// The returned future panics if `future` panics (a task's panic is contained in its
+    /// `JoinError` instead).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// let set = c10k_runtime::task::LocalSet::new();
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// rt.block_on(set.run_until(async {
+    ///     let l = log.clone();
+    ///     c10k_runtime::spawn_local(async move { l.borrow_mut().push("task") })
+    ///         .await
+    ///         .unwrap();
+    ///     log.borrow_mut().push("main");
+    /// }));
+    /// assert_eq!(*log.borrow(), ["task", "main"]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn run_until<F: Future>(&self, future: F) -> RunUntil<'_, F> {
         RunUntil { set: self, future }
     }

@@ -203,6 +203,15 @@ where
 /// # Panics
 ///
 /// Panics if called outside a task (see [`try_id`]).
+///
+/// # Examples
+///
+/// ```
+/// c10k_runtime::run(async {
+///     let h = c10k_runtime::spawn(async { c10k_runtime::task::id() });
+///     assert_eq!(h.id(), h.await.unwrap());
+/// });
+/// ```
 #[track_caller]
 pub fn id() -> Id {
     try_id().expect("`task::id()` called outside a task")
@@ -210,6 +219,16 @@ pub fn id() -> Id {
 
 /// The id of the task being polled on this thread, or `None` outside a task (`block_on`'s
 /// own future is not a task).
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::task::try_id;
+/// assert!(try_id().is_none()); // plain thread
+/// c10k_runtime::run(async {
+///     assert!(c10k_runtime::spawn(async { try_id() }).await.unwrap().is_some());
+/// });
+/// ```
 pub fn try_id() -> Option<Id> {
     context::current_task()
 }
@@ -233,11 +252,31 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with no options set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::task::Builder::new().spawn(async { 1 + 1 });
+    ///     assert_eq!(h.await.unwrap(), 2);
+    /// });
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// Names the task.
+    ///
+    /// # Examples
+    ///
+    /// The name shows in the handle's `Debug` output of the long-poll report:
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::task::Builder::new().name("worker-7").spawn(async {});
+    ///     h.await.unwrap();
+    /// });
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into().into_boxed_str());
         self
@@ -248,6 +287,15 @@ impl Builder {
     /// # Panics
     ///
     /// Panics outside a runtime, as [`spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::task::Builder::new().name("adder").spawn(async { 2 + 2 });
+    ///     assert_eq!(h.await.unwrap(), 4);
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
     where
@@ -258,6 +306,19 @@ impl Builder {
     }
 
     /// Spawns on the given runtime, as [`Handle::spawn`](crate::Handle::spawn).
+    ///
+    /// # Examples
+    ///
+    /// From outside any runtime:
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().worker_threads(1).build()?;
+    /// let h = c10k_runtime::task::Builder::new()
+    ///     .name("outside")
+    ///     .spawn_on(async { "ran" }, rt.handle());
+    /// assert_eq!(rt.block_on(h).unwrap(), "ran");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn_on<F>(self, future: F, handle: &crate::Handle) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -271,6 +332,22 @@ impl Builder {
     /// # Panics
     ///
     /// Panics outside a `LocalSet`, as [`spawn_local`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// c10k_runtime::run(async {
+    ///     let hits = Rc::new(Cell::new(0));
+    ///     let h2 = hits.clone();
+    ///     let h = c10k_runtime::task::Builder::new()
+    ///         .name("local")
+    ///         .spawn_local(async move { h2.set(h2.get() + 1) });
+    ///     h.await.unwrap();
+    ///     assert_eq!(hits.get(), 1);
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn_local<F>(self, future: F) -> JoinHandle<F::Output>
     where

@@ -31,6 +31,19 @@ pub struct Instant(std::time::Instant);
 
 impl Instant {
     /// The current time of the runtime's clock (see the type docs for the paused clock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::time::{self, Instant};
+    /// let wall = Instant::now(); // outside a runtime: the system clock
+    /// c10k_runtime::run(async {
+    ///     time::pause();
+    ///     let t = Instant::now();
+    ///     assert_eq!(Instant::now(), t); // a paused clock stands still
+    /// });
+    /// assert!(wall <= Instant::now());
+    /// ```
     pub fn now() -> Instant {
         Instant(
             crate::context::try_with_time_driver(|driver| driver.now())

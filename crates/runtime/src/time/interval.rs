@@ -150,12 +150,42 @@ impl Interval {
     /// it was observed, which is at or after it).
     ///
     /// Cancel safe: dropping the returned future before it completes loses no tick.
+    ///
+    /// # Examples
+    ///
+    /// The first tick completes at once; later ones never early:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, Instant};
+    /// c10k_runtime::run(async {
+    ///     let start = Instant::now();
+    ///     let mut iv = time::interval(Duration::from_millis(2));
+    ///     let first = iv.tick().await;
+    ///     let second = iv.tick().await;
+    ///     assert_eq!(second - first, Duration::from_millis(2));
+    ///     assert!(Instant::now() >= start + Duration::from_millis(2));
+    /// });
+    /// ```
     pub fn tick(&mut self) -> Tick<'_> {
         Tick { interval: self }
     }
 
     /// Polls for the next tick; the poll-based form of [`tick`](Self::tick). On `Pending`,
     /// the task is woken when the tick is due.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::time::Duration;
+    /// c10k_runtime::run(async {
+    ///     let mut iv = c10k_runtime::time::interval(Duration::from_millis(1));
+    ///     let a = poll_fn(|cx| iv.poll_tick(cx)).await;
+    ///     let b = poll_fn(|cx| iv.poll_tick(cx)).await;
+    ///     assert!(b > a);
+    /// });
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         if Pin::new(&mut self.delay).poll(cx).is_pending() {
             return Poll::Pending;
@@ -174,21 +204,84 @@ impl Interval {
     }
 
     /// Restarts the schedule: the next tick is a period from now.
+    ///
+    /// # Examples
+    ///
+    /// On the paused clock, so that the arithmetic is exact:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, Instant};
+    /// c10k_runtime::run(async {
+    ///     time::pause();
+    ///     let mut iv = time::interval(Duration::from_secs(10));
+    ///     iv.tick().await;
+    ///     time::advance(Duration::from_secs(3)).await;
+    ///     iv.reset(); // next tick 10 s from now, not 7 s
+    ///     let now = Instant::now();
+    ///     assert_eq!(iv.tick().await, now + Duration::from_secs(10));
+    /// });
+    /// ```
     pub fn reset(&mut self) {
         self.delay.reset(add_or_far(Instant::now(), self.period));
     }
 
     /// Restarts the schedule: the next tick is now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, Instant};
+    /// c10k_runtime::run(async {
+    ///     time::pause();
+    ///     let mut iv = time::interval(Duration::from_secs(10));
+    ///     iv.tick().await;
+    ///     iv.reset_immediately();
+    ///     let now = Instant::now();
+    ///     assert_eq!(iv.tick().await, now); // no wait
+    /// });
+    /// ```
     pub fn reset_immediately(&mut self) {
         self.delay.reset(Instant::now());
     }
 
     /// Restarts the schedule: the next tick is `after` from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, Instant};
+    /// c10k_runtime::run(async {
+    ///     time::pause();
+    ///     let mut iv = time::interval(Duration::from_secs(10));
+    ///     iv.tick().await;
+    ///     let now = Instant::now();
+    ///     iv.reset_after(Duration::from_secs(1));
+    ///     assert_eq!(iv.tick().await, now + Duration::from_secs(1));
+    ///     assert_eq!(iv.tick().await, now + Duration::from_secs(11)); // then every period
+    /// });
+    /// ```
     pub fn reset_after(&mut self, after: Duration) {
         self.delay.reset(add_or_far(Instant::now(), after));
     }
 
     /// Restarts the schedule: the next tick is at `deadline`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, Instant};
+    /// c10k_runtime::run(async {
+    ///     time::pause();
+    ///     let mut iv = time::interval(Duration::from_secs(10));
+    ///     let at = Instant::now() + Duration::from_secs(4);
+    ///     iv.reset_at(at);
+    ///     assert_eq!(iv.tick().await, at);
+    /// });
+    /// ```
     pub fn reset_at(&mut self, deadline: Instant) {
         self.delay.reset(deadline);
     }
@@ -204,6 +297,27 @@ impl Interval {
     }
 
     /// Sets the policy for missed ticks; it applies from the next tick on.
+    ///
+    /// # Examples
+    ///
+    /// With `Skip`, a task that was busy for several periods gets one tick, and the schedule
+    /// continues on the original grid:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, MissedTickBehavior};
+    /// c10k_runtime::run(async {
+    ///     time::pause();
+    ///     let mut iv = time::interval(Duration::from_secs(1));
+    ///     iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    ///     assert_eq!(iv.missed_tick_behavior(), MissedTickBehavior::Skip);
+    ///     assert_eq!(iv.period(), Duration::from_secs(1));
+    ///     let t0 = iv.tick().await;
+    ///     time::advance(Duration::from_millis(3500)).await; // busy: missed 3 ticks
+    ///     assert_eq!(iv.tick().await, t0 + Duration::from_secs(1)); // the late one, at once
+    ///     assert_eq!(iv.tick().await, t0 + Duration::from_secs(4)); // back on the grid
+    /// });
+    /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed_tick_behavior = behavior;
     }

@@ -286,6 +286,22 @@ pub fn pause() {
 /// # Panics
 ///
 /// Panics outside a runtime or if the clock is not paused.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time::{self, Instant};
+/// c10k_runtime::run(async {
+///     time::pause();
+///     let start = Instant::now();
+///     time::advance(Duration::from_secs(60)).await;
+///     time::resume();
+///     // Real time runs again, from the advanced value.
+///     time::sleep(Duration::from_millis(1)).await;
+///     assert!(start.elapsed() >= Duration::from_secs(60) + Duration::from_millis(1));
+/// });
+/// ```
 pub fn resume() {
     crate::context::with_time_driver(|driver| driver.resume());
 }

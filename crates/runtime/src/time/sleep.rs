@@ -94,12 +94,36 @@ impl Sleep {
     }
 
     /// The instant at which this future completes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, Instant};
+    /// c10k_runtime::run(async {
+    ///     let at = Instant::now() + Duration::from_millis(1);
+    ///     let sleep = time::sleep_until(at);
+    ///     assert_eq!(sleep.deadline(), at);
+    /// });
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// Whether this future has completed (been polled to `Ready`). It says nothing about a
     /// deadline that has passed while the future was not polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// c10k_runtime::run(async {
+    ///     let mut sleep = c10k_runtime::time::sleep(Duration::from_millis(1));
+    ///     assert!(!sleep.is_elapsed());
+    ///     (&mut sleep).await;
+    ///     assert!(sleep.is_elapsed());
+    /// });
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         self.state == State::Elapsed
     }
@@ -138,6 +162,24 @@ impl Sleep {
     }
 
     /// Like [`reset`](Self::reset) relative to now: the new deadline is `Instant::now() + d`.
+    ///
+    /// # Examples
+    ///
+    /// A sleep as an idle timer, pushed back at every activity:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, Instant};
+    /// c10k_runtime::run(async {
+    ///     time::pause();
+    ///     let start = Instant::now();
+    ///     let mut idle = time::sleep(Duration::from_secs(30));
+    ///     time::advance(Duration::from_secs(20)).await;
+    ///     idle.reset_after(Duration::from_secs(30)); // activity
+    ///     (&mut idle).await;
+    ///     assert_eq!(Instant::now(), start + Duration::from_secs(50));
+    /// });
+    /// ```
     pub fn reset_after(&mut self, d: Duration) {
         self.reset(Instant::now() + d);
     }

@@ -66,11 +66,40 @@ impl<F> Timeout<F> {
     }
 
     /// Consumes the `Timeout`, returning the inner future.
+    ///
+    /// # Examples
+    ///
+    /// A timeout can be unwrapped to keep the work going without a deadline; `get_ref`,
+    /// `get_mut` and `get_pin_mut` reach the inner future in place:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time;
+    /// c10k_runtime::run(async {
+    ///     let t = time::timeout(Duration::from_millis(1), async { 4 });
+    ///     let _: &_ = t.get_ref();
+    ///     assert_eq!(t.into_inner().await, 4);
+    /// });
+    /// ```
     pub fn into_inner(self) -> F {
         self.future
     }
 
     /// The deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, Instant};
+    /// c10k_runtime::run(async {
+    ///     let at = Instant::now() + Duration::from_millis(5);
+    ///     let t = time::timeout_at(at, std::future::pending::<()>());
+    ///     assert_eq!(t.deadline(), at);
+    ///     assert!(t.await.is_err()); // Elapsed, not before `at`
+    ///     assert!(Instant::now() >= at);
+    /// });
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.delay.deadline()
     }
