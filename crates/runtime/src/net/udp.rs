@@ -45,6 +45,20 @@ impl UdpSocket {
     /// # Errors
     ///
     /// Resolution errors, or the `bind` error of the last address tried.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert_ne!(a.local_addr()?.port(), 0);
+    ///     assert_ne!(a.local_addr()?, b.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         each_addr(&addr, |a| async move {
             let fd = sys::socket(sys::family(&a), rustix::net::SocketType::DGRAM)?;
@@ -61,6 +75,22 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `fcntl` errors; outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let std_socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    ///     let socket = UdpSocket::from_std(std_socket)?;
+    ///     socket.send_to(b"self", socket.local_addr()?).await?;
+    ///     let mut buf = [0u8; 4];
+    ///     assert_eq!(socket.recv(&mut buf).await?, 4);
+    ///     let _std: std::net::UdpSocket = socket.into_std();
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         socket.set_nonblocking(true)?;
         Ok(UdpSocket {
@@ -79,6 +109,25 @@ impl UdpSocket {
     /// # Errors
     ///
     /// Resolution errors, or the `connect` error of the last address tried.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.connect(b.local_addr()?).await?;
+    ///     b.connect(a.local_addr()?).await?;
+    ///     assert_eq!(a.peer_addr()?, b.local_addr()?);
+    ///     a.send(b"one datagram").await?;
+    ///     let mut buf = [0u8; 64];
+    ///     let n = b.recv(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"one datagram");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         each_addr(&addr, |a| async move { self.io.get_ref().connect(a) }).await
     }
@@ -106,6 +155,19 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `setsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.set_broadcast(true)?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.io.get_ref().set_broadcast(on)
     }
@@ -154,6 +216,24 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `recvfrom(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.send_to(b"hello", b.local_addr()?).await?;
+    ///     let mut buf = [0u8; 16];
+    ///     let (n, from) = b.peek_from(&mut buf).await?;
+    ///     assert_eq!((n, from), (5, a.local_addr()?));
+    ///     let (n, _) = b.recv_from(&mut buf).await?; // still there
+    ///     assert_eq!(&buf[..n], b"hello");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| self.io.poll_read_with(cx, |s| s.peek_from(buf))).await
     }
@@ -163,6 +243,22 @@ impl UdpSocket {
     /// # Errors
     ///
     /// As [`recv_from`](Self::recv_from).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.send_to(b"poll", b.local_addr()?).await?;
+    ///     let mut buf = [0u8; 8];
+    ///     let (n, from) = std::future::poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await?;
+    ///     assert_eq!((n, from), (4, a.local_addr()?));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,
@@ -176,6 +272,23 @@ impl UdpSocket {
     /// # Errors
     ///
     /// As [`send_to`](Self::send_to).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let to = b.local_addr()?;
+    ///     let n = std::future::poll_fn(|cx| a.poll_send_to(cx, b"poll", to)).await?;
+    ///     assert_eq!(n, 4);
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(b.recv_from(&mut buf).await?.0, 4);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_send_to(
         &self,
         cx: &mut Context<'_>,
@@ -190,6 +303,32 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// Readiness may be spurious: loop over `try_recv_from` until it stops returning
+    /// `WouldBlock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.send_to(b"dgram", b.local_addr()?).await?;
+    ///     let mut buf = [0u8; 16];
+    ///     let (n, _from) = loop {
+    ///         b.readable().await?;
+    ///         match b.try_recv_from(&mut buf) {
+    ///             Ok(got) => break got,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"dgram");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.io.readable().await
     }
@@ -199,6 +338,28 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let to = b.local_addr()?;
+    ///     let n = loop {
+    ///         a.writable().await?;
+    ///         match a.try_send_to(b"dgram", to) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert_eq!(n, 5);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await
     }
@@ -208,6 +369,22 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.send_to(b"x", b.local_addr()?).await?;
+    ///     std::future::poll_fn(|cx| b.poll_recv_ready(cx)).await?;
+    ///     let mut buf = [0u8; 1];
+    ///     b.recv_from(&mut buf).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_read_ready(cx)
     }
@@ -217,6 +394,20 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     std::future::poll_fn(|cx| a.poll_send_ready(cx)).await?;
+    ///     a.send_to(b"x", b.local_addr()?).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_write_ready(cx)
     }
@@ -226,6 +417,31 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `WouldBlock` when nothing is known ready; `recv(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.connect(b.local_addr()?).await?;
+    ///     b.connect(a.local_addr()?).await?;
+    ///     let mut buf = [0u8; 8];
+    ///     a.send(b"ok").await?;
+    ///     let n = loop {
+    ///         b.readable().await?;
+    ///         match b.try_recv(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"ok");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.try_read_with(|s| s.recv(buf))
     }
@@ -235,6 +451,22 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `WouldBlock` when nothing is known ready; `recvfrom(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let mut buf = [0u8; 8];
+    ///     // Nothing was sent: never blocks, reports WouldBlock.
+    ///     let err = b.try_recv_from(&mut buf).unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.try_read_with(|s| s.recv_from(buf))
     }
@@ -244,6 +476,25 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `WouldBlock` when the socket is not known writable; `send(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UdpSocket;
+    /// # c10k_runtime::run(async {
+    /// #     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// #     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.connect(b.local_addr()?).await?;
+    ///     a.writable().await?;
+    ///     match a.try_send(b"fire and forget") {
+    ///         Ok(n) => assert_eq!(n, 15),
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {} // wait and retry
+    ///         Err(e) => return Err(e),
+    ///     }
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_write_with(|s| s.send(buf))
     }
@@ -253,6 +504,10 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `WouldBlock` when the socket is not known writable; `sendto(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// See [`writable`](Self::writable).
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         self.io.try_write_with(|s| s.send_to(buf, target))
     }

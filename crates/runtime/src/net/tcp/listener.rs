@@ -80,6 +80,21 @@ impl TcpListener {
     ///
     /// Name resolution errors; the `bind`/`listen` error of the last address tried (e.g.
     /// `AddrInUse`); outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpListener;
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     assert_ne!(listener.local_addr()?.port(), 0);
+    ///     // The same address again fails while the first listener lives.
+    ///     let err = TcpListener::bind(listener.local_addr()?).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         each_addr(&addr, |a| async move {
             sys::tcp_listen(&a).and_then(TcpListener::from_fd)
@@ -104,6 +119,22 @@ impl TcpListener {
     /// # Errors
     ///
     /// `fcntl` errors; outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    ///     let listener = TcpListener::from_std(std_listener)?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (_server, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     let _std: std::net::TcpListener = listener.into_std();
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         TcpListener::new(listener)
@@ -134,6 +165,39 @@ impl TcpListener {
     /// Errors of `accept4(2)` other than `WouldBlock`, `EINTR`, the per-connection errors
     /// (`ECONNABORTED`, `EPROTO`, `EPERM`: skipped) and exhaustion (`EMFILE`, `ENFILE`,
     /// `ENOBUFS`, `ENOMEM`: waited out, see the type docs); the runtime's shutdown error.
+    ///
+    /// # Examples
+    ///
+    /// A server accepting a bounded number of connections, one task each:
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let server = c10k_runtime::spawn(async move {
+    ///         for _ in 0..3 {
+    ///             let (stream, _peer) = listener.accept().await?;
+    ///             c10k_runtime::spawn(async move {
+    ///                 let mut buf = [0u8; 1];
+    ///                 stream.read_exact(&mut buf).await?;
+    ///                 stream.write_all(&[buf[0] + 1]).await
+    ///             });
+    ///         }
+    ///         Ok::<(), std::io::Error>(())
+    ///     });
+    ///     for i in 0..3u8 {
+    ///         let c = TcpStream::connect(addr).await?;
+    ///         c.write_all(&[i]).await?;
+    ///         let mut buf = [0u8; 1];
+    ///         c.read_exact(&mut buf).await?;
+    ///         assert_eq!(buf[0], i + 1);
+    ///     }
+    ///     server.await.unwrap()?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -144,6 +208,20 @@ impl TcpListener {
     /// # Errors
     ///
     /// As [`accept`](Self::accept).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (_s, peer) = std::future::poll_fn(|cx| listener.poll_accept(cx)).await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (fd, addr) = ready!(self.acceptor.poll_accept(&self.io, cx))?;
         let stream = std::net::TcpStream::from(fd);
@@ -156,6 +234,10 @@ impl TcpListener {
 
     /// The connections of this listener as a [`Stream`] (asyncio's `async for` over
     /// connections). It never ends by itself; errors are yielded as items.
+    ///
+    /// # Examples
+    ///
+    /// See [`Incoming`].
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }
     }

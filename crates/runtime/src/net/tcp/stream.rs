@@ -74,6 +74,26 @@ impl TcpStream {
     ///
     /// Resolution errors, or the connect error of the last address tried (e.g.
     /// `ConnectionRefused`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     assert_eq!(client.peer_addr()?, listener.local_addr()?);
+    ///     assert_eq!(server.peer_addr()?, client.local_addr()?);
+    ///     // Nobody listens on a closed port: connect fails.
+    ///     let port = listener.local_addr()?.port();
+    ///     drop((listener, server));
+    ///     let err = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         each_addr(&addr, TcpStream::connect_addr).await
     }
@@ -156,6 +176,26 @@ impl TcpStream {
     /// # Errors
     ///
     /// `fcntl` errors; outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpStream;
+    /// c10k_runtime::run(async {
+    ///     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    ///     let std_stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    ///     let stream = TcpStream::from_std(std_stream)?;
+    ///     let (mut peer, _) = listener.accept()?;
+    ///     std::io::Write::write_all(&mut peer, b"hi")?;
+    ///     let mut buf = [0u8; 2];
+    ///     stream.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hi");
+    ///     let back: std::net::TcpStream = stream.into_std(); // still non-blocking
+    ///     drop(back);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         TcpStream::from_connected(stream)
@@ -190,6 +230,21 @@ impl TcpStream {
     /// # Errors
     ///
     /// `setsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.set_nodelay(true)?;
+    ///     assert!(client.nodelay()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.io.get_ref().set_nodelay(nodelay)
     }
@@ -209,6 +264,30 @@ impl TcpStream {
     /// # Errors
     ///
     /// `shutdown(2)` errors (`NotConnected`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"last words").await?;
+    ///     client.shutdown(std::net::Shutdown::Write)?;
+    ///     let mut got = Vec::new();
+    ///     let mut buf = [0u8; 64];
+    ///     loop {
+    ///         match server.read(&mut buf).await? {
+    ///             0 => break, // end of file after the data
+    ///             n => got.extend_from_slice(&buf[..n]),
+    ///         }
+    ///     }
+    ///     assert_eq!(got, b"last words");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
@@ -218,6 +297,20 @@ impl TcpStream {
     /// # Errors
     ///
     /// `getsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     assert!(client.take_error()?.is_none());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
@@ -227,6 +320,33 @@ impl TcpStream {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// Readiness may be spurious: after `readable` returns, [`try_read`](Self::try_read) may
+    /// still fail with `WouldBlock`; loop until it succeeds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"ready").await?;
+    ///     let mut buf = [0u8; 16];
+    ///     let n = loop {
+    ///         server.readable().await?;
+    ///         match server.try_read(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert!(n > 0 && b"ready".starts_with(&buf[..n]));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.io.readable().await
     }
@@ -236,6 +356,28 @@ impl TcpStream {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     let n = loop {
+    ///         client.writable().await?;
+    ///         match client.try_write(b"hello") {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert!(n > 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await
     }
@@ -246,6 +388,23 @@ impl TcpStream {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"x").await?;
+    ///     std::future::poll_fn(|cx| server.poll_read_ready(cx)).await?;
+    ///     let mut buf = [0u8; 1];
+    ///     server.read_exact(&mut buf).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_read_ready(cx)
     }
@@ -255,6 +414,21 @@ impl TcpStream {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     std::future::poll_fn(|cx| client.poll_write_ready(cx)).await?;
+    ///     client.write_all(b"x").await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_write_ready(cx)
     }
@@ -268,6 +442,34 @@ impl TcpStream {
     /// `WouldBlock` if no readiness is known or the socket had no data (readiness is then
     /// cleared, so the next [`readable`](Self::readable) waits for new data); other
     /// `read(2)` errors.
+    ///
+    /// Draining a socket until `WouldBlock`, as an edge-triggered loop does:
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.write_all(&[7u8; 1000]).await?;
+    ///     let mut total = 0;
+    ///     let mut buf = [0u8; 256];
+    ///     while total < 1000 {
+    ///         server.readable().await?;
+    ///         loop {
+    ///             match server.try_read(&mut buf) {
+    ///                 Ok(0) => unreachable!("the client has not closed"),
+    ///                 Ok(n) => total += n,
+    ///                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break, // drained
+    ///                 Err(e) => return Err(e),
+    ///             }
+    ///         }
+    ///     }
+    ///     assert_eq!(total, 1000);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.try_read(buf)
     }
@@ -278,6 +480,25 @@ impl TcpStream {
     ///
     /// `WouldBlock` when the send buffer is full (or no readiness is known); other `write(2)`
     /// errors (`BrokenPipe` after the peer closed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.writable().await?;
+    ///     match client.try_write(b"ping") {
+    ///         Ok(n) => assert!(n > 0),
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {} // full: wait and retry
+    ///         Err(e) => return Err(e),
+    ///     }
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_write(buf)
     }
@@ -289,6 +510,31 @@ impl TcpStream {
     /// # Errors
     ///
     /// `read(2)` errors (e.g. `ConnectionReset`), or the runtime's shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"abc").await?;
+    ///     drop(client);
+    ///     let mut buf = [0u8; 8];
+    ///     let mut got = Vec::new();
+    ///     loop {
+    ///         let n = server.read(&mut buf).await?;
+    ///         if n == 0 {
+    ///             break; // end of file
+    ///         }
+    ///         got.extend_from_slice(&buf[..n]);
+    ///     }
+    ///     assert_eq!(got, b"abc");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.io.poll_read(cx, buf)).await
     }
@@ -300,6 +546,24 @@ impl TcpStream {
     /// # Errors
     ///
     /// `UnexpectedEof` if the peer closes first; otherwise as [`read`](Self::read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"12").await?;
+    ///     drop(client);
+    ///     let mut buf = [0u8; 4];
+    ///     let err = server.read_exact(&mut buf).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.read(buf).await? {
@@ -315,6 +579,27 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`read`](Self::read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"GET").await?;
+    ///     let mut buf = [0u8; 3];
+    ///     let mut n = 0;
+    ///     while n < 3 {
+    ///         n = server.peek(&mut buf).await?; // data stays queued
+    ///     }
+    ///     server.read_exact(&mut buf).await?; // the same bytes again
+    ///     assert_eq!(&buf, b"GET");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.io.poll_read_with(cx, |s| s.peek(buf))).await
     }
@@ -324,6 +609,23 @@ impl TcpStream {
     /// # Errors
     ///
     /// `write(2)` errors (`BrokenPipe`, `ConnectionReset`), or the runtime's shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     let n = client.write(b"partial is fine").await?;
+    ///     assert!(n > 0);
+    ///     let mut buf = vec![0u8; n];
+    ///     server.read_exact(&mut buf).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
     }
@@ -335,6 +637,31 @@ impl TcpStream {
     /// # Errors
     ///
     /// `WriteZero` if the socket accepts no byte; otherwise as [`write`](Self::write).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     let big = vec![1u8; 256 * 1024]; // more than one send buffer
+    ///     let writer = async {
+    ///         client.write_all(&big).await?;
+    ///         client.shutdown(std::net::Shutdown::Write)
+    ///     };
+    ///     let reader = async {
+    ///         let mut buf = vec![0u8; big.len()];
+    ///         server.read_exact(&mut buf).await.map(|()| buf)
+    ///     };
+    ///     let (w, r) = futures_util::join!(writer, reader);
+    ///     w?;
+    ///     assert_eq!(r?, big);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {
@@ -351,6 +678,35 @@ impl TcpStream {
     /// With `futures_util::io::AsyncReadExt` in scope, `stream.split()` resolves to that
     /// trait's by-value `split` (halves behind a lock) before this method; write
     /// `Self::split(&mut stream)` to be explicit.
+    ///
+    /// # Examples
+    ///
+    /// An echo loop reading and writing concurrently in one task:
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     let (rd, wr) = TcpStream::split(&mut server);
+    ///     let echo = async {
+    ///         let mut buf = [0u8; 5];
+    ///         rd.read_exact(&mut buf).await?;
+    ///         wr.write_all(&buf).await
+    ///     };
+    ///     let talk = async {
+    ///         client.write_all(b"hello").await?;
+    ///         let mut buf = [0u8; 5];
+    ///         client.read_exact(&mut buf).await.map(|()| buf)
+    ///     };
+    ///     let (e, t) = futures_util::join!(echo, talk);
+    ///     e?;
+    ///     assert_eq!(&t?, b"hello");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         (ReadHalf::new(self), WriteHalf::new(self))
     }
@@ -358,6 +714,27 @@ impl TcpStream {
     /// Splits into owned halves, to move them into two tasks. The halves share the stream
     /// through an `Arc`; [`OwnedReadHalf::reunite`] puts it back together. Dropping the
     /// write half shuts the writing side down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::{TcpListener, TcpStream};
+    /// # c10k_runtime::run(async {
+    /// #     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// #     let client = TcpStream::connect(listener.local_addr()?).await?;
+    /// #     let (server, _) = listener.accept().await?;
+    ///     let (rd, wr) = client.into_split();
+    ///     let writer = c10k_runtime::spawn(async move { wr.write_all(b"owned").await });
+    ///     writer.await.unwrap()?;
+    ///     let mut buf = [0u8; 5];
+    ///     server.read_exact(&mut buf).await?;
+    ///     server.write_all(b"back!").await?;
+    ///     rd.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"back!");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         super::split::split_owned(self)
     }

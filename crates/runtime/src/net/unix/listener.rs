@@ -56,6 +56,25 @@ impl UnixListener {
     ///
     /// `AddrInUse` if the file exists; path too long (`InvalidInput`); other `bind`/`listen`
     /// errors; outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{UnixListener, UnixStream};
+    /// let dir = std::env::temp_dir().join(format!("c10k-doc-bind-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// c10k_runtime::run(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     assert_eq!(listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    ///     let err = UnixListener::bind(&path).unwrap_err(); // the file exists
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let addr = rustix::net::SocketAddrUnix::new(path.as_ref())?;
         let fd = sys::socket(
@@ -79,6 +98,25 @@ impl UnixListener {
     /// # Errors
     ///
     /// `fcntl` errors; outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{UnixListener, UnixStream};
+    /// let dir = std::env::temp_dir().join(format!("c10k-doc-from-std-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// c10k_runtime::run(async {
+    ///     let listener = UnixListener::from_std(std::os::unix::net::UnixListener::bind(&path)?)?;
+    ///     let _client = UnixStream::connect(&path).await?;
+    ///     let (_server, _) = listener.accept().await?;
+    ///     let _std: std::os::unix::net::UnixListener = listener.into_std();
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
         UnixListener::new(listener)
@@ -103,6 +141,34 @@ impl UnixListener {
     /// # Errors
     ///
     /// As [`TcpListener::accept`](crate::net::TcpListener::accept).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{UnixListener, UnixStream};
+    /// let dir = std::env::temp_dir().join(format!("c10k-doc-accept-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// c10k_runtime::run(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let mut clients = Vec::new();
+    ///     for _ in 0..3 {
+    ///         clients.push(UnixStream::connect(&path).await?);
+    ///     }
+    ///     for _ in 0..3 {
+    ///         let (stream, _addr) = listener.accept().await?;
+    ///         stream.write_all(b"welcome").await?;
+    ///     }
+    ///     let mut buf = [0u8; 7];
+    ///     for c in &clients {
+    ///         c.read_exact(&mut buf).await?;
+    ///     }
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -112,6 +178,24 @@ impl UnixListener {
     /// # Errors
     ///
     /// As [`accept`](Self::accept).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{UnixListener, UnixStream};
+    /// let dir = std::env::temp_dir().join(format!("c10k-doc-poll-accept-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// c10k_runtime::run(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let _client = UnixStream::connect(&path).await?;
+    ///     let (_server, _) = std::future::poll_fn(|cx| listener.poll_accept(cx)).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (fd, _) = ready!(self.acceptor.poll_accept(&self.io, cx))?;
         let stream = std::os::unix::net::UnixStream::from(fd);
@@ -120,6 +204,26 @@ impl UnixListener {
     }
 
     /// The connections as a never-ending [`Stream`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{UnixListener, UnixStream};
+    /// let dir = std::env::temp_dir().join(format!("c10k-doc-incoming-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// c10k_runtime::run(async {
+    ///     use futures_util::StreamExt;
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let _client = UnixStream::connect(&path).await?;
+    ///     let mut incoming = listener.incoming();
+    ///     let _server = incoming.next().await.expect("never ends")?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }
     }

@@ -45,6 +45,27 @@ impl UnixStream {
     ///
     /// `NotFound` (no such file), `ConnectionRefused` (no listener), `WouldBlock` (the
     /// listener's backlog is full), other `connect(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{UnixListener, UnixStream};
+    /// let dir = std::env::temp_dir().join(format!("c10k-doc-connect-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// c10k_runtime::run(async {
+    ///     let err = UnixStream::connect(&path).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound); // no socket file yet
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let client = UnixStream::connect(&path).await?;
+    ///     let (_server, _) = listener.accept().await?;
+    ///     assert_eq!(client.peer_addr()?.as_pathname(), Some(path.as_path()));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let addr = rustix::net::SocketAddrUnix::new(path.as_ref())?;
         let fd = sys::socket(
@@ -67,6 +88,21 @@ impl UnixStream {
     /// # Errors
     ///
     /// `socketpair` errors; outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixStream;
+    /// c10k_runtime::run(async {
+    ///     let (client, server) = UnixStream::pair()?;
+    ///     client.write_all(b"between tasks").await?;
+    ///     let mut buf = [0u8; 13];
+    ///     server.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"between tasks");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = rustix::net::socketpair(
             rustix::net::AddressFamily::UNIX,
@@ -103,6 +139,23 @@ impl UnixStream {
     /// # Errors
     ///
     /// `fcntl` errors; outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixStream;
+    /// c10k_runtime::run(async {
+    ///     let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
+    ///     let a = UnixStream::from_std(a)?;
+    ///     std::io::Write::write_all(&mut b, b"std")?;
+    ///     let mut buf = [0u8; 3];
+    ///     a.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"std");
+    ///     let _std: std::os::unix::net::UnixStream = a.into_std();
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         stream.set_nonblocking(true)?;
         UnixStream::from_connected(stream)
@@ -137,6 +190,20 @@ impl UnixStream {
     /// # Errors
     ///
     /// `shutdown(2)` errors (`NotConnected`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     client.shutdown(std::net::Shutdown::Write)?;
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!(server.read(&mut buf).await?, 0); // end of file
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
@@ -146,6 +213,18 @@ impl UnixStream {
     /// # Errors
     ///
     /// `getsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     assert!(client.take_error()?.is_none());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
@@ -155,6 +234,31 @@ impl UnixStream {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// Readiness may be spurious: loop over [`try_read`](Self::try_read) until it stops returning
+    /// `WouldBlock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     client.write_all(b"ready").await?;
+    ///     let mut buf = [0u8; 16];
+    ///     let n = loop {
+    ///         server.readable().await?;
+    ///         match server.try_read(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert!(n > 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.io.readable().await
     }
@@ -164,6 +268,26 @@ impl UnixStream {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     let n = loop {
+    ///         client.writable().await?;
+    ///         match client.try_write(b"hello") {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert!(n > 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await
     }
@@ -174,6 +298,19 @@ impl UnixStream {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     client.write_all(b"x").await?;
+    ///     std::future::poll_fn(|cx| server.poll_read_ready(cx)).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_read_ready(cx)
     }
@@ -183,6 +320,18 @@ impl UnixStream {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     std::future::poll_fn(|cx| client.poll_write_ready(cx)).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_write_ready(cx)
     }
@@ -196,6 +345,34 @@ impl UnixStream {
     /// `WouldBlock` if no readiness is known or the socket had no data (readiness is then
     /// cleared, so the next [`readable`](Self::readable) waits for new data); other
     /// `read(2)` errors.
+    ///
+    /// Draining until `WouldBlock`:
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     client.write_all(&[7u8; 1000]).await?;
+    ///     let mut total = 0;
+    ///     let mut buf = [0u8; 256];
+    ///     while total < 1000 {
+    ///         server.readable().await?;
+    ///         loop {
+    ///             match server.try_read(&mut buf) {
+    ///                 Ok(0) => unreachable!("the client has not closed"),
+    ///                 Ok(n) => total += n,
+    ///                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break, // drained
+    ///                 Err(e) => return Err(e),
+    ///             }
+    ///         }
+    ///     }
+    ///     assert_eq!(total, 1000);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.try_read(buf)
     }
@@ -206,6 +383,30 @@ impl UnixStream {
     ///
     /// `WouldBlock` when the send buffer is full (or no readiness is known); other `write(2)`
     /// errors (`BrokenPipe` after the peer closed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     // Fill the socket buffer without ever blocking, then stop at WouldBlock.
+    ///     client.writable().await?; // `try_write` acts on known readiness only
+    ///     let chunk = [0u8; 64 * 1024];
+    ///     let mut sent = 0;
+    ///     for _ in 0..1000 {
+    ///         match client.try_write(&chunk) {
+    ///             Ok(n) => sent += n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     }
+    ///     assert!(sent > 0);
+    ///     drop(server);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_write(buf)
     }
@@ -217,6 +418,28 @@ impl UnixStream {
     /// # Errors
     ///
     /// `read(2)` errors (e.g. `ConnectionReset`), or the runtime's shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     client.write_all(b"abc").await?;
+    ///     drop(client);
+    ///     let mut got = Vec::new();
+    ///     let mut buf = [0u8; 8];
+    ///     loop {
+    ///         match server.read(&mut buf).await? {
+    ///             0 => break,
+    ///             n => got.extend_from_slice(&buf[..n]),
+    ///         }
+    ///     }
+    ///     assert_eq!(got, b"abc");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.io.poll_read(cx, buf)).await
     }
@@ -228,6 +451,22 @@ impl UnixStream {
     /// # Errors
     ///
     /// `UnexpectedEof` if the peer closes first; otherwise as [`read`](Self::read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     client.write_all(b"12").await?;
+    ///     drop(client);
+    ///     let mut buf = [0u8; 4];
+    ///     let err = server.read_exact(&mut buf).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.read(buf).await? {
@@ -243,6 +482,25 @@ impl UnixStream {
     /// # Errors
     ///
     /// As [`read`](Self::read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     client.write_all(b"GET").await?;
+    ///     let mut buf = [0u8; 3];
+    ///     let mut n = 0;
+    ///     while n < 3 {
+    ///         n = server.peek(&mut buf).await?;
+    ///     }
+    ///     server.read_exact(&mut buf).await?; // the same bytes again
+    ///     assert_eq!(&buf, b"GET");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| {
             self.io.poll_read_with(cx, |s| {
@@ -257,6 +515,19 @@ impl UnixStream {
     /// # Errors
     ///
     /// `write(2)` errors (`BrokenPipe`, `ConnectionReset`), or the runtime's shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     let n = client.write(b"some").await?;
+    ///     assert!(n > 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
     }
@@ -268,6 +539,24 @@ impl UnixStream {
     /// # Errors
     ///
     /// `WriteZero` if the socket accepts no byte; otherwise as [`write`](Self::write).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     let big = vec![1u8; 512 * 1024];
+    ///     let (w, r) = futures_util::join!(client.write_all(&big), async {
+    ///         let mut buf = vec![0u8; big.len()];
+    ///         server.read_exact(&mut buf).await.map(|()| buf)
+    ///     });
+    ///     w?;
+    ///     assert_eq!(r?, big);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {
@@ -284,6 +573,31 @@ impl UnixStream {
     /// With `futures_util::io::AsyncReadExt` in scope, `stream.split()` resolves to that
     /// trait's by-value `split` (halves behind a lock) before this method; write
     /// `Self::split(&mut stream)` to be explicit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixStream;
+    /// c10k_runtime::run(async {
+    ///     let (client, mut server) = UnixStream::pair()?;
+    ///     let (rd, wr) = UnixStream::split(&mut server);
+    ///     let echo = async {
+    ///         let mut buf = [0u8; 5];
+    ///         rd.read_exact(&mut buf).await?;
+    ///         wr.write_all(&buf).await
+    ///     };
+    ///     let talk = async {
+    ///         client.write_all(b"hello").await?;
+    ///         let mut buf = [0u8; 5];
+    ///         client.read_exact(&mut buf).await.map(|()| buf)
+    ///     };
+    ///     let (e, t) = futures_util::join!(echo, talk);
+    ///     e?;
+    ///     assert_eq!(&t?, b"hello");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         (ReadHalf::new(self), WriteHalf::new(self))
     }
@@ -291,6 +605,26 @@ impl UnixStream {
     /// Splits into owned halves, to move them into two tasks. The halves share the stream
     /// through an `Arc`; [`OwnedReadHalf::reunite`] puts it back together. Dropping the
     /// write half shuts the writing side down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use c10k_runtime::net::UnixStream;
+    /// # c10k_runtime::run(async {
+    /// #     let (client, server) = UnixStream::pair()?;
+    ///     let (rd, wr) = client.into_split();
+    ///     c10k_runtime::spawn(async move { wr.write_all(b"owned").await })
+    ///         .await
+    ///         .unwrap()?;
+    ///     let mut buf = [0u8; 5];
+    ///     server.read_exact(&mut buf).await?;
+    ///     server.write_all(b"back!").await?;
+    ///     rd.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"back!");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         super::split::split_owned(self)
     }
