@@ -12,6 +12,24 @@ use crate::time::Instant;
 /// Dropping the handle does not cancel the callback; [`cancel`](Self::cancel) does, if it
 /// has not run yet. It is `Send`, so a callback scheduled from another thread can be
 /// cancelled from there too.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+/// let h = ev.handle();
+/// let ran = Rc::new(Cell::new(false));
+/// let r = ran.clone();
+/// let cb = h.call_soon(move || r.set(true));
+/// cb.cancel();
+/// assert!(cb.cancelled());
+/// h.stop();
+/// ev.run_forever();
+/// assert!(!ran.get());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct CallbackHandle {
     pub(crate) cancelled: Arc<AtomicBool>,
@@ -45,6 +63,21 @@ impl fmt::Debug for CallbackHandle {
 
 /// A callback scheduled at a time by [`call_later`](super::LoopHandle::call_later) or
 /// [`call_at`](super::LoopHandle::call_at): asyncio's `TimerHandle`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+/// let h = ev.handle();
+/// let never = h.call_later(Duration::from_secs(3600), || unreachable!());
+/// never.cancel();
+/// assert!(never.cancelled());
+/// let h2 = h.clone();
+/// h.call_later(Duration::from_millis(1), move || h2.stop());
+/// ev.run_forever();
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct TimerHandle {
     pub(crate) inner: CallbackHandle,

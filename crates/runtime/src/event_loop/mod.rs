@@ -193,6 +193,14 @@ impl EventLoop {
     /// # Errors
     ///
     /// The runtime cannot be built (e.g. out of descriptors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// assert_eq!(ev.run_until_complete(async { 1 + 1 }), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<EventLoop> {
         EventLoop::from_runtime(Runtime::builder().current_thread().build()?)
     }
@@ -202,6 +210,16 @@ impl EventLoop {
     /// # Errors
     ///
     /// The runtime cannot be built.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::driver::Backend;
+    /// use c10k_runtime::event_loop::EventLoop;
+    /// let ev = EventLoop::with_backend(Backend::Select)?; // the tutorials' select() loop
+    /// assert_eq!(ev.runtime().handle().backend(), Backend::Select);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn with_backend(backend: Backend) -> io::Result<EventLoop> {
         EventLoop::from_runtime(
             Runtime::builder()
@@ -217,6 +235,16 @@ impl EventLoop {
     /// # Errors
     ///
     /// Never at present; reserved for runtimes that cannot host a loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::{event_loop::EventLoop, Runtime};
+    /// let rt = Runtime::builder().current_thread().disable_long_poll_report().build()?;
+    /// let ev = EventLoop::from_runtime(rt)?;
+    /// assert_eq!(ev.run_until_complete(async { "custom runtime" }), "custom runtime");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_runtime(rt: Runtime) -> io::Result<EventLoop> {
         let shared = Rc::new(Shared {
             remote: Arc::new(Remote {
@@ -242,11 +270,31 @@ impl EventLoop {
     }
 
     /// A handle to schedule callbacks on this loop (from the loop thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let stopper = h.clone();
+    /// h.call_soon(move || stopper.stop());
+    /// ev.run_forever();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn handle(&self) -> LoopHandle {
         self.handle.clone()
     }
 
     /// The runtime the loop runs on, e.g. to `spawn` tasks onto it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let task = ev.runtime().spawn(async { 21 * 2 });
+    /// assert_eq!(ev.run_until_complete(task).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn runtime(&self) -> &Runtime {
         &self.rt
     }
@@ -257,6 +305,24 @@ impl EventLoop {
     /// # Panics
     ///
     /// If a callback panics (the panic propagates), or if called from inside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// A `stop` requested before the call runs one iteration, so callbacks already queued run:
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// h.call_soon(move || r.set(true));
+    /// h.stop();
+    /// ev.run_forever();
+    /// assert!(ran.get());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn run_forever(&self) {
         let shared = &self.handle.shared;
         shared.running.set(true);
@@ -278,6 +344,29 @@ impl EventLoop {
     /// # Panics
     ///
     /// As [`run_forever`](Self::run_forever), and if `future` panics.
+    ///
+    /// # Examples
+    ///
+    /// Callbacks and tasks run while the future is awaited:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let slot = std::rc::Rc::new(std::cell::Cell::new(None));
+    /// let (tx, rx) = (slot.clone(), slot);
+    /// h.call_later(Duration::from_millis(1), move || tx.set(Some(7)));
+    /// let got = ev.run_until_complete(async move {
+    ///     loop {
+    ///         if let Some(v) = rx.get() {
+    ///             break v;
+    ///         }
+    ///         c10k_runtime::time::sleep(Duration::from_millis(1)).await;
+    ///     }
+    /// });
+    /// assert_eq!(got, 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
         let shared = &self.handle.shared;
         shared.running.set(true);
@@ -561,6 +650,26 @@ pub struct LoopHandle {
 impl LoopHandle {
     /// Schedules `f` to run at the next iteration, after callbacks already scheduled
     /// (FIFO), like `loop.call_soon`.
+    ///
+    /// # Examples
+    ///
+    /// Callbacks run in the order they were scheduled:
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let order = Rc::new(RefCell::new(Vec::new()));
+    /// for i in 0..3 {
+    ///     let o = order.clone();
+    ///     h.call_soon(move || o.borrow_mut().push(i));
+    /// }
+    /// h.stop();
+    /// ev.run_forever();
+    /// assert_eq!(*order.borrow(), [0, 1, 2]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_soon(&self, f: impl FnOnce() + 'static) -> CallbackHandle {
         let h = CallbackHandle::new();
         self.shared
@@ -573,17 +682,67 @@ impl LoopHandle {
 
     /// Schedules `f` from the loop thread with the thread-safe queue (see
     /// [`RemoteHandle::call_soon_threadsafe`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let stopper = h.remote();
+    /// h.call_soon_threadsafe(move || stopper.stop());
+    /// ev.run_forever();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_soon_threadsafe(&self, f: impl FnOnce() + Send + 'static) -> CallbackHandle {
         self.remote().call_soon_threadsafe(f)
     }
 
     /// Schedules `f` to run `delay` from now (not earlier), like `loop.call_later`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::Instant;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let start = Instant::now();
+    /// let h2 = h.clone();
+    /// let timer = h.call_later(Duration::from_millis(2), move || h2.stop());
+    /// assert!(timer.when() >= start + Duration::from_millis(2));
+    /// ev.run_forever();
+    /// assert!(Instant::now() >= timer.when()); // never early
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_later(&self, delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
         self.call_at(Instant::now() + delay, f)
     }
 
     /// Schedules `f` to run at `when` (not earlier), like `loop.call_at`. Timers with the
     /// same deadline run in the order they were scheduled.
+    ///
+    /// # Examples
+    ///
+    /// Same deadline, scheduling order:
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let when = h.time() + Duration::from_millis(1);
+    /// let order = Rc::new(RefCell::new(Vec::new()));
+    /// for name in ["a", "b"] {
+    ///     let o = order.clone();
+    ///     h.call_at(when, move || o.borrow_mut().push(name));
+    /// }
+    /// let h2 = h.clone();
+    /// h.call_at(when, move || h2.stop());
+    /// ev.run_forever();
+    /// assert_eq!(*order.borrow(), ["a", "b"]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_at(&self, when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
         let seq = self.shared.seq.get();
         self.shared.seq.set(seq + 1);
@@ -604,6 +763,16 @@ impl LoopHandle {
     }
 
     /// The loop's clock (`loop.time()`): the runtime's [`Instant::now`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let t0 = h.time();
+    /// assert!(h.time() >= t0); // monotonic
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn time(&self) -> Instant {
         Instant::now()
     }
@@ -616,6 +785,41 @@ impl LoopHandle {
     ///
     /// The registration error (e.g. select(2) refusing a descriptor above `FD_SETSIZE`, or
     /// the runtime shut down).
+    ///
+    /// # Examples
+    ///
+    /// The tutorials' callback server in miniature: a socket pair, a reader callback that drains
+    /// the socket and stops the loop.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::io::{Read, Write};
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// use std::rc::Rc;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let (mut a, b) = UnixStream::pair()?;
+    /// b.set_nonblocking(true)?;
+    /// let fd = b.as_raw_fd();
+    /// let got = Rc::new(RefCell::new(Vec::new()));
+    /// let (g, h2) = (got.clone(), h.clone());
+    /// h.add_reader(fd, move || {
+    ///     let mut buf = [0u8; 64];
+    ///     while let Ok(n) = (&b).read(&mut buf) {
+    ///         if n == 0 {
+    ///             break;
+    ///         }
+    ///         g.borrow_mut().extend_from_slice(&buf[..n]);
+    ///     }
+    ///     h2.remove_reader(fd);
+    ///     h2.stop();
+    /// })?;
+    /// a.write_all(b"readable")?;
+    /// ev.run_forever();
+    /// assert_eq!(*got.borrow(), b"readable");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn add_reader(&self, fd: RawFd, f: impl FnMut() + 'static) -> io::Result<()> {
         self.shared.add_watcher(fd, Box::new(f), true)
     }
@@ -625,17 +829,52 @@ impl LoopHandle {
     /// # Errors
     ///
     /// As [`add_reader`](Self::add_reader).
+    ///
+    /// # Examples
+    ///
+    /// A fresh socket is writable at once:
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// use std::rc::Rc;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let (a, _b) = UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// let fd = a.as_raw_fd();
+    /// let calls = Rc::new(Cell::new(0));
+    /// let (c, h2) = (calls.clone(), h.clone());
+    /// h.add_writer(fd, move || {
+    ///     c.set(c.get() + 1);
+    ///     assert!(h2.remove_writer(fd)); // level-triggered: remove, or be called again
+    ///     h2.stop();
+    /// })?;
+    /// ev.run_forever();
+    /// assert_eq!(calls.get(), 1);
+    /// assert!(!h.remove_writer(fd)); // already removed
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn add_writer(&self, fd: RawFd, f: impl FnMut() + 'static) -> io::Result<()> {
         self.shared.add_watcher(fd, Box::new(f), false)
     }
 
     /// Stops watching `fd` for reading; returns whether a reader was registered. When
     /// neither a reader nor a writer is left, the descriptor is deregistered.
+    ///
+    /// # Examples
+    ///
+    /// See [`add_reader`](Self::add_reader).
     pub fn remove_reader(&self, fd: RawFd) -> bool {
         self.shared.remove_watcher(fd, true)
     }
 
     /// Stops watching `fd` for writing; returns whether a writer was registered.
+    ///
+    /// # Examples
+    ///
+    /// See [`add_writer`](Self::add_writer).
     pub fn remove_writer(&self, fd: RawFd) -> bool {
         self.shared.remove_watcher(fd, false)
     }
@@ -645,6 +884,20 @@ impl LoopHandle {
     /// # Panics
     ///
     /// Outside a running loop (the task needs the loop's `LocalSet`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let out = ev.run_until_complete(async {
+    ///     let local = Rc::new(5); // !Send is fine
+    ///     h.create_task(async move { *local + 1 }).await.unwrap()
+    /// });
+    /// assert_eq!(out, 6);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn create_task<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -654,16 +907,42 @@ impl LoopHandle {
     }
 
     /// Asks `run_forever` to return after the current iteration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let h2 = h.clone();
+    /// h.call_later(Duration::from_millis(1), move || h2.stop());
+    /// ev.run_forever(); // returns after the timer
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stop(&self) {
         self.remote().stop();
     }
 
     /// Whether the loop is running (inside `run_forever` or `run_until_complete`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// assert!(!h.is_running());
+    /// assert!(ev.run_until_complete(async { h.is_running() }));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_running(&self) -> bool {
         self.shared.running.get()
     }
 
     /// A `Send + Sync` handle for other threads.
+    ///
+    /// # Examples
+    ///
+    /// See [`RemoteHandle`].
     pub fn remote(&self) -> RemoteHandle {
         RemoteHandle {
             remote: Arc::clone(&self.shared.remote),
@@ -706,6 +985,28 @@ pub struct RemoteHandle {
 impl RemoteHandle {
     /// Schedules `f` on the loop from any thread (`loop.call_soon_threadsafe`), waking the
     /// loop if it is waiting.
+    ///
+    /// # Examples
+    ///
+    /// A worker thread posts its result back to the loop:
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let remote = ev.handle().remote();
+    /// let (tx, rx) = mpsc::channel();
+    /// let worker = std::thread::spawn(move || {
+    ///     let r = remote.clone();
+    ///     remote.call_soon_threadsafe(move || {
+    ///         tx.send(6 * 7).unwrap();
+    ///         r.stop();
+    ///     });
+    /// });
+    /// ev.run_forever();
+    /// worker.join().unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(42));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn call_soon_threadsafe(&self, f: impl FnOnce() + Send + 'static) -> CallbackHandle {
         let h = CallbackHandle::new();
         lock(&self.remote.queue).push_back((Box::new(f), h.clone()));
@@ -714,6 +1015,10 @@ impl RemoteHandle {
     }
 
     /// Asks `run_forever` to return after the current iteration.
+    ///
+    /// # Examples
+    ///
+    /// See [`RemoteHandle`].
     pub fn stop(&self) {
         self.remote.stop.store(true, Ordering::Release);
         self.remote.wake();
