@@ -321,6 +321,27 @@ pub struct Signal {
 ///
 /// `InvalidInput` for signals that cannot be caught; pipe, `dup`, `sigaction` or
 /// registration errors (e.g. outside a runtime).
+///
+/// # Examples
+///
+/// Two listeners of one signal both see a delivery (the process signals itself):
+///
+/// ```
+/// use c10k_runtime::signal::{signal, SignalKind};
+/// use rustix::process::{getpid, kill_process, Signal};
+/// c10k_runtime::run(async {
+///     let mut a = signal(SignalKind::user_defined2())?;
+///     let mut b = signal(SignalKind::user_defined2())?;
+///     kill_process(getpid(), Signal::USR2)?;
+///     assert_eq!(a.recv().await, Some(()));
+///     assert_eq!(b.recv().await, Some(()));
+///     // SIGKILL cannot be caught.
+///     let err = signal(SignalKind::from_raw(libc::SIGKILL)).unwrap_err();
+///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     let signum = check_signum(kind.0)?;
     let g = globals()?;
@@ -342,16 +363,69 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
 
 impl Signal {
     /// The kind this listener receives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::{signal, SignalKind};
+    /// c10k_runtime::run(async {
+    ///     let hup = signal(SignalKind::hangup())?;
+    ///     assert_eq!(hup.kind(), SignalKind::hangup());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn kind(&self) -> SignalKind {
         self.kind
     }
 
     /// Waits for the next delivery. Returns `None` only if the runtime shut down.
+    ///
+    /// Deliveries that arrive before `recv` is called are not lost, but several deliveries between
+    /// two calls are coalesced into one.
+    ///
+    /// # Examples
+    ///
+    /// A reload loop, bounded here to one round:
+    ///
+    /// ```
+    /// use c10k_runtime::signal::{signal, SignalKind};
+    /// use rustix::process::{getpid, kill_process, Signal};
+    /// c10k_runtime::run(async {
+    ///     let mut hup = signal(SignalKind::hangup())?;
+    ///     kill_process(getpid(), Signal::HUP)?;
+    ///     let mut reloads = 0;
+    ///     while reloads < 1 {
+    ///         if hup.recv().await.is_none() {
+    ///             break; // runtime shut down
+    ///         }
+    ///         reloads += 1; // reload the configuration here
+    ///     }
+    ///     assert_eq!(reloads, 1);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv(&mut self) -> Option<()> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// Polls for the next delivery (stores the waker when none is pending).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::{signal, SignalKind};
+    /// use rustix::process::{getpid, kill_process, Signal};
+    /// c10k_runtime::run(async {
+    ///     let mut usr1 = signal(SignalKind::user_defined1())?;
+    ///     kill_process(getpid(), Signal::USR1)?;
+    ///     let got = std::future::poll_fn(|cx| usr1.poll_recv(cx)).await;
+    ///     assert_eq!(got, Some(()));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
         let g = match globals() {
             Ok(g) => g,

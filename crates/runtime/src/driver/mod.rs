@@ -514,6 +514,31 @@ impl Direction {
 }
 
 /// A set of readiness flags, as observed by a [`Registration`].
+///
+/// # Examples
+///
+/// ```
+/// # use std::io::{Read, Write};
+/// # use std::os::fd::AsRawFd;
+/// # use std::os::unix::net::UnixStream;
+/// # use c10k_runtime::driver::{Interest, Registration};
+/// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// # rt.block_on(async {
+/// #     let (mut a, mut b) = UnixStream::pair()?;
+/// #     a.set_nonblocking(true)?;
+/// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+/// b.write_all(b"x")?;
+/// drop(b); // the peer closes: readable and read-closed
+/// let ev = reg.ready(Interest::READABLE).await?;
+/// let ready = ev.ready();
+/// assert!(ready.is_readable());
+/// assert!(!ready.is_error());
+/// let _ = (ready.is_read_closed(), ready.is_write_closed(), ready.is_writable());
+///     drop(reg); // before `a` closes
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Ready(u8);
 
@@ -560,6 +585,10 @@ impl fmt::Debug for Ready {
 
 /// Readiness observed by `poll_*_ready`, to be passed back to
 /// [`Registration::clear_readiness`] after `WouldBlock` (or a short read).
+///
+/// # Examples
+///
+/// See [`Registration::poll_read_ready`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadyEvent {
     ready: Ready,
@@ -644,6 +673,23 @@ impl Registration {
     /// # Errors
     ///
     /// As [`new`](Self::new).
+    ///
+    /// # Examples
+    ///
+    /// Registering from a thread outside the runtime:
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// use c10k_runtime::driver::{Interest, Registration};
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let (a, _b) = UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// let reg = Registration::new_with_handle(a.as_raw_fd(), Interest::WRITABLE, rt.handle())?;
+    /// rt.block_on(reg.ready(Interest::WRITABLE))?;
+    /// drop(reg);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new_with_handle(
         fd: RawFd,
         interest: Interest,
@@ -667,6 +713,39 @@ impl Registration {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// The readiness protocol: wait, try the operation, and on `WouldBlock` hand the event back
+    /// with [`clear_readiness`](Self::clear_readiness) so that the next poll waits for a new
+    /// event. Readiness may be spurious, so the loop is required.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     b.write_all(b"data")?;
+    ///     let mut buf = [0u8; 16];
+    ///     let n = loop {
+    ///         let ev = std::future::poll_fn(|cx| reg.poll_read_ready(cx)).await?;
+    ///         match (&a).read(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => reg.clear_readiness(ev),
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"data");
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
         self.io.poll_ready(cx, Direction::Read, &self.driver)
     }
@@ -676,12 +755,38 @@ impl Registration {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     std::future::poll_fn(|cx| reg.poll_write_ready(cx)).await?;
+    ///     (&a).write_all(b"x")?;
+    ///     let mut buf = [0u8; 1];
+    ///     b.read_exact(&mut buf)?;
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
         self.io.poll_ready(cx, Direction::Write, &self.driver)
     }
 
     /// Forgets the readiness in `event`, unless a newer event arrived since it was observed.
     /// Call it after the operation returned `WouldBlock`, or after a short stream read.
+    ///
+    /// # Examples
+    ///
+    /// See [`poll_read_ready`](Self::poll_read_ready).
     pub fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event);
     }
@@ -711,6 +816,28 @@ impl Registration {
     /// # Errors
     ///
     /// As [`poll_read_io`](Self::poll_read_io).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     let n = std::future::poll_fn(|cx| reg.poll_write_io(cx, || (&a).write(b"hello"))).await?;
+    ///     assert_eq!(n, 5);
+    ///     let mut buf = [0u8; 5];
+    ///     b.read_exact(&mut buf)?;
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_write_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -732,6 +859,32 @@ impl Registration {
     /// # Errors
     ///
     /// `WouldBlock` if not ready, else the result of `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     let mut buf = [0u8; 8];
+    ///     // Nothing written yet: either no readiness is known or the read would block.
+    ///     let err = reg.try_io(Interest::READABLE, || (&a).read(&mut buf)).unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    ///     b.write_all(b"now")?;
+    ///     reg.ready(Interest::READABLE).await?;
+    ///     let n = reg.try_io(Interest::READABLE, || (&a).read(&mut buf))?;
+    ///     assert_eq!(&buf[..n], b"now");
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_io<R>(
         &self,
         interest: Interest,
@@ -766,6 +919,32 @@ impl Registration {
     /// # Errors
     ///
     /// `WouldBlock` if the descriptor is not known ready; the shutdown error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     b.write_all(b"x")?;
+    ///     reg.ready(Interest::READABLE).await?;
+    ///     let ev = reg.try_ready(Interest::READABLE)?; // known now, no waiting
+    ///     let mut buf = [0u8; 8];
+    ///     let n = (&a).read(&mut buf)?;
+    ///     if n < buf.len() {
+    ///         reg.clear_readiness(ev); // a short read drained the socket
+    ///     }
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_ready(&self, interest: Interest) -> io::Result<ReadyEvent> {
         let mask = if interest.is_readable() { READ_MASK } else { 0 }
             | if interest.is_writable() {
@@ -789,6 +968,26 @@ impl Registration {
     /// # Errors
     ///
     /// The runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     let ev = reg.ready(Interest::WRITABLE).await?;
+    ///     assert!(ev.ready().is_writable());
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn ready(&self, interest: Interest) -> io::Result<ReadyEvent> {
         std::future::poll_fn(|cx| {
             if interest.is_readable() {
@@ -801,6 +1000,25 @@ impl Registration {
     }
 
     /// The backend of the driver this registration belongs to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     assert_eq!(reg.backend(), c10k_runtime::Handle::current().backend());
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn backend(&self) -> Backend {
         self.driver.backend()
     }
