@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::loom::{self, Mutex};
+use crate::loom::{self, fence, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
 
 type Compare<T> = Arc<dyn Fn(&T, &T) -> CmpOrdering + Send + Sync>;
@@ -180,6 +180,9 @@ pub(crate) struct State<T> {
     putters: WaitList<Option<T>>,
     joiners: WaitList<()>,
     unfinished: usize,
+    /// Messages moved into the private batch of a bounded channel's single receiver and not
+    /// yet known to be consumed: they still count against `maxsize` (see [`Core::steal_all`]).
+    lent: usize,
     /// No more puts are accepted (shutdown, or every receiver of a channel is gone).
     put_closed: bool,
     /// No more puts will come: gets fail once the store is empty.
@@ -210,40 +213,103 @@ pub(crate) struct Core<T> {
     /// matters: every real check happens under the lock. A plain `std` atomic even under
     /// loom, since no outcome depends on it.
     len_hint: std::sync::atomic::AtomicUsize,
+    /// Like `len_hint`, plus the receiver's unconsumed batch: what spinning putters watch.
+    full_hint: std::sync::atomic::AtomicUsize,
     /// The bound, fixed at creation (copied out of `State` for lock-free spinning).
     maxsize: Option<usize>,
+    /// Lent messages (`State::lent`) the receiver has consumed since the last lock, counted
+    /// without locking; every lock subtracts it from `lent` (`Core::lock`).
+    consumed: AtomicUsize,
+    /// Whether putters are queued, as of the last unlock. The receiver reads it after
+    /// counting a consumed message to learn whether it must lock to let a putter in; see
+    /// [`StateGuard`]'s drop for the handshake.
+    putters_waiting: AtomicBool,
 }
 
-/// The state lock; publishes the length hint when released.
+/// The state lock. Taking it settles the receiver's consumed count (`Core::lock`);
+/// releasing it lets putters into freed room and publishes the hints (see `Drop`).
 pub(crate) struct StateGuard<'a, T> {
-    guard: crate::loom::MutexGuard<'a, State<T>>,
-    hint: &'a std::sync::atomic::AtomicUsize,
+    /// `Some` until dropped.
+    guard: Option<crate::loom::MutexGuard<'a, State<T>>>,
+    core: &'a Core<T>,
 }
 
 impl<T> std::ops::Deref for StateGuard<'_, T> {
     type Target = State<T>;
 
     fn deref(&self) -> &State<T> {
-        &self.guard
+        self.guard.as_ref().expect("state guard used after drop")
     }
 }
 
 impl<T> std::ops::DerefMut for StateGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut State<T> {
-        &mut self.guard
+        self.guard.as_mut().expect("state guard used after drop")
     }
 }
 
 impl<T> Drop for StateGuard<'_, T> {
+    /// The release protocol, with the lock still held:
+    ///
+    /// 1. Move waiting putters' values into whatever room there is (room that the receiver
+    ///    made by consuming lent messages, which nobody else notices).
+    /// 2. Publish `putters_waiting`, then, past a `SeqCst` fence, read `consumed` again. The
+    ///    receiver does the mirror image: it adds to `consumed`, fences, then reads
+    ///    `putters_waiting`. The two fences are ordered one way or the other, so one of the
+    ///    two reads sees the other side's write: either we settle the new consumption here
+    ///    (loop to 1) or the
+    ///    receiver sees the flag and locks itself: a putter never sleeps beside free room.
+    /// 3. Publish the hints, unlock, then wake the putters let in.
     fn drop(&mut self) {
-        self.hint
-            .store(self.guard.store.len(), std::sync::atomic::Ordering::Relaxed);
+        let Some(mut s) = self.guard.take() else {
+            return;
+        };
+        let core = self.core;
+        let mut wakes = WakeList::new();
+        let len = s.store.len();
+        core.len_hint
+            .store(len, std::sync::atomic::Ordering::Relaxed);
+        if core.maxsize.is_some() {
+            loop {
+                while !s.is_full() {
+                    let Some(k) = s.putters.front() else { break };
+                    if let Some(pv) = s.putters.data_mut(k).take() {
+                        s.store.push(pv);
+                        s.unfinished += 1;
+                    }
+                    wakes.push(s.putters.notify(k));
+                }
+                if s.putters.is_empty() {
+                    // No handshake needed to say "nobody waits"; skip the store (a shared
+                    // cache line) when the flag already says so.
+                    if core.putters_waiting.load(Ordering::Relaxed) {
+                        core.putters_waiting.store(false, Ordering::Relaxed);
+                    }
+                    break;
+                }
+                core.putters_waiting.store(true, Ordering::SeqCst);
+                // Pairs with the fence in `Core::consumed_one` (loom models fences, not
+                // `SeqCst` accesses, as a total order).
+                fence(Ordering::SeqCst);
+                if s.lent == 0 || core.consumed.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                core.settle(&mut s);
+            }
+            core.len_hint
+                .store(s.store.len(), std::sync::atomic::Ordering::Relaxed);
+            core.full_hint
+                .store(s.store.len() + s.lent, std::sync::atomic::Ordering::Relaxed);
+        }
+        drop(s);
+        wakes.wake_all();
     }
 }
 
 impl<T> State<T> {
     fn is_full(&self) -> bool {
-        self.maxsize.is_some_and(|m| self.store.len() >= m)
+        self.maxsize
+            .is_some_and(|m| self.store.len() + self.lent >= m)
     }
 
     /// Puts now or says why not.
@@ -286,15 +352,16 @@ impl<T> State<T> {
         &mut self,
         into: &mut VecDeque<T>,
         wakes: &mut WakeList,
-    ) -> Result<(), NoValue> {
-        let unbounded = self.maxsize.is_none();
-        match &mut self.store {
-            Store::Fifo(d) if unbounded && !d.is_empty() => {
-                std::mem::swap(d, into);
-                Ok(())
+    ) -> Result<T, NoValue> {
+        debug_assert!(into.is_empty());
+        let v = self.try_get(wakes)?;
+        if let Store::Fifo(d) = &mut self.store {
+            std::mem::swap(d, into);
+            if self.maxsize.is_some() {
+                self.lent += into.len();
             }
-            _ => self.try_get(wakes).map(|v| into.push_back(v)),
         }
+        Ok(v)
     }
 
     /// A getter that had been handed `v` gave up: pass it on or put it back.
@@ -329,19 +396,43 @@ impl<T> State<T> {
 
 impl<T> Core<T> {
     pub(crate) fn lock(&self) -> StateGuard<'_, T> {
+        let mut s = loom::lock(&self.state);
+        self.settle(&mut s);
         StateGuard {
-            guard: loom::lock(&self.state),
-            hint: &self.len_hint,
+            guard: Some(s),
+            core: self,
+        }
+    }
+
+    /// Subtracts what the receiver consumed from its batch from `lent` (under the lock).
+    fn settle(&self, s: &mut State<T>) {
+        if s.lent > 0 {
+            s.lent -= self.consumed.swap(0, Ordering::SeqCst);
+        }
+    }
+
+    /// The single receiver of a bounded channel has consumed one message of its batch:
+    /// count it, and if putters are waiting for room, lock so that the release lets one in
+    /// (see [`StateGuard`]'s drop).
+    pub(crate) fn consumed_one(&self) {
+        if self.maxsize.is_some() {
+            self.consumed.fetch_add(1, Ordering::SeqCst);
+            // Pairs with the fence in `StateGuard`'s drop.
+            fence(Ordering::SeqCst);
+            if self.putters_waiting.load(Ordering::SeqCst) {
+                drop(self.lock());
+            }
         }
     }
 
     /// Whether a spinning caller should try now (`get`: something stored; `put`: room).
     fn worth_trying(&self, get: bool) -> bool {
-        let len = self.len_hint.load(std::sync::atomic::Ordering::Relaxed);
         if get {
-            len > 0
+            self.len_hint.load(std::sync::atomic::Ordering::Relaxed) > 0
         } else {
-            self.maxsize.is_none_or(|m| len < m)
+            let len = self.full_hint.load(std::sync::atomic::Ordering::Relaxed);
+            let freed = self.consumed.load(Ordering::Relaxed);
+            self.maxsize.is_none_or(|m| len.saturating_sub(freed) < m)
         }
     }
 
@@ -349,7 +440,10 @@ impl<T> Core<T> {
         let maxsize = maxsize.filter(|&m| m > 0);
         Core {
             len_hint: std::sync::atomic::AtomicUsize::new(0),
+            full_hint: std::sync::atomic::AtomicUsize::new(0),
             maxsize,
+            consumed: AtomicUsize::new(0),
+            putters_waiting: AtomicBool::new(false),
             state: Mutex::new(State {
                 store,
                 maxsize,
@@ -357,6 +451,7 @@ impl<T> Core<T> {
                 putters: WaitList::new(),
                 joiners: WaitList::new(),
                 unfinished: 0,
+                lent: 0,
                 put_closed: false,
                 get_closed: false,
                 senders: 0,
@@ -394,7 +489,9 @@ impl<T> Core<T> {
                 spin(i);
                 continue;
             }
-            match self.lock().try_put(v, &mut wakes) {
+            // A statement of its own, so that the lock is released before anyone is woken.
+            let r = self.lock().try_put(v, &mut wakes);
+            match r {
                 Err(Rejected::Full(back)) => v = back,
                 r => {
                     wakes.wake_all();
@@ -441,7 +538,9 @@ impl<T> Core<T> {
                 spin(i);
                 continue;
             }
-            match try_get(&mut self.lock(), &mut wakes) {
+            // A statement of its own, so that the lock is released before anyone is woken.
+            let r = try_get(&mut self.lock(), &mut wakes);
+            match r {
                 Err(NoValue::Empty) => {}
                 r => {
                     wakes.wake_all();
@@ -580,11 +679,14 @@ impl<T> Core<T> {
         self.lock().store.len()
     }
 
-    /// For the single receiver of an unbounded FIFO channel: moves *everything* stored into
-    /// `into` (which must be empty) under one lock, so the receiver can then take the batch
-    /// without locking. Only unbounded FIFO stores are drained this way: with a bound, taking
-    /// items early would let senders exceed it.
-    pub(crate) fn steal_all(&self, into: &mut VecDeque<T>) -> Result<(), NoValue> {
+    /// For the single receiver of a FIFO channel: returns the oldest message and moves
+    /// *every other* stored one into `into` (which must be empty) under the same lock, so the
+    /// receiver can then take the batch without locking.
+    ///
+    /// With a bound, the batch stays counted against it (`State::lent`) until the receiver
+    /// reports each message consumed ([`Core::consumed_one`]): senders never see more room
+    /// than a channel of that capacity would have.
+    pub(crate) fn steal_all(&self, into: &mut VecDeque<T>) -> Result<T, NoValue> {
         let mut wakes = WakeList::new();
         let r = self.lock().steal_all(into, &mut wakes);
         wakes.wake_all();

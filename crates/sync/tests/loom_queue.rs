@@ -90,3 +90,27 @@ fn dropped_get_future_never_loses_a_value() {
         assert!(got.is_none() || left.is_none(), "received twice");
     });
 }
+
+/// Guards the bounded receiver's batch accounting: with capacity 2 the receiver lends itself
+/// a message; a sender parked for room must be let in as soon as that message is consumed
+/// (the `putters_waiting` / `consumed` handshake), even if the receiver then stops receiving.
+#[test]
+fn bounded_mpsc_batch_frees_room_for_a_parked_sender() {
+    model(|| {
+        let (tx, mut rx) = mpsc::bounded(2);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        // Takes 1 and lends itself 2, which still counts against the capacity.
+        assert_eq!(rx.try_recv(), Ok(1));
+        let t = thread::spawn(move || {
+            tx.send_blocking(3).unwrap();
+            tx.send_blocking(4).unwrap(); // full until 2 is consumed
+        });
+        assert_eq!(rx.recv_blocking(), Ok(2));
+        // Only 3 and 4 are buffered now: the sender must finish without another receive.
+        t.join().unwrap();
+        assert_eq!(rx.recv_blocking(), Ok(3));
+        assert_eq!(rx.recv_blocking(), Ok(4));
+        assert!(rx.recv_blocking().is_err());
+    });
+}

@@ -4,14 +4,20 @@
 //! for the hand-over and closing rules. [`Receiver::close`] stops senders while keeping the
 //! buffered messages receivable.
 //!
-//! # Batching (unbounded channels)
+//! # Batching
 //!
-//! Being the only receiver, an unbounded channel's [`Receiver`] takes *every* buffered message
-//! in one lock acquisition into a private buffer and serves the following receives from it
+//! Being the only receiver, a [`Receiver`] takes the oldest message and *every* other buffered
+//! one in one lock acquisition into a private buffer, and serves the following receives from it
 //! without locking; senders then find an empty store and do not contend with it. Order is
 //! unchanged (FIFO), and so is cancellation safety: the private buffer belongs to the receiver,
-//! so a dropped receive future leaves the messages there. Bounded channels do not batch: taking
-//! messages early would let senders exceed the bound.
+//! so a dropped receive future leaves the messages there.
+//!
+//! A bounded channel keeps counting the batch against its capacity: each message taken from
+//! the batch is reported with one atomic increment, and senders see room only for messages
+//! reported consumed, so there are never more than `capacity` messages sent and not yet
+//! received. When senders are parked waiting for room, the receiver locks after each report to
+//! let the oldest one in (a `SeqCst` flag handshake, described on the engine's lock guard,
+//! makes sure such a sender is never left asleep beside free room).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -107,16 +113,20 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 impl<T> Receiver<T> {
+    /// The next message of the batch, reported consumed (which frees its slot of a bounded
+    /// channel).
+    fn pop_local(&mut self) -> Option<T> {
+        let v = self.local.pop_front()?;
+        self.inner.core.consumed_one();
+        Some(v)
+    }
+
     /// A message from the batch, or a new batch (or one message) from the channel.
     fn take(&mut self) -> Result<T, NoValue> {
-        if let Some(v) = self.local.pop_front() {
-            return Ok(v);
+        match self.pop_local() {
+            Some(v) => Ok(v),
+            None => self.inner.core.steal_all(&mut self.local),
         }
-        self.inner.core.steal_all(&mut self.local)?;
-        Ok(self
-            .local
-            .pop_front()
-            .expect("steal_all returned a message"))
     }
 
     /// Receives, waiting for a message. Cancellation-safe: a dropped future loses nothing.
@@ -148,7 +158,7 @@ impl<T> Receiver<T> {
     pub fn recv_blocking(&mut self) -> Result<T, RecvError> {
         // With the batch used up, go straight to the blocking path: its first attempt takes
         // the next batch (one lock, not two).
-        match self.local.pop_front() {
+        match self.pop_local() {
             Some(v) => Ok(v),
             None => self.take_blocking(None).map_err(|_| RecvError),
         }
@@ -178,10 +188,9 @@ impl<T> Receiver<T> {
     /// single message.
     fn take_blocking(&mut self, deadline: Option<Instant>) -> Result<T, NoValue> {
         let local = &mut self.local;
-        self.inner.core.get_blocking_with(deadline, |s, wakes| {
-            s.steal_all(local, wakes)?;
-            Ok(local.pop_front().expect("steal_all returned a message"))
-        })
+        self.inner
+            .core
+            .get_blocking_with(deadline, |s, wakes| s.steal_all(local, wakes))
     }
 
     /// Stops further sends; buffered messages can still be received.
