@@ -91,3 +91,24 @@ fn several_loops_share_one_port() -> io::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn the_multi_thread_runtime_serves_and_shuts_down_gracefully() -> io::Result<()> {
+    for model in ["select", "poll", "epoll"] {
+        let server = EchoServer::start(model, &["--threads", "2", "--upper"])?;
+        let mut streams: Vec<_> = (0..8)
+            .map(|_| server.connect())
+            .collect::<io::Result<_>>()?;
+        for (i, stream) in streams.iter_mut().enumerate() {
+            let msg = format!("worker test {i}");
+            assert_eq!(
+                util::round_trip(stream, msg.as_bytes())?,
+                msg.to_ascii_uppercase().as_bytes(),
+                "{model}"
+            );
+        }
+        let (status, stderr) = server.interrupt()?;
+        assert!(status.success(), "{model}: {status:?} {stderr}");
+    }
+    Ok(())
+}
