@@ -20,6 +20,24 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 /// [`TcpStream::connect`]: super::TcpStream::connect
 /// [`TcpListener::bind`]: super::TcpListener::bind
 /// [`UdpSocket::bind`]: super::UdpSocket::bind
+///
+/// # Examples
+///
+/// ```
+/// use std::net::{Ipv4Addr, SocketAddr};
+/// use c10k_runtime::net::UdpSocket;
+/// c10k_runtime::run(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").await?; // a literal: no resolver call
+///     let b = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+///     let addr: SocketAddr = b.local_addr()?;
+///     a.send_to(b"to b", addr).await?;
+///     a.send_to(b"again", ("127.0.0.1", addr.port())).await?;
+///     let c = UdpSocket::bind("localhost:0").await?; // a name: looked up on the blocking pool
+///     assert!(c.local_addr()?.ip().is_loopback());
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub trait ToSocketAddrs: sealed::ToSocketAddrsPriv {}
 
 pub(crate) mod sealed {

@@ -25,11 +25,72 @@ macro_rules! stream_split {
         use super::$stream;
 
         /// The reading half of a stream borrowed by `split`.
+        ///
+        /// # Examples
+        ///
+        /// Shown with TCP; the Unix halves are the same code.
+        ///
+        /// ```
+        /// use c10k_runtime::net::{TcpListener, TcpStream};
+        /// c10k_runtime::run(async {
+        ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+        ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        ///     let (mut server, _) = listener.accept().await?;
+        ///     let (rd, _wr) = TcpStream::split(&mut server);
+        ///     client.write_all(b"0123456789").await?;
+        ///     let mut head = [0u8; 4];
+        ///     rd.read_exact(&mut head).await?;
+        ///     let mut rest = [0u8; 6];
+        ///     let mut got = 0;
+        ///     while got < rest.len() {
+        ///         rd.readable().await?;
+        ///         match rd.try_read(&mut rest[got..]) {
+        ///             Ok(n) => got += n,
+        ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+        ///             Err(e) => return Err(e),
+        ///         }
+        ///     }
+        ///     assert_eq!((&head, &rest), (b"0123", b"456789"));
+        ///     client.write_all(b"!").await?;
+        ///     assert_eq!(rd.read(&mut head).await?, 1);
+        ///     Ok::<(), std::io::Error>(())
+        /// })?;
+        /// # Ok::<(), std::io::Error>(())
+        /// ```
         #[derive(Debug)]
         pub struct ReadHalf<'a>(&'a $stream);
 
         /// The writing half of a stream borrowed by `split`. `poll_close` shuts the writing
         /// side down; dropping it does nothing.
+        ///
+        /// # Examples
+        ///
+        /// Shown with TCP; the Unix halves are the same code.
+        ///
+        /// ```
+        /// use c10k_runtime::net::{TcpListener, TcpStream};
+        /// c10k_runtime::run(async {
+        ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+        ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        ///     let (mut server, _) = listener.accept().await?;
+        ///     let (_rd, wr) = TcpStream::split(&mut client);
+        ///     wr.write_all(b"abc").await?;
+        ///     let n = wr.write(b"d").await?;
+        ///     let m = loop {
+        ///         wr.writable().await?;
+        ///         match wr.try_write(b"e") {
+        ///             Ok(m) => break m,
+        ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+        ///             Err(e) => return Err(e),
+        ///         }
+        ///     };
+        ///     let mut buf = vec![0u8; 3 + n + m];
+        ///     server.read_exact(&mut buf).await?;
+        ///     assert_eq!(buf, b"abcde");
+        ///     Ok::<(), std::io::Error>(())
+        /// })?;
+        /// # Ok::<(), std::io::Error>(())
+        /// ```
         #[derive(Debug)]
         pub struct WriteHalf<'a>(&'a $stream);
 
@@ -146,6 +207,35 @@ macro_rules! stream_split {
         }
 
         /// The reading half of a stream split by `into_split`; movable into its own task.
+        ///
+        /// # Examples
+        ///
+        /// Shown with TCP; the Unix halves are the same code.
+        ///
+        /// ```
+        /// use c10k_runtime::net::{TcpListener, TcpStream};
+        /// c10k_runtime::run(async {
+        ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+        ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        ///     let (mut server, _) = listener.accept().await?;
+        ///     let (rd, wr) = server.into_split();
+        ///     let reader = c10k_runtime::spawn(async move {
+        ///         let mut buf = [0u8; 5];
+        ///         rd.read_exact(&mut buf).await?;
+        ///         rd.readable().await?; // end of file counts as readable
+        ///         let mut more = [0u8; 1];
+        ///         let eof = rd.read(&mut more).await? == 0;
+        ///         Ok::<_, std::io::Error>((buf, eof))
+        ///     });
+        ///     client.write_all(b"owned").await?;
+        ///     client.shutdown(std::net::Shutdown::Write)?;
+        ///     let (buf, eof) = reader.await.unwrap()?;
+        ///     assert_eq!((&buf, eof), (b"owned", true));
+        ///     drop(wr);
+        ///     Ok::<(), std::io::Error>(())
+        /// })?;
+        /// # Ok::<(), std::io::Error>(())
+        /// ```
         #[derive(Debug)]
         pub struct OwnedReadHalf {
             inner: Arc<$stream>,
@@ -153,6 +243,40 @@ macro_rules! stream_split {
 
         /// The writing half of a stream split by `into_split`. Dropping it shuts the writing
         /// side down (the peer reads end of file), unless it is reunited first.
+        ///
+        /// # Examples
+        ///
+        /// Shown with TCP; the Unix halves are the same code.
+        ///
+        /// ```
+        /// use c10k_runtime::net::{TcpListener, TcpStream};
+        /// c10k_runtime::run(async {
+        ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+        ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        ///     let (mut server, _) = listener.accept().await?;
+        ///     let (_rd, wr) = client.into_split();
+        ///     c10k_runtime::spawn(async move {
+        ///         wr.write_all(b"bye").await?;
+        ///         let _ = wr.write(b"").await?;
+        ///         wr.writable().await?;
+        ///         Ok::<_, std::io::Error>(())
+        ///         // dropping `wr` shuts the writing side down
+        ///     })
+        ///     .await
+        ///     .unwrap()?;
+        ///     let mut got = Vec::new();
+        ///     let mut buf = [0u8; 8];
+        ///     loop {
+        ///         match server.read(&mut buf).await? {
+        ///             0 => break,
+        ///             n => got.extend_from_slice(&buf[..n]),
+        ///         }
+        ///     }
+        ///     assert_eq!(got, b"bye");
+        ///     Ok::<(), std::io::Error>(())
+        /// })?;
+        /// # Ok::<(), std::io::Error>(())
+        /// ```
         #[derive(Debug)]
         pub struct OwnedWriteHalf {
             inner: Arc<$stream>,
@@ -190,6 +314,30 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// The halves come from different streams: they are returned in the error.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (server, _) = listener.accept().await?;
+            ///     let (crd, cwr) = client.into_split();
+            ///     let (srd, swr) = server.into_split();
+            ///     // Mismatched halves come back in the error...
+            ///     let err = crd.reunite(swr).unwrap_err();
+            ///     let (crd, swr) = (err.0, err.1);
+            ///     // ...matching ones give the stream back.
+            ///     let client: TcpStream = crd.reunite(cwr).expect("same stream");
+            ///     let _server = swr.reunite(srd).expect("same stream");
+            ///     client.write_all(b"whole again").await?;
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn reunite(self, mut other: OwnedWriteHalf) -> Result<$stream, $ReuniteError> {
                 if !Arc::ptr_eq(&self.inner, &other.inner) {
                     return Err($ReuniteError(self, other));

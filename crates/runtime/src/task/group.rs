@@ -38,6 +38,20 @@ pub struct TaskGroup<T, E> {
 }
 
 /// Why a [`TaskGroup`] failed.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::task::{GroupError, TaskGroup};
+/// c10k_runtime::run(async {
+///     let mut group = TaskGroup::<(), String>::new();
+///     group.spawn(async { panic!("child panicked") });
+///     match group.join().await {
+///         Err(GroupError::Join(e)) => assert!(e.is_panic()),
+///         other => panic!("{other:?}"),
+///     }
+/// });
+/// ```
 #[non_exhaustive]
 pub enum GroupError<E> {
     /// A child returned this error; the others were cancelled.

@@ -80,6 +80,26 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `socket(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// A client socket with options set before connecting:
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpSocket};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let socket = TcpSocket::new_for(&addr)?;
+    ///     socket.set_nodelay(true)?;
+    ///     socket.set_send_buffer_size(64 * 1024)?;
+    ///     socket.set_recv_buffer_size(64 * 1024)?;
+    ///     let stream = socket.connect(addr).await?;
+    ///     assert!(stream.nodelay()?); // inherited
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new_for(addr: &SocketAddr) -> io::Result<TcpSocket> {
         Ok(TcpSocket {
             fd: sys::socket(sys::family(addr), rustix::net::SocketType::STREAM)?,
@@ -92,6 +112,21 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `setsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// c10k_runtime::run(async {
+    ///     let socket = TcpSocket::new_v4()?;
+    ///     socket.set_reuseaddr(true)?;
+    ///     socket.bind("127.0.0.1:0".parse().unwrap())?;
+    ///     let listener = socket.listen(128)?;
+    ///     assert_ne!(listener.local_addr()?.port(), 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_reuseaddr(&self, on: bool) -> io::Result<()> {
         Ok(rustix::net::sockopt::set_socket_reuseaddr(&self.fd, on)?)
     }

@@ -251,6 +251,10 @@ impl fmt::Debug for UnixListener {
 }
 
 /// The stream of connections of a [`UnixListener`], from [`UnixListener::incoming`].
+///
+/// # Examples
+///
+/// See [`UnixListener::incoming`].
 #[must_use = "streams do nothing unless polled"]
 #[derive(Debug)]
 pub struct Incoming<'a> {
