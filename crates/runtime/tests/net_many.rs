@@ -3,7 +3,7 @@
 //! select backend refusing descriptors beyond `FD_SETSIZE` with its clear error.
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use c10k_runtime::driver::Backend;
@@ -14,6 +14,16 @@ const CONNS: usize = 5000;
 /// Clients connect in waves so the 4096-deep backlog never overflows (a dropped SYN would
 /// only cost a one-second retransmit, but the test stays quick).
 const WAVE: usize = 500;
+
+/// Serializes the tests of this binary. The select test needs small descriptor numbers:
+/// run beside the 5000-connection test, it could find the lowest 1024 numbers taken, so
+/// that its own runtime or listener is refused for being beyond `FD_SETSIZE`.
+static DESCRIPTORS: Mutex<()> = Mutex::new(());
+
+fn descriptors_exclusive() -> MutexGuard<'static, ()> {
+    // A panic in the other test poisoned the lock, not the descriptor table.
+    DESCRIPTORS.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 async fn run_many() -> io::Result<usize> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -86,6 +96,7 @@ async fn run_many() -> io::Result<usize> {
 
 #[test]
 fn five_thousand_echo_connections_poll_and_epoll() -> io::Result<()> {
+    let _fds = descriptors_exclusive();
     let runtimes = [
         (
             "current_thread/epoll",
@@ -125,6 +136,7 @@ fn five_thousand_echo_connections_poll_and_epoll() -> io::Result<()> {
 
 #[test]
 fn select_refuses_descriptors_beyond_fd_setsize() -> io::Result<()> {
+    let _fds = descriptors_exclusive();
     let rt = Runtime::builder()
         .current_thread()
         .backend(Backend::Select)
