@@ -18,8 +18,10 @@
 //!    if the future is dropped before it is polled again.
 //!
 //! Invariants under the lock: getters wait only while the store is empty; putters wait only
-//! while it is full. This makes `len`, `is_empty` and `is_full` exact *at the moment they
-//! look*, and nothing more: they are snapshots, stale as soon as they return.
+//! while it is full (for a bounded mpsc channel, "full" counts the messages its receiver has
+//! taken into its private batch and not yet received; see `Core::steal_all`). This makes
+//! `len`, `is_empty` and `is_full` exact *at the moment they look*, and nothing more: they are
+//! snapshots, stale as soon as they return.
 //!
 //! # Shutdown (asyncio 3.13 semantics)
 //!

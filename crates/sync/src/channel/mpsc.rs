@@ -100,7 +100,7 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// The single receiving half.
 pub struct Receiver<T> {
     inner: mpmc::Receiver<T>,
-    /// Messages taken in a batch and not yet returned (unbounded channels only).
+    /// Messages taken in a batch and not yet returned (see the module docs on batching).
     local: VecDeque<T>,
 }
 
