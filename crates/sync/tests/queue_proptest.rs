@@ -33,6 +33,29 @@ fn make(kind: Kind, maxsize: usize) -> Queue<u32> {
     }
 }
 
+/// Attempts of one put that a task producer makes with a timeout before it waits for good.
+const MAX_ATTEMPT: u32 = 0xfff;
+
+/// The value of producer `p`'s item `i`, attempt `attempt`: unique per attempt.
+fn value(p: usize, i: u32, attempt: u32) -> u32 {
+    ((p as u32 * 1000 + i) << 12) | attempt
+}
+
+/// `(producer, item, attempt)` of a value made by [`value`].
+fn split(v: u32) -> (usize, u32, u32) {
+    let key = v >> 12;
+    ((key / 1000) as usize, key % 1000, v & MAX_ATTEMPT)
+}
+
+/// Shuts the queue down (immediately) when dropped, also during a panic.
+struct ShutdownOnDrop<'a>(&'a Queue<u32>);
+
+impl Drop for ShutdownOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.shutdown(true);
+    }
+}
+
 fn kind() -> impl Strategy<Value = Kind> {
     prop_oneof![Just(Kind::Fifo), Just(Kind::Lifo), Just(Kind::Priority)]
 }
@@ -79,16 +102,34 @@ proptest! {
         for p in 0..task_producers {
             let q = q.clone();
             producer_tasks.push(rt().spawn(async move {
+                let mut completed = Vec::new();
                 for i in 0..per_producer {
-                    // A short timeout drops `put` futures while they wait for room: a dropped
-                    // put has not happened (its value is dropped with it), so retry until one
-                    // completes. Each value must then arrive exactly once.
-                    let v = p as u32 * 1000 + i;
-                    while tokio::time::timeout(Duration::from_micros(50), q.put(v)).await.is_err() {}
+                    // A short timeout drops `put` futures while they wait for room. A dropped
+                    // put may still have happened (a getter can move the waiting value in
+                    // between `timeout`'s two polls; see `Queue::put`, "Cancellation safety"),
+                    // so every attempt carries its own value: the completed attempt must arrive,
+                    // a cancelled one may, and no value may arrive twice.
+                    let mut attempt = 0;
+                    loop {
+                        let v = value(p, i, attempt);
+                        if attempt == MAX_ATTEMPT {
+                            q.put(v).await.unwrap();
+                        } else if tokio::time::timeout(Duration::from_micros(50), q.put(v)).await.is_err() {
+                            attempt += 1;
+                            continue;
+                        }
+                        completed.push(v);
+                        break;
+                    }
                 }
+                completed
             }));
         }
-        let mut got: Vec<u32> = std::thread::scope(|s| {
+        let mut completed: Vec<u32> = Vec::new();
+        let (mut got, done_at_join): (Vec<u32>, usize) = std::thread::scope(|s| {
+            // A panic in this scope must release the consumer threads parked in
+            // `get_blocking`, or the scope would wait for them forever.
+            let _release = ShutdownOnDrop(&q);
             let consumers: Vec<_> = (0..thread_consumers)
                 .map(|_| {
                     let (q, done) = (&q, &done);
@@ -108,29 +149,44 @@ proptest! {
                     let q = &q;
                     s.spawn(move || {
                         for i in 0..per_producer {
-                            q.put_blocking((task_producers + p) as u32 * 1000 + i).unwrap();
+                            q.put_blocking(value(task_producers + p, i, 0)).unwrap();
                         }
                     })
                 })
                 .collect();
             for t in producer_tasks {
-                rt().block_on(t).unwrap();
+                completed.extend(rt().block_on(t).unwrap());
             }
-            for h in thread_producer_handles {
+            for (p, h) in thread_producer_handles.into_iter().enumerate() {
                 h.join().unwrap();
+                completed.extend((0..per_producer).map(|i| value(task_producers + p, i, 0)));
             }
             q.join_blocking();
-            assert_eq!(done.load(Ordering::SeqCst), total, "join returned before every task_done");
+            // Every producer has finished, so nothing is put after this point: `join` has
+            // returned only if every value received (counted below) was marked done.
+            let done_at_join = done.load(Ordering::SeqCst);
             q.shutdown(false);
-            consumers.into_iter().flat_map(|c| c.join().unwrap()).collect()
+            (consumers.into_iter().flat_map(|c| c.join().unwrap()).collect(), done_at_join)
         });
         for t in consumer_tasks {
             got.extend(rt().block_on(t).unwrap());
         }
+        prop_assert_eq!(done_at_join, got.len(), "join returned before every task_done");
         got.sort_unstable();
-        let mut want: Vec<u32> = (0..producers as u32).flat_map(|p| (0..per_producer).map(move |i| p * 1000 + i)).collect();
-        want.sort_unstable();
-        prop_assert_eq!(got, want);
+        let received = got.len();
+        got.dedup();
+        prop_assert_eq!(got.len(), received, "a value was received twice");
+        prop_assert_eq!(completed.len(), total);
+        for v in &completed {
+            prop_assert!(got.binary_search(v).is_ok(), "completed put {:#x} was lost", v);
+        }
+        // What else arrived can only be cancelled attempts of task producers (a thread
+        // producer's puts are never cancelled).
+        for v in &got {
+            let (p, _i, attempt) = split(*v);
+            prop_assert!(p < producers);
+            prop_assert!(attempt == 0 || p < task_producers, "unknown value {:#x}", v);
+        }
     }
 
     #[test]
