@@ -8,13 +8,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Generous bound for anything a test waits for (the machine is loaded).
-pub const LIMIT: Duration = Duration::from_secs(60);
+#[path = "../util/mod.rs"]
+mod util;
 
-/// The binary under test.
-pub fn c10k() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_c10k"))
-}
+pub use util::{c10k, run, wait_bounded, LIMIT};
 
 /// A server child; killed (through its `Child`, by PID) when dropped.
 pub struct Server {
@@ -148,61 +145,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Waits for `child`, killing it (and failing) past `limit`.
-pub fn wait_bounded(child: &mut Child, limit: Duration) -> io::Result<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "child did not finish in time",
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Output of a finished command.
-#[derive(Debug)]
-pub struct Finished {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-/// Runs `c10k args...` to completion, killing it past `limit`.
-pub fn run(args: &[&str], limit: Duration) -> io::Result<Finished> {
-    let mut child = c10k()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let status = wait_bounded(&mut child, limit)?;
-    Ok(Finished {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    })
 }
 
 /// A line reader over a stream that skips nothing and fails on timeout.
