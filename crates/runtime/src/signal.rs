@@ -65,50 +65,134 @@ pub struct SignalKind(i32);
 
 impl SignalKind {
     /// `SIGINT`: Ctrl-C in the terminal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::interrupt().as_raw(), libc::SIGINT);
+    /// ```
     pub const fn interrupt() -> SignalKind {
         SignalKind(libc::SIGINT)
     }
     /// `SIGTERM`: the polite "please exit" of `kill` and service managers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::terminate().as_raw(), libc::SIGTERM);
+    /// ```
     pub const fn terminate() -> SignalKind {
         SignalKind(libc::SIGTERM)
     }
     /// `SIGHUP`: the terminal went away; daemons often reload their configuration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::hangup().as_raw(), libc::SIGHUP);
+    /// ```
     pub const fn hangup() -> SignalKind {
         SignalKind(libc::SIGHUP)
     }
     /// `SIGQUIT`: Ctrl-\ in the terminal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::quit().as_raw(), libc::SIGQUIT);
+    /// ```
     pub const fn quit() -> SignalKind {
         SignalKind(libc::SIGQUIT)
     }
     /// `SIGUSR1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::user_defined1().as_raw(), libc::SIGUSR1);
+    /// ```
     pub const fn user_defined1() -> SignalKind {
         SignalKind(libc::SIGUSR1)
     }
     /// `SIGUSR2`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::user_defined2().as_raw(), libc::SIGUSR2);
+    /// ```
     pub const fn user_defined2() -> SignalKind {
         SignalKind(libc::SIGUSR2)
     }
     /// `SIGCHLD`: a child process changed state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::child().as_raw(), libc::SIGCHLD);
+    /// ```
     pub const fn child() -> SignalKind {
         SignalKind(libc::SIGCHLD)
     }
     /// `SIGWINCH`: the terminal was resized.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::window_change().as_raw(), libc::SIGWINCH);
+    /// ```
     pub const fn window_change() -> SignalKind {
         SignalKind(libc::SIGWINCH)
     }
     /// `SIGPIPE`: a write to a closed pipe or socket (Rust programs ignore it by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::pipe().as_raw(), libc::SIGPIPE);
+    /// ```
     pub const fn pipe() -> SignalKind {
         SignalKind(libc::SIGPIPE)
     }
     /// `SIGALRM`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::alarm().as_raw(), libc::SIGALRM);
+    /// ```
     pub const fn alarm() -> SignalKind {
         SignalKind(libc::SIGALRM)
     }
     /// Any signal by number (checked when listening).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::from_raw(libc::SIGHUP), SignalKind::hangup());
+    /// ```
     pub const fn from_raw(signum: i32) -> SignalKind {
         SignalKind(signum)
     }
     /// The signal number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// assert_eq!(SignalKind::from_raw(10).as_raw(), 10);
+    /// ```
     pub const fn as_raw(self) -> i32 {
         self.0
     }
