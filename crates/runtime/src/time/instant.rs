@@ -52,41 +52,119 @@ impl Instant {
     }
 
     /// Wraps a standard instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let std_now = std::time::Instant::now();
+    /// assert_eq!(c10k_runtime::time::Instant::from_std(std_now).into_std(), std_now);
+    /// ```
     pub fn from_std(instant: std::time::Instant) -> Instant {
         Instant(instant)
     }
 
     /// The standard instant this wraps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::time::Instant;
+    /// let t = Instant::now();
+    /// assert_eq!(Instant::from_std(t.into_std()), t);
+    /// ```
     pub fn into_std(self) -> std::time::Instant {
         self.0
     }
 
     /// Time elapsed from `earlier` to `self`, or zero if `earlier` is later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::Instant;
+    /// let a = Instant::now();
+    /// let b = a + Duration::from_millis(3);
+    /// assert_eq!(b.duration_since(a), Duration::from_millis(3));
+    /// assert_eq!(a.duration_since(b), Duration::ZERO);
+    /// ```
     pub fn duration_since(&self, earlier: Instant) -> Duration {
         self.0.saturating_duration_since(earlier.0)
     }
 
     /// Time elapsed from `earlier` to `self`, or `None` if `earlier` is later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::Instant;
+    /// let a = Instant::now();
+    /// let b = a + Duration::from_millis(3);
+    /// assert_eq!(b.checked_duration_since(a), Some(Duration::from_millis(3)));
+    /// assert_eq!(a.checked_duration_since(b), None);
+    /// ```
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
         self.0.checked_duration_since(earlier.0)
     }
 
     /// Same as [`duration_since`](Self::duration_since): zero if `earlier` is later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::Instant;
+    /// let a = Instant::now();
+    /// let b = a + Duration::from_millis(3);
+    /// assert_eq!(a.saturating_duration_since(b), Duration::ZERO);
+    /// ```
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
         self.duration_since(earlier)
     }
 
     /// Time elapsed since `self` on the runtime's clock (zero if `self` is in the future).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::Instant;
+    /// let future = Instant::now() + Duration::from_secs(60);
+    /// assert_eq!(future.elapsed(), Duration::ZERO); // not reached yet
+    /// let start = Instant::now();
+    /// assert!(start.elapsed() <= Instant::now() - start);
+    /// ```
     pub fn elapsed(&self) -> Duration {
         Instant::now().duration_since(*self)
     }
 
     /// `self + duration`, or `None` if it overflows the platform's instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::Instant;
+    /// let t = Instant::now();
+    /// assert_eq!(t.checked_add(Duration::from_millis(2)), Some(t + Duration::from_millis(2)));
+    /// assert_eq!(t.checked_add(Duration::MAX), None);
+    /// ```
     pub fn checked_add(&self, duration: Duration) -> Option<Instant> {
         self.0.checked_add(duration).map(Instant)
     }
 
     /// `self - duration`, or `None` if it underflows the platform's instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::Instant;
+    /// let t = Instant::now() + Duration::from_millis(2);
+    /// assert_eq!(t.checked_sub(Duration::from_millis(2)), Some(t - Duration::from_millis(2)));
+    /// assert_eq!(t.checked_sub(Duration::MAX), None);
+    /// ```
     pub fn checked_sub(&self, duration: Duration) -> Option<Instant> {
         self.0.checked_sub(duration).map(Instant)
     }
