@@ -104,11 +104,37 @@ impl<T, E> TaskGroup<T, E> {
     }
 
     /// The number of children not yet joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::task::TaskGroup;
+    /// c10k_runtime::run(async {
+    ///     let mut group = TaskGroup::<u32, ()>::new();
+    ///     group.spawn(async { Ok(1) });
+    ///     group.spawn(async { Ok(2) });
+    ///     assert_eq!(group.len(), 2);
+    ///     assert_eq!(group.join().await.unwrap(), [1, 2]);
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.set.len()
     }
 
     /// Whether the group has no children left.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::task::TaskGroup;
+    /// c10k_runtime::run(async {
+    ///     let mut group = TaskGroup::<u32, ()>::new();
+    ///     assert!(group.is_empty());
+    ///     group.spawn(async { Ok(1) });
+    ///     assert!(!group.is_empty());
+    ///     assert_eq!(group.join().await.unwrap(), [1]);
+    /// });
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()
     }

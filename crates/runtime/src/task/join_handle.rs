@@ -209,16 +209,48 @@ unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {
     /// See [`JoinHandle::abort`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(std::future::pending::<()>());
+    ///     let abort = h.abort_handle();
+    ///     abort.abort();
+    ///     assert!(h.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn abort(&self) {
         self.raw.abort();
     }
 
     /// See [`JoinHandle::is_finished`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(async { 7 });
+    ///     let abort = h.abort_handle();
+    ///     assert_eq!(h.await.unwrap(), 7);
+    ///     assert!(abort.is_finished());
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.raw.header().state.load().is(super::state::COMPLETE)
     }
 
     /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(async {});
+    ///     assert_eq!(h.abort_handle().id(), h.id());
+    ///     h.await.unwrap();
+    /// });
+    /// ```
     pub fn id(&self) -> Id {
         self.raw.header().id
     }

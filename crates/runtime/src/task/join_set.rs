@@ -46,6 +46,14 @@ impl<T> Default for JoinSet<T> {
 
 impl<T> JoinSet<T> {
     /// An empty set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::task::JoinSet;
+    /// let set: JoinSet<u32> = JoinSet::new();
+    /// assert!(set.is_empty());
+    /// ```
     pub fn new() -> JoinSet<T> {
         JoinSet {
             tasks: FuturesUnordered::new(),
@@ -53,11 +61,38 @@ impl<T> JoinSet<T> {
     }
 
     /// The number of tasks not yet returned by `join_next`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::task::JoinSet;
+    /// c10k_runtime::run(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async { 1 });
+    ///     set.spawn(async { 2 });
+    ///     assert_eq!(set.len(), 2);
+    ///     set.join_next().await.unwrap().unwrap();
+    ///     assert_eq!(set.len(), 1);
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.tasks.len()
     }
 
     /// Whether the set holds no task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::task::JoinSet;
+    /// c10k_runtime::run(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async { 1 });
+    ///     assert!(!set.is_empty());
+    ///     assert_eq!(set.join_next().await.unwrap().unwrap(), 1);
+    ///     assert!(set.is_empty());
+    /// });
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }
