@@ -219,6 +219,21 @@ where
 
 pin_project_lite::pin_project! {
     /// The future of [`LocalSet::run_until`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use c10k_runtime::task::LocalSet;
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// let local = LocalSet::new();
+    /// let v = rt.block_on(local.run_until(async {
+    ///     let shared = Rc::new(5); // not `Send`: fine on a `LocalSet`
+    ///     c10k_runtime::task::spawn_local(async move { *shared + 1 }).await.unwrap()
+    /// }));
+    /// assert_eq!(v, 6);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct RunUntil<'a, F> {
         set: &'a LocalSet,

@@ -24,6 +24,16 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future returned by [`yield_now`].
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::task::{self, YieldNow};
+/// c10k_runtime::run(async {
+///     let y: YieldNow = task::yield_now();
+///     y.await; // other ready tasks run before this one resumes
+/// });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {

@@ -287,11 +287,33 @@ impl Interval {
     }
 
     /// The period.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time;
+    /// c10k_runtime::run(async {
+    ///     let iv = time::interval(Duration::from_millis(250));
+    ///     assert_eq!(iv.period(), Duration::from_millis(250));
+    /// });
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }
 
     /// The policy for missed ticks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time::{self, MissedTickBehavior};
+    /// c10k_runtime::run(async {
+    ///     let iv = time::interval(Duration::from_millis(250));
+    ///     assert_eq!(iv.missed_tick_behavior(), MissedTickBehavior::Burst); // the default
+    /// });
+    /// ```
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
         self.missed_tick_behavior
     }
@@ -346,6 +368,19 @@ impl fmt::Debug for Interval {
 }
 
 /// Future returned by [`Interval::tick`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_runtime::time;
+/// c10k_runtime::run(async {
+///     let mut iv = time::interval(Duration::from_millis(1));
+///     let tick: time::Tick<'_> = iv.tick(); // the first tick completes at once
+///     let first = tick.await;
+///     assert!(iv.tick().await >= first + Duration::from_millis(1));
+/// });
+/// ```
 #[must_use = "a Tick does nothing unless polled or awaited"]
 #[derive(Debug)]
 pub struct Tick<'a> {

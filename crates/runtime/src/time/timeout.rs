@@ -51,16 +51,54 @@ impl<F> Timeout<F> {
     }
 
     /// The inner future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time;
+    /// c10k_runtime::run(async {
+    ///     let t = time::timeout(Duration::from_secs(5), async { 4 });
+    ///     let _inner: &_ = t.get_ref();
+    ///     assert_eq!(t.await, Ok(4));
+    /// });
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.future
     }
 
     /// The inner future, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::time;
+    /// c10k_runtime::run(async {
+    ///     let mut t = time::timeout(Duration::from_secs(5), std::future::ready(4));
+    ///     *t.get_mut() = std::future::ready(5); // swap the work, keep the deadline
+    ///     assert_eq!(t.await, Ok(5));
+    /// });
+    /// ```
     pub fn get_mut(&mut self) -> &mut F {
         &mut self.future
     }
 
     /// The inner future, pinned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::time::Duration;
+    /// use c10k_runtime::time;
+    /// c10k_runtime::run(async {
+    ///     let mut t = std::pin::pin!(time::timeout(Duration::from_secs(5), async { 4 }));
+    ///     // Poll the inner future directly, bypassing the deadline check.
+    ///     let v = std::future::poll_fn(|cx| t.as_mut().get_pin_mut().poll(cx)).await;
+    ///     assert_eq!(v, 4);
+    /// });
+    /// ```
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut F> {
         self.project().future
     }
