@@ -52,6 +52,16 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `socket(2)` errors (e.g. out of descriptors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// let socket = TcpSocket::new_v4()?;
+    /// socket.bind("127.0.0.1:0".parse().unwrap())?;
+    /// assert!(socket.local_addr()?.is_ipv4());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new_v4() -> io::Result<TcpSocket> {
         Ok(TcpSocket {
             fd: sys::socket(
@@ -66,6 +76,16 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `socket(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// let socket = TcpSocket::new_v6()?;
+    /// socket.bind("[::1]:0".parse().unwrap())?;
+    /// assert!(socket.local_addr()?.is_ipv6());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new_v6() -> io::Result<TcpSocket> {
         Ok(TcpSocket {
             fd: sys::socket(
@@ -137,6 +157,16 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `setsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// let socket = TcpSocket::new_v4()?;
+    /// socket.set_reuseport(true)?;
+    /// socket.bind("127.0.0.1:0".parse().unwrap())?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_reuseport(&self, on: bool) -> io::Result<()> {
         Ok(rustix::net::sockopt::set_socket_reuseport(&self.fd, on)?)
     }
@@ -146,6 +176,15 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `setsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// let socket = TcpSocket::new_v4()?;
+    /// socket.set_nodelay(true)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         Ok(rustix::net::sockopt::set_tcp_nodelay(&self.fd, on)?)
     }
@@ -155,6 +194,15 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `setsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// let socket = TcpSocket::new_v4()?;
+    /// socket.set_send_buffer_size(256 * 1024)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_send_buffer_size(&self, bytes: usize) -> io::Result<()> {
         Ok(rustix::net::sockopt::set_socket_send_buffer_size(
             &self.fd, bytes,
@@ -166,6 +214,15 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `setsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// let socket = TcpSocket::new_v4()?;
+    /// socket.set_recv_buffer_size(256 * 1024)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
         Ok(rustix::net::sockopt::set_socket_recv_buffer_size(
             &self.fd, bytes,
@@ -177,6 +234,16 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `bind(2)` errors (`AddrInUse`, `AddrNotAvailable`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// let socket = TcpSocket::new_v4()?;
+    /// socket.bind("127.0.0.1:0".parse().unwrap())?;
+    /// assert_ne!(socket.local_addr()?.port(), 0); // the kernel picked a port
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
         Ok(rustix::net::bind(&self.fd, &addr)?)
     }
@@ -186,6 +253,16 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `getsockname` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// let socket = TcpSocket::new_v4()?;
+    /// socket.bind("127.0.0.1:0".parse().unwrap())?;
+    /// assert_eq!(socket.local_addr()?.ip(), std::net::Ipv4Addr::LOCALHOST);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let addr = rustix::net::getsockname(&self.fd)?;
         SocketAddr::try_from(addr)
@@ -198,6 +275,20 @@ impl TcpSocket {
     /// # Errors
     ///
     /// `listen(2)` errors; outside a runtime, the registration error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpSocket;
+    /// c10k_runtime::run(async {
+    ///     let socket = TcpSocket::new_v4()?;
+    ///     socket.bind("127.0.0.1:0".parse().unwrap())?;
+    ///     let listener = socket.listen(128)?;
+    ///     assert_ne!(listener.local_addr()?.port(), 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
         rustix::net::listen(&self.fd, backlog.min(i32::MAX as u32) as i32)?;
         TcpListener::from_fd(self.fd)
@@ -208,6 +299,20 @@ impl TcpSocket {
     /// # Errors
     ///
     /// The connect error (e.g. `ConnectionRefused`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpSocket};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let stream = TcpSocket::new_v4()?.connect(addr).await?;
+    ///     assert_eq!(stream.peer_addr()?, addr);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         TcpStream::connect_fd(self.fd, addr).await
     }
