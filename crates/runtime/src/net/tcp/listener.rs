@@ -141,6 +141,20 @@ impl TcpListener {
     }
 
     /// Deregisters the listener and returns it as a std listener (still non-blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpListener;
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let std_listener = listener.into_std();
+    ///     assert_eq!(std_listener.local_addr()?, addr);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_std(self) -> std::net::TcpListener {
         self.io.into_inner()
     }
@@ -150,6 +164,20 @@ impl TcpListener {
     /// # Errors
     ///
     /// `getsockname` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::TcpListener;
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     assert!(addr.ip().is_loopback());
+    ///     assert_ne!(addr.port(), 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }

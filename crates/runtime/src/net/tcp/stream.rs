@@ -202,6 +202,22 @@ impl TcpStream {
     }
 
     /// Deregisters the stream and returns it as a std stream (still non-blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, peer) = listener.accept().await?;
+    ///     let std_stream = client.into_std();
+    ///     assert_eq!(std_stream.local_addr()?, peer);
+    ///     drop(server);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_std(self) -> std::net::TcpStream {
         self.io.into_inner()
     }
@@ -211,6 +227,21 @@ impl TcpStream {
     /// # Errors
     ///
     /// `getsockname` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, peer) = listener.accept().await?;
+    ///     assert_eq!(client.local_addr()?, peer);
+    ///     assert_eq!(server.local_addr()?, listener.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -220,6 +251,21 @@ impl TcpStream {
     /// # Errors
     ///
     /// `getpeername` errors (`NotConnected`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, peer) = listener.accept().await?;
+    ///     assert_eq!(client.peer_addr()?, listener.local_addr()?);
+    ///     assert_eq!(server.peer_addr()?, peer);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -254,6 +300,22 @@ impl TcpStream {
     /// # Errors
     ///
     /// `getsockopt` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, peer) = listener.accept().await?;
+    ///     server.set_nodelay(false)?;
+    ///     assert!(!server.nodelay()?);
+    ///     drop(client);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
     }
