@@ -99,6 +99,22 @@ impl UdpSocket {
     }
 
     /// Deregisters the socket and returns it as a std socket (still non-blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let addr = a.local_addr()?;
+    ///     let std_socket = a.into_std();
+    ///     assert_eq!(std_socket.local_addr()?, addr);
+    ///     drop(b);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_std(self) -> std::net::UdpSocket {
         self.io.into_inner()
     }
@@ -137,6 +153,20 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `getsockname` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert!(a.local_addr()?.ip().is_loopback());
+    ///     assert_ne!(a.local_addr()?, b.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -146,6 +176,21 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `NotConnected` if [`connect`](Self::connect) was not called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert_eq!(a.peer_addr().unwrap_err().kind(), std::io::ErrorKind::NotConnected);
+    ///     a.connect(b.local_addr()?).await?;
+    ///     assert_eq!(a.peer_addr()?, b.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -177,6 +222,23 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `send(2)` errors (e.g. `ConnectionRefused` reported by an earlier ICMP error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.connect(b.local_addr()?).await?;
+    ///     b.connect(a.local_addr()?).await?;
+    ///     assert_eq!(a.send(b"ping").await?, 4);
+    ///     let mut buf = [0u8; 16];
+    ///     assert_eq!(b.recv(&mut buf).await?, 4);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.io.poll_write_with(cx, |s| s.send(buf))).await
     }
@@ -186,6 +248,24 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `recv(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     a.connect(b.local_addr()?).await?;
+    ///     b.connect(a.local_addr()?).await?;
+    ///     b.send(b"pong").await?;
+    ///     let mut buf = [0u8; 16];
+    ///     let n = a.recv(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"pong");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         std::future::poll_fn(|cx| self.io.poll_read_with(cx, |s| s.recv(buf))).await
     }
@@ -195,6 +275,22 @@ impl UdpSocket {
     /// # Errors
     ///
     /// Resolution errors; `sendto(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert_eq!(a.send_to(b"hello", b.local_addr()?).await?, 5);
+    ///     let mut buf = [0u8; 16];
+    ///     let (n, from) = b.recv_from(&mut buf).await?;
+    ///     assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr()?));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         each_addr(&target, |a| {
             std::future::poll_fn(move |cx| self.io.poll_write_with(cx, |s| s.send_to(buf, a)))
@@ -207,6 +303,23 @@ impl UdpSocket {
     /// # Errors
     ///
     /// `recvfrom(2)` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     b.send_to(b"hi", a.local_addr()?).await?;
+    ///     let mut buf = [0u8; 16];
+    ///     let (n, from) = a.recv_from(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     assert_eq!(from, b.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| self.poll_recv_from(cx, buf)).await
     }
