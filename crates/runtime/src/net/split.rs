@@ -104,6 +104,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// As the stream's `read`.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = TcpStream::split(&mut server);
+            ///     client.write_all(b"hi").await?;
+            ///     let mut buf = [0u8; 8];
+            ///     let n = rd.read(&mut buf).await?;
+            ///     assert!(n > 0 && b"hi".starts_with(&buf[..n]));
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
                 self.0.read(buf).await
             }
@@ -113,6 +133,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// `UnexpectedEof` if the peer closes first; otherwise as `read`.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = TcpStream::split(&mut server);
+            ///     client.write_all(b"hello").await?;
+            ///     let mut buf = [0u8; 5];
+            ///     rd.read_exact(&mut buf).await?;
+            ///     assert_eq!(&buf, b"hello");
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
                 self.0.read_exact(buf).await
             }
@@ -122,6 +162,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// The runtime shut down.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = TcpStream::split(&mut server);
+            ///     client.write_all(b"x").await?;
+            ///     rd.readable().await?; // may be spurious: a `try_read` can still say `WouldBlock`
+            ///     let mut buf = [0u8; 1];
+            ///     assert_eq!(rd.read(&mut buf).await?, 1);
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn readable(&self) -> io::Result<()> {
                 self.0.readable().await
             }
@@ -131,6 +191,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// `WouldBlock` when nothing is ready; `read(2)` errors.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = TcpStream::split(&mut server);
+            ///     let mut buf = [0u8; 8];
+            ///     // Nothing was sent yet: no waiting, just `WouldBlock`.
+            ///     let err = rd.try_read(&mut buf).unwrap_err();
+            ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
                 self.0.try_read(buf)
             }
@@ -146,6 +226,27 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// As the stream's `write`.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = TcpStream::split(&mut server);
+            ///     let n = wr.write(b"hey").await?;
+            ///     assert!(n > 0 && n <= 3);
+            ///     let mut buf = vec![0u8; n];
+            ///     client.read_exact(&mut buf).await?;
+            ///     assert_eq!(buf, &b"hey"[..n]);
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
                 self.0.write(buf).await
             }
@@ -155,6 +256,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// As the stream's `write_all`.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = TcpStream::split(&mut server);
+            ///     wr.write_all(b"every byte").await?;
+            ///     let mut buf = [0u8; 10];
+            ///     client.read_exact(&mut buf).await?;
+            ///     assert_eq!(&buf, b"every byte");
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
                 self.0.write_all(buf).await
             }
@@ -164,6 +285,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// The runtime shut down.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = TcpStream::split(&mut server);
+            ///     wr.writable().await?; // a fresh socket has room in its send buffer
+            ///     wr.write_all(b"x").await?;
+            ///     let mut buf = [0u8; 1];
+            ///     client.read_exact(&mut buf).await?;
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn writable(&self) -> io::Result<()> {
                 self.0.writable().await
             }
@@ -173,6 +314,34 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// `WouldBlock` when the send buffer is full; `write(2)` errors.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = TcpStream::split(&mut server);
+            ///     // `try_write` never waits; readiness comes from `writable` (and may be stale).
+            ///     let n = loop {
+            ///         wr.writable().await?;
+            ///         match wr.try_write(b"abc") {
+            ///             Ok(n) => break n,
+            ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            ///             Err(e) => return Err(e),
+            ///         }
+            ///     };
+            ///     let mut buf = vec![0u8; n];
+            ///     client.read_exact(&mut buf).await?;
+            ///     assert_eq!(buf, &b"abc"[..n]);
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
                 self.0.try_write(buf)
             }
@@ -355,6 +524,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// As the stream's `read`.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = server.into_split();
+            ///     client.write_all(b"hi").await?;
+            ///     let mut buf = [0u8; 8];
+            ///     let n = rd.read(&mut buf).await?;
+            ///     assert!(n > 0 && b"hi".starts_with(&buf[..n]));
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
                 self.inner.read(buf).await
             }
@@ -364,6 +553,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// `UnexpectedEof` if the peer closes first; otherwise as `read`.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = server.into_split();
+            ///     client.write_all(b"hello").await?;
+            ///     let mut buf = [0u8; 5];
+            ///     rd.read_exact(&mut buf).await?;
+            ///     assert_eq!(&buf, b"hello");
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
                 self.inner.read_exact(buf).await
             }
@@ -373,6 +582,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// The runtime shut down.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = server.into_split();
+            ///     client.write_all(b"x").await?;
+            ///     rd.readable().await?; // may be spurious: a `try_read` can still say `WouldBlock`
+            ///     let mut buf = [0u8; 1];
+            ///     assert_eq!(rd.read(&mut buf).await?, 1);
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn readable(&self) -> io::Result<()> {
                 self.inner.readable().await
             }
@@ -382,6 +611,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// `WouldBlock` when nothing is ready; `read(2)` errors.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = server.into_split();
+            ///     let mut buf = [0u8; 8];
+            ///     // Nothing was sent yet: no waiting, just `WouldBlock`.
+            ///     let err = rd.try_read(&mut buf).unwrap_err();
+            ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
                 self.inner.try_read(buf)
             }
@@ -393,6 +642,23 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// The halves come from different streams.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (rd, wr) = client.into_split();
+            ///     let client: TcpStream = wr.reunite(rd).expect("same stream");
+            ///     client.write_all(b"no FIN was sent").await?;
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn reunite(self, other: OwnedReadHalf) -> Result<$stream, $ReuniteError> {
                 other.reunite(self)
             }
@@ -402,6 +668,27 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// As the stream's `write`.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = server.into_split();
+            ///     let n = wr.write(b"hey").await?;
+            ///     assert!(n > 0 && n <= 3);
+            ///     let mut buf = vec![0u8; n];
+            ///     client.read_exact(&mut buf).await?;
+            ///     assert_eq!(buf, &b"hey"[..n]);
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
                 self.inner.write(buf).await
             }
@@ -411,6 +698,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// As the stream's `write_all`.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = server.into_split();
+            ///     wr.write_all(b"every byte").await?;
+            ///     let mut buf = [0u8; 10];
+            ///     client.read_exact(&mut buf).await?;
+            ///     assert_eq!(&buf, b"every byte");
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
                 self.inner.write_all(buf).await
             }
@@ -420,6 +727,26 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// The runtime shut down.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = server.into_split();
+            ///     wr.writable().await?; // a fresh socket has room in its send buffer
+            ///     wr.write_all(b"x").await?;
+            ///     let mut buf = [0u8; 1];
+            ///     client.read_exact(&mut buf).await?;
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn writable(&self) -> io::Result<()> {
                 self.inner.writable().await
             }
@@ -429,6 +756,34 @@ macro_rules! stream_split {
             /// # Errors
             ///
             /// `WouldBlock` when the send buffer is full; `write(2)` errors.
+            ///
+            /// # Examples
+            ///
+            /// Shown with TCP; the Unix halves are the same code.
+            ///
+            /// ```
+            /// use c10k_runtime::net::{TcpListener, TcpStream};
+            /// c10k_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+            ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            ///     let (mut server, _) = listener.accept().await?;
+            ///     let (rd, wr) = server.into_split();
+            ///     // `try_write` never waits; readiness comes from `writable` (and may be stale).
+            ///     let n = loop {
+            ///         wr.writable().await?;
+            ///         match wr.try_write(b"abc") {
+            ///             Ok(n) => break n,
+            ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            ///             Err(e) => return Err(e),
+            ///         }
+            ///     };
+            ///     let mut buf = vec![0u8; n];
+            ///     client.read_exact(&mut buf).await?;
+            ///     assert_eq!(buf, &b"abc"[..n]);
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
                 self.inner.try_write(buf)
             }
