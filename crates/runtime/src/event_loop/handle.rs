@@ -43,11 +43,36 @@ impl CallbackHandle {
     }
 
     /// Cancels the callback: it will not run if it has not started yet. Idempotent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let cb = h.call_soon(|| unreachable!("cancelled"));
+    /// cb.cancel();
+    /// cb.cancel(); // idempotent
+    /// h.stop();
+    /// ev.run_forever();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
     }
 
     /// Whether [`cancel`](Self::cancel) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let cb = h.call_soon(|| {});
+    /// assert!(!cb.cancelled());
+    /// cb.clone().cancel(); // clones share the flag
+    /// assert!(cb.cancelled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
     }
@@ -86,16 +111,56 @@ pub struct TimerHandle {
 
 impl TimerHandle {
     /// Cancels the timer: the callback will not run if it has not started yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let t = h.call_later(Duration::from_millis(1), || unreachable!("cancelled"));
+    /// t.cancel();
+    /// let h2 = h.clone();
+    /// h.call_later(Duration::from_millis(2), move || h2.stop());
+    /// ev.run_forever();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn cancel(&self) {
         self.inner.cancel();
     }
 
     /// Whether [`cancel`](Self::cancel) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let t = h.call_later(Duration::from_secs(60), || {});
+    /// assert!(!t.cancelled());
+    /// t.cancel();
+    /// assert!(t.cancelled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn cancelled(&self) -> bool {
         self.inner.cancelled()
     }
 
     /// When the callback is scheduled to run (not earlier).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let before = h.time();
+    /// let t = h.call_later(Duration::from_secs(60), || {});
+    /// assert!(t.when() >= before + Duration::from_secs(60));
+    /// t.cancel();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn when(&self) -> Instant {
         self.when
     }

@@ -642,6 +642,24 @@ fn still_ready(fd: RawFd, read: bool) -> bool {
 /// std::thread::spawn(move || h.call_soon(|| ())); // `LoopHandle` is not `Send`
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+/// let h = ev.handle();
+/// let hits = Rc::new(Cell::new(0));
+/// let (a, b) = (hits.clone(), h.clone()); // handles are cheap clones
+/// h.call_soon(move || {
+///     a.set(a.get() + 1);
+///     b.stop();
+/// });
+/// ev.run_forever();
+/// assert_eq!(hits.get(), 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct LoopHandle {
     shared: Rc<Shared>,
@@ -865,7 +883,18 @@ impl LoopHandle {
     ///
     /// # Examples
     ///
-    /// See [`add_reader`](Self::add_reader).
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let (a, _b) = UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// h.add_reader(a.as_raw_fd(), || {})?;
+    /// assert!(h.remove_reader(a.as_raw_fd()));
+    /// assert!(!h.remove_reader(a.as_raw_fd())); // nothing left to remove
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn remove_reader(&self, fd: RawFd) -> bool {
         self.shared.remove_watcher(fd, true)
     }
@@ -874,7 +903,18 @@ impl LoopHandle {
     ///
     /// # Examples
     ///
-    /// See [`add_writer`](Self::add_writer).
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let h = ev.handle();
+    /// let (a, _b) = UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// assert!(!h.remove_writer(a.as_raw_fd())); // never added
+    /// h.add_writer(a.as_raw_fd(), || {})?;
+    /// assert!(h.remove_writer(a.as_raw_fd()));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn remove_writer(&self, fd: RawFd) -> bool {
         self.shared.remove_watcher(fd, false)
     }
@@ -942,7 +982,13 @@ impl LoopHandle {
     ///
     /// # Examples
     ///
-    /// See [`RemoteHandle`].
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let remote = ev.handle().remote();
+    /// std::thread::spawn(move || remote.stop()).join().unwrap();
+    /// ev.run_forever(); // the stop requested from the other thread ends it
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn remote(&self) -> RemoteHandle {
         RemoteHandle {
             remote: Arc::clone(&self.shared.remote),
@@ -1018,7 +1064,14 @@ impl RemoteHandle {
     ///
     /// # Examples
     ///
-    /// See [`RemoteHandle`].
+    /// ```
+    /// let ev = c10k_runtime::event_loop::EventLoop::new()?;
+    /// let remote = ev.handle().remote();
+    /// let stopper = std::thread::spawn(move || remote.stop());
+    /// ev.run_forever(); // returns once the stop arrives, whenever that is
+    /// stopper.join().unwrap();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stop(&self) {
         self.remote.stop.store(true, Ordering::Release);
         self.remote.wake();
