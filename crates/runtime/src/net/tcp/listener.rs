@@ -265,7 +265,18 @@ impl TcpListener {
     ///
     /// # Examples
     ///
-    /// See [`Incoming`].
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use c10k_runtime::net::{TcpListener, TcpStream};
+    /// c10k_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let server = listener.incoming().next().await.expect("never ends")?;
+    ///     assert_eq!(server.peer_addr()?, client.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }
     }

@@ -123,6 +123,24 @@ impl UnixListener {
     }
 
     /// Deregisters the listener and returns it as a std listener (still non-blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixListener;
+    /// let dir = std::env::temp_dir().join(format!("c10k-doc-into-std-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// c10k_runtime::run(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let std_listener = listener.into_std();
+    ///     assert_eq!(std_listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_std(self) -> std::os::unix::net::UnixListener {
         self.io.into_inner()
     }
@@ -132,6 +150,23 @@ impl UnixListener {
     /// # Errors
     ///
     /// `getsockname` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixListener;
+    /// let dir = std::env::temp_dir().join(format!("c10k-doc-local-addr-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("s.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// c10k_runtime::run(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     assert_eq!(listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -254,7 +289,25 @@ impl fmt::Debug for UnixListener {
 ///
 /// # Examples
 ///
-/// See [`UnixListener::incoming`].
+/// ```
+/// use futures_util::StreamExt;
+/// use c10k_runtime::net::{UnixListener, UnixStream};
+/// let dir = std::env::temp_dir().join(format!("c10k-doc-incoming-ty-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("s.sock");
+/// # let _ = std::fs::remove_file(&path);
+/// c10k_runtime::run(async {
+///     let listener = UnixListener::bind(&path)?;
+///     let mut incoming = listener.incoming();
+///     for _ in 0..2 {
+///         let _client = UnixStream::connect(&path).await?;
+///         let _server = incoming.next().await.expect("never ends")?;
+///     }
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "streams do nothing unless polled"]
 #[derive(Debug)]
 pub struct Incoming<'a> {

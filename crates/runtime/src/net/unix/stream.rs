@@ -162,6 +162,21 @@ impl UnixStream {
     }
 
     /// Deregisters the stream and returns it as a std stream (still non-blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixStream;
+    /// c10k_runtime::run(async {
+    ///     let (a, b) = UnixStream::pair()?;
+    ///     let mut std_a = a.into_std(); // still non-blocking
+    ///     std::io::Write::write_all(&mut std_a, b"x")?;
+    ///     let mut buf = [0u8; 1];
+    ///     b.read_exact(&mut buf).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_std(self) -> std::os::unix::net::UnixStream {
         self.io.into_inner()
     }
@@ -171,6 +186,19 @@ impl UnixStream {
     /// # Errors
     ///
     /// `getsockname` errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixStream;
+    /// c10k_runtime::run(async {
+    ///     let (a, b) = UnixStream::pair()?;
+    ///     assert!(a.local_addr()?.is_unnamed()); // `pair` sockets have no path
+    ///     drop(b);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -180,6 +208,19 @@ impl UnixStream {
     /// # Errors
     ///
     /// `getpeername` errors (`NotConnected`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixStream;
+    /// c10k_runtime::run(async {
+    ///     let (a, b) = UnixStream::pair()?;
+    ///     assert!(a.peer_addr()?.is_unnamed());
+    ///     assert!(b.peer_addr()?.as_pathname().is_none());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
