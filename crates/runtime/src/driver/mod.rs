@@ -544,22 +544,130 @@ pub struct Ready(u8);
 
 impl Ready {
     /// The descriptor may be read without blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     b.write_all(b"x")?;
+    ///     let ev = reg.ready(Interest::READABLE).await?;
+    ///     assert!(ev.ready().is_readable());
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_readable(self) -> bool {
         self.0 as usize & READABLE != 0
     }
     /// The descriptor may be written without blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     let ev = reg.ready(Interest::WRITABLE).await?;
+    ///     assert!(ev.ready().is_writable()); // an empty send buffer
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_writable(self) -> bool {
         self.0 as usize & WRITABLE != 0
     }
     /// The peer closed its writing side (reads will return end of file).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     drop(b);
+    ///     let ev = reg.ready(Interest::READABLE).await?;
+    ///     if ev.ready().is_read_closed() {
+    ///         // Backends that report hang-ups: the next read is end of file.
+    ///         assert_eq!((&a).read(&mut [0u8; 8])?, 0);
+    ///     }
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_read_closed(self) -> bool {
         self.0 as usize & READ_CLOSED != 0
     }
     /// The writing side is closed (writes will fail).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     drop(b);
+    ///     let ev = reg.ready(Interest::WRITABLE).await?;
+    ///     if ev.ready().is_write_closed() {
+    ///         assert!((&a).write(b"x").is_err()); // EPIPE: nobody to read it
+    ///     }
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_write_closed(self) -> bool {
         self.0 as usize & WRITE_CLOSED != 0
     }
     /// An error is pending on the descriptor (read it with `SO_ERROR` or the next call).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     let ev = reg.ready(Interest::WRITABLE).await?;
+    ///     assert!(!ev.ready().is_error()); // a healthy socket
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_error(self) -> bool {
         self.0 as usize & ERROR != 0
     }
@@ -604,6 +712,27 @@ impl ReadyEvent {
     }
 
     /// The flags observed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     let ev = reg.ready(Interest::WRITABLE).await?;
+    ///     let flags = ev.ready();
+    ///     assert!(flags.is_writable() && !flags.is_error());
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn ready(&self) -> Ready {
         self.ready
     }
@@ -662,6 +791,22 @@ impl Registration {
     /// Outside a runtime, an error of kind `Other` saying so; after runtime shutdown, the
     /// shutdown error; otherwise the selector's error (e.g. select(2) refusing a descriptor
     /// above `FD_SETSIZE`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    /// use c10k_runtime::driver::{Interest, Registration};
+    /// c10k_runtime::run(async {
+    ///     let (a, _b) = UnixStream::pair()?;
+    ///     a.set_nonblocking(true)?; // required: the driver never blocks on the descriptor
+    ///     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE)?;
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(fd: RawFd, interest: Interest) -> io::Result<Registration> {
         let driver = crate::context::with_handle(|h| h.map(|h| h.io_driver()))
             .ok_or_else(|| io::Error::other("IO resources must be created inside a c10k runtime (in `block_on`, a task, or after `Handle::enter`)"))?;
@@ -786,7 +931,31 @@ impl Registration {
     ///
     /// # Examples
     ///
-    /// See [`poll_read_ready`](Self::poll_read_ready).
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     b.write_all(b"x")?;
+    ///     let ev = reg.ready(Interest::READABLE).await?;
+    ///     let mut buf = [0u8; 8];
+    ///     assert_eq!((&a).read(&mut buf)?, 1);
+    ///     let err = (&a).read(&mut buf).unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    ///     reg.clear_readiness(ev); // drained: the next wait is for a new event
+    ///     b.write_all(b"y")?;
+    ///     reg.ready(Interest::READABLE).await?;
+    ///     assert_eq!((&a).read(&mut buf)?, 1);
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event);
     }
@@ -797,6 +966,28 @@ impl Registration {
     /// # Errors
     ///
     /// The error of `f` other than `WouldBlock`, or the shutdown error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # use std::os::fd::AsRawFd;
+    /// # use std::os::unix::net::UnixStream;
+    /// # use c10k_runtime::driver::{Interest, Registration};
+    /// # let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// # rt.block_on(async {
+    /// #     let (mut a, mut b) = UnixStream::pair()?;
+    /// #     a.set_nonblocking(true)?;
+    /// #     let reg = Registration::new(a.as_raw_fd(), Interest::READABLE | Interest::WRITABLE)?;
+    ///     b.write_all(b"ping")?;
+    ///     let mut buf = [0u8; 16];
+    ///     let n = std::future::poll_fn(|cx| reg.poll_read_io(cx, || (&a).read(&mut buf))).await?;
+    ///     assert_eq!(&buf[..n], b"ping");
+    ///     drop(reg); // before `a` closes
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_read_io<R>(
         &self,
         cx: &mut Context<'_>,
