@@ -696,7 +696,22 @@ impl fmt::Debug for Ready {
 ///
 /// # Examples
 ///
-/// See [`Registration::poll_read_ready`].
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use std::os::unix::net::UnixStream;
+/// use c10k_runtime::driver::{Interest, Registration, ReadyEvent};
+/// c10k_runtime::run(async {
+///     let (a, _b) = UnixStream::pair()?;
+///     a.set_nonblocking(true)?;
+///     let reg = Registration::new(a.as_raw_fd(), Interest::WRITABLE)?;
+///     let ev: ReadyEvent = reg.ready(Interest::WRITABLE).await?;
+///     assert!(ev.ready().is_writable());
+///     // Had a write returned `WouldBlock`, the event would go back with `clear_readiness`.
+///     drop(reg); // before `a` closes
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadyEvent {
     ready: Ready,

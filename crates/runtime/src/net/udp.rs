@@ -620,7 +620,28 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// See [`writable`](Self::writable).
+    /// ```
+    /// use c10k_runtime::net::UdpSocket;
+    /// c10k_runtime::run(async {
+    ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let target = b.local_addr()?;
+    ///     let n = loop {
+    ///         a.writable().await?; // `try_send_to` never waits: learn readiness first
+    ///         match a.try_send_to(b"datagram", target) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert_eq!(n, 8);
+    ///     let mut buf = [0u8; 16];
+    ///     let (m, from) = b.recv_from(&mut buf).await?;
+    ///     assert_eq!((&buf[..m], from), (&b"datagram"[..], a.local_addr()?));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         self.io.try_write_with(|s| s.send_to(buf, target))
     }
