@@ -5,6 +5,9 @@
 //! Pinning: a child inherits the CPU mask of the thread that spawns it, so the lab sets its
 //! own mask to the child's CPU around `spawn` and restores it afterwards; no code runs
 //! between fork and exec.
+//!
+//! Load generators are [`Bounded`] children: each is waited for until a deadline and killed
+//! past it, so a hung generator cannot hang the lab.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -12,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
@@ -150,47 +154,76 @@ impl Server {
     }
 }
 
-/// Runs a child to completion with a time limit, returning its stdout; kills it past the limit.
-pub(crate) fn run_bounded(
-    command: &mut Command,
-    cpu: Option<usize>,
-    limit: Duration,
-) -> Result<String, String> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child =
-        spawn_on(command, cpu).map_err(|e| format!("cannot start the load generator: {e}"))?;
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
-        text
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
-    match status {
-        Some(s) if s.success() => Ok(out),
-        Some(_) => Err(err.lines().last().unwrap_or("failed").trim().to_owned()),
-        None => Err(format!("did not finish within {} s", limit.as_secs())),
+/// A child whose stdout and stderr are collected by two threads while it runs, so that
+/// several can run at once (the side-by-side measurement starts two load generators).
+#[derive(Debug)]
+pub(crate) struct Bounded {
+    child: Child,
+    out: JoinHandle<String>,
+    err: JoinHandle<String>,
+}
+
+impl Bounded {
+    /// Spawns `command` on `cpu` (when given) with its output piped.
+    ///
+    /// # Errors
+    ///
+    /// The spawn failure, as one line.
+    pub(crate) fn start(command: &mut Command, cpu: Option<usize>) -> Result<Bounded, String> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child =
+            spawn_on(command, cpu).map_err(|e| format!("cannot start the load generator: {e}"))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        Ok(Bounded {
+            child,
+            out: read_all(stdout),
+            err: read_all(stderr),
+        })
     }
+
+    /// True once the child has exited (or cannot be waited for); never blocks.
+    pub(crate) fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the child until `deadline`, killing it past that, and returns its stdout;
+    /// `limit` is only named in the error.
+    ///
+    /// # Errors
+    ///
+    /// The last line of its stderr when it failed, or that it did not finish in time.
+    pub(crate) fn finish(mut self, deadline: Instant, limit: Duration) -> Result<String, String> {
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        let out = self.out.join().unwrap_or_default();
+        let err = self.err.join().unwrap_or_default();
+        match status {
+            Some(s) if s.success() => Ok(out),
+            Some(_) => Err(err.lines().last().unwrap_or("failed").trim().to_owned()),
+            None => Err(format!("did not finish within {} s", limit.as_secs())),
+        }
+    }
+}
+
+fn read_all(mut from: impl std::io::Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = from.read_to_string(&mut text);
+        text
+    })
 }

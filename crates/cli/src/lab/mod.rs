@@ -1,6 +1,11 @@
 //! `c10k lab`: every echo model against the tokio reference, measured the same way.
 //!
-//! Protocol:
+//! The lab has two protocols, one per lab run: sequential (the default) measures each
+//! server alone and gives absolute figures; side by side (`--side-by-side`) measures each
+//! model at the same time as tokio and gives only ratios, but much tighter ones on a shared
+//! machine.
+//!
+//! Both start the same way:
 //!
 //! 1. For each model, start its server as a child (`c10k echo --model M --threads 1`, or
 //!    the hidden `c10k __tokio-echo` which links the tokio reference, so a fresh clone needs
@@ -8,16 +13,39 @@
 //!    server RSS at zero connections, then at N idle connections (each has done one round
 //!    trip), `(RSS_N - RSS_0) / N`. Then pause it (SIGSTOP): a paused server takes no CPU,
 //!    so a busy-polling one cannot steal from another model's measurement.
+//!
+//! Sequential protocol:
+//!
 //! 2. For each connection count, payload size and run, for each model in turn (the order
-//!    rotating with the run): resume its server, read its utime+stime from `/proc`, run
+//!    rotating with the run): resume its server, read its CPU time from `/proc`, run
 //!    `c10k load echo` as a child pinned to the second CPU, read the CPU time again, pause
 //!    the server. CPU per request = CPU delta / requests served. Interleaving keeps a
 //!    cell's measurements close in time, so drift on a shared machine hits every model.
+//!
+//! Side-by-side protocol (tokio is always measured, as the reference):
+//!
+//! 2. For each connection count, payload size and run, for each model but tokio in turn
+//!    (the order rotating with the run): resume that model's server and tokio's, read both
+//!    CPU times, start two `c10k load echo` children with the same arguments, both pinned
+//!    to the second CPU (which one is spawned first alternates with the run), read each
+//!    server's CPU time as soon as its own load generator exits, pause both. The per-run
+//!    ratios model ÷ tokio (CPU per request, p99, p50, req/s) are the figures: steal time,
+//!    frequency changes and other tenants hit both servers within the same seconds, so
+//!    they cancel in the ratio. A cell's figure is the median of its per-run ratios, with
+//!    their min and max. Absolute figures are not comparable with sequential ones: the two
+//!    servers share one CPU and the load CPU, so each gets about half, and latency includes
+//!    waiting for the other server's time slice.
+//!
+//! Then:
+//!
 //! 3. Resume and stop every server with SIGINT (SIGKILL after 5 s).
 //!
-//! Then medians over runs, ratios against tokio from the same lab run, and the files:
-//! `results.md` (the table), `runs.csv` (every run), `summary.csv`, `results.json`,
-//! `chart.svg`, `setup.md`, and one `server-<model>.log` each.
+//! CPU time is the per-thread `schedstat` sum (nanoseconds) when the server's threads were
+//! the same at both readings, and utime+stime (clock ticks) otherwise (see `procfs`).
+//!
+//! Then medians over runs (sequential) or statistics of per-run ratios (side by side), and
+//! the files: `results.md` (the table), `runs.csv` (every sample), `summary.csv`,
+//! `results.json`, `chart.svg`, `setup.md`, and one `server-<model>.log` each.
 //! A model the machine lacks (its server exits with code 2) is listed as unavailable; a
 //! cell a model cannot hold (select past `FD_SETSIZE`) too.
 
@@ -25,6 +53,7 @@ mod chart;
 mod child;
 mod idle;
 mod output;
+mod pairs;
 mod procfs;
 
 use std::path::PathBuf;
@@ -36,6 +65,18 @@ use serde::Serialize;
 
 use crate::load::Report;
 use crate::shutdown;
+use pairs::Pair;
+use procfs::CpuSource;
+
+/// How the lab drives the servers (one mode per lab run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Mode {
+    /// One server at a time: absolute figures, ratios of medians against tokio.
+    Sequential,
+    /// Each model at the same time as tokio: per-run ratios only.
+    SideBySide,
+}
 
 /// A model the lab measures: an echo model, or the tokio reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -111,7 +152,10 @@ impl LabModel {
     after_help = "Writes results.md, runs.csv, summary.csv, results.json, chart.svg and \
 setup.md into OUT/<YYYY-MM-DD-HHMMSS>/.\nThe server runs on the first CPU and the load \
 generator on the second when there are two.\n--quick: conns 100,1000, size 64, 1 run of 3 s, \
-memory at 1000 idle connections (about a minute on 2 cores)."
+memory at 1000 idle connections (about a minute on 2 cores).\n--side-by-side: each model \
+runs at the same time as tokio (both servers on the first CPU, both load generators on the \
+second); the figures are the per-run ratios model ÷ tokio, which a shared machine's drift \
+hits on both sides alike."
 )]
 pub(crate) struct Args {
     /// A short run (about a minute): the defaults of the other options shrink.
@@ -141,11 +185,20 @@ pub(crate) struct Args {
     /// Print the summary as JSON instead of a markdown table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Measure each model at the same time as tokio; report per-run ratios model ÷ tokio.
+    ///
+    /// Instead of one server at a time, each model's server runs together with tokio's and
+    /// both are driven at once; the table gives the median [min–max] of the per-run ratios.
+    /// Absolute figures then count two servers sharing the CPUs. tokio is measured even
+    /// when not in --models.
+    #[arg(long)]
+    pub(crate) side_by_side: bool,
 }
 
 /// The lab's settings once defaults are applied.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Settings {
+    pub(crate) mode: Mode,
     pub(crate) models: Vec<LabModel>,
     pub(crate) conns: Vec<u32>,
     pub(crate) sizes: Vec<u32>,
@@ -169,11 +222,21 @@ impl Settings {
         };
         let conns = or(&args.conns, &[1, 100, 1000, 10_000], &[100, 1000]);
         let sizes = or(&args.sizes, &[64, 1024], &[64]);
-        let models = if args.models.is_empty() {
+        let mut models = if args.models.is_empty() {
             LabModel::ALL.to_vec()
         } else {
             args.models.clone()
         };
+        let mut seen = Vec::new();
+        models.retain(|m| {
+            let new = !seen.contains(m);
+            seen.push(*m);
+            new
+        });
+        // Side by side, every model is measured against tokio: it must run.
+        if args.side_by_side && !models.contains(&LabModel::Tokio) {
+            models.push(LabModel::Tokio);
+        }
         let duration = args
             .duration
             .unwrap_or(Duration::from_secs(if args.quick { 3 } else { 5 }));
@@ -183,6 +246,11 @@ impl Settings {
             _ => (None, None),
         };
         Settings {
+            mode: if args.side_by_side {
+                Mode::SideBySide
+            } else {
+                Mode::Sequential
+            },
             models,
             idle: args.idle.unwrap_or(if args.quick {
                 1000
@@ -217,6 +285,11 @@ pub(crate) struct Sample {
     pub(crate) errors: u64,
     /// The load generator's errors by kind, plus `unfinished` requests.
     pub(crate) error_kinds: std::collections::BTreeMap<String, u64>,
+    /// Side by side: the model of the pair this sample belongs to (tokio's samples name
+    /// the model they ran beside).
+    pub(crate) pair: Option<LabModel>,
+    /// Where `server_cpu_secs` came from.
+    pub(crate) cpu_source: Option<CpuSource>,
 }
 
 /// What the lab learnt about a model outside the load runs.
@@ -261,11 +334,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         infos.push(info);
         servers.push((model, server));
     }
-    eprintln!(
-        "lab: measuring {} cells",
-        settings.conns.len() * settings.sizes.len() * settings.runs as usize * servers.len()
-    );
-    let mut samples = measure_all(&exe, &settings, &mut servers);
+    let (samples, pairs) = match settings.mode {
+        Mode::Sequential => {
+            let samples = measure_all(&exe, &settings, &mut servers);
+            (samples, Vec::new())
+        }
+        Mode::SideBySide => measure_side_by_side(&exe, &settings, &infos, &mut servers),
+    };
+    let mut samples = samples;
     for (info, (_, server)) in infos.iter().zip(servers) {
         match server {
             Some(server) => server.stop(),
@@ -277,7 +353,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             }
         }
     }
-    let summary = output::summarize(&settings, &infos, &samples);
+    let summary = output::summarize(&settings, &infos, &samples, &pairs);
     let args_line: Vec<String> = std::env::args().collect();
     // The machine's load average at the start and end: figures vary with other work.
     let command_line = format!(
@@ -285,7 +361,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         args_line.join(" "),
         loadavg()
     );
-    output::write_all(&dir, &settings, &infos, &samples, &summary, &command_line)?;
+    output::write_all(
+        &dir,
+        &settings,
+        &infos,
+        &samples,
+        &pairs,
+        &summary,
+        &command_line,
+    )?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
@@ -324,6 +408,8 @@ fn empty_sample(model: LabModel, conns: u32, size: u32, run: u32, status: String
         cpu_us_per_request: 0.0,
         errors: 0,
         error_kinds: std::collections::BTreeMap::new(),
+        pair: None,
+        cpu_source: None,
     }
 }
 
@@ -390,6 +476,7 @@ fn measure_all(
     let mut samples = Vec::new();
     let total =
         settings.conns.len() * settings.sizes.len() * settings.runs as usize * servers.len();
+    eprintln!("lab: measuring {total} cells, one server at a time");
     for &conns in &settings.conns {
         for &size in &settings.sizes {
             for run in 1..=settings.runs {
@@ -421,7 +508,15 @@ fn measure_all(
                         ));
                         continue;
                     }
-                    let sample = measure_cell(exe, settings, server, model, conns, size, run);
+                    let load = Load {
+                        conns,
+                        size,
+                        run,
+                        pair: None,
+                    };
+                    let sample = measure_together(exe, settings, &[(&*server, model)], &load)
+                        .pop()
+                        .expect("one sample per server");
                     server.pause();
                     eprintln!(
                         "lab: [{}/{total}] {} {conns} conns {size} B run {run}: {:.0} req/s, {:.2} µs CPU/req{}",
@@ -439,37 +534,252 @@ fn measure_all(
     samples
 }
 
-fn measure_cell(
+/// Measures every cell side by side: for each connection count, size and run, every
+/// model but tokio in turn (the order rotating with the run) is resumed together with
+/// tokio, and both are driven at once; see the module docs. Returns the samples (two per
+/// measured pair) and the pairs with their per-run ratios.
+fn measure_side_by_side(
     exe: &std::path::Path,
     settings: &Settings,
-    server: &child::Server,
-    model: LabModel,
+    infos: &[ModelInfo],
+    servers: &mut [(LabModel, Option<child::Server>)],
+) -> (Vec<Sample>, Vec<Pair>) {
+    let mut samples = Vec::new();
+    let mut pairs = Vec::new();
+    let reference = servers.iter().position(|(m, _)| *m == LabModel::Tokio);
+    let others: Vec<usize> = (0..servers.len())
+        .filter(|&i| servers[i].0 != LabModel::Tokio)
+        .collect();
+    let total = settings.conns.len() * settings.sizes.len() * settings.runs as usize * others.len();
+    eprintln!("lab: measuring {total} pairs, each model side by side with tokio");
+    let status_of = |model: LabModel| {
+        infos
+            .iter()
+            .find(|i| i.model == model)
+            .map_or_else(|| "unavailable".to_owned(), |i| i.status.clone())
+    };
+    for &conns in &settings.conns {
+        for &size in &settings.sizes {
+            for run in 1..=settings.runs {
+                for k in 0..others.len() {
+                    let index = others[(k + run as usize - 1) % others.len()];
+                    let model = servers[index].0;
+                    let first = if run % 2 == 1 { model } else { LabModel::Tokio };
+                    let status = if servers[index].1.is_none() {
+                        Some(status_of(model))
+                    } else if reference.is_none_or(|t| servers[t].1.is_none()) {
+                        Some(format!(
+                            "failed: the tokio reference did not start ({})",
+                            status_of(LabModel::Tokio)
+                        ))
+                    } else if shutdown::requested() {
+                        Some("failed: interrupted".to_owned())
+                    } else {
+                        model
+                            .limit()
+                            .filter(|&l| conns as usize > l)
+                            .map(|l| format!("unavailable: more than {l} descriptors"))
+                    };
+                    let load = Load {
+                        conns,
+                        size,
+                        run,
+                        pair: Some(model),
+                    };
+                    let (sample, reference_sample) = match status {
+                        Some(status) => {
+                            let mut sample = empty_sample(model, conns, size, run, status);
+                            sample.pair = Some(model);
+                            pairs.push(Pair::new(&sample, &sample, first));
+                            samples.push(sample);
+                            continue;
+                        }
+                        None => {
+                            let t = reference.expect("checked above");
+                            pair_run(exe, settings, servers, [index, t], first, &load)
+                        }
+                    };
+                    let pair = Pair::new(&sample, &reference_sample, first);
+                    let r = &pair.ratios;
+                    let times =
+                        |v: Option<f64>| v.map_or_else(|| "–".into(), |v| format!("{v:.3}×"));
+                    eprintln!(
+                        "lab: [{}/{total}] {} + tokio, {conns} conns {size} B run {run}: CPU/req {}, p99 {}, req/s {} ({:.0} + {:.0} req/s){}",
+                        pairs.len() + 1,
+                        model.name(),
+                        times(r.cpu_per_request),
+                        times(r.p99),
+                        times(r.requests_per_sec),
+                        sample.requests_per_sec,
+                        reference_sample.requests_per_sec,
+                        if pair.status == "ok" { String::new() } else { format!(" ({})", pair.status) },
+                    );
+                    pairs.push(pair);
+                    samples.push(sample);
+                    samples.push(reference_sample);
+                }
+            }
+        }
+    }
+    (samples, pairs)
+}
+
+/// One side-by-side run of `servers[model]` and `servers[tokio]`: both resumed, driven
+/// at once (the load generator of `first` spawned first), both paused again. Returns the
+/// samples of the model and of tokio.
+fn pair_run(
+    exe: &std::path::Path,
+    settings: &Settings,
+    servers: &mut [(LabModel, Option<child::Server>)],
+    [model, tokio]: [usize; 2],
+    first: LabModel,
+    load: &Load,
+) -> (Sample, Sample) {
+    for i in [model, tokio] {
+        if let Some(server) = &servers[i].1 {
+            server.resume();
+        }
+    }
+    let mut gone = Vec::new();
+    for i in [model, tokio] {
+        let (m, server) = &mut servers[i];
+        if !server.as_mut().is_some_and(|s| s.alive()) {
+            gone.push(*m);
+        }
+    }
+    let result = if gone.is_empty() {
+        let model_leg = (servers[model].1.as_ref().expect("alive"), servers[model].0);
+        let tokio_leg = (servers[tokio].1.as_ref().expect("alive"), LabModel::Tokio);
+        let mut samples = if first == LabModel::Tokio {
+            let mut s = measure_together(exe, settings, &[tokio_leg, model_leg], load);
+            s.reverse();
+            s
+        } else {
+            measure_together(exe, settings, &[model_leg, tokio_leg], load)
+        };
+        let t = samples.pop().expect("a tokio sample");
+        (samples.pop().expect("a model sample"), t)
+    } else {
+        // Measure neither when one is gone: a lone server is not a side-by-side figure.
+        let failed = |i: usize| {
+            let m = servers[i].0;
+            let why = if gone.contains(&m) {
+                "failed: server exited"
+            } else {
+                "failed: the other server exited"
+            };
+            let mut sample = empty_sample(m, load.conns, load.size, load.run, why.into());
+            sample.pair = load.pair;
+            sample
+        };
+        (failed(model), failed(tokio))
+    };
+    for i in [model, tokio] {
+        if let Some(server) = &servers[i].1 {
+            server.pause();
+        }
+    }
+    result
+}
+
+/// What one measurement drives: the load generators' arguments and the sample's labels.
+#[derive(Debug)]
+struct Load {
     conns: u32,
     size: u32,
     run: u32,
-) -> Sample {
-    let pid = server.pid();
-    let mut command = Command::new(exe);
-    command.args([
-        "load".to_string(),
-        "echo".into(),
-        "--target".into(),
-        server.addr.to_string(),
-        "-c".into(),
-        conns.to_string(),
-        "-d".into(),
-        format!("{}", settings.duration_secs),
-        "--size".into(),
-        size.to_string(),
-        "--threads".into(),
-        "1".into(),
-        "--json".into(),
-    ]);
+    pair: Option<LabModel>,
+}
+
+/// Drives each server in `legs` with its own `c10k load echo` child, all started together
+/// (in the order of `legs`) on the load CPU with the same arguments, and returns one
+/// sample per server, in the order of `legs`. Each server's CPU time is read just before
+/// the generators start and again as soon as its own generator exits (polled every 2 ms),
+/// so a server that finishes first is not charged for the other's tail.
+fn measure_together(
+    exe: &std::path::Path,
+    settings: &Settings,
+    legs: &[(&child::Server, LabModel)],
+    load: &Load,
+) -> Vec<Sample> {
     let limit = Duration::from_secs_f64(settings.duration_secs + 30.0);
-    let cpu_before = procfs::cpu_secs(pid);
-    let outcome = child::run_bounded(&mut command, settings.load_cpu, limit);
-    let cpu_after = procfs::cpu_secs(pid);
-    let mut sample = empty_sample(model, conns, size, run, "ok".into());
+    let commands: Vec<Command> = legs
+        .iter()
+        .map(|(server, _)| {
+            let mut command = Command::new(exe);
+            command.args([
+                "load".to_string(),
+                "echo".into(),
+                "--target".into(),
+                server.addr.to_string(),
+                "-c".into(),
+                load.conns.to_string(),
+                "-d".into(),
+                format!("{}", settings.duration_secs),
+                "--size".into(),
+                load.size.to_string(),
+                "--threads".into(),
+                "1".into(),
+                "--json".into(),
+            ]);
+            command
+        })
+        .collect();
+    let before: Vec<_> = legs
+        .iter()
+        .map(|(server, _)| procfs::read_cpu(server.pid()))
+        .collect();
+    let deadline = std::time::Instant::now() + limit;
+    let mut running: Vec<Result<child::Bounded, String>> = commands
+        .into_iter()
+        .map(|mut command| child::Bounded::start(&mut command, settings.load_cpu))
+        .collect();
+    let mut after: Vec<Option<std::io::Result<procfs::CpuReading>>> =
+        legs.iter().map(|_| None).collect();
+    while after.iter().any(Option::is_none) {
+        let past = std::time::Instant::now() >= deadline;
+        for ((reading, load), (server, _)) in after.iter_mut().zip(&mut running).zip(legs) {
+            let done = match load {
+                Ok(child) => past || child.exited(),
+                Err(_) => true,
+            };
+            if reading.is_none() && done {
+                *reading = Some(procfs::read_cpu(server.pid()));
+            }
+        }
+        if after.iter().any(Option::is_none) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    running
+        .into_iter()
+        .zip(before)
+        .zip(after)
+        .zip(legs)
+        .map(|(((child, before), after), &(_, model))| {
+            let outcome = child.and_then(|c| c.finish(deadline, limit));
+            let after = after.expect("read when its generator exited");
+            let mut sample = sample_of(model, load, outcome);
+            if sample.status == "ok" {
+                if let (Ok(before), Ok(after)) = (before, after) {
+                    let (secs, source) = procfs::cpu_delta(&before, &after);
+                    sample.server_cpu_secs = secs;
+                    sample.cpu_source = Some(source);
+                    if sample.requests > 0 {
+                        sample.cpu_us_per_request = secs * 1e6 / sample.requests as f64;
+                    }
+                }
+            }
+            sample
+        })
+        .collect()
+}
+
+/// A sample from a load generator's outcome (its JSON report or why it failed); CPU time
+/// is the caller's.
+fn sample_of(model: LabModel, load: &Load, outcome: Result<String, String>) -> Sample {
+    let mut sample = empty_sample(model, load.conns, load.size, load.run, "ok".into());
+    sample.pair = load.pair;
     let report: Report = match outcome
         .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("bad load report: {e}")))
     {
@@ -490,12 +800,6 @@ fn measure_cell(
             "unfinished at the end of the drain".into(),
             report.unfinished,
         );
-    }
-    if let (Ok(before), Ok(after)) = (cpu_before, cpu_after) {
-        sample.server_cpu_secs = after - before;
-        if report.requests > 0 {
-            sample.cpu_us_per_request = (after - before) * 1e6 / report.requests as f64;
-        }
     }
     sample
 }

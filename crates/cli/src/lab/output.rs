@@ -1,4 +1,8 @@
 //! The lab's results: medians, ratios against tokio, and the files of a run directory.
+//!
+//! A sequential lab run reports medians over runs and their ratios against tokio's
+//! (`Row`); a side-by-side run reports the statistics of per-run ratios (`PairRow`, see
+//! `pairs`). The files have the same names in both modes; the tables differ.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -6,7 +10,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{LabModel, ModelInfo, Sample, Settings};
+use super::pairs::{self, Pair, PairRow, RatioStats};
+use super::{LabModel, Mode, ModelInfo, Sample, Settings};
 
 /// Figures of one model relative to tokio in the same lab run (`> 1` means more).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,10 +44,14 @@ pub(crate) struct Row {
 pub(crate) struct Summary {
     pub(crate) settings: Settings,
     pub(crate) models: Vec<ModelInfo>,
+    /// Sequential: medians per model and cell (empty side by side).
     pub(crate) rows: Vec<Row>,
+    /// Side by side: per-run ratio statistics per model and cell (empty sequentially).
+    pub(crate) pairs: Vec<PairRow>,
 }
 
-fn median(mut values: Vec<f64>) -> Option<f64> {
+/// The median of `values` (the mean of the middle two for an even count).
+pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -62,8 +71,32 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
+/// The summary of a lab run: medians over runs and ratios against tokio (sequential), or
+/// the statistics of the per-run ratios (side by side).
+pub(crate) fn summarize(
+    settings: &Settings,
+    infos: &[ModelInfo],
+    samples: &[Sample],
+    pairs: &[Pair],
+) -> Summary {
+    match settings.mode {
+        Mode::Sequential => Summary {
+            settings: settings.clone(),
+            models: infos.to_vec(),
+            rows: summarize_rows(settings, infos, samples),
+            pairs: Vec::new(),
+        },
+        Mode::SideBySide => Summary {
+            settings: settings.clone(),
+            models: infos.to_vec(),
+            rows: Vec::new(),
+            pairs: pairs::summarize_pairs(settings, infos, samples, pairs),
+        },
+    }
+}
+
 /// Medians over runs and ratios against tokio.
-pub(crate) fn summarize(settings: &Settings, infos: &[ModelInfo], samples: &[Sample]) -> Summary {
+fn summarize_rows(settings: &Settings, infos: &[ModelInfo], samples: &[Sample]) -> Vec<Row> {
     let mut rows = Vec::new();
     for info in infos {
         for &conns in &settings.conns {
@@ -120,11 +153,7 @@ pub(crate) fn summarize(settings: &Settings, infos: &[ModelInfo], samples: &[Sam
             };
         }
     }
-    Summary {
-        settings: settings.clone(),
-        models: infos.to_vec(),
-        rows,
-    }
+    rows
 }
 
 fn num(v: Option<f64>, decimals: usize) -> String {
@@ -137,6 +166,9 @@ fn times(v: Option<f64>) -> String {
 
 /// The markdown table (also `results.md`).
 pub(crate) fn write_table(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
+    if summary.settings.mode == Mode::SideBySide {
+        return write_pair_table(out, summary);
+    }
     writeln!(
         out,
         "| model | conns | size B | req/s | ×tokio | p50 µs | p99 µs | p99 ×tokio | CPU µs/req | CPU ×tokio | KiB/idle conn | mem ×tokio | errors |"
@@ -179,6 +211,78 @@ pub(crate) fn write_table(out: &mut impl Write, summary: &Summary) -> io::Result
     Ok(())
 }
 
+/// `median [min–max]` of per-run ratios.
+fn spread(stats: Option<RatioStats>) -> String {
+    stats.map_or_else(
+        || "–".into(),
+        |s| format!("{:.3} [{:.3}–{:.3}]", s.median, s.min, s.max),
+    )
+}
+
+fn median_of(stats: Option<RatioStats>) -> String {
+    stats.map_or_else(|| "–".into(), |s| format!("{:.3}", s.median))
+}
+
+/// The side-by-side tables: per-run ratios model ÷ tokio, then memory (measured alone).
+fn write_pair_table(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
+    writeln!(
+        out,
+        "## Side by side with tokio: model ÷ tokio, median [min–max] of the per-run ratios\n"
+    )?;
+    writeln!(
+        out,
+        "| model | cell | CPU/req ratio median [min–max] | p99 ratio median [min–max] | p50 ratio | req/s ratio | runs |"
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|")?;
+    for r in &summary.pairs {
+        let cell = format!("{} conns × {} B", r.conns, r.size);
+        if r.status != "ok" {
+            writeln!(
+                out,
+                "| {} | {cell} | {} | | | | 0 |",
+                r.model.name(),
+                r.status
+            )?;
+            continue;
+        }
+        writeln!(
+            out,
+            "| {} | {cell} | {} | {} | {} | {} | {} |",
+            r.model.name(),
+            spread(r.cpu_per_request),
+            spread(r.p99),
+            median_of(r.p50),
+            median_of(r.requests_per_sec),
+            r.runs,
+        )?;
+    }
+    writeln!(
+        out,
+        "\n## Memory per idle connection (each server alone, at startup)\n"
+    )?;
+    writeln!(out, "| model | KiB/idle conn | ×tokio |")?;
+    writeln!(out, "|---|---:|---:|")?;
+    let tokio = summary
+        .models
+        .iter()
+        .find(|m| m.model == LabModel::Tokio)
+        .and_then(|m| m.bytes_per_idle_conn);
+    for m in &summary.models {
+        if m.status != "ok" {
+            writeln!(out, "| {} | {} | |", m.model.name(), m.status)?;
+            continue;
+        }
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            m.model.name(),
+            num(m.bytes_per_idle_conn.map(|b| b / 1024.0), 2),
+            times(ratio(m.bytes_per_idle_conn, tokio)),
+        )?;
+    }
+    Ok(())
+}
+
 /// `YYYY-MM-DD-HHMMSS` in UTC, for the run directory's name.
 pub(crate) fn timestamp() -> String {
     let secs = std::time::SystemTime::now()
@@ -213,6 +317,7 @@ pub(crate) fn write_all(
     settings: &Settings,
     infos: &[ModelInfo],
     samples: &[Sample],
+    pairs: &[Pair],
     summary: &Summary,
     command_line: &str,
 ) -> anyhow::Result<()> {
@@ -220,7 +325,7 @@ pub(crate) fn write_all(
     write_table(&mut md, summary)?;
     std::fs::write(dir.join("results.md"), md)?;
 
-    let mut runs = String::from("model,conns,size,run,status,requests,requests_per_sec,p50_us,p99_us,server_cpu_secs,cpu_us_per_request,errors,error_kinds\n");
+    let mut runs = String::from("model,conns,size,run,status,requests,requests_per_sec,p50_us,p99_us,server_cpu_secs,cpu_us_per_request,errors,error_kinds,pair,cpu_source\n");
     for s in samples {
         let kinds: Vec<String> = s
             .error_kinds
@@ -229,7 +334,7 @@ pub(crate) fn write_all(
             .collect();
         let _ = writeln!(
             runs,
-            "{},{},{},{},\"{}\",{},{:.1},{:.1},{:.1},{:.3},{:.4},{},\"{}\"",
+            "{},{},{},{},\"{}\",{},{:.1},{:.1},{:.1},{:.6},{:.4},{},\"{}\",{},{}",
             s.model.name(),
             s.conns,
             s.size,
@@ -242,11 +347,43 @@ pub(crate) fn write_all(
             s.server_cpu_secs,
             s.cpu_us_per_request,
             s.errors,
-            kinds.join("; ").replace('"', "'")
+            kinds.join("; ").replace('"', "'"),
+            s.pair.map_or("", LabModel::name),
+            s.cpu_source.map_or("", |c| c.name()),
         );
     }
     std::fs::write(dir.join("runs.csv"), runs)?;
 
+    let csv = match settings.mode {
+        Mode::Sequential => summary_csv(summary),
+        Mode::SideBySide => pair_summary_csv(summary),
+    };
+    std::fs::write(dir.join("summary.csv"), csv)?;
+
+    #[derive(Serialize)]
+    struct Everything<'a> {
+        summary: &'a Summary,
+        samples: &'a [Sample],
+        /// Side by side: every pair's per-run ratios.
+        pairs: &'a [Pair],
+    }
+    let json = serde_json::to_string_pretty(&Everything {
+        summary,
+        samples,
+        pairs,
+    })?;
+    std::fs::write(dir.join("results.json"), json + "\n")?;
+
+    match settings.mode {
+        Mode::Sequential => super::chart::draw(&dir.join("chart.svg"), summary)?,
+        Mode::SideBySide => super::chart::draw_ratios(&dir.join("chart.svg"), summary)?,
+    }
+    std::fs::write(dir.join("setup.md"), setup(settings, infos, command_line))?;
+    Ok(())
+}
+
+/// `summary.csv` of a sequential run: medians and ratios of medians.
+fn summary_csv(summary: &Summary) -> String {
     let mut csv = String::from("model,conns,size,status,runs,requests_per_sec,p50_us,p99_us,cpu_us_per_request,bytes_per_idle_conn,errors,rps_vs_tokio,p99_vs_tokio,cpu_vs_tokio,memory_vs_tokio\n");
     for r in &summary.rows {
         let _ = writeln!(
@@ -269,19 +406,50 @@ pub(crate) fn write_all(
             csv_field(r.vs_tokio.memory_per_conn)
         );
     }
-    std::fs::write(dir.join("summary.csv"), csv)?;
+    csv
+}
 
-    #[derive(Serialize)]
-    struct Everything<'a> {
-        summary: &'a Summary,
-        samples: &'a [Sample],
+/// `summary.csv` of a side-by-side run: the statistics of the per-run ratios, and each
+/// server's medians (side by side, so not comparable with a sequential run's).
+fn pair_summary_csv(summary: &Summary) -> String {
+    let mut csv = String::from(
+        "model,conns,size,status,runs,\
+         cpu_ratio_median,cpu_ratio_min,cpu_ratio_max,\
+         p99_ratio_median,p99_ratio_min,p99_ratio_max,\
+         p50_ratio_median,p50_ratio_min,p50_ratio_max,\
+         rps_ratio_median,rps_ratio_min,rps_ratio_max,memory_vs_tokio,\
+         cpu_us_per_request,tokio_cpu_us_per_request,p99_us,tokio_p99_us,\
+         requests_per_sec,tokio_requests_per_sec,errors\n",
+    );
+    let stats = |s: Option<RatioStats>| {
+        [s.map(|s| s.median), s.map(|s| s.min), s.map(|s| s.max)]
+            .map(csv_field)
+            .join(",")
+    };
+    for r in &summary.pairs {
+        let _ = writeln!(
+            csv,
+            "{},{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.model.name(),
+            r.conns,
+            r.size,
+            r.status.replace('"', "'"),
+            r.runs,
+            stats(r.cpu_per_request),
+            stats(r.p99),
+            stats(r.p50),
+            stats(r.requests_per_sec),
+            csv_field(r.memory_per_conn),
+            csv_field(r.model_figures.cpu_us_per_request),
+            csv_field(r.tokio_figures.cpu_us_per_request),
+            csv_field(r.model_figures.p99_us),
+            csv_field(r.tokio_figures.p99_us),
+            csv_field(r.model_figures.requests_per_sec),
+            csv_field(r.tokio_figures.requests_per_sec),
+            r.errors,
+        );
     }
-    let json = serde_json::to_string_pretty(&Everything { summary, samples })?;
-    std::fs::write(dir.join("results.json"), json + "\n")?;
-
-    super::chart::draw(&dir.join("chart.svg"), summary)?;
-    std::fs::write(dir.join("setup.md"), setup(settings, infos, command_line))?;
-    Ok(())
+    csv
 }
 
 fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String {
@@ -331,17 +499,55 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
     let _ = writeln!(text, "- CPU pinning: {pin}");
     let _ = writeln!(
         text,
-        "- runs: {} × {:.1} s per cell, medians; conns {:?}; sizes {:?} B; memory at {} idle connections",
+        "- runs: {} × {:.1} s per cell; conns {:?}; sizes {:?} B; memory at {} idle connections",
         settings.runs, settings.duration_secs, settings.conns, settings.sizes, settings.idle
     );
     let _ = writeln!(text, "- servers: one event loop / runtime thread each (`--threads 1`); load: `c10k load echo --threads 1`");
+    match settings.mode {
+        Mode::Sequential => {
+            let _ = writeln!(
+                text,
+                "- mode: sequential. All servers started first (memory measured then), paused \
+                 with SIGSTOP; for each cell and run every model in turn (order rotating per \
+                 run), only the measured server resumed"
+            );
+        }
+        Mode::SideBySide => {
+            let _ = writeln!(
+                text,
+                "- mode: side by side. All servers started first (memory measured then, each \
+                 alone), paused with SIGSTOP; for each cell and run every model in turn \
+                 (order rotating per run) resumed together with tokio, both driven at once by \
+                 two load generators with the same arguments (spawned model first in odd \
+                 runs, tokio first in even runs), then both paused\n\
+                 - what it cancels: steal time, CPU frequency and other tenants change \
+                 within seconds and hit both servers in the same run, so the per-run ratio \
+                 model ÷ tokio is steadier than a ratio of separate runs; the figures are \
+                 the median [min–max] of those per-run ratios\n\
+                 - what it changes: the two servers share the server CPU and their load \
+                 generators share the load CPU, so absolute req/s are about half of a \
+                 sequential run's and p50/p99 include waiting for the other server's time \
+                 slice; only the ratios are figures, absolute values are not comparable with \
+                 sequential runs"
+            );
+            if settings.models.contains(&LabModel::Nonblocking) {
+                let _ = writeln!(
+                    text,
+                    "- nonblocking busy-polls: side by side it takes CPU time from tokio's \
+                     share even when idle, so its pairs measure tokio starved as well; its \
+                     ratios are reported as measured"
+                );
+            }
+        }
+    }
     let _ = writeln!(
         text,
-        "- method: all servers started first (memory measured then), paused with SIGSTOP; for \
-         each cell and run every model in turn (order rotating per run), only the measured \
-         server resumed"
+        "- server CPU = sum over the server's threads of /proc/PID/task/TID/schedstat \
+         (nanoseconds on CPU) when the thread set was the same before and after, else \
+         utime+stime from /proc/PID/stat (10 ms ticks); read before the load generators start \
+         and as soon as the server's own generator exits, divided by requests (runs.csv: \
+         cpu_source)"
     );
-    let _ = writeln!(text, "- server CPU = utime+stime from /proc/PID/stat (10 ms ticks) over the load run, divided by requests");
     let _ = writeln!(text, "\n## Models\n");
     for info in infos {
         let _ = writeln!(
