@@ -586,19 +586,16 @@ fn measure_side_by_side(
                         run,
                         pair: Some(model),
                     };
-                    let (sample, reference_sample) = match status {
-                        Some(status) => {
-                            let mut sample = empty_sample(model, conns, size, run, status);
-                            sample.pair = Some(model);
-                            pairs.push(Pair::new(&sample, &sample, first));
-                            samples.push(sample);
-                            continue;
-                        }
-                        None => {
-                            let t = reference.expect("checked above");
-                            pair_run(exe, settings, servers, [index, t], first, &load)
-                        }
-                    };
+                    if let Some(status) = status {
+                        let mut sample = empty_sample(model, conns, size, run, status);
+                        sample.pair = Some(model);
+                        pairs.push(Pair::new(&sample, &sample, first));
+                        samples.push(sample);
+                        continue;
+                    }
+                    let t = reference.expect("checked above");
+                    let (sample, reference_sample) =
+                        pair_run(exe, settings, servers, [index, t], first, &load);
                     let pair = Pair::new(&sample, &reference_sample, first);
                     let r = &pair.ratios;
                     let times =
