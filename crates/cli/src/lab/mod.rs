@@ -800,3 +800,37 @@ fn sample_of(model: LabModel, load: &Load, outcome: Result<String, String>) -> S
     }
     sample
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(models: &[LabModel], side_by_side: bool) -> Args {
+        Args {
+            quick: true,
+            models: models.to_vec(),
+            conns: Vec::new(),
+            sizes: Vec::new(),
+            duration: None,
+            runs: None,
+            idle: None,
+            out: PathBuf::from("unused"),
+            json: false,
+            side_by_side,
+        }
+    }
+
+    #[test]
+    fn side_by_side_always_measures_tokio_once() {
+        let s = Settings::from_args(&args(&[LabModel::Epoll, LabModel::Epoll], true));
+        assert_eq!(s.mode, Mode::SideBySide);
+        assert_eq!(s.models, [LabModel::Epoll, LabModel::Tokio]);
+        let s = Settings::from_args(&args(&[LabModel::Tokio, LabModel::Poll], true));
+        assert_eq!(s.models, [LabModel::Tokio, LabModel::Poll]);
+        // Sequential runs measure what was asked; --quick keeps its defaults either way.
+        let s = Settings::from_args(&args(&[LabModel::Epoll], false));
+        assert_eq!(s.mode, Mode::Sequential);
+        assert_eq!(s.models, [LabModel::Epoll]);
+        assert_eq!((s.conns, s.runs), (vec![100, 1000], 1));
+    }
+}
