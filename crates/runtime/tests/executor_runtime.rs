@@ -352,6 +352,7 @@ fn a_stuck_poll_is_reported_while_it_is_stuck() -> io::Result<()> {
         let sink = Arc::clone(&reports);
         let b = Runtime::builder()
             .long_poll_threshold(Duration::from_millis(100))
+            .long_poll_watchdog(true)
             .on_long_poll(move |r| {
                 sink.lock().unwrap().push(r.clone());
                 let _ = release_tx.lock().unwrap().send(());
@@ -380,6 +381,32 @@ fn a_stuck_poll_is_reported_while_it_is_stuck() -> io::Result<()> {
         assert!(r.duration >= Duration::from_millis(100));
         assert!(r.to_string().contains("still running"), "{r}");
     }
+    Ok(())
+}
+
+#[test]
+fn a_current_thread_runtime_reports_a_long_poll_when_it_returns_by_default() -> io::Result<()> {
+    // No watchdog thread by default: the one report comes after the poll, not during it.
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    let rt = Runtime::builder()
+        .current_thread()
+        .long_poll_threshold(Duration::from_millis(20))
+        .on_long_poll(move |r| sink.lock().unwrap().push(r.clone()))
+        .build()?;
+    rt.block_on(async {
+        task::spawn(async {
+            // Blocking inside a poll is the behaviour under test.
+            std::thread::sleep(Duration::from_millis(200));
+        })
+        .await
+        .unwrap();
+    });
+    drop(rt);
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(!reports[0].still_running, "{:?}", reports[0]);
+    assert!(reports[0].duration >= Duration::from_millis(200));
     Ok(())
 }
 

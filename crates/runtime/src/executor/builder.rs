@@ -20,6 +20,7 @@ use crate::time::TimeDriver;
 /// | [`backend`](Self::backend) | `Backend::best()` (epoll on Linux) |
 /// | [`thread_name`](Self::thread_name) | `"c10k-worker"` (threads are `c10k-worker-0`, …, `c10k-worker-blocking-3`) |
 /// | [`long_poll_threshold`](Self::long_poll_threshold) | 100 ms, reported on stderr |
+/// | [`long_poll_watchdog`](Self::long_poll_watchdog) | on for multi-thread, off for current-thread |
 /// | [`max_blocking_threads`](Self::max_blocking_threads) | 512 |
 /// | [`thread_keep_alive`](Self::thread_keep_alive) | 10 s |
 ///
@@ -88,6 +89,7 @@ impl Builder {
                 long_poll: LongPollConfig {
                     threshold: Some(Duration::from_millis(100)),
                     hook: None,
+                    watchdog: None,
                 },
                 max_blocking_threads: 512,
                 keep_alive: Duration::from_secs(10),
@@ -256,6 +258,37 @@ impl Builder {
     /// ```
     pub fn disable_long_poll_report(mut self) -> Builder {
         self.config.long_poll.threshold = None;
+        self
+    }
+
+    /// Whether a watchdog thread also reports a poll that is *still* running past the
+    /// threshold (a task stuck for good), instead of only when the poll returns. On by default
+    /// for the multi-thread scheduler; off for the current-thread one, which then starts no
+    /// thread at all (see the [`executor`](crate::executor) docs, "Long polls", for why a
+    /// single-threaded process is cheaper).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx = std::sync::Mutex::new(tx);
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .long_poll_threshold(Duration::from_millis(20))
+    ///     .long_poll_watchdog(true)
+    ///     .on_long_poll(move |r| tx.lock().unwrap().send(r.still_running).unwrap())
+    ///     .build()?;
+    /// let still_running = rt.block_on(rt.handle().spawn(async move {
+    ///     // A task blocking its thread until the watchdog has reported it.
+    ///     rx.recv().unwrap()
+    /// }));
+    /// assert!(still_running.unwrap());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn long_poll_watchdog(mut self, enabled: bool) -> Builder {
+        self.config.long_poll.watchdog = Some(enabled);
         self
     }
 

@@ -93,7 +93,12 @@ impl Handle {
             time,
             blocking,
             long_poll: config.long_poll.clone(),
-            watchdog: super::watchdog::Watchdog::start(&config.long_poll, 1, &config.thread_name),
+            watchdog: super::watchdog::Watchdog::start(
+                &config.long_poll,
+                1,
+                &config.thread_name,
+                false,
+            ),
             core: Mutex::new(Some(Box::new(Core {
                 run_queue: VecDeque::with_capacity(64),
                 events: Events::with_capacity(EVENTS_CAPACITY),

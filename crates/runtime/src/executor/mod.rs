@@ -53,6 +53,13 @@
 //! thread per runtime that looks every half threshold (`watchdog.rs`), so a task stuck for
 //! good does not take a worker away unnoticed.
 //!
+//! The watchdog is on by default for the multi-thread scheduler only. A current-thread
+//! runtime starts no thread of its own, so its process can stay single-threaded, and Linux
+//! serves a single-threaded process's system calls on cheaper paths: the descriptor table is
+//! not shared, so looking a descriptor up takes no reference count, and glibc skips the
+//! cancellation bookkeeping around blocking calls. For an echo server that is about 1 % of
+//! its CPU (`crates/cli/LAB.md`). [`Builder::long_poll_watchdog`] turns it on.
+//!
 //! ## Timers
 //!
 //! One timer wheel per runtime. The worker that parks first takes the *timer token* and bounds
@@ -136,6 +143,9 @@ pub(crate) type LongPollHook = Arc<dyn Fn(&LongPoll) + Send + Sync>;
 pub(crate) struct LongPollConfig {
     pub(crate) threshold: Option<Duration>,
     pub(crate) hook: Option<LongPollHook>,
+    /// Whether a watchdog thread reports polls still running; `None`: the flavor's default
+    /// (on for the multi-thread scheduler, off for the current-thread one).
+    pub(crate) watchdog: Option<bool>,
 }
 
 impl LongPollConfig {
@@ -200,6 +210,7 @@ impl fmt::Debug for LongPollConfig {
         f.debug_struct("LongPollConfig")
             .field("threshold", &self.threshold)
             .field("hook", &self.hook.is_some())
+            .field("watchdog", &self.watchdog)
             .finish()
     }
 }

@@ -84,9 +84,18 @@ pub(crate) struct Watchdog {
 }
 
 impl Watchdog {
-    /// Starts the watchdog thread for `n` scheduler threads, if long polls are detected.
-    pub(crate) fn start(config: &LongPollConfig, n: usize, name: &str) -> Option<Arc<Watchdog>> {
+    /// Starts the watchdog thread for `n` scheduler threads, if long polls are detected and
+    /// the watchdog is on (`default` when the builder did not say).
+    pub(crate) fn start(
+        config: &LongPollConfig,
+        n: usize,
+        name: &str,
+        default: bool,
+    ) -> Option<Arc<Watchdog>> {
         config.threshold?;
+        if !config.watchdog.unwrap_or(default) {
+            return None;
+        }
         let w = Arc::new(Watchdog {
             slots: (0..n).map(|_| Slot::new()).collect(),
             config: config.clone(),
@@ -178,5 +187,37 @@ impl std::fmt::Debug for Watchdog {
         f.debug_struct("Watchdog")
             .field("slots", &self.slots.len())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn config(threshold: Option<Duration>, watchdog: Option<bool>) -> LongPollConfig {
+        LongPollConfig {
+            threshold,
+            hook: None,
+            watchdog,
+        }
+    }
+
+    #[test]
+    fn the_flavor_default_decides_unless_the_builder_did() {
+        let ms = Some(Duration::from_millis(100));
+        let started = |c: &LongPollConfig, default| {
+            let w = Watchdog::start(c, 1, "wd-test", default);
+            let on = w.is_some();
+            if let Some(w) = w {
+                w.shutdown();
+            }
+            on
+        };
+        assert!(!started(&config(ms, None), false));
+        assert!(started(&config(ms, None), true));
+        assert!(started(&config(ms, Some(true)), false));
+        assert!(!started(&config(ms, Some(false)), true));
+        // No detection at all: no watchdog whatever was asked.
+        assert!(!started(&config(None, Some(true)), true));
     }
 }

@@ -81,7 +81,7 @@ pub(crate) fn start(
         time,
         blocking,
         long_poll: config.long_poll.clone(),
-        watchdog: super::watchdog::Watchdog::start(&config.long_poll, n, &config.thread_name),
+        watchdog: super::watchdog::Watchdog::start(&config.long_poll, n, &config.thread_name, true),
         shutdown: AtomicBool::new(false),
         timer_owner: AtomicUsize::new(NO_OWNER),
         next_driver: AtomicUsize::new(0),
