@@ -125,7 +125,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         return Err(usage("--backend applies to --model reactor only"));
     }
     crate::sys::raise_fd_limit();
-    crate::shutdown::install()?;
+    if matches!(model, Model::Select | Model::Poll | Model::Epoll) {
+        // Read from a signalfd on the runtime: no signal thread (`shutdown::Signals`).
+        crate::shutdown::block()?;
+    } else {
+        crate::shutdown::install()?;
+    }
     let loops = match model {
         Model::Threads => 1,
         _ => usize::from(args.threads),

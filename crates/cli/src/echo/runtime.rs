@@ -38,8 +38,9 @@
 //!
 //! # Shutdown
 //!
-//! The main task looks at the Ctrl-C flag every [`shutdown::TICK`]. When it is set it aborts
-//! the acceptors (closing the listeners), then waits until no connection has pending output
+//! The main task waits for Ctrl-C on a signalfd registered with the runtime
+//! ([`shutdown::Signals`]: no signal thread, so the current-thread server is a
+//! single-threaded process), or for an acceptor to fail. On Ctrl-C it aborts the acceptors (closing the listeners), then waits until no connection has pending output
 //! (at most [`DRAIN`](super::DRAIN)), and returns; dropping the runtime drops the idle
 //! connections.
 
@@ -53,6 +54,7 @@ use std::time::{Duration, Instant};
 
 use c10k::net::TcpStream;
 use c10k::runtime::driver::{Backend, Interest, Registration};
+use c10k::runtime::race::{select, Either};
 
 use super::conn::{PENDING_LIMIT, READ_BUFFER};
 use super::Options;
@@ -94,28 +96,26 @@ pub(super) fn serve(
 }
 
 async fn serve_all(listeners: Vec<TcpListener>, options: Options) -> anyhow::Result<()> {
-    let mut acceptors = Vec::with_capacity(listeners.len());
+    let signals = shutdown::Signals::new()?;
+    let mut acceptors = c10k::task::JoinSet::new();
     for listener in listeners {
-        acceptors.push(c10k::spawn(accept_loop(listener, options)));
+        acceptors.spawn(accept_loop(listener, options));
     }
-    while !shutdown::requested() {
-        c10k::time::sleep(shutdown::TICK).await;
-        if let Some(done) = acceptors.iter().position(|a| a.is_finished()) {
+    {
+        let ctrl_c = std::pin::pin!(signals.first());
+        let failed = std::pin::pin!(acceptors.join_next());
+        if let Either::Right((done, _)) = select(ctrl_c, failed).await {
             // An acceptor only ends on a runtime error: report it.
-            return match acceptors.swap_remove(done).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.into()),
-                Err(e) => Err(anyhow::anyhow!("an acceptor failed: {e}")),
+            return match done {
+                Some(Ok(Ok(()))) | None => Ok(()),
+                Some(Ok(Err(e))) => Err(e.into()),
+                Some(Err(e)) => Err(anyhow::anyhow!("an acceptor failed: {e}")),
             };
         }
     }
     // 1. Stop accepting: aborting an acceptor drops (closes) its listener.
-    for acceptor in &acceptors {
-        acceptor.abort();
-    }
-    for acceptor in acceptors {
-        let _ = acceptor.await;
-    }
+    acceptors.abort_all();
+    while acceptors.join_next().await.is_some() {}
     // 2. Finish the writes in flight, for at most DRAIN.
     let deadline = Instant::now() + super::DRAIN;
     while PENDING.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
