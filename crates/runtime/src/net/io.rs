@@ -12,6 +12,10 @@
 //!    (2 instead of 3, as tokio). Datagram sockets use the plain path, where every read is
 //!    "short".
 //!
+//! Stream reads and writes go to the kernel through `recv(2)` / `send(2)` as rustix's direct
+//! system calls rather than through std's `Read`/`Write`: no libc wrapper and no `io::Error`
+//! for the `WouldBlock` that ends every burst (vectored IO still goes through std).
+//!
 //! Field order matters: `reg` is declared (hence dropped) before `io`, so the descriptor is
 //! deregistered while it is still open and closed right after.
 
@@ -20,6 +24,9 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::task::{ready, Context, Poll};
 
+use rustix::io::Errno;
+
+use super::sys;
 use crate::driver::{Interest, Registration};
 
 pub(crate) struct PollIo<T> {
@@ -94,7 +101,7 @@ impl<T> PollIo<T> {
     }
 }
 
-impl<T> PollIo<T>
+impl<T: AsFd> PollIo<T>
 where
     for<'a> &'a T: Read + Write,
 {
@@ -106,16 +113,16 @@ where
     ) -> Poll<io::Result<usize>> {
         loop {
             let ev = ready!(self.reg.poll_read_ready(cx))?;
-            match (&self.io).read(buf) {
+            match sys::recv(self.io.as_fd(), buf) {
                 Ok(n) => {
                     if n > 0 && n < buf.len() {
                         self.reg.clear_readiness(ev);
                     }
                     return Poll::Ready(Ok(n));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear_readiness(ev),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(Errno::AGAIN) => self.reg.clear_readiness(ev),
+                Err(Errno::INTR) => {}
+                Err(e) => return Poll::Ready(Err(e.into())),
             }
         }
     }
@@ -147,16 +154,16 @@ where
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         loop {
             let ev = ready!(self.reg.poll_write_ready(cx))?;
-            match (&self.io).write(buf) {
+            match sys::send(self.io.as_fd(), buf) {
                 Ok(n) => {
                     if n > 0 && n < buf.len() {
                         self.reg.clear_readiness(ev);
                     }
                     return Poll::Ready(Ok(n));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear_readiness(ev),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(Errno::AGAIN) => self.reg.clear_readiness(ev),
+                Err(Errno::INTR) => {}
+                Err(e) => return Poll::Ready(Err(e.into())),
             }
         }
     }
@@ -186,7 +193,7 @@ where
     /// `try_read` on a stream: one attempt if readiness is known, with the short-read rule.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let ev = self.reg.try_ready(Interest::READABLE)?;
-        match (&self.io).read(buf) {
+        match sys::recv(self.io.as_fd(), buf) {
             Ok(n) => {
                 if n > 0 && n < buf.len() {
                     self.reg.clear_readiness(ev);
@@ -194,17 +201,17 @@ where
                 Ok(n)
             }
             Err(e) => {
-                if e.kind() == io::ErrorKind::WouldBlock {
+                if e == Errno::AGAIN {
                     self.reg.clear_readiness(ev);
                 }
-                Err(e)
+                Err(e.into())
             }
         }
     }
 
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.reg
-            .try_io(Interest::WRITABLE, || (&self.io).write(buf))
+            .try_io(Interest::WRITABLE, || Ok(sys::send(self.io.as_fd(), buf)?))
     }
 }
 

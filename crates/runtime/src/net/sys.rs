@@ -5,9 +5,24 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use rustix::io::Errno;
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+
+/// `recv(2)` without flags: a stream socket's read, as rustix's direct system call (no libc
+/// wrapper, no `errno` round trip, no `io::Error` built for a `WouldBlock`).
+#[inline]
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    rustix::net::recv(fd, buf, RecvFlags::empty()).map(|(n, _)| n)
+}
+
+/// `send(2)` with `MSG_NOSIGNAL`: writing to a peer that has gone returns `EPIPE` instead of
+/// raising `SIGPIPE` (std's `TcpStream::write` does the same).
+#[inline]
+pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
+    rustix::net::send(fd, buf, SendFlags::NOSIGNAL)
+}
 
 /// The `listen(2)` backlog. The kernel caps it at `net.core.somaxconn` (4096 on current
 /// Linux). std uses 128, which overflows when thousands of clients connect at once and
