@@ -70,9 +70,10 @@ static OPEN: AtomicUsize = AtomicUsize::new(0);
 static PENDING: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// The read buffer of every connection task polled on this thread. Borrowed only between
-    /// two awaits, never across one.
-    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_BUFFER].into_boxed_slice());
+    /// The read buffer of every connection task polled on this thread, allocated at its first
+    /// use (a `const` thread-local needs no lazy-initialisation check on each access).
+    /// Borrowed only between two awaits, never across one.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Builds the runtime (current-thread for one thread, work-stealing otherwise) and serves
@@ -266,6 +267,9 @@ enum Step {
 fn read_and_echo(stream: &TcpStream, upper: bool, out: &mut Pending) -> Step {
     SCRATCH.with(|scratch| {
         let mut buf = scratch.borrow_mut();
+        if buf.is_empty() {
+            buf.resize(READ_BUFFER, 0);
+        }
         match stream.try_read(&mut buf) {
             Ok(0) => Step::Eof,
             Ok(n) => {
