@@ -538,13 +538,20 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
                      ratios are reported as measured"
                 );
             }
+            if settings.models.contains(&LabModel::Threads) {
+                let _ = writeln!(
+                    text,
+                    "- threads runs a thread per connection: the kernel shares the server CPU                      fairly per thread, not per process, so side by side its hundreds of                      threads take nearly all of it and tokio's one thread starves; its req/s,                      p50 and p99 ratios measure that starvation, only its CPU per request is                      a fair figure"
+                );
+            }
         }
     }
     let _ = writeln!(
         text,
         "- server CPU = sum over the server's threads of /proc/PID/task/TID/schedstat \
-         (nanoseconds on CPU) when the thread set was the same before and after, else \
-         utime+stime from /proc/PID/stat (10 ms ticks); read before the load generators start \
+         (nanoseconds on CPU) when the thread set was the same before and after and that \
+         sum agrees with utime+stime to two ticks and 1 %, else utime+stime from \
+         /proc/PID/stat (10 ms ticks, exited threads included); read before the load generators start \
          and as soon as the server's own generator exits, divided by requests (runs.csv: \
          cpu_source)"
     );

@@ -9,7 +9,10 @@
 //!
 //! The per-thread sum misses threads that exited in between and counts threads created in
 //! between from their start only, so [`cpu_delta`] uses it only when both readings saw the
-//! same thread ids, and falls back to utime+stime otherwise.
+//! same thread ids *and* it agrees with utime+stime to within the latter's resolution (two
+//! ticks and 1 %): a server that starts and ends a thread per connection (the `threads`
+//! model) can show the same thread ids at both readings while thousands of threads came and
+//! went in between. Otherwise it falls back to utime+stime.
 
 use std::io;
 
@@ -105,10 +108,15 @@ pub(crate) fn thread_cpu_ns(pid: u32) -> io::Result<Vec<(u32, u64)>> {
 pub(crate) fn cpu_delta(before: &CpuReading, after: &CpuReading) -> (f64, CpuSource) {
     if let (Some(b), Some(a)) = (&before.threads, &after.threads) {
         let same_threads = b.len() == a.len() && b.iter().zip(a).all(|(x, y)| x.0 == y.0);
+        let stat = after.stat_secs - before.stat_secs;
         if same_threads {
             let ns = |t: &[(u32, u64)]| t.iter().map(|&(_, ns)| ns).sum::<u64>();
-            let delta = ns(a).saturating_sub(ns(b));
-            return (delta as f64 / 1e9, CpuSource::Schedstat);
+            let precise = ns(a).saturating_sub(ns(b)) as f64 / 1e9;
+            // Both count the same time unless threads came and went in between.
+            let tick = 1.0 / rustix::param::clock_ticks_per_second() as f64;
+            if (stat - precise).abs() <= 2.0 * tick + 0.01 * stat {
+                return (precise, CpuSource::Schedstat);
+            }
         }
     }
     (after.stat_secs - before.stat_secs, CpuSource::Stat)
@@ -199,6 +207,12 @@ mod tests {
         let (secs, source) = cpu_delta(&before, &replaced);
         assert_eq!(source, CpuSource::Stat);
         assert!((secs - 0.05).abs() < 1e-12, "{secs}");
+        // The same ids, but threads started and ended in between (a thread per connection):
+        // utime+stime counted far more than the live threads show.
+        let churned = at(2.5, Some(vec![(10, 1_020_000_000), (11, 512_000_000)]));
+        let (secs, source) = cpu_delta(&before, &churned);
+        assert_eq!(source, CpuSource::Stat);
+        assert!((secs - 1.5).abs() < 1e-12, "{secs}");
         // A thread more, or an unreadable reading: utime+stime too.
         let more = at(1.02, Some(vec![(10, 1), (11, 2), (13, 3)]));
         assert_eq!(cpu_delta(&before, &more).1, CpuSource::Stat);
