@@ -2,9 +2,10 @@
 //!
 //! The task harness reports a long poll when the poll returns (`LongPollConfig::finish`),
 //! but a task stuck for good (an infinite loop, a blocking call that never returns) never
-//! returns, and its worker would be lost without a word (a known tokio blind spot). So each
-//! runtime with long-poll detection has one watchdog thread (`<name>-watchdog`) that wakes
-//! every half threshold and looks at one *slot* per scheduler thread.
+//! returns, and its worker would be lost without a word (a known tokio blind spot). So a
+//! runtime with long-poll detection and the watchdog on (by default the multi-thread
+//! scheduler; `Builder::long_poll_watchdog`) has one watchdog thread (`<name>-watchdog`) that
+//! wakes every half threshold and looks at one *slot* per scheduler thread.
 //!
 //! # Slot protocol
 //!
