@@ -8,9 +8,7 @@ use util::{run, LIMIT};
 
 #[test]
 fn a_minimal_lab_run_writes_table_csv_json_and_svg() -> io::Result<()> {
-    let out_dir = std::env::temp_dir().join(format!("c10k-lab-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out_dir);
-    let out_arg = out_dir.to_string_lossy().into_owned();
+    let (out_dir, out_arg) = util::lab_out_dir("lab-test");
     let args = [
         "lab",
         "--models",
@@ -31,22 +29,12 @@ fn a_minimal_lab_run_writes_table_csv_json_and_svg() -> io::Result<()> {
     let out = run(&args, LIMIT)?;
     assert!(out.status.success(), "{}", out.stderr);
     assert!(out.stdout.starts_with("| model |"), "{}", out.stdout);
-    let epoll = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("| epoll |"))
-        .expect("an epoll row");
+    let epoll = util::table_row(&out.stdout, "epoll");
     assert!(epoll.contains("| 1 | 64 |"), "{epoll}");
-    let uring = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("| uring |"))
-        .expect("a uring row");
+    let uring = util::table_row(&out.stdout, "uring");
     assert!(uring.contains("unavailable"), "{uring}");
 
-    let runs: Vec<_> = std::fs::read_dir(&out_dir)?.collect::<Result<_, _>>()?;
-    assert_eq!(runs.len(), 1, "one run directory");
-    let dir = runs[0].path();
+    let dir = util::only_run_dir(&out_dir)?;
     for file in [
         "results.md",
         "runs.csv",

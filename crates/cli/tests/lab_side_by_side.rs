@@ -9,9 +9,7 @@ use util::run;
 
 #[test]
 fn side_by_side_reports_per_run_ratios_against_tokio() -> io::Result<()> {
-    let out_dir = std::env::temp_dir().join(format!("c10k-lab-side-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out_dir);
-    let out_arg = out_dir.to_string_lossy().into_owned();
+    let (out_dir, out_arg) = util::lab_out_dir("lab-side-test");
     // tokio is left out of --models on purpose: side by side adds it.
     let args = [
         "lab",
@@ -35,17 +33,11 @@ fn side_by_side_reports_per_run_ratios_against_tokio() -> io::Result<()> {
     let out = run(&args, Duration::from_secs(120))?;
     assert!(out.status.success(), "{}", out.stderr);
     assert!(out.stdout.contains("Side by side"), "{}", out.stdout);
-    let epoll = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("| epoll |"))
-        .expect("an epoll row");
+    let epoll = util::table_row(&out.stdout, "epoll");
     assert!(epoll.contains("10 conns × 64 B"), "{epoll}");
     assert!(epoll.ends_with("| 2 |"), "{epoll}");
 
-    let runs: Vec<_> = std::fs::read_dir(&out_dir)?.collect::<Result<_, _>>()?;
-    assert_eq!(runs.len(), 1, "one run directory");
-    let dir = runs[0].path();
+    let dir = util::only_run_dir(&out_dir)?;
     for file in [
         "results.md",
         "runs.csv",

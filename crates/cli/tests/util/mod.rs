@@ -238,3 +238,27 @@ pub fn stream_through(stream: &TcpStream, data: Vec<u8>) -> io::Result<Vec<u8>> 
 
 /// The models that run without an async runtime.
 pub const MODELS: [&str; 6] = ["threads", "nonblocking", "select", "poll", "epoll", "sigio"];
+
+/// A fresh (emptied) lab output directory for one test, and its path as an argument.
+pub fn lab_out_dir(name: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("c10k-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let arg = dir.to_string_lossy().into_owned();
+    (dir, arg)
+}
+
+/// The one run directory a lab run wrote under `out_dir`.
+pub fn only_run_dir(out_dir: &std::path::Path) -> io::Result<std::path::PathBuf> {
+    let runs: Vec<_> = std::fs::read_dir(out_dir)?.collect::<Result<_, _>>()?;
+    assert_eq!(runs.len(), 1, "one run directory");
+    Ok(runs[0].path())
+}
+
+/// The markdown table row of `model` in a lab's output.
+pub fn table_row<'a>(stdout: &'a str, model: &str) -> &'a str {
+    let start = format!("| {model} |");
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&start))
+        .unwrap_or_else(|| panic!("no {model} row in {stdout}"))
+}
