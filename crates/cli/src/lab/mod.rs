@@ -41,7 +41,8 @@
 //! 3. Resume and stop every server with SIGINT (SIGKILL after 5 s).
 //!
 //! CPU time is the per-thread `schedstat` sum (nanoseconds) when the server's threads were
-//! the same at both readings, and utime+stime (clock ticks) otherwise (see `procfs`).
+//! the same at both readings and the sum agrees with utime+stime, and utime+stime (clock
+//! ticks, exited threads included) otherwise (see `procfs`).
 //!
 //! Then medians over runs (sequential) or statistics of per-run ratios (side by side), and
 //! the files: `results.md` (the table), `runs.csv` (every sample), `summary.csv`,
@@ -334,14 +335,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         infos.push(info);
         servers.push((model, server));
     }
-    let (samples, pairs) = match settings.mode {
-        Mode::Sequential => {
-            let samples = measure_all(&exe, &settings, &mut servers);
-            (samples, Vec::new())
-        }
+    let (mut samples, pairs) = match settings.mode {
+        Mode::Sequential => (measure_all(&exe, &settings, &mut servers), Vec::new()),
         Mode::SideBySide => measure_side_by_side(&exe, &settings, &infos, &mut servers),
     };
-    let mut samples = samples;
     for (info, (_, server)) in infos.iter().zip(servers) {
         match server {
             Some(server) => server.stop(),
