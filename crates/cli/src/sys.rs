@@ -183,3 +183,23 @@ pub(crate) unsafe fn shutdown_read(fd: std::os::fd::RawFd) {
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Read);
 }
+
+/// Makes the child that `command` starts receive `SIGKILL` when the thread that spawned it
+/// exits (`PR_SET_PDEATHSIG`): the lab's servers (paused with `SIGSTOP` most of the time) and
+/// load generators then never outlive a lab that was killed. A child whose parent died
+/// between `fork` and the `prctl` fails to start instead.
+pub(crate) fn die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs in the child between `fork` and `exec`; it makes two
+    // async-signal-safe system calls through rustix, allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+            if rustix::process::getppid() != Some(parent) {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}

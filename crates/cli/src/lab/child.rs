@@ -33,7 +33,11 @@ pub(crate) fn cpus() -> Vec<usize> {
 }
 
 /// Spawns `command` with its CPU mask set to `cpu` (when given).
+///
+/// The child dies with the lab (see `sys::die_with_parent`), so no server is left behind,
+/// paused, by a lab that was killed.
 pub(crate) fn spawn_on(command: &mut Command, cpu: Option<usize>) -> std::io::Result<Child> {
+    crate::sys::die_with_parent(command);
     let Some(cpu) = cpu else {
         return command.spawn();
     };
