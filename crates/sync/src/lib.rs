@@ -78,7 +78,11 @@
 #![deny(unsafe_code)]
 
 pub mod deadlock;
+mod backoff;
+mod engine;
+mod list;
 mod loom;
+mod ring;
 mod wait;
 
 pub mod barrier;

@@ -1,9 +1,11 @@
 //! Multi-producer multi-consumer channels, bounded (back-pressure) or unbounded.
 //!
-//! Built on the same engine as [`Queue`](crate::Queue) (see `queue.rs`): a value sent while a
-//! receiver waits is handed to the oldest waiting receiver; a sender waiting on a full channel
-//! is released, oldest first, as receivers make room. Each message goes to exactly one
-//! receiver. When the last [`Sender`] is dropped, receivers drain what is buffered and then see
+//! Built on the same engine as [`Queue`](crate::Queue) (`engine.rs` has the protocol): the
+//! messages live in a lock-free store (a ring of `capacity` slots when bounded, a linked list
+//! of blocks when unbounded), so that sends and receives that find room or a message, with
+//! nobody waiting, take no lock. A value sent while receivers wait is handed to the oldest
+//! waiting receiver; a sender waiting on a full channel is released, oldest first, as
+//! receivers make room. Each message goes to exactly one receiver. When the last [`Sender`] is dropped, receivers drain what is buffered and then see
 //! [`RecvError`]; when the last [`Receiver`] is dropped, buffered messages are dropped and
 //! sends fail with the value handed back.
 
@@ -19,7 +21,7 @@ use futures_core::Stream;
 use super::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use crate::queue::{Core, NoValue, PutSlot, Rejected};
+use crate::engine::{Core, NoValue, PutSlot, Rejected};
 
 /// A bounded channel holding at most `capacity` messages; senders wait while it is full.
 ///
@@ -173,7 +175,7 @@ impl<T> Sender<T> {
 
     /// Whether sends fail now (every receiver gone or closed). A snapshot.
     pub fn is_closed(&self) -> bool {
-        self.core.is_closed_for_send()
+        self.core.is_closed()
     }
 
     /// Messages buffered now (a snapshot).
@@ -253,7 +255,7 @@ impl<T> Receiver<T> {
     /// Stops further sends (waiting senders get their values back); what is buffered can
     /// still be received.
     pub fn close(&self) {
-        self.core.close_sends();
+        self.core.close(false);
     }
 
     /// Messages buffered now (a snapshot).

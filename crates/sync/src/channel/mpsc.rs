@@ -4,33 +4,21 @@
 //! for the hand-over and closing rules. [`Receiver::close`] stops senders while keeping the
 //! buffered messages receivable.
 //!
-//! # Batching
-//!
-//! Being the only receiver, a [`Receiver`] takes the oldest message and *every* other buffered
-//! one in one lock acquisition into a private buffer, and serves the following receives from it
-//! without locking; senders then find an empty store and do not contend with it. Order is
-//! unchanged (FIFO), and so is cancellation safety: the private buffer belongs to the receiver,
-//! so a dropped receive future leaves the messages there.
-//!
-//! A bounded channel keeps counting the batch against its capacity: each message taken from
-//! the batch is reported with one atomic increment, and senders see room only for messages
-//! reported consumed, so there are never more than `capacity` messages sent and not yet
-//! received. When senders are parked waiting for room, the receiver locks after each report to
-//! let the oldest one in (a `SeqCst` flag handshake, described on the engine's lock guard,
-//! makes sure such a sender is never left asleep beside free room).
+//! The store is lock-free (a ring of `capacity` slots, or a linked list of blocks when
+//! unbounded), so a send that finds room and a receive that finds a message take no lock
+//! while nobody waits; the receiver and the senders work on different ends (`head` and
+//! `tail`, on separate cache lines) and do not contend with each other.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_core::Stream;
 
 use super::error::{RecvError, RecvTimeoutError, TryRecvError};
 use super::mpmc;
-use crate::queue::NoValue;
 
 pub use super::mpmc::{SendFuture, Sender};
 
@@ -64,13 +52,7 @@ pub use super::mpmc::{SendFuture, Sender};
 /// ```
 pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = mpmc::bounded(capacity);
-    (
-        tx,
-        Receiver {
-            inner: rx,
-            local: VecDeque::new(),
-        },
-    )
+    (tx, Receiver { inner: rx })
 }
 
 /// An unbounded channel: sends never wait.
@@ -81,27 +63,19 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 ///     tx.try_send(i).unwrap(); // never waits
 /// }
 /// drop(tx);
-/// assert_eq!(rx.recv_blocking(), Ok(0)); // takes the three in one batch
+/// assert_eq!(rx.recv_blocking(), Ok(0));
 /// assert_eq!(rx.len(), 2);
 /// assert_eq!((rx.try_recv(), rx.try_recv()), (Ok(1), Ok(2)));
 /// assert!(rx.recv_blocking().is_err());
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = mpmc::unbounded();
-    (
-        tx,
-        Receiver {
-            inner: rx,
-            local: VecDeque::new(),
-        },
-    )
+    (tx, Receiver { inner: rx })
 }
 
 /// The single receiving half.
 pub struct Receiver<T> {
     inner: mpmc::Receiver<T>,
-    /// Messages taken in a batch and not yet returned (see the module docs on batching).
-    local: VecDeque<T>,
 }
 
 impl<T> fmt::Debug for Receiver<T> {
@@ -113,22 +87,6 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 impl<T> Receiver<T> {
-    /// The next message of the batch, reported consumed (which frees its slot of a bounded
-    /// channel).
-    fn pop_local(&mut self) -> Option<T> {
-        let v = self.local.pop_front()?;
-        self.inner.core.consumed_one();
-        Some(v)
-    }
-
-    /// A message from the batch, or a new batch (or one message) from the channel.
-    fn take(&mut self) -> Result<T, NoValue> {
-        match self.pop_local() {
-            Some(v) => Ok(v),
-            None => self.inner.core.steal_all(&mut self.local),
-        }
-    }
-
     /// Receives, waiting for a message. Cancellation-safe: a dropped future loses nothing.
     ///
     /// # Errors
@@ -147,7 +105,7 @@ impl<T> Receiver<T> {
     ///
     /// [`TryRecvError::Empty`] or [`TryRecvError::Disconnected`].
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.take().map_err(mpmc::no_value)
+        self.inner.try_recv()
     }
 
     /// Receives, blocking the thread.
@@ -156,12 +114,7 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] once every sender is gone and the channel is drained.
     pub fn recv_blocking(&mut self) -> Result<T, RecvError> {
-        // With the batch used up, go straight to the blocking path: its first attempt takes
-        // the next batch (one lock, not two).
-        match self.pop_local() {
-            Some(v) => Ok(v),
-            None => self.take_blocking(None).map_err(|_| RecvError),
-        }
+        self.inner.recv_blocking()
     }
 
     /// Receives, blocking for at most `timeout`.
@@ -170,27 +123,7 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvTimeoutError::Timeout`] or [`RecvTimeoutError::Disconnected`].
     pub fn recv_blocking_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        match self.take() {
-            Ok(v) => Ok(v),
-            Err(NoValue::Closed) => Err(RecvTimeoutError::Disconnected),
-            Err(NoValue::Empty) => {
-                self.take_blocking(Some(Instant::now() + timeout))
-                    .map_err(|e| match e {
-                        NoValue::Empty => RecvTimeoutError::Timeout,
-                        NoValue::Closed => RecvTimeoutError::Disconnected,
-                    })
-            }
-        }
-    }
-
-    /// Blocks for a message; while spinning before it parks, every attempt takes a whole
-    /// batch (one lock for everything the sender managed to buffer meanwhile) instead of a
-    /// single message.
-    fn take_blocking(&mut self, deadline: Option<Instant>) -> Result<T, NoValue> {
-        let local = &mut self.local;
-        self.inner
-            .core
-            .get_blocking_with(deadline, |s, wakes| s.steal_all(local, wakes))
+        self.inner.recv_blocking_timeout(timeout)
     }
 
     /// Stops further sends; buffered messages can still be received.
@@ -198,9 +131,9 @@ impl<T> Receiver<T> {
         self.inner.close();
     }
 
-    /// Messages buffered now, including a batch taken by this receiver (a snapshot).
+    /// Messages buffered now (a snapshot).
     pub fn len(&self) -> usize {
-        self.local.len() + self.inner.len()
+        self.inner.len()
     }
 
     /// Whether nothing is buffered now (a snapshot).
@@ -217,13 +150,6 @@ impl<T> Receiver<T> {
     }
 
     fn poll_take(&mut self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        if key.is_none() {
-            match self.take() {
-                Ok(v) => return Poll::Ready(Some(v)),
-                Err(NoValue::Closed) => return Poll::Ready(None),
-                Err(NoValue::Empty) => {}
-            }
-        }
         self.inner.core.poll_get(key, cx).map(Result::ok)
     }
 }

@@ -1,0 +1,916 @@
+//! The engine shared by [`Queue`](crate::Queue) and the [`mpsc`](crate::channel::mpsc) /
+//! [`mpmc`](crate::channel::mpmc) channels: a store, and a parking hand-off around it.
+//!
+//! # The store
+//!
+//! FIFO stores are lock-free: a bounded [`Ring`] (Vyukov's array queue with per-slot stamps)
+//! or an unbounded [`List`] (blocks of slots linked in a chain). LIFO and priority queues keep
+//! a mutex-guarded store ([`Locked`]): their order needs a global decision per operation. All
+//! three answer the same calls (`push` hands the value back when full or closed, `pop` says
+//! `Empty` or `Closed`), and closing is one atomic step after which no push succeeds.
+//!
+//! # Fast path
+//!
+//! While nobody waits, a put is `store.push` and a get is `store.pop`: no mutex. Each checks
+//! one atomic word, `waiting`, which mirrors the waiter lists (bits `GETTERS`, `PUTTERS`,
+//! `FRONT`): a put that finds putters queued, or a get that finds getters queued (or values
+//! put back at the front by a cancelled getter), takes the slow path instead, so that a
+//! newcomer never overtakes a waiter (the crate's fairness promise).
+//!
+//! # The parking hand-off (slow path)
+//!
+//! The waiter lists live under one mutex (`State`), with the wait-list protocol of
+//! `wait.rs`: what a waiter waits for is *handed over* into its node under the mutex, oldest
+//! first. Every critical section ends with [`Core::settle`], which does the hand-overs:
+//!
+//! 1. Move queued putters' values into the store while it has room (a putter's value enters
+//!    the store in its turn; the putter is woken with its node emptied).
+//! 2. Hand stored values to queued getters (values put back first), oldest getter first.
+//!    A closed and empty store closes out every getter; a closed store every putter (who
+//!    take their values back).
+//! 3. Publish `waiting` from the lists, then re-check the store: loop to 1 if getters wait
+//!    and the store is not empty, or putters wait and it has room (or is closed).
+//!
+//! The fast paths pair with step 3, so that no wakeup is lost:
+//!
+//! - A put: `push`, then a `SeqCst` fence, then reads `waiting`; if `GETTERS` is set it
+//!   locks (and the unlock settles).
+//! - A get of a bounded store: `pop`, fence, read `waiting`; if `PUTTERS` is set, lock.
+//! - A waiter: registers and publishes its bit under the mutex, fence, re-checks the store.
+//!
+//! Either the fast path's read sees the waiter's bit, or the waiter's re-check sees the
+//! fast path's push (or pop): the two fences are ordered one way or the other (the classic
+//! store-buffering argument). A waiter therefore never sleeps beside a value (or room) that
+//! it could take. The loom models of this hand-off are in `tests/loom_engine.rs`.
+//!
+//! # Blocking and async waits
+//!
+//! A blocking call retries its fast path under an exponential [`Backoff`] (spin, then
+//! yield) and parks only once that is used up; a waiting thread parks in
+//! [`park_while_queued`] and a task keeps its waker in its node. A future dropped after it
+//! was handed a value passes the value to the next getter, or back to the front of the
+//! queue (`State::front`, served before the store); a put future dropped after its value
+//! entered the store has put.
+//!
+//! # `task_done` / `join`
+//!
+//! A [`Queue`](crate::Queue) counts unfinished items in an atomic, incremented *before* a
+//! push (so that a consumer's `task_done` can never see the count short) and decremented
+//! again if the push fails. Whoever brings it to zero locks and wakes the joiners; `join`
+//! checks and registers under the same lock, so it cannot miss that.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use crate::backoff::{Backoff, CachePadded};
+use crate::list::List;
+use crate::loom::{self, fence, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::ring::Ring;
+use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
+
+/// Why a non-waiting put failed; the value comes back.
+pub(crate) enum Rejected<T> {
+    Full(T),
+    Closed(T),
+}
+
+/// Why a non-waiting get failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoValue {
+    /// Nothing stored now.
+    Empty,
+    /// Nothing stored, and closed: nothing will be.
+    Closed,
+}
+
+pub(crate) type Compare<T> = Arc<dyn Fn(&T, &T) -> CmpOrdering + Send + Sync>;
+
+/// The order of a mutex-guarded store.
+pub(crate) enum Ordered<T> {
+    Lifo(VecDeque<T>),
+    /// A binary min-heap of `(sequence, value)`; ties are broken by arrival (FIFO).
+    Priority {
+        heap: Vec<(u64, T)>,
+        cmp: Compare<T>,
+        seq: u64,
+    },
+}
+
+impl<T> Ordered<T> {
+    fn len(&self) -> usize {
+        match self {
+            Ordered::Lifo(d) => d.len(),
+            Ordered::Priority { heap, .. } => heap.len(),
+        }
+    }
+
+    fn push(&mut self, v: T) {
+        match self {
+            Ordered::Lifo(d) => d.push_back(v),
+            Ordered::Priority { heap, cmp, seq } => {
+                *seq += 1;
+                heap.push((*seq, v));
+                let mut i = heap.len() - 1;
+                while i > 0 {
+                    let parent = (i - 1) / 2;
+                    if less(cmp, &heap[i], &heap[parent]) {
+                        heap.swap(i, parent);
+                        i = parent;
+                    } else {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts back a value that had been handed to a getter which gave up (LIFO: it is older
+    /// than anything stored since, so it goes to the bottom; priority: by priority).
+    fn unget(&mut self, v: T) {
+        match self {
+            Ordered::Lifo(d) => d.push_front(v),
+            Ordered::Priority { .. } => self.push(v),
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        match self {
+            Ordered::Lifo(d) => d.pop_back(),
+            Ordered::Priority { heap, cmp, .. } => {
+                if heap.is_empty() {
+                    return None;
+                }
+                let last = heap.len() - 1;
+                heap.swap(0, last);
+                let (_, v) = heap.pop()?;
+                let n = heap.len();
+                let mut i = 0;
+                loop {
+                    let (l, r) = (2 * i + 1, 2 * i + 2);
+                    let mut m = i;
+                    if l < n && less(cmp, &heap[l], &heap[m]) {
+                        m = l;
+                    }
+                    if r < n && less(cmp, &heap[r], &heap[m]) {
+                        m = r;
+                    }
+                    if m == i {
+                        break;
+                    }
+                    heap.swap(i, m);
+                    i = m;
+                }
+                Some(v)
+            }
+        }
+    }
+}
+
+fn less<T>(cmp: &Compare<T>, a: &(u64, T), b: &(u64, T)) -> bool {
+    match cmp(&a.1, &b.1) {
+        CmpOrdering::Less => true,
+        CmpOrdering::Greater => false,
+        CmpOrdering::Equal => a.0 < b.0,
+    }
+}
+
+/// A LIFO or priority store under its own mutex.
+pub(crate) struct Locked<T> {
+    items: Ordered<T>,
+    maxsize: Option<usize>,
+    closed: bool,
+}
+
+/// Where the values are (see the module docs).
+pub(crate) enum Store<T> {
+    Ring(Ring<T>),
+    List(List<T>),
+    Locked(Mutex<Locked<T>>),
+}
+
+impl<T> Store<T> {
+    /// A FIFO store: a ring if bounded, else a list.
+    pub(crate) fn fifo(maxsize: Option<usize>) -> Store<T> {
+        match maxsize {
+            Some(m) => Store::Ring(Ring::new(m)),
+            None => Store::List(List::new()),
+        }
+    }
+
+    /// A mutex-guarded LIFO or priority store.
+    pub(crate) fn locked(items: Ordered<T>, maxsize: Option<usize>) -> Store<T> {
+        Store::Locked(Mutex::new(Locked {
+            items,
+            maxsize,
+            closed: false,
+        }))
+    }
+
+    #[inline]
+    fn push(&self, v: T) -> Result<(), Rejected<T>> {
+        match self {
+            Store::Ring(r) => r.push(v),
+            Store::List(l) => l.push(v),
+            Store::Locked(m) => {
+                let mut s = loom::lock(m);
+                if s.closed {
+                    Err(Rejected::Closed(v))
+                } else if s.maxsize.is_some_and(|m| s.items.len() >= m) {
+                    Err(Rejected::Full(v))
+                } else {
+                    s.items.push(v);
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn pop(&self) -> Result<T, NoValue> {
+        match self {
+            Store::Ring(r) => r.pop(),
+            Store::List(l) => l.pop(),
+            Store::Locked(m) => {
+                let mut s = loom::lock(m);
+                match s.items.pop() {
+                    Some(v) => Ok(v),
+                    None if s.closed => Err(NoValue::Closed),
+                    None => Err(NoValue::Empty),
+                }
+            }
+        }
+    }
+
+    /// Puts back a value a cancelled getter had been handed. Ordered stores take it (in their
+    /// order); FIFO stores hand it back, for the engine's front buffer.
+    fn unget(&self, v: T) -> Option<T> {
+        match self {
+            Store::Ring(_) | Store::List(_) => Some(v),
+            Store::Locked(m) => {
+                loom::lock(m).items.unget(v);
+                None
+            }
+        }
+    }
+
+    fn close(&self) {
+        match self {
+            Store::Ring(r) => {
+                r.close();
+            }
+            Store::List(l) => {
+                l.close();
+            }
+            Store::Locked(m) => loom::lock(m).closed = true,
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            Store::Ring(r) => r.is_closed(),
+            Store::List(l) => l.is_closed(),
+            Store::Locked(m) => loom::lock(m).closed,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Store::Ring(r) => r.len(),
+            Store::List(l) => l.len(),
+            Store::Locked(m) => loom::lock(m).items.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Store::List(l) => l.is_empty(),
+            _ => self.len() == 0,
+        }
+    }
+
+    /// Whether a push would find room now (a snapshot).
+    fn has_room(&self) -> bool {
+        match self {
+            Store::Ring(r) => r.len() < r.capacity(),
+            Store::List(_) => true,
+            Store::Locked(m) => {
+                let s = loom::lock(m);
+                s.maxsize.is_none_or(|m| s.items.len() < m)
+            }
+        }
+    }
+
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Store::Ring(_) | Store::List(_) => "fifo",
+            Store::Locked(m) => match loom::lock(m).items {
+                Ordered::Lifo(_) => "lifo",
+                Ordered::Priority { .. } => "priority",
+            },
+        }
+    }
+}
+
+/// `waiting` bit: getters are queued.
+const GETTERS: usize = 1;
+/// `waiting` bit: putters are queued.
+const PUTTERS: usize = 2;
+/// `waiting` bit: values put back by cancelled getters wait in `State::front`.
+const FRONT: usize = 4;
+
+/// Everything under the engine's mutex.
+pub(crate) struct State<T> {
+    /// Getters; `data` is the value handed over (`None` while waiting, or when closed out).
+    getters: WaitList<Option<T>>,
+    /// Putters; `data` holds the value until it enters the store.
+    putters: WaitList<Option<T>>,
+    joiners: WaitList<()>,
+    /// Values handed to getters that gave up, served before the store (FIFO stores only:
+    /// a lock-free store cannot push at its head). Not counted against the bound, as a value
+    /// handed out had already left the store.
+    front: VecDeque<T>,
+    /// Wake-ups collected in this critical section, run after the unlock.
+    wakes: WakeList,
+}
+
+/// The engine (see the module docs).
+pub(crate) struct Core<T> {
+    store: Store<T>,
+    /// `GETTERS | PUTTERS | FRONT`, published under the mutex by [`Core::settle`]. Read by
+    /// the fast paths; rarely written, so kept on its own line with the read-only fields.
+    waiting: CachePadded<AtomicUsize>,
+    /// The bound, `None` if unbounded.
+    maxsize: Option<usize>,
+    /// Whether `unfinished` is maintained (`Queue`; channels have no `task_done`).
+    track: bool,
+    state: Mutex<State<T>>,
+    /// Items put and not yet `task_done` (when `track`).
+    unfinished: CachePadded<AtomicUsize>,
+    /// Channel handles (unused by `Queue`).
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+}
+
+/// The engine's mutex; its release settles (see [`Core::settle`]) and then wakes.
+pub(crate) struct Guard<'a, T> {
+    /// `Some` until dropped.
+    guard: Option<MutexGuard<'a, State<T>>>,
+    core: &'a Core<T>,
+}
+
+impl<T> std::ops::Deref for Guard<'_, T> {
+    type Target = State<T>;
+
+    fn deref(&self) -> &State<T> {
+        self.guard.as_ref().expect("engine guard used after drop")
+    }
+}
+
+impl<T> std::ops::DerefMut for Guard<'_, T> {
+    fn deref_mut(&mut self) -> &mut State<T> {
+        self.guard.as_mut().expect("engine guard used after drop")
+    }
+}
+
+impl<T> Drop for Guard<'_, T> {
+    fn drop(&mut self) {
+        let Some(mut s) = self.guard.take() else {
+            return;
+        };
+        self.core.settle(&mut s);
+        let wakes = std::mem::take(&mut s.wakes);
+        drop(s);
+        wakes.wake_all();
+    }
+}
+
+impl<T> Core<T> {
+    /// An engine over `store`; `track` maintains the unfinished-task count.
+    pub(crate) fn new(store: Store<T>, maxsize: Option<usize>, track: bool) -> Core<T> {
+        Core {
+            store,
+            waiting: CachePadded(AtomicUsize::new(0)),
+            maxsize,
+            track,
+            state: Mutex::new(State {
+                getters: WaitList::new(),
+                putters: WaitList::new(),
+                joiners: WaitList::new(),
+                front: VecDeque::new(),
+                wakes: WakeList::new(),
+            }),
+            unfinished: CachePadded(AtomicUsize::new(0)),
+            senders: AtomicUsize::new(0),
+            receivers: AtomicUsize::new(0),
+        }
+    }
+
+    /// A FIFO channel engine with one sender and one receiver.
+    pub(crate) fn channel(maxsize: Option<usize>) -> Core<T> {
+        let core = Core::new(Store::fifo(maxsize), maxsize, false);
+        core.senders.store(1, Ordering::Relaxed);
+        core.receivers.store(1, Ordering::Relaxed);
+        core
+    }
+
+    pub(crate) fn lock(&self) -> Guard<'_, T> {
+        Guard {
+            guard: Some(loom::lock(&self.state)),
+            core: self,
+        }
+    }
+
+    /// The hand-overs and the publication of `waiting` (steps 1–3 of the module docs). Runs
+    /// at the end of every critical section.
+    fn settle(&self, s: &mut State<T>) {
+        loop {
+            // 1. Queued putters' values into free room, oldest first.
+            while let Some(k) = s.putters.front() {
+                let Some(v) = s.putters.data_mut(k).take() else {
+                    let w = s.putters.notify(k);
+                    s.wakes.push(w);
+                    continue;
+                };
+                match self.push_counted(v, s) {
+                    Ok(()) => {
+                        let w = s.putters.notify(k);
+                        s.wakes.push(w);
+                    }
+                    Err(Rejected::Full(v)) => {
+                        *s.putters.data_mut(k) = Some(v);
+                        break;
+                    }
+                    Err(Rejected::Closed(v)) => {
+                        // Every putter is closed out and takes its value back.
+                        *s.putters.data_mut(k) = Some(v);
+                        s.putters.notify_all(&mut s.wakes);
+                    }
+                }
+            }
+            // 2. Values to queued getters, oldest first; put-back values go first.
+            while let Some(k) = s.getters.front() {
+                let v = match s.front.pop_front() {
+                    Some(v) => v,
+                    None => match self.store.pop() {
+                        Ok(v) => v,
+                        Err(NoValue::Empty) => break,
+                        Err(NoValue::Closed) => {
+                            s.getters.notify_all(&mut s.wakes);
+                            break;
+                        }
+                    },
+                };
+                *s.getters.data_mut(k) = Some(v);
+                let w = s.getters.notify(k);
+                s.wakes.push(w);
+            }
+            // 3. Publish, then re-check what a fast path may have done meanwhile.
+            let bits = if s.getters.is_empty() { 0 } else { GETTERS }
+                | if s.putters.is_empty() { 0 } else { PUTTERS }
+                | if s.front.is_empty() { 0 } else { FRONT };
+            if self.waiting.load(Ordering::Relaxed) != bits {
+                self.waiting.store(bits, Ordering::SeqCst);
+            }
+            if bits & (GETTERS | PUTTERS) == 0 {
+                return;
+            }
+            // Pairs with the fence of `after_push` / `after_pop`.
+            fence(Ordering::SeqCst);
+            let again = (bits & GETTERS != 0 && !self.store.is_empty())
+                || (bits & PUTTERS != 0 && (self.store.has_room() || self.store.is_closed()));
+            if !again {
+                return;
+            }
+        }
+    }
+
+    /// Counts a new item (when tracking), before it becomes visible to getters.
+    #[inline]
+    fn track(&self) {
+        if self.track {
+            self.unfinished.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes back the count of an item whose push failed; true if that made it zero.
+    fn untrack(&self) -> bool {
+        self.track && self.unfinished.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Pushes under the mutex, counting the item.
+    fn push_counted(&self, v: T, s: &mut State<T>) -> Result<(), Rejected<T>> {
+        self.track();
+        self.store.push(v).inspect_err(|_| {
+            if self.untrack() {
+                s.joiners.notify_all(&mut s.wakes);
+            }
+        })
+    }
+
+    /// After a successful push: if getters are queued, lock so that the release hands the
+    /// value over (the fast path's half of the handshake).
+    #[inline]
+    fn after_push(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) & GETTERS != 0 {
+            drop(self.lock());
+        }
+    }
+
+    /// After a successful pop of a bounded store: if putters are queued, lock so that the
+    /// release lets the oldest one in.
+    #[inline]
+    fn after_pop(&self) {
+        if self.maxsize.is_some() {
+            fence(Ordering::SeqCst);
+            if self.waiting.load(Ordering::Relaxed) & PUTTERS != 0 {
+                drop(self.lock());
+            }
+        }
+    }
+
+    /// Puts now or says why not.
+    #[inline]
+    pub(crate) fn try_put(&self, v: T) -> Result<(), Rejected<T>> {
+        if self.waiting.load(Ordering::Relaxed) & PUTTERS != 0 {
+            return self.try_put_slow(v);
+        }
+        self.track();
+        match self.store.push(v) {
+            Ok(()) => {
+                self.after_push();
+                Ok(())
+            }
+            Err(e) => {
+                if self.untrack() {
+                    self.lock().wake_joiners();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `try_put` with putters queued: they go first; fail while any is left.
+    #[cold]
+    fn try_put_slow(&self, v: T) -> Result<(), Rejected<T>> {
+        let mut g = self.lock();
+        let s = &mut *g;
+        self.settle(s);
+        if !s.putters.is_empty() {
+            return Err(if self.store.is_closed() {
+                Rejected::Closed(v)
+            } else {
+                Rejected::Full(v)
+            });
+        }
+        self.push_counted(v, s)
+    }
+
+    /// Gets now or says why not.
+    #[inline]
+    pub(crate) fn try_get(&self) -> Result<T, NoValue> {
+        if self.waiting.load(Ordering::Relaxed) & (GETTERS | FRONT) != 0 {
+            return self.try_get_slow();
+        }
+        let r = self.store.pop();
+        if r.is_ok() {
+            self.after_pop();
+        }
+        r
+    }
+
+    /// `try_get` with getters queued (they go first) or values put back.
+    #[cold]
+    fn try_get_slow(&self) -> Result<T, NoValue> {
+        let mut g = self.lock();
+        self.try_get_locked(&mut g)
+    }
+
+    fn try_get_locked(&self, s: &mut State<T>) -> Result<T, NoValue> {
+        self.settle(s);
+        if !s.getters.is_empty() {
+            return Err(NoValue::Empty);
+        }
+        match s.front.pop_front() {
+            Some(v) => Ok(v),
+            None => self.store.pop(),
+        }
+    }
+
+    /// Blocking put; `Full(v)` back means the deadline passed.
+    pub(crate) fn put_blocking(&self, v: T, deadline: Option<Instant>) -> Result<(), Rejected<T>> {
+        let mut v = v;
+        let mut backoff = Backoff::new();
+        loop {
+            match self.try_put(v) {
+                Err(Rejected::Full(back)) => v = back,
+                r => return r,
+            }
+            if backoff.is_completed() {
+                break;
+            }
+            backoff.snooze();
+        }
+        let key = self.lock().putters.push_back(Some(v), Wakeup::thread());
+        park_while_queued(&self.state, deadline, |s| s.putters.is_queued(key));
+        match self.lock().putters.remove(key) {
+            (None, _) => Ok(()),
+            (Some(v), true) => Err(Rejected::Full(v)),
+            (Some(v), false) => Err(Rejected::Closed(v)),
+        }
+    }
+
+    /// Blocking get; `Empty` means the deadline passed.
+    pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<T, NoValue> {
+        let mut backoff = Backoff::new();
+        loop {
+            match self.try_get() {
+                Err(NoValue::Empty) => {}
+                r => return r,
+            }
+            if backoff.is_completed() {
+                break;
+            }
+            backoff.snooze();
+        }
+        let key = self.lock().getters.push_back(None, Wakeup::thread());
+        park_while_queued(&self.state, deadline, |s| s.getters.is_queued(key));
+        let mut g = self.lock();
+        match g.getters.remove(key) {
+            (Some(v), _) => Ok(v),
+            (None, true) => Err(NoValue::Empty),
+            // Closed out; values may remain only if another getter put one back.
+            (None, false) => self.try_get_locked(&mut g),
+        }
+    }
+
+    pub(crate) fn poll_put(
+        &self,
+        slot: &mut PutSlot<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), T>> {
+        let key = match slot.key {
+            Some(k) => k,
+            None => {
+                let v = slot
+                    .value
+                    .take()
+                    .expect("put future polled after completion");
+                let v = match self.try_put(v) {
+                    Ok(()) => return Poll::Ready(Ok(())),
+                    Err(Rejected::Closed(v)) => return Poll::Ready(Err(v)),
+                    Err(Rejected::Full(v)) => v,
+                };
+                let mut g = self.lock();
+                let k = g
+                    .putters
+                    .push_back(Some(v), Wakeup::Task(cx.waker().clone()));
+                self.settle(&mut g);
+                if g.putters.is_queued(k) {
+                    slot.key = Some(k);
+                    return Poll::Pending;
+                }
+                return Poll::Ready(match g.putters.remove(k).0 {
+                    None => Ok(()),
+                    Some(v) => Err(v),
+                });
+            }
+        };
+        let mut g = self.lock();
+        if g.putters.is_queued(key) {
+            g.putters.set_waker(key, cx.waker());
+            return Poll::Pending;
+        }
+        slot.key = None;
+        Poll::Ready(match g.putters.remove(key).0 {
+            None => Ok(()),
+            Some(v) => Err(v),
+        })
+    }
+
+    /// A put future is dropped: leave the queue (its value, not yet in, is dropped with it,
+    /// outside the lock).
+    pub(crate) fn cancel_put(&self, slot: &mut PutSlot<T>) {
+        if let Some(key) = slot.key.take() {
+            let v = self.lock().putters.remove(key).0;
+            drop(v);
+        }
+    }
+
+    pub(crate) fn poll_get(
+        &self,
+        key: &mut Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, NoValue>> {
+        let k = match *key {
+            Some(k) => k,
+            None => {
+                match self.try_get() {
+                    Err(NoValue::Empty) => {}
+                    r => return Poll::Ready(r),
+                }
+                let mut g = self.lock();
+                let k = g.getters.push_back(None, Wakeup::Task(cx.waker().clone()));
+                self.settle(&mut g);
+                if g.getters.is_queued(k) {
+                    *key = Some(k);
+                    return Poll::Pending;
+                }
+                return Poll::Ready(self.take_handed(&mut g, k));
+            }
+        };
+        let mut g = self.lock();
+        if g.getters.is_queued(k) {
+            g.getters.set_waker(k, cx.waker());
+            return Poll::Pending;
+        }
+        *key = None;
+        Poll::Ready(self.take_handed(&mut g, k))
+    }
+
+    /// Removes a getter that is no longer queued and returns what it was handed.
+    fn take_handed(&self, s: &mut State<T>, k: usize) -> Result<T, NoValue> {
+        match s.getters.remove(k).0 {
+            Some(v) => Ok(v),
+            // Closed out; values may remain only if another getter put one back.
+            None => self.try_get_locked(s),
+        }
+    }
+
+    /// A get future is dropped: leave the queue, passing on a value handed to it.
+    pub(crate) fn cancel_get(&self, key: &mut Option<usize>) {
+        if let Some(k) = key.take() {
+            let mut g = self.lock();
+            let s = &mut *g;
+            if let (Some(v), _) = s.getters.remove(k) {
+                if let Some(k) = s.getters.front() {
+                    *s.getters.data_mut(k) = Some(v);
+                    let w = s.getters.notify(k);
+                    s.wakes.push(w);
+                } else if let Some(v) = self.store.unget(v) {
+                    s.front.push_front(v);
+                }
+            }
+        }
+    }
+
+    /// Values stored now, including values put back (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        let front = if self.waiting.load(Ordering::Relaxed) & FRONT != 0 {
+            loom::lock(&self.state).front.len()
+        } else {
+            0
+        };
+        self.store.len() + front
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.maxsize.is_some_and(|m| self.store.len() >= m)
+    }
+
+    pub(crate) fn maxsize(&self) -> Option<usize> {
+        self.maxsize
+    }
+
+    pub(crate) fn kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.store.is_closed()
+    }
+
+    /// Closes the store: puts fail from now on (waiting putters get their values back);
+    /// gets drain what is left, or with `immediate`, what is left is dropped now (and no
+    /// longer counts as unfinished).
+    pub(crate) fn close(&self, immediate: bool) {
+        self.store.close();
+        let dropped = {
+            let mut g = self.lock();
+            let mut dropped = Vec::new();
+            if immediate {
+                dropped.extend(g.front.drain(..));
+                while let Ok(v) = self.store.pop() {
+                    dropped.push(v);
+                }
+            }
+            if self.track {
+                let n = dropped.len();
+                let _ = self
+                    .unfinished
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                        Some(u.saturating_sub(n))
+                    });
+                g.wake_joiners();
+            }
+            dropped
+        };
+        drop(dropped);
+    }
+
+    // -- task_done / join ------------------------------------------------------------------
+
+    pub(crate) fn unfinished(&self) -> usize {
+        self.unfinished.load(Ordering::Acquire)
+    }
+
+    /// Marks one item done; `false` if none was unfinished.
+    pub(crate) fn task_done(&self) -> bool {
+        match self
+            .unfinished
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| u.checked_sub(1))
+        {
+            Ok(1) => {
+                self.lock().wake_joiners();
+                true
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        }
+    }
+
+    pub(crate) fn poll_join(&self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut g = self.lock();
+        match *key {
+            None => {
+                if self.unfinished() == 0 {
+                    return Poll::Ready(());
+                }
+                *key = Some(g.joiners.push_back((), Wakeup::Task(cx.waker().clone())));
+                Poll::Pending
+            }
+            Some(k) => {
+                if g.joiners.is_queued(k) {
+                    g.joiners.set_waker(k, cx.waker());
+                    return Poll::Pending;
+                }
+                g.joiners.remove(k);
+                *key = None;
+                Poll::Ready(())
+            }
+        }
+    }
+
+    pub(crate) fn cancel_join(&self, key: &mut Option<usize>) {
+        if let Some(k) = key.take() {
+            self.lock().joiners.remove(k);
+        }
+    }
+
+    /// Blocks until no item is unfinished or `deadline`; returns whether none is.
+    pub(crate) fn join_blocking(&self, deadline: Option<Instant>) -> bool {
+        let key = {
+            let mut g = self.lock();
+            if self.unfinished() == 0 {
+                return true;
+            }
+            g.joiners.push_back((), Wakeup::thread())
+        };
+        park_while_queued(&self.state, deadline, |s| s.joiners.is_queued(key));
+        !self.lock().joiners.remove(key).1
+    }
+
+    // -- channel handles -------------------------------------------------------------------
+
+    pub(crate) fn add_sender(&self) {
+        self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_receiver(&self) {
+        self.receivers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The last sender gone: receivers drain, then see the channel closed.
+    pub(crate) fn drop_sender(&self) {
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.close(false);
+        }
+    }
+
+    /// The last receiver gone: sends fail and buffered values are dropped.
+    pub(crate) fn drop_receiver(&self) {
+        if self.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.close(true);
+        }
+    }
+}
+
+impl<T> Guard<'_, T> {
+    /// Wakes every joiner if no item is unfinished (checked under the mutex).
+    fn wake_joiners(&mut self) {
+        if self.core.unfinished() == 0 {
+            let s = &mut **self;
+            s.joiners.notify_all(&mut s.wakes);
+        }
+    }
+}
+
+/// The pending value and waiter key of a put future.
+#[derive(Debug)]
+pub(crate) struct PutSlot<T> {
+    pub(crate) value: Option<T>,
+    pub(crate) key: Option<usize>,
+}

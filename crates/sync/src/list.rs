@@ -1,0 +1,388 @@
+//! `List<T>`: the unbounded lock-free FIFO store behind unbounded channels and `Queue::new`.
+//!
+//! # Algorithm
+//!
+//! A chain of blocks of `BLOCK_CAP` slots (the segmented queue of crossbeam's list channel):
+//! pushers claim positions by moving `tail` on with a compare-and-swap, poppers claim them by
+//! moving `head` on; a position `p` lives in slot `p % LAP` of block `p / LAP`. Offset
+//! `BLOCK_CAP` (`== LAP - 1`) names no slot: it marks the moment the next block is being
+//! installed, during which others wait.
+//!
+//! ```text
+//!   tail index: [ position ... | MARK ]   MARK: closed, no push succeeds any more
+//!   head index: [ position ... | MARK ]   MARK: the head block is known not to be the last
+//!   slot state: WRITE (value written) | READ (value taken) | DESTROY (reader must free)
+//! ```
+//!
+//! # The index protocol
+//!
+//! Push:
+//!
+//! 1. Closed? Fail with the value back. At offset `BLOCK_CAP`, another pusher is installing
+//!    the next block: wait and reload.
+//! 2. About to claim the last slot of a block: allocate the next block first (outside any
+//!    critical window).
+//! 3. Claim the position with a compare-and-swap on `tail`. Whoever claims the last slot
+//!    installs the next block: `tail.block = next`, then moves `tail` past the sentinel
+//!    offset (a `fetch_add`, which keeps a concurrent close's mark), then links
+//!    `block.next = next`.
+//! 4. Write the value, then set `WRITE` (`Release`).
+//!
+//! Pop:
+//!
+//! 1. At offset `BLOCK_CAP`, wait for the pusher installing the next block.
+//! 2. Unless `head` says the block is not the last, compare with `tail` (after a `SeqCst`
+//!    fence): equal positions mean empty (and the mark of `tail` says whether closed).
+//! 3. Claim the position with a compare-and-swap on `head`. Whoever claims the last slot of
+//!    a block moves `head` to the next block (waiting for its link if need be).
+//! 4. Wait for `WRITE` (a push that claimed the position may still be writing), read.
+//! 5. Free the block once every slot was read: the reader of the last slot starts
+//!    destruction; it stops at a slot still being read and marks it `DESTROY`, and that
+//!    slot's reader, seeing the mark when it sets `READ`, continues. Exactly one thread
+//!    frees each block, after everyone is done with it.
+//!
+//! A pop never reports "empty" while a push that already claimed an earlier position is
+//! unfinished; and after `close` no push succeeds, so draining on close is complete. The loom
+//! models (with one-slot blocks, so that every push crosses a block) are in
+//! `tests/loom_ring.rs`.
+#![allow(unsafe_code)]
+
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::ptr;
+
+use crate::backoff::{Backoff, CachePadded};
+use crate::engine::{NoValue, Rejected};
+use crate::loom::{fence, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+
+/// Slots per block, plus one sentinel offset. A power of two.
+#[cfg(not(loom))]
+const LAP: usize = 32;
+/// One slot per block under loom, so that every operation exercises the block switch.
+#[cfg(loom)]
+const LAP: usize = 2;
+const BLOCK_CAP: usize = LAP - 1;
+/// Positions are stored shifted by one bit, to make room for `MARK_BIT`.
+const SHIFT: usize = 1;
+const MARK_BIT: usize = 1;
+
+const WRITE: usize = 1;
+const READ: usize = 2;
+const DESTROY: usize = 4;
+
+struct Slot<T> {
+    /// Initialised between its writer's write and its reader's read.
+    value: UnsafeCell<MaybeUninit<T>>,
+    state: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    fn new() -> Slot<T> {
+        Slot {
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            state: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits until the pusher that claimed this slot has written it.
+    fn wait_write(&self) {
+        let mut backoff = Backoff::new();
+        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+            backoff.snooze();
+        }
+    }
+}
+
+struct Block<T> {
+    next: AtomicPtr<Block<T>>,
+    slots: [Slot<T>; BLOCK_CAP],
+}
+
+impl<T> Block<T> {
+    fn new() -> Box<Block<T>> {
+        Box::new(Block {
+            next: AtomicPtr::new(ptr::null_mut()),
+            slots: std::array::from_fn(|_| Slot::new()),
+        })
+    }
+
+    /// Waits until the pusher of the last slot has linked the next block.
+    fn wait_next(&self) -> *mut Block<T> {
+        let mut backoff = Backoff::new();
+        loop {
+            let next = self.next.load(Ordering::Acquire);
+            if !next.is_null() {
+                return next;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Frees `this` once the slots from `start` on are read (step 5 of the protocol).
+    ///
+    /// # Safety
+    ///
+    /// `this` is a block that no pusher or popper will claim a slot of any more, and every
+    /// slot before `start` (and the last slot) has been read.
+    unsafe fn destroy(this: *mut Block<T>, start: usize) {
+        // The last slot is not checked: its reader is the one who started destruction.
+        for i in start..BLOCK_CAP - 1 {
+            // SAFETY: the block is alive until it is freed below, by whoever finishes last.
+            let slot = unsafe { &(*this).slots[i] };
+            if slot.state.load(Ordering::Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+            {
+                // Its reader is still at work and will continue from `i + 1`.
+                return;
+            }
+        }
+        // SAFETY: every slot was read and no one will touch the block again (argued above).
+        drop(unsafe { Box::from_raw(this) });
+    }
+}
+
+/// A head or tail: a position and the block it falls in.
+struct Position<T> {
+    index: AtomicUsize,
+    block: AtomicPtr<Block<T>>,
+}
+
+/// An unbounded multi-producer multi-consumer lock-free FIFO (see the module docs).
+pub(crate) struct List<T> {
+    head: CachePadded<Position<T>>,
+    tail: CachePadded<Position<T>>,
+}
+
+// SAFETY: the list moves values of `T` between threads (`T: Send` is required and enough);
+// each slot's value is accessed only by the thread that claimed its position.
+unsafe impl<T: Send> Send for List<T> {}
+// SAFETY: as for `Send`: all shared access goes through the atomic index protocol.
+unsafe impl<T: Send> Sync for List<T> {}
+
+impl<T> fmt::Debug for List<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("List")
+            .field("len", &self.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> List<T> {
+    pub(crate) fn new() -> List<T> {
+        let first = Box::into_raw(Block::new());
+        List {
+            head: CachePadded(Position {
+                index: AtomicUsize::new(0),
+                block: AtomicPtr::new(first),
+            }),
+            tail: CachePadded(Position {
+                index: AtomicUsize::new(0),
+                block: AtomicPtr::new(first),
+            }),
+        }
+    }
+
+    /// Appends `value`, or hands it back if the list is closed.
+    pub(crate) fn push(&self, value: T) -> Result<(), Rejected<T>> {
+        let mut backoff = Backoff::new();
+        let mut tail = self.tail.index.load(Ordering::Acquire);
+        let mut block = self.tail.block.load(Ordering::Acquire);
+        let mut next_block: Option<Box<Block<T>>> = None;
+        loop {
+            if tail & MARK_BIT != 0 {
+                return Err(Rejected::Closed(value));
+            }
+            let offset = (tail >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                backoff.snooze();
+                tail = self.tail.index.load(Ordering::Acquire);
+                block = self.tail.block.load(Ordering::Acquire);
+                continue;
+            }
+            if offset + 1 == BLOCK_CAP && next_block.is_none() {
+                next_block = Some(Block::new());
+            }
+            let new_tail = tail + (1 << SHIFT);
+            match self.tail.index.compare_exchange_weak(
+                tail,
+                new_tail,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        let next = Box::into_raw(next_block.take().expect("allocated above"));
+                        self.tail.block.store(next, Ordering::Release);
+                        self.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
+                        // SAFETY: `block` is the block of the claimed position (the index
+                        // and block were read in that order, and the index did not move
+                        // before the compare-and-swap). It cannot be freed before its last
+                        // slot, which this thread claimed, is written and read.
+                        unsafe { (*block).next.store(next, Ordering::Release) };
+                    }
+                    // SAFETY: as above, `block` is alive; the claimed slot is this thread's
+                    // alone until `WRITE` is set, and no reader touches it before that.
+                    let slot = unsafe { &(*block).slots[offset] };
+                    // SAFETY: (same argument) exclusive access to the slot's value.
+                    slot.value
+                        .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+                    slot.state.fetch_or(WRITE, Ordering::Release);
+                    return Ok(());
+                }
+                Err(t) => {
+                    tail = t;
+                    block = self.tail.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Takes the oldest value; `Empty` or `Closed` (empty and closed) if there is none.
+    pub(crate) fn pop(&self) -> Result<T, NoValue> {
+        let mut backoff = Backoff::new();
+        let mut head = self.head.index.load(Ordering::Acquire);
+        let mut block = self.head.block.load(Ordering::Acquire);
+        loop {
+            let offset = (head >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+            let mut new_head = head + (1 << SHIFT);
+            if new_head & MARK_BIT == 0 {
+                fence(Ordering::SeqCst);
+                let tail = self.tail.index.load(Ordering::Relaxed);
+                if head >> SHIFT == tail >> SHIFT {
+                    return Err(if tail & MARK_BIT != 0 {
+                        NoValue::Closed
+                    } else {
+                        NoValue::Empty
+                    });
+                }
+                // Head and tail in different blocks: this one is not the last.
+                if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                    new_head |= MARK_BIT;
+                }
+            }
+            match self.head.index.compare_exchange_weak(
+                head,
+                new_head,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    // SAFETY (1): `block` is the block of the claimed position (read after
+                    // the index, which did not move before the compare-and-swap); it is
+                    // freed only after every slot is read, including the one claimed here.
+                    if offset + 1 == BLOCK_CAP {
+                        let next = unsafe { (*block).wait_next() };
+                        let mut next_index = (new_head & !MARK_BIT).wrapping_add(1 << SHIFT);
+                        // SAFETY: `next` was linked by its installer and is freed only after
+                        // its own slots are read, which needs `head` to reach it first.
+                        if !unsafe { (*next).next.load(Ordering::Relaxed) }.is_null() {
+                            next_index |= MARK_BIT;
+                        }
+                        self.head.block.store(next, Ordering::Release);
+                        self.head.index.store(next_index, Ordering::Release);
+                    }
+                    // SAFETY: see (1).
+                    let slot = unsafe { &(*block).slots[offset] };
+                    slot.wait_write();
+                    // SAFETY (2): `WRITE` was set (`Acquire` pairs with the writer's
+                    // `Release`) so the value is initialised; claiming the position made
+                    // this thread its only reader.
+                    let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+                    if offset + 1 == BLOCK_CAP {
+                        // SAFETY: the last slot was claimed and read by this thread; `head`
+                        // has moved to the next block, so no one claims a slot here again.
+                        unsafe { Block::destroy(block, 0) };
+                    } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+                        // SAFETY: the destroyer stopped at this slot and left the rest to us;
+                        // every slot before it was read.
+                        unsafe { Block::destroy(block, offset + 1) };
+                    }
+                    return Ok(value);
+                }
+                Err(h) => {
+                    head = h;
+                    block = self.head.block.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Closes the list to pushes; returns whether this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst) & MARK_BIT == 0
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tail.index.load(Ordering::SeqCst) & MARK_BIT != 0
+    }
+
+    /// Whether no position is claimed and unread (a snapshot).
+    pub(crate) fn is_empty(&self) -> bool {
+        let head = self.head.index.load(Ordering::SeqCst);
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        head >> SHIFT == tail >> SHIFT
+    }
+
+    /// Values stored now (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            let tail = self.tail.index.load(Ordering::SeqCst);
+            let head = self.head.index.load(Ordering::SeqCst);
+            if self.tail.index.load(Ordering::SeqCst) == tail {
+                let mut tail = tail >> SHIFT;
+                let mut head = head >> SHIFT;
+                // A position on the sentinel offset counts as the next block's first.
+                if tail % LAP == BLOCK_CAP {
+                    tail = tail.wrapping_add(1);
+                }
+                if head % LAP == BLOCK_CAP {
+                    head = head.wrapping_add(1);
+                }
+                // Rebase both on head's block, then skip one sentinel per block crossed.
+                let base = head / LAP * LAP;
+                let (tail, head) = (tail.wrapping_sub(base), head - base);
+                return tail - head - tail / LAP;
+            }
+        }
+    }
+}
+
+impl<T> Drop for List<T> {
+    fn drop(&mut self) {
+        let mut head = self.head.index.load(Ordering::Relaxed) >> SHIFT;
+        let tail = self.tail.index.load(Ordering::Relaxed) >> SHIFT;
+        let mut block = self.head.block.load(Ordering::Relaxed);
+        // SAFETY: `&mut self`: no other thread touches the list, every claimed push
+        // finished and every claimed pop finished (their threads synchronised with the owner
+        // of the last handle). Positions in `head..tail` hold written, unread values, each
+        // dropped once here; blocks from the head block on are freed once each (earlier ones
+        // were freed by their readers).
+        unsafe {
+            while head != tail {
+                let offset = head % LAP;
+                if offset < BLOCK_CAP {
+                    (*block).slots[offset]
+                        .value
+                        .with_mut(|p| (*p).assume_init_drop());
+                } else {
+                    let next = (*block).next.load(Ordering::Relaxed);
+                    drop(Box::from_raw(block));
+                    block = next;
+                }
+                head = head.wrapping_add(1);
+            }
+            if !block.is_null() {
+                drop(Box::from_raw(block));
+            }
+        }
+    }
+}
