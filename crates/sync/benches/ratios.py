@@ -20,7 +20,25 @@ GROUPS = [
     "mpsc_bounded_64_1p1c",
     "mpsc_unbounded_1p1c",
     "queue_bounded_64_2p2c",
+    "mpmc_bounded_64_4p4c",
+    "mpsc_async_bounded_64_current_thread",
+    "mpsc_async_unbounded_current_thread",
+    "mpsc_async_bounded_64_multi_thread",
+    "mpsc_async_unbounded_multi_thread",
 ]
+
+# The reference each group's target is stated against (issue 10: crossbeam-channel for the
+# blocking ends and the Queue, tokio's mpsc for the async ends).
+TARGET = {
+    "mpsc_bounded_64_1p1c": "crossbeam",
+    "mpsc_unbounded_1p1c": "crossbeam",
+    "queue_bounded_64_2p2c": "crossbeam bounded",
+    "mpmc_bounded_64_4p4c": "crossbeam",
+    "mpsc_async_bounded_64_current_thread": "tokio await",
+    "mpsc_async_unbounded_current_thread": "tokio await",
+    "mpsc_async_bounded_64_multi_thread": "tokio await",
+    "mpsc_async_unbounded_multi_thread": "tokio await",
+}
 
 
 def fmt(ns):
@@ -33,8 +51,8 @@ def fmt(ns):
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
     all_lines = []
-    print("| group | c10k | time | best reference | its time | ratio |")
-    print("|---|---|---|---|---|---|")
+    print("| group | c10k | time | best reference | its time | ratio | target reference | ratio to it |")
+    print("|---|---|---|---|---|---|---|---|")
     for group in GROUPS:
         gdir = os.path.join(root, group)
         if not os.path.isdir(gdir):
@@ -59,7 +77,9 @@ def main():
                 if token in name and any(token in r for r in refs):
                     pool = {r: v for r, v in refs.items() if token in r}
             best = min(pool, key=pool.get)
-            print(f"| {group} | {name} | {fmt(t)} | {best} | {fmt(refs[best])} | {refs[best] / t:.2f} |")
+            target = TARGET.get(group)
+            tail = f"{target} | {refs[target] / t:.2f}" if target in refs else "— | —"
+            print(f"| {group} | {name} | {fmt(t)} | {best} | {fmt(refs[best])} | {refs[best] / t:.2f} | {tail} |")
 
     print()
     print("| group | implementation | median time |")

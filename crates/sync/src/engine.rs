@@ -33,15 +33,23 @@
 //!
 //! The fast paths pair with step 3, so that no wakeup is lost:
 //!
-//! - A put: `push`, then a `SeqCst` fence, then reads `waiting`; if `GETTERS` is set it
-//!   locks (and the unlock settles).
-//! - A get of a bounded store: `pop`, fence, read `waiting`; if `PUTTERS` is set, lock.
-//! - A waiter: registers and publishes its bit under the mutex, fence, re-checks the store.
+//! - A put: `push` (whose claim is a `SeqCst` compare-and-swap, or a mutex section for the
+//!   ordered stores), then a `SeqCst` load of `waiting`; if `GETTERS` is set it locks (and
+//!   the unlock settles).
+//! - A get of a bounded store: `pop` (a `SeqCst` compare-and-swap), then a `SeqCst` load of
+//!   `waiting`; if `PUTTERS` is set, lock.
+//! - A waiter: registers and publishes its bit (a `SeqCst` store) under the mutex, then a
+//!   `SeqCst` fence, then re-checks the store.
 //!
-//! Either the fast path's read sees the waiter's bit, or the waiter's re-check sees the
-//! fast path's push (or pop): the two fences are ordered one way or the other (the classic
-//! store-buffering argument). A waiter therefore never sleeps beside a value (or room) that
-//! it could take. The loom models of this hand-off are in `tests/loom_engine.rs`.
+//! The fast paths' half: the claim `C` and the load `L` are both `SeqCst`, so they sit in
+//! the single total order `S` with the waiter's store `W` and fence `F`. If `L` precedes `W`
+//! in `S`, then `C` (before `L`) precedes `F`, and a read after an `SeqCst` fence sees every
+//! `SeqCst` write that precedes the fence in `S`: the re-check sees the push (or the room).
+//! Otherwise `W` precedes `L`, and `L` reads `W` (or later). Either way one side sees the
+//! other (the store-buffering argument; no separate fence is needed on the fast path, which
+//! keeps an `mfence` off every x86 send). For the mutex-guarded stores the mutex orders the
+//! two sections instead. A waiter therefore never sleeps beside a value (or room) that it
+//! could take. The loom models of this hand-off are in `tests/loom_engine.rs`.
 //!
 //! # Blocking and async waits
 //!
@@ -70,6 +78,11 @@ use crate::list::List;
 use crate::loom::{self, fence, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::ring::Ring;
 use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
+
+/// Whether a blocking call spins (with [`Backoff`]) before it parks. Not under loom: loom
+/// runs the other threads to completion whenever one yields, so a spinning waiter would
+/// always find the value and the models would never reach the parking hand-off.
+const SPIN_BEFORE_PARK: bool = !cfg!(loom);
 
 /// Why a non-waiting put failed; the value comes back.
 pub(crate) enum Rejected<T> {
@@ -514,8 +527,8 @@ impl<T> Core<T> {
     /// value over (the fast path's half of the handshake).
     #[inline]
     fn after_push(&self) {
-        fence(Ordering::SeqCst);
-        if self.waiting.load(Ordering::Relaxed) & GETTERS != 0 {
+        // `SeqCst`: see "The fast paths' half" in the module docs.
+        if self.waiting.load(Ordering::SeqCst) & GETTERS != 0 {
             drop(self.lock());
         }
     }
@@ -524,11 +537,9 @@ impl<T> Core<T> {
     /// release lets the oldest one in.
     #[inline]
     fn after_pop(&self) {
-        if self.maxsize.is_some() {
-            fence(Ordering::SeqCst);
-            if self.waiting.load(Ordering::Relaxed) & PUTTERS != 0 {
-                drop(self.lock());
-            }
+        // `SeqCst`: see "The fast paths' half" in the module docs.
+        if self.maxsize.is_some() && self.waiting.load(Ordering::SeqCst) & PUTTERS != 0 {
+            drop(self.lock());
         }
     }
 
@@ -600,6 +611,36 @@ impl<T> Core<T> {
         }
     }
 
+    /// Queues a putter with `v` and settles. Returns its key and whether it is still queued;
+    /// if it is, `wakeup` is installed. Registering without a wake-up first means that a
+    /// hand-over inside this very critical section does not wake the caller itself.
+    fn register_putter(
+        &self,
+        v: T,
+        wakeup: impl FnOnce() -> Wakeup,
+    ) -> (Guard<'_, T>, usize, bool) {
+        let mut g = self.lock();
+        let k = g.putters.push_back(Some(v), Wakeup::Nobody);
+        self.settle(&mut g);
+        let queued = g.putters.is_queued(k);
+        if queued {
+            g.putters.set_wakeup(k, wakeup());
+        }
+        (g, k, queued)
+    }
+
+    /// [`Core::register_putter`] for getters.
+    fn register_getter(&self, wakeup: impl FnOnce() -> Wakeup) -> (Guard<'_, T>, usize, bool) {
+        let mut g = self.lock();
+        let k = g.getters.push_back(None, Wakeup::Nobody);
+        self.settle(&mut g);
+        let queued = g.getters.is_queued(k);
+        if queued {
+            g.getters.set_wakeup(k, wakeup());
+        }
+        (g, k, queued)
+    }
+
     /// Blocking put; `Full(v)` back means the deadline passed.
     pub(crate) fn put_blocking(&self, v: T, deadline: Option<Instant>) -> Result<(), Rejected<T>> {
         let mut v = v;
@@ -609,13 +650,16 @@ impl<T> Core<T> {
                 Err(Rejected::Full(back)) => v = back,
                 r => return r,
             }
-            if backoff.is_completed() {
+            if !SPIN_BEFORE_PARK || backoff.is_completed() {
                 break;
             }
             backoff.snooze();
         }
-        let key = self.lock().putters.push_back(Some(v), Wakeup::thread());
-        park_while_queued(&self.state, deadline, |s| s.putters.is_queued(key));
+        let (g, key, queued) = self.register_putter(v, Wakeup::thread);
+        g.unlock_settled();
+        if queued {
+            park_while_queued(&self.state, deadline, |s| s.putters.is_queued(key));
+        }
         match self.lock().putters.remove(key) {
             (None, _) => Ok(()),
             (Some(v), true) => Err(Rejected::Full(v)),
@@ -631,13 +675,16 @@ impl<T> Core<T> {
                 Err(NoValue::Empty) => {}
                 r => return r,
             }
-            if backoff.is_completed() {
+            if !SPIN_BEFORE_PARK || backoff.is_completed() {
                 break;
             }
             backoff.snooze();
         }
-        let key = self.lock().getters.push_back(None, Wakeup::thread());
-        park_while_queued(&self.state, deadline, |s| s.getters.is_queued(key));
+        let (g, key, queued) = self.register_getter(Wakeup::thread);
+        g.unlock_settled();
+        if queued {
+            park_while_queued(&self.state, deadline, |s| s.getters.is_queued(key));
+        }
         let mut g = self.lock();
         match g.getters.remove(key) {
             (Some(v), _) => Ok(v),
@@ -664,13 +711,11 @@ impl<T> Core<T> {
                     Err(Rejected::Closed(v)) => return Poll::Ready(Err(v)),
                     Err(Rejected::Full(v)) => v,
                 };
-                let mut g = self.lock();
-                let k = g
-                    .putters
-                    .push_back(Some(v), Wakeup::Task(cx.waker().clone()));
-                self.settle(&mut g);
-                if g.putters.is_queued(k) {
+                let (mut g, k, queued) =
+                    self.register_putter(v, || Wakeup::Task(cx.waker().clone()));
+                if queued {
                     slot.key = Some(k);
+                    g.unlock_settled();
                     return Poll::Pending;
                 }
                 return Poll::Ready(match g.putters.remove(k).0 {
@@ -712,11 +757,10 @@ impl<T> Core<T> {
                     Err(NoValue::Empty) => {}
                     r => return Poll::Ready(r),
                 }
-                let mut g = self.lock();
-                let k = g.getters.push_back(None, Wakeup::Task(cx.waker().clone()));
-                self.settle(&mut g);
-                if g.getters.is_queued(k) {
+                let (mut g, k, queued) = self.register_getter(|| Wakeup::Task(cx.waker().clone()));
+                if queued {
                     *key = Some(k);
+                    g.unlock_settled();
                     return Poll::Pending;
                 }
                 return Poll::Ready(self.take_handed(&mut g, k));
@@ -899,6 +943,16 @@ impl<T> Core<T> {
 }
 
 impl<T> Guard<'_, T> {
+    /// Unlocks without settling again (the caller has just settled, and changed nothing
+    /// since but a queued waiter's wake-up), then wakes.
+    fn unlock_settled(mut self) {
+        if let Some(mut s) = self.guard.take() {
+            let wakes = std::mem::take(&mut s.wakes);
+            drop(s);
+            wakes.wake_all();
+        }
+    }
+
     /// Wakes every joiner if no item is unfinished (checked under the mutex).
     fn wake_joiners(&mut self) {
         if self.core.unfinished() == 0 {

@@ -77,8 +77,8 @@
 //!   runs them. `benches/` compares with `std`, tokio, crossbeam and flume (`BENCHMARKS.md`).
 #![deny(unsafe_code)]
 
-pub mod deadlock;
 mod backoff;
+pub mod deadlock;
 mod engine;
 mod list;
 mod loom;

@@ -275,10 +275,11 @@ impl<T> List<T> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    // SAFETY (1): `block` is the block of the claimed position (read after
-                    // the index, which did not move before the compare-and-swap); it is
-                    // freed only after every slot is read, including the one claimed here.
+                    // (1) `block` is the block of the claimed position (read after the
+                    // index, which did not move before the compare-and-swap); it is freed
+                    // only after every slot is read, including the one claimed here.
                     if offset + 1 == BLOCK_CAP {
+                        // SAFETY: `block` is alive, see (1).
                         let next = unsafe { (*block).wait_next() };
                         let mut next_index = (new_head & !MARK_BIT).wrapping_add(1 << SHIFT);
                         // SAFETY: `next` was linked by its installer and is freed only after
@@ -292,9 +293,9 @@ impl<T> List<T> {
                     // SAFETY: see (1).
                     let slot = unsafe { &(*block).slots[offset] };
                     slot.wait_write();
-                    // SAFETY (2): `WRITE` was set (`Acquire` pairs with the writer's
-                    // `Release`) so the value is initialised; claiming the position made
-                    // this thread its only reader.
+                    // SAFETY: `WRITE` was set (`Acquire` pairs with the writer's `Release`)
+                    // so the value is initialised; claiming the position made this thread
+                    // its only reader.
                     let value = slot.value.with(|p| unsafe { p.read().assume_init() });
                     if offset + 1 == BLOCK_CAP {
                         // SAFETY: the last slot was claimed and read by this thread; `head`

@@ -210,6 +210,12 @@ impl<W> WaitList<W> {
         }
     }
 
+    /// Installs the wake-up of a still-queued waiter (one registered with
+    /// [`Wakeup::Nobody`] so that a hand-over in its own critical section would not wake it).
+    pub(crate) fn set_wakeup(&mut self, key: usize, wakeup: Wakeup) {
+        self.node_mut(key).wakeup = wakeup;
+    }
+
     fn unlink(&mut self, key: usize) {
         let (prev, next) = {
             let n = self.node_mut(key);
