@@ -55,10 +55,12 @@
 //!
 //! A blocking call retries its fast path under an exponential [`Backoff`] (spin, then
 //! yield) and parks only once that is used up; a waiting thread parks in
-//! [`park_while_queued`] and a task keeps its waker in its node. A future dropped after it
-//! was handed a value passes the value to the next getter, or back to the front of the
-//! queue (`State::front`, served before the store); a put future dropped after its value
-//! entered the store has put.
+//! `Core::park_until_served` (one lock per wake-up) and a task keeps its waker in its node.
+//! A waiter registers without a wake-up, settles, and installs its wake-up only if it is
+//! still queued, so that a hand-over in its own critical section never wakes itself. A
+//! future dropped after it was handed a value passes the value to the next getter, or back
+//! to the front of the queue (`State::front`, served before the store); a put future
+//! dropped after its value entered the store has put.
 //!
 //! # `task_done` / `join`
 //!
@@ -77,7 +79,7 @@ use crate::backoff::{Backoff, CachePadded};
 use crate::list::List;
 use crate::loom::{self, fence, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::ring::Ring;
-use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
+use crate::wait::{WaitList, WakeList, Wakeup};
 
 /// Whether a blocking call spins (with [`Backoff`]) before it parks. Not under loom: loom
 /// runs the other threads to completion whenever one yields, so a spinning waiter would
@@ -641,6 +643,37 @@ impl<T> Core<T> {
         (g, k, queued)
     }
 
+    /// Parks the calling thread until `is_queued` says its waiter was served, or until
+    /// `deadline`; returns with the mutex held, so that the caller removes its node in the
+    /// same critical section (one lock per wake-up). A wake-up that finds the waiter still
+    /// queued was spurious (a stale `unpark`) and parks again.
+    fn park_until_served(
+        &self,
+        deadline: Option<Instant>,
+        is_queued: impl Fn(&State<T>) -> bool,
+    ) -> Guard<'_, T> {
+        loop {
+            let g = self.lock();
+            if !is_queued(&g) {
+                return g;
+            }
+            match deadline {
+                None => {
+                    g.unlock_settled();
+                    loom::park();
+                }
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return g;
+                    }
+                    g.unlock_settled();
+                    loom::park_timeout(d - now);
+                }
+            }
+        }
+    }
+
     /// Blocking put; `Full(v)` back means the deadline passed.
     pub(crate) fn put_blocking(&self, v: T, deadline: Option<Instant>) -> Result<(), Rejected<T>> {
         let mut v = v;
@@ -656,11 +689,13 @@ impl<T> Core<T> {
             backoff.snooze();
         }
         let (g, key, queued) = self.register_putter(v, Wakeup::thread);
-        g.unlock_settled();
-        if queued {
-            park_while_queued(&self.state, deadline, |s| s.putters.is_queued(key));
-        }
-        match self.lock().putters.remove(key) {
+        let mut g = if queued {
+            g.unlock_settled();
+            self.park_until_served(deadline, |s| s.putters.is_queued(key))
+        } else {
+            g
+        };
+        match g.putters.remove(key) {
             (None, _) => Ok(()),
             (Some(v), true) => Err(Rejected::Full(v)),
             (Some(v), false) => Err(Rejected::Closed(v)),
@@ -681,11 +716,12 @@ impl<T> Core<T> {
             backoff.snooze();
         }
         let (g, key, queued) = self.register_getter(Wakeup::thread);
-        g.unlock_settled();
-        if queued {
-            park_while_queued(&self.state, deadline, |s| s.getters.is_queued(key));
-        }
-        let mut g = self.lock();
+        let mut g = if queued {
+            g.unlock_settled();
+            self.park_until_served(deadline, |s| s.getters.is_queued(key))
+        } else {
+            g
+        };
         match g.getters.remove(key) {
             (Some(v), _) => Ok(v),
             (None, true) => Err(NoValue::Empty),
@@ -913,8 +949,8 @@ impl<T> Core<T> {
             }
             g.joiners.push_back((), Wakeup::thread())
         };
-        park_while_queued(&self.state, deadline, |s| s.joiners.is_queued(key));
-        !self.lock().joiners.remove(key).1
+        let mut g = self.park_until_served(deadline, |s| s.joiners.is_queued(key));
+        !g.joiners.remove(key).1
     }
 
     // -- channel handles -------------------------------------------------------------------
