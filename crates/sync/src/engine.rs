@@ -33,24 +33,20 @@
 //!
 //! The fast paths pair with step 3, so that no wakeup is lost:
 //!
-//! - A put: `push` (whose claim is a `SeqCst` compare-and-swap, or a mutex section for the
-//!   ordered stores), then a `SeqCst` load of `waiting`; if `GETTERS` is set it locks (and
-//!   the unlock settles).
-//! - A get of a bounded store: `pop` (a `SeqCst` compare-and-swap), then a `SeqCst` load of
-//!   `waiting`; if `PUTTERS` is set, lock.
-//! - A waiter: registers and publishes its bit (a `SeqCst` store) under the mutex, then a
-//!   `SeqCst` fence, then re-checks the store.
+//! - A put: `push`, then a `SeqCst` fence, then reads `waiting`; if `GETTERS` is set it
+//!   locks (and the unlock settles).
+//! - A get of a bounded store: `pop`, fence, read `waiting`; if `PUTTERS` is set, lock.
+//! - A waiter: registers and publishes its bit under the mutex, fence, re-checks the store.
 //!
-//! The fast paths' half: the claim `C` and the load `L` are both `SeqCst`, so they sit in
-//! the single total order `S` with the waiter's store `W` and fence `F`. If `L` precedes `W`
-//! in `S`, then `C` (before `L`) precedes `F`, and a read after an `SeqCst` fence sees every
-//! `SeqCst` write that precedes the fence in `S`: the re-check sees the push (or the room).
-//! Otherwise `W` precedes `L`, and `L` reads `W` (or later). Either way one side sees the
-//! other (the store-buffering argument; no separate fence is needed on the fast path, which
-//! keeps an `mfence` off every x86 send). For the mutex-guarded stores the mutex orders the
-//! two sections instead. A waiter therefore never sleeps beside a value (or room) that it
-//! could take. The loom models of this hand-off are in `tests/loom_engine.rs`.
-//!
+//! Either the fast path's read sees the waiter's bit, or the waiter's re-check sees the
+//! fast path's push (or pop): the two fences are ordered one way or the other in the
+//! single total order of `SeqCst` fences (the store-buffering argument). A waiter therefore
+//! never sleeps beside a value (or room) that it could take. (A `SeqCst` claim followed by a
+//! `SeqCst` load of `waiting` would also do in the C++20 model and save the fence, but loom
+//! models `SeqCst` accesses as acquire/release only, so the models could not check it; we
+//! keep the fence.) The loom models of this hand-off are in `tests/loom_engine.rs`; they
+//! fail if either fence is removed or the waiter's re-check is skipped.
+
 //! # Blocking and async waits
 //!
 //! A blocking call retries its fast path under an exponential [`Backoff`] (spin, then
@@ -529,8 +525,9 @@ impl<T> Core<T> {
     /// value over (the fast path's half of the handshake).
     #[inline]
     fn after_push(&self) {
-        // `SeqCst`: see "The fast paths' half" in the module docs.
-        if self.waiting.load(Ordering::SeqCst) & GETTERS != 0 {
+        // Pairs with the fence of `settle` (step 3).
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) & GETTERS != 0 {
             drop(self.lock());
         }
     }
@@ -539,9 +536,12 @@ impl<T> Core<T> {
     /// release lets the oldest one in.
     #[inline]
     fn after_pop(&self) {
-        // `SeqCst`: see "The fast paths' half" in the module docs.
-        if self.maxsize.is_some() && self.waiting.load(Ordering::SeqCst) & PUTTERS != 0 {
-            drop(self.lock());
+        if self.maxsize.is_some() {
+            // Pairs with the fence of `settle` (step 3).
+            fence(Ordering::SeqCst);
+            if self.waiting.load(Ordering::Relaxed) & PUTTERS != 0 {
+                drop(self.lock());
+            }
         }
     }
 
