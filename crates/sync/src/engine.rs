@@ -33,19 +33,29 @@
 //!
 //! The fast paths pair with step 3, so that no wakeup is lost:
 //!
-//! - A put: `push`, then a `SeqCst` fence, then reads `waiting`; if `GETTERS` is set it
-//!   locks (and the unlock settles).
-//! - A get of a bounded store: `pop`, fence, read `waiting`; if `PUTTERS` is set, lock.
-//! - A waiter: registers and publishes its bit under the mutex, fence, re-checks the store.
+//! - A put: `push`, whose claim `C` is a `SeqCst` compare-and-swap (or, for the ordered
+//!   stores, a mutex section), then a `SeqCst` load `L` of `waiting`; if `GETTERS` is set,
+//!   it locks (and the unlock settles).
+//! - A get of a bounded store: `pop` (a `SeqCst` compare-and-swap), then a `SeqCst` load of
+//!   `waiting`; if `PUTTERS` is set, lock.
+//! - A waiter: registers and publishes its bit with a `SeqCst` store `W` under the mutex,
+//!   then a `SeqCst` fence `F`, then re-checks the store (reads `head`/`tail`).
 //!
-//! Either the fast path's read sees the waiter's bit, or the waiter's re-check sees the
-//! fast path's push (or pop): the two fences are ordered one way or the other in the
-//! single total order of `SeqCst` fences (the store-buffering argument). A waiter therefore
-//! never sleeps beside a value (or room) that it could take. (A `SeqCst` claim followed by a
-//! `SeqCst` load of `waiting` would also do in the C++20 model and save the fence, but loom
-//! models `SeqCst` accesses as acquire/release only, so the models could not check it; we
-//! keep the fence.) The loom models of this hand-off are in `tests/loom_engine.rs`; they
-//! fail if either fence is removed or the waiter's re-check is skipped.
+//! *The fast paths' half.* `C`, `L`, `W` and `F` all sit in the single total order `S` of
+//! `SeqCst` operations, consistent with program order. If `C` precedes `F` in `S`, a read
+//! sequenced after the fence `F` sees `C` or later: the re-check sees the push (or the
+//! room). Otherwise `W < F < C < L` in `S`, and a `SeqCst` load sees the last `SeqCst`
+//! store before it in `S` (or later): `L` sees the waiter's bit. Either way one side sees
+//! the other (the store-buffering argument of C++20 [atomics.order]). No fence is needed on
+//! the fast path, which matters: on x86 it would be an `mfence` draining the store buffer,
+//! i.e. waiting for the slot's cache line that the peer spins on. For the mutex-guarded
+//! stores the mutex orders the two sections instead. A waiter therefore never sleeps beside
+//! a value (or room) that it could take.
+//!
+//! loom models `SeqCst` accesses as acquire/release only, so under loom the fast path adds
+//! a `SeqCst` fence (`loom::seq_cst_pair_fence`), which gives the models the guarantee the
+//! real code gets from `S`. The models (`tests/loom_engine.rs`) fail if that fence or the
+//! waiter's fence is removed, or the waiter's re-check is skipped.
 
 //! # Blocking and async waits
 //!
@@ -525,9 +535,9 @@ impl<T> Core<T> {
     /// value over (the fast path's half of the handshake).
     #[inline]
     fn after_push(&self) {
-        // Pairs with the fence of `settle` (step 3).
-        fence(Ordering::SeqCst);
-        if self.waiting.load(Ordering::Relaxed) & GETTERS != 0 {
+        // Pairs with the fence of `settle` (step 3); see "the fast paths' half" above.
+        loom::seq_cst_pair_fence();
+        if self.waiting.load(Ordering::SeqCst) & GETTERS != 0 {
             drop(self.lock());
         }
     }
@@ -537,9 +547,9 @@ impl<T> Core<T> {
     #[inline]
     fn after_pop(&self) {
         if self.maxsize.is_some() {
-            // Pairs with the fence of `settle` (step 3).
-            fence(Ordering::SeqCst);
-            if self.waiting.load(Ordering::Relaxed) & PUTTERS != 0 {
+            // Pairs with the fence of `settle` (step 3); see "the fast paths' half" above.
+            loom::seq_cst_pair_fence();
+            if self.waiting.load(Ordering::SeqCst) & PUTTERS != 0 {
                 drop(self.lock());
             }
         }

@@ -184,6 +184,7 @@ impl<T> List<T> {
     }
 
     /// Appends `value`, or hands it back if the list is closed.
+    #[inline]
     pub(crate) fn push(&self, value: T) -> Result<(), Rejected<T>> {
         let mut backoff = Backoff::new();
         let mut tail = self.tail.index.load(Ordering::Acquire);
@@ -240,6 +241,7 @@ impl<T> List<T> {
     }
 
     /// Takes the oldest value; `Empty` or `Closed` (empty and closed) if there is none.
+    #[inline]
     pub(crate) fn pop(&self) -> Result<T, NoValue> {
         let mut backoff = Backoff::new();
         let mut head = self.head.index.load(Ordering::Acquire);

@@ -56,6 +56,19 @@ pub(crate) fn spin_loop() {
     loom::thread::yield_now();
 }
 
+/// The fast paths' half of the engine's store-buffering handshake, placed between a
+/// `SeqCst` read-modify-write (the store's claim) and a `SeqCst` load of the engine's
+/// `waiting` word. In the C++20 model that pair needs no fence (`engine.rs` gives the
+/// argument), and on x86 a fence here would be an `mfence` that drains the store buffer,
+/// waiting for the slot's cache line, which the peer spinning on it holds. loom models
+/// `SeqCst` accesses as acquire/release only, so under loom this is a `SeqCst` fence: the
+/// models then check the handshake with the guarantee the real code gets from `SeqCst`.
+#[inline]
+pub(crate) fn seq_cst_pair_fence() {
+    #[cfg(loom)]
+    fence(Ordering::SeqCst);
+}
+
 /// Gives the CPU away.
 #[inline]
 pub(crate) fn yield_now() {

@@ -134,6 +134,7 @@ impl<T> Ring<T> {
     }
 
     /// Appends `value`, or hands it back if the ring is full or closed.
+    #[inline]
     pub(crate) fn push(&self, value: T) -> Result<(), Rejected<T>> {
         let mut backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
@@ -185,6 +186,7 @@ impl<T> Ring<T> {
 
     /// Takes the oldest value; `Empty` or `Closed` (empty and closed) if there is none. Waits
     /// for a push that has claimed the head slot and is still writing it.
+    #[inline]
     pub(crate) fn pop(&self) -> Result<T, NoValue> {
         let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
