@@ -56,19 +56,31 @@
 //!
 //! # `unsafe`
 //!
-//! The crate denies `unsafe_code` except in the three lock types that must hand out `&mut T`
-//! from a shared lock (`mutex.rs`, `rwlock.rs`) or assert `Sync` (`reentrant.rs`); each
-//! `unsafe` there argues from "the guard holds the permit". The waiter list, the semaphore
-//! engine, the queues and the channels are safe code over a `std` (or, for models, `loom`)
-//! mutex and atomics.
+//! The crate denies `unsafe_code` except where it must hand out `&mut T` from a shared lock
+//! (`mutex.rs`, `rwlock.rs`), assert `Sync` (`reentrant.rs`), or move values through
+//! lock-free slots (`ring.rs`, `list.rs`: the FIFO stores of the channels and `Queue`, each
+//! slot an `UnsafeCell<MaybeUninit<T>>` owned by whoever claimed its position). Every
+//! `unsafe` block carries its `SAFETY` argument: the locks' from "the guard holds the
+//! permit", the stores' from their index protocols (documented at the top of each file and
+//! model-checked). The waiter list, the semaphore engine and the channel engine's parking
+//! hand-off (`engine.rs`) are safe code over a `std` (or, for models, `loom`) mutex and
+//! atomics.
 //!
 //! # How it is checked
 //!
 //! - `tests/loom_*.rs`: loom models (2–3 threads, preemption bound 2) of the hand-over with
 //!   cancellation, Mutex, RwLock, ReentrantMutex, Semaphore, Event, Notify, Condvar, Barrier,
-//!   mpsc, Queue, oneshot, watch and broadcast:
+//!   mpsc, Queue, oneshot, watch and broadcast; of the lock-free stores' index protocol
+//!   (`loom_ring.rs`: lap wrap-around, racing pushers and poppers, a pop meeting an
+//!   unfinished push, close racing a push, drop with values inside; the list runs with
+//!   one-slot blocks under loom so every operation crosses a block); and of the engine's
+//!   parking hand-off (`loom_engine.rs`, which fails if a fence or the waiter's re-check is
+//!   removed):
 //!   `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom LOOM_MAX_PREEMPTIONS=2
 //!   cargo test -p c10k-sync --release --test 'loom_*'`.
+//! - `tests/channel_store.rs`: values left in a channel are dropped exactly once (after the
+//!   ring wrapped, across list blocks), 4 producers × 4 consumers lose and duplicate
+//!   nothing, and the fast paths never overtake a waiter.
 //! - `tests/queue_proptest.rs`: with threads and tasks mixed and `get` futures cancelled at
 //!   random, nothing put is lost or duplicated, `join` returns only after every `task_done`,
 //!   FIFO/LIFO/priority orders match a model, and mpsc keeps per-producer order.
