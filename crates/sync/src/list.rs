@@ -31,8 +31,9 @@
 //! Pop:
 //!
 //! 1. At offset `BLOCK_CAP`, wait for the pusher installing the next block.
-//! 2. Unless `head` says the block is not the last, compare with `tail` (after a `SeqCst`
-//!    fence): equal positions mean empty (and the mark of `tail` says whether closed).
+//! 2. Unless `head` says the block is not the last, compare with `tail`: equal positions
+//!    mean empty (and the mark of `tail` says whether closed). No fence is needed: this is
+//!    a snapshot, and the engine's parking hand-off re-checks with its own fence.
 //! 3. Claim the position with a compare-and-swap on `head`. Whoever claims the last slot of
 //!    a block moves `head` to the next block (waiting for its link if need be).
 //! 4. Wait for `WRITE` (a push that claimed the position may still be writing), read.
@@ -53,7 +54,7 @@ use std::ptr;
 
 use crate::backoff::{Backoff, CachePadded};
 use crate::engine::{NoValue, Rejected};
-use crate::loom::{fence, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+use crate::loom::{AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// Slots per block, plus one sentinel offset. A power of two.
 #[cfg(not(loom))]
@@ -256,8 +257,9 @@ impl<T> List<T> {
             }
             let mut new_head = head + (1 << SHIFT);
             if new_head & MARK_BIT == 0 {
-                fence(Ordering::SeqCst);
-                let tail = self.tail.index.load(Ordering::Relaxed);
+                // No fence: the engine's hand-off re-checks with its own (see `engine.rs`);
+                // an "empty" here is a snapshot, linearizable at this load.
+                let tail = self.tail.index.load(Ordering::Acquire);
                 if head >> SHIFT == tail >> SHIFT {
                     return Err(if tail & MARK_BIT != 0 {
                         NoValue::Closed

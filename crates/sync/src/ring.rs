@@ -217,8 +217,9 @@ impl<T> Ring<T> {
                     }
                 }
             } else if stamp == head {
-                fence(Ordering::SeqCst);
-                let tail = self.tail.load(Ordering::Relaxed);
+                // No fence: "empty" is a snapshot, linearizable at this load; the engine's
+                // hand-off re-checks with its own fence (see `engine.rs`).
+                let tail = self.tail.load(Ordering::Acquire);
                 if tail & !self.mark_bit == head {
                     return Err(if tail & self.mark_bit != 0 {
                         NoValue::Closed
