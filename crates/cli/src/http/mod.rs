@@ -10,6 +10,19 @@
 //! | `server.rs` | the accept loop and one task per connection |
 //!
 //! Only `GET` and `HEAD` are served; other methods get 405 with `Allow: GET, HEAD`.
+//!
+//! What one client can hold, each limit a flag:
+//!
+//! - `--idle-timeout` (30 s): reading. A connection idle between requests, or whose request
+//!   (head and body) takes longer than this to arrive, is closed.
+//! - `--send-timeout` (60 s, nginx's `send_timeout`): writing. A response whose client
+//!   accepts no byte for this long (between two writes that make progress, over the whole
+//!   response: head, listing, every block of a file) is abandoned and the connection and
+//!   its file closed. Why a no-progress timeout rather than a deadline: `server.rs`.
+//! - `--output-buffer` (64 KiB): pipelining. Parsing pauses while this many bytes of answers
+//!   wait to be sent.
+//! - Request heads, headers and bodies: `request.rs`. File-system work runs on the blocking
+//!   pool, and only regular files and directories are ever opened: `handler.rs`.
 
 mod date;
 mod handler;
@@ -32,7 +45,13 @@ use crate::errors::usage;
 #[command(
     after_help = "GET /plaintext answers 'Hello, World!'; any other path is a file (or a \
 directory listing, or its index.html) under --root. No path escapes the root: '..' segments \
-are refused and symlinks leading outside get 403.\n\
+are refused and symlinks leading outside get 403; FIFOs, sockets and devices get 403 and are \
+never opened.\n\
+Timeouts: --idle-timeout bounds reading (the wait for the next request, and each request's \
+arrival as a whole); --send-timeout bounds writing (how long a response may wait for the \
+client to accept any byte, between two successive writes: a slow download is fine, a client \
+that stops reading is disconnected). --output-buffer bounds what a client that pipelines \
+requests without reading the answers can make the server queue.\n\
 The first line on stdout is the bound address (useful with port 0).\n\
 Ctrl-C stops accepting, lets the requests in flight finish (at most 2 s), and exits."
 )]
@@ -50,12 +69,23 @@ pub(crate) struct Args {
     /// longer than that to arrive.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub(crate) idle_timeout: u64,
+    /// Close a connection whose client accepts no byte of a response for this many seconds
+    /// (between two successive writes, over the whole response).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub(crate) send_timeout: u64,
+    /// Stop parsing pipelined requests while this many bytes of answers wait to be sent.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    pub(crate) output_buffer: u64,
 }
 
 /// Runs `c10k http`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if args.idle_timeout == 0 {
         return Err(usage("--idle-timeout must be at least 1 second"));
+    }
+    if args.send_timeout == 0 {
+        return Err(usage("--send-timeout must be at least 1 second"));
     }
     let root = std::fs::canonicalize(&args.root).map_err(|e| {
         usage(format!(
@@ -89,8 +119,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     };
     let rt = builder.thread_name("c10k-http").build()?;
     let config = server::Config {
-        root,
+        root: root.into(),
         idle: std::time::Duration::from_secs(args.idle_timeout),
+        send: std::time::Duration::from_secs(args.send_timeout),
+        output_limit: usize::try_from(args.output_buffer).unwrap_or(usize::MAX),
     };
     rt.block_on(server::serve(listener, config))
 }
