@@ -7,7 +7,8 @@
 //!    its response is appended to the output buffer. What needs the file system (opening a
 //!    file, building a listing) runs on the runtime's blocking pool ([`super::handler`]),
 //!    the connection task waiting for it without holding the runtime thread. A file body is
-//!    streamed after its head in [`FILE_BLOCK`] pieces, each read on the blocking pool.
+//!    streamed after its head in [`FILE_BLOCK`] pieces, each read from the page cache
+//!    without waiting (`RWF_NOWAIT`) or else on the blocking pool ([`send_file`]).
 //! 2. Parsing stops as soon as the output buffer holds [`Config::output_limit`] bytes or
 //!    more (`--output-buffer`): the answers are sent before another request is looked at.
 //!    A client that pipelines hundreds of requests and never reads therefore pins at most
@@ -44,7 +45,6 @@
 //! at most [`DRAIN`]; idle keep-alive connections are then dropped with the runtime.
 
 use std::cell::RefCell;
-use std::io::Read;
 use std::path::Path;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -296,30 +296,64 @@ async fn send(stream: &TcpStream, mut bytes: &[u8], limit: Duration) -> bool {
     true
 }
 
-/// Streams `len` bytes of a file, each block read on the blocking pool; false when the
-/// client is gone or stalled past `limit`, or the file shrank or failed.
+/// Streams `len` bytes of a file; false when the client is gone or stalled past `limit`, or
+/// the file shrank or failed.
+///
+/// Each block is first read on the runtime thread with `preadv2(RWF_NOWAIT)`, which copies
+/// what the page cache holds and fails with `EAGAIN` rather than wait for the disk; only
+/// then (or on a file system without `RWF_NOWAIT`) does the block go to the blocking pool.
+/// A cached file thus costs no thread hand-off per block, and a cold one never stalls the
+/// runtime thread.
 async fn send_file(stream: &TcpStream, file: std::fs::File, len: u64, limit: Duration) -> bool {
     let size = FILE_BLOCK.min(usize::try_from(len).unwrap_or(FILE_BLOCK));
     let mut state = Some((file, vec![0u8; size]));
-    let mut left = len;
-    while left > 0 {
-        let want = usize::try_from(left).unwrap_or(usize::MAX).min(size);
-        let Some((mut file, mut block)) = state.take() else {
+    let mut offset = 0u64;
+    let mut nowait = true;
+    while offset < len {
+        let want = usize::try_from(len - offset)
+            .unwrap_or(usize::MAX)
+            .min(size);
+        let Some((file, mut block)) = state.take() else {
             return false;
         };
-        let read = c10k::runtime::task::spawn_blocking(move || {
-            let n = file.read(&mut block[..want]);
-            (file, block, n)
-        })
-        .await;
-        let Ok((file, block, Ok(n))) = read else {
-            return false;
+        let cached = if nowait {
+            let mut bufs = [std::io::IoSliceMut::new(&mut block[..want])];
+            match rustix::io::preadv2(&file, &mut bufs, offset, rustix::io::ReadWriteFlags::NOWAIT)
+            {
+                Ok(n) => Some(n),
+                Err(rustix::io::Errno::AGAIN) => None,
+                Err(
+                    rustix::io::Errno::OPNOTSUPP
+                    | rustix::io::Errno::INVAL
+                    | rustix::io::Errno::NOSYS,
+                ) => {
+                    nowait = false;
+                    None
+                }
+                Err(_) => return false,
+            }
+        } else {
+            None
+        };
+        let (file, block, n) = match cached {
+            Some(n) => (file, block, n),
+            None => {
+                let read = c10k::runtime::task::spawn_blocking(move || {
+                    let n = std::os::unix::fs::FileExt::read_at(&file, &mut block[..want], offset);
+                    (file, block, n)
+                })
+                .await;
+                match read {
+                    Ok((file, block, Ok(n))) => (file, block, n),
+                    _ => return false,
+                }
+            }
         };
         // Zero: the file shrank, and the promised length cannot be kept.
         if n == 0 || !send(stream, &block[..n], limit).await {
             return false;
         }
-        left -= n as u64;
+        offset += n as u64;
         state = Some((file, block));
     }
     true
