@@ -218,7 +218,10 @@ impl Ring {
             Inner::Accept { fd, peer: false }
             | Inner::AcceptMulti { fd }
             | Inner::Poll { fd, .. } => (Resources::None, fd),
-            Inner::Close { fd } => (Resources::None, fd.into_raw_fd()),
+            Inner::Close { fd } => {
+                let fd = fd.into_raw_fd();
+                (Resources::CloseFd(fd), fd)
+            }
             Inner::Nop => (Resources::None, -1),
         };
         let id = self.state.table.insert(InFlight {
@@ -839,7 +842,17 @@ impl Drop for Ring {
         let outstanding =
             |s: &State| s.table.len() > 0 || s.waker.as_ref().is_some_and(|w| w.in_flight);
         if self.state.flags.disabled {
-            // Nothing ever reached the kernel: every resource is ours.
+            // Nothing ever reached the kernel: every resource is ours, and
+            // descriptors handed to a close are still open.
+            for op in self.state.table.drain() {
+                if let Resources::CloseFd(fd) = op.resources {
+                    // SAFETY: `Op::close` took ownership of `fd`, and its SQE
+                    // was never submitted, so nobody closed it.
+                    drop(unsafe {
+                        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd)
+                    });
+                }
+            }
             return;
         }
         if outstanding(&self.state) {

@@ -11,6 +11,7 @@
 //! Only the ring's owner touches the table (`&mut Ring`).
 
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 use std::ptr::NonNull;
 
 use io_uring::types::Timespec;
@@ -32,6 +33,10 @@ pub(crate) enum Resources {
     Timespec(Pinned<Timespec>),
     /// recv_multi: the group the kernel picks buffers from.
     Group(BufGroup),
+    /// close: the descriptor the kernel closes once the SQE is submitted;
+    /// the ring closes it itself if it never is (a ring dropped before it
+    /// was enabled).
+    CloseFd(RawFd),
 }
 
 /// A heap allocation the kernel reads or writes through a raw pointer: a
