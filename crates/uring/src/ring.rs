@@ -1,28 +1,6 @@
 //! [`Ring`]: one io_uring instance, its op table, its buffer groups and its
 //! waker; submission batching and completion dispatch.
-//!
-//! # A turn
-//!
-//! 1. The owner pushes operations ([`Ring::push`]); each becomes one SQE
-//!    whose user data is its [`OpId`]. A full SQ is flushed by a
-//!    non-blocking `io_uring_enter` inside the push.
-//! 2. [`Ring::submit_and_wait`] re-arms the waker's read if needed and makes
-//!    one `io_uring_enter(to_submit, min_complete, GETEVENTS | EXT_ARG)`,
-//!    the timeout riding in the extended argument (no timeout SQE). `EINTR`
-//!    is retried with the remaining time; `ETIME` means the timeout passed.
-//!    `EBUSY`/`EAGAIN` (the kernel cannot post more completions, or is short
-//!    of memory) are handled by moving the CQ into a user-space backlog and
-//!    retrying without waiting.
-//! 3. [`Ring::reap`] drains the backlog, then the CQ, with no system call:
-//!    each CQE is dispatched by its user data to its slot, turned into a
-//!    [`Completion`], and handed to the caller, unless the op is detached
-//!    (then dropped). The final CQE frees the slot (rule 2 of the
-//!    [protocol](crate#the-buffer-ownership-protocol)). User data with a
-//!    zero high half is internal: `CANCEL` (results of cancel requests,
-//!    ignored: the target's own completion carries the outcome) and `WAKER`.
-//!
-//! Completions that did not fit in the CQ sit in the kernel's overflow list
-//! (`IORING_FEAT_NODROP`); the next enter flushes them into the CQ.
+//! (The protocol of a turn is documented on [`Ring`].)
 
 use std::fmt;
 use std::io;
@@ -49,7 +27,30 @@ const WAKER: u64 = 1;
 /// One io_uring instance, driven by one thread.
 ///
 /// See the [crate docs](crate) for the buffer-ownership protocol and the
-/// threading rules, and the [module docs](self) for what one turn does.
+/// threading rules.
+///
+/// # A turn
+///
+/// 1. The owner pushes operations ([`Ring::push`]); each becomes one SQE
+///    whose user data is its [`OpId`]. A full SQ is flushed by a
+///    non-blocking `io_uring_enter` inside the push.
+/// 2. [`Ring::submit_and_wait`] re-arms the waker's read if needed and makes
+///    one `io_uring_enter(to_submit, min_complete, GETEVENTS | EXT_ARG)`,
+///    the timeout riding in the extended argument (no timeout SQE). `EINTR`
+///    is retried with the remaining time; `ETIME` means the timeout passed.
+///    `EBUSY`/`EAGAIN` (the kernel cannot post more completions, or is short
+///    of memory) are handled by moving the CQ into a user-space backlog and
+///    retrying without waiting.
+/// 3. [`Ring::reap`] drains the backlog, then the CQ, with no system call:
+///    each CQE is dispatched by its user data to its slot, turned into a
+///    [`Completion`], and handed to the caller, unless the op is detached
+///    (then dropped). The final CQE frees the slot (rule 2 of the
+///    [protocol](crate#the-buffer-ownership-protocol)). User data with a
+///    zero high half is internal: `CANCEL` (results of cancel requests,
+///    ignored: the target's own completion carries the outcome) and `WAKER`.
+///
+/// Completions that did not fit in the CQ sit in the kernel's overflow list
+/// (`IORING_FEAT_NODROP`); the next enter flushes them into the CQ.
 ///
 /// # Examples
 ///
@@ -494,9 +495,13 @@ impl Ring {
             });
         }
         let slot = self.state.waker.as_ref().expect("just created");
-        Ok(Waker {
+        let waker = Waker {
             inner: Arc::clone(&slot.inner),
-        })
+        };
+        for owner in self.state.groups.iter().flatten() {
+            owner.group.shared.set_waker(waker.clone());
+        }
+        Ok(waker)
     }
 
     /// Keeps the waker's read in flight (see `waker.rs`).
@@ -546,6 +551,11 @@ impl Ring {
         let index = usize::from(id);
         if self.state.groups.len() <= index {
             self.state.groups.resize_with(index + 1, || None);
+        }
+        if let Some(w) = &self.state.waker {
+            group.shared.set_waker(Waker {
+                inner: Arc::clone(&w.inner),
+            });
         }
         self.state.groups[index] = Some(GroupOwner {
             group: group.clone(),
@@ -748,6 +758,11 @@ impl State {
             }
             _ => None,
         };
+        if res == -libc::ENOBUFS {
+            if let Resources::Group(group) = &op.resources {
+                group.shared.set_starved();
+            }
+        }
         let fd = match kind {
             OpKind::Accept | OpKind::AcceptMulti if res >= 0 => {
                 // SAFETY: the kernel created this descriptor for this accept

@@ -1,29 +1,6 @@
 //! [`Waker`]: wakes a ring's owner out of
 //! [`submit_and_wait`](crate::Ring::submit_and_wait) from any thread.
-//!
-//! # Mechanism
-//!
-//! An `eventfd(2)` (blocking, close-on-exec) that the ring itself reads: the
-//! owner keeps one 8-byte `IORING_OP_READ` on it in flight, with reserved
-//! user data. `wake()` writes to the eventfd; the read completes, the wait
-//! returns (the completion counts towards `min_complete`), and the ring
-//! re-arms the read before its next submission. The completion is handled
-//! inside the ring and never shown to the caller. (`IORING_OP_MSG_RING`
-//! would need a ring on the waking thread; plain threads have none.)
-//!
-//! # Coalescing protocol
-//!
-//! 1. `wake()`: `pending.swap(true, AcqRel)`; only if it was `false`, write
-//!    the eventfd (one system call per *batch* of wakes).
-//! 2. The owner, when it reaps the read's completion:
-//!    `pending.swap(false, AcqRel)`, then re-arms the read.
-//! 3. The caller runs its queues *after* [`reap`](crate::Ring::reap) returns.
-//!
-//! A waker that finds `pending` already `true` (1) read-modify-wrote it
-//! before the owner's swap (2), so whatever it published before waking
-//! (say, a task in a queue) is visible to the owner after (2), and the owner
-//! looks at its queues in (3). A wake after (2) finds `false` and writes the
-//! eventfd again. No wake is lost; redundant ones cost no system call.
+//! (Its mechanism and coalescing protocol are documented on [`Waker`].)
 
 use std::fmt;
 use std::io;
@@ -34,8 +11,32 @@ use std::sync::Arc;
 /// Wakes the owner of a [`Ring`](crate::Ring) from any thread; made by
 /// [`Ring::waker`](crate::Ring::waker). Cloneable, `Send + Sync`.
 ///
-/// Wakes are coalesced (see the [module docs](self)): many `wake()`s before
-/// the owner notices cost one system call and end one wait.
+/// Wakes are coalesced: many `wake()`s before the owner notices cost one
+/// system call and end one wait.
+///
+/// # Mechanism
+///
+/// An `eventfd(2)` (blocking, close-on-exec) that the ring itself reads: the
+/// owner keeps one 8-byte `IORING_OP_READ` on it in flight, with reserved
+/// user data. `wake()` writes to the eventfd; the read completes, the wait
+/// returns (the completion counts towards `min_complete`), and the ring
+/// re-arms the read before its next submission. The completion is handled
+/// inside the ring and never shown to the caller. (`IORING_OP_MSG_RING`
+/// would need a ring on the waking thread; plain threads have none.)
+///
+/// # Coalescing protocol
+///
+/// 1. `wake()`: `pending.swap(true, AcqRel)`; only if it was `false`, write
+///    the eventfd (one system call per *batch* of wakes).
+/// 2. The owner, when it reaps the read's completion:
+///    `pending.swap(false, AcqRel)`, then re-arms the read.
+/// 3. The caller runs its queues *after* [`reap`](crate::Ring::reap) returns.
+///
+/// A waker that finds `pending` already `true` (1) read-modify-wrote it
+/// before the owner's swap (2), so whatever it published before waking
+/// (say, a task in a queue) is visible to the owner after (2), and the owner
+/// looks at its queues in (3). A wake after (2) finds `false` and writes the
+/// eventfd again. No wake is lost; redundant ones cost no system call.
 ///
 /// # Examples
 ///
