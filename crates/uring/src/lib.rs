@@ -134,6 +134,7 @@
 mod buf_group;
 mod builder;
 mod completion;
+mod loom;
 mod op;
 mod ring;
 mod sys;

@@ -198,7 +198,9 @@ impl Op {
     /// Accepts connections on `fd` until cancelled or an error: one
     /// completion per connection, each with
     /// [`more`](crate::Completion::more) set while it continues. No peer
-    /// address (use `getpeername`).
+    /// address (use `getpeername`). Like every multishot op it may end after
+    /// a successful completion (its last has no `more`): push it again to
+    /// keep accepting.
     pub fn accept_multi(fd: RawFd) -> Op {
         Op {
             inner: Inner::AcceptMulti { fd },
@@ -223,7 +225,10 @@ impl Op {
     /// error, when cancelled, or with `ENOBUFS` when the group ran dry
     /// ([`Completion::is_no_buffers`](crate::Completion::is_no_buffers)):
     /// the data stays in the socket, so pushing the op again once buffers
-    /// are back loses nothing.
+    /// are back loses nothing. The kernel may also end it after a completion
+    /// that carried data (for instance when the CQ overflowed): whenever a
+    /// completion is [final](crate::Completion::is_final) with a positive
+    /// result, push the receive again to keep receiving.
     pub fn recv_multi(fd: RawFd, group: &BufGroup) -> Op {
         Op {
             inner: Inner::RecvMulti {

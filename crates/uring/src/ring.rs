@@ -918,3 +918,56 @@ impl Drop for Ring {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Rule 7 needs the ring's internals to observe: whether the memory of
+    //! a buffer group was released or leaked.
+
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
+    use std::sync::Arc;
+
+    use super::Ring;
+    use crate::{BufGroup, Op};
+
+    fn ring_with_ops_in_flight() -> std::io::Result<(Ring, BufGroup, TcpStream, TcpStream)> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let client = TcpStream::connect(listener.local_addr()?)?;
+        let (server, _) = listener.accept()?;
+        let mut ring = Ring::new()?;
+        let group = ring.register_buf_group(BufGroup::builder(0).count(2))?;
+        ring.push(Op::recv_multi(server.as_raw_fd(), &group), 1)?;
+        ring.push(Op::recv(server.as_raw_fd(), Vec::with_capacity(64)), 2)?;
+        ring.submit()?;
+        Ok((ring, group, client, server))
+    }
+
+    #[test]
+    fn drop_on_the_issuing_thread_releases_the_group() -> std::io::Result<()> {
+        let (ring, group, _client, _server) = ring_with_ops_in_flight()?;
+        drop(ring);
+        assert_eq!(
+            Arc::strong_count(&group.shared),
+            1,
+            "only our handle is left"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn drop_on_a_foreign_thread_leaks_the_group() -> std::io::Result<()> {
+        let (ring, group, _client, _server) = ring_with_ops_in_flight()?;
+        if !ring.setup_flags().single_issuer {
+            return Ok(()); // any thread may enter: nothing to leak
+        }
+        std::thread::spawn(move || drop(ring))
+            .join()
+            .expect("dropping thread");
+        // The ring could not wait for the cancelled receives, so it leaked
+        // its reference and the op's instead of freeing what the kernel may
+        // still write into.
+        assert!(Arc::strong_count(&group.shared) > 1);
+        Ok(())
+    }
+}

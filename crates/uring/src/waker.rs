@@ -5,8 +5,9 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use crate::loom::{AtomicBool, Ordering};
 
 /// Wakes the owner of a [`Ring`](crate::Ring) from any thread; made by
 /// [`Ring::waker`](crate::Ring::waker). Cloneable, `Send + Sync`.
@@ -59,8 +60,7 @@ pub struct Waker {
 
 pub(crate) struct Inner {
     pub(crate) fd: OwnedFd,
-    /// A wake is in flight (set by `wake`, cleared by the owner).
-    pending: AtomicBool,
+    pending: Pending,
 }
 
 impl Inner {
@@ -68,13 +68,44 @@ impl Inner {
         let fd = rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC)?;
         Ok(Arc::new(Inner {
             fd,
-            pending: AtomicBool::new(false),
+            pending: Pending::new(),
         }))
     }
 
     /// Step 2 of the coalescing protocol.
     pub(crate) fn clear(&self) {
-        self.pending.swap(false, Ordering::AcqRel);
+        self.pending.clear();
+    }
+}
+
+/// The coalescing flag: a wake is in flight (set by `wake`, cleared by the
+/// owner when it reaps the eventfd read). Its two read-modify-writes carry
+/// the happens-before edge the protocol's argument needs.
+pub(crate) struct Pending(AtomicBool);
+
+impl Pending {
+    pub(crate) fn new() -> Self {
+        Pending(AtomicBool::new(false))
+    }
+
+    /// Step 1: sets the flag; `true` if this wake must write the eventfd.
+    pub(crate) fn set(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
+    }
+
+    /// Step 2: clears the flag (a read-modify-write, so that it reads the
+    /// last waker's write and acquires what that waker published).
+    pub(crate) fn clear(&self) {
+        self.0.swap(false, Ordering::AcqRel);
+    }
+
+    /// Undoes step 1 after a failed write, so that a later wake retries.
+    fn unset(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -87,7 +118,7 @@ impl Waker {
     /// The error of `write(2)` on the eventfd (in practice none: the counter
     /// cannot overflow, since wakes are coalesced). `EINTR` is retried.
     pub fn wake(&self) -> io::Result<()> {
-        if self.inner.pending.swap(true, Ordering::AcqRel) {
+        if !self.inner.pending.set() {
             return Ok(());
         }
         loop {
@@ -96,7 +127,7 @@ impl Waker {
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => {
                     // Let a later wake try again.
-                    self.inner.pending.store(false, Ordering::Release);
+                    self.inner.pending.unset();
                     return Err(e.into());
                 }
             }
@@ -108,7 +139,12 @@ impl fmt::Debug for Waker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Waker")
             .field("eventfd", &self.inner.fd.as_raw_fd())
-            .field("pending", &self.inner.pending.load(Ordering::Relaxed))
+            .field("pending", &self.inner.pending.is_set())
             .finish()
     }
+}
+
+#[cfg(all(test, loom))]
+mod tests {
+    mod loom_pending;
 }

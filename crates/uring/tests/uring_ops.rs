@@ -483,3 +483,31 @@ fn drop_with_ops_in_flight() -> io::Result<()> {
     assert_eq!(rustix::io::write(&w, b"x"), Err(rustix::io::Errno::PIPE));
     Ok(())
 }
+
+/// The runtime's startup: build disabled on one thread, register a buffer
+/// group and queue a multishot receive there, enable and drive on another.
+#[test]
+fn disabled_ring_with_a_group_is_driven_elsewhere() -> io::Result<()> {
+    let mut ring = Ring::builder().disabled(true).build()?;
+    let group = ring.register_buf_group(BufGroup::builder(2).buf_size(32).count(4))?;
+    let (mut client, server) = tcp_pair()?;
+    ring.push(Op::recv_multi(server.as_raw_fd(), &group), 1)?;
+    let err = ring.submit().unwrap_err();
+    assert!(err.to_string().contains("disabled"), "{err}");
+    client.write_all(b"over there")?;
+    let got = std::thread::spawn(move || -> io::Result<Vec<u8>> {
+        ring.enable()?;
+        let mut c = turn(&mut ring)?.pop().expect("one completion");
+        let data = c.take_provided().expect("a provided buffer").to_vec();
+        ring.cancel_fd(server.as_raw_fd())?;
+        settle(&mut ring, 10, |c| {
+            ensure(c.is_cancelled(), || format!("{c:?}"))
+        })?;
+        Ok(data)
+    })
+    .join()
+    .expect("driving thread")?;
+    assert_eq!(got, b"over there");
+    assert_eq!(group.available(), 4);
+    Ok(())
+}
