@@ -88,6 +88,8 @@ struct State {
     drop_timeout: Duration,
     /// Dropping: do not re-arm the waker.
     closing: bool,
+    /// `io_uring_enter` calls made (see `Ring::enter_count`).
+    enters: u64,
 }
 
 /// The ring's side of its [`Waker`].
@@ -126,6 +128,7 @@ impl Ring {
                 flags,
                 drop_timeout,
                 closing: false,
+                enters: 0,
             },
         }
     }
@@ -163,6 +166,12 @@ impl Ring {
     /// SQEs queued and not yet submitted.
     pub fn queued(&mut self) -> usize {
         self.uring.submission().len()
+    }
+
+    /// How many `io_uring_enter` system calls this ring has made: for
+    /// tests and statistics of the batching (one per turn is the goal).
+    pub fn enter_count(&self) -> u64 {
+        self.state.enters
     }
 
     /// Completions waiting to be reaped, as far as user space can see
@@ -346,7 +355,9 @@ impl Ring {
     }
 
     /// Submits everything queued, without waiting; also makes completions
-    /// the kernel has deferred visible to [`reap`](Self::reap).
+    /// the kernel has deferred visible to [`reap`](Self::reap). With nothing
+    /// queued and no completion work flagged by the kernel
+    /// ([`SetupFlags::taskrun_flag`]), it makes no system call.
     ///
     /// # Errors
     ///
@@ -394,6 +405,17 @@ impl Ring {
                 want = 0;
             }
             let to_submit = self.uring.submission().len() as u32;
+            if to_submit == 0 && want == 0 && self.state.flags.taskrun_flag {
+                // Nothing to submit, nothing to wait for: enter only if the
+                // kernel flags completion work to run or an overflow to
+                // flush. Work flagged just after this check is seen by the
+                // next turn (a waiting enter always enters).
+                let sq = self.uring.submission();
+                if !sq.taskrun() && !sq.cq_overflow() {
+                    return Ok(());
+                }
+            }
+            self.state.enters += 1;
             let flags = (EnterFlags::GETEVENTS | EnterFlags::EXT_ARG).bits();
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if remaining == Some(Duration::ZERO) {
