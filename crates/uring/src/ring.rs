@@ -210,10 +210,10 @@ impl Ring {
         let shape = Shape::of(&op.inner);
         let (resources, fd) = match op.inner {
             Inner::Accept { fd, peer: true } => {
-                (Resources::Addr(Pinned::new(*SockAddrBuf::empty())), fd)
+                (Resources::Addr(Pinned::new(SockAddrBuf::empty())), fd)
             }
             Inner::Connect { fd, addr } => (
-                Resources::Addr(Pinned::new(*SockAddrBuf::from_socket_addr(addr))),
+                Resources::Addr(Pinned::new(SockAddrBuf::from_socket_addr(addr))),
                 fd,
             ),
             Inner::Recv { fd, buf }
