@@ -102,6 +102,10 @@ impl OpKind {
 /// One operation to push into a [`Ring`](crate::Ring), with the resources
 /// it owns while in flight.
 ///
+/// Descriptors are raw numbers (rule 8 of the
+/// [protocol](crate#the-buffer-ownership-protocol)), or, after
+/// [`fixed`](Op::fixed), indexes into the ring's registered file table.
+///
 /// Buffers are `Vec<u8>`: receives and reads fill the *spare capacity*
 /// (`len..capacity`) and the completion hands the vector back with its
 /// length grown by the bytes received; sends and writes send
@@ -118,6 +122,8 @@ impl OpKind {
 /// ```
 pub struct Op {
     pub(crate) inner: Inner,
+    /// The descriptor is an index into the ring's registered file table.
+    pub(crate) fixed: bool,
 }
 
 pub(crate) enum Inner {
@@ -183,6 +189,7 @@ impl Op {
     pub fn accept(fd: RawFd) -> Op {
         Op {
             inner: Inner::Accept { fd, peer: false },
+            fixed: false,
         }
     }
 
@@ -192,6 +199,7 @@ impl Op {
     pub fn accept_with_peer(fd: RawFd) -> Op {
         Op {
             inner: Inner::Accept { fd, peer: true },
+            fixed: false,
         }
     }
 
@@ -204,6 +212,7 @@ impl Op {
     pub fn accept_multi(fd: RawFd) -> Op {
         Op {
             inner: Inner::AcceptMulti { fd },
+            fixed: false,
         }
     }
 
@@ -215,6 +224,7 @@ impl Op {
     pub fn recv(fd: RawFd, buf: Vec<u8>) -> Op {
         Op {
             inner: Inner::Recv { fd, buf },
+            fixed: false,
         }
     }
 
@@ -235,6 +245,7 @@ impl Op {
                 fd,
                 group: group.clone(),
             },
+            fixed: false,
         }
     }
 
@@ -246,6 +257,7 @@ impl Op {
     pub fn send(fd: RawFd, buf: Vec<u8>, offset: usize) -> Op {
         Op {
             inner: Inner::Send { fd, buf, offset },
+            fixed: false,
         }
     }
 
@@ -259,6 +271,7 @@ impl Op {
     pub fn send_zc(fd: RawFd, buf: Vec<u8>, offset: usize) -> Op {
         Op {
             inner: Inner::SendZc { fd, buf, offset },
+            fixed: false,
         }
     }
 
@@ -268,6 +281,7 @@ impl Op {
     pub fn read(fd: RawFd, buf: Vec<u8>, at: u64) -> Op {
         Op {
             inner: Inner::Read { fd, buf, at },
+            fixed: false,
         }
     }
 
@@ -281,6 +295,7 @@ impl Op {
                 offset,
                 at,
             },
+            fixed: false,
         }
     }
 
@@ -289,6 +304,7 @@ impl Op {
     pub fn connect(fd: RawFd, addr: SocketAddr) -> Op {
         Op {
             inner: Inner::Connect { fd, addr },
+            fixed: false,
         }
     }
 
@@ -302,6 +318,7 @@ impl Op {
                 events,
                 multi: false,
             },
+            fixed: false,
         }
     }
 
@@ -315,6 +332,7 @@ impl Op {
                 events,
                 multi: true,
             },
+            fixed: false,
         }
     }
 
@@ -324,6 +342,7 @@ impl Op {
     pub fn timeout(after: Duration) -> Op {
         Op {
             inner: Inner::Timeout { after },
+            fixed: false,
         }
     }
 
@@ -333,13 +352,44 @@ impl Op {
     pub fn close(fd: OwnedFd) -> Op {
         Op {
             inner: Inner::Close { fd },
+            fixed: false,
         }
     }
 
     /// Does nothing and completes with 0: a way to test a ring, or to get a
     /// completion at the next turn.
     pub fn nop() -> Op {
-        Op { inner: Inner::Nop }
+        Op {
+            inner: Inner::Nop,
+            fixed: false,
+        }
+    }
+
+    /// Makes the operation's descriptor an index into the ring's
+    /// registered file table ([`Ring::register_files`](crate::Ring::register_files)),
+    /// `IOSQE_FIXED_FILE`: the kernel skips looking the descriptor up and
+    /// taking a reference on its file for every operation. Push fails with
+    /// `InvalidInput` for kinds without a descriptor (timeout, nop) and for
+    /// close (which owns a real descriptor).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use c10k_uring::{Op, Ring};
+    ///
+    /// let (r, w) = rustix::pipe::pipe()?;
+    /// let mut ring = Ring::new()?;
+    /// ring.register_files(4)?;
+    /// ring.update_files(2, &[w.as_raw_fd()])?; // slot 2 = the pipe's write end
+    /// ring.push(Op::write(2, b"fixed".to_vec(), 0, u64::MAX).fixed(), 0)?;
+    /// ring.submit_and_wait(1, None)?;
+    /// ring.reap(|c| assert_eq!(c.result().unwrap(), 5));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn fixed(mut self) -> Op {
+        self.fixed = true;
+        self
     }
 
     /// The kind of this operation.

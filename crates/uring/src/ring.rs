@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use io_uring::types::{CancelBuilder, Fd, SubmitArgs, Timespec};
+use io_uring::types::{CancelBuilder, Fd, Fixed, SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, EnterFlags, IoUring};
 
 use crate::buf_group::{BufGroup, BufGroupBuilder, GroupOwner};
@@ -207,6 +207,7 @@ impl Ring {
             return Err(PushError::new(op, e));
         }
         let kind = op.kind();
+        let fixed = op.fixed;
         let shape = Shape::of(&op.inner);
         let (resources, fd) = match op.inner {
             Inner::Accept { fd, peer: true } => {
@@ -242,7 +243,12 @@ impl Ring {
             zc_result: None,
         });
         let slot = self.state.table.get_mut(id).expect("just inserted");
-        let entry = build_sqe(shape, slot, fd).user_data(id.user_data());
+        let mut entry = build_sqe(shape, slot, fd).user_data(id.user_data());
+        if fixed {
+            // `fd` is a registered file index; with this flag the kernel
+            // reads the SQE's fd field as one.
+            entry = entry.flags(squeue::Flags::FIXED_FILE);
+        }
         // SAFETY: every pointer in the entry points into `slot.resources`
         // (heap memory that stays put while the slot moves) or is null, and
         // the slot keeps it until the op's final CQE is reaped (rule 2 of the
@@ -270,6 +276,9 @@ impl Ring {
                 if *offset > buf.len() =>
             {
                 bad("send offset is past the end of the buffer")
+            }
+            Inner::Timeout { .. } | Inner::Nop | Inner::Close { .. } if op.fixed => {
+                bad("this operation has no registered-file form")
             }
             Inner::RecvMulti { group, .. } => match self.state.group(group.id()) {
                 Some(owner) if Arc::ptr_eq(&owner.group.shared, &group.shared) => Ok(()),
@@ -329,6 +338,49 @@ impl Ring {
             .user_data(CANCEL);
         self.push_internal(&entry);
         Ok(())
+    }
+
+    /// Like [`cancel_fd`](Self::cancel_fd), for operations on registered
+    /// file `index` (pushed with [`Op::fixed`]).
+    ///
+    /// # Errors
+    ///
+    /// The error of the flushing submit, when the SQ was full.
+    pub fn cancel_fixed(&mut self, index: u32) -> io::Result<()> {
+        self.reserve_sq()?;
+        let entry = opcode::AsyncCancel2::new(CancelBuilder::fd(Fixed(index)).all())
+            .build()
+            .user_data(CANCEL);
+        self.push_internal(&entry);
+        Ok(())
+    }
+
+    /// Registers a file table of `slots` empty entries
+    /// (`IORING_REGISTER_FILES2`, sparse), for operations made with
+    /// [`Op::fixed`]. Fill and clear entries with
+    /// [`update_files`](Self::update_files).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's: `EBUSY` if the ring has a file table already,
+    /// `EMFILE` beyond the process's descriptor limit.
+    pub fn register_files(&mut self, slots: u32) -> io::Result<()> {
+        self.uring.submitter().register_files_sparse(slots)
+    }
+
+    /// Sets registered file entries `offset..offset + fds.len()` to `fds`
+    /// (`IORING_REGISTER_FILES_UPDATE`); `-1` clears an entry. The table
+    /// holds its own reference to each file: closing a descriptor after
+    /// registering it does not clear its entry, and clearing an entry does
+    /// not stop operations in flight on it ([`cancel_fixed`](Self::cancel_fixed)
+    /// does). Returns how many entries were updated.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's: `ENXIO` without a file table, `EINVAL` past its end,
+    /// `EBADF` for a descriptor that is not open.
+    pub fn update_files(&mut self, offset: u32, fds: &[RawFd]) -> io::Result<usize> {
+        self.uring.submitter().register_files_update(offset, fds)
     }
 
     /// Stops delivering the completions of `id`: the ring drops what they

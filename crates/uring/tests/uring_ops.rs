@@ -547,3 +547,42 @@ fn idle_submit_skips_the_syscall_but_not_completions() -> io::Result<()> {
     assert!(ring.enter_count() > enters, "flagged work made it enter");
     Ok(())
 }
+
+/// Registered files: operations on a table index instead of a descriptor,
+/// cancelled by index, failing with `EBADF` once the entry is cleared.
+#[test]
+fn registered_files() -> io::Result<()> {
+    let mut ring = Ring::new()?;
+    ring.register_files(8)?;
+    assert!(ring.register_files(8).is_err(), "one table per ring");
+    let group = ring.register_buf_group(BufGroup::builder(0).buf_size(64).count(4))?;
+    let (mut client, server) = tcp_pair()?;
+    assert_eq!(ring.update_files(3, &[server.as_raw_fd()])?, 1);
+
+    let recv = ring.push(Op::recv_multi(3, &group).fixed(), 1)?;
+    client.write_all(b"fixed")?;
+    let mut c = turn(&mut ring)?.pop().expect("one completion");
+    assert_eq!(c.id(), recv);
+    assert_eq!(c.take_provided().as_deref(), Some(&b"fixed"[..]));
+
+    ring.push(Op::send(3, b"back".to_vec(), 0).fixed(), 2)?;
+    let c = turn(&mut ring)?.pop().expect("one completion");
+    assert_eq!(c.result()?, 4);
+    let mut got = [0; 4];
+    client.read_exact(&mut got)?;
+    assert_eq!(&got, b"back");
+
+    ring.cancel_fixed(3)?;
+    let c = turn(&mut ring)?.pop().expect("one completion");
+    assert!(c.id() == recv && c.is_cancelled() && c.is_final(), "{c:?}");
+
+    assert_eq!(ring.update_files(3, &[-1])?, 1);
+    ring.push(Op::recv(3, Vec::with_capacity(8)).fixed(), 3)?;
+    let c = turn(&mut ring)?.pop().expect("one completion");
+    assert_eq!(c.raw_result(), -libc::EBADF, "a cleared entry");
+
+    let err = ring.push(Op::nop().fixed(), 4).unwrap_err();
+    assert_eq!(err.error().kind(), io::ErrorKind::InvalidInput);
+    assert_eq!(group.available(), 4);
+    Ok(())
+}
