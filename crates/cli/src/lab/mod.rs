@@ -65,6 +65,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use serde::Serialize;
 
 use crate::load::Report;
+use crate::model::IoModel;
 use crate::shutdown;
 use pairs::Pair;
 use procfs::CpuSource;
@@ -79,53 +80,31 @@ pub(crate) enum Mode {
     SideBySide,
 }
 
-/// A model the lab measures: an echo model, or the tokio reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// A model the lab measures: an echo model ([`IoModel`], the one list of models), or the
+/// tokio reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LabModel {
-    /// Blocking sockets, a thread per connection.
-    Threads,
-    /// Busy-polling over non-blocking sockets.
-    Nonblocking,
-    /// The c10k runtime on select(2).
-    Select,
-    /// The c10k runtime on poll(2).
-    Poll,
-    /// The c10k runtime on epoll(7), edge-triggered, a task per connection.
-    Epoll,
-    /// The hand-written callback loop on the epoll selector (no tasks).
-    Reactor,
-    /// Signal-driven IO.
-    Sigio,
-    /// io_uring.
-    Uring,
+    /// `c10k echo --model M`.
+    Io(IoModel),
     /// The tokio reference (a task and a 1 KiB buffer per connection).
     Tokio,
 }
 
 impl LabModel {
-    const ALL: [LabModel; 9] = [
-        LabModel::Threads,
-        LabModel::Nonblocking,
-        LabModel::Select,
-        LabModel::Poll,
-        LabModel::Epoll,
-        LabModel::Reactor,
-        LabModel::Sigio,
-        LabModel::Uring,
-        LabModel::Tokio,
-    ];
+    /// Every echo model in the order of [`IoModel::ALL`], then tokio.
+    pub(crate) const ALL: [LabModel; IoModel::ALL.len() + 1] = {
+        let mut all = [LabModel::Tokio; IoModel::ALL.len() + 1];
+        let mut i = 0;
+        while i < IoModel::ALL.len() {
+            all[i] = LabModel::Io(IoModel::ALL[i]);
+            i += 1;
+        }
+        all
+    };
 
-    pub(crate) fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
-            LabModel::Threads => "threads",
-            LabModel::Nonblocking => "nonblocking",
-            LabModel::Select => "select",
-            LabModel::Poll => "poll",
-            LabModel::Epoll => "epoll",
-            LabModel::Reactor => "reactor",
-            LabModel::Sigio => "sigio",
-            LabModel::Uring => "uring",
+            LabModel::Io(m) => m.name(),
             LabModel::Tokio => "tokio",
         }
     }
@@ -143,7 +122,27 @@ impl LabModel {
     fn limit(self) -> Option<usize> {
         // select(2) watches descriptors below FD_SETSIZE; a few are taken by stdio, the
         // listener and the selector's own wake-up descriptors.
-        (self == LabModel::Select).then_some(c10k::selector::FD_SETSIZE - 24)
+        (self == LabModel::Io(IoModel::Select)).then_some(c10k::selector::FD_SETSIZE - 24)
+    }
+}
+
+impl Serialize for LabModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl ValueEnum for LabModel {
+    fn value_variants<'a>() -> &'a [Self] {
+        &LabModel::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            LabModel::Io(m) => m.to_possible_value()?,
+            LabModel::Tokio => clap::builder::PossibleValue::new("tokio")
+                .help("the tokio reference server (a task and a 1 KiB buffer per connection)"),
+        })
     }
 }
 
@@ -819,15 +818,18 @@ mod tests {
 
     #[test]
     fn side_by_side_always_measures_tokio_once() {
-        let s = Settings::from_args(&args(&[LabModel::Epoll, LabModel::Epoll], true));
+        let s = Settings::from_args(&args(
+            &[LabModel::Io(IoModel::Epoll), LabModel::Io(IoModel::Epoll)],
+            true,
+        ));
         assert_eq!(s.mode, Mode::SideBySide);
-        assert_eq!(s.models, [LabModel::Epoll, LabModel::Tokio]);
-        let s = Settings::from_args(&args(&[LabModel::Tokio, LabModel::Poll], true));
-        assert_eq!(s.models, [LabModel::Tokio, LabModel::Poll]);
+        assert_eq!(s.models, [LabModel::Io(IoModel::Epoll), LabModel::Tokio]);
+        let s = Settings::from_args(&args(&[LabModel::Tokio, LabModel::Io(IoModel::Poll)], true));
+        assert_eq!(s.models, [LabModel::Tokio, LabModel::Io(IoModel::Poll)]);
         // Sequential runs measure what was asked; --quick keeps its defaults either way.
-        let s = Settings::from_args(&args(&[LabModel::Epoll], false));
+        let s = Settings::from_args(&args(&[LabModel::Io(IoModel::Epoll)], false));
         assert_eq!(s.mode, Mode::Sequential);
-        assert_eq!(s.models, [LabModel::Epoll]);
+        assert_eq!(s.models, [LabModel::Io(IoModel::Epoll)]);
         assert_eq!((s.conns, s.runs), (vec![100, 1000], 1));
     }
 }

@@ -11,6 +11,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::pairs::{self, Pair, PairRow, RatioStats};
+use crate::model::IoModel;
+
 use super::{LabModel, Mode, ModelInfo, Sample, Settings};
 
 /// Figures of one model relative to tokio in the same lab run (`> 1` means more).
@@ -530,7 +532,10 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
                  slice; only the ratios are figures, absolute values are not comparable with \
                  sequential runs"
             );
-            if settings.models.contains(&LabModel::Nonblocking) {
+            if settings
+                .models
+                .contains(&LabModel::Io(IoModel::Nonblocking))
+            {
                 let _ = writeln!(
                     text,
                     "- nonblocking busy-polls: side by side it takes CPU time from tokio's \
@@ -538,7 +543,7 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
                      ratios are reported as measured"
                 );
             }
-            if settings.models.contains(&LabModel::Threads) {
+            if settings.models.contains(&LabModel::Io(IoModel::Threads)) {
                 let _ = writeln!(
                     text,
                     "- threads runs a thread per connection: the kernel shares the server CPU                      fairly per thread, not per process, so side by side its hundreds of                      threads take nearly all of it and tokio's one thread starves; its req/s,                      p50 and p99 ratios measure that starvation, only its CPU per request is                      a fair figure"
