@@ -42,8 +42,8 @@ pub(crate) const DRAIN: Duration = Duration::from_secs(2);
 Ctrl-C stops accepting, finishes the writes in flight, and exits."
 )]
 pub(crate) struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:7007")]
+    /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = crate::net::parse_addr)]
     pub(crate) listen: SocketAddr,
     /// IO model.
     #[arg(long, value_enum, default_value = "auto")]
@@ -148,7 +148,7 @@ where
 #[derive(Debug, ClapArgs)]
 pub(crate) struct TokioArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7007")]
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = crate::net::parse_addr)]
     listen: SocketAddr,
     /// Runtime threads (1: current-thread runtime).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
