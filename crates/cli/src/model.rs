@@ -84,6 +84,12 @@ impl IoModel {
         }
     }
 
+    /// Whether the model's server takes CPU while it has nothing to do (`nonblocking`
+    /// busy-polls): the lab pauses such a server between its measurements.
+    pub(crate) const fn spins_when_idle(self) -> bool {
+        matches!(self, IoModel::Nonblocking)
+    }
+
     /// The runtime backend of a model that runs the c10k runtime (a task per connection),
     /// `None` for the others. Derived from the runtime's own list: a model is a runtime
     /// model when the runtime's [`Backend`] parses its name.
@@ -97,13 +103,12 @@ impl IoModel {
         }
     }
 
-    /// Why this build cannot run the model, or `None` when it can.
+    /// Why this build cannot run the model (a short reason), or `None` when it can.
     pub(crate) fn unavailable(self) -> Option<&'static str> {
         match self {
-            IoModel::Uring if self.runtime_backend().is_none() => Some(
-                "the uring model is not available: the io_uring driver is not built yet \
-                 (try --model epoll)",
-            ),
+            IoModel::Uring if self.runtime_backend().is_none() => {
+                Some("the io_uring driver is not built yet")
+            }
             _ => None,
         }
     }

@@ -71,7 +71,9 @@ pub(crate) struct Options {
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let model = args.model.resolve();
     if let Some(why) = model.unavailable() {
-        return Err(usage(why));
+        return Err(usage(format!(
+            "the {model} model is not available: {why} (try --model epoll)"
+        )));
     }
     if args.backend.is_some() && model != IoModel::Reactor {
         return Err(usage("--backend applies to --model reactor only"));
