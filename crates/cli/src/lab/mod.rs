@@ -180,7 +180,7 @@ impl ValueEnum for LabModel {
     after_help = "Writes results.md, runs.csv, summary.csv, results.json, chart.svg and \
 setup.md into OUT/<YYYY-MM-DD-HHMMSS>/ (OUT: target/lab, which git ignores; record a run \
 with --out bench/runs).\nThe servers run on the first CPU and the load generators on the \
-second when there are two.\n--quick: side by side, conns 100,1000, size 64, 3 runs of 1 s, \
+second when there are two.\n--quick: side by side, conns 100,1000, size 64, 3 runs of 1.5 s, \
 memory at 1000 idle connections (about a minute on 2 cores).\nSide by side: each model \
 runs at the same time as tokio (both servers on the first CPU, both load generators on the \
 second); the figures are the per-run ratios model ÷ tokio, which a shared machine's drift \
@@ -200,7 +200,7 @@ pub(crate) struct Args {
     /// Payload sizes in bytes, comma-separated [default: 64,1024; quick: 64].
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub(crate) sizes: Vec<u32>,
-    /// Seconds per measurement [default: 5; quick: 1].
+    /// Seconds per measurement [default: 5; quick: 1.5].
     #[arg(long, value_parser = crate::load::parse_secs)]
     pub(crate) duration: Option<Duration>,
     /// Runs per cell; the table shows medians [default: 3].
@@ -274,7 +274,7 @@ impl Settings {
         }
         let duration = args
             .duration
-            .unwrap_or(Duration::from_secs(if args.quick { 1 } else { 5 }));
+            .unwrap_or(Duration::from_millis(if args.quick { 1500 } else { 5000 }));
         let cpus = child::cpus();
         let (server_cpu, load_cpu) = match cpus.as_slice() {
             [a, b, ..] => (Some(*a), Some(*b)),
@@ -906,7 +906,7 @@ mod tests {
         let s = Settings::from_args(&a);
         assert_eq!(s.mode, Mode::SideBySide);
         assert_eq!(s.models, LabModel::ALL);
-        assert_eq!((s.runs, s.duration_secs), (3, 1.0));
+        assert_eq!((s.runs, s.duration_secs), (3, 1.5));
         a.sequential = true;
         assert_eq!(Settings::from_args(&a).mode, Mode::Sequential);
         // A full run stays sequential unless asked.
