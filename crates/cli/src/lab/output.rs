@@ -334,16 +334,35 @@ pub(crate) fn write_table(out: &mut impl Write, summary: &Summary) -> io::Result
     write_memory_table(out, summary)
 }
 
+/// A ratio with three decimals below 10 and fewer above, so that a column stays narrow
+/// (`0.997`, `12.3`, `140`).
+fn ratio_text(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 /// `median [min–max]` of per-run ratios.
 fn spread(stats: Option<RatioStats>) -> String {
     stats.map_or_else(
         || "–".into(),
-        |s| format!("{:.3} [{:.3}–{:.3}]", s.median, s.min, s.max),
+        |s| {
+            format!(
+                "{} [{}–{}]",
+                ratio_text(s.median),
+                ratio_text(s.min),
+                ratio_text(s.max)
+            )
+        },
     )
 }
 
 fn median_of(stats: Option<RatioStats>) -> String {
-    stats.map_or_else(|| "–".into(), |s| format!("{:.3}", s.median))
+    stats.map_or_else(|| "–".into(), |s| ratio_text(s.median))
 }
 
 /// How noisy one run is: the median over the table's cells of the half-width of their
@@ -742,4 +761,86 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_stay_narrow_whatever_their_size() {
+        let wide = RatioStats {
+            median: 12.345,
+            min: 9.876,
+            max: 150.2,
+        };
+        assert_eq!(spread(Some(wide)), "12.3 [9.876–150]");
+        let usual = RatioStats {
+            median: 0.9974,
+            min: 0.99,
+            max: 1.0021,
+        };
+        assert_eq!(spread(Some(usual)), "0.997 [0.990–1.002]");
+        assert_eq!(spread(None), "–");
+    }
+
+    #[test]
+    fn tables_pad_columns_and_keep_status_rows_out_of_the_widths() -> io::Result<()> {
+        let mut table = Table::new(&[("model", false), ("cell", false), ("figure", true)]);
+        table.lines.push(Line::Cells(vec![
+            "nonblocking".into(),
+            "10000 × 1024".into(),
+            "1.0".into(),
+        ]));
+        table.lines.push(Line::Status(
+            ["uring".into(), "all".into()],
+            "unavailable: ".repeat(10),
+        ));
+        let mut out = Vec::new();
+        table.write(&mut out)?;
+        let text = String::from_utf8(out).map_err(io::Error::other)?;
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "| model       | cell         | figure |");
+        assert_eq!(lines[1], "|-------------|--------------|-------:|");
+        assert_eq!(lines[2], "| nonblocking | 10000 × 1024 |    1.0 |");
+        // A long status is cut, not allowed to widen the table.
+        assert!(lines[3].starts_with("| uring       | all          | unavailable: "));
+        assert!(lines[3].chars().count() <= 100, "{}", lines[3]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_typical_spread_is_the_median_half_range() {
+        let stats = |min: f64, max: f64| {
+            Some(RatioStats {
+                median: 1.0,
+                min,
+                max,
+            })
+        };
+        let row = |cpu, p99, runs| PairRow {
+            model: LabModel::Tokio,
+            conns: 1,
+            size: 1,
+            status: "ok".into(),
+            runs,
+            cpu_per_request: cpu,
+            p99,
+            p50: None,
+            requests_per_sec: None,
+            memory_per_conn: None,
+            model_figures: Default::default(),
+            tokio_figures: Default::default(),
+            errors: 0,
+        };
+        // Half-ranges 0.02, 0.10 and 0.04: the median is 0.04. A one-run cell has no spread.
+        let rows = [
+            row(stats(0.98, 1.02), stats(0.9, 1.1), 3),
+            row(stats(0.96, 1.04), None, 3),
+            row(stats(0.5, 1.5), stats(0.5, 1.5), 1),
+        ];
+        let s = typical_spread(&rows).expect("a spread");
+        assert!((s - 0.04).abs() < 1e-9, "{s}");
+        assert_eq!(typical_spread(&rows[2..]), None);
+    }
 }
