@@ -294,9 +294,9 @@ pub(crate) fn write_table(out: &mut impl Write, summary: &Summary) -> io::Result
     writeln!(
         out,
         "## One server at a time (sequential): medians of {} run(s); ×tokio = model ÷ tokio\n\n\
-         Lower is better for p99 and CPU per request (↓), higher for req/s (↑). Ratios of\n\
-         separate runs move by tens of percent on a shared machine: measure side by side\n\
-         (`--side-by-side`) to tell a few percent apart.\n",
+         CPU µs: server CPU per request. Lower is better for p99 and CPU (↓), higher for\n\
+         req/s (↑). Ratios of separate runs move by tens of percent on a shared machine:\n\
+         measure side by side (`--side-by-side`) to tell a few percent apart.\n",
         summary.settings.runs
     )?;
     let mut table = Table::new(&[
@@ -306,7 +306,7 @@ pub(crate) fn write_table(out: &mut impl Write, summary: &Summary) -> io::Result
         ("×tokio ↑", true),
         ("p99 µs", true),
         ("×tokio ↓", true),
-        ("CPU µs/req", true),
+        ("CPU µs", true),
         ("×tokio ↓", true),
         ("errors", true),
     ]);
