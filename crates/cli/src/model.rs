@@ -103,11 +103,13 @@ impl IoModel {
         }
     }
 
-    /// Why this build cannot run the model (a short reason), or `None` when it can.
+    /// Why this build or this machine cannot run the model (a short reason), or `None`
+    /// when it can.
     pub(crate) fn unavailable(self) -> Option<&'static str> {
-        match self {
-            IoModel::Uring if self.runtime_backend().is_none() => {
-                Some("the io_uring driver is not built yet")
+        match (self, self.runtime_backend()) {
+            (IoModel::Uring, None) => Some("the io_uring driver is not built yet"),
+            (_, Some(backend)) if !backend.is_available() => {
+                Some("the kernel does not offer this backend here")
             }
             _ => None,
         }
@@ -277,7 +279,7 @@ mod tests {
         for backend in Backend::ALL {
             let model: IoModel = backend.name().parse().expect("a model per backend");
             assert_eq!(model.runtime_backend(), Some(backend));
-            assert_eq!(model.unavailable(), None);
+            assert_eq!(model.unavailable().is_none(), backend.is_available());
         }
         for model in [IoModel::Threads, IoModel::Reactor, IoModel::Sigio] {
             assert_eq!(model.runtime_backend(), None);
