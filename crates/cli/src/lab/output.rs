@@ -248,7 +248,7 @@ impl Table {
                     writeln!(out, "| {} |", cells.join(" | "))?;
                 }
                 Line::Status([a, b], status) => {
-                    let empty = " |".repeat(self.header.len().saturating_sub(3));
+                    let empty = " |".repeat(self.header.len().saturating_sub(2));
                     writeln!(
                         out,
                         "| {} | {} | {}{empty}",
