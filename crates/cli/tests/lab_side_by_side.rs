@@ -64,6 +64,10 @@ fn side_by_side_reports_per_run_ratios_against_tokio() -> io::Result<()> {
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json"))?)
             .map_err(io::Error::other)?;
     assert_eq!(json["summary"]["settings"]["mode"], "side-by-side");
+    let spread = json["summary"]["one_run_spread"]
+        .as_f64()
+        .expect("a spread");
+    assert!(spread.is_finite() && spread >= 0.0, "{spread}");
     let pairs = json["summary"]["pairs"].as_array().expect("pair rows");
     assert_eq!(pairs.len(), 1, "one model, one cell: {pairs:?}");
     let row = &pairs[0];

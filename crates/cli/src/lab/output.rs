@@ -50,6 +50,8 @@ pub(crate) struct Summary {
     pub(crate) rows: Vec<Row>,
     /// Side by side: per-run ratio statistics per model and cell (empty sequentially).
     pub(crate) pairs: Vec<PairRow>,
+    /// Side by side: how noisy one run is, as a fraction ([`typical_spread`]).
+    pub(crate) one_run_spread: Option<f64>,
 }
 
 /// The median of `values` (the mean of the middle two for an even count).
@@ -87,13 +89,18 @@ pub(crate) fn summarize(
             models: infos.to_vec(),
             rows: summarize_rows(settings, infos, samples),
             pairs: Vec::new(),
+            one_run_spread: None,
         },
-        Mode::SideBySide => Summary {
-            settings: settings.clone(),
-            models: infos.to_vec(),
-            rows: Vec::new(),
-            pairs: pairs::summarize_pairs(settings, infos, samples, pairs),
-        },
+        Mode::SideBySide => {
+            let pairs = pairs::summarize_pairs(settings, infos, samples, pairs);
+            Summary {
+                settings: settings.clone(),
+                models: infos.to_vec(),
+                rows: Vec::new(),
+                one_run_spread: typical_spread(&pairs),
+                pairs,
+            }
+        }
     }
 }
 
@@ -416,7 +423,7 @@ fn write_pair_table(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
         ]));
     }
     table.write(out)?;
-    match typical_spread(&summary.pairs) {
+    match summary.one_run_spread {
         Some(s) => writeln!(
             out,
             "\nNoise of one run: its ratios spread ±{:.1} % around the median of their cell \
