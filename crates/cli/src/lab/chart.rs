@@ -167,8 +167,8 @@ pub(crate) fn draw(path: &Path, summary: &Summary) -> anyhow::Result<()> {
             .collect();
         specs.push((
             format!(
-                "{title}, model ÷ tokio (medians of {} runs)",
-                summary.settings.runs
+                "{title}, model ÷ tokio (medians of {})",
+                super::output::runs(summary.settings.runs, "")
             ),
             better,
             series,
@@ -221,11 +221,11 @@ pub(crate) fn draw_ratios(path: &Path, summary: &Summary) -> anyhow::Result<()> 
     let p99 = |model, k| stats_bar(model, k, |r| r.p99);
     let memory = |model, _| memory_ratio(summary, model);
     let series: Vec<String> = cells.iter().map(|&c| cell_label(c)).collect();
-    let runs = summary.settings.runs;
+    let runs = super::output::runs(summary.settings.runs, "");
     let panels = vec![
         Panel {
             title: format!(
-                "server CPU per request, model ÷ tokio side by side (median of {runs} runs, whisker: min–max)"
+                "server CPU per request, model ÷ tokio side by side (median of {runs}, whisker: min–max)"
             ),
             better: Better::Lower,
             models: &models,
@@ -234,7 +234,7 @@ pub(crate) fn draw_ratios(path: &Path, summary: &Summary) -> anyhow::Result<()> 
         },
         Panel {
             title: format!(
-                "p99 latency, model ÷ tokio side by side (median of {runs} runs, whisker: min–max)"
+                "p99 latency, model ÷ tokio side by side (median of {runs}, whisker: min–max)"
             ),
             better: Better::Lower,
             models: &models,

@@ -289,6 +289,11 @@ fn push_status(table: &mut Table, model: LabModel, head: [String; 2], status: &s
     table.lines.push(Line::Status(head, status.to_owned()));
 }
 
+/// `1 run`, `3 paired runs`.
+pub(crate) fn runs(n: u32, kind: &str) -> String {
+    format!("{n} {kind}run{}", if n == 1 { "" } else { "s" })
+}
+
 fn cell(conns: u32, size: u32) -> String {
     format!("{conns} × {size}")
 }
@@ -300,11 +305,11 @@ pub(crate) fn write_table(out: &mut impl Write, summary: &Summary) -> io::Result
     }
     writeln!(
         out,
-        "## One server at a time (sequential): medians of {} run(s); ×tokio = model ÷ tokio\n\n\
+        "## One server at a time (sequential): medians of {}; ×tokio = model ÷ tokio\n\n\
          CPU µs: server CPU per request. Lower is better for p99 and CPU (↓), higher for\n\
          req/s (↑). Ratios of separate runs move by tens of percent on a shared machine:\n\
          measure side by side (`--side-by-side`) to tell a few percent apart.\n",
-        summary.settings.runs
+        runs(summary.settings.runs, "")
     )?;
     let mut table = Table::new(&[
         ("model", false),
@@ -393,8 +398,8 @@ fn write_pair_table(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
         out,
         "## Side by side with tokio: model ÷ tokio, both driven at the same time\n\n\
          1 = tokio. Lower is better for CPU/req, p99 and p50 (↓), higher for req/s (↑).\n\
-         Each figure is the median of {} paired run(s) [min–max over the runs].\n",
-        summary.settings.runs
+         Each figure is the median of {} [min–max over the runs].\n",
+        runs(summary.settings.runs, "paired ")
     )?;
     let mut table = Table::new(&[
         ("model", false),
