@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `request.rs` | request heads (`httparse`) and their limits: 400, 413, 414, 431, 505 |
 //! | `path.rs` | percent-decoding and resolving a target without escaping the root |
-//! | `handler.rs` | what to answer: `/plaintext`, files, listings, redirects, 404/405 |
+//! | `handler.rs` | what to answer: `/plaintext`, files, listings, redirects, 404/405; the file-system part runs on the blocking pool |
 //! | `response.rs`, `date.rs`, `mime.rs` | heads, `Date`, `Content-Type` |
 //! | `server.rs` | the accept loop and one task per connection |
 //!
