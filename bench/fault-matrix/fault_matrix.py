@@ -118,6 +118,13 @@ class Server:
         if self.addr is None:
             self.kill()
             raise RuntimeError(f"did not start: {self.last_error()}")
+        # The address is printed before the event loop has created its descriptors (epoll,
+        # eventfd, signalfd): take no baseline before the server answered once.
+        while not self.probe():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.kill()
+                raise RuntimeError(f"never answered: {self.last_error()}")
+            time.sleep(0.1)
 
     def last_error(self):
         try:
