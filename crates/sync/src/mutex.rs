@@ -10,17 +10,14 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::deadlock::LockId;
-use crate::semaphore::{Semaphore, Waiter};
+use crate::semaphore::{lock_future, Semaphore, Waiter};
 
 /// A mutual exclusion lock usable from async tasks and from threads alike.
 ///
@@ -262,44 +259,13 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-/// Future of [`Mutex::lock`].
-#[must_use = "futures do nothing unless polled"]
-pub struct Lock<'a, T: ?Sized> {
-    mutex: &'a Mutex<T>,
-    waiter: Waiter,
-    site: &'static Location<'static>,
-}
-
-impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock")
-            .field("waiter", &self.waiter)
-            .finish()
-    }
-}
-
-impl<'a, T: ?Sized> Future for Lock<'a, T> {
-    type Output = MutexGuard<'a, T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        match this.waiter.poll_acquire(&this.mutex.sem, cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(r) => {
-                r.expect("a mutex's semaphore is never closed");
-                this.mutex.id.acquired_async(this.site);
-                Poll::Ready(MutexGuard {
-                    mutex: this.mutex,
-                    _marker: PhantomData,
-                })
-            }
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for Lock<'_, T> {
-    fn drop(&mut self) {
-        self.waiter.cancel(&self.mutex.sem);
+lock_future! {
+    /// Future of [`Mutex::lock`].
+    Lock<'a, T> { mutex: &'a Mutex<T> } => MutexGuard<'a, T>,
+    "a mutex's semaphore is never closed",
+    |this| MutexGuard {
+        mutex: this.mutex,
+        _marker: PhantomData,
     }
 }
 
@@ -361,44 +327,13 @@ impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     }
 }
 
-/// Future of [`Mutex::lock_owned`].
-#[must_use = "futures do nothing unless polled"]
-pub struct LockOwned<T: ?Sized> {
-    mutex: Arc<Mutex<T>>,
-    waiter: Waiter,
-    site: &'static Location<'static>,
-}
-
-impl<T: ?Sized> fmt::Debug for LockOwned<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LockOwned")
-            .field("waiter", &self.waiter)
-            .finish()
-    }
-}
-
-impl<T: ?Sized> Future for LockOwned<T> {
-    type Output = OwnedMutexGuard<T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        match this.waiter.poll_acquire(&this.mutex.sem, cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(r) => {
-                r.expect("a mutex's semaphore is never closed");
-                this.mutex.id.acquired_async(this.site);
-                Poll::Ready(OwnedMutexGuard {
-                    mutex: this.mutex.clone(),
-                    _marker: PhantomData,
-                })
-            }
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for LockOwned<T> {
-    fn drop(&mut self) {
-        self.waiter.cancel(&self.mutex.sem);
+lock_future! {
+    /// Future of [`Mutex::lock_owned`].
+    LockOwned<T> { mutex: Arc<Mutex<T>> } => OwnedMutexGuard<T>,
+    "a mutex's semaphore is never closed",
+    |this| OwnedMutexGuard {
+        mutex: this.mutex.clone(),
+        _marker: PhantomData,
     }
 }
 

@@ -11,17 +11,14 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::deadlock::LockId;
 use crate::mutex::TryLockError;
-use crate::semaphore::{Semaphore, Waiter};
+use crate::semaphore::{lock_future, Semaphore, Waiter};
 
 /// The most readers that can hold an [`RwLock`] at once.
 pub const MAX_READERS: usize = 1 << 30;
@@ -245,79 +242,23 @@ impl<T: Default> Default for RwLock<T> {
     }
 }
 
-/// Future of [`RwLock::read`].
-#[must_use = "futures do nothing unless polled"]
-pub struct Read<'a, T: ?Sized> {
-    lock: &'a RwLock<T>,
-    waiter: Waiter,
-    site: &'static Location<'static>,
-}
-
-/// Future of [`RwLock::write`].
-#[must_use = "futures do nothing unless polled"]
-pub struct Write<'a, T: ?Sized> {
-    lock: &'a RwLock<T>,
-    waiter: Waiter,
-    site: &'static Location<'static>,
-}
-
-impl<T: ?Sized> fmt::Debug for Read<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Read")
-            .field("waiter", &self.waiter)
-            .finish()
+lock_future! {
+    /// Future of [`RwLock::read`].
+    Read<'a, T> { lock: &'a RwLock<T> } => RwLockReadGuard<'a, T>,
+    "an RwLock's semaphore is never closed",
+    |this| RwLockReadGuard {
+        lock: this.lock,
+        _marker: PhantomData,
     }
 }
 
-impl<T: ?Sized> fmt::Debug for Write<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Write")
-            .field("waiter", &self.waiter)
-            .finish()
-    }
-}
-
-impl<'a, T: ?Sized> Future for Read<'a, T> {
-    type Output = RwLockReadGuard<'a, T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        this.waiter.poll_acquire(&this.lock.sem, cx).map(|r| {
-            r.expect("an RwLock's semaphore is never closed");
-            this.lock.id.acquired_async(this.site);
-            RwLockReadGuard {
-                lock: this.lock,
-                _marker: PhantomData,
-            }
-        })
-    }
-}
-
-impl<'a, T: ?Sized> Future for Write<'a, T> {
-    type Output = RwLockWriteGuard<'a, T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        this.waiter.poll_acquire(&this.lock.sem, cx).map(|r| {
-            r.expect("an RwLock's semaphore is never closed");
-            this.lock.id.acquired_async(this.site);
-            RwLockWriteGuard {
-                lock: this.lock,
-                _marker: PhantomData,
-            }
-        })
-    }
-}
-
-impl<T: ?Sized> Drop for Read<'_, T> {
-    fn drop(&mut self) {
-        self.waiter.cancel(&self.lock.sem);
-    }
-}
-
-impl<T: ?Sized> Drop for Write<'_, T> {
-    fn drop(&mut self) {
-        self.waiter.cancel(&self.lock.sem);
+lock_future! {
+    /// Future of [`RwLock::write`].
+    Write<'a, T> { lock: &'a RwLock<T> } => RwLockWriteGuard<'a, T>,
+    "an RwLock's semaphore is never closed",
+    |this| RwLockWriteGuard {
+        lock: this.lock,
+        _marker: PhantomData,
     }
 }
 

@@ -779,3 +779,57 @@ impl Drop for OwnedSemaphorePermit {
         self.sem.release(self.permits);
     }
 }
+
+/// Generates the future of a lock built on a [`Semaphore`] (`Mutex::lock`,
+/// `Mutex::lock_owned`, `RwLock::read`, `RwLock::write`): it holds the lock (field `$field`,
+/// whose type has the `sem` and `id` fields), a [`Waiter`] and the call site; polling
+/// acquires the waiter's permits, records the acquisition for deadlock detection and builds
+/// the guard with `$make` (where `$this` is the future); dropping it cancels the waiter
+/// (passing on permits it was handed, as the semaphore's protocol says).
+macro_rules! lock_future {
+    (
+        $(#[$meta:meta])*
+        $name:ident<$($lt:lifetime,)? T> { $field:ident: $fty:ty }
+        => $guard:ty, $closed:literal, |$this:ident| $make:expr
+    ) => {
+        $(#[$meta])*
+        #[must_use = "futures do nothing unless polled"]
+        pub struct $name<$($lt,)? T: ?Sized> {
+            $field: $fty,
+            waiter: $crate::semaphore::Waiter,
+            site: &'static std::panic::Location<'static>,
+        }
+
+        impl<$($lt,)? T: ?Sized> std::fmt::Debug for $name<$($lt,)? T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("waiter", &self.waiter)
+                    .finish()
+            }
+        }
+
+        impl<$($lt,)? T: ?Sized> std::future::Future for $name<$($lt,)? T> {
+            type Output = $guard;
+
+            fn poll(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<$guard> {
+                let $this = self.get_mut();
+                $this.waiter.poll_acquire(&$this.$field.sem, cx).map(|r| {
+                    r.expect($closed);
+                    $this.$field.id.acquired_async($this.site);
+                    $make
+                })
+            }
+        }
+
+        impl<$($lt,)? T: ?Sized> Drop for $name<$($lt,)? T> {
+            fn drop(&mut self) {
+                self.waiter.cancel(&self.$field.sem);
+            }
+        }
+    };
+}
+
+pub(crate) use lock_future;
