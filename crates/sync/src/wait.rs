@@ -25,7 +25,7 @@
 //!    node had already been handed something, the waiter passes it on exactly as if it had
 //!    received and immediately released it, so **nothing handed over is ever lost**.
 
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use crate::loom::{self, Mutex, Thread};
@@ -289,5 +289,93 @@ pub(crate) fn park_while_queued<S>(
                 loom::park_timeout(d - now);
             }
         }
+    }
+}
+
+/// The state of a primitive whose waiters are all woken on every change ([`watch`] and
+/// [`broadcast`]): nothing is handed over, a woken waiter re-runs its check under the mutex
+/// and waits again if it still has nothing (steps 1 and 3 of the protocol, without 2's
+/// hand-over; the notifier calls [`WaitList::notify_all`]).
+///
+/// [`watch`]: crate::channel::watch
+/// [`broadcast`]: crate::channel::broadcast
+pub(crate) trait NotifyAll {
+    /// The waiter list.
+    fn waiters(&mut self) -> &mut WaitList<()>;
+}
+
+/// As a task: `Ready` with what `check` (run under the mutex) returns once it returns
+/// something; otherwise the waiter `key` is registered (or its waker refreshed).
+pub(crate) fn poll_until<S: NotifyAll, R>(
+    state: &Mutex<S>,
+    key: &mut Option<usize>,
+    cx: &mut Context<'_>,
+    check: impl FnOnce(&S) -> Option<R>,
+) -> Poll<R> {
+    let mut s = loom::lock(state);
+    if let Some(k) = *key {
+        if s.waiters().is_queued(k) {
+            s.waiters().set_waker(k, cx.waker());
+            return Poll::Pending;
+        }
+        s.waiters().remove(k);
+        *key = None;
+    }
+    match check(&s) {
+        Some(r) => Poll::Ready(r),
+        None => {
+            *key = Some(s.waiters().push_back((), Wakeup::Task(cx.waker().clone())));
+            Poll::Pending
+        }
+    }
+}
+
+/// As a thread: what `check` returns once it returns something, or `None` at `deadline`.
+pub(crate) fn block_until<S: NotifyAll, R>(
+    state: &Mutex<S>,
+    deadline: Option<Instant>,
+    mut check: impl FnMut(&S) -> Option<R>,
+) -> Option<R> {
+    loop {
+        let key = {
+            let mut s = loom::lock(state);
+            if let Some(r) = check(&s) {
+                return Some(r);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            s.waiters().push_back((), Wakeup::thread())
+        };
+        // Parked until notified or the deadline; then check again.
+        loop {
+            let mut s = loom::lock(state);
+            if !s.waiters().is_queued(key) {
+                s.waiters().remove(key);
+                break;
+            }
+            match deadline {
+                None => {
+                    drop(s);
+                    loom::park();
+                }
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        s.waiters().remove(key);
+                        break;
+                    }
+                    drop(s);
+                    loom::park_timeout(d - now);
+                }
+            }
+        }
+    }
+}
+
+/// A waiting future is dropped (or its owner is): leave the list.
+pub(crate) fn cancel_wait<S: NotifyAll>(state: &Mutex<S>, key: &mut Option<usize>) {
+    if let Some(k) = key.take() {
+        loom::lock(state).waiters().remove(k);
     }
 }

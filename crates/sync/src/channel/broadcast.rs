@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::error::SendError;
 use crate::loom::{self, Mutex};
-use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
+use crate::wait::{block_until, cancel_wait, poll_until, NotifyAll, WaitList, WakeList};
 
 struct State<T> {
     buf: VecDeque<T>,
@@ -33,6 +33,12 @@ struct State<T> {
 impl<T> State<T> {
     fn tail(&self) -> u64 {
         self.head + self.buf.len() as u64
+    }
+}
+
+impl<T> NotifyAll for State<T> {
+    fn waiters(&mut self) -> &mut WaitList<()> {
+        &mut self.waiters
     }
 }
 
@@ -344,22 +350,15 @@ impl<T: Clone> Receiver<T> {
 
     fn blocking(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let shared = self.shared.clone();
-        loop {
-            let key = {
-                let mut s = loom::lock(&shared.state);
-                match self.take(&s) {
-                    Ok(v) => return Ok(v),
-                    Err(TryRecvError::Lagged(n)) => return Err(RecvTimeoutError::Lagged(n)),
-                    Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
-                    Err(TryRecvError::Empty) => {}
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Err(RecvTimeoutError::Timeout);
-                }
-                s.waiters.push_back((), Wakeup::thread())
-            };
-            park_while_queued(&shared.state, deadline, |s| s.waiters.is_queued(key));
-            loom::lock(&shared.state).waiters.remove(key);
+        let got = block_until(&shared.state, deadline, |s| match self.take(s) {
+            Err(TryRecvError::Empty) => None,
+            r => Some(r),
+        });
+        match got {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(TryRecvError::Lagged(n))) => Err(RecvTimeoutError::Lagged(n)),
+            Some(Err(_)) => Err(RecvTimeoutError::Closed),
+            None => Err(RecvTimeoutError::Timeout),
         }
     }
 }
@@ -382,31 +381,20 @@ impl<T: Clone> Future for Recv<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let rx = &mut *self.get_mut().rx;
         let shared = rx.shared.clone();
-        let mut s = loom::lock(&shared.state);
-        if let Some(k) = rx.key {
-            if s.waiters.is_queued(k) {
-                s.waiters.set_waker(k, cx.waker());
-                return Poll::Pending;
-            }
-            s.waiters.remove(k);
-            rx.key = None;
-        }
-        match rx.take(&s) {
-            Ok(v) => Poll::Ready(Ok(v)),
-            Err(TryRecvError::Lagged(n)) => Poll::Ready(Err(RecvError::Lagged(n))),
-            Err(TryRecvError::Closed) => Poll::Ready(Err(RecvError::Closed)),
-            Err(TryRecvError::Empty) => {
-                rx.key = Some(s.waiters.push_back((), Wakeup::Task(cx.waker().clone())));
-                Poll::Pending
-            }
-        }
+        let mut key = rx.key.take();
+        let r = poll_until(&shared.state, &mut key, cx, |s| match rx.take(s) {
+            Ok(v) => Some(Ok(v)),
+            Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+            Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+            Err(TryRecvError::Empty) => None,
+        });
+        rx.key = key;
+        r
     }
 }
 
 impl<T> Drop for Recv<'_, T> {
     fn drop(&mut self) {
-        if let Some(k) = self.rx.key.take() {
-            loom::lock(&self.rx.shared.state).waiters.remove(k);
-        }
+        cancel_wait(&self.rx.shared.state, &mut self.rx.key);
     }
 }

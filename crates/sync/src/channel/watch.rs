@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::error::{RecvError, RecvTimeoutError, SendError};
 use crate::loom::{self, Mutex, MutexGuard};
-use crate::wait::{park_while_queued, WaitList, WakeList, Wakeup};
+use crate::wait::{block_until, cancel_wait, poll_until, NotifyAll, WaitList, WakeList};
 
 struct State<T> {
     value: T,
@@ -22,6 +22,12 @@ struct State<T> {
     sender_alive: bool,
     receivers: usize,
     waiters: WaitList<()>,
+}
+
+impl<T> NotifyAll for State<T> {
+    fn waiters(&mut self) -> &mut WaitList<()> {
+        &mut self.waiters
+    }
 }
 
 struct Shared<T> {
@@ -278,19 +284,9 @@ impl<T> Receiver<T> {
 
     fn blocking(&mut self, deadline: Option<Instant>) -> Result<(), RecvTimeoutError> {
         let shared = self.shared.clone();
-        loop {
-            let key = {
-                let mut s = loom::lock(&shared.state);
-                if let Some(r) = self.check(&s) {
-                    return r.map_err(|_| RecvTimeoutError::Disconnected);
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Err(RecvTimeoutError::Timeout);
-                }
-                s.waiters.push_back((), Wakeup::thread())
-            };
-            park_while_queued(&shared.state, deadline, |s| s.waiters.is_queued(key));
-            loom::lock(&shared.state).waiters.remove(key);
+        match block_until(&shared.state, deadline, |s| self.check(s)) {
+            Some(r) => r.map_err(|_| RecvTimeoutError::Disconnected),
+            None => Err(RecvTimeoutError::Timeout),
         }
     }
 }
@@ -313,29 +309,15 @@ impl<T> Future for Changed<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let rx = &mut *self.get_mut().rx;
         let shared = rx.shared.clone();
-        let mut s = loom::lock(&shared.state);
-        if let Some(k) = rx.key {
-            if s.waiters.is_queued(k) {
-                s.waiters.set_waker(k, cx.waker());
-                return Poll::Pending;
-            }
-            s.waiters.remove(k);
-            rx.key = None;
-        }
-        match rx.check(&s) {
-            Some(r) => Poll::Ready(r),
-            None => {
-                rx.key = Some(s.waiters.push_back((), Wakeup::Task(cx.waker().clone())));
-                Poll::Pending
-            }
-        }
+        let mut key = rx.key.take();
+        let r = poll_until(&shared.state, &mut key, cx, |s| rx.check(s));
+        rx.key = key;
+        r
     }
 }
 
 impl<T> Drop for Changed<'_, T> {
     fn drop(&mut self) {
-        if let Some(k) = self.rx.key.take() {
-            loom::lock(&self.rx.shared.state).waiters.remove(k);
-        }
+        cancel_wait(&self.rx.shared.state, &mut self.rx.key);
     }
 }
