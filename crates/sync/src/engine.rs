@@ -4,7 +4,10 @@
 //! # The store
 //!
 //! FIFO stores are lock-free: a bounded [`Ring`] (Vyukov's array queue with per-slot stamps)
-//! or an unbounded [`List`] (blocks of slots linked in a chain). LIFO and priority queues keep
+//! or an unbounded [`List`] (blocks of slots linked in a chain). A ring allocates all its
+//! slots up front, so a bound whose ring would exceed a page (`RING_MAX_BYTES`) gets a
+//! [`BoundedList`] instead: the list, allocated block by block as it fills, with an atomic
+//! count for the bound. LIFO and priority queues keep
 //! a mutex-guarded store ([`Locked`]): their order needs a global decision per operation. All
 //! three answer the same calls (`push` hands the value back when full or closed, `pop` says
 //! `Empty` or `Closed`), and closing is one atomic step after which no push succeeds.
@@ -82,7 +85,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::backoff::{Backoff, CachePadded};
-use crate::list::List;
+use crate::list::{BoundedList, List};
 use crate::loom::{self, fence, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::ring::Ring;
 use crate::wait::{WaitList, WakeList, Wakeup};
@@ -205,18 +208,36 @@ pub(crate) struct Locked<T> {
     closed: bool,
 }
 
+/// The most a bounded FIFO's ring may allocate up front: a page. A ring's slots all exist
+/// from the start (as crossbeam's do), which is right for the small, busy channels it is
+/// fast for, but not for a large bound that is mostly empty (a chat server's per-client
+/// queue of 256 lines would take 6 KiB per client). Above this, a bounded FIFO uses a
+/// [`BoundedList`], which allocates 31-slot blocks as it fills and counts its bound with one
+/// more atomic per operation.
+#[cfg(not(loom))]
+const RING_MAX_BYTES: usize = 4096;
+/// Under loom, 64 bytes: the models' small values (capacity 1–2) still get a ring, and a
+/// 64-byte value reaches the bounded list without overflowing loom's coroutine stacks.
+#[cfg(loom)]
+const RING_MAX_BYTES: usize = 64;
+
 /// Where the values are (see the module docs).
 pub(crate) enum Store<T> {
     Ring(Ring<T>),
     List(List<T>),
+    BoundedList(BoundedList<T>),
     Locked(Mutex<Locked<T>>),
 }
 
 impl<T> Store<T> {
-    /// A FIFO store: a ring if bounded, else a list.
+    /// A FIFO store: a ring if bounded and its slots fit in `RING_MAX_BYTES`, a bounded
+    /// list if bounded beyond that, a list if unbounded.
     pub(crate) fn fifo(maxsize: Option<usize>) -> Store<T> {
         match maxsize {
-            Some(m) => Store::Ring(Ring::new(m)),
+            Some(m) if m.saturating_mul(Ring::<T>::SLOT_BYTES) <= RING_MAX_BYTES => {
+                Store::Ring(Ring::new(m))
+            }
+            Some(m) => Store::BoundedList(BoundedList::new(m)),
             None => Store::List(List::new()),
         }
     }
@@ -235,6 +256,7 @@ impl<T> Store<T> {
         match self {
             Store::Ring(r) => r.push(v),
             Store::List(l) => l.push(v),
+            Store::BoundedList(l) => l.push(v),
             Store::Locked(m) => {
                 let mut s = loom::lock(m);
                 if s.closed {
@@ -254,6 +276,7 @@ impl<T> Store<T> {
         match self {
             Store::Ring(r) => r.pop(),
             Store::List(l) => l.pop(),
+            Store::BoundedList(l) => l.pop(),
             Store::Locked(m) => {
                 let mut s = loom::lock(m);
                 match s.items.pop() {
@@ -269,7 +292,7 @@ impl<T> Store<T> {
     /// order); FIFO stores hand it back, for the engine's front buffer.
     fn unget(&self, v: T) -> Option<T> {
         match self {
-            Store::Ring(_) | Store::List(_) => Some(v),
+            Store::Ring(_) | Store::List(_) | Store::BoundedList(_) => Some(v),
             Store::Locked(m) => {
                 loom::lock(m).items.unget(v);
                 None
@@ -285,6 +308,9 @@ impl<T> Store<T> {
             Store::List(l) => {
                 l.close();
             }
+            Store::BoundedList(l) => {
+                l.close();
+            }
             Store::Locked(m) => loom::lock(m).closed = true,
         }
     }
@@ -293,6 +319,7 @@ impl<T> Store<T> {
         match self {
             Store::Ring(r) => r.is_closed(),
             Store::List(l) => l.is_closed(),
+            Store::BoundedList(l) => l.is_closed(),
             Store::Locked(m) => loom::lock(m).closed,
         }
     }
@@ -301,6 +328,7 @@ impl<T> Store<T> {
         match self {
             Store::Ring(r) => r.len(),
             Store::List(l) => l.len(),
+            Store::BoundedList(l) => l.len(),
             Store::Locked(m) => loom::lock(m).items.len(),
         }
     }
@@ -308,6 +336,7 @@ impl<T> Store<T> {
     fn is_empty(&self) -> bool {
         match self {
             Store::List(l) => l.is_empty(),
+            Store::BoundedList(l) => l.is_empty(),
             _ => self.len() == 0,
         }
     }
@@ -317,6 +346,7 @@ impl<T> Store<T> {
         match self {
             Store::Ring(r) => r.len() < r.capacity(),
             Store::List(_) => true,
+            Store::BoundedList(l) => l.has_room(),
             Store::Locked(m) => {
                 let s = loom::lock(m);
                 s.maxsize.is_none_or(|m| s.items.len() < m)
@@ -326,7 +356,7 @@ impl<T> Store<T> {
 
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            Store::Ring(_) | Store::List(_) => "fifo",
+            Store::Ring(_) | Store::List(_) | Store::BoundedList(_) => "fifo",
             Store::Locked(m) => match loom::lock(m).items {
                 Ordered::Lifo(_) => "lifo",
                 Ordered::Priority { .. } => "priority",
@@ -858,7 +888,7 @@ impl<T> Core<T> {
     }
 
     pub(crate) fn is_full(&self) -> bool {
-        self.maxsize.is_some_and(|m| self.store.len() >= m)
+        self.maxsize.is_some_and(|_| !self.store.has_room())
     }
 
     pub(crate) fn maxsize(&self) -> Option<usize> {

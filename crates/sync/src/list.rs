@@ -391,3 +391,84 @@ impl<T> Drop for List<T> {
         }
     }
 }
+
+/// A [`List`] with a bound: what a bounded FIFO uses when a [`Ring`](crate::ring::Ring) of
+/// its capacity would allocate too much up front (see `engine.rs`, `RING_MAX_BYTES`). The
+/// list allocates blocks as it fills; an atomic count enforces the bound.
+///
+/// Protocol: a push first reserves a place by raising `len` with a compare-and-swap that
+/// never passes `cap` (so the count never overshoots and a failed push never makes another
+/// one fail), then pushes; if the list is closed meanwhile it gives the place back. A pop
+/// takes a value, then lowers `len` (`SeqCst`: that decrement is the "room" the engine's
+/// hand-off pairs with, see `engine.rs`). So at every moment, values stored ≤ `len` ≤
+/// `cap`.
+pub(crate) struct BoundedList<T> {
+    list: List<T>,
+    len: CachePadded<AtomicUsize>,
+    cap: usize,
+}
+
+impl<T> fmt::Debug for BoundedList<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedList")
+            .field("cap", &self.cap)
+            .field("list", &self.list)
+            .finish()
+    }
+}
+
+impl<T> BoundedList<T> {
+    pub(crate) fn new(cap: usize) -> BoundedList<T> {
+        BoundedList {
+            list: List::new(),
+            len: CachePadded(AtomicUsize::new(0)),
+            cap,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&self, value: T) -> Result<(), Rejected<T>> {
+        if self.list.is_closed() {
+            return Err(Rejected::Closed(value));
+        }
+        let reserved = self
+            .len
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.cap).then_some(n + 1)
+            });
+        if reserved.is_err() {
+            return Err(Rejected::Full(value));
+        }
+        self.list.push(value).inspect_err(|_| {
+            self.len.fetch_sub(1, Ordering::SeqCst);
+        })
+    }
+
+    #[inline]
+    pub(crate) fn pop(&self) -> Result<T, NoValue> {
+        let v = self.list.pop()?;
+        self.len.fetch_sub(1, Ordering::SeqCst);
+        Ok(v)
+    }
+
+    pub(crate) fn close(&self) -> bool {
+        self.list.close()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.list.is_closed()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether a push would find room now (a snapshot).
+    pub(crate) fn has_room(&self) -> bool {
+        self.len.load(Ordering::SeqCst) < self.cap
+    }
+}

@@ -95,6 +95,9 @@ impl<T> fmt::Debug for Ring<T> {
 }
 
 impl<T> Ring<T> {
+    /// Bytes one slot takes (the ring allocates `cap` of them up front).
+    pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<Slot<T>>();
+
     /// A ring holding at most `cap` values.
     ///
     /// # Panics

@@ -205,3 +205,33 @@ fn fifo_queue_2p2c_join_after_every_task_done() {
     });
     assert_eq!(sum, (0..10_000).sum());
 }
+
+// A bounded channel whose ring would take more than a page up front (16-byte slots × 300)
+// keeps its values in the block list with a counted bound instead.
+
+#[test]
+fn large_bound_is_exact_and_hands_the_value_back() {
+    let (tx, rx) = mpmc::bounded::<u64>(300);
+    for i in 0..300 {
+        tx.try_send(i).unwrap();
+    }
+    assert!(matches!(tx.try_send(300), Err(TrySendError::Full(300))));
+    assert_eq!(rx.len(), 300);
+    assert_eq!(rx.try_recv(), Ok(0));
+    tx.try_send(300).unwrap();
+    assert!(matches!(tx.try_send(301), Err(TrySendError::Full(301))));
+    let rest: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(rest, (1..=300).collect::<Vec<_>>());
+}
+
+#[test]
+fn large_bound_4p4c_each_message_once_in_producer_order() {
+    let (tx, rx) = mpmc::bounded(300);
+    many_to_many(tx, rx, 4, 4);
+}
+
+#[test]
+fn large_bound_drops_values_left_inside_once() {
+    let (tx, rx) = mpmc::bounded(300);
+    drops_each_once(tx, rx, 300, 100);
+}

@@ -29,6 +29,13 @@ use crate::engine::{Core, NoValue, PutSlot, Rejected};
 ///
 /// If `capacity` is 0 (rendezvous channels are not offered).
 ///
+/// # Memory
+///
+/// While `capacity` slots of `T` fit in a page (4 KiB), the channel is a ring whose slots
+/// are allocated here, up front (as crossbeam's are). A larger bound uses a linked list of
+/// 31-slot blocks allocated as messages arrive, so a large, mostly empty channel (a queue per
+/// connection) costs one block, not `capacity` slots.
+///
 /// # Examples
 ///
 /// ```

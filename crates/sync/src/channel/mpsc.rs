@@ -23,6 +23,7 @@ use super::mpmc;
 pub use super::mpmc::{SendFuture, Sender};
 
 /// A bounded channel holding at most `capacity` messages; senders wait while it is full.
+/// Memory: see [`mpmc::bounded`] (a ring up to a page of slots, a list of blocks beyond).
 ///
 /// # Panics
 ///
