@@ -21,7 +21,10 @@
 //! 1. Closed? Fail with the value back. At offset `BLOCK_CAP`, another pusher is installing
 //!    the next block: wait and reload.
 //! 2. About to claim the last slot of a block: allocate the next block first (outside any
-//!    critical window).
+//!    critical window). No block yet (the list allocates none until its first push):
+//!    install the first one with a compare-and-swap on `tail.block`, then set `head.block`,
+//!    both before claiming position 0, so that a popper that sees `tail` move finds the
+//!    block (a popper that finds no block waits for it).
 //! 3. Claim the position with a compare-and-swap on `tail`. Whoever claims the last slot
 //!    installs the next block: `tail.block = next`, then moves `tail` past the sentinel
 //!    offset (a `fetch_add`, which keeps a concurrent close's mark), then links
@@ -170,16 +173,17 @@ impl<T> fmt::Debug for List<T> {
 }
 
 impl<T> List<T> {
+    /// An empty list. No block is allocated until the first push (an idle channel costs
+    /// no block).
     pub(crate) fn new() -> List<T> {
-        let first = Box::into_raw(Block::new());
         List {
             head: CachePadded(Position {
                 index: AtomicUsize::new(0),
-                block: AtomicPtr::new(first),
+                block: AtomicPtr::new(ptr::null_mut()),
             }),
             tail: CachePadded(Position {
                 index: AtomicUsize::new(0),
-                block: AtomicPtr::new(first),
+                block: AtomicPtr::new(ptr::null_mut()),
             }),
         }
     }
@@ -204,6 +208,32 @@ impl<T> List<T> {
             }
             if offset + 1 == BLOCK_CAP && next_block.is_none() {
                 next_block = Some(Block::new());
+            }
+            if block.is_null() {
+                // The first push installs the first block, before it claims position 0,
+                // so that a popper that sees `tail` move also finds the block.
+                let first = Box::into_raw(Block::new());
+                match self.tail.block.compare_exchange(
+                    ptr::null_mut(),
+                    first,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        self.head.block.store(first, Ordering::Release);
+                        block = first;
+                    }
+                    Err(_) => {
+                        // SAFETY: `first` came from `Box::into_raw` above and lost the race,
+                        // so nobody else has seen it: take it back (and keep it for the next
+                        // block if one is needed).
+                        let first = unsafe { Box::from_raw(first) };
+                        next_block.get_or_insert(first);
+                        tail = self.tail.index.load(Ordering::Acquire);
+                        block = self.tail.block.load(Ordering::Acquire);
+                        continue;
+                    }
+                }
             }
             let new_tail = tail + (1 << SHIFT);
             match self.tail.index.compare_exchange_weak(
@@ -271,6 +301,13 @@ impl<T> List<T> {
                 if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
                     new_head |= MARK_BIT;
                 }
+            }
+            if block.is_null() {
+                // The first push is installing the first block.
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
             }
             match self.head.index.compare_exchange_weak(
                 head,
