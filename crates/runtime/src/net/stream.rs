@@ -1,4 +1,5 @@
-//! The surface [`TcpStream`](super::TcpStream) and [`UnixStream`](super::UnixStream) share,
+//! The surface [`TcpStream`](super::TcpStream) and [`UnixStream`](super::UnixStream) share
+//! (and, below, the little their listeners share),
 //! generated for both by one macro (as `split.rs` does for their halves), so that the two
 //! stay identical: shutdown and `SO_ERROR`, the readiness triad (`readable`,
 //! `poll_read_ready`, `try_read` and the writing twins), the `async fn`s on `&self`
@@ -552,3 +553,62 @@ macro_rules! stream_surface {
 }
 
 pub(crate) use stream_surface;
+
+/// The part of [`TcpListener`](super::TcpListener) and [`UnixListener`](super::UnixListener)
+/// that is the same code: `AsFd`, `AsRawFd`, `Debug`, and the [`Stream`] of connections
+/// `Incoming` with its `poll_next`. `$example` is the whole doc example of `Incoming`. The
+/// invoking file must have in scope `fmt`, `io`, `Pin`, `Context`, `Poll`, `ready`,
+/// `Stream`, `AsFd`, `AsRawFd`, `BorrowedFd` and `RawFd`; the listener holds its socket in
+/// `io: PollIo<_>` and has `local_addr` and `poll_accept`.
+///
+/// [`Stream`]: futures_core::Stream
+macro_rules! listener_surface {
+    ($Listener:ident, $Stream:ident, $example:literal) => {
+        impl AsFd for $Listener {
+            fn as_fd(&self) -> BorrowedFd<'_> {
+                self.io.get_ref().as_fd()
+            }
+        }
+
+        impl AsRawFd for $Listener {
+            fn as_raw_fd(&self) -> RawFd {
+                self.io.get_ref().as_raw_fd()
+            }
+        }
+
+        impl fmt::Debug for $Listener {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($Listener))
+                    .field("addr", &self.local_addr().ok())
+                    .field("fd", &self.as_raw_fd())
+                    .finish()
+            }
+        }
+
+        #[doc = concat!(
+            "The stream of connections of a [`", stringify!($Listener), "`], from [`",
+            stringify!($Listener), "::incoming`]. It never ends by itself; accept errors are \
+             yielded as items."
+        )]
+        ///
+        /// # Examples
+        ///
+        #[doc = $example]
+        #[must_use = "streams do nothing unless polled"]
+        #[derive(Debug)]
+        pub struct Incoming<'a> {
+            listener: &'a $Listener,
+        }
+
+        impl Stream for Incoming<'_> {
+            type Item = io::Result<$Stream>;
+
+            fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+                let (stream, _) = ready!(self.listener.poll_accept(cx))?;
+                Poll::Ready(Some(Ok(stream)))
+            }
+        }
+    };
+}
+
+pub(crate) use listener_surface;
