@@ -46,6 +46,8 @@ pub(crate) struct Core {
     rand: u32,
     /// The failure streak of this worker's park (`park.rs`).
     park_failures: park::Streak,
+    /// Tasks taken from the injection queue, kept between batches for its capacity.
+    inject_batch: Vec<Notified>,
 }
 
 impl Core {
@@ -59,6 +61,7 @@ impl Core {
             events: Some(Events::with_capacity(EVENTS_CAPACITY)),
             rand: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             park_failures: park::Streak::default(),
+            inject_batch: Vec::with_capacity(queue::CAPACITY / 2),
         })
     }
 
@@ -207,12 +210,17 @@ impl WorkerCx {
         }
         // Take a share of the injection queue into our queue.
         let n = (h.inject.len() / h.remotes.len() + 1).min(queue::CAPACITY / 2);
-        let mut first = None;
-        let rq = &mut core.run_queue;
-        h.inject.pop_n(n, |t| match first {
-            None => first = Some(t),
-            Some(_) => rq.push_back(t, &h.inject),
-        });
+        // Out of the injection queue under its lock, into our queue after releasing it:
+        // `push_back` may itself push to the injection queue (when a thief stalled
+        // mid-steal leaves no room), and taking the lock again there would self-deadlock.
+        let mut batch = std::mem::take(&mut core.inject_batch);
+        h.inject.pop_n(n, |t| batch.push(t));
+        let mut tasks = batch.drain(..);
+        let first = tasks.next();
+        for t in tasks {
+            core.run_queue.push_back(t, &h.inject);
+        }
+        core.inject_batch = batch;
         first
     }
 
