@@ -15,12 +15,13 @@
 //! configured, and reads it once per turn of its loop: with no hook the poll path is exactly
 //! `Notified::run`. With hooks, one poll costs a reference count increment and decrement
 //! (the hooks read the task's name after the poll, when the task may have completed and
-//! released its own references) plus what the hooks do; `BENCH-core.md` has the figures.
+//! released its own references; skipped for an unnamed task when only the on-return
+//! long-poll detector needs it) plus what the hooks do; `BENCH-core.md` has the figures.
 //!
 //! # Protocol of one hooked poll
 //!
 //! 1. Take a counted reference to the task (`Notified::to_task`), so its header outlives the
-//!    poll.
+//!    poll (unless nothing reads it after the poll, see `TaskHooks::run`).
 //! 2. Call the before-hook with the task's [`TaskMeta`].
 //! 3. Run the task, inside the long-poll detector if there is one (so the user's hooks are
 //!    never counted as the task's time).
@@ -100,6 +101,8 @@ pub(crate) struct TaskHooks {
     before: Option<PollHook>,
     after: Option<PollHook>,
     long_poll: Option<LongPollDetector>,
+    /// Whether every hooked poll must hold a reference to its task (user hooks, watchdog).
+    keep_alive: bool,
 }
 
 impl TaskHooks {
@@ -124,10 +127,16 @@ impl TaskHooks {
         if long_poll.is_none() && config.before_poll.is_none() && config.after_poll.is_none() {
             return Ok(None);
         }
+        let keep_alive = config.before_poll.is_some()
+            || config.after_poll.is_some()
+            || long_poll
+                .as_ref()
+                .is_some_and(LongPollDetector::has_watchdog);
         Ok(Some(Arc::new(TaskHooks {
             before: config.before_poll.clone(),
             after: config.after_poll.clone(),
             long_poll,
+            keep_alive,
         })))
     }
 
@@ -135,8 +144,13 @@ impl TaskHooks {
     /// calling scheduler thread (its watchdog slot), or `None` for a poll that no slot covers
     /// (a `LocalSet`'s task, polled inside another poll).
     pub(crate) fn run(&self, task: Notified, thread: Option<usize>) {
-        let keep = task.to_task();
-        let header = keep.0.header();
+        let raw = task.raw();
+        let header = raw.header();
+        // Step 1. The header is read after the poll by the user's hooks, by the watchdog
+        // during it, and by the on-return long-poll report for the name of a long poll; a
+        // task with no name and only the on-return detector needs no reference (its id is
+        // copied now), which saves two atomic operations per poll.
+        let keep = (self.keep_alive || header.name.is_some()).then(|| task.to_task());
         let meta = TaskMeta {
             id: header.id,
             name: header.name(),
@@ -146,7 +160,9 @@ impl TaskHooks {
         }
         match &self.long_poll {
             None => task.run(),
-            Some(d) => d.run(header, thread, || task.run()),
+            // `header` is passed on only where `keep_alive` holds a reference (`run` says
+            // which way measures; the on-return way reads only `meta` after the poll).
+            Some(d) => d.run(header, &meta, thread, || task.run()),
         }
         if let Some(f) = &self.after {
             f(&meta);

@@ -70,6 +70,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::hooks::TaskMeta;
 use super::{LongPoll, LongPollConfig, LongPollHook};
 use crate::loom::lock;
 use crate::task::{Header, Id};
@@ -152,9 +153,24 @@ impl LongPollDetector {
         Ok(Some(LongPollDetector { shared, watchdog }))
     }
 
+    /// Whether polls are measured by a watchdog thread (which reads the task's header
+    /// during the poll: the caller must hold a reference to the task).
+    pub(crate) fn has_watchdog(&self) -> bool {
+        self.watchdog.is_some()
+    }
+
     /// Runs one poll (`poll`) of the task `header`, measured the way the module docs say.
+    /// With a watchdog and a `thread`, the caller holds a reference to the task for the whole
+    /// call; otherwise only `meta` is read after the poll (its name only if the caller holds
+    /// a reference, which it does for a named task).
     #[inline]
-    pub(crate) fn run(&self, header: &Header, thread: Option<usize>, poll: impl FnOnce()) {
+    pub(crate) fn run(
+        &self,
+        header: &Header,
+        meta: &TaskMeta<'_>,
+        thread: Option<usize>,
+        poll: impl FnOnce(),
+    ) {
         match (&self.watchdog, thread) {
             (Some(w), Some(i)) => {
                 let slot = &w.inner.slots[i];
@@ -162,20 +178,20 @@ impl LongPollDetector {
                 poll();
                 slot.end();
             }
-            _ => self.measure(header, poll),
+            _ => self.measure(meta, poll),
         }
     }
 
     /// Measuring "on return" (way 2).
-    fn measure(&self, header: &Header, poll: impl FnOnce()) {
+    fn measure(&self, meta: &TaskMeta<'_>, poll: impl FnOnce()) {
         let threshold = self.shared.threshold;
         let continued = continued::count();
         let start = clock(threshold);
         poll();
         let took = Duration::from_nanos(clock(threshold).saturating_sub(start));
         if took >= threshold && !continued::since(continued) {
-            let name = header.name().map(str::to_owned);
-            self.shared.report(header.id, name, took, false);
+            let name = meta.name().map(str::to_owned);
+            self.shared.report(meta.id(), name, took, false);
         }
     }
 

@@ -112,6 +112,12 @@ impl Notified {
         Task(raw)
     }
 
+    /// The task's pointer, without its reference: valid while this entry (or another
+    /// reference) keeps the task alive.
+    pub(crate) fn raw(&self) -> RawTask {
+        (self.0).0
+    }
+
     /// # Safety
     ///
     /// `raw` carries one reference that was a `Notified` (e.g. from a run queue slot).
