@@ -37,8 +37,8 @@ The first line on stdout is the bound address (useful with port 0).\n\
 Ctrl-C stops accepting, lets the requests in flight finish (at most 2 s), and exits."
 )]
 pub(crate) struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::net::parse_addr)]
     pub(crate) listen: SocketAddr,
     /// Directory whose files are served.
     #[arg(long, default_value = ".", value_name = "DIR")]
