@@ -150,6 +150,38 @@ fn a_few_park_failures_are_retried_and_the_runtime_carries_on() -> io::Result<()
     Ok(())
 }
 
+/// Guards "reported once": a streak of failed parks is one line on stderr, not one per
+/// failure. The runtime runs in a child process (this test again, with `C10K_PARK_CHILD`
+/// set) whose stderr the parent reads.
+#[test]
+fn a_streak_of_park_failures_is_reported_once() -> io::Result<()> {
+    if std::env::var_os("C10K_PARK_CHILD").is_some() {
+        let rt = Runtime::builder().current_thread().build()?;
+        rt.handle().inject_park_failures(5);
+        rt.block_on(async {
+            for _ in 0..5 {
+                c10k_runtime::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        return Ok(());
+    }
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "--exact",
+            "a_streak_of_park_failures_is_reported_once",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env("C10K_PARK_CHILD", "1")
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed: {stderr}");
+    let reports = stderr.matches("c10k: waiting for IO failed").count();
+    assert_eq!(reports, 1, "{stderr}");
+    assert!(stderr.contains("injected park failure"), "{stderr}");
+    Ok(())
+}
+
 /// Guards "errors surfaced": a driver that fails on every park used to spin a core silently;
 /// now `block_on` ends with a panic that carries the driver's error.
 #[test]
