@@ -36,7 +36,8 @@ use crate::errors::usage;
 /join ROOM, /rooms, /who, /msg NICK TEXT, /help, /quit; any other line is said to the room \
 as 'HH:MM:SS <nick> text' (UTC). Notices start with '* ', errors with '! '.\n\
 The first line on stdout is the bound address (useful with port 0).\n\
-Ctrl-C tells every client the server is shutting down, flushes their queues, and exits."
+Ctrl-C tells every client the server is shutting down, flushes their queues (at most \
+--grace seconds), and exits 0; a second Ctrl-C exits 130 at once."
 )]
 pub(crate) struct Args {
     /// Address to listen on (port 0 picks a free port).
@@ -51,6 +52,9 @@ pub(crate) struct Args {
     /// Lines queued for a client that does not read before it is disconnected.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub(crate) queue: usize,
+    /// After Ctrl-C, how long the clients' queues may take to flush (seconds).
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) grace: f64,
 }
 
 /// Runs `c10k chat`.
@@ -65,7 +69,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         return Err(usage("--queue must be at least 1 line"));
     }
     crate::sys::raise_fd_limit();
-    crate::shutdown::install()?;
+    // Before the runtime exists; a task of the runtime reads Ctrl-C.
+    let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace))?;
     let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
     let bound = listener.local_addr()?;
     {
@@ -82,5 +87,5 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .current_thread()
         .thread_name("c10k-chat")
         .build()?;
-    rt.block_on(server::serve(listener, config))
+    rt.block_on(server::serve(listener, config, shutdown))
 }

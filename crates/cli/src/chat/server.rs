@@ -18,8 +18,9 @@
 //!    any, then removes the client, which drops the queue's sender. The writer drains what
 //!    is queued, sees the channel closed, and drops its half (shutting down the write side).
 //! 2. *Kicked* (not reading): the kick event stops both tasks immediately.
-//! 3. *Server shutdown* (Ctrl-C): everyone is told `* server shutting down`, every client is
-//!    removed as in 1, and the server waits for the writers to drain, at most [`DRAIN`].
+//! 3. *Server shutdown* (Ctrl-C, [`Shutdown`]): the accept loop stops, everyone is told
+//!    `* server shutting down`, every client is removed as in 1, and the server waits for the
+//!    writers to drain ([`Shutdown::drain`] over a `JoinSet` of them), at most `--grace`.
 
 use std::collections::HashMap;
 use std::pin::pin;
@@ -31,9 +32,11 @@ use c10k::runtime::net::TcpListener;
 use c10k::runtime::race::{select, Either};
 use c10k::runtime::time;
 use c10k::runtime::JoinHandle;
+use c10k::shutdown::Shutdown;
 use c10k::sync::channel::mpsc;
 use c10k::sync::channel::TrySendError;
 use c10k::sync::Event;
+use c10k::task::JoinSet;
 
 use super::flood::FloodGate;
 use super::hub::{stamp, ClientId, Delivery, Flow, Hub};
@@ -41,12 +44,6 @@ use super::line::LineBuffer;
 
 /// How long a partial line (no newline yet) may stay quiet before it is taken as a line.
 pub(crate) const FLUSH: Duration = Duration::from_millis(300);
-
-/// Longest the server keeps flushing queues after Ctrl-C.
-const DRAIN: Duration = Duration::from_secs(2);
-
-/// How often the accept loop looks at the shutdown flag.
-const TICK: Duration = crate::shutdown::TICK;
 
 /// Bytes asked for per read.
 const READ_SIZE: usize = 4096;
@@ -137,21 +134,25 @@ impl Shared {
 }
 
 /// Accepts clients until Ctrl-C, then shuts down (protocol step 3).
-pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> anyhow::Result<()> {
+pub(crate) async fn serve(
+    listener: std::net::TcpListener,
+    config: Config,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let listener = TcpListener::from_std(listener)?;
     let shared = Arc::new(Shared {
         room: Mutex::new(Room::default()),
         config,
     });
+    // Detached: it ends the process on the second Ctrl-C, or lives as long as the runtime.
+    drop(shutdown.listen()?);
     let mut next_id: ClientId = 0;
-    let mut tick = time::interval(TICK);
-    while !crate::shutdown::requested() {
+    loop {
         let accepted = {
             let accept = pin!(listener.accept());
-            let ticked = pin!(tick.tick());
-            match select(accept, ticked).await {
+            match select(accept, shutdown.requested()).await {
                 Either::Left((accepted, _)) => accepted,
-                Either::Right(_) => continue,
+                Either::Right(_) => break,
             }
         };
         match accepted {
@@ -165,22 +166,20 @@ pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> an
         }
     }
     drop(listener);
-    let writers: Vec<JoinHandle<()>> = {
+    let mut writers = JoinSet::new();
+    {
         let mut room = shared.room();
         let mut out = Vec::new();
         room.hub.to_all("* server shutting down, bye", &mut out);
         room.dispatch(out);
         let ids: Vec<ClientId> = room.conns.keys().copied().collect();
-        ids.into_iter()
-            .filter_map(|id| room.conns.remove(&id).and_then(|mut c| c.writer.take()))
-            .collect()
-    };
-    let _ = time::timeout(DRAIN, async {
-        for w in writers {
-            let _ = w.await;
+        for id in ids {
+            if let Some(writer) = room.conns.remove(&id).and_then(|mut c| c.writer.take()) {
+                writers.insert(writer);
+            }
         }
-    })
-    .await;
+    }
+    shutdown.drain(&mut writers).await;
     Ok(())
 }
 

@@ -14,7 +14,9 @@
 //! | `uring` | — | not built yet: exits 2 |
 //!
 //! Shutdown (Ctrl-C): every model stops accepting, finishes the writes in flight (at most
-//! [`DRAIN`]), and returns.
+//! `--grace` seconds), and returns; a second Ctrl-C exits with 130 at once. The runtime
+//! models read Ctrl-C with a task ([`c10k::shutdown::Shutdown::listen`]); the hand-written
+//! loops wait on the shutdown's eventfd beside their sockets.
 
 mod conn;
 mod nonblocking;
@@ -30,9 +32,6 @@ use std::time::Duration;
 use clap::{Args as ClapArgs, ValueEnum};
 
 use crate::errors::usage;
-
-/// Longest a model keeps flushing in-flight output after Ctrl-C.
-pub(crate) const DRAIN: Duration = Duration::from_secs(2);
 
 /// The IO model an echo server is built on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,7 +64,8 @@ pub(crate) const URING_MISSING: &str =
 #[derive(Debug, ClapArgs)]
 #[command(
     after_help = "The first line on stdout is the bound address (useful with port 0).\n\
-Ctrl-C stops accepting, finishes the writes in flight, and exits."
+Ctrl-C stops accepting, finishes the writes in flight (at most --grace seconds), and \
+exits 0; a second Ctrl-C exits 130 at once."
 )]
 pub(crate) struct Args {
     /// Address to listen on (port 0 picks a free port).
@@ -85,6 +85,9 @@ pub(crate) struct Args {
     /// Answer with ASCII-uppercased bytes, as the tutorials' servers do.
     #[arg(long)]
     pub(crate) upper: bool,
+    /// After Ctrl-C, how long the writes in flight may take to finish (seconds).
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) grace: f64,
 }
 
 /// A selector backend, for `--backend`.
@@ -125,11 +128,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         return Err(usage("--backend applies to --model reactor only"));
     }
     crate::sys::raise_fd_limit();
-    if matches!(model, Model::Select | Model::Poll | Model::Epoll) {
-        // Read from a signalfd on the runtime: no signal thread (`shutdown::Signals`).
-        crate::shutdown::block()?;
-    } else {
-        crate::shutdown::install()?;
+    // Before any thread exists: the signals must be blocked in all of them.
+    let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace))?;
+    if model == Model::Sigio {
+        crate::sys::block_signals(&crate::sys::sigio_signals())?;
+    }
+    if !matches!(model, Model::Select | Model::Poll | Model::Epoll) {
+        // The runtime models read Ctrl-C with a task (`runtime.rs`): no signal thread.
+        crate::shutdown::listen_on_thread(&shutdown)?;
     }
     let loops = match model {
         Model::Threads => 1,
@@ -144,21 +150,21 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
     let options = Options { upper: args.upper };
     match model {
-        Model::Threads => threads::serve(listeners, options),
-        Model::Nonblocking => nonblocking::serve(listeners, options),
+        Model::Threads => threads::serve(listeners, options, shutdown),
+        Model::Nonblocking => nonblocking::serve(listeners, options, shutdown),
         Model::Select | Model::Poll | Model::Epoll => {
             let backend = match model {
                 Model::Select => c10k::selector::Backend::Select,
                 Model::Poll => c10k::selector::Backend::Poll,
                 _ => c10k::selector::Backend::Epoll,
             };
-            runtime::serve(listeners, options, backend, loops)
+            runtime::serve(listeners, options, backend, loops, shutdown)
         }
         Model::Reactor => {
             let backend = args.backend.unwrap_or(BackendArg::Epoll).into();
-            selector_loop::serve(listeners, options, backend)
+            selector_loop::serve(listeners, options, backend, shutdown)
         }
-        Model::Sigio => sigio::serve(listeners, options),
+        Model::Sigio => sigio::serve(listeners, options, shutdown),
         Model::Uring | Model::Auto => unreachable!("resolved above"),
     }
 }

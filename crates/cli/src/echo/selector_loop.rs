@@ -18,29 +18,38 @@
 //!   so the loop neither spins nor stops serving the others.
 //! - select(2) cannot watch descriptors at or above `FD_SETSIZE`: such connections are
 //!   refused (closed) with a message on stderr, and the loop goes on.
+//! - Ctrl-C: the shutdown's eventfd is registered like a socket (token [`SHUTDOWN`]), so the
+//!   loop sleeps without a timeout and the request wakes it. It then deregisters the eventfd
+//!   (which stays readable) and the listener, and serves on until no connection has pending
+//!   output or the grace period ended.
 
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use c10k::selector::{Backend, Events, Interest, Selector, Token};
 
+use c10k::shutdown::Shutdown;
+
 use super::conn::{Conn, Next, READ_BUFFER};
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
-use crate::shutdown;
 
 /// The listener's token; connections use their descriptor number, and `usize::MAX` is the
 /// selector's own.
 const LISTENER: Token = Token(usize::MAX - 1);
 
+/// The shutdown eventfd's token.
+const SHUTDOWN: Token = Token(usize::MAX - 2);
+
 pub(super) fn serve(
     listeners: Vec<TcpListener>,
     options: Options,
     backend: Backend,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     super::run_loops(backend.name(), listeners, move |listener| {
-        Loop::new(listener, options, backend)?.run()
+        Loop::new(listener, options, backend)?.run(&shutdown)
     })
 }
 
@@ -116,24 +125,36 @@ impl Loop {
         }
     }
 
-    fn run(mut self) -> anyhow::Result<()> {
+    fn run(mut self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut ready: Vec<(Token, bool, bool, bool)> = Vec::with_capacity(1024);
         let mut drain_deadline = None;
+        let shutdown_interest = if self.edge {
+            Interest::READABLE.edge()
+        } else {
+            Interest::READABLE
+        };
+        self.selector
+            .register(shutdown.as_fd().as_raw_fd(), SHUTDOWN, shutdown_interest)?;
         self.accept_all()?;
         loop {
-            if drain_deadline.is_none() && shutdown::requested() {
+            // Looked at before every wait; the eventfd covers a request that comes later.
+            if drain_deadline.is_none() && shutdown.is_requested() {
+                self.selector.deregister(shutdown.as_fd().as_raw_fd())?;
                 self.disarm_listener();
                 self.listener = None;
-                drain_deadline = Some(Instant::now() + super::DRAIN);
+                self.paused_until = None;
+                drain_deadline = shutdown.deadline();
             }
+            let mut timeout = None;
             if let Some(deadline) = drain_deadline {
                 let pending = self.conns.iter().flatten().any(|s| s.conn.has_pending());
-                if Instant::now() >= deadline || !pending {
+                let now = Instant::now();
+                if now >= deadline || !pending {
                     return Ok(());
                 }
+                timeout = Some(deadline - now);
             }
-            let mut timeout = shutdown::TICK;
             if let Some(t) = self.paused_until {
                 let now = Instant::now();
                 if now >= t {
@@ -141,10 +162,10 @@ impl Loop {
                     self.arm_listener()?;
                     self.accept_all()?;
                 } else {
-                    timeout = timeout.min(t - now + Duration::from_millis(1));
+                    timeout = Some(t - now + Duration::from_millis(1));
                 }
             }
-            match self.selector.select(&mut events, Some(timeout)) {
+            match self.selector.select(&mut events, timeout) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
@@ -162,6 +183,8 @@ impl Loop {
             for &(token, readable, writable, closed) in &ready {
                 if token == LISTENER {
                     self.accept_all()?;
+                } else if token == SHUTDOWN {
+                    // Seen at the top of the loop.
                 } else {
                     self.serve(token.0, readable, writable, closed);
                 }

@@ -5,8 +5,9 @@
 //!    kernel then queues one signal per readiness change, carrying the descriptor in
 //!    `si_fd`, instead of a bare `SIGIO` that would say nothing about which socket.
 //! 2. The signals are blocked in every thread and consumed synchronously from a signalfd,
-//!    up to 64 per `read(2)`; `poll(2)` on the signalfd with a timeout lets the loop see
-//!    Ctrl-C. No signal handler runs, so no async-signal-safety puzzle.
+//!    up to 64 per `read(2)`; `poll(2)` waits on the signalfd and on the shutdown's eventfd,
+//!    so Ctrl-C wakes the loop without a timeout. No signal handler runs, so no
+//!    async-signal-safety puzzle.
 //! 3. For each signal: the listener accepts until empty; a connection flushes pending output
 //!    and reads until a short read. Every arrival (data or end of stream) queues its own
 //!    signal, so a short read cannot hide an end of stream. A stale signal for a closed (or
@@ -20,18 +21,24 @@
 
 use std::net::TcpListener;
 use std::os::fd::{AsFd, AsRawFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
+
+use c10k::shutdown::Shutdown;
 
 use super::conn::{Conn, Next, READ_BUFFER};
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
-use crate::{shutdown, sys};
+use crate::sys;
 
-pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Result<()> {
+pub(super) fn serve(
+    listeners: Vec<TcpListener>,
+    options: Options,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     super::run_loops("sigio", listeners, move |listener| {
-        Loop::new(listener, options)?.run()
+        Loop::new(listener, options)?.run(&shutdown)
     })
 }
 
@@ -65,29 +72,46 @@ impl Loop {
         })
     }
 
-    fn run(mut self) -> anyhow::Result<()> {
-        let sfd = sys::signalfd(&[self.signal, libc::SIGIO])?;
-        let tick = rustix::time::Timespec::try_from(shutdown::TICK).expect("small duration");
+    fn run(mut self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let sfd = sys::signalfd(&sys::sigio_signals())?;
         let mut infos = Vec::with_capacity(64);
         let mut drain_deadline = None;
         // Connections may have queued before O_ASYNC was set: no signal will announce them.
         self.accept_all();
         loop {
-            if drain_deadline.is_none() && shutdown::requested() {
+            if drain_deadline.is_none() && shutdown.is_requested() {
                 self.listener = None;
-                drain_deadline = Some(Instant::now() + super::DRAIN);
+                drain_deadline = shutdown.deadline();
             }
+            let mut timeout = None;
             if let Some(deadline) = drain_deadline {
                 let pending = self.conns.iter().flatten().any(Conn::has_pending);
-                if Instant::now() >= deadline || !pending {
+                let now = Instant::now();
+                if now >= deadline || !pending {
                     return Ok(());
                 }
+                timeout = Some(deadline - now);
             }
-            if self.paused_until.is_some_and(|t| Instant::now() >= t) {
-                self.accept_all();
+            if let Some(t) = self.paused_until {
+                let now = Instant::now();
+                if now >= t {
+                    self.accept_all();
+                } else {
+                    timeout = Some(timeout.map_or(t - now, |d: Duration| d.min(t - now)));
+                }
             }
-            let mut fds = [PollFd::new(&sfd, PollFlags::IN)];
-            match rustix::event::poll(&mut fds, Some(&tick)) {
+            let timeout = timeout.map(|d| {
+                // Rounded up: a wait never ends before the time it was asked to last.
+                let ms = d.as_millis().saturating_add(1).min(u128::from(u32::MAX)) as u64;
+                rustix::time::Timespec::try_from(Duration::from_millis(ms)).expect("bounded")
+            });
+            // The eventfd only until the request was seen: it stays readable after that.
+            let watched = if drain_deadline.is_none() { 2 } else { 1 };
+            let mut fds = [
+                PollFd::new(&sfd, PollFlags::IN),
+                PollFd::new(shutdown, PollFlags::IN),
+            ];
+            match rustix::event::poll(&mut fds[..watched], timeout.as_ref()) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(std::io::Error::from(e).into()),
             }

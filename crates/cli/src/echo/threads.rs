@@ -5,25 +5,27 @@
 //!   address space at 10,000 connections) and an 8 KiB buffer on it.
 //! - A peer that never reads blocks only its own thread; after [`WRITE_TIMEOUT`] without
 //!   progress the write fails and the connection is dropped.
-//! - The acceptor waits with `poll(2)` and a timeout so it sees Ctrl-C; out of descriptors
-//!   it pauses for [`ACCEPT_BACKOFF`](crate::net::ACCEPT_BACKOFF).
+//! - The acceptor waits with `poll(2)` on the listener and the shutdown's eventfd, so Ctrl-C
+//!   wakes it at once; out of descriptors it pauses for
+//!   [`ACCEPT_BACKOFF`](crate::net::ACCEPT_BACKOFF).
 //! - Shutdown: stop accepting, shut down the read side of every live connection (its
-//!   thread then writes what it has read and exits), wait for them up to
-//!   [`DRAIN`](super::DRAIN). The registry of live connections holds descriptor numbers,
-//!   not duplicated sockets: one descriptor per connection.
+//!   thread then writes what it has read and exits), wait for them until the grace period
+//!   ends (each thread holds an [`InFlight`] guard; [`Shutdown::drained_blocking`]). The
+//!   registry of live connections holds descriptor numbers, not duplicated sockets: one
+//!   descriptor per connection.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use c10k::shutdown::{InFlight, Shutdown};
 use rustix::event::{PollFd, PollFlags};
 
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
-use crate::shutdown;
 
 /// Stack size of a connection thread.
 const STACK: usize = 64 * 1024;
@@ -39,15 +41,21 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// must fit the 20,000-descriptor limit).
 type Live = Arc<Mutex<HashMap<u64, RawFd>>>;
 
-pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Result<()> {
+pub(super) fn serve(
+    listeners: Vec<TcpListener>,
+    options: Options,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let listener = listeners.into_iter().next().expect("one listener");
     listener.set_nonblocking(true)?;
     let live: Live = Arc::default();
     let mut next_id = 0u64;
-    let tick = rustix::time::Timespec::try_from(shutdown::TICK).expect("small duration");
-    while !shutdown::requested() {
-        let mut fds = [PollFd::new(&listener, PollFlags::IN)];
-        match rustix::event::poll(&mut fds, Some(&tick)) {
+    while !shutdown.is_requested() {
+        let mut fds = [
+            PollFd::new(&listener, PollFlags::IN),
+            PollFd::new(&shutdown, PollFlags::IN),
+        ];
+        match rustix::event::poll(&mut fds, None) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(io::Error::from(e).into()),
         }
@@ -56,13 +64,14 @@ pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Re
                 Accepted::Conn(fd) => {
                     let stream = TcpStream::from(fd);
                     next_id += 1;
-                    spawn_conn(next_id, stream, &live, options);
+                    spawn_conn(next_id, stream, &live, options, shutdown.in_flight());
                 }
                 Accepted::Empty => break,
                 Accepted::Exhausted(e) => {
                     let open = live.lock().unwrap_or_else(PoisonError::into_inner).len();
                     crate::net::log_exhausted(&e, open);
-                    std::thread::sleep(ACCEPT_BACKOFF);
+                    // Still wakes for Ctrl-C: the pause is a wait on the eventfd.
+                    shutdown.wait_blocking(Some(ACCEPT_BACKOFF))?;
                     break;
                 }
             }
@@ -74,19 +83,11 @@ pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Re
         // `Live`), and the lock is held for the whole loop.
         unsafe { crate::sys::shutdown_read(fd) };
     }
-    let deadline = Instant::now() + super::DRAIN;
-    while Instant::now() < deadline
-        && !live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_empty()
-    {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    shutdown.drained_blocking();
     Ok(())
 }
 
-fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options) {
+fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options, in_flight: InFlight) {
     let setup = || -> io::Result<()> {
         stream.set_nonblocking(false)?;
         stream.set_write_timeout(Some(WRITE_TIMEOUT))
@@ -111,6 +112,7 @@ fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options) {
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&id);
             drop(stream);
+            drop(in_flight);
         });
     if let Err(e) = spawned {
         // The socket was closed with the closure; only this (acceptor) thread reads the

@@ -34,7 +34,8 @@ use crate::errors::usage;
 directory listing, or its index.html) under --root. No path escapes the root: '..' segments \
 are refused and symlinks leading outside get 403.\n\
 The first line on stdout is the bound address (useful with port 0).\n\
-Ctrl-C stops accepting, lets the requests in flight finish (at most 2 s), and exits."
+Ctrl-C stops accepting, lets the requests in flight finish (at most --grace seconds), and \
+exits 0; a second Ctrl-C exits 130 at once."
 )]
 pub(crate) struct Args {
     /// Address to listen on (port 0 picks a free port).
@@ -50,6 +51,9 @@ pub(crate) struct Args {
     /// longer than that to arrive.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub(crate) idle_timeout: u64,
+    /// After Ctrl-C, how long the requests in flight may take to finish (seconds).
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) grace: f64,
 }
 
 /// Runs `c10k http`.
@@ -71,7 +75,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         )));
     }
     crate::sys::raise_fd_limit();
-    crate::shutdown::install()?;
+    // Before the runtime's threads exist; a task of the runtime reads Ctrl-C.
+    let shutdown = crate::shutdown::install_with(std::time::Duration::from_secs_f64(args.grace))?;
     let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
     let bound = listener.local_addr()?;
     {
@@ -91,6 +96,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let config = server::Config {
         root,
         idle: std::time::Duration::from_secs(args.idle_timeout),
+        shutdown,
     };
     rt.block_on(server::serve(listener, config))
 }

@@ -1,0 +1,74 @@
+//! The echo models' one shutdown path (`c10k::shutdown::Shutdown`): the first SIGINT stops
+//! accepting and lets the work in flight finish, then the server exits 0; a second SIGINT
+//! during the drain exits 130 at once. Every wait is bounded.
+//!
+//! The second SIGINT is tested in `shutdown_http_chat.rs`, where the server deterministically holds work in flight
+//! (an HTTP request half sent); an echo's output in flight mostly sits in the kernel's send
+//! buffer (autotuned to megabytes on loopback), which the server no longer holds. The
+//! library's own tests (`crates/runtime/tests/shutdown_signals.rs`) cover both listeners
+//! (task and thread) with a guard held on purpose.
+
+mod util;
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::process::Child;
+
+use util::{EchoServer, LIMIT};
+
+/// Every echo model.
+const ECHO_MODELS: [&str; 7] = [
+    "threads",
+    "nonblocking",
+    "select",
+    "poll",
+    "epoll",
+    "reactor",
+    "sigio",
+];
+
+fn sigint(child: &Child) -> io::Result<()> {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::INT)?;
+    Ok(())
+}
+
+/// A payload that tells its bytes apart.
+fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// A client sends 128 KiB and half-closes without reading a byte of the echo; Ctrl-C
+/// arrives while the echo is in flight. The server must deliver all of it, close in
+/// order, and exit 0.
+#[test]
+fn echo_models_finish_the_echo_in_flight_then_exit_zero() -> io::Result<()> {
+    for model in ECHO_MODELS {
+        let mut server = EchoServer::start(model, &["--grace", "60"])?;
+        let idle = server.connect()?;
+        let mut busy = server.connect()?;
+        let data = payload(128 * 1024);
+        busy.write_all(&data)?;
+        busy.shutdown(Shutdown::Write)?;
+        // A round trip on a third connection: the server's loop has seen the bytes sent
+        // before it (one loop, or one thread per connection reading as they come).
+        let mut probe = server.connect()?;
+        assert_eq!(util::round_trip(&mut probe, b"probe")?, b"probe", "{model}");
+        sigint(&server.child)?;
+        server.wait_stderr("shutting down")?;
+        let mut back = Vec::new();
+        busy.read_to_end(&mut back)?;
+        assert!(
+            back == data,
+            "{model}: {} of {} bytes",
+            back.len(),
+            data.len()
+        );
+        let status = util::wait_bounded(&mut server.child, LIMIT)?;
+        assert_eq!(status.code(), Some(0), "{model}");
+        // New connections are refused once the listener closed.
+        assert!(TcpStream::connect(server.addr).is_err(), "{model}");
+        drop(idle);
+    }
+    Ok(())
+}
