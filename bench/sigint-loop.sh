@@ -10,6 +10,7 @@
 #   -b BINARY     the c10k binary (default target/release/c10k)
 #   -m PROGRAM    a server command line after `c10k`, repeatable; runs cycle through them
 #                 (default: echo --model epoll)
+#   -c CONNS      connections of the load generator (default 8)
 #
 # A server that has not exited after -t seconds is a hang: its /proc status (pending and
 # blocked signal masks), wchan and per-thread kernel stacks are saved under
@@ -23,13 +24,15 @@ parallel=2
 limit=5
 bin=target/release/c10k
 programs=()
-while getopts "n:j:t:b:m:" opt; do
+conns=8
+while getopts "n:j:t:b:m:c:" opt; do
     case $opt in
         n) runs=$OPTARG ;;
         j) parallel=$OPTARG ;;
         t) limit=$OPTARG ;;
         b) bin=$OPTARG ;;
         m) programs+=("$OPTARG") ;;
+        c) conns=$OPTARG ;;
         *) sed -n '2,20p' "$0"; exit 2 ;;
     esac
 done
@@ -56,7 +59,7 @@ one() {
     fi
     local mode=echo
     case $program in http*) mode=http ;; chat*) mode=chat ;; esac
-    "$bin" load $mode --target "$addr" -c 8 -d 3 >/dev/null 2>&1 &
+    "$bin" load $mode --target "$addr" -c "$conns" -d 3 >/dev/null 2>&1 &
     local load=$!
     # Somewhere between "load still connecting" and "load in full swing".
     sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"

@@ -10,7 +10,7 @@
 //! | `command.rs` | a line to a command |
 //! | `hub.rs` | nicks, rooms, and who receives what (no IO) |
 //! | `flood.rs` | the per-client token bucket |
-//! | `server.rs` | tasks, queues, timeouts, shutdown |
+//! | `server.rs` | tasks, room logs and direct queues, timeouts, shutdown |
 //!
 //! The tutorials' Python client sends text without a newline; a partial line that stays
 //! quiet for [`server::FLUSH`] is taken as a whole line, so it works as well as `nc`.
@@ -49,9 +49,14 @@ pub(crate) struct Args {
     /// Lines per second a client may send (bursts of twice that); past it: `! flooding, bye`.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub(crate) flood_limit: u32,
-    /// Lines queued for a client that does not read before it is disconnected.
-    #[arg(long, default_value_t = 256, value_name = "N")]
-    pub(crate) queue: usize,
+    /// Disconnect a client whose socket takes no byte for this many seconds (it is not
+    /// reading); nginx's `send_timeout` is 60 s too.
+    #[arg(long, default_value_t = 60.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) send_timeout: f64,
+    /// Hard cap on the bytes waiting to be written to one client (its share of its room's
+    /// conversation and its own notices); past it: `* nick left (too far behind)`.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub(crate) queue_bytes: usize,
     /// After Ctrl-C, how long the clients' queues may take to flush (seconds).
     #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
     pub(crate) grace: f64,
@@ -65,8 +70,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if args.flood_limit == 0 {
         return Err(usage("--flood-limit must be at least 1 line per second"));
     }
-    if args.queue == 0 {
-        return Err(usage("--queue must be at least 1 line"));
+    if args.send_timeout <= 0.0 {
+        return Err(usage("--send-timeout must be more than 0 seconds"));
+    }
+    if args.queue_bytes < line::MAX_LINE + 1 {
+        return Err(usage(format!(
+            "--queue-bytes must be at least {} (one line)",
+            line::MAX_LINE + 1
+        )));
     }
     crate::sys::raise_fd_limit();
     // Before the runtime exists; a task of the runtime reads Ctrl-C.
@@ -81,7 +92,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let config = server::Config {
         idle: Duration::from_secs(args.idle_timeout),
         flood_limit: args.flood_limit,
-        queue: args.queue,
+        send_timeout: Duration::from_secs_f64(args.send_timeout),
+        queue_bytes: args.queue_bytes,
     };
     let rt = c10k::runtime::Runtime::builder()
         .current_thread()
