@@ -171,6 +171,20 @@ pub(crate) unsafe fn shutdown_read(fd: std::os::fd::RawFd) {
     let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Read);
 }
 
+/// Shuts down both directions of socket `fd`: its peer sees the end of stream, and whoever
+/// reads it here too (the runtime echo's idle sweep closes a connection this way).
+///
+/// # Safety
+///
+/// `fd` must be an open socket for the whole call: the caller holds whatever keeps its
+/// owner from closing it (the idle table's lock).
+pub(crate) unsafe fn shutdown_both(fd: std::os::fd::RawFd) {
+    // SAFETY: the caller guarantees `fd` stays open for the duration of the borrow.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    // An error means the socket is already going (reset by its peer): nothing to do.
+    let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Both);
+}
+
 /// Makes the child that `command` starts receive `SIGKILL` when the thread that spawned it
 /// exits (`PR_SET_PDEATHSIG`): the lab's servers (paused with `SIGSTOP` most of the time) and
 /// load generators then never outlive a lab that was killed. A child whose parent died

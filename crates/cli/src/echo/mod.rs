@@ -19,6 +19,7 @@
 //! loops wait on the shutdown's eventfd beside their sockets.
 
 mod conn;
+mod idle;
 mod nonblocking;
 mod runtime;
 mod selector_loop;
@@ -85,6 +86,11 @@ pub(crate) struct Args {
     /// Answer with ASCII-uppercased bytes, as the tutorials' servers do.
     #[arg(long)]
     pub(crate) upper: bool,
+    /// Close a connection that neither sends nor takes a byte for this many seconds (0: never).
+    /// Checked in quarters of it (the `threads` model: exactly), so a silent client goes after
+    /// SECS to 1.25 × SECS.
+    #[arg(long, default_value_t = 300.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) idle_timeout: f64,
     /// After Ctrl-C, how long the writes in flight may take to finish (seconds).
     #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
     pub(crate) grace: f64,
@@ -115,6 +121,8 @@ impl From<BackendArg> for c10k::selector::Backend {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
     pub(crate) upper: bool,
+    /// `--idle-timeout`, `None` when off.
+    pub(crate) idle: Option<std::time::Duration>,
 }
 
 /// Runs `c10k echo`.
@@ -148,7 +156,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         writeln!(out, "{bound}")?;
         out.flush()?;
     }
-    let options = Options { upper: args.upper };
+    let options = Options {
+        upper: args.upper,
+        idle: (args.idle_timeout > 0.0).then(|| Duration::from_secs_f64(args.idle_timeout)),
+    };
     match model {
         Model::Threads => threads::serve(listeners, options, shutdown),
         Model::Nonblocking => nonblocking::serve(listeners, options, shutdown),

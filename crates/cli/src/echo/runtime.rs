@@ -50,6 +50,7 @@ use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,7 @@ use c10k::runtime::race::{select, Either};
 use c10k::shutdown::{InFlight, Shutdown};
 
 use super::conn::{PENDING_LIMIT, READ_BUFFER};
+use super::idle::{IdleTable, Registered};
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
 
@@ -103,9 +105,27 @@ async fn serve_all(
 ) -> anyhow::Result<()> {
     // Detached: it ends the process on the second Ctrl-C, or lives as long as the runtime.
     drop(shutdown.listen()?);
+    let idle = options.idle.map(|timeout| {
+        let table = Arc::new(IdleTable::default());
+        let swept = Arc::clone(&table);
+        // Detached: sweeps every quarter of the timeout for as long as the runtime runs.
+        drop(c10k::spawn(async move {
+            let mut ticks = c10k::time::interval(super::idle::period(timeout));
+            loop {
+                ticks.tick().await;
+                swept.sweep();
+            }
+        }));
+        table
+    });
     let mut acceptors = c10k::task::JoinSet::new();
     for listener in listeners {
-        acceptors.spawn(accept_loop(listener, options, shutdown.clone()));
+        let conns = Conns {
+            options,
+            shutdown: shutdown.clone(),
+            idle: idle.clone(),
+        };
+        acceptors.spawn(accept_loop(listener, conns));
     }
     {
         let failed = std::pin::pin!(acceptors.join_next());
@@ -126,12 +146,17 @@ async fn serve_all(
     Ok(())
 }
 
-/// Accepts connections forever, a task each; backs off when descriptors run out.
-async fn accept_loop(
-    listener: TcpListener,
+/// What an acceptor hands to each connection it starts.
+#[derive(Debug, Clone)]
+struct Conns {
     options: Options,
     shutdown: Shutdown,
-) -> io::Result<()> {
+    /// The idle sweep's table, when `--idle-timeout` is on.
+    idle: Option<Arc<IdleTable>>,
+}
+
+/// Accepts connections forever, a task each; backs off when descriptors run out.
+async fn accept_loop(listener: TcpListener, conns: Conns) -> io::Result<()> {
     // Declared after `listener`, so dropped (deregistered) before the listener closes.
     let reg = Registration::new(listener.as_raw_fd(), Interest::READABLE)?;
     let mut last_refusal_log: Option<Instant> = None;
@@ -145,7 +170,7 @@ async fn accept_loop(
         })
         .await?;
         match accepted {
-            Ok(fd) => start_connection(fd, options, &shutdown, &mut last_refusal_log),
+            Ok(fd) => start_connection(fd, &conns, &mut last_refusal_log),
             Err(e) => {
                 crate::net::log_exhausted(&e, OPEN.load(Ordering::Relaxed));
                 c10k::time::sleep(ACCEPT_BACKOFF).await;
@@ -156,21 +181,19 @@ async fn accept_loop(
 
 /// Registers an accepted socket and spawns its task, or refuses it (closes it) if the
 /// backend cannot watch it.
-fn start_connection(
-    fd: OwnedFd,
-    options: Options,
-    shutdown: &Shutdown,
-    last_log: &mut Option<Instant>,
-) {
+fn start_connection(fd: OwnedFd, conns: &Conns, last_log: &mut Option<Instant>) {
     // `accept` gave a non-blocking socket already: `from_std` only re-asserts it.
     match TcpStream::from_std(std::net::TcpStream::from(fd)) {
         Ok(stream) => {
             OPEN.fetch_add(1, Ordering::Relaxed);
             // Detached: the task ends when its peer goes, or with the runtime.
+            // Registered before its task starts, so the entry leaves before the socket closes.
+            let idle = conns.idle.as_ref().map(|t| t.register(stream.as_raw_fd()));
             drop(c10k::spawn(connection(
                 stream,
-                options.upper,
-                shutdown.clone(),
+                conns.options.upper,
+                conns.shutdown.clone(),
+                idle,
             )));
         }
         Err(e) => {
@@ -309,18 +332,29 @@ fn read_and_echo(stream: &TcpStream, upper: bool, out: &mut Pending) -> Step {
 }
 
 /// One connection's task (module docs, "A connection").
-async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown) {
+async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown, idle: Option<Registered>) {
     let _open = Open;
+    // Dropped (leaving the idle table) before `stream`, a parameter, closes.
+    let idle = idle;
+    let touch = || {
+        if let Some(idle) = &idle {
+            idle.activity.touch();
+        }
+    };
     let mut out = Pending::new(shutdown);
     let mut read_closed = false;
     let mut full_reads = 0u32;
     loop {
-        if !out.is_empty() && !out.flush(&stream) {
-            return;
+        if !out.is_empty() {
+            if !out.flush(&stream) {
+                return;
+            }
+            touch();
         }
         if !read_closed {
             match read_and_echo(&stream, upper, &mut out) {
                 Step::Echoed(n) => {
+                    touch();
                     if n == READ_BUFFER {
                         full_reads += 1;
                         if full_reads >= FULL_READS {
@@ -383,7 +417,7 @@ mod tests {
                 .signals(&[])
                 .install()
                 .expect("shutdown");
-            let future = super::connection(stream, false, shutdown);
+            let future = super::connection(stream, false, shutdown, None);
             let size = std::mem::size_of_val(&future);
             eprintln!("connection future: {size} bytes");
             assert!(size <= 256, "connection future is {size} bytes");

@@ -18,6 +18,8 @@
 //!   so the loop neither spins nor stops serving the others.
 //! - select(2) cannot watch descriptors at or above `FD_SETSIZE`: such connections are
 //!   refused (closed) with a message on stderr, and the loop goes on.
+//! - `--idle-timeout`: the wait ends at the next sweep (every quarter of the timeout), which
+//!   closes the connections quiet for four of them (`idle.rs`).
 //! - Ctrl-C: the shutdown's eventfd is registered like a socket (token [`SHUTDOWN`]), so the
 //!   loop sleeps without a timeout and the request wakes it. It then deregisters the eventfd
 //!   (which stays readable) and the listener, and serves on until no connection has pending
@@ -32,6 +34,7 @@ use c10k::selector::{Backend, Events, Interest, Selector, Token};
 use c10k::shutdown::Shutdown;
 
 use super::conn::{Conn, Next, READ_BUFFER};
+use super::idle::Sweeps;
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
 
@@ -137,7 +140,12 @@ impl Loop {
         self.selector
             .register(shutdown.as_fd().as_raw_fd(), SHUTDOWN, shutdown_interest)?;
         self.accept_all()?;
+        let mut sweeps = Sweeps::new(self.options.idle);
         loop {
+            let now = Instant::now();
+            if sweeps.due(now) {
+                self.sweep();
+            }
             // Looked at before every wait; the eventfd covers a request that comes later.
             if drain_deadline.is_none() && shutdown.is_requested() {
                 self.selector.deregister(shutdown.as_fd().as_raw_fd())?;
@@ -146,14 +154,14 @@ impl Loop {
                 self.paused_until = None;
                 drain_deadline = shutdown.deadline();
             }
-            let mut timeout = None;
+            let mut timeout = sweeps.wait(now);
             if let Some(deadline) = drain_deadline {
                 let pending = self.conns.iter().flatten().any(|s| s.conn.has_pending());
                 let now = Instant::now();
                 if now >= deadline || !pending {
                     return Ok(());
                 }
-                timeout = Some(deadline - now);
+                timeout = Some(timeout.map_or(deadline - now, |t| t.min(deadline - now)));
             }
             if let Some(t) = self.paused_until {
                 let now = Instant::now();
@@ -162,7 +170,8 @@ impl Loop {
                     self.arm_listener()?;
                     self.accept_all()?;
                 } else {
-                    timeout = Some(t - now + Duration::from_millis(1));
+                    let pause = t - now + Duration::from_millis(1);
+                    timeout = Some(timeout.map_or(pause, |d| d.min(pause)));
                 }
             }
             match self.selector.select(&mut events, timeout) {
@@ -274,6 +283,17 @@ impl Loop {
                 }
             }
             Next::Keep { .. } => {}
+        }
+    }
+
+    /// Closes the connections quiet for long enough (`idle.rs`).
+    fn sweep(&mut self) {
+        for index in 0..self.conns.len() {
+            if let Some(slot) = &mut self.conns[index] {
+                if slot.conn.quiet.sweep() {
+                    self.close(index);
+                }
+            }
         }
     }
 

@@ -16,6 +16,9 @@
 //!    kernel sends plain `SIGIO`; the loop then empties the queue and scans every socket,
 //!    which is always correct since every operation is non-blocking.
 //!
+//! `--idle-timeout`: the `poll(2)` ends at the next sweep (every quarter of the timeout),
+//! which closes the connections quiet for four of them (`idle.rs`).
+//!
 //! It is edge-triggered by nature and costs a signal queue entry per event; the lab shows
 //! where that lands between poll and epoll.
 
@@ -28,6 +31,7 @@ use rustix::event::{PollFd, PollFlags};
 use c10k::shutdown::Shutdown;
 
 use super::conn::{Conn, Next, READ_BUFFER};
+use super::idle::Sweeps;
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
 use crate::sys;
@@ -78,22 +82,25 @@ impl Loop {
         let mut drain_deadline = None;
         // Connections may have queued before O_ASYNC was set: no signal will announce them.
         self.accept_all();
+        let mut sweeps = Sweeps::new(self.options.idle);
         loop {
+            if sweeps.due(Instant::now()) {
+                self.sweep();
+            }
             if drain_deadline.is_none() && shutdown.is_requested() {
                 self.listener = None;
                 drain_deadline = shutdown.deadline();
             }
-            let mut timeout = None;
+            let now = Instant::now();
+            let mut timeout = sweeps.wait(now);
             if let Some(deadline) = drain_deadline {
                 let pending = self.conns.iter().flatten().any(Conn::has_pending);
-                let now = Instant::now();
                 if now >= deadline || !pending {
                     return Ok(());
                 }
-                timeout = Some(deadline - now);
+                timeout = Some(timeout.map_or(deadline - now, |d| d.min(deadline - now)));
             }
             if let Some(t) = self.paused_until {
-                let now = Instant::now();
                 if now >= t {
                     self.accept_all();
                 } else {
@@ -137,6 +144,16 @@ impl Loop {
                 for fd in 0..self.conns.len() {
                     self.serve(fd as i32, true);
                 }
+            }
+        }
+    }
+
+    /// Closes the connections quiet for long enough (`idle.rs`).
+    fn sweep(&mut self) {
+        for slot in &mut self.conns {
+            if slot.as_mut().is_some_and(|c| c.quiet.sweep()) {
+                *slot = None;
+                self.open -= 1;
             }
         }
     }

@@ -5,6 +5,8 @@
 //!   address space at 10,000 connections) and an 8 KiB buffer on it.
 //! - A peer that never reads blocks only its own thread; after [`WRITE_TIMEOUT`] without
 //!   progress the write fails and the connection is dropped.
+//! - `--idle-timeout` is the socket's `SO_RCVTIMEO`: a read that waits that long fails and
+//!   the connection is closed (exactly on time; the other models count in quarters).
 //! - The acceptor waits with `poll(2)` on the listener and the shutdown's eventfd, so Ctrl-C
 //!   wakes it at once; out of descriptors it pauses for
 //!   [`ACCEPT_BACKOFF`](crate::net::ACCEPT_BACKOFF).
@@ -90,6 +92,7 @@ pub(super) fn serve(
 fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options, in_flight: InFlight) {
     let setup = || -> io::Result<()> {
         stream.set_nonblocking(false)?;
+        stream.set_read_timeout(options.idle)?;
         stream.set_write_timeout(Some(WRITE_TIMEOUT))
     };
     if let Err(e) = setup() {
