@@ -11,6 +11,8 @@
 #   -m PROGRAM    a server command line after `c10k`, repeatable; runs cycle through them
 #                 (default: echo --model epoll)
 #   -c CONNS      connections of the load generator (default 8)
+#   -a            send SIGINT after the load ended (0.0-0.5 s later, the server idle)
+#                 instead of during it
 #
 # A server that has not exited after -t seconds is a hang: its /proc status (pending and
 # blocked signal masks), wchan and per-thread kernel stacks are saved under
@@ -25,7 +27,8 @@ limit=5
 bin=target/release/c10k
 programs=()
 conns=8
-while getopts "n:j:t:b:m:c:" opt; do
+after=0
+while getopts "n:j:t:b:m:c:a" opt; do
     case $opt in
         n) runs=$OPTARG ;;
         j) parallel=$OPTARG ;;
@@ -33,6 +36,7 @@ while getopts "n:j:t:b:m:c:" opt; do
         b) bin=$OPTARG ;;
         m) programs+=("$OPTARG") ;;
         c) conns=$OPTARG ;;
+        a) after=1 ;;
         *) sed -n '2,20p' "$0"; exit 2 ;;
     esac
 done
@@ -59,10 +63,17 @@ one() {
     fi
     local mode=echo
     case $program in http*) mode=http ;; chat*) mode=chat ;; esac
-    "$bin" load $mode --target "$addr" -c "$conns" -d 3 >/dev/null 2>&1 &
-    local load=$!
-    # Somewhere between "load still connecting" and "load in full swing".
-    sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+    local load
+    if [ "$after" = 1 ]; then
+        "$bin" load $mode --target "$addr" -c "$conns" -d 0.5 >/dev/null 2>&1
+        load=""
+        sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
+    else
+        "$bin" load $mode --target "$addr" -c "$conns" -d 3 >/dev/null 2>&1 &
+        load=$!
+        # Somewhere between "load still connecting" and "load in full swing".
+        sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+    fi
     kill -INT $server
     local waited=0
     while kill -0 $server 2>/dev/null && [ $waited -lt $((limit * 100)) ]; do
@@ -81,12 +92,12 @@ one() {
             done
         } >"$dir/hang.txt" 2>&1
         kill -9 $server 2>/dev/null; wait $server 2>/dev/null
-        kill -9 $load 2>/dev/null; wait $load 2>/dev/null
+        [ -n "$load" ] && { kill -9 $load 2>/dev/null; wait $load 2>/dev/null; }
         echo "hang"; return
     fi
     wait $server
     local code=$?
-    kill -9 $load 2>/dev/null; wait $load 2>/dev/null
+    [ -n "$load" ] && { kill -9 $load 2>/dev/null; wait $load 2>/dev/null; }
     if [ $code -eq 0 ]; then
         rm -rf "$dir"
         echo "ok"

@@ -185,6 +185,16 @@ pub(crate) unsafe fn shutdown_both(fd: std::os::fd::RawFd) {
     let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Both);
 }
 
+/// Gives the free pages of every malloc arena back to the kernel (`malloc_trim(0)`), where
+/// the C library can; it costs a walk over the heaps, so callers do it after bursts only.
+pub(crate) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` takes no pointer and may be called from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Makes the child that `command` starts receive `SIGKILL` when the thread that spawned it
 /// exits (`PR_SET_PDEATHSIG`): the lab's servers (paused with `SIGSTOP` most of the time) and
 /// load generators then never outlive a lab that was killed. A child whose parent died

@@ -1,8 +1,10 @@
 //! The `threads` model: blocking sockets, one thread per connection (the tutorials' first
 //! server, made to scale to 10,000 connections).
 //!
-//! - Each connection thread has a 64 KiB stack (the default 2 MiB would reserve 20 GiB of
-//!   address space at 10,000 connections) and an 8 KiB buffer on it.
+//! - Each connection thread has a 256 KiB stack (the default 2 MiB would reserve 20 GiB of
+//!   address space at 10,000 connections) and an 8 KiB buffer on it; only the pages it
+//!   touches (about 16 KiB) are resident.
+//! - Memory comes back after a burst (see "Memory after bursts" below).
 //! - A peer that never reads blocks only its own thread; after [`WRITE_TIMEOUT`] without
 //!   progress the write fails and the connection is dropped.
 //! - `--idle-timeout` is the socket's `SO_RCVTIMEO`: a read that waits that long fails and
@@ -15,6 +17,25 @@
 //!   ends (each thread holds an [`InFlight`] guard; [`Shutdown::drained_blocking`]). The
 //!   registry of live connections holds descriptor numbers, not duplicated sockets: one
 //!   descriptor per connection.
+//!
+//! # Memory after bursts
+//!
+//! After bursts of 10 000 connections the server's RSS used to creep (4.7 → 27 → 32 → 35 MB,
+//! `bench/threads-rss.sh`), for two reasons in glibc, both measured with `/proc/PID/smaps`:
+//!
+//! 1. **Malloc arenas.** Each thread that frees anything sets up its malloc tcache in one of
+//!    up to 8 × cores arenas; the chunks of 10 000 short-lived threads end up scattered
+//!    through those arenas (16 of about 850 KiB each here, plus 6.5 MiB of main heap), and
+//!    glibc only gives back the top of a heap. Fix: when the last connection of a burst
+//!    ([`TRIM_AFTER`] or more at once) leaves, its thread calls `malloc_trim(0)`, which
+//!    returns the free pages of every arena.
+//! 2. **glibc's stack cache.** glibc keeps the stacks of exited threads for reuse, up to
+//!    40 MiB of them, each with its top pages still resident: 600 stacks of 64 KiB, about
+//!    10 MB. With 256 KiB stacks the same 40 MiB holds 150 of them. (It can also be turned
+//!    off with `GLIBC_TUNABLES=glibc.pthread.stack_cache_size=0` in the environment.)
+//!
+//! Together: 4.7 → 10 → 8 → 13 MB after the same bursts (BENCHMARKS.md, "threads model
+//! memory after bursts").
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -29,8 +50,13 @@ use rustix::event::{PollFd, PollFlags};
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
 
-/// Stack size of a connection thread.
-const STACK: usize = 64 * 1024;
+/// Stack size of a connection thread (module docs: why 256 KiB and not 64).
+const STACK: usize = 256 * 1024;
+
+/// Connections open at once from which their last one leaving gives the free memory back
+/// (module docs, "Memory after bursts"): often enough after a burst, never for a few
+/// clients coming and going.
+const TRIM_AFTER: usize = 256;
 
 /// A write that makes no progress for this long drops the connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,7 +67,14 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// socket, so every descriptor in the map is open while the lock is held. Storing the
 /// number instead of a `try_clone` keeps one descriptor per connection (10,000 connections
 /// must fit the 20,000-descriptor limit).
-type Live = Arc<Mutex<HashMap<u64, RawFd>>>;
+type Live = Arc<Mutex<Registry>>;
+
+/// The live connections, and the most there were at once since memory was last given back.
+#[derive(Debug, Default)]
+struct Registry {
+    conns: HashMap<u64, RawFd>,
+    peak: usize,
+}
 
 pub(super) fn serve(
     listeners: Vec<TcpListener>,
@@ -70,7 +103,11 @@ pub(super) fn serve(
                 }
                 Accepted::Empty => break,
                 Accepted::Exhausted(e) => {
-                    let open = live.lock().unwrap_or_else(PoisonError::into_inner).len();
+                    let open = live
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .conns
+                        .len();
                     crate::net::log_exhausted(&e, open);
                     // Still wakes for Ctrl-C: the pause is a wait on the eventfd.
                     shutdown.wait_blocking(Some(ACCEPT_BACKOFF))?;
@@ -80,7 +117,12 @@ pub(super) fn serve(
         }
     }
     drop(listener);
-    for &fd in live.lock().unwrap_or_else(PoisonError::into_inner).values() {
+    for &fd in live
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .conns
+        .values()
+    {
         // SAFETY: entries are removed under this lock before their socket closes (see
         // `Live`), and the lock is held for the whole loop.
         unsafe { crate::sys::shutdown_read(fd) };
@@ -99,9 +141,11 @@ fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options, in_flig
         eprintln!("c10k: connection setup: {}", crate::errors::short(&e));
         return;
     }
-    live.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(id, stream.as_raw_fd());
+    {
+        let mut registry = live.lock().unwrap_or_else(PoisonError::into_inner);
+        registry.conns.insert(id, stream.as_raw_fd());
+        registry.peak = registry.peak.max(registry.conns.len());
+    }
     let live_conn = Arc::clone(live);
     let spawned = std::thread::Builder::new()
         .name("c10k-conn".into())
@@ -110,12 +154,20 @@ fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options, in_flig
             let mut stream = stream;
             let _ = echo(&mut stream, options.upper);
             // Leave the registry first, then close (the invariant of `Live`).
-            live_conn
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&id);
+            let trim = {
+                let mut registry = live_conn.lock().unwrap_or_else(PoisonError::into_inner);
+                registry.conns.remove(&id);
+                let last_of_a_burst = registry.conns.is_empty() && registry.peak >= TRIM_AFTER;
+                if last_of_a_burst {
+                    registry.peak = 0;
+                }
+                last_of_a_burst
+            };
             drop(stream);
             drop(in_flight);
+            if trim {
+                crate::sys::release_free_memory();
+            }
         });
     if let Err(e) = spawned {
         // The socket was closed with the closure; only this (acceptor) thread reads the
@@ -126,6 +178,7 @@ fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options, in_flig
         );
         live.lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .conns
             .remove(&id);
     }
 }
