@@ -13,6 +13,14 @@
 #   -c CONNS      connections of the load generator (default 8)
 #   -a            send SIGINT after the load ended (0.0-0.5 s later, the server idle)
 #                 instead of during it
+#   -e            send SIGINT 0-2 ms after starting the server, without waiting for its
+#                 address and without load: shows the startup window (see below)
+#
+# Startup window: a process started in the background by a non-interactive shell (as here)
+# has SIGINT ignored, and the kernel discards an ignored signal unless it is blocked. c10k
+# blocks it first thing in `main`; a SIGINT sent before that (between exec and main) is lost
+# and the server keeps running. That is what -e measures, and why a script must wait for the
+# address line (printed after the signals are blocked) before it sends SIGINT.
 #
 # A server that has not exited after -t seconds is a hang: its /proc status (pending and
 # blocked signal masks), wchan and per-thread kernel stacks are saved under
@@ -28,7 +36,8 @@ bin=target/release/c10k
 programs=()
 conns=8
 after=0
-while getopts "n:j:t:b:m:c:a" opt; do
+early=0
+while getopts "n:j:t:b:m:c:ae" opt; do
     case $opt in
         n) runs=$OPTARG ;;
         j) parallel=$OPTARG ;;
@@ -37,7 +46,8 @@ while getopts "n:j:t:b:m:c:a" opt; do
         m) programs+=("$OPTARG") ;;
         c) conns=$OPTARG ;;
         a) after=1 ;;
-        *) sed -n '2,20p' "$0"; exit 2 ;;
+        e) early=1 ;;
+        *) sed -n '2,30p' "$0"; exit 2 ;;
     esac
 done
 [ ${#programs[@]} -eq 0 ] && programs=("echo --model epoll")
@@ -51,7 +61,11 @@ one() {
     # shellcheck disable=SC2086
     "$bin" $program --listen 127.0.0.1:0 >"$dir/stdout" 2>"$dir/stderr" &
     local server=$!
-    local addr="" tries=0
+    local addr="" tries=0 load=""
+    if [ "$early" = 1 ]; then
+        sleep "0.00$((RANDOM % 3))"
+        kill -INT $server
+    fi
     while [ -z "$addr" ] && [ $tries -lt 500 ]; do
         addr=$(head -n1 "$dir/stdout" 2>/dev/null)
         [ -z "$addr" ] && sleep 0.01
@@ -63,8 +77,9 @@ one() {
     fi
     local mode=echo
     case $program in http*) mode=http ;; chat*) mode=chat ;; esac
-    local load
-    if [ "$after" = 1 ]; then
+    if [ "$early" = 1 ]; then
+        :
+    elif [ "$after" = 1 ]; then
         "$bin" load $mode --target "$addr" -c "$conns" -d 0.5 >/dev/null 2>&1
         load=""
         sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
@@ -74,7 +89,7 @@ one() {
         # Somewhere between "load still connecting" and "load in full swing".
         sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
     fi
-    kill -INT $server
+    [ "$early" = 1 ] || kill -INT $server
     local waited=0
     while kill -0 $server 2>/dev/null && [ $waited -lt $((limit * 100)) ]; do
         sleep 0.01
