@@ -92,21 +92,19 @@ impl Sweeps {
     }
 }
 
-/// A connection's mark on the runtime (step 1: one relaxed store).
-#[derive(Debug, Default)]
-pub(crate) struct Activity(AtomicBool);
-
-impl Activity {
-    /// Marks the connection active.
-    pub(crate) fn touch(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
+/// A registered connection: its mark (step 1: one relaxed store), where it sits in the
+/// table, and the table.
+#[derive(Debug)]
+struct Slot {
+    active: AtomicBool,
+    key: u64,
+    table: Arc<IdleTable>,
 }
 
-/// A registered connection: its mark, its socket and its count of quiet quarters.
+/// A connection in the table: its slot, its socket and its count of quiet quarters.
 #[derive(Debug)]
 struct Entry {
-    activity: Arc<Activity>,
+    slot: Arc<Slot>,
     fd: RawFd,
     quiet: u8,
 }
@@ -127,47 +125,50 @@ struct Entries {
     next: u64,
 }
 
-/// A connection's place in an [`IdleTable`]; leaves it when dropped.
+/// A connection's place in an [`IdleTable`] (one pointer); leaves it when dropped.
 #[derive(Debug)]
-pub(crate) struct Registered {
-    table: Arc<IdleTable>,
-    key: u64,
-    /// The mark to touch.
-    pub(crate) activity: Arc<Activity>,
+pub(crate) struct Registered(Arc<Slot>);
+
+impl Registered {
+    /// Step 1: the connection was served.
+    pub(crate) fn touch(&self) {
+        self.0.active.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.table
+        // Breaks the table's reference to the slot (and the slot's to the table).
+        self.0
+            .table
             .entries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .map
-            .remove(&self.key);
+            .remove(&self.0.key);
     }
 }
 
 impl IdleTable {
     /// Registers socket `fd`; the returned guard must be dropped before the socket closes.
     pub(crate) fn register(self: &Arc<IdleTable>, fd: RawFd) -> Registered {
-        let activity = Arc::new(Activity::default());
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let key = entries.next;
         entries.next += 1;
+        let slot = Arc::new(Slot {
+            active: AtomicBool::new(false),
+            key,
+            table: Arc::clone(self),
+        });
         entries.map.insert(
             key,
             Entry {
-                activity: Arc::clone(&activity),
+                slot: Arc::clone(&slot),
                 fd,
                 quiet: 0,
             },
         );
-        drop(entries);
-        Registered {
-            table: Arc::clone(self),
-            key,
-            activity,
-        }
+        Registered(slot)
     }
 
     /// One sweep (step 2): shuts down the sockets that stayed quiet long enough (step 3);
@@ -176,7 +177,7 @@ impl IdleTable {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let mut closed = 0;
         for entry in entries.map.values_mut() {
-            if entry.activity.0.swap(false, Ordering::Relaxed) {
+            if entry.slot.active.swap(false, Ordering::Relaxed) {
                 entry.quiet = 0;
                 continue;
             }

@@ -331,16 +331,10 @@ fn read_and_echo(stream: &TcpStream, upper: bool, out: &mut Pending) -> Step {
     })
 }
 
-/// One connection's task (module docs, "A connection").
+/// One connection's task (module docs, "A connection"). `idle` is declared after `stream`,
+/// so it is dropped (leaving the idle table) before the socket closes.
 async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown, idle: Option<Registered>) {
     let _open = Open;
-    // Dropped (leaving the idle table) before `stream`, a parameter, closes.
-    let idle = idle;
-    let touch = || {
-        if let Some(idle) = &idle {
-            idle.activity.touch();
-        }
-    };
     let mut out = Pending::new(shutdown);
     let mut read_closed = false;
     let mut full_reads = 0u32;
@@ -349,12 +343,16 @@ async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown, idle: Op
             if !out.flush(&stream) {
                 return;
             }
-            touch();
+            if let Some(idle) = &idle {
+                idle.touch();
+            }
         }
         if !read_closed {
             match read_and_echo(&stream, upper, &mut out) {
                 Step::Echoed(n) => {
-                    touch();
+                    if let Some(idle) = &idle {
+                        idle.touch();
+                    }
                     if n == READ_BUFFER {
                         full_reads += 1;
                         if full_reads >= FULL_READS {
