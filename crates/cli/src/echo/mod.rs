@@ -6,7 +6,7 @@
 //!
 //! | model | file | how it waits |
 //! |---|---|---|
-//! | `threads` | `threads.rs` | a blocking thread per connection (64 KiB stacks) |
+//! | `threads` | `threads.rs` | a blocking thread per connection (256 KiB stacks) |
 //! | `nonblocking` | `nonblocking.rs` | it does not: it busy-polls every socket |
 //! | `select`, `poll`, `epoll` | `runtime.rs` | the c10k runtime on that backend, a task per connection |
 //! | `reactor` | `selector_loop.rs` | callbacks on `c10k::selector` (`--backend`), one loop per thread |
@@ -17,6 +17,8 @@
 //! `--grace` seconds), and returns; a second Ctrl-C exits with 130 at once. The runtime
 //! models read Ctrl-C with a task ([`c10k::shutdown::Shutdown::listen`]); the hand-written
 //! loops wait on the shutdown's eventfd beside their sockets.
+//!
+//! `--idle-timeout`: every model closes a connection silent for that long (`idle.rs`).
 
 mod conn;
 mod idle;
@@ -30,36 +32,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args as ClapArgs, ValueEnum};
+use clap::Args as ClapArgs;
 
 use crate::errors::usage;
-
-/// The IO model an echo server is built on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Model {
-    /// Blocking sockets, a thread per connection.
-    Threads,
-    /// Non-blocking sockets polled in a busy loop (costs a whole CPU even when idle).
-    Nonblocking,
-    /// The c10k runtime on select(2): at most FD_SETSIZE (1024) descriptors.
-    Select,
-    /// The c10k runtime on poll(2).
-    Poll,
-    /// The c10k runtime on epoll(7), edge-triggered.
-    Epoll,
-    /// A hand-written event loop dispatching callbacks on the selector (`--backend`).
-    Reactor,
-    /// Signal-driven IO: O_ASYNC + F_SETSIG real-time signals read from a signalfd.
-    Sigio,
-    /// io_uring (completion-based): not built yet.
-    Uring,
-    /// The fastest available model (epoll).
-    Auto,
-}
-
-/// Message of the `uring` model until the io_uring driver exists.
-pub(crate) const URING_MISSING: &str =
-    "the uring model is not available: the io_uring driver is not built yet (try --model epoll)";
+use crate::model::{IoModel, ModelChoice, SelectorBackend};
 
 /// Echo server: answers every byte it receives.
 #[derive(Debug, ClapArgs)]
@@ -69,20 +45,20 @@ Ctrl-C stops accepting, finishes the writes in flight (at most --grace seconds),
 exits 0; a second Ctrl-C exits 130 at once."
 )]
 pub(crate) struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:7007")]
+    /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = crate::net::parse_addr)]
     pub(crate) listen: SocketAddr,
     /// IO model.
-    #[arg(long, value_enum, default_value_t = Model::Auto)]
-    pub(crate) model: Model,
-    /// Threads: runtime workers (select, poll, epoll: 1 = current-thread runtime, N = the
-    /// multi-thread scheduler), or event loops (the others); each has its own SO_REUSEPORT
-    /// listener. Ignored by `threads`.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) model: ModelChoice,
+    /// Threads: runtime workers (the models on the c10k runtime: 1 = current-thread
+    /// runtime, N = the multi-thread scheduler), or event loops (the others); each has its
+    /// own SO_REUSEPORT listener. Ignored by `threads`.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: u16,
     /// Selector backend of the `reactor` model [default: epoll].
     #[arg(long, value_enum)]
-    pub(crate) backend: Option<BackendArg>,
+    pub(crate) backend: Option<SelectorBackend>,
     /// Answer with ASCII-uppercased bytes, as the tutorials' servers do.
     #[arg(long)]
     pub(crate) upper: bool,
@@ -96,60 +72,41 @@ pub(crate) struct Args {
     pub(crate) grace: f64,
 }
 
-/// A selector backend, for `--backend`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum BackendArg {
-    /// select(2).
-    Select,
-    /// poll(2).
-    Poll,
-    /// epoll(7), edge-triggered.
-    Epoll,
-}
-
-impl From<BackendArg> for c10k::selector::Backend {
-    fn from(b: BackendArg) -> Self {
-        match b {
-            BackendArg::Select => c10k::selector::Backend::Select,
-            BackendArg::Poll => c10k::selector::Backend::Poll,
-            BackendArg::Epoll => c10k::selector::Backend::Epoll,
-        }
-    }
-}
-
 /// What every model needs to know.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
     pub(crate) upper: bool,
     /// `--idle-timeout`, `None` when off.
-    pub(crate) idle: Option<std::time::Duration>,
+    pub(crate) idle: Option<Duration>,
 }
 
 /// Runs `c10k echo`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let model = match args.model {
-        Model::Auto => Model::Epoll,
-        Model::Uring => return Err(usage(URING_MISSING)),
-        m => m,
-    };
-    if args.backend.is_some() && model != Model::Reactor {
+    let model = args.model.resolve();
+    if let Some(why) = model.unavailable() {
+        return Err(usage(format!(
+            "the {model} model is not available: {why} (try --model epoll)"
+        )));
+    }
+    if args.backend.is_some() && model != IoModel::Reactor {
         return Err(usage("--backend applies to --model reactor only"));
     }
     crate::sys::raise_fd_limit();
+    let runtime_backend = model.runtime_backend();
     // Before any thread exists: the signals must be blocked in all of them.
     let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace))?;
-    if model == Model::Sigio {
+    if model == IoModel::Sigio {
         crate::sys::block_signals(&crate::sys::sigio_signals())?;
     }
-    if !matches!(model, Model::Select | Model::Poll | Model::Epoll) {
+    if runtime_backend.is_none() {
         // The runtime models read Ctrl-C with a task (`runtime.rs`): no signal thread.
         crate::shutdown::listen_on_thread(&shutdown)?;
     }
     let loops = match model {
-        Model::Threads => 1,
+        IoModel::Threads => 1,
         _ => usize::from(args.threads),
     };
-    let listeners = crate::net::listeners(args.listen, loops, model != Model::Threads)?;
+    let listeners = crate::net::listeners(args.listen, loops, model != IoModel::Threads)?;
     let bound = listeners[0].local_addr()?;
     {
         let mut out = std::io::stdout().lock();
@@ -160,23 +117,22 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         upper: args.upper,
         idle: (args.idle_timeout > 0.0).then(|| Duration::from_secs_f64(args.idle_timeout)),
     };
+    if let Some(backend) = runtime_backend {
+        return runtime::serve(listeners, options, backend, loops, shutdown);
+    }
     match model {
-        Model::Threads => threads::serve(listeners, options, shutdown),
-        Model::Nonblocking => nonblocking::serve(listeners, options, shutdown),
-        Model::Select | Model::Poll | Model::Epoll => {
-            let backend = match model {
-                Model::Select => c10k::selector::Backend::Select,
-                Model::Poll => c10k::selector::Backend::Poll,
-                _ => c10k::selector::Backend::Epoll,
-            };
-            runtime::serve(listeners, options, backend, loops, shutdown)
-        }
-        Model::Reactor => {
-            let backend = args.backend.unwrap_or(BackendArg::Epoll).into();
+        IoModel::Threads => threads::serve(listeners, options, shutdown),
+        IoModel::Nonblocking => nonblocking::serve(listeners, options, shutdown),
+        IoModel::Reactor => {
+            let backend = args
+                .backend
+                .map_or(c10k::selector::Backend::best(), |b| b.0);
             selector_loop::serve(listeners, options, backend, shutdown)
         }
-        Model::Sigio => sigio::serve(listeners, options, shutdown),
-        Model::Uring | Model::Auto => unreachable!("resolved above"),
+        IoModel::Sigio => sigio::serve(listeners, options, shutdown),
+        IoModel::Select | IoModel::Poll | IoModel::Epoll | IoModel::Uring => {
+            Err(anyhow::anyhow!("the runtime has no {model} backend"))
+        }
     }
 }
 
@@ -213,7 +169,7 @@ where
 #[derive(Debug, ClapArgs)]
 pub(crate) struct TokioArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7007")]
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = crate::net::parse_addr)]
     listen: SocketAddr,
     /// Runtime threads (1: current-thread runtime).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]

@@ -11,7 +11,7 @@
 //!   the connection is closed (exactly on time; the other models count in quarters).
 //! - The acceptor waits with `poll(2)` on the listener and the shutdown's eventfd, so Ctrl-C
 //!   wakes it at once; out of descriptors it pauses for
-//!   [`ACCEPT_BACKOFF`](crate::net::ACCEPT_BACKOFF).
+//!   [`crate::net::ACCEPT_BACKOFF`].
 //! - Shutdown: stop accepting, shut down the read side of every live connection (its
 //!   thread then writes what it has read and exits), wait for them until the grace period
 //!   ends (each thread holds an [`InFlight`] guard; [`Shutdown::drained_blocking`]). The
@@ -20,7 +20,7 @@
 //!
 //! # Memory after bursts
 //!
-//! After bursts of 10 000 connections the server's RSS used to creep (4.7 → 27 → 32 → 35 MB,
+//! After bursts of 10 000 connections the server's RSS used to creep (4.8 → 31 → 33 → 36 MB,
 //! `bench/threads-rss.sh`), for two reasons in glibc, both measured with `/proc/PID/smaps`:
 //!
 //! 1. **Malloc arenas.** Each thread that frees anything sets up its malloc tcache in one of
@@ -34,8 +34,8 @@
 //!    10 MB. With 256 KiB stacks the same 40 MiB holds 150 of them. (It can also be turned
 //!    off with `GLIBC_TUNABLES=glibc.pthread.stack_cache_size=0` in the environment.)
 //!
-//! Together: 4.7 → 10 → 8 → 13 MB after the same bursts (BENCHMARKS.md, "threads model
-//! memory after bursts").
+//! Together: 4.8 → 10–19 MB after each of the same bursts, no longer growing (BENCHMARKS.md,
+//! "Servers: Ctrl-C, bursts and memory").
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};

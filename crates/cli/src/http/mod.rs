@@ -38,8 +38,8 @@ Ctrl-C stops accepting, lets the requests in flight finish (at most --grace seco
 exits 0; a second Ctrl-C exits 130 at once."
 )]
 pub(crate) struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = crate::net::parse_addr)]
     pub(crate) listen: SocketAddr,
     /// Directory whose files are served.
     #[arg(long, default_value = ".", value_name = "DIR")]

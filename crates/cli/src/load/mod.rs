@@ -45,8 +45,8 @@ pub(crate) struct Args {
     /// echo: ping-pong of --size bytes; http: keep-alive GETs of --path.
     #[arg(value_enum)]
     pub(crate) mode: Mode,
-    /// Server address.
-    #[arg(long, default_value = "127.0.0.1:7007")]
+    /// Server address, IP:PORT or HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = crate::net::parse_addr)]
     pub(crate) target: SocketAddr,
     /// Concurrent connections.
     #[arg(short = 'c', long = "connections", default_value_t = 100,
