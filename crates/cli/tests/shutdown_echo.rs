@@ -2,11 +2,13 @@
 //! accepting and lets the work in flight finish, then the server exits 0; a second SIGINT
 //! during the drain exits 130 at once. Every wait is bounded.
 //!
-//! The second SIGINT is tested in `shutdown_http_chat.rs`, where the server deterministically holds work in flight
-//! (an HTTP request half sent); an echo's output in flight mostly sits in the kernel's send
-//! buffer (autotuned to megabytes on loopback), which the server no longer holds. The
-//! library's own tests (`crates/runtime/tests/shutdown_signals.rs`) cover both listeners
-//! (task and thread) with a guard held on purpose.
+//! The second SIGINT is tested in `shutdown_http_chat.rs`, where the server deterministically
+//! holds work in flight (an HTTP request half sent). An echo's output in flight mostly sits
+//! in the kernel's send buffer (autotuned to megabytes on loopback), which the server no
+//! longer holds, and a `threads` connection blocked in its write was seen to end early once
+//! its read side was shut down, so no echo model holds work in flight for sure. The library's own tests
+//! (`crates/runtime/tests/shutdown_signals.rs`) cover both listeners (the runtime task of the
+//! runtime models, the thread of the others) with a guard held on purpose.
 
 mod util;
 
