@@ -159,18 +159,6 @@ pub(crate) fn raise_fd_limit() {
     }
 }
 
-/// Shuts down the read side of socket `fd`, so a thread blocked reading it sees end of stream.
-///
-/// # Safety
-///
-/// `fd` must be an open socket for the whole call: the caller holds whatever keeps its
-/// owner from closing it (the `threads` model's registry lock).
-pub(crate) unsafe fn shutdown_read(fd: std::os::fd::RawFd) {
-    // SAFETY: the caller guarantees `fd` stays open for the duration of the borrow.
-    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Read);
-}
-
 /// Shuts down both directions of socket `fd`: its peer sees the end of stream, and whoever
 /// reads it here too (the runtime echo's idle sweep closes a connection this way).
 ///

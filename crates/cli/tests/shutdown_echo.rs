@@ -74,3 +74,55 @@ fn echo_models_finish_the_echo_in_flight_then_exit_zero() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Regression: on Ctrl-C the `threads` model shut the read side of every connection down,
+/// so a thread blocked writing an echo ended early and the client was reset (2.8 of 8.4 MB
+/// delivered). A client that sends without reading until the server's thread is stuck in
+/// its write, then reads after SIGINT, must get the echo of what the server read, then an
+/// end of stream (no reset); once it closes, the server exits 0.
+#[test]
+fn threads_model_ends_a_connection_mid_transfer_in_order() -> io::Result<()> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut server = EchoServer::start("threads", &["--grace", "60"])?;
+    let mut client = server.connect()?;
+    client.set_nonblocking(true)?;
+    let data = payload(64 * 1024 * 256);
+    let mut sent = 0;
+    // Until our socket stays unwritable for a second: the server's thread is stuck in its
+    // write (bounded: 16 MiB at most, the buffers hold a few).
+    while sent < data.len() {
+        match (&client).write(&data[sent..(sent + 64 * 1024).min(data.len())]) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut fds = [PollFd::new(&client, PollFlags::OUT)];
+                let second = rustix::time::Timespec {
+                    tv_sec: 1,
+                    tv_nsec: 0,
+                };
+                if poll(&mut fds, Some(&second))? == 0 {
+                    break;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    assert!(
+        sent < data.len(),
+        "the server read 16 MiB it could not send"
+    );
+    sigint(&server.child)?;
+    server.wait_stderr("shutting down")?;
+    client.set_nonblocking(false)?;
+    let mut back = Vec::new();
+    client.read_to_end(&mut back)?; // a reset fails here
+    assert!(!back.is_empty());
+    assert!(back.len() <= sent);
+    assert!(
+        back == data[..back.len()],
+        "the echo is a prefix of what was sent"
+    );
+    drop(client);
+    let status = util::wait_bounded(&mut server.child, LIMIT)?;
+    assert_eq!(status.code(), Some(0));
+    Ok(())
+}
