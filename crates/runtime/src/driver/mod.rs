@@ -62,6 +62,7 @@ pub use c10k_selector::{Backend, Interest};
 use c10k_selector::{Event, Events, Selector, Token};
 use slab::Slab;
 
+use crate::loom::lock;
 use crate::task::coop;
 
 /// The driver's own waker token (`usize::MAX` is reserved by the selector).
@@ -81,10 +82,6 @@ const READ_MASK: usize = READABLE | READ_CLOSED | ERROR;
 const WRITE_MASK: usize = WRITABLE | WRITE_CLOSED | ERROR;
 /// The event tick occupies the bits above the readiness byte.
 const TICK_SHIFT: u32 = 8;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One selector with its registrations. Shared (`Arc`) by the thread that parks on it and by
 /// every [`Registration`] made on it.
@@ -254,7 +251,6 @@ impl Driver {
         if blocking {
             self.parked.store(false, Ordering::Relaxed);
         }
-        crate::context::invalidate_poll_stamp();
         match res {
             Ok(_) => Ok(self.dispatch(events)),
             Err(e) => Err(e),
