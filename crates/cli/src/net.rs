@@ -136,6 +136,20 @@ pub(crate) fn log_exhausted(e: &io::Error, open: usize) {
     );
 }
 
+/// Parses a duration flag in seconds: a finite, non-negative number (fractions allowed).
+///
+/// # Errors
+///
+/// A message for clap when the text is not such a number.
+pub(crate) fn parse_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=86_400.0 * 365.0).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds between 0 and a year"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

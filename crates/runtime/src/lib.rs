@@ -25,6 +25,8 @@
 //! * [`driver`]: IO readiness on `c10k-selector`, the base of the socket types.
 //! * [`time`]: `sleep`, `timeout`, `interval`.
 //! * [`race`](mod@race): racing futures (`select`).
+//! * [`signal`], [`shutdown`]: Unix signals as events, and the one graceful-shutdown path of
+//!   a server (Ctrl-C, drain with a deadline, a second Ctrl-C exits).
 //!
 //! # Racing futures
 //!
@@ -36,6 +38,7 @@ pub mod event_loop;
 pub mod executor;
 pub mod net;
 pub mod race;
+pub mod shutdown;
 pub mod signal;
 pub mod task;
 pub mod time;
