@@ -11,7 +11,7 @@
 //! change during a wait writes the notifier so that the wait returns and the
 //! next one sees the new set; events of entries that changed meanwhile are
 //! dropped, so a deregistered descriptor never yields an event (the
-//! handshake of [`copied`](super::copied), shared with `select.rs`).
+//! handshake of [`super::copied`], shared with `select.rs`).
 //!
 //! `POLLNVAL` (a descriptor closed behind the selector's back) is reported as
 //! an error event on every call until the descriptor is deregistered.

@@ -12,7 +12,7 @@
 //! Waits are serialized by the `set` lock. A registration change during a
 //! wait writes the notifier so that the wait returns and the next one sees
 //! the new sets; events of entries that changed meanwhile are dropped (the
-//! handshake of [`copied`](super::copied), shared with `poll.rs`).
+//! handshake of [`super::copied`], shared with `poll.rs`).
 //!
 //! `EBADF` (a registered descriptor was closed behind the selector's back)
 //! fails the whole call in the kernel without saying which descriptor: the
