@@ -12,6 +12,7 @@ mod load;
 mod model;
 mod net;
 mod shutdown;
+mod sync;
 mod sys;
 
 use std::process::ExitCode;

@@ -1,14 +1,31 @@
 //! Sockets shared by the programs: addresses given as `HOST:PORT` ([`parse_addr`]),
 //! listeners with a large backlog and `SO_REUSEPORT`, and an accept that tells "out of
-//! descriptors" apart so callers can back off instead of spinning.
+//! descriptors" apart so callers can back off instead of spinning; and what a selector event
+//! means for a connection ([`readiness`]).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
+use c10k::selector::{Event, Token};
 use rustix::io::Errno;
 use rustix::net::{self, sockopt, AddressFamily, SocketFlags, SocketType};
+
+/// A selector event as the programs' connection loops act on it: `(token, readable,
+/// writable, closed)`. An error or a closed read side also counts as readable (the next
+/// read returns the error or the end of the stream), an error also as writable (the next
+/// write reports it), so a loop that only reacts to readable and writable still sees every
+/// end of a connection.
+pub(crate) fn readiness(e: &Event) -> (Token, bool, bool, bool) {
+    let closed = e.is_error() || e.is_read_closed();
+    (
+        e.token(),
+        e.is_readable() || closed,
+        e.is_writable() || e.is_error(),
+        closed,
+    )
+}
 
 /// The listen backlog: large, so bursts of thousands of connects are not dropped.
 pub(crate) const BACKLOG: i32 = 4096;

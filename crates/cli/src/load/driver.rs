@@ -240,7 +240,7 @@ impl Driver {
 
     fn run_loop(&mut self) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let mut ready: Vec<(usize, bool, bool, bool)> = Vec::with_capacity(1024);
+        let mut ready: Vec<(Token, bool, bool, bool)> = Vec::with_capacity(1024);
         let shutdown = shutdown::installed();
         if let Some(shutdown) = shutdown {
             let fd = shutdown.as_fd().as_raw_fd();
@@ -269,16 +269,8 @@ impl Driver {
                 Err(e) => return Err(e.into()),
             }
             ready.clear();
-            ready.extend(events.iter().map(|e| {
-                let closed = e.is_error() || e.is_read_closed();
-                (
-                    e.token().0,
-                    e.is_readable() || closed,
-                    e.is_writable() || e.is_error(),
-                    closed,
-                )
-            }));
-            for &(i, readable, writable, closed) in &ready {
+            ready.extend(events.iter().map(crate::net::readiness));
+            for &(Token(i), readable, writable, closed) in &ready {
                 if i == SHUTDOWN.0 {
                     continue; // seen at the top of the loop
                 }
