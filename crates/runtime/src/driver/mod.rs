@@ -51,29 +51,47 @@
 //! ([`task::coop`](crate::task::coop)); when it is spent, the check wakes the task and returns
 //! `Pending` so a task looping over a ready socket yields.
 
+mod backend;
 mod ready;
 mod registration;
 mod registry;
 mod scheduled_io;
 mod selector;
+pub(crate) mod uring;
 
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use c10k_selector::{Backend, Interest};
+pub use backend::{Backend, ParseBackendError};
+pub use c10k_selector::Interest;
 pub use ready::{Ready, ReadyEvent};
 pub use registration::Registration;
 
 use scheduled_io::{ScheduledIo, Waiters};
 use selector::SelectorDriver;
+use uring::{UringConfig, UringDriver};
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn shutdown_error() -> io::Error {
+/// The IO driver of the current runtime (of the worker's choice on a multi-thread runtime).
+///
+/// # Errors
+///
+/// Outside a runtime, an error of kind `Other` saying so.
+pub(crate) fn current() -> io::Result<Arc<Driver>> {
+    crate::context::with_handle(|h| h.map(|h| h.io_driver())).ok_or_else(|| {
+        io::Error::other(
+            "IO resources must be created inside a c10k runtime (in `block_on`, a task, or \
+             after `Handle::enter`)",
+        )
+    })
+}
+
+pub(crate) fn shutdown_error() -> io::Error {
     io::Error::other("the c10k runtime that owns this IO resource has shut down")
 }
 
@@ -86,17 +104,28 @@ fn shutdown_error() -> io::Error {
 pub(crate) enum Driver {
     /// Readiness over select, poll or epoll.
     Selector(SelectorDriver),
+    /// Completions on an io_uring.
+    Uring(UringDriver),
 }
 
 impl Driver {
-    /// A driver on `backend` (`None`: the selector's best backend).
-    pub(crate) fn new(backend: Option<Backend>) -> io::Result<Driver> {
-        Ok(Driver::Selector(SelectorDriver::new(backend)?))
+    /// A driver on `backend` (`None`: [`Backend::best`]).
+    ///
+    /// # Errors
+    ///
+    /// The backend is unavailable (for the ring: io_uring missing, forbidden, or disabled
+    /// by `C10K_URING_DISABLE=1`, with a message saying so), or out of descriptors.
+    pub(crate) fn new(backend: Option<Backend>, uring: &UringConfig) -> io::Result<Driver> {
+        match backend.unwrap_or_else(Backend::best) {
+            Backend::Uring => Ok(Driver::Uring(UringDriver::new(uring.clone())?)),
+            b => Ok(Driver::Selector(SelectorDriver::new(b.selector())?)),
+        }
     }
 
     pub(crate) fn backend(&self) -> Backend {
         match self {
-            Driver::Selector(d) => d.backend(),
+            Driver::Selector(d) => d.backend().into(),
+            Driver::Uring(_) => Backend::Uring,
         }
     }
 
@@ -115,6 +144,7 @@ impl Driver {
     ) -> io::Result<usize> {
         match self {
             Driver::Selector(d) => d.park(timeout, can_block),
+            Driver::Uring(d) => d.park(timeout, can_block),
         }
     }
 
@@ -123,6 +153,7 @@ impl Driver {
     pub(crate) fn unpark(&self) {
         match self {
             Driver::Selector(d) => d.unpark(),
+            Driver::Uring(d) => d.unpark(),
         }
     }
 
@@ -130,6 +161,7 @@ impl Driver {
     pub(crate) fn wake(&self) {
         match self {
             Driver::Selector(d) => d.wake(),
+            Driver::Uring(d) => d.wake(),
         }
     }
 
@@ -137,26 +169,52 @@ impl Driver {
     pub(crate) fn shutdown(&self) {
         match self {
             Driver::Selector(d) => d.shutdown(),
+            Driver::Uring(d) => d.shutdown(),
+        }
+    }
+
+    /// The thread that parks on this driver is leaving for good (a multi-thread worker
+    /// at shutdown): a ring bound to it is torn down now, while it still can be.
+    pub(crate) fn owner_exiting(&self) {
+        match self {
+            Driver::Selector(_) => {}
+            Driver::Uring(d) => d.shutdown(),
         }
     }
 
     fn add(&self, fd: RawFd, interest: Interest) -> io::Result<Arc<ScheduledIo>> {
         match self {
             Driver::Selector(d) => d.add(fd, interest),
+            Driver::Uring(d) => d.add(fd, interest),
         }
     }
 
     fn remove(&self, io: &ScheduledIo) -> io::Result<()> {
         match self {
             Driver::Selector(d) => d.remove(io),
+            Driver::Uring(d) => d.remove(io),
         }
     }
 
     /// Called with the waiters locked by a task about to sleep on direction `dir`
-    /// (`ARM_READ`/`ARM_WRITE`): re-arm whatever the kernel interface needs.
-    fn arm(&self, io: &ScheduledIo, w: &mut Waiters, dir: u8) {
+    /// (`ARM_READ`/`ARM_WRITE`): re-arm whatever the kernel interface needs. Returns `true`
+    /// if the driver must finish in [`arm_unlocked`](Self::arm_unlocked), called right
+    /// after the lock is released.
+    fn arm(&self, io: &ScheduledIo, w: &mut Waiters, dir: u8) -> bool {
         match self {
-            Driver::Selector(d) => d.arm(io, w, dir),
+            Driver::Selector(d) => {
+                d.arm(io, w, dir);
+                false
+            }
+            Driver::Uring(d) => d.arm(w, dir),
+        }
+    }
+
+    /// The second half of [`arm`](Self::arm), without the waiters lock.
+    fn arm_unlocked(&self, io: &Arc<ScheduledIo>, dir: u8) {
+        match self {
+            Driver::Selector(_) => {}
+            Driver::Uring(d) => d.arm_unlocked(io, dir),
         }
     }
 }

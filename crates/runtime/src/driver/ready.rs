@@ -14,6 +14,8 @@ pub(super) const WRITE_CLOSED: usize = 1 << 3;
 pub(super) const ERROR: usize = 1 << 4;
 /// The driver is gone: every wait returns an error.
 pub(super) const SHUTDOWN: usize = 1 << 5;
+/// The registration was dropped (the ring driver then pushes no more polls for it).
+pub(super) const REMOVED: usize = 1 << 6;
 pub(super) const READ_MASK: usize = READABLE | READ_CLOSED | ERROR;
 pub(super) const WRITE_MASK: usize = WRITABLE | WRITE_CLOSED | ERROR;
 /// The event tick occupies the bits above the readiness byte.

@@ -82,9 +82,7 @@ impl Registration {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new(fd: RawFd, interest: Interest) -> io::Result<Registration> {
-        let driver = crate::context::with_handle(|h| h.map(|h| h.io_driver()))
-            .ok_or_else(|| io::Error::other("IO resources must be created inside a c10k runtime (in `block_on`, a task, or after `Handle::enter`)"))?;
-        Registration::with_driver(driver, fd, interest)
+        Registration::with_driver(super::current()?, fd, interest)
     }
 
     /// Registers `fd` with the runtime of `handle`.

@@ -9,10 +9,12 @@
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use super::ready::{ReadyEvent, READABLE, READ_MASK, SHUTDOWN, TICK_SHIFT, WRITABLE, WRITE_MASK};
+use super::ready::{
+    ReadyEvent, READABLE, READ_MASK, REMOVED, SHUTDOWN, TICK_SHIFT, WRITABLE, WRITE_MASK,
+};
 use super::{lock, shutdown_error, Driver};
 use crate::task::coop;
 use std::io;
@@ -73,6 +75,16 @@ impl ScheduledIo {
         }
     }
 
+    /// The registration is being dropped (set before its driver is told): a driver that
+    /// finds it set pushes nothing more for it.
+    pub(super) fn set_removed(&self) {
+        self.readiness.fetch_or(REMOVED, Ordering::AcqRel);
+    }
+
+    pub(super) fn is_removed(&self) -> bool {
+        self.readiness.load(Ordering::Acquire) & REMOVED != 0
+    }
+
     /// Marks the registration shut down and wakes both directions.
     pub(super) fn set_shutdown(&self) {
         self.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
@@ -106,7 +118,7 @@ impl ScheduledIo {
     }
 
     pub(super) fn poll_ready(
-        &self,
+        self: &Arc<Self>,
         cx: &mut Context<'_>,
         dir: Direction,
         driver: &Driver,
@@ -129,10 +141,13 @@ impl ScheduledIo {
             Some(old) if old.will_wake(cx.waker()) => {}
             _ => *slot = Some(cx.waker().clone()),
         }
-        driver.arm(self, &mut w, dir.arm());
+        let deferred = driver.arm(self, &mut w, dir.arm());
         // Re-check under the lock: the driver sets readiness before taking the lock to wake.
         let cur = self.readiness.load(Ordering::Acquire);
         drop(w);
+        if deferred {
+            driver.arm_unlocked(self, dir.arm());
+        }
         if cur & SHUTDOWN != 0 {
             return Poll::Ready(Err(shutdown_error()));
         }

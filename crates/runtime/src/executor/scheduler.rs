@@ -61,7 +61,7 @@ impl Handle {
         }
     }
 
-    pub(crate) fn backend(&self) -> c10k_selector::Backend {
+    pub(crate) fn backend(&self) -> crate::driver::Backend {
         match self {
             Handle::CurrentThread(h) => h.driver.backend(),
             Handle::MultiThread(h) => h.io_driver().backend(),

@@ -69,7 +69,7 @@ pub(crate) fn start(
     let mut cores = Vec::with_capacity(n);
     for i in 0..n {
         let (steal, local) = queue::new();
-        let driver = Arc::new(Driver::new(config.backend)?);
+        let driver = Arc::new(Driver::new(config.backend, &config.uring)?);
         remotes.push(Remote { steal, driver });
         cores.push(worker::Core::new(i, local));
     }

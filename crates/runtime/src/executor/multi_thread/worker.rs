@@ -144,6 +144,8 @@ pub(super) fn run(handle: Arc<Handle>, core: Box<Core>) {
     )));
     let slot = handle.watchdog.as_ref().map(|w| w.slot(index));
     WORKER.with(|w| w.set(&cx, || context::with_watch_slot(slot, || cx.run_loop(core))));
+    // A ring bound to this thread must be torn down by it (see `driver::uring`).
+    handle.remotes[index].driver.owner_exiting();
     // Leave: drop our queued tasks (their owned-list entries are cancelled by shutdown).
     if let Some(core) = cx.core.borrow_mut().take() {
         drop(core);
