@@ -275,6 +275,25 @@ impl<T: Sock> PollIo<T> {
         }
     }
 
+    /// The inherent `write` of the stream types: on the ring, the bytes are copied into the
+    /// stream's send buffer and the call returns once they have been sent (so a caller that
+    /// then blocks its thread, or reads the reply, sees the same as on the readiness
+    /// backends, and send errors are reported here).
+    pub(crate) async fn write(&self, buf: &[u8]) -> io::Result<usize>
+    where
+        for<'a> &'a T: Read + Write,
+    {
+        match &*self.mode {
+            Mode::Stream(s) => {
+                let bufs = [io::IoSlice::new(buf)];
+                let (n, mark) = std::future::poll_fn(|cx| s.poll_write_marked(cx, &bufs)).await?;
+                std::future::poll_fn(|cx| s.poll_sent(cx, mark)).await?;
+                Ok(n)
+            }
+            _ => std::future::poll_fn(|cx| self.poll_write(cx, buf)).await,
+        }
+    }
+
     /// Reads into the spare capacity of `buf` (after `buf.len()`), cancel-safe by
     /// construction: the buffer is owned by the call and handed back, and on the ring the
     /// data is copied from buffers the driver owns, so a dropped call loses nothing.

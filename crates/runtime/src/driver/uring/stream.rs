@@ -106,6 +106,10 @@ struct State {
     spare: Vec<u8>,
     /// The `errno` of a failed send (writing, step 5).
     write_error: Option<i32>,
+    /// Bytes ever accepted by writes, and ever confirmed sent by completions: a write that
+    /// waits for its bytes to leave waits for `sent` to reach its mark.
+    accepted: u64,
+    sent: u64,
     /// An owned-buffer write in flight, or its result once done.
     owned: Owned,
     /// `shutdown(Write)` asked while bytes were still unsent: done after the last send.
@@ -278,6 +282,7 @@ impl StreamShared {
         let mut flush = false;
         match c.result() {
             Ok(n) => {
+                st.sent += u64::from(n);
                 let offset = offset + n as usize;
                 if offset < buf.len() {
                     if n == 0 {
@@ -440,6 +445,8 @@ impl RingStream {
                     resend: None,
                     spare: Vec::new(),
                     write_error: None,
+                    accepted: 0,
+                    sent: 0,
                     owned: Owned::None,
                     shutdown_write: false,
                     writer: None,
@@ -636,7 +643,16 @@ impl RingStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.write_now(bufs) {
+        self.poll_write_marked(cx, bufs).map_ok(|(n, _)| n)
+    }
+
+    /// [`poll_write`](Self::poll_write), with the mark of [`write_marked`](Self::write_marked).
+    pub(crate) fn poll_write_marked(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<(usize, u64)>> {
+        match self.write_marked(bufs) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let mut st = lock(&self.shared.state);
                 st.writer = Some(cx.waker().clone());
@@ -660,13 +676,19 @@ impl RingStream {
 
     /// One write attempt without waiting.
     pub(crate) fn write_now(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.write_marked(bufs).map(|(n, _)| n)
+    }
+
+    /// One write attempt without waiting; also returns the mark `sent` reaches once these
+    /// bytes have left (see [`poll_sent`](Self::poll_sent)).
+    pub(crate) fn write_marked(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<(usize, u64)> {
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         let mut st = lock(&self.shared.state);
         if let Some(e) = Self::write_error(&st) {
             return Err(e);
         }
         if total == 0 {
-            return Ok(0);
+            return Ok((0, st.accepted));
         }
         if st.unsent() >= self.uring().config.send_limit || !matches!(st.owned, Owned::None) {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -677,13 +699,33 @@ impl RingStream {
         for b in bufs {
             st.pending.extend_from_slice(b);
         }
+        st.accepted += total as u64;
+        let mark = st.accepted;
         let flush = st.sending.is_none();
         drop(st);
         if flush && !self.shared.flush_queued.load(Ordering::Acquire) {
             self.uring()
                 .request(Request::Flush(Arc::clone(&self.shared)));
         }
-        Ok(total)
+        Ok((total, mark))
+    }
+
+    /// Waits until the bytes up to `mark` (from [`write_marked`](Self::write_marked)) have
+    /// been sent: the inherent `write` methods wait for it, so that, as on the readiness
+    /// backends, their bytes are in the kernel when they return.
+    pub(crate) fn poll_sent(&self, cx: &mut Context<'_>, mark: u64) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.shared.state);
+        if st.sent >= mark {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(e) = Self::write_error(&st) {
+            return Poll::Ready(Err(e));
+        }
+        match &mut st.writer {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// Ready when a write would not wait.

@@ -674,7 +674,7 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
+        self.io.write(buf).await
     }
 
     /// Writes all of `buf` (asyncio's `sock_sendall`).
