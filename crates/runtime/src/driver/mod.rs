@@ -173,6 +173,15 @@ impl Driver {
         }
     }
 
+    /// Panics if the calling thread may not drive this driver (a ring bound to another
+    /// thread); `block_on` calls it before taking the scheduler's core.
+    pub(crate) fn assert_can_drive(&self) {
+        match self {
+            Driver::Selector(_) => {}
+            Driver::Uring(d) => d.assert_can_drive(),
+        }
+    }
+
     /// The thread that parks on this driver is leaving for good (a multi-thread worker
     /// at shutdown): a ring bound to it is torn down now, while it still can be.
     pub(crate) fn owner_exiting(&self) {

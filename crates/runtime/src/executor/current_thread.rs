@@ -185,7 +185,15 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
     let waker = Waker::from(Arc::clone(&signal));
     let mut future = pin!(future);
     loop {
-        let core = lock(&handle.core).take();
+        let core = {
+            let mut core = lock(&handle.core);
+            if core.is_some() {
+                // A ring bound to another thread cannot be driven here: say so before
+                // taking the core, which stays for its thread.
+                handle.driver.assert_can_drive();
+            }
+            core.take()
+        };
         if let Some(core) = core {
             let driving = Driving {
                 handle: Arc::clone(handle),

@@ -118,6 +118,11 @@ impl Default for UringConfig {
     }
 }
 
+const WRONG_THREAD: &str = "this c10k runtime runs on the uring backend, whose ring is bound \
+     to the thread that first drove it (IORING_SETUP_SINGLE_ISSUER): a current-thread runtime \
+     on uring must always run `block_on` on that thread. Build it with \
+     `Builder::uring_single_issuer(false)` to drive it from several threads in turn";
+
 /// The group id of the driver's receive buffers (one group per ring).
 const GROUP_ID: u16 = 0;
 /// `poll_add` masks per direction.
@@ -388,6 +393,15 @@ impl UringDriver {
         });
     }
 
+    /// Panics if this thread may not drive the ring (see "Threads and `SINGLE_ISSUER`" in
+    /// the module docs); called by `block_on` before it takes the scheduler's core.
+    pub(crate) fn assert_can_drive(&self) {
+        let owner = self.owner.load(Ordering::Acquire);
+        if self.config.single_issuer && owner != 0 && owner != thread_no() {
+            panic!("{}", WRONG_THREAD);
+        }
+    }
+
     /// See [`Driver::park`](super::Driver::park).
     pub(crate) fn park(
         &self,
@@ -413,12 +427,7 @@ impl UringDriver {
                 // (the scheduler guarantees it): the new driver becomes the owner.
                 self.owner.store(me, Ordering::Release);
             }
-            Err(_) => panic!(
-                "this c10k runtime runs on the uring backend, whose ring is bound to the \
-                 thread that first drove it (IORING_SETUP_SINGLE_ISSUER); a current-thread \
-                 runtime on uring must always be driven (`block_on`) from that thread. Build it \
-                 with `Builder::uring_single_issuer(false)` to drive it from several threads"
-            ),
+            Err(_) => panic!("{}", WRONG_THREAD),
         }
         let mut inner = lock(&self.inner);
         if inner.ring.is_none() {

@@ -828,12 +828,6 @@ impl RingStream {
         };
     }
 
-    /// Bytes received and not yet read (tests).
-    pub(crate) fn buffered(&self) -> usize {
-        let st = lock(&self.shared.state);
-        st.queue.iter().map(|b| b.len()).sum::<usize>() - st.head
-    }
-
     /// Leaves the ring without closing the descriptor (`into_std`): the receive is
     /// cancelled and what it received and nobody read is dropped; what was written is
     /// still sent.

@@ -141,6 +141,11 @@ impl Handle {
         Arc::clone(&self.remotes[i].driver)
     }
 
+    /// Every worker's driver.
+    pub(crate) fn drivers(&self) -> impl Iterator<Item = &Driver> {
+        self.remotes.iter().map(|r| &*r.driver)
+    }
+
     fn notify_parked(&self) {
         if let Some(w) = self.idle.worker_to_notify() {
             self.remotes[w].driver.unpark();
