@@ -33,7 +33,7 @@
 //! |---|---|---|
 //! | `flavor` | `"current_thread"`, `"multi_thread"` | `"multi_thread"` / `"current_thread"` |
 //! | `worker_threads` | integer ≥ 1, multi-thread only | the runtime's default (CPU count) |
-//! | `backend` | `"select"`, `"poll"`, `"epoll"` | the best for the platform |
+//! | `backend` | `"select"`, `"poll"`, `"epoll"`, `"uring"` | the best for the platform (epoll on Linux) |
 //!
 //! Mistakes are compile errors pointing at the offending token: an unknown argument, a
 //! value of the wrong kind, `worker_threads` with the current-thread flavor, a function that
@@ -51,7 +51,7 @@ use syn::{Expr, ExprLit, ItemFn, Lit, MetaNameValue, Token};
 /// Runs an `async fn main` on a c10k runtime.
 ///
 /// Arguments: `flavor = "current_thread" | "multi_thread"` (default multi-thread),
-/// `worker_threads = N`, `backend = "select" | "poll" | "epoll"`. See the crate docs for the
+/// `worker_threads = N`, `backend = "select" | "poll" | "epoll" | "uring"`. See the crate docs for the
 /// expansion and the facade crate `c10k` for examples.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -168,8 +168,9 @@ fn parse_config(args: TokenStream2, kind: Kind) -> syn::Result<Config> {
                     "select" => "Select",
                     "poll" => "Poll",
                     "epoll" => "Epoll",
+                    "uring" => "Uring",
                     other => {
-                        return Err(syn::Error::new(span, format!("unknown backend `{other}`: expected \"select\", \"poll\" or \"epoll\"")))
+                        return Err(syn::Error::new(span, format!("unknown backend `{other}`: expected \"select\", \"poll\", \"epoll\" or \"uring\"")))
                     }
                 });
             }
