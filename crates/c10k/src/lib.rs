@@ -108,6 +108,44 @@ pub use c10k_sync as sync;
 #[doc(inline)]
 pub use c10k_macros::{main, test};
 
+/// What the expansions of [`main`](macro@main) and [`test`](macro@test) call; not public
+/// API.
+#[doc(hidden)]
+pub mod __private {
+    use crate::runtime::driver::Backend;
+
+    /// The runtime's backend named `name` (as [`Backend::name`] spells it), or `None`.
+    ///
+    /// A `const fn` over [`Backend::ALL`]: the macros expand `backend = "NAME"` to a
+    /// constant evaluated with it, so the names the macros accept are exactly the runtime's
+    /// own list, checked at compile time, with no copy of the list in the macro crate.
+    pub const fn backend_named(name: &str) -> Option<Backend> {
+        let mut i = 0;
+        while i < Backend::ALL.len() {
+            if str_eq(Backend::ALL[i].name(), name) {
+                return Some(Backend::ALL[i]);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    const fn str_eq(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+}
+
 #[doc(inline)]
 pub use c10k_runtime::{net, task, time};
 

@@ -74,3 +74,18 @@ mod main_expansion {
         assert_eq!(entry(), 42);
     }
 }
+
+/// The macros accept exactly the runtime's backends: `backend = "NAME"` is looked up in
+/// `Backend::ALL` (no list of names in the macro crate to fall out of step).
+#[test]
+fn macro_backend_names_are_the_runtimes_list() {
+    for backend in Backend::ALL {
+        assert_eq!(
+            c10k::__private::backend_named(backend.name()),
+            Some(backend)
+        );
+    }
+    assert_eq!(c10k::__private::backend_named("kqueue"), None);
+    assert_eq!(c10k::__private::backend_named("Epoll"), None);
+    assert_eq!(c10k::__private::backend_named(""), None);
+}

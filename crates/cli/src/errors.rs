@@ -2,7 +2,9 @@
 //!
 //! - `0`: success (including a closed stdout: `c10k lab | head` is not a failure);
 //! - `1`: a runtime failure (cannot bind, a child server died, ...);
-//! - `2`: bad usage, whether clap catches it or a program does ([`UsageError`]).
+//! - `2`: bad usage, whether clap catches it or a program does ([`UsageError`]);
+//! - `130`: interrupted by Ctrl-C before the work was done ([`Interrupted`]; 128 + SIGINT,
+//!   as shells report a process killed by it).
 
 use std::fmt;
 use std::io;
@@ -18,6 +20,19 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// A program stopped by Ctrl-C before it finished its work (what it had done is kept);
+/// exits with code 130.
+#[derive(Debug)]
+pub(crate) struct Interrupted;
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// Returns an [`anyhow::Error`] that makes the program exit with code 2.
 pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
@@ -52,6 +67,9 @@ pub(crate) fn short(e: &io::Error) -> String {
 pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<UsageError>().is_some() {
         return 2;
+    }
+    if e.downcast_ref::<Interrupted>().is_some() {
+        return 130;
     }
     if is_broken_pipe(e) {
         return 0;

@@ -9,6 +9,7 @@ mod fetch;
 mod http;
 mod lab;
 mod load;
+mod model;
 mod net;
 mod shutdown;
 mod sys;
@@ -19,9 +20,9 @@ use clap::{Parser, Subcommand};
 
 /// Serve and drive many concurrent connections on one machine.
 ///
-/// c10k runs the tutorials' servers under every Unix IO model (threads, busy-polling,
-/// select, poll, epoll, signal-driven IO), a load generator to drive them, and a lab that
-/// measures them side by side against a tokio reference.
+/// c10k runs the tutorials' echo server under every Unix IO model (`c10k echo --help`
+/// lists them), a chat room, an HTTP server and fetcher, a load generator to drive them, and
+/// a lab that measures the models side by side against a tokio reference.
 #[derive(Debug, Parser)]
 #[command(name = "c10k", version)]
 struct Cli {
@@ -31,7 +32,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Echo server under one IO model (threads, nonblocking, select, poll, epoll, sigio, uring).
+    /// Echo server under one IO model (the list: see `model::IoModel`).
+    #[command(about = format!("Echo server under one IO model: {}", model::IoModel::names()))]
     Echo(echo::Args),
     /// Chat-room server (line protocol for nc, telnet and the tutorials' client).
     Chat(chat::Args),
@@ -41,7 +43,7 @@ enum Command {
     Http(http::Args),
     /// Load generator: many connections doing echo ping-pongs or keep-alive HTTP GETs.
     Load(load::Args),
-    /// Measure every echo model against tokio: req/s, latency, CPU per request, memory.
+    /// Measure every echo model against tokio: CPU per request, latency, req/s, memory.
     Lab(lab::Args),
     /// The tokio reference echo server (used by the lab).
     #[command(name = "__tokio-echo", hide = true)]

@@ -1,9 +1,9 @@
-//! Sockets shared by the programs: listeners with a large backlog and `SO_REUSEPORT`, and
-//! an accept that tells "out of descriptors" apart so callers can back off instead of
-//! spinning.
+//! Sockets shared by the programs: addresses given as `HOST:PORT` ([`parse_addr`]),
+//! listeners with a large backlog and `SO_REUSEPORT`, and an accept that tells "out of
+//! descriptors" apart so callers can back off instead of spinning.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
@@ -15,6 +15,43 @@ pub(crate) const BACKLOG: i32 = 4096;
 
 /// How long a server stops accepting after running out of descriptors.
 pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Parses `--listen` and `--target`: an IP address and port (`127.0.0.1:7007`, `[::1]:7007`)
+/// or a host name and port (`localhost:7007`), resolved once with `getaddrinfo`
+/// ([`ToSocketAddrs`]). A name that resolves to several addresses gives the first IPv4 one
+/// (so that `localhost` means 127.0.0.1, which `nc 127.0.0.1` and the other programs
+/// reach), else the first.
+///
+/// # Errors
+///
+/// One line naming the value and why it is not an address (no port, a bad port, a name
+/// that does not resolve), for clap to print as a usage error (exit code 2).
+pub(crate) fn parse_addr(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let Some((host, port)) = value.rsplit_once(':') else {
+        return Err(format!(
+            "`{value}` is not HOST:PORT (e.g. 127.0.0.1:7007 or localhost:7007)"
+        ));
+    };
+    if host.is_empty() {
+        return Err(format!("`{value}` has no host (e.g. 127.0.0.1:{port})"));
+    }
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("`{port}` in `{value}` is not a port (0 to 65535)"))?;
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{host}`: {}", crate::errors::short(&e)))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("`{host}` resolves to no address"))
+}
 
 /// Binds `count` listeners on `addr` (`SO_REUSEADDR`, and `SO_REUSEPORT` when more than one,
 /// so the kernel spreads connections over one loop per listener). With port 0 the first
@@ -97,4 +134,39 @@ pub(crate) fn log_exhausted(e: &io::Error, open: usize) {
         crate::errors::short(e),
         ACCEPT_BACKOFF.as_millis()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_host_names_parse() {
+        assert_eq!(
+            parse_addr("127.0.0.1:7007"),
+            Ok(([127, 0, 0, 1], 7007).into())
+        );
+        assert_eq!(
+            parse_addr("[::1]:80"),
+            Ok(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 80)))
+        );
+        // `localhost` is in /etc/hosts: no DNS involved.
+        let local = parse_addr("localhost:7007").expect("localhost resolves");
+        assert!(local.ip().is_loopback(), "{local}");
+        assert_eq!(local.port(), 7007);
+    }
+
+    #[test]
+    fn bad_addresses_say_why_in_one_line() {
+        for (value, why) in [
+            ("localhost", "is not HOST:PORT"),
+            (":7007", "has no host"),
+            ("localhost:99999", "is not a port"),
+            ("localhost:http", "is not a port"),
+        ] {
+            let e = parse_addr(value).unwrap_err();
+            assert!(e.contains(why), "{value}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
 }

@@ -66,6 +66,7 @@ fn help_explains_the_models() -> io::Result<()> {
         "select",
         "poll",
         "epoll",
+        "reactor",
         "sigio",
         "uring",
         "--upper",

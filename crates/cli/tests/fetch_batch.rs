@@ -152,7 +152,7 @@ fn batch_with_every_framing_redirects_and_failures() -> io::Result<()> {
     assert_eq!(
         status(5),
         Some(404),
-        "an HTTP error is a response, not a failure"
+        "an HTTP error is a response (counted as an error status), not a failure"
     );
     assert_eq!((status(6), bytes(6)), (Some(201), Some(2)), "1xx skipped");
     assert_eq!(
@@ -189,8 +189,13 @@ fn batch_with_every_framing_redirects_and_failures() -> io::Result<()> {
         .is_some_and(|e| e.contains("https is not supported")));
     let s = &v["summary"];
     assert_eq!(
-        (s["urls"].as_u64(), s["ok"].as_u64(), s["failed"].as_u64()),
-        (Some(12), Some(8), Some(4))
+        (
+            s["urls"].as_u64(),
+            s["ok"].as_u64(),
+            s["http_errors"].as_u64(),
+            s["failed"].as_u64()
+        ),
+        (Some(12), Some(7), Some(1), Some(4))
     );
     assert_eq!(s["by_status"]["200"], 6);
     assert!(s["p99_ms"].as_f64() >= s["p50_ms"].as_f64());
@@ -264,7 +269,11 @@ fn saves_bodies_from_c10k_http_with_keep_alive() -> io::Result<()> {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("40 ok, 0 failed"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("40 ok, 0 error status, 0 failed"),
+        "{}",
+        out.stdout
+    );
     let port = server.addr.port();
     assert_eq!(
         std::fs::read(dir.join(format!("127.0.0.1_{port}_big.bin")))?,

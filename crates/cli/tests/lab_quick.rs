@@ -28,11 +28,22 @@ fn a_minimal_lab_run_writes_table_csv_json_and_svg() -> io::Result<()> {
     ];
     let out = run(&args, LIMIT)?;
     assert!(out.status.success(), "{}", out.stderr);
-    assert!(out.stdout.starts_with("| model |"), "{}", out.stdout);
-    let epoll = util::table_row(&out.stdout, "epoll");
-    assert!(epoll.contains("| 1 | 64 |"), "{epoll}");
+    assert!(
+        out.stdout.contains("One server at a time"),
+        "{}",
+        out.stdout
+    );
+    let epoll = util::table_cells(util::table_row(&out.stdout, "epoll"));
+    assert_eq!(epoll[1], "1 × 64", "{epoll:?}");
     let uring = util::table_row(&out.stdout, "uring");
     assert!(uring.contains("unavailable"), "{uring}");
+    // Every line of the terminal table fits in 100 columns.
+    for line in out.stdout.lines().filter(|l| l.starts_with('|')) {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    // The last line names the chart.
+    let last = out.stderr.trim_end().lines().last().unwrap_or("");
+    assert!(last.contains("chart.svg"), "{last}");
 
     let dir = util::only_run_dir(&out_dir)?;
     for file in [

@@ -186,6 +186,48 @@ fn http_mode_frames_content_length_and_chunked_responses() -> io::Result<()> {
     Ok(())
 }
 
+/// Regression (issue 9): every request answered 404 and the exit code was 0.
+#[test]
+fn failed_requests_make_the_exit_code_1_and_say_how_many() -> io::Result<()> {
+    let request_len = "GET /nope HTTP/1.1\r\nHost: 127.0.0.1:PORT\r\n\r\n".len();
+    let server = TestServer::start(request_len + 5 - "PORT".len(), |_| {
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()
+    })?;
+    let target = server.addr.to_string();
+    assert_eq!(
+        target.len(),
+        "127.0.0.1:".len() + 5,
+        "port with five digits"
+    );
+    let args = [
+        "load", "http", "--target", &target, "-c", "2", "-d", "0.3", "--path", "/nope", "--json",
+    ];
+    let out = run(&args, LIMIT)?;
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    let report = json(&out.stdout);
+    let failed = report["errors"]["http: status 404"].as_u64().unwrap_or(0);
+    assert!(failed > 0, "{}", out.stdout);
+    let total: u64 = report["errors"]
+        .as_object()
+        .map_or(0, |kinds| kinds.values().filter_map(|v| v.as_u64()).sum())
+        + report["unfinished"].as_u64().unwrap_or(0);
+    let line = out.stderr.trim();
+    assert!(
+        line.starts_with(&format!("c10k: {total} requests failed (")),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("{failed} × http: status 404")),
+        "{line}"
+    );
+    // Tolerated: the same run exits 0.
+    let mut tolerant = args.to_vec();
+    tolerant.extend(["--max-errors", "1000000000"]);
+    let out = run(&tolerant, LIMIT)?;
+    assert!(out.status.success(), "{}", out.stderr);
+    Ok(())
+}
+
 #[test]
 fn refused_connections_are_errors_not_hangs() -> io::Result<()> {
     // A port nobody listens on: bind, read the port, close.

@@ -15,7 +15,10 @@
 //!     async fn __c10k_body() -> R { BODY }
 //!     ::c10k::runtime::Runtime::builder()
 //!         .multi_thread().worker_threads(2)
-//!         .backend(::c10k::runtime::driver::Backend::Epoll)
+//!         .backend({ const B: Backend = match ::c10k::__private::backend_named("epoll") {
+//!             Some(b) => b,
+//!             None => panic!("unknown backend ..."), // a compile error: B is a constant
+//!         }; B })
 //!         .build()
 //!         .expect(..)
 //!         .block_on(__c10k_body())
@@ -33,11 +36,16 @@
 //! |---|---|---|
 //! | `flavor` | `"current_thread"`, `"multi_thread"` | `"multi_thread"` / `"current_thread"` |
 //! | `worker_threads` | integer ≥ 1, multi-thread only | the runtime's default (CPU count) |
-//! | `backend` | `"select"`, `"poll"`, `"epoll"`, `"uring"` | the best for the platform (epoll on Linux) |
+//! | `backend` | a name of the runtime's `Backend::ALL`: `"select"`, `"poll"`, `"epoll"`, ... | the best for the platform |
 //!
 //! Mistakes are compile errors pointing at the offending token: an unknown argument, a
 //! value of the wrong kind, `worker_threads` with the current-thread flavor, a function that
 //! is not `async`, or one that takes parameters.
+//!
+//! This crate keeps no list of backends (a proc-macro cannot depend on the runtime): the
+//! backend's name is looked up in the runtime's own `Backend::ALL` by a `const fn` of the
+//! facade, inside a constant, so an unknown name is a compile error at the string and a
+//! backend the runtime adds needs no change here.
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
@@ -51,7 +59,8 @@ use syn::{Expr, ExprLit, ItemFn, Lit, MetaNameValue, Token};
 /// Runs an `async fn main` on a c10k runtime.
 ///
 /// Arguments: `flavor = "current_thread" | "multi_thread"` (default multi-thread),
-/// `worker_threads = N`, `backend = "select" | "poll" | "epoll" | "uring"`. See the crate docs for the
+/// `worker_threads = N`, `backend = "NAME"` (a backend of the runtime: `"select"`, `"poll"`,
+/// `"epoll"`, ...). See the crate docs for the
 /// expansion and the facade crate `c10k` for examples.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -94,7 +103,8 @@ struct Config {
     flavor: Flavor,
     /// With the span of the argument, for the flavor check.
     worker_threads: Option<(usize, Span)>,
-    backend: Option<&'static str>,
+    /// The backend's name as written, with its span.
+    backend: Option<(String, Span)>,
 }
 
 fn string_value(nv: &MetaNameValue, key: &str) -> syn::Result<(String, Span)> {
@@ -163,16 +173,8 @@ fn parse_config(args: TokenStream2, kind: Kind) -> syn::Result<Config> {
                 config.worker_threads = Some((n, nv.path.span()));
             }
             "backend" => {
-                let (v, span) = string_value(nv, "backend")?;
-                config.backend = Some(match v.as_str() {
-                    "select" => "Select",
-                    "poll" => "Poll",
-                    "epoll" => "Epoll",
-                    "uring" => "Uring",
-                    other => {
-                        return Err(syn::Error::new(span, format!("unknown backend `{other}`: expected \"select\", \"poll\", \"epoll\" or \"uring\"")))
-                    }
-                });
+                // Checked at compile time against the runtime's list (see `expand`).
+                config.backend = Some(string_value(nv, "backend")?);
             }
             _ => {
                 return Err(syn::Error::new(
@@ -227,9 +229,28 @@ fn expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> syn::Result<Tok
     if let Some((n, _)) = config.worker_threads {
         builder = quote! { #builder.worker_threads(#n) };
     }
-    if let Some(b) = config.backend {
-        let ident = syn::Ident::new(b, Span::call_site());
-        builder = quote! { #builder.backend(::c10k::runtime::driver::Backend::#ident) };
+    if let Some((name, span)) = config.backend {
+        // The macro keeps no list of backends: the name is looked up in the runtime's own
+        // list (`Backend::ALL`) by a `const fn` of the facade, inside a constant, so an
+        // unknown name is a compile error pointing at the string, and a backend the runtime
+        // adds is accepted here with no change.
+        let message = format!(
+            "#[{}]: unknown backend `{name}`: expected the name of one of \
+             `c10k::runtime::driver::Backend::ALL`, e.g. \"epoll\"",
+            kind.name()
+        );
+        let lit = syn::LitStr::new(&name, span);
+        let lookup = quote_spanned! {span=>
+            {
+                const __C10K_BACKEND: ::c10k::runtime::driver::Backend =
+                    match ::c10k::__private::backend_named(#lit) {
+                        ::core::option::Option::Some(backend) => backend,
+                        ::core::option::Option::None => ::core::panic!(#message),
+                    };
+                __C10K_BACKEND
+            }
+        };
+        builder = quote! { #builder.backend(#lookup) };
     }
     let what = kind.name();
     let run = match config.flavor {

@@ -129,6 +129,22 @@ fn c10k_mt() -> c10k_runtime::Runtime {
         .build()
         .unwrap()
 }
+/// With long-poll detection on (off by default): its cost is the difference to `c10k`.
+fn c10k_ct_long_poll() -> c10k_runtime::Runtime {
+    c10k_runtime::Runtime::builder()
+        .current_thread()
+        .long_poll_threshold(std::time::Duration::from_millis(100))
+        .build()
+        .unwrap()
+}
+fn c10k_mt_long_poll() -> c10k_runtime::Runtime {
+    c10k_runtime::Runtime::builder()
+        .multi_thread()
+        .worker_threads(2)
+        .long_poll_threshold(std::time::Duration::from_millis(100))
+        .build()
+        .unwrap()
+}
 fn tokio_ct() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -145,6 +161,23 @@ fn tokio_mt() -> tokio::runtime::Runtime {
 
 macro_rules! both {
     ($group:expr, $name:literal, $c10k:expr, $tokio:expr, |$spawn:ident| $body:expr) => {{
+        both!($group, $name, $c10k, $tokio, |$spawn| $body, extra: [])
+    }};
+    ($group:expr, $name:literal, $c10k:expr, $tokio:expr, |$spawn:ident| $body:expr,
+     extra: [$($label:literal => $rt:expr),*]) => {{
+        $(
+            let rt = $rt;
+            $group.bench_function(BenchmarkId::new($label, $name), |b| {
+                b.iter(|| {
+                    rt.block_on(async {
+                        #[allow(unused)]
+                        use c10k_runtime::spawn as $spawn;
+                        $body
+                    })
+                })
+            });
+            drop(rt);
+        )*
         let rt = $c10k;
         $group.bench_function(BenchmarkId::new("c10k", $name), |b| {
             b.iter(|| {
@@ -245,34 +278,6 @@ fn yield_many(c: &mut Criterion) {
     let mut g = c.benchmark_group("yield_many");
     g.throughput(Throughput::Elements((YIELD_TASKS * YIELD_EACH) as u64));
     g.sample_size(20);
-    // The price of long-poll detection (one coarse clock read and the watchdog slot per poll).
-    let rt = c10k_runtime::Runtime::builder()
-        .current_thread()
-        .disable_long_poll_report()
-        .build()
-        .unwrap();
-    g.bench_function(
-        BenchmarkId::new("c10k-no-long-poll", "current_thread"),
-        |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let handles: Vec<_> = (0..YIELD_TASKS)
-                        .map(|_| {
-                            c10k_runtime::spawn(async {
-                                for _ in 0..YIELD_EACH {
-                                    yield_once().await;
-                                }
-                            })
-                        })
-                        .collect();
-                    for h in handles {
-                        h.await.unwrap();
-                    }
-                })
-            })
-        },
-    );
-    drop(rt);
     both!(g, "current_thread", c10k_ct(), tokio_ct(), |spawn| {
         let handles: Vec<_> = (0..YIELD_TASKS)
             .map(|_| {
@@ -286,7 +291,7 @@ fn yield_many(c: &mut Criterion) {
         for h in handles {
             h.await.unwrap();
         }
-    });
+    }, extra: ["c10k-long-poll" => c10k_ct_long_poll()]);
     both!(g, "multi_thread", c10k_mt(), tokio_mt(), |spawn| {
         let handles: Vec<_> = (0..YIELD_TASKS)
             .map(|_| {
@@ -300,7 +305,7 @@ fn yield_many(c: &mut Criterion) {
         for h in handles {
             h.await.unwrap();
         }
-    });
+    }, extra: ["c10k-long-poll" => c10k_mt_long_poll()]);
     g.finish();
 }
 
@@ -327,7 +332,7 @@ fn ping_pong(c: &mut Criterion) {
         });
         echo.await.unwrap();
         driver.await.unwrap()
-    });
+    }, extra: ["c10k-long-poll" => c10k_ct_long_poll()]);
     both!(g, "multi_thread", c10k_mt(), tokio_mt(), |spawn| {
         let (ping, pong) = (Slot::new(), Slot::new());
         let (p2, q2) = (ping.clone(), pong.clone());
@@ -347,7 +352,7 @@ fn ping_pong(c: &mut Criterion) {
         });
         echo.await.unwrap();
         driver.await.unwrap()
-    });
+    }, extra: ["c10k-long-poll" => c10k_mt_long_poll()]);
     g.finish();
 }
 

@@ -1,6 +1,6 @@
 //! Thread-local runtime context: which runtime this thread is in (for `spawn`,
 //! `Handle::current`, IO registration and timers), which task it is polling (for
-//! `task::id()` and the long-poll report), and that task's cooperative budget.
+//! `task::id()`), and that task's cooperative budget.
 
 use std::cell::{Cell, RefCell};
 
@@ -16,9 +16,6 @@ struct Context {
     budget: Cell<Option<u8>>,
     /// Set while this thread is inside `block_on` (nested `block_on` would deadlock).
     in_block_on: Cell<bool>,
-    /// When the last task poll on this thread ended (ns, long-poll clock), or 0 if other
-    /// work ran since (see `LongPollConfig::start`).
-    poll_stamp: Cell<u64>,
 }
 
 thread_local! {
@@ -28,7 +25,6 @@ thread_local! {
             current_task: Cell::new(None),
             budget: Cell::new(None),
             in_block_on: Cell::new(false),
-            poll_stamp: Cell::new(0),
         }
     };
 }
@@ -117,22 +113,6 @@ impl Drop for TaskGuard {
     }
 }
 
-/// Takes the end time of the previous poll (0 if unknown) and invalidates it, so that a
-/// nested poll (a `LocalSet` inside a task) reads the clock itself.
-pub(crate) fn take_poll_stamp() -> u64 {
-    CONTEXT.try_with(|c| c.poll_stamp.replace(0)).unwrap_or(0)
-}
-
-pub(crate) fn set_poll_stamp(t: u64) {
-    let _ = CONTEXT.try_with(|c| c.poll_stamp.set(t));
-}
-
-/// Non-task work ran on this thread (a park, `block_on`'s future): the next task poll must
-/// read the clock for its start.
-pub(crate) fn invalidate_poll_stamp() {
-    set_poll_stamp(0);
-}
-
 pub(crate) fn current_task() -> Option<Id> {
     CONTEXT.try_with(|c| c.current_task.get()).ok().flatten()
 }
@@ -143,33 +123,6 @@ pub(crate) fn budget() -> Option<u8> {
 
 pub(crate) fn set_budget(b: Option<u8>) {
     let _ = CONTEXT.try_with(|c| c.budget.set(b));
-}
-
-thread_local! {
-    /// The watchdog slot of this scheduler thread (see `executor::watchdog`).
-    static WATCH_SLOT: Scoped<crate::executor::watchdog::Slot> = const { Scoped::new() };
-}
-
-/// Makes `slot` this thread's watchdog slot while `f` runs.
-pub(crate) fn with_watch_slot<R>(
-    slot: Option<&crate::executor::watchdog::Slot>,
-    f: impl FnOnce() -> R,
-) -> R {
-    match slot {
-        Some(slot) => WATCH_SLOT.with(|w| w.set(slot, f)),
-        None => f(),
-    }
-}
-
-pub(crate) fn watch_begin(header: &crate::task::Header, start: u64) {
-    let _ = WATCH_SLOT.try_with(|w| w.with(|s| s.map(|s| s.begin(header, start))));
-}
-
-/// Returns whether the watchdog reported the poll that just ended.
-pub(crate) fn watch_end(id: Id) -> bool {
-    WATCH_SLOT
-        .try_with(|w| w.with(|s| s.is_some_and(|s| s.end(id))))
-        .unwrap_or(false)
 }
 
 /// A thread-local pointer set for the duration of a closure: how a scheduler finds its own

@@ -58,5 +58,7 @@ mod blocking;
 mod context;
 mod loom;
 
-pub use executor::{run, Builder, EnterGuard, Handle, LongPoll, Runtime, TryCurrentError};
+pub use executor::{
+    run, Builder, EnterGuard, Handle, LongPoll, Runtime, TaskMeta, TryCurrentError,
+};
 pub use task::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle};

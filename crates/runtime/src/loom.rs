@@ -8,7 +8,7 @@
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
-    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use std::sync::{Arc, Mutex};
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -17,7 +17,7 @@ pub(crate) mod sync {
 
 #[cfg(loom)]
 pub(crate) mod sync {
-    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use loom::sync::{Arc, Mutex};
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -56,9 +56,41 @@ pub(crate) mod cell {
 
 /// Locks a mutex, ignoring poisoning: every critical section in this crate leaves the
 /// protected data consistent before it can panic, so a poisoned lock carries valid data.
-pub(crate) fn lock<T>(m: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
+///
+/// The crate's one such helper: it takes `std`'s mutex (the driver, the blocking pool, the
+/// schedulers' bookkeeping) and, under `--cfg loom`, loom's (the model-checked cores).
+pub(crate) fn lock<M: Lock + ?Sized>(m: &M) -> M::Guard<'_> {
+    m.lock_ignoring_poison()
+}
+
+/// A mutex that [`lock`] can lock.
+pub(crate) trait Lock {
+    type Guard<'a>
+    where
+        Self: 'a;
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_>;
+}
+
+impl<T: ?Sized> Lock for std::sync::Mutex<T> {
+    type Guard<'a>
+        = std::sync::MutexGuard<'a, T>
+    where
+        Self: 'a;
+    #[inline]
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
+        self.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(loom)]
+impl<T> Lock for loom::sync::Mutex<T> {
+    type Guard<'a>
+        = loom::sync::MutexGuard<'a, T>
+    where
+        Self: 'a;
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
+        self.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -436,6 +436,7 @@ fn long_polls_of_local_tasks_are_reported() -> io::Result<()> {
     let sink = Arc::clone(&reports);
     let rt = Runtime::builder()
         .current_thread()
+        .long_poll_threshold(Duration::from_millis(100))
         .on_long_poll(move |r| sink.lock().unwrap().push(r.clone()))
         .build()?;
     let local = task::LocalSet::new();

@@ -98,3 +98,10 @@ fn _assert_auto_traits() {
     send_sync::<Waker>();
     send_sync::<Events>();
 }
+
+/// Locks a mutex, ignoring poisoning: every critical section of the crate leaves its data
+/// consistent (a few plain assignments, a push or a retain), so a poisoned lock carries
+/// valid data. The crate's one such helper.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,53 +1,16 @@
 //! Provided buffer rings: a [`BufGroup`] of equal buffers the kernel picks
 //! from when data arrives, and the [`ProvidedBuf`] that hands one out.
-//!
-//! # Why
-//!
-//! A receive that owns its buffer pins that buffer for as long as the
-//! connection is idle: 10 000 idle connections × 4 KiB = 40 MiB doing
-//! nothing. With a provided group, a multishot receive owns no buffer; the
-//! kernel takes one from the group only when data arrives, so memory scales
-//! with the data in flight, not with the connections.
-//!
-//! # Layout
-//!
-//! The group's ring (`IORING_REGISTER_PBUF_RING`, ring-mapped, Linux 5.19)
-//! is a page-aligned array of `entries` (a power of two) 16-byte
-//! `io_uring_buf { addr, len, bid, resv }` in *our* memory; the `resv` field
-//! of entry 0 doubles as the ring's `tail`. Userspace is the only producer:
-//! it writes an entry at `tail & (entries - 1)` and then publishes it with a
-//! release store of `tail + 1`. The kernel is the only consumer; its head is
-//! private, so the group counts what it handed out itself
-//! ([`BufGroup::available`]).
-//!
-//! The buffers themselves live in page-aligned chunks (one per
-//! registration or [`grow`](crate::Ring::grow_buf_group)); buffer id `bid`
-//! is an index over all chunks.
-//!
-//! # The recycling protocol
-//!
-//! 1. A buffer is the kernel's while it sits in the ring (between its
-//!    publication and the CQE that names it).
-//! 2. The ring's owner turns a CQE with `IORING_CQE_F_BUFFER` into a
-//!    [`ProvidedBuf`]: from then on the buffer is that value's, and nobody
-//!    else reads or writes it.
-//! 3. Dropping the `ProvidedBuf`, on any thread, publishes the buffer again:
-//!    under the group's producer mutex, write the entry, bump the tail with
-//!    a release store. The mutex makes producers from several threads
-//!    correct; the kernel never writes the ring, so it needs no lock.
-//! 4. The chunks and the ring live in an `Arc` shared by the owner and every
-//!    `ProvidedBuf`, so a buffer dropped after its ring is gone writes into
-//!    memory that is still ours. The [`Ring`](crate::Ring) unregisters the
-//!    group before dropping its reference (or leaks it, rule 7 of the
-//!    [protocol](crate#the-buffer-ownership-protocol)).
+//! (The design and recycling protocol are documented on [`BufGroup`].)
 
 use std::alloc::{self, Layout};
 use std::fmt;
 use std::io;
 use std::ops::Deref;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::waker::Waker;
 
 /// The kernel's `struct io_uring_buf`.
 #[repr(C)]
@@ -143,10 +106,12 @@ impl BufGroupBuilder {
             producer: Mutex::new(Producer {
                 tail: 0,
                 chunks: Vec::new(),
+                waker: None,
             }),
             available: AtomicUsize::new(0),
             total: AtomicUsize::new(0),
             capacity: usize::from(capacity),
+            starved: AtomicBool::new(false),
         });
         let group = BufGroup { shared };
         let addrs = group.shared.add_chunk(self.count)?;
@@ -158,7 +123,49 @@ impl BufGroupBuilder {
 /// Sync`) to pass to [`Op::recv_multi`](crate::Op::recv_multi) and to watch
 /// ([`available`](Self::available)).
 ///
-/// See the [module docs](self) for its layout and recycling protocol.
+/// # Why
+///
+/// A receive that owns its buffer pins that buffer for as long as the
+/// connection is idle: 10 000 idle connections × 4 KiB = 40 MiB doing
+/// nothing. With a provided group, a multishot receive owns no buffer; the
+/// kernel takes one from the group only when data arrives, so memory scales
+/// with the data in flight, not with the connections.
+///
+/// # Layout
+///
+/// The group's ring (`IORING_REGISTER_PBUF_RING`, ring-mapped, Linux 5.19)
+/// is a page-aligned array of `entries` (a power of two) 16-byte
+/// `io_uring_buf { addr, len, bid, resv }` in *our* memory; the `resv` field
+/// of entry 0 doubles as the ring's `tail`. Userspace is the only producer:
+/// it writes an entry at `tail & (entries - 1)` and then publishes it with a
+/// release store of `tail + 1`. The kernel is the only consumer; its head is
+/// private, so the group counts what it handed out itself
+/// ([`BufGroup::available`]).
+///
+/// The buffers themselves live in page-aligned chunks (one per
+/// registration or [`grow`](crate::Ring::grow_buf_group)); buffer id `bid`
+/// is an index over all chunks.
+///
+/// # The recycling protocol
+///
+/// 1. A buffer is the kernel's while it sits in the ring (between its
+///    publication and the CQE that names it).
+/// 2. The ring's owner turns a CQE with `IORING_CQE_F_BUFFER` into a
+///    [`ProvidedBuf`]: from then on the buffer is that value's, and nobody
+///    else reads or writes it.
+/// 3. Dropping the `ProvidedBuf`, on any thread, publishes the buffer again:
+///    under the group's producer mutex, write the entry, bump the tail with
+///    a release store. The mutex makes producers from several threads
+///    correct; the kernel never writes the ring, so it needs no lock.
+/// 4. If the group ran dry (a receive on it ended with `ENOBUFS`: the owner
+///    sets `starved`), the first buffer to come back clears the flag and
+///    wakes the ring's [`Waker`](crate::Waker), if it has one: an owner
+///    asleep in `submit_and_wait` wakes up to re-arm its starved receives.
+/// 5. The chunks and the ring live in an `Arc` shared by the owner and every
+///    `ProvidedBuf`, so a buffer dropped after its ring is gone writes into
+///    memory that is still ours. The [`Ring`](crate::Ring) unregisters the
+///    group before dropping its reference (or leaks it, rule 7 of the
+///    [protocol](crate#the-buffer-ownership-protocol)).
 #[derive(Clone)]
 pub struct BufGroup {
     pub(crate) shared: Arc<Shared>,
@@ -230,6 +237,8 @@ pub(crate) struct Shared {
     available: AtomicUsize,
     total: AtomicUsize,
     capacity: usize,
+    /// A receive ended with `ENOBUFS` since the last return (step 4).
+    starved: AtomicBool,
 }
 
 /// What only a producer (under the mutex) touches.
@@ -238,6 +247,8 @@ struct Producer {
     tail: u16,
     /// Buffer memory, freed when `Shared` drops.
     chunks: Vec<(NonNull<u8>, Layout)>,
+    /// The owner's waker, woken by the first return after starvation.
+    waker: Option<Waker>,
 }
 
 // SAFETY: the raw pointers are owned allocations. The ring entries are
@@ -331,13 +342,34 @@ impl Shared {
         tail.store(p.tail, Ordering::Release);
     }
 
-    /// Step 3 of the recycling protocol.
+    /// Step 3 (and 4) of the recycling protocol.
     fn recycle(&self, bid: u16, addr: NonNull<u8>) {
         let mut p = self.lock();
         self.publish(&mut p, bid, addr);
         self.commit(&p);
-        drop(p);
         self.available.fetch_add(1, Ordering::AcqRel);
+        let waker =
+            if self.starved.load(Ordering::Acquire) && self.starved.swap(false, Ordering::AcqRel) {
+                p.waker.clone()
+            } else {
+                None
+            };
+        drop(p);
+        if let Some(waker) = waker {
+            // A destructor cannot report it; `wake` fails only if eventfd's
+            // counter overflows, which coalesced wakes never reach.
+            let _ = waker.wake();
+        }
+    }
+
+    /// Step 4: a receive on this group ended with `ENOBUFS`.
+    pub(crate) fn set_starved(&self) {
+        self.starved.store(true, Ordering::Release);
+    }
+
+    /// Step 4: who to wake when a buffer returns to a starved group.
+    pub(crate) fn set_waker(&self, waker: Waker) {
+        self.lock().waker = Some(waker);
     }
 }
 

@@ -8,8 +8,11 @@
 //! 2. `io_uring_setup` with every requested flag. On `EINVAL` (a kernel that
 //!    predates a flag, or refuses a combination), drop the newest optional
 //!    flag and try again, in this order: `DEFER_TASKRUN` (6.1),
-//!    `SINGLE_ISSUER` (6.0), `COOP_TASKRUN` (5.19), `SUBMIT_ALL` (5.18). The
-//!    flags that stuck are reported by [`Ring::setup_flags`](crate::Ring::setup_flags).
+//!    `SINGLE_ISSUER` (6.0), `TASKRUN_FLAG` and `COOP_TASKRUN` (5.19),
+//!    `SUBMIT_ALL` (5.18); a flag that needs a dropped one goes with it
+//!    (`DEFER_TASKRUN` needs `SINGLE_ISSUER`, `TASKRUN_FLAG` needs
+//!    `COOP_TASKRUN` or `DEFER_TASKRUN`). The flags that stuck are reported
+//!    by [`Ring::setup_flags`](crate::Ring::setup_flags).
 //! 3. `ENOSYS` and `EPERM` (no io_uring, or forbidden by seccomp or
 //!    `kernel.io_uring_disabled`) become `Unsupported` with a message naming
 //!    the cause, so that callers fall back with one `kind()` check.
@@ -47,6 +50,10 @@ pub struct SetupFlags {
     /// `IORING_SETUP_COOP_TASKRUN`: completion work does not interrupt the
     /// owner with a signal-like notification.
     pub coop_taskrun: bool,
+    /// `IORING_SETUP_TASKRUN_FLAG`: the kernel flags pending completion work
+    /// in the SQ ring, so a non-waiting [`Ring::submit`](crate::Ring::submit)
+    /// with nothing queued and nothing pending skips the system call.
+    pub taskrun_flag: bool,
     /// `IORING_SETUP_SUBMIT_ALL`: one bad SQE does not stop the rest of the
     /// batch from being submitted.
     pub submit_all: bool,
@@ -66,6 +73,10 @@ pub struct SetupFlags {
 /// | [`coop_taskrun`](Self::coop_taskrun) | on | `IORING_SETUP_COOP_TASKRUN` |
 /// | [`disabled`](Self::disabled) | off | build with `IORING_SETUP_R_DISABLED`; [`Ring::enable`] on the driving thread |
 /// | [`drop_timeout`](Self::drop_timeout) | 1 s | how long dropping a ring waits for cancelled operations |
+///
+/// `IORING_SETUP_SUBMIT_ALL` is always requested, and
+/// `IORING_SETUP_TASKRUN_FLAG` whenever cooperative or deferred task work is
+/// (see [`SetupFlags`]).
 ///
 /// # Examples
 ///
@@ -194,6 +205,8 @@ impl Builder {
             single_issuer: self.single_issuer,
             defer_taskrun: self.defer_taskrun && self.single_issuer,
             coop_taskrun: self.coop_taskrun,
+            // Only valid with cooperative or deferred task work.
+            taskrun_flag: self.coop_taskrun || (self.defer_taskrun && self.single_issuer),
             submit_all: true,
             disabled: self.disabled,
         };
@@ -216,6 +229,8 @@ impl Builder {
                         want.defer_taskrun = false;
                     } else if want.single_issuer {
                         want.single_issuer = false;
+                    } else if want.taskrun_flag {
+                        want.taskrun_flag = false;
                     } else if want.coop_taskrun {
                         want.coop_taskrun = false;
                     } else if want.submit_all {
@@ -223,6 +238,8 @@ impl Builder {
                     } else {
                         return Err(e);
                     }
+                    want.defer_taskrun &= want.single_issuer;
+                    want.taskrun_flag &= want.coop_taskrun || want.defer_taskrun;
                 }
                 Err(e) => return Err(unavailable(e)),
             }
@@ -243,6 +260,9 @@ impl Builder {
         }
         if flags.coop_taskrun {
             b.setup_coop_taskrun();
+        }
+        if flags.taskrun_flag {
+            b.setup_taskrun_flag();
         }
         if flags.submit_all {
             b.setup_submit_all();

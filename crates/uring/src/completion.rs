@@ -118,6 +118,10 @@ impl Completion {
     /// empty (`ENOBUFS`). The data is still in the socket: push the receive
     /// again when the group has buffers ([`BufGroup::available`](crate::BufGroup::available)),
     /// or grow the group ([`Ring::grow_buf_group`](crate::Ring::grow_buf_group)).
+    /// The group is marked starved, and the first buffer returned to it
+    /// wakes the ring's [`Waker`](crate::Waker) (if [`Ring::waker`](crate::Ring::waker)
+    /// made one), so an owner asleep in
+    /// [`submit_and_wait`](crate::Ring::submit_and_wait) gets to re-arm.
     pub fn is_no_buffers(&self) -> bool {
         self.res == -libc::ENOBUFS
     }

@@ -15,6 +15,7 @@
 //! | [`Completion`] | a result, the caller's tag, and whatever the kernel handed back (buffer, accepted socket, peer address, [`ProvidedBuf`]) |
 //! | [`BufGroup`], [`ProvidedBuf`] | a ring-mapped provided buffer group (`IORING_REGISTER_PBUF_RING`) and one received buffer of it |
 //! | [`Waker`] | wakes the ring's owner out of [`submit_and_wait`](Ring::submit_and_wait) from any thread |
+//! | [`Ring::register_files`], [`Op::fixed`] | registered files: operations on a table index, without a descriptor lookup per operation |
 //!
 //! # One turn of a driver
 //!
@@ -83,7 +84,9 @@
 //!    like `c10k-selector`: the number must name the intended file until the
 //!    SQE is submitted (the next `submit`). After that the kernel holds its
 //!    own reference, so closing the descriptor does *not* stop an operation
-//!    on it: cancel it ([`Ring::cancel_fd`]).
+//!    on it: cancel it ([`Ring::cancel_fd`]). Registered files
+//!    ([`Ring::register_files`], [`Op::fixed`]) hold a reference of the
+//!    ring's file table instead; no user memory is involved.
 //!
 //! # Threads
 //!
@@ -134,6 +137,7 @@
 mod buf_group;
 mod builder;
 mod completion;
+mod loom;
 mod op;
 mod ring;
 mod sys;

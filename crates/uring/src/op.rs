@@ -102,6 +102,10 @@ impl OpKind {
 /// One operation to push into a [`Ring`](crate::Ring), with the resources
 /// it owns while in flight.
 ///
+/// Descriptors are raw numbers (rule 8 of the
+/// [protocol](crate#the-buffer-ownership-protocol)), or, after
+/// [`fixed`](Op::fixed), indexes into the ring's registered file table.
+///
 /// Buffers are `Vec<u8>`: receives and reads fill the *spare capacity*
 /// (`len..capacity`) and the completion hands the vector back with its
 /// length grown by the bytes received; sends and writes send
@@ -118,6 +122,8 @@ impl OpKind {
 /// ```
 pub struct Op {
     pub(crate) inner: Inner,
+    /// The descriptor is an index into the ring's registered file table.
+    pub(crate) fixed: bool,
 }
 
 pub(crate) enum Inner {
@@ -183,6 +189,7 @@ impl Op {
     pub fn accept(fd: RawFd) -> Op {
         Op {
             inner: Inner::Accept { fd, peer: false },
+            fixed: false,
         }
     }
 
@@ -192,16 +199,20 @@ impl Op {
     pub fn accept_with_peer(fd: RawFd) -> Op {
         Op {
             inner: Inner::Accept { fd, peer: true },
+            fixed: false,
         }
     }
 
     /// Accepts connections on `fd` until cancelled or an error: one
     /// completion per connection, each with
     /// [`more`](crate::Completion::more) set while it continues. No peer
-    /// address (use `getpeername`).
+    /// address (use `getpeername`). Like every multishot op it may end after
+    /// a successful completion (its last has no `more`): push it again to
+    /// keep accepting.
     pub fn accept_multi(fd: RawFd) -> Op {
         Op {
             inner: Inner::AcceptMulti { fd },
+            fixed: false,
         }
     }
 
@@ -213,6 +224,7 @@ impl Op {
     pub fn recv(fd: RawFd, buf: Vec<u8>) -> Op {
         Op {
             inner: Inner::Recv { fd, buf },
+            fixed: false,
         }
     }
 
@@ -223,13 +235,17 @@ impl Op {
     /// error, when cancelled, or with `ENOBUFS` when the group ran dry
     /// ([`Completion::is_no_buffers`](crate::Completion::is_no_buffers)):
     /// the data stays in the socket, so pushing the op again once buffers
-    /// are back loses nothing.
+    /// are back loses nothing. The kernel may also end it after a completion
+    /// that carried data (for instance when the CQ overflowed): whenever a
+    /// completion is [final](crate::Completion::is_final) with a positive
+    /// result, push the receive again to keep receiving.
     pub fn recv_multi(fd: RawFd, group: &BufGroup) -> Op {
         Op {
             inner: Inner::RecvMulti {
                 fd,
                 group: group.clone(),
             },
+            fixed: false,
         }
     }
 
@@ -241,6 +257,7 @@ impl Op {
     pub fn send(fd: RawFd, buf: Vec<u8>, offset: usize) -> Op {
         Op {
             inner: Inner::Send { fd, buf, offset },
+            fixed: false,
         }
     }
 
@@ -254,6 +271,7 @@ impl Op {
     pub fn send_zc(fd: RawFd, buf: Vec<u8>, offset: usize) -> Op {
         Op {
             inner: Inner::SendZc { fd, buf, offset },
+            fixed: false,
         }
     }
 
@@ -263,6 +281,7 @@ impl Op {
     pub fn read(fd: RawFd, buf: Vec<u8>, at: u64) -> Op {
         Op {
             inner: Inner::Read { fd, buf, at },
+            fixed: false,
         }
     }
 
@@ -276,6 +295,7 @@ impl Op {
                 offset,
                 at,
             },
+            fixed: false,
         }
     }
 
@@ -284,6 +304,7 @@ impl Op {
     pub fn connect(fd: RawFd, addr: SocketAddr) -> Op {
         Op {
             inner: Inner::Connect { fd, addr },
+            fixed: false,
         }
     }
 
@@ -297,6 +318,7 @@ impl Op {
                 events,
                 multi: false,
             },
+            fixed: false,
         }
     }
 
@@ -310,6 +332,7 @@ impl Op {
                 events,
                 multi: true,
             },
+            fixed: false,
         }
     }
 
@@ -319,6 +342,7 @@ impl Op {
     pub fn timeout(after: Duration) -> Op {
         Op {
             inner: Inner::Timeout { after },
+            fixed: false,
         }
     }
 
@@ -328,13 +352,44 @@ impl Op {
     pub fn close(fd: OwnedFd) -> Op {
         Op {
             inner: Inner::Close { fd },
+            fixed: false,
         }
     }
 
     /// Does nothing and completes with 0: a way to test a ring, or to get a
     /// completion at the next turn.
     pub fn nop() -> Op {
-        Op { inner: Inner::Nop }
+        Op {
+            inner: Inner::Nop,
+            fixed: false,
+        }
+    }
+
+    /// Makes the operation's descriptor an index into the ring's
+    /// registered file table ([`Ring::register_files`](crate::Ring::register_files)),
+    /// `IOSQE_FIXED_FILE`: the kernel skips looking the descriptor up and
+    /// taking a reference on its file for every operation. Push fails with
+    /// `InvalidInput` for kinds without a descriptor (timeout, nop) and for
+    /// close (which owns a real descriptor).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use c10k_uring::{Op, Ring};
+    ///
+    /// let (r, w) = rustix::pipe::pipe()?;
+    /// let mut ring = Ring::new()?;
+    /// ring.register_files(4)?;
+    /// ring.update_files(2, &[w.as_raw_fd()])?; // slot 2 = the pipe's write end
+    /// ring.push(Op::write(2, b"fixed".to_vec(), 0, u64::MAX).fixed(), 0)?;
+    /// ring.submit_and_wait(1, None)?;
+    /// ring.reap(|c| assert_eq!(c.result().unwrap(), 5));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn fixed(mut self) -> Op {
+        self.fixed = true;
+        self
     }
 
     /// The kind of this operation.

@@ -1,28 +1,6 @@
 //! [`Ring`]: one io_uring instance, its op table, its buffer groups and its
 //! waker; submission batching and completion dispatch.
-//!
-//! # A turn
-//!
-//! 1. The owner pushes operations ([`Ring::push`]); each becomes one SQE
-//!    whose user data is its [`OpId`]. A full SQ is flushed by a
-//!    non-blocking `io_uring_enter` inside the push.
-//! 2. [`Ring::submit_and_wait`] re-arms the waker's read if needed and makes
-//!    one `io_uring_enter(to_submit, min_complete, GETEVENTS | EXT_ARG)`,
-//!    the timeout riding in the extended argument (no timeout SQE). `EINTR`
-//!    is retried with the remaining time; `ETIME` means the timeout passed.
-//!    `EBUSY`/`EAGAIN` (the kernel cannot post more completions, or is short
-//!    of memory) are handled by moving the CQ into a user-space backlog and
-//!    retrying without waiting.
-//! 3. [`Ring::reap`] drains the backlog, then the CQ, with no system call:
-//!    each CQE is dispatched by its user data to its slot, turned into a
-//!    [`Completion`], and handed to the caller, unless the op is detached
-//!    (then dropped). The final CQE frees the slot (rule 2 of the
-//!    [protocol](crate#the-buffer-ownership-protocol)). User data with a
-//!    zero high half is internal: `CANCEL` (results of cancel requests,
-//!    ignored: the target's own completion carries the outcome) and `WAKER`.
-//!
-//! Completions that did not fit in the CQ sit in the kernel's overflow list
-//! (`IORING_FEAT_NODROP`); the next enter flushes them into the CQ.
+//! (The protocol of a turn is documented on [`Ring`].)
 
 use std::fmt;
 use std::io;
@@ -30,7 +8,7 @@ use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use io_uring::types::{CancelBuilder, Fd, SubmitArgs, Timespec};
+use io_uring::types::{CancelBuilder, Fd, Fixed, SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, EnterFlags, IoUring};
 
 use crate::buf_group::{BufGroup, BufGroupBuilder, GroupOwner};
@@ -49,7 +27,30 @@ const WAKER: u64 = 1;
 /// One io_uring instance, driven by one thread.
 ///
 /// See the [crate docs](crate) for the buffer-ownership protocol and the
-/// threading rules, and the [module docs](self) for what one turn does.
+/// threading rules.
+///
+/// # A turn
+///
+/// 1. The owner pushes operations ([`Ring::push`]); each becomes one SQE
+///    whose user data is its [`OpId`]. A full SQ is flushed by a
+///    non-blocking `io_uring_enter` inside the push.
+/// 2. [`Ring::submit_and_wait`] re-arms the waker's read if needed and makes
+///    one `io_uring_enter(to_submit, min_complete, GETEVENTS | EXT_ARG)`,
+///    the timeout riding in the extended argument (no timeout SQE). `EINTR`
+///    is retried with the remaining time; `ETIME` means the timeout passed.
+///    `EBUSY`/`EAGAIN` (the kernel cannot post more completions, or is short
+///    of memory) are handled by moving the CQ into a user-space backlog and
+///    retrying without waiting.
+/// 3. [`Ring::reap`] drains the backlog, then the CQ, with no system call:
+///    each CQE is dispatched by its user data to its slot, turned into a
+///    [`Completion`], and handed to the caller, unless the op is detached
+///    (then dropped). The final CQE frees the slot (rule 2 of the
+///    [protocol](crate#the-buffer-ownership-protocol)). User data with a
+///    zero high half is internal: `CANCEL` (results of cancel requests,
+///    ignored: the target's own completion carries the outcome) and `WAKER`.
+///
+/// Completions that did not fit in the CQ sit in the kernel's overflow list
+/// (`IORING_FEAT_NODROP`); the next enter flushes them into the CQ.
 ///
 /// # Examples
 ///
@@ -87,6 +88,8 @@ struct State {
     drop_timeout: Duration,
     /// Dropping: do not re-arm the waker.
     closing: bool,
+    /// `io_uring_enter` calls made (see `Ring::enter_count`).
+    enters: u64,
 }
 
 /// The ring's side of its [`Waker`].
@@ -125,6 +128,7 @@ impl Ring {
                 flags,
                 drop_timeout,
                 closing: false,
+                enters: 0,
             },
         }
     }
@@ -164,6 +168,12 @@ impl Ring {
         self.uring.submission().len()
     }
 
+    /// How many `io_uring_enter` system calls this ring has made: for
+    /// tests and statistics of the batching (one per turn is the goal).
+    pub fn enter_count(&self) -> u64 {
+        self.state.enters
+    }
+
     /// Completions waiting to be reaped, as far as user space can see
     /// without a system call.
     pub fn ready(&mut self) -> usize {
@@ -197,13 +207,14 @@ impl Ring {
             return Err(PushError::new(op, e));
         }
         let kind = op.kind();
+        let fixed = op.fixed;
         let shape = Shape::of(&op.inner);
         let (resources, fd) = match op.inner {
             Inner::Accept { fd, peer: true } => {
-                (Resources::Addr(Pinned::new(*SockAddrBuf::empty())), fd)
+                (Resources::Addr(Pinned::new(SockAddrBuf::empty())), fd)
             }
             Inner::Connect { fd, addr } => (
-                Resources::Addr(Pinned::new(*SockAddrBuf::from_socket_addr(addr))),
+                Resources::Addr(Pinned::new(SockAddrBuf::from_socket_addr(addr))),
                 fd,
             ),
             Inner::Recv { fd, buf }
@@ -232,7 +243,12 @@ impl Ring {
             zc_result: None,
         });
         let slot = self.state.table.get_mut(id).expect("just inserted");
-        let entry = build_sqe(shape, slot, fd).user_data(id.user_data());
+        let mut entry = build_sqe(shape, slot, fd).user_data(id.user_data());
+        if fixed {
+            // `fd` is a registered file index; with this flag the kernel
+            // reads the SQE's fd field as one.
+            entry = entry.flags(squeue::Flags::FIXED_FILE);
+        }
         // SAFETY: every pointer in the entry points into `slot.resources`
         // (heap memory that stays put while the slot moves) or is null, and
         // the slot keeps it until the op's final CQE is reaped (rule 2 of the
@@ -260,6 +276,9 @@ impl Ring {
                 if *offset > buf.len() =>
             {
                 bad("send offset is past the end of the buffer")
+            }
+            Inner::Timeout { .. } | Inner::Nop | Inner::Close { .. } if op.fixed => {
+                bad("this operation has no registered-file form")
             }
             Inner::RecvMulti { group, .. } => match self.state.group(group.id()) {
                 Some(owner) if Arc::ptr_eq(&owner.group.shared, &group.shared) => Ok(()),
@@ -321,6 +340,49 @@ impl Ring {
         Ok(())
     }
 
+    /// Like [`cancel_fd`](Self::cancel_fd), for operations on registered
+    /// file `index` (pushed with [`Op::fixed`]).
+    ///
+    /// # Errors
+    ///
+    /// The error of the flushing submit, when the SQ was full.
+    pub fn cancel_fixed(&mut self, index: u32) -> io::Result<()> {
+        self.reserve_sq()?;
+        let entry = opcode::AsyncCancel2::new(CancelBuilder::fd(Fixed(index)).all())
+            .build()
+            .user_data(CANCEL);
+        self.push_internal(&entry);
+        Ok(())
+    }
+
+    /// Registers a file table of `slots` empty entries
+    /// (`IORING_REGISTER_FILES2`, sparse), for operations made with
+    /// [`Op::fixed`]. Fill and clear entries with
+    /// [`update_files`](Self::update_files).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's: `EBUSY` if the ring has a file table already,
+    /// `EMFILE` beyond the process's descriptor limit.
+    pub fn register_files(&mut self, slots: u32) -> io::Result<()> {
+        self.uring.submitter().register_files_sparse(slots)
+    }
+
+    /// Sets registered file entries `offset..offset + fds.len()` to `fds`
+    /// (`IORING_REGISTER_FILES_UPDATE`); `-1` clears an entry. The table
+    /// holds its own reference to each file: closing a descriptor after
+    /// registering it does not clear its entry, and clearing an entry does
+    /// not stop operations in flight on it ([`cancel_fixed`](Self::cancel_fixed)
+    /// does). Returns how many entries were updated.
+    ///
+    /// # Errors
+    ///
+    /// The kernel's: `ENXIO` without a file table, `EINVAL` past its end,
+    /// `EBADF` for a descriptor that is not open.
+    pub fn update_files(&mut self, offset: u32, fds: &[RawFd]) -> io::Result<usize> {
+        self.uring.submitter().register_files_update(offset, fds)
+    }
+
     /// Stops delivering the completions of `id`: the ring drops what they
     /// carry when they arrive and frees the op's resources at its final
     /// completion (rule 4 of the [protocol](crate#the-buffer-ownership-protocol)).
@@ -345,7 +407,9 @@ impl Ring {
     }
 
     /// Submits everything queued, without waiting; also makes completions
-    /// the kernel has deferred visible to [`reap`](Self::reap).
+    /// the kernel has deferred visible to [`reap`](Self::reap). With nothing
+    /// queued and no completion work flagged by the kernel
+    /// ([`SetupFlags::taskrun_flag`]), it makes no system call.
     ///
     /// # Errors
     ///
@@ -393,6 +457,17 @@ impl Ring {
                 want = 0;
             }
             let to_submit = self.uring.submission().len() as u32;
+            if to_submit == 0 && want == 0 && self.state.flags.taskrun_flag {
+                // Nothing to submit, nothing to wait for: enter only if the
+                // kernel flags completion work to run or an overflow to
+                // flush. Work flagged just after this check is seen by the
+                // next turn (a waiting enter always enters).
+                let sq = self.uring.submission();
+                if !sq.taskrun() && !sq.cq_overflow() {
+                    return Ok(());
+                }
+            }
+            self.state.enters += 1;
             let flags = (EnterFlags::GETEVENTS | EnterFlags::EXT_ARG).bits();
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if remaining == Some(Duration::ZERO) {
@@ -494,9 +569,13 @@ impl Ring {
             });
         }
         let slot = self.state.waker.as_ref().expect("just created");
-        Ok(Waker {
+        let waker = Waker {
             inner: Arc::clone(&slot.inner),
-        })
+        };
+        for owner in self.state.groups.iter().flatten() {
+            owner.group.shared.set_waker(waker.clone());
+        }
+        Ok(waker)
     }
 
     /// Keeps the waker's read in flight (see `waker.rs`).
@@ -546,6 +625,11 @@ impl Ring {
         let index = usize::from(id);
         if self.state.groups.len() <= index {
             self.state.groups.resize_with(index + 1, || None);
+        }
+        if let Some(w) = &self.state.waker {
+            group.shared.set_waker(Waker {
+                inner: Arc::clone(&w.inner),
+            });
         }
         self.state.groups[index] = Some(GroupOwner {
             group: group.clone(),
@@ -748,6 +832,11 @@ impl State {
             }
             _ => None,
         };
+        if res == -libc::ENOBUFS {
+            if let Resources::Group(group) = &op.resources {
+                group.shared.set_starved();
+            }
+        }
         let fd = match kind {
             OpKind::Accept | OpKind::AcceptMulti if res >= 0 => {
                 // SAFETY: the kernel created this descriptor for this accept
@@ -901,5 +990,58 @@ impl Drop for Ring {
                 std::mem::forget(owner.group);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Rule 7 needs the ring's internals to observe: whether the memory of
+    //! a buffer group was released or leaked.
+
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
+    use std::sync::Arc;
+
+    use super::Ring;
+    use crate::{BufGroup, Op};
+
+    fn ring_with_ops_in_flight() -> std::io::Result<(Ring, BufGroup, TcpStream, TcpStream)> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let client = TcpStream::connect(listener.local_addr()?)?;
+        let (server, _) = listener.accept()?;
+        let mut ring = Ring::new()?;
+        let group = ring.register_buf_group(BufGroup::builder(0).count(2))?;
+        ring.push(Op::recv_multi(server.as_raw_fd(), &group), 1)?;
+        ring.push(Op::recv(server.as_raw_fd(), Vec::with_capacity(64)), 2)?;
+        ring.submit()?;
+        Ok((ring, group, client, server))
+    }
+
+    #[test]
+    fn drop_on_the_issuing_thread_releases_the_group() -> std::io::Result<()> {
+        let (ring, group, _client, _server) = ring_with_ops_in_flight()?;
+        drop(ring);
+        assert_eq!(
+            Arc::strong_count(&group.shared),
+            1,
+            "only our handle is left"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn drop_on_a_foreign_thread_leaks_the_group() -> std::io::Result<()> {
+        let (ring, group, _client, _server) = ring_with_ops_in_flight()?;
+        if !ring.setup_flags().single_issuer {
+            return Ok(()); // any thread may enter: nothing to leak
+        }
+        std::thread::spawn(move || drop(ring))
+            .join()
+            .expect("dropping thread");
+        // The ring could not wait for the cancelled receives, so it leaked
+        // its reference and the op's instead of freeing what the kernel may
+        // still write into.
+        assert!(Arc::strong_count(&group.shared) > 1);
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::io;
 use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-/// A `sockaddr_storage` and its length, boxed in an op's resources while
+/// A `sockaddr_storage` and its length, pinned in an op's resources while
 /// the kernel reads (connect) or writes (accept) it.
 pub(crate) struct SockAddrBuf {
     pub(crate) storage: libc::sockaddr_storage,
@@ -14,17 +14,17 @@ pub(crate) struct SockAddrBuf {
 
 impl SockAddrBuf {
     /// An empty buffer for the kernel to fill (accept).
-    pub(crate) fn empty() -> Box<Self> {
-        Box::new(SockAddrBuf {
+    pub(crate) fn empty() -> Self {
+        SockAddrBuf {
             // SAFETY: sockaddr_storage is plain old data; all-zero is a valid
             // (AF_UNSPEC) value.
             storage: unsafe { mem::zeroed() },
             len: mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-        })
+        }
     }
 
     /// The kernel layout of `addr` (connect).
-    pub(crate) fn from_socket_addr(addr: SocketAddr) -> Box<Self> {
+    pub(crate) fn from_socket_addr(addr: SocketAddr) -> Self {
         let mut buf = Self::empty();
         match addr {
             SocketAddr::V4(a) => {

@@ -1,41 +1,43 @@
 //! [`Waker`]: wakes a ring's owner out of
 //! [`submit_and_wait`](crate::Ring::submit_and_wait) from any thread.
-//!
-//! # Mechanism
-//!
-//! An `eventfd(2)` (blocking, close-on-exec) that the ring itself reads: the
-//! owner keeps one 8-byte `IORING_OP_READ` on it in flight, with reserved
-//! user data. `wake()` writes to the eventfd; the read completes, the wait
-//! returns (the completion counts towards `min_complete`), and the ring
-//! re-arms the read before its next submission. The completion is handled
-//! inside the ring and never shown to the caller. (`IORING_OP_MSG_RING`
-//! would need a ring on the waking thread; plain threads have none.)
-//!
-//! # Coalescing protocol
-//!
-//! 1. `wake()`: `pending.swap(true, AcqRel)`; only if it was `false`, write
-//!    the eventfd (one system call per *batch* of wakes).
-//! 2. The owner, when it reaps the read's completion:
-//!    `pending.swap(false, AcqRel)`, then re-arms the read.
-//! 3. The caller runs its queues *after* [`reap`](crate::Ring::reap) returns.
-//!
-//! A waker that finds `pending` already `true` (1) read-modify-wrote it
-//! before the owner's swap (2), so whatever it published before waking
-//! (say, a task in a queue) is visible to the owner after (2), and the owner
-//! looks at its queues in (3). A wake after (2) finds `false` and writes the
-//! eventfd again. No wake is lost; redundant ones cost no system call.
+//! (Its mechanism and coalescing protocol are documented on [`Waker`].)
 
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use crate::loom::{AtomicBool, Ordering};
 
 /// Wakes the owner of a [`Ring`](crate::Ring) from any thread; made by
 /// [`Ring::waker`](crate::Ring::waker). Cloneable, `Send + Sync`.
 ///
-/// Wakes are coalesced (see the [module docs](self)): many `wake()`s before
-/// the owner notices cost one system call and end one wait.
+/// Wakes are coalesced: many `wake()`s before the owner notices cost one
+/// system call and end one wait.
+///
+/// # Mechanism
+///
+/// An `eventfd(2)` (blocking, close-on-exec) that the ring itself reads: the
+/// owner keeps one 8-byte `IORING_OP_READ` on it in flight, with reserved
+/// user data. `wake()` writes to the eventfd; the read completes, the wait
+/// returns (the completion counts towards `min_complete`), and the ring
+/// re-arms the read before its next submission. The completion is handled
+/// inside the ring and never shown to the caller. (`IORING_OP_MSG_RING`
+/// would need a ring on the waking thread; plain threads have none.)
+///
+/// # Coalescing protocol
+///
+/// 1. `wake()`: `pending.swap(true, AcqRel)`; only if it was `false`, write
+///    the eventfd (one system call per *batch* of wakes).
+/// 2. The owner, when it reaps the read's completion:
+///    `pending.swap(false, AcqRel)`, then re-arms the read.
+/// 3. The caller runs its queues *after* [`reap`](crate::Ring::reap) returns.
+///
+/// A waker that finds `pending` already `true` (1) read-modify-wrote it
+/// before the owner's swap (2), so whatever it published before waking
+/// (say, a task in a queue) is visible to the owner after (2), and the owner
+/// looks at its queues in (3). A wake after (2) finds `false` and writes the
+/// eventfd again. No wake is lost; redundant ones cost no system call.
 ///
 /// # Examples
 ///
@@ -58,8 +60,7 @@ pub struct Waker {
 
 pub(crate) struct Inner {
     pub(crate) fd: OwnedFd,
-    /// A wake is in flight (set by `wake`, cleared by the owner).
-    pending: AtomicBool,
+    pending: Pending,
 }
 
 impl Inner {
@@ -67,13 +68,44 @@ impl Inner {
         let fd = rustix::event::eventfd(0, rustix::event::EventfdFlags::CLOEXEC)?;
         Ok(Arc::new(Inner {
             fd,
-            pending: AtomicBool::new(false),
+            pending: Pending::new(),
         }))
     }
 
     /// Step 2 of the coalescing protocol.
     pub(crate) fn clear(&self) {
-        self.pending.swap(false, Ordering::AcqRel);
+        self.pending.clear();
+    }
+}
+
+/// The coalescing flag: a wake is in flight (set by `wake`, cleared by the
+/// owner when it reaps the eventfd read). Its two read-modify-writes carry
+/// the happens-before edge the protocol's argument needs.
+pub(crate) struct Pending(AtomicBool);
+
+impl Pending {
+    pub(crate) fn new() -> Self {
+        Pending(AtomicBool::new(false))
+    }
+
+    /// Step 1: sets the flag; `true` if this wake must write the eventfd.
+    pub(crate) fn set(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
+    }
+
+    /// Step 2: clears the flag (a read-modify-write, so that it reads the
+    /// last waker's write and acquires what that waker published).
+    pub(crate) fn clear(&self) {
+        self.0.swap(false, Ordering::AcqRel);
+    }
+
+    /// Undoes step 1 after a failed write, so that a later wake retries.
+    fn unset(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -86,7 +118,7 @@ impl Waker {
     /// The error of `write(2)` on the eventfd (in practice none: the counter
     /// cannot overflow, since wakes are coalesced). `EINTR` is retried.
     pub fn wake(&self) -> io::Result<()> {
-        if self.inner.pending.swap(true, Ordering::AcqRel) {
+        if !self.inner.pending.set() {
             return Ok(());
         }
         loop {
@@ -95,7 +127,7 @@ impl Waker {
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => {
                     // Let a later wake try again.
-                    self.inner.pending.store(false, Ordering::Release);
+                    self.inner.pending.unset();
                     return Err(e.into());
                 }
             }
@@ -107,7 +139,12 @@ impl fmt::Debug for Waker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Waker")
             .field("eventfd", &self.inner.fd.as_raw_fd())
-            .field("pending", &self.inner.pending.load(Ordering::Relaxed))
+            .field("pending", &self.inner.pending.is_set())
             .finish()
     }
+}
+
+#[cfg(all(test, loom))]
+mod tests {
+    mod loom_pending;
 }

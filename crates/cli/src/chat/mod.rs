@@ -39,8 +39,8 @@ The first line on stdout is the bound address (useful with port 0).\n\
 Ctrl-C tells every client the server is shutting down, flushes their queues, and exits."
 )]
 pub(crate) struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:3333")]
+    /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:3333", value_parser = crate::net::parse_addr)]
     pub(crate) listen: SocketAddr,
     /// Close a connection that sends no line for this many seconds.
     #[arg(long, default_value_t = 300, value_name = "SECS")]

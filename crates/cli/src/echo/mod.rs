@@ -27,39 +27,13 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args as ClapArgs, ValueEnum};
+use clap::Args as ClapArgs;
 
 use crate::errors::usage;
+use crate::model::{IoModel, ModelChoice, SelectorBackend};
 
 /// Longest a model keeps flushing in-flight output after Ctrl-C.
 pub(crate) const DRAIN: Duration = Duration::from_secs(2);
-
-/// The IO model an echo server is built on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Model {
-    /// Blocking sockets, a thread per connection.
-    Threads,
-    /// Non-blocking sockets polled in a busy loop (costs a whole CPU even when idle).
-    Nonblocking,
-    /// The c10k runtime on select(2): at most FD_SETSIZE (1024) descriptors.
-    Select,
-    /// The c10k runtime on poll(2).
-    Poll,
-    /// The c10k runtime on epoll(7), edge-triggered.
-    Epoll,
-    /// A hand-written event loop dispatching callbacks on the selector (`--backend`).
-    Reactor,
-    /// Signal-driven IO: O_ASYNC + F_SETSIG real-time signals read from a signalfd.
-    Sigio,
-    /// io_uring (completion-based): not built yet.
-    Uring,
-    /// The fastest available model (epoll).
-    Auto,
-}
-
-/// Message of the `uring` model until the io_uring driver exists.
-pub(crate) const URING_MISSING: &str =
-    "the uring model is not available: the io_uring driver is not built yet (try --model epoll)";
 
 /// Echo server: answers every byte it receives.
 #[derive(Debug, ClapArgs)]
@@ -68,44 +42,23 @@ pub(crate) const URING_MISSING: &str =
 Ctrl-C stops accepting, finishes the writes in flight, and exits."
 )]
 pub(crate) struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:7007")]
+    /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = crate::net::parse_addr)]
     pub(crate) listen: SocketAddr,
     /// IO model.
-    #[arg(long, value_enum, default_value_t = Model::Auto)]
-    pub(crate) model: Model,
-    /// Threads: runtime workers (select, poll, epoll: 1 = current-thread runtime, N = the
-    /// multi-thread scheduler), or event loops (the others); each has its own SO_REUSEPORT
-    /// listener. Ignored by `threads`.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) model: ModelChoice,
+    /// Threads: runtime workers (the models on the c10k runtime: 1 = current-thread
+    /// runtime, N = the multi-thread scheduler), or event loops (the others); each has its
+    /// own SO_REUSEPORT listener. Ignored by `threads`.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: u16,
     /// Selector backend of the `reactor` model [default: epoll].
     #[arg(long, value_enum)]
-    pub(crate) backend: Option<BackendArg>,
+    pub(crate) backend: Option<SelectorBackend>,
     /// Answer with ASCII-uppercased bytes, as the tutorials' servers do.
     #[arg(long)]
     pub(crate) upper: bool,
-}
-
-/// A selector backend, for `--backend`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum BackendArg {
-    /// select(2).
-    Select,
-    /// poll(2).
-    Poll,
-    /// epoll(7), edge-triggered.
-    Epoll,
-}
-
-impl From<BackendArg> for c10k::selector::Backend {
-    fn from(b: BackendArg) -> Self {
-        match b {
-            BackendArg::Select => c10k::selector::Backend::Select,
-            BackendArg::Poll => c10k::selector::Backend::Poll,
-            BackendArg::Epoll => c10k::selector::Backend::Epoll,
-        }
-    }
 }
 
 /// What every model needs to know.
@@ -116,26 +69,28 @@ pub(crate) struct Options {
 
 /// Runs `c10k echo`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
-    let model = match args.model {
-        Model::Auto => Model::Epoll,
-        Model::Uring => return Err(usage(URING_MISSING)),
-        m => m,
-    };
-    if args.backend.is_some() && model != Model::Reactor {
+    let model = args.model.resolve();
+    if let Some(why) = model.unavailable() {
+        return Err(usage(format!(
+            "the {model} model is not available: {why} (try --model epoll)"
+        )));
+    }
+    if args.backend.is_some() && model != IoModel::Reactor {
         return Err(usage("--backend applies to --model reactor only"));
     }
     crate::sys::raise_fd_limit();
-    if matches!(model, Model::Select | Model::Poll | Model::Epoll) {
+    let runtime_backend = model.runtime_backend();
+    if runtime_backend.is_some() {
         // Read from a signalfd on the runtime: no signal thread (`shutdown::Signals`).
         crate::shutdown::block()?;
     } else {
         crate::shutdown::install()?;
     }
     let loops = match model {
-        Model::Threads => 1,
+        IoModel::Threads => 1,
         _ => usize::from(args.threads),
     };
-    let listeners = crate::net::listeners(args.listen, loops, model != Model::Threads)?;
+    let listeners = crate::net::listeners(args.listen, loops, model != IoModel::Threads)?;
     let bound = listeners[0].local_addr()?;
     {
         let mut out = std::io::stdout().lock();
@@ -143,23 +98,22 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         out.flush()?;
     }
     let options = Options { upper: args.upper };
+    if let Some(backend) = runtime_backend {
+        return runtime::serve(listeners, options, backend, loops);
+    }
     match model {
-        Model::Threads => threads::serve(listeners, options),
-        Model::Nonblocking => nonblocking::serve(listeners, options),
-        Model::Select | Model::Poll | Model::Epoll => {
-            let backend = match model {
-                Model::Select => c10k::selector::Backend::Select,
-                Model::Poll => c10k::selector::Backend::Poll,
-                _ => c10k::selector::Backend::Epoll,
-            };
-            runtime::serve(listeners, options, backend, loops)
-        }
-        Model::Reactor => {
-            let backend = args.backend.unwrap_or(BackendArg::Epoll).into();
+        IoModel::Threads => threads::serve(listeners, options),
+        IoModel::Nonblocking => nonblocking::serve(listeners, options),
+        IoModel::Reactor => {
+            let backend = args
+                .backend
+                .map_or(c10k::selector::Backend::best(), |b| b.0);
             selector_loop::serve(listeners, options, backend)
         }
-        Model::Sigio => sigio::serve(listeners, options),
-        Model::Uring | Model::Auto => unreachable!("resolved above"),
+        IoModel::Sigio => sigio::serve(listeners, options),
+        IoModel::Select | IoModel::Poll | IoModel::Epoll | IoModel::Uring => {
+            Err(anyhow::anyhow!("the runtime has no {model} backend"))
+        }
     }
 }
 
@@ -196,7 +150,7 @@ where
 #[derive(Debug, ClapArgs)]
 pub(crate) struct TokioArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7007")]
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = crate::net::parse_addr)]
     listen: SocketAddr,
     /// Runtime threads (1: current-thread runtime).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]

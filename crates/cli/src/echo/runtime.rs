@@ -13,7 +13,7 @@
 //!
 //! 1. Reads go into a per-thread 64 KiB scratch buffer ([`SCRATCH`]), borrowed between two
 //!    awaits and never across one: an idle connection's task holds no buffer at all, only
-//!    its socket and an empty `Vec` (see [`connection_future_size`] in the tests).
+//!    its socket and an empty `Vec` (see the test `connection_future_size`).
 //! 2. A read shorter than the buffer clears the socket's readiness (the runtime's short-read
 //!    rule), so the next attempt waits for the next edge instead of calling `read` for a
 //!    `WouldBlock`: a request costs one `read` and one `write`, and the `epoll_wait` is

@@ -6,7 +6,7 @@
 //! - A peer that never reads blocks only its own thread; after [`WRITE_TIMEOUT`] without
 //!   progress the write fails and the connection is dropped.
 //! - The acceptor waits with `poll(2)` and a timeout so it sees Ctrl-C; out of descriptors
-//!   it pauses for [`ACCEPT_BACKOFF`](crate::net::ACCEPT_BACKOFF).
+//!   it pauses for [`crate::net::ACCEPT_BACKOFF`].
 //! - Shutdown: stop accepting, shut down the read side of every live connection (its
 //!   thread then writes what it has read and exits), wait for them up to
 //!   [`DRAIN`](super::DRAIN). The registry of live connections holds descriptor numbers,

@@ -199,10 +199,10 @@ impl Client {
                             "more than {MAX_REDIRECTS} redirects"
                         )));
                     }
-                    counts.redirects += 1;
                     url = url.join(&location).map_err(|e| {
-                        FetchError::Redirect(format!("bad redirect to {location}: {e}"))
+                        FetchError::Redirect(format!("bad redirect to {location:?}: {e}"))
                     })?;
+                    counts.redirects += 1;
                 }
                 None => {
                     return Ok(Fetched {

@@ -12,9 +12,14 @@
 //!
 //! Concurrency: `-c N` worker tasks take the next URL from a shared counter until none is
 //! left, so at most N requests are in flight and N connections per host are kept.
-//! A URL that fails is reported on stderr at once and the batch goes on; the exit code is 1
-//! when any URL failed. Ctrl-C stops starting URLs, lets those in flight finish, prints the
-//! summary of what was fetched, and exits with 1 (a second Ctrl-C exits at once).
+//!
+//! Exit code. A URL *fails* when no final response arrived (a bad URL, a line of `-i FILE`
+//! that is not UTF-8, a connection error, a timeout, a malformed response, a bad or endless
+//! redirect); it *ends in an error status* when its final response is 400 or more and not
+//! accepted by `--ok-status`. Either is reported on stderr at once and the batch goes on;
+//! the exit code is 1 when any URL failed or ended in an error status, after the complete
+//! summary. Ctrl-C stops starting URLs, lets those in flight finish, prints the summary of
+//! what was fetched, and exits with 1 (a second Ctrl-C exits at once).
 
 mod chunked;
 mod client;
@@ -40,10 +45,12 @@ use url::Url;
 /// Fetch many HTTP/1.1 URLs concurrently.
 #[derive(Debug, ClapArgs)]
 #[command(
-    after_help = "Only http:// URLs (no TLS). Redirects are followed (at most 5); a GET that \
-fails before any response byte is retried. A failed URL is reported on stderr and the batch \
-goes on; the exit code is 1 if any URL failed (an HTTP error status is a response, not a \
-failure). The summary goes to stdout: a table, or JSON with --json.\n\
+    after_help = "Only http:// URLs (no TLS). Redirects are followed (at most 5), resolved as \
+RFC 3986 says; a GET that fails before any response byte is retried. A URL that failed (no \
+final response) or ended in an error status (400 or more, unless listed in --ok-status) is \
+reported on stderr and the batch goes on; the exit code is 1 if any did. A line of -i FILE \
+that is not valid UTF-8 is reported with its line number and counts as failed. The summary \
+goes to stdout: a table, or JSON with --json.\n\
 Ctrl-C starts no new URL, lets those in flight finish, and prints the summary."
 )]
 pub(crate) struct Args {
@@ -67,6 +74,11 @@ pub(crate) struct Args {
     /// Retries of a request whose connection failed before any response byte.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub(crate) retries: u32,
+    /// Final statuses of 400 or more to accept as success (comma-separated, e.g.
+    /// `--ok-status 404,410`); any other status of 400 or more makes the exit code 1.
+    #[arg(long = "ok-status", value_name = "CODE", value_delimiter = ',',
+          value_parser = clap::value_parser!(u16).range(100..=999))]
+    pub(crate) ok_status: Vec<u16>,
     /// Print the results and summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -77,7 +89,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         return Err(usage("--timeout must be a positive number of seconds"));
     }
-    let mut inputs = args.urls.clone();
+    let mut inputs: Vec<Input> = args.urls.iter().map(|u| Input::url(u)).collect();
     if let Some(path) = &args.input {
         inputs.extend(read_list(path)?);
     }
@@ -107,6 +119,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         results: Mutex::new(Vec::new()),
         client: Client::new(args.concurrency as usize, timeout, args.retries),
         names: Mutex::new(names::Names::default()),
+        ok_status: args.ok_status.clone(),
         output: args.output.clone(),
         progress,
     });
@@ -132,7 +145,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     );
     results.sort_by_key(|(i, _)| *i);
     let outcomes: Vec<Outcome> = results.into_iter().map(|(_, o)| o).collect();
-    let mut summary = Summary::new(&outcomes, elapsed);
+    let mut summary = Summary::new(&outcomes, elapsed, &args.ok_status);
     summary.not_started = (batch.inputs.len() - outcomes.len()) as u64;
     let mut out = io::stdout().lock();
     if args.json {
@@ -155,21 +168,49 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             batch.inputs.len()
         ));
     }
-    if summary.failed > 0 {
-        // Exit 1 after a complete report; each failure was already named on stderr.
-        return Err(anyhow::anyhow!(
-            "{} of {} URLs failed",
-            summary.failed,
-            summary.urls
-        ));
+    if summary.failed > 0 || summary.http_errors > 0 {
+        // Exit 1 after a complete report; each URL was already named on stderr.
+        let mut why = Vec::new();
+        if summary.failed > 0 {
+            why.push(format!(
+                "{} of {} URLs failed",
+                summary.failed, summary.urls
+            ));
+        }
+        if summary.http_errors > 0 {
+            why.push(format!(
+                "{} of {} ended in an error status (accept one with --ok-status)",
+                summary.http_errors, summary.urls
+            ));
+        }
+        return Err(anyhow::anyhow!("{}", why.join("; ")));
     }
     Ok(())
+}
+
+/// One URL of the batch, as given.
+#[derive(Debug)]
+struct Input {
+    /// The URL (for a line that is not UTF-8, its lossy decoding).
+    text: String,
+    /// Why it cannot even be tried (a line of `-i FILE` that is not UTF-8).
+    bad: Option<String>,
+}
+
+impl Input {
+    fn url(text: &str) -> Input {
+        Input {
+            text: text.to_owned(),
+            bad: None,
+        }
+    }
 }
 
 /// Shared by the workers.
 #[derive(Debug)]
 struct Batch {
-    inputs: Vec<String>,
+    inputs: Vec<Input>,
+    ok_status: Vec<u16>,
     next: AtomicUsize,
     results: Mutex<Vec<(usize, Outcome)>>,
     client: Client,
@@ -187,8 +228,15 @@ async fn worker(batch: Arc<Batch>) {
             return;
         };
         let outcome = fetch_one(&batch, input).await;
+        let input = &input.text;
         if let Some(error) = &outcome.error {
             let line = format!("c10k: fetch {input}: {error}");
+            batch.progress.suspend(|| eprintln!("{line}"));
+        } else if let Some(status) = outcome
+            .status
+            .filter(|s| summary::is_error(*s, &batch.ok_status))
+        {
+            let line = format!("c10k: fetch {input}: status {status}");
             batch.progress.suspend(|| eprintln!("{line}"));
         }
         batch.progress.inc(1);
@@ -200,9 +248,9 @@ async fn worker(batch: Arc<Batch>) {
     }
 }
 
-async fn fetch_one(batch: &Batch, input: &str) -> Outcome {
+async fn fetch_one(batch: &Batch, input: &Input) -> Outcome {
     let mut outcome = Outcome {
-        url: input.to_owned(),
+        url: input.text.clone(),
         status: None,
         final_url: None,
         bytes: 0,
@@ -213,7 +261,11 @@ async fn fetch_one(batch: &Batch, input: &str) -> Outcome {
         error: None,
         requests: 0,
     };
-    let url = match Url::parse(input) {
+    if let Some(bad) = &input.bad {
+        outcome.error = Some(bad.clone());
+        return outcome;
+    }
+    let url = match Url::parse(&input.text) {
         Ok(url) => url,
         Err(e) => {
             outcome.error = Some(e.to_string());
@@ -314,8 +366,10 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// URLs from a file (or stdin for `-`), skipping blank lines and `#` comments.
-fn read_list(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+/// URLs from a file (or stdin for `-`), skipping blank lines and `#` comments. A line that
+/// is not valid UTF-8 becomes an input that fails with its line number; the others are
+/// still fetched.
+fn read_list(path: &std::path::Path) -> anyhow::Result<Vec<Input>> {
     let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(io::BufReader::new(io::stdin()))
     } else {
@@ -329,14 +383,25 @@ fn read_list(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
         Box::new(io::BufReader::new(file))
     };
     let mut urls = Vec::new();
-    for line in reader.lines() {
+    for (number, line) in reader.split(b'\n').enumerate() {
         let line = line.map_err(|e| {
             anyhow::anyhow!("reading {}: {}", path.display(), crate::errors::short(&e))
         })?;
-        let line = line.trim();
-        if !line.is_empty() && !line.starts_with('#') {
-            urls.push(line.to_owned());
+        let line = line.trim_ascii();
+        if line.is_empty() || line.starts_with(b"#") {
+            continue;
         }
+        urls.push(match std::str::from_utf8(line) {
+            Ok(text) => Input::url(text),
+            Err(_) => Input {
+                text: String::from_utf8_lossy(line).into_owned(),
+                bad: Some(format!(
+                    "line {} of {}: not valid UTF-8",
+                    number + 1,
+                    path.display()
+                )),
+            },
+        });
     }
     Ok(urls)
 }

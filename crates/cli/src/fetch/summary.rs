@@ -2,7 +2,8 @@
 //! requests a second, latency percentiles from an HDR histogram), as a table or as JSON.
 //!
 //! A URL "fails" when no final response arrived (connection error, timeout, bad response,
-//! too many redirects); a 404 is a response, counted under its status.
+//! too many redirects); a final status of 400 or more is a response, counted under its
+//! status and as an "error status" unless `--ok-status` accepts it.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -46,8 +47,10 @@ pub(crate) struct Outcome {
 pub(crate) struct Summary {
     /// URLs in the batch.
     pub(crate) urls: u64,
-    /// URLs that got a final response.
+    /// URLs whose final response has an accepted status (below 400, or `--ok-status`).
     pub(crate) ok: u64,
+    /// URLs whose final response has an error status (400 or more) not accepted.
+    pub(crate) http_errors: u64,
     /// URLs that failed.
     pub(crate) failed: u64,
     /// URLs never started because of Ctrl-C.
@@ -62,26 +65,31 @@ pub(crate) struct Summary {
     pub(crate) elapsed_s: f64,
     /// Requests per second over the batch.
     pub(crate) requests_per_s: f64,
-    /// Median latency of successful URLs, in milliseconds.
+    /// Median latency of URLs that got a final response, in milliseconds.
     pub(crate) p50_ms: f64,
     /// 99th percentile latency, in milliseconds.
     pub(crate) p99_ms: f64,
-    /// Slowest successful URL, in milliseconds.
+    /// Slowest URL that got a final response, in milliseconds.
     pub(crate) max_ms: f64,
 }
 
 impl Summary {
-    /// Sums up the outcomes of a batch that took `elapsed`.
-    pub(crate) fn new(outcomes: &[Outcome], elapsed: Duration) -> Summary {
+    /// Sums up the outcomes of a batch that took `elapsed`; `accepted` lists the error
+    /// statuses (`--ok-status`) that count as success.
+    pub(crate) fn new(outcomes: &[Outcome], elapsed: Duration, accepted: &[u16]) -> Summary {
         // Microseconds, up to an hour, 3 significant digits.
         let mut hist =
             Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
         let mut by_status = BTreeMap::new();
-        let (mut ok, mut bytes, mut requests) = (0, 0, 0);
+        let (mut ok, mut http_errors, mut bytes, mut requests) = (0, 0, 0, 0);
         for o in outcomes {
             requests += u64::from(o.requests);
             if let Some(status) = o.status {
-                ok += 1;
+                if is_error(status, accepted) {
+                    http_errors += 1;
+                } else {
+                    ok += 1;
+                }
                 bytes += o.bytes;
                 *by_status.entry(status).or_insert(0) += 1;
                 hist.saturating_record(((o.ms * 1000.0) as u64).max(1));
@@ -98,7 +106,8 @@ impl Summary {
         Summary {
             urls: outcomes.len() as u64,
             ok,
-            failed: outcomes.len() as u64 - ok,
+            http_errors,
+            failed: outcomes.len() as u64 - ok - http_errors,
             not_started: 0,
             by_status,
             bytes,
@@ -127,11 +136,12 @@ impl Summary {
     pub(crate) fn write_table(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
-            "fetched {} URL{} in {:.2} s: {} ok, {} failed",
+            "fetched {} URL{} in {:.2} s: {} ok, {} error status, {} failed",
             self.urls,
             if self.urls == 1 { "" } else { "s" },
             self.elapsed_s,
             self.ok,
+            self.http_errors,
             self.failed
         )?;
         writeln!(out, "{:<10} {:>10}", "status", "count")?;
@@ -166,6 +176,11 @@ impl Summary {
             "latency", self.p50_ms, self.p99_ms, self.max_ms
         )
     }
+}
+
+/// True when a final status counts as an error: 400 or more, and not in `accepted`.
+pub(crate) fn is_error(status: u16, accepted: &[u16]) -> bool {
+    status >= 400 && !accepted.contains(&status)
 }
 
 /// The whole report for `--json`.
@@ -218,11 +233,13 @@ mod tests {
             outcome(Some(404), 10, 3.0),
             outcome(None, 0, 0.0),
         ];
-        let s = Summary::new(&outcomes, Duration::from_secs(2));
+        let s = Summary::new(&outcomes, Duration::from_secs(2), &[]);
         assert_eq!(
-            (s.urls, s.ok, s.failed, s.bytes, s.requests),
-            (3, 2, 1, 110, 3)
+            (s.urls, s.ok, s.http_errors, s.failed, s.bytes, s.requests),
+            (3, 1, 1, 1, 110, 3)
         );
+        let accepting = Summary::new(&outcomes, Duration::from_secs(2), &[404]);
+        assert_eq!((accepting.ok, accepting.http_errors), (2, 0));
         assert_eq!(s.by_status.get(&404), Some(&1));
         assert!((s.requests_per_s - 1.5).abs() < 1e-9);
         assert!((s.p50_ms - 1.0).abs() < 0.01 && (s.max_ms - 3.0).abs() < 0.01);
@@ -230,7 +247,7 @@ mod tests {
         s.write_table(&mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(
-            text.starts_with("fetched 3 URLs in 2.00 s: 2 ok, 1 failed\n"),
+            text.starts_with("fetched 3 URLs in 2.00 s: 1 ok, 1 error status, 1 failed\n"),
             "{text}"
         );
         let json = serde_json::to_value(Report {

@@ -1,21 +1,35 @@
 //! `http://` URLs: parsing, the request target, and resolving a redirect's `Location`.
 //!
-//! Only what an HTTP/1.1 client needs: scheme `http`, a host (name, IPv4, or `[IPv6]`), an
-//! optional port, and the path with its query. The fragment is never sent. `https://` is
-//! refused with a message saying so (TLS is not built in); user info (`user@host`) is
-//! refused rather than silently dropped.
+//! Parsing and resolution are the `url` crate's (the WHATWG URL Standard, whose resolution
+//! of a reference against a base is RFC 3986 §5's: `/ok?next=http://x/` is an absolute
+//! path with a query, `//host/p` a network-path reference, `../x` a relative path with its
+//! dot segments removed). On top of it, this module keeps what an HTTP/1.1 client needs
+//! and refuses what it cannot fetch:
+//!
+//! - a URL given by the user must be absolute (`scheme://`): the standard's leniency for
+//!   `http:/x` or `http:x` would guess at a typo;
+//! - scheme `http` only: `https://` is refused with a message saying so (TLS is not built
+//!   in); user info (`user@host`) is refused rather than silently dropped;
+//! - blanks and control characters in a user's URL are refused (percent-encode them), not
+//!   silently encoded or stripped;
+//! - an empty `Location` is an error, not "the same URL again" (which loops to the
+//!   redirect limit).
+//!
+//! A non-ASCII host name becomes its IDNA (punycode) form; the fragment is never sent.
 
 use std::fmt;
 
 /// A parsed `http://` URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Url {
-    /// Host as written, lowercased, without brackets for IPv6.
+    /// Host: a lowercased (IDNA) name, an IPv4 address, or an IPv6 one without brackets.
     pub(crate) host: String,
     /// The port (80 when absent).
     pub(crate) port: u16,
     /// Path and query, starting with `/`.
     pub(crate) target: String,
+    /// The parsed form, the base that redirects are resolved against.
+    parsed: url::Url,
 }
 
 /// Why a string is not a URL this client can fetch.
@@ -30,73 +44,82 @@ impl fmt::Display for UrlError {
 
 impl std::error::Error for UrlError {}
 
+fn err<T>(why: &str) -> Result<T, UrlError> {
+    Err(UrlError(why.to_owned()))
+}
+
+/// The `url` crate's parse errors in this program's words.
+fn parse_error(e: url::ParseError) -> UrlError {
+    use url::ParseError as E;
+    UrlError(
+        match e {
+            E::EmptyHost | E::IdnaError | E::InvalidDomainCharacter => "bad host",
+            E::InvalidPort => "bad port",
+            E::InvalidIpv4Address => "bad IPv4 host",
+            E::InvalidIpv6Address => "bad IPv6 host",
+            E::RelativeUrlWithoutBase | E::RelativeUrlWithCannotBeABaseBase => {
+                "not an absolute URL (expected http://HOST/PATH)"
+            }
+            _ => return UrlError(format!("bad URL: {e}")),
+        }
+        .to_owned(),
+    )
+}
+
 impl Url {
-    /// Parses an absolute `http://` URL.
+    /// Parses an absolute `http://` URL given by the user.
     pub(crate) fn parse(input: &str) -> Result<Url, UrlError> {
-        let err = |why: &str| Err(UrlError(why.to_owned()));
-        let input_trim = input.trim();
-        let Some(colon) = input_trim.find(':') else {
+        let input = input.trim();
+        let scheme_len = input
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
+            .unwrap_or(input.len());
+        let absolute = scheme_len > 0
+            && input.as_bytes()[0].is_ascii_alphabetic()
+            && input[scheme_len..].starts_with("://");
+        if !absolute {
             return err("not an absolute URL (expected http://HOST/PATH)");
-        };
-        let scheme = input_trim[..colon].to_ascii_lowercase();
-        let rest = &input_trim[colon + 1..];
-        match scheme.as_str() {
+        }
+        if input.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return err("spaces or control characters in the URL (percent-encode them)");
+        }
+        let parsed = url::Url::parse(input).map_err(parse_error)?;
+        Url::from_parsed(parsed)
+    }
+
+    /// Checks that a parsed URL can be fetched and takes its parts.
+    fn from_parsed(mut parsed: url::Url) -> Result<Url, UrlError> {
+        match parsed.scheme() {
             "http" => {}
             "https" => return err("https is not supported (no TLS yet); use http://"),
             _ => return err("unsupported scheme (only http:// is supported)"),
         }
-        let Some(rest) = rest.strip_prefix("//") else {
-            return err("not an absolute URL (expected http://HOST/PATH)");
-        };
-        let rest = rest.split('#').next().unwrap_or("");
-        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, target) = rest.split_at(auth_end);
-        if authority.contains('@') {
+        if !parsed.username().is_empty() || parsed.password().is_some() {
             return err("user info in URLs is not supported");
         }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let Some(end) = v6.find(']') else {
-                return err("bad IPv6 host");
-            };
-            let host = &v6[..end];
-            if host.parse::<std::net::Ipv6Addr>().is_err() {
-                return err("bad IPv6 host");
-            }
-            (host, &v6[end + 1..])
-        } else {
-            match authority.find(':') {
-                Some(i) => (&authority[..i], &authority[i..]),
-                None => (authority, ""),
-            }
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
+            Some(url::Host::Ipv4(a)) => a.to_string(),
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            _ => return err("bad host"),
         };
-        let port = match port {
-            "" | ":" => 80,
-            p => match p.strip_prefix(':').and_then(|p| p.parse::<u16>().ok()) {
-                Some(p) if p != 0 => p,
-                _ => return err("bad port"),
-            },
+        let port = match parsed.port_or_known_default() {
+            Some(0) | None => return err("bad port"),
+            Some(p) => p,
         };
-        let host_ok = !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
-        if !host_ok {
-            return err("bad host");
+        parsed.set_fragment(None);
+        let mut target = parsed.path().to_owned();
+        if !target.starts_with('/') {
+            return err("not an absolute URL (expected http://HOST/PATH)");
         }
-        if target.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return err("spaces or control characters in the path (percent-encode them)");
+        if let Some(q) = parsed.query() {
+            target.push('?');
+            target.push_str(q);
         }
-        let target = if target.is_empty() {
-            "/".to_owned()
-        } else if target.starts_with('?') {
-            format!("/{target}")
-        } else {
-            target.to_owned()
-        };
         Ok(Url {
-            host: host.to_ascii_lowercase(),
+            host,
             port,
             target,
+            parsed,
         })
     }
 
@@ -115,61 +138,20 @@ impl Url {
     }
 
     /// Resolves a redirect's `Location` (absolute, scheme-relative, absolute-path or
-    /// relative) against this URL (RFC 3986 §5.2, with dot segments removed, §5.2.4).
+    /// relative) against this URL (RFC 3986 §5.2, dot segments removed).
+    ///
+    /// # Errors
+    ///
+    /// An empty or malformed `Location`, or one that resolves to a URL this client cannot
+    /// fetch (`https://`, say).
     pub(crate) fn join(&self, location: &str) -> Result<Url, UrlError> {
         let location = location.trim();
-        if location.contains("://") {
-            return Url::parse(location);
+        if location.is_empty() {
+            return err("empty Location");
         }
-        if let Some(rest) = location.strip_prefix("//") {
-            return Url::parse(&format!("http://{rest}"));
-        }
-        let location = location.split('#').next().unwrap_or("");
-        let target = if location.starts_with('/') {
-            location.to_owned()
-        } else if location.is_empty() {
-            self.target.clone()
-        } else if location.starts_with('?') {
-            let path = self.target.split('?').next().unwrap_or("/");
-            format!("{path}{location}")
-        } else {
-            let path = self.target.split('?').next().unwrap_or("/");
-            let dir = &path[..=path.rfind('/').unwrap_or(0)];
-            format!("{dir}{location}")
-        };
-        let (path, query) = match target.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (target.as_str(), None),
-        };
-        let mut target = remove_dot_segments(path);
-        if let Some(q) = query {
-            target.push('?');
-            target.push_str(q);
-        }
-        Url::parse(&format!("http://{}{}", self.host_header(), target))
+        let parsed = self.parsed.join(location).map_err(parse_error)?;
+        Url::from_parsed(parsed)
     }
-}
-
-/// RFC 3986 §5.2.4 for an absolute path: `.` segments vanish, `..` removes the segment
-/// before it (never climbing above `/`).
-fn remove_dot_segments(path: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    for (i, seg) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        match *seg {
-            "." | ".." => {
-                if *seg == ".." {
-                    out.pop();
-                }
-                if last {
-                    out.push("");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    format!("/{}", out.join("/"))
 }
 
 impl fmt::Display for Url {
@@ -211,10 +193,13 @@ mod tests {
             "http://u@h/",
             "http://[::1/",
             "http://h/a b",
-            "http://h\u{e9}/",
+            "http://h\x07/",
+            "http:x",
         ] {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
+        let idna = Url::parse("http://h\u{e9}/").unwrap();
+        assert_eq!(idna.host, "xn--h-bga");
     }
 
     #[test]
@@ -236,6 +221,21 @@ mod tests {
             base.join("/p/./q/../r/..").unwrap().to_string(),
             "http://h:8/p/"
         );
+    }
+
+    /// Regression (issue 9): a query holding a URL made the location look absolute, and an
+    /// empty location resolved to the same URL, looping to the redirect limit.
+    #[test]
+    fn a_url_in_the_query_is_not_an_absolute_location() {
+        let base = Url::parse("http://h:8/a/b").unwrap();
+        let u = base.join("/ok?next=http://x/").unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("h", 8));
+        assert_eq!(u.target, "/ok?next=http://x/");
+        let u = base.join("ok?next=https://x/y").unwrap();
+        assert_eq!(u.to_string(), "http://h:8/a/ok?next=https://x/y");
+        let e = base.join("").unwrap_err();
+        assert_eq!(e.0, "empty Location");
+        assert!(base.join("   ").is_err());
     }
 
     proptest::proptest! {

@@ -3,11 +3,36 @@
 //!
 //! The handler appends the response head (and any small generated body) to the
 //! connection's output buffer, so pipelined answers leave together and no per-response
-//! buffer is allocated; it never touches the socket. Files are opened here (a quick system
-//! call) and streamed by the connection in blocks, so a large file never sits in memory.
+//! buffer is allocated; it never touches the socket. Answering takes up to three steps:
+//!
+//! 1. [`start`] (runtime thread, no system call): method checks and `/plaintext` are
+//!    answered at once; any other target becomes a [`Lookup`].
+//! 2. [`Lookup::run`] (the runtime's blocking pool): everything that touches the file
+//!    system — resolving the path, `stat`, opening the file, reading a directory and
+//!    building its listing. A slow disk, a huge directory or a hostile file cannot stall
+//!    the runtime thread and every other connection with it.
+//! 3. [`finish`] (runtime thread): the head for what the lookup [`Found`]. A file of at
+//!    most [`INLINE_FILE`] bytes was read whole by the lookup and goes into the output
+//!    buffer; a larger one is streamed by the connection, each block read on the pool.
+//!
+//! What may be opened (a FIFO under the root once froze the server: `open(2)` of a FIFO
+//! blocks until a writer comes):
+//!
+//! 1. `stat` the resolved path; only a regular file or a directory is served, anything else
+//!    (FIFO, socket, device) gets 403 before any `open`.
+//! 2. Open with `O_NONBLOCK | O_NOCTTY`, so that even a regular file swapped for a FIFO
+//!    between the `stat` and the `open` cannot block.
+//! 3. `fstat` the open descriptor and serve it only if it is (still) a regular file.
+//!
+//! A target ending in `/` names a directory: `/a.txt/` is 404, not the file. A directory
+//! named without its trailing slash is redirected to the canonical form built from the
+//! decoded segments (`GET //docs` answers `Location: /docs/`, never the scheme-relative
+//! `//docs/`, which a browser would read as another host).
 
 use std::fmt::Write as _;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::mime::content_type;
@@ -36,19 +61,60 @@ pub(crate) struct Reply {
     pub(crate) close: bool,
 }
 
-/// Answers a request: appends the head (and a small generated body) to `out` and says how
-/// the response goes on; `root` is the canonical document root.
-pub(crate) fn respond(req: &Request, root: &Path, date: &str, out: &mut Vec<u8>) -> Reply {
+/// The outcome of [`start`].
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Answered (the head is in the output buffer).
+    Done(Reply),
+    /// The answer needs the file system: run the lookup on the blocking pool, then
+    /// [`finish`].
+    Lookup(Lookup),
+}
+
+/// Files up to this size are read whole by the lookup, on the blocking pool, and their body
+/// goes into the output buffer with the head: one trip to the pool per small file instead of
+/// two (open, then read).
+pub(crate) const INLINE_FILE: u64 = 16 * 1024;
+
+/// The file-system part of answering one request; runs on the blocking pool.
+#[derive(Debug)]
+pub(crate) struct Lookup {
+    target: String,
+    head_only: bool,
+}
+
+/// What the file system gave for a target.
+#[derive(Debug)]
+pub(crate) enum Found {
+    /// A regular file, open, with its length and content type.
+    File(File, u64, &'static str),
+    /// A small regular file's whole body ([`INLINE_FILE`]) and content type.
+    Inline(Vec<u8>, &'static str),
+    /// A directory without `index.html`: its HTML listing.
+    Listing(String),
+    /// A directory named without its trailing slash: where it is.
+    Redirect(String),
+    /// An error status.
+    Error(Status),
+}
+
+/// Whether the connection may stay open after answering `req`.
+fn keep_alive(req: &Request) -> bool {
     // A body we cannot delimit (Transfer-Encoding) means we cannot find the next request.
     // A refused request with a body closes too: a client that sent `Expect: 100-continue`
     // may never send that body, and skipping bytes that never come would desynchronise.
     let refused_body = matches!(req.method, Method::Other(_)) && req.body_len > 0;
-    let keep_alive = req.keep_alive && !req.chunked && !refused_body;
-    let head_only = req.method == Method::Head;
-    let done = Reply {
+    req.keep_alive && !req.chunked && !refused_body
+}
+
+/// Step 1: answers what needs no file system (appending to `out`), or hands over a
+/// [`Lookup`].
+pub(crate) fn start(req: &Request, date: &str, out: &mut Vec<u8>) -> Step {
+    let keep_alive = keep_alive(req);
+    let done = Step::Done(Reply {
         body: Body::None,
         close: !keep_alive,
-    };
+    });
     if let Method::Other(_) = req.method {
         let allow = [("Allow", "GET, HEAD")];
         write_error(
@@ -73,63 +139,70 @@ pub(crate) fn respond(req: &Request, root: &Path, date: &str, out: &mut Vec<u8>)
             date,
             &[],
         );
-        if !head_only {
+        if req.method != Method::Head {
             out.extend_from_slice(PLAINTEXT);
         }
         return done;
     }
-    let resolved = path::segments(&req.target).and_then(|segments| path::resolve(root, &segments));
-    let file_path = match resolved {
-        Ok(p) => p,
-        Err(e) => {
-            write_error(out, path_status(e), keep_alive, date, &[], !head_only);
-            return done;
-        }
-    };
-    let file_path = if file_path.is_dir() {
-        if !target_path.ends_with('/') {
-            let location = format!("{target_path}/");
-            let extra = [("Location", location.as_str())];
-            write_error(
-                out,
-                Status::MOVED_PERMANENTLY,
-                keep_alive,
-                date,
-                &extra,
-                !head_only,
-            );
-            return done;
-        }
-        let index = file_path.join("index.html");
-        if !index.is_file() {
-            match listing(&file_path, target_path) {
-                Some(page) => {
-                    let ct = Some("text/html; charset=utf-8");
-                    write_head(
-                        out,
-                        Status::OK,
-                        ct,
-                        page.len() as u64,
-                        keep_alive,
-                        date,
-                        &[],
-                    );
-                    if !head_only {
-                        out.extend_from_slice(page.as_bytes());
-                    }
-                }
-                None => write_error(out, Status::FORBIDDEN, keep_alive, date, &[], !head_only),
+    Step::Lookup(Lookup {
+        target: req.target.clone(),
+        head_only: req.method == Method::Head,
+    })
+}
+
+impl Lookup {
+    /// Step 2: resolves the target under the canonical `root` and opens what it names.
+    /// Blocking: call it on the blocking pool.
+    pub(crate) fn run(&self, root: &Path) -> Found {
+        let target_path = self.target.split(['?', '#']).next().unwrap_or("");
+        let segments = match path::segments(&self.target) {
+            Ok(s) => s,
+            Err(e) => return Found::Error(path_status(e)),
+        };
+        let real = match path::resolve(root, &segments) {
+            Ok(p) => p,
+            Err(e) => return Found::Error(path_status(e)),
+        };
+        let meta = match std::fs::metadata(&real) {
+            Ok(m) => m,
+            Err(e) => return Found::Error(io_status(&e)),
+        };
+        if meta.is_file() {
+            if target_path.ends_with('/') {
+                // `/a.txt/` names a directory that does not exist.
+                return Found::Error(Status::NOT_FOUND);
             }
-            return done;
+            return open_file(&real, !self.head_only);
         }
-        index
-    } else {
-        file_path
+        if !meta.is_dir() {
+            // A FIFO, socket or device: never opened (step 1 of the module docs).
+            return Found::Error(Status::FORBIDDEN);
+        }
+        if !target_path.ends_with('/') {
+            return Found::Redirect(canonical_dir(&segments, &self.target));
+        }
+        let index = real.join("index.html");
+        if std::fs::metadata(&index).is_ok_and(|m| m.is_file()) {
+            return open_file(&index, !self.head_only);
+        }
+        match listing(&real, target_path) {
+            Some(page) => Found::Listing(page),
+            None => Found::Error(Status::FORBIDDEN),
+        }
+    }
+}
+
+/// Step 3: appends the head (and a listing or error body) for what the lookup found.
+pub(crate) fn finish(req: &Request, found: Found, date: &str, out: &mut Vec<u8>) -> Reply {
+    let keep_alive = keep_alive(req);
+    let head_only = req.method == Method::Head;
+    let done = Reply {
+        body: Body::None,
+        close: !keep_alive,
     };
-    match open_file(&file_path) {
-        Ok((file, len)) => {
-            let ct = Some(content_type(&file_path));
-            write_head(out, Status::OK, ct, len, keep_alive, date, &[]);
+    match found {
+        Found::File(file, len, ct) => {
+            write_head(out, Status::OK, Some(ct), len, keep_alive, date, &[]);
             let body = if head_only || len == 0 {
                 Body::None
             } else {
@@ -140,25 +213,83 @@ pub(crate) fn respond(req: &Request, root: &Path, date: &str, out: &mut Vec<u8>)
                 close: !keep_alive,
             }
         }
-        Err(status) => {
+        Found::Inline(bytes, ct) => {
+            let len = bytes.len() as u64;
+            write_head(out, Status::OK, Some(ct), len, keep_alive, date, &[]);
+            if !head_only {
+                out.extend_from_slice(&bytes);
+            }
+            done
+        }
+        Found::Listing(page) => {
+            let ct = Some("text/html; charset=utf-8");
+            let len = page.len() as u64;
+            write_head(out, Status::OK, ct, len, keep_alive, date, &[]);
+            if !head_only {
+                out.extend_from_slice(page.as_bytes());
+            }
+            done
+        }
+        Found::Redirect(location) => {
+            let extra = [("Location", location.as_str())];
+            let status = Status::MOVED_PERMANENTLY;
+            write_error(out, status, keep_alive, date, &extra, !head_only);
+            done
+        }
+        Found::Error(status) => {
             write_error(out, status, keep_alive, date, &[], !head_only);
             done
         }
     }
 }
 
-/// Opens a regular file and returns it with its length.
-fn open_file(path: &Path) -> Result<(File, u64), Status> {
-    let file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Status::NOT_FOUND,
-        std::io::ErrorKind::PermissionDenied => Status::FORBIDDEN,
-        _ => Status::INTERNAL_ERROR,
-    })?;
-    let meta = file.metadata().map_err(|_| Status::INTERNAL_ERROR)?;
-    if !meta.is_file() {
-        return Err(Status::FORBIDDEN);
+/// `/seg/ments/` (re-encoded) plus the target's query: the absolute path of a directory.
+fn canonical_dir(segments: &[String], target: &str) -> String {
+    let mut location = String::from("/");
+    for s in segments {
+        location.push_str(&path::percent_encode(s));
+        location.push('/');
     }
-    Ok((file, meta.len()))
+    let without_fragment = target.split('#').next().unwrap_or("");
+    if let Some(i) = without_fragment.find('?') {
+        location.push_str(&without_fragment[i..]);
+    }
+    location
+}
+
+/// Opens a regular file without blocking (steps 2 and 3 of the module docs); with `inline`,
+/// a file of at most [`INLINE_FILE`] bytes is read whole.
+fn open_file(path: &Path, inline: bool) -> Found {
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let mut file = match opened {
+        Ok(f) => f,
+        Err(e) => return Found::Error(io_status(&e)),
+    };
+    let len = match file.metadata() {
+        Ok(meta) if meta.is_file() => meta.len(),
+        Ok(_) => return Found::Error(Status::FORBIDDEN),
+        Err(_) => return Found::Error(Status::INTERNAL_ERROR),
+    };
+    if !inline || len > INLINE_FILE {
+        return Found::File(file, len, content_type(path));
+    }
+    let mut bytes = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    match file.read_exact(&mut bytes) {
+        Ok(()) => Found::Inline(bytes, content_type(path)),
+        // Shrank since the fstat: the promised length cannot be kept.
+        Err(_) => Found::Error(Status::INTERNAL_ERROR),
+    }
+}
+
+fn io_status(e: &io::Error) -> Status {
+    match e.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Status::NOT_FOUND,
+        io::ErrorKind::PermissionDenied => Status::FORBIDDEN,
+        _ => Status::INTERNAL_ERROR,
+    }
 }
 
 fn path_status(e: PathError) -> Status {
@@ -229,7 +360,10 @@ mod tests {
 
     fn respond(req: &Request, root: &Path, date: &str) -> Answer {
         let mut head = Vec::new();
-        let reply = super::respond(req, root, date, &mut head);
+        let reply = match start(req, date, &mut head) {
+            Step::Done(reply) => reply,
+            Step::Lookup(lookup) => finish(req, lookup.run(root), date, &mut head),
+        };
         Answer {
             head,
             body: reply.body,
@@ -267,9 +401,17 @@ mod tests {
         assert!(r.head.ends_with(b"\r\n\r\nHello, World!"));
         let r = get("/a.txt");
         assert_eq!(status(&r), 200);
-        assert!(matches!(r.body, Body::File(_, 5)));
+        assert!(r.head.ends_with(b"\r\n\r\nhello"), "small files are inline");
+        assert!(matches!(r.body, Body::None));
         assert!(String::from_utf8_lossy(&r.head)
             .contains("Content-Type: text/plain; charset=utf-8\r\n"));
+        std::fs::write(root.join("big.bin"), vec![7u8; 20_000])?;
+        let r = get("/big.bin");
+        assert!(
+            matches!(r.body, Body::File(_, 20_000)),
+            "larger files are streamed"
+        );
+        assert_eq!(status(&get("/a.txt/")), 404);
         assert_eq!(status(&get("/missing")), 404);
         assert_eq!(status(&get("/../a.txt")), 400);
         assert_eq!(status(&get("/sub")), 301);

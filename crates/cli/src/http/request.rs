@@ -115,6 +115,10 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = true;
         } else if h.name.eq_ignore_ascii_case("host") {
+            // RFC 9112 §3.2: more than one Host is answered with 400.
+            if host {
+                return Parsed::Error(Status::BAD_REQUEST);
+            }
             host = true;
         }
     }
@@ -221,6 +225,9 @@ mod tests {
         assert_eq!(parse(both), Parsed::Error(Status::BAD_REQUEST));
         let bad_len = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n";
         assert_eq!(parse(bad_len), Parsed::Error(Status::BAD_REQUEST));
+        // Regression (fault matrix): two Host headers were served.
+        let two_hosts = b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n";
+        assert_eq!(parse(two_hosts), Parsed::Error(Status::BAD_REQUEST));
     }
 
     #[test]

@@ -2,26 +2,50 @@
 //!
 //! One task per connection runs this loop:
 //!
-//! 1. Parse every complete request at the front of the buffer (pipelining: a client may send
-//!    many before reading any answer). Each one's body, if declared, is skipped; its response
-//!    is appended to the output buffer, in request order.
-//! 2. Write the output buffer in one `write_all` (so pipelined `/plaintext` answers leave in
-//!    one system call). A file body is streamed after its head in [`FILE_BLOCK`] pieces.
-//! 3. Read more, with the idle timeout; end of file, a reset, or the timeout ends the task.
-//!    A connection waiting for its next request holds no buffer: it waits for readiness
-//!    first and allocates only when there is something to read.
+//! 1. Parse the complete requests at the front of the buffer (pipelining: a client may send
+//!    many before reading any answer), in order. Each one's body, if declared, is skipped;
+//!    its response is appended to the output buffer. What needs the file system (opening a
+//!    file, building a listing) runs on the runtime's blocking pool ([`super::handler`]),
+//!    the connection task waiting for it without holding the runtime thread. A file body is
+//!    streamed after its head in [`FILE_BLOCK`] pieces, each read from the page cache
+//!    without waiting (`RWF_NOWAIT`) or else on the blocking pool ([`send_file`]).
+//! 2. Parsing stops as soon as the output buffer holds [`Config::output_limit`] bytes or
+//!    more (`--output-buffer`): the answers are sent before another request is looked at.
+//!    A client that pipelines hundreds of requests and never reads therefore pins at most
+//!    that much (plus one response and the kernel's socket buffers), instead of every
+//!    answer it asked for.
+//! 3. Send the output buffer (pipelined `/plaintext` answers leave in one system call).
+//! 4. Read more, with the idle timeout, only once no complete request is left in the
+//!    buffer; end of file, a reset, or the timeout ends the task. A connection waiting for
+//!    its next request holds no buffer: it waits for readiness first and allocates only
+//!    when there is something to read.
+//!
+//! Timeouts, both flags ([`Config`]):
+//!
+//! - `--idle-timeout` covers reading: the wait for the next request, and a request (head
+//!   and skipped body) in progress as a whole, so a client trickling one byte now and then
+//!   cannot hold the connection.
+//! - `--send-timeout` covers writing every byte of every response (heads, listings, file
+//!   bodies), as the longest the client may accept *nothing*: each time the socket is full,
+//!   the next write must make progress within the timeout, or the connection (and the file
+//!   it was sending) is closed. This is nginx's `send_timeout` (between two successive
+//!   writes, 60 s by default), not a deadline for the whole response: a deadline would cut
+//!   off a legitimate slow download of a large file, while a reader that stops reading is
+//!   caught either way. A trickling reader cannot game it cheaply either: the kernel reports
+//!   a full socket writable again only once about half of its send buffer drained, so every
+//!   "progress" costs the client hundreds of kilobytes read.
 //!
 //! A request the server refuses (bad syntax, limits) gets its error status and the
 //! connection closes, since what follows it in the buffer cannot be trusted; the close
-//! lingers ([`linger_close`]) so the client gets to read that status. The buffer
-//! never grows past [`MAX_HEAD`] plus one read: the head parser refuses longer heads.
+//! lingers ([`linger_close`]) so the client gets to read that status. The input buffer
+//! never grows past [`MAX_HEAD`] plus one read: the head parser refuses longer heads, and
+//! nothing is read while complete requests wait.
 //!
 //! Shutdown (Ctrl-C): the loop stops accepting, then waits for the open connections to end,
 //! at most [`DRAIN`]; idle keep-alive connections are then dropped with the runtime.
 
 use std::cell::RefCell;
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::Path;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -32,7 +56,7 @@ use c10k::runtime::race::{select, Either, FutureExt};
 use c10k::runtime::time;
 
 use super::date::http_date;
-use super::handler::{self, Body};
+use super::handler::{self, Body, Found, Reply, Step};
 use super::request::{self, Parsed, MAX_HEAD};
 use super::response::write_error;
 
@@ -55,9 +79,13 @@ const READ_SIZE: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     /// Canonical document root.
-    pub(crate) root: PathBuf,
-    /// Keep-alive idle timeout.
+    pub(crate) root: Arc<Path>,
+    /// Keep-alive idle timeout, and the longest one request may take to arrive.
     pub(crate) idle: Duration,
+    /// Longest a response may wait for the client to accept any byte.
+    pub(crate) send: Duration,
+    /// Parsing pauses while the output buffer holds this many bytes or more.
+    pub(crate) output_limit: usize,
 }
 
 /// Accepts connections until Ctrl-C.
@@ -106,9 +134,10 @@ async fn connection(stream: TcpStream, config: &Config) {
     let mut out: Vec<u8> = Vec::new();
     let mut partial_since: Option<Instant> = None;
     loop {
-        // Step 1: answer every complete request in the buffer.
+        // Step 1: answer the complete requests in the buffer, until the output is full.
         let date = date();
         let mut close = false;
+        let mut backlog = false;
         loop {
             let skipped = usize::try_from(skip)
                 .unwrap_or(usize::MAX)
@@ -116,6 +145,11 @@ async fn connection(stream: TcpStream, config: &Config) {
             start += skipped;
             skip -= skipped as u64;
             if skip > 0 {
+                break;
+            }
+            // Step 2: back-pressure. Send what is queued before parsing more.
+            if out.len() >= config.output_limit {
+                backlog = true;
                 break;
             }
             match request::parse(&buf[start..]) {
@@ -129,11 +163,20 @@ async fn connection(stream: TcpStream, config: &Config) {
                     start += len;
                     partial_since = None;
                     skip = req.body_len;
-                    let reply = handler::respond(&req, &config.root, &date, &mut out);
+                    let reply = match handler::start(&req, &date, &mut out) {
+                        Step::Done(reply) => reply,
+                        // Boxed: the rare, large states stay out of every connection's future.
+                        Step::Lookup(lookup) => {
+                            Box::pin(answer(lookup, &req, &date, &mut out, config)).await
+                        }
+                    };
                     if let Body::File(file, len) = reply.body {
-                        if !flush(&stream, &mut out).await || !send_file(&stream, file, len).await {
+                        if !send(&stream, &out, config.send).await
+                            || !Box::pin(send_file(&stream, file, len, config.send)).await
+                        {
                             return;
                         }
+                        out.clear();
                     }
                     if reply.close {
                         close = true;
@@ -142,15 +185,19 @@ async fn connection(stream: TcpStream, config: &Config) {
                 }
             }
         }
-        // Step 2: send the answers.
-        if !flush(&stream, &mut out).await {
+        // Step 3: send the answers.
+        if !send(&stream, &out, config.send).await {
             return;
         }
+        out.clear();
         if close {
             linger_close(&stream).await;
             return;
         }
-        // Step 3: read more.
+        if backlog {
+            continue;
+        }
+        // Step 4: read more.
         if start == buf.len() {
             buf.clear();
             start = 0;
@@ -191,6 +238,21 @@ async fn connection(stream: TcpStream, config: &Config) {
     }
 }
 
+/// Runs a request's file-system lookup on the blocking pool and appends its answer.
+async fn answer(
+    lookup: handler::Lookup,
+    req: &request::Request,
+    date: &str,
+    out: &mut Vec<u8>,
+    config: &Config,
+) -> Reply {
+    let root = Arc::clone(&config.root);
+    let found = c10k::runtime::task::spawn_blocking(move || lookup.run(&root))
+        .await
+        .unwrap_or(Found::Error(super::response::Status::INTERNAL_ERROR));
+    handler::finish(req, found, date, out)
+}
+
 /// Closes the way a client can read the last response: shut down our side, then discard
 /// what the client still sends until it closes, for at most [`LINGER`] and [`LINGER_BYTES`].
 /// Closing with unread input would send a reset, which may destroy the response (an error
@@ -212,31 +274,87 @@ async fn linger_close(stream: &TcpStream) {
     .await;
 }
 
-/// Writes and clears the output buffer; false when the client is gone.
-async fn flush(stream: &TcpStream, out: &mut Vec<u8>) -> bool {
-    if out.is_empty() {
-        return true;
+/// Writes all of `bytes`; false when the client is gone or accepted nothing for `limit`
+/// (the send timeout: between two writes that make progress, see the module docs).
+async fn send(stream: &TcpStream, mut bytes: &[u8], limit: Duration) -> bool {
+    while !bytes.is_empty() {
+        // Try first: the socket usually has room, and then no timer is armed.
+        match stream.try_write(bytes) {
+            Ok(0) => return false,
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                match time::timeout(limit, stream.writable()).await {
+                    Ok(Ok(())) => {}
+                    // Timed out, or the runtime is shutting down.
+                    _ => return false,
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
-    let ok = stream.write_all(out).await.is_ok();
-    out.clear();
-    ok
+    true
 }
 
-/// Streams `len` bytes of a file; false when the client is gone or the file shrank.
-async fn send_file(stream: &TcpStream, mut file: std::fs::File, len: u64) -> bool {
-    let mut block = vec![0u8; FILE_BLOCK.min(usize::try_from(len).unwrap_or(FILE_BLOCK))];
-    let mut left = len;
-    while left > 0 {
-        let want = usize::try_from(left).unwrap_or(usize::MAX).min(block.len());
-        // Page-cache reads are short; a file on a slow disk would want spawn_blocking.
-        let n = match file.read(&mut block[..want]) {
-            Ok(0) | Err(_) => return false, // shrank: the promised length cannot be kept
-            Ok(n) => n,
+/// Streams `len` bytes of a file; false when the client is gone or stalled past `limit`, or
+/// the file shrank or failed.
+///
+/// Each block is first read on the runtime thread with `preadv2(RWF_NOWAIT)`, which copies
+/// what the page cache holds and fails with `EAGAIN` rather than wait for the disk; only
+/// then (or on a file system without `RWF_NOWAIT`) does the block go to the blocking pool.
+/// A cached file thus costs no thread hand-off per block, and a cold one never stalls the
+/// runtime thread.
+async fn send_file(stream: &TcpStream, file: std::fs::File, len: u64, limit: Duration) -> bool {
+    let size = FILE_BLOCK.min(usize::try_from(len).unwrap_or(FILE_BLOCK));
+    let mut state = Some((file, vec![0u8; size]));
+    let mut offset = 0u64;
+    let mut nowait = true;
+    while offset < len {
+        let want = usize::try_from(len - offset)
+            .unwrap_or(usize::MAX)
+            .min(size);
+        let Some((file, mut block)) = state.take() else {
+            return false;
         };
-        if stream.write_all(&block[..n]).await.is_err() {
+        let cached = if nowait {
+            let mut bufs = [std::io::IoSliceMut::new(&mut block[..want])];
+            match rustix::io::preadv2(&file, &mut bufs, offset, rustix::io::ReadWriteFlags::NOWAIT)
+            {
+                Ok(n) => Some(n),
+                Err(rustix::io::Errno::AGAIN) => None,
+                Err(
+                    rustix::io::Errno::OPNOTSUPP
+                    | rustix::io::Errno::INVAL
+                    | rustix::io::Errno::NOSYS,
+                ) => {
+                    nowait = false;
+                    None
+                }
+                Err(_) => return false,
+            }
+        } else {
+            None
+        };
+        let (file, block, n) = match cached {
+            Some(n) => (file, block, n),
+            None => {
+                let read = c10k::runtime::task::spawn_blocking(move || {
+                    let n = std::os::unix::fs::FileExt::read_at(&file, &mut block[..want], offset);
+                    (file, block, n)
+                })
+                .await;
+                match read {
+                    Ok((file, block, Ok(n))) => (file, block, n),
+                    _ => return false,
+                }
+            }
+        };
+        // Zero: the file shrank, and the promised length cannot be kept.
+        if n == 0 || !send(stream, &block[..n], limit).await {
             return false;
         }
-        left -= n as u64;
+        offset += n as u64;
+        state = Some((file, block));
     }
     true
 }
@@ -267,8 +385,10 @@ mod tests {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             let stream = c10k::runtime::net::TcpStream::connect(listener.local_addr()?).await?;
             let config = super::Config {
-                root: "/".into(),
+                root: std::path::Path::new("/").into(),
                 idle: std::time::Duration::from_secs(1),
+                send: std::time::Duration::from_secs(1),
+                output_limit: 64 * 1024,
             };
             let future = super::connection(stream, &config);
             let size = std::mem::size_of_val(&future);

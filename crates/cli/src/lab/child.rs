@@ -8,6 +8,13 @@
 //!
 //! Load generators are [`Bounded`] children: each is waited for until a deadline and killed
 //! past it, so a hung generator cannot hang the lab.
+//!
+//! Pausing: a server that spins when idle (the busy-polling `nonblocking` model) is stopped
+//! with SIGSTOP between its measurements, so that it cannot take the server CPU from the
+//! others. No other server is ever stopped: they take no CPU while idle, and a process
+//! stopped in the middle of a task's poll would see that poll last as long as the pause,
+//! which the c10k runtime reports on stderr as a long poll (a false alarm in the server's
+//! log). The lab's tests check the logs for it.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -55,10 +62,13 @@ pub(crate) fn spawn_on(command: &mut Command, cpu: Option<usize>) -> std::io::Re
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
+    /// Whether [`pause`](Self::pause) stops it (only servers that spin when idle).
+    pausable: bool,
 }
 
 impl Server {
     /// Starts `exe args...`, its stderr going to `log`, and waits for the address it prints.
+    /// `pausable`: the server spins when idle, so [`pause`](Self::pause) stops it.
     ///
     /// # Errors
     ///
@@ -69,6 +79,7 @@ impl Server {
         args: &[String],
         cpu: Option<usize>,
         log: &Path,
+        pausable: bool,
     ) -> Result<Server, String> {
         let stderr =
             File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
@@ -93,7 +104,11 @@ impl Server {
             .ok()
             .and_then(|l| l.trim().parse::<SocketAddr>().ok())
         {
-            return Ok(Server { child, addr });
+            return Ok(Server {
+                child,
+                addr,
+                pausable,
+            });
         }
         // End of stdout without an address means the server exited (or is exiting): its
         // status says why. No line at all within the time limit: it hangs, kill it.
@@ -121,14 +136,19 @@ impl Server {
         self.child.id()
     }
 
-    /// Stops the server's CPU use between its measurements (SIGSTOP).
+    /// Stops a server that spins when idle (SIGSTOP) between its measurements; does
+    /// nothing to the others (see the module docs).
     pub(crate) fn pause(&self) {
-        self.signal(Signal::STOP);
+        if self.pausable {
+            self.signal(Signal::STOP);
+        }
     }
 
     /// Lets a paused server run again (SIGCONT).
     pub(crate) fn resume(&self) {
-        self.signal(Signal::CONT);
+        if self.pausable {
+            self.signal(Signal::CONT);
+        }
     }
 
     fn signal(&self, signal: Signal) {

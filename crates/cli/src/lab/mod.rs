@@ -1,34 +1,42 @@
 //! `c10k lab`: every echo model against the tokio reference, measured the same way.
 //!
-//! The lab has two protocols, one per lab run: sequential (the default) measures each
-//! server alone and gives absolute figures; side by side (`--side-by-side`) measures each
-//! model at the same time as tokio and gives only ratios, but much tighter ones on a shared
-//! machine.
+//! The lab has two protocols, one per lab run: side by side (`--quick`, `--side-by-side`)
+//! measures each model at the same time as tokio and gives ratios that a shared machine's
+//! drift cannot move much; sequential (a full run without `--side-by-side`, or
+//! `--quick --sequential`) measures each server alone and gives absolute figures, but its
+//! ratios move by tens of percent from one run to the next on a shared machine (four
+//! sequential `--quick` runs put epoll's p99 at 0.34× to 4.46× tokio's).
 //!
 //! Both start the same way:
 //!
 //! 1. For each model, start its server as a child (`c10k echo --model M --threads 1`, or
 //!    the hidden `c10k __tokio-echo` which links the tokio reference, so a fresh clone needs
-//!    no second binary), pinned to the first CPU; read the address it prints. Memory:
-//!    server RSS at zero connections, then at N idle connections (each has done one round
-//!    trip), `(RSS_N - RSS_0) / N`. Then pause it (SIGSTOP): a paused server takes no CPU,
-//!    so a busy-polling one cannot steal from another model's measurement.
+//!    no second binary), pinned to the first CPU; read the address it prints. A model this
+//!    build lacks ([`IoModel::unavailable`]) is not started and is listed with the reason.
+//!    Memory: server RSS at zero connections, then at N idle connections (each has done
+//!    one round trip), `(RSS_N - RSS_0) / N`. A server that spins when idle (`nonblocking`)
+//!    is then paused (SIGSTOP) so that it cannot steal the CPU from another model's
+//!    measurement; the others are never paused (they take no CPU while idle, and a pause in
+//!    the middle of a task's poll would show in the server's log as a false long-poll
+//!    report, see `child`).
 //!
 //! Sequential protocol:
 //!
 //! 2. For each connection count, payload size and run, for each model in turn (the order
-//!    rotating with the run): resume its server, read its CPU time from `/proc`, run
-//!    `c10k load echo` as a child pinned to the second CPU, read the CPU time again, pause
-//!    the server. CPU per request = CPU delta / requests served. Interleaving keeps a
-//!    cell's measurements close in time, so drift on a shared machine hits every model.
+//!    rotating with the run): resume its server if paused, read its CPU time from `/proc`,
+//!    run `c10k load echo` as a child pinned to the second CPU, read the CPU time again,
+//!    pause the server if it spins. CPU per request = CPU delta / requests served.
+//!    Interleaving keeps a cell's measurements close in time, so drift on a shared machine
+//!    hits every model.
 //!
 //! Side-by-side protocol (tokio is always measured, as the reference):
 //!
 //! 2. For each connection count, payload size and run, for each model but tokio in turn
-//!    (the order rotating with the run): resume that model's server and tokio's, read both
+//!    (the order rotating with the run): resume that model's server if paused, read both
 //!    CPU times, start two `c10k load echo` children with the same arguments, both pinned
 //!    to the second CPU (which one is spawned first alternates with the run), read each
-//!    server's CPU time as soon as its own load generator exits, pause both. The per-run
+//!    server's CPU time as soon as its own load generator exits, pause the model's server
+//!    again if it spins. The per-run
 //!    ratios model ÷ tokio (CPU per request, p99, p50, req/s) are the figures: steal time,
 //!    frequency changes and other tenants hit both servers within the same seconds, so
 //!    they cancel in the ratio. A cell's figure is the median of its per-run ratios, with
@@ -40,13 +48,20 @@
 //!
 //! 3. Resume and stop every server with SIGINT (SIGKILL after 5 s).
 //!
+//! Ctrl-C (SIGINT or SIGTERM to the lab): the load generators running are killed, no new
+//! measurement starts, the servers are stopped, what was measured is written (the cells
+//! not measured say `failed: interrupted`), and the lab exits with code 130. A second
+//! Ctrl-C exits at once (the children die with the lab).
+//!
 //! CPU time is the per-thread `schedstat` sum (nanoseconds) when the server's threads were
 //! the same at both readings and the sum agrees with utime+stime, and utime+stime (clock
 //! ticks, exited threads included) otherwise (see `procfs`).
 //!
 //! Then medians over runs (sequential) or statistics of per-run ratios (side by side), and
 //! the files: `results.md` (the table), `runs.csv` (every sample), `summary.csv`,
-//! `results.json`, `chart.svg`, `setup.md`, and one `server-<model>.log` each.
+//! `results.json`, `chart.svg`, `setup.md`, and one `server-<model>.log` each, in
+//! `OUT/<YYYY-MM-DD-HHMMSS>/` (`OUT` is `target/lab` unless `--out` says otherwise:
+//! ignored by git; recorded runs go to `--out bench/runs`).
 //! A model the machine lacks (its server exits with code 2) is listed as unavailable; a
 //! cell a model cannot hold (select past `FD_SETSIZE`) too.
 
@@ -65,6 +80,7 @@ use clap::{Args as ClapArgs, ValueEnum};
 use serde::Serialize;
 
 use crate::load::Report;
+use crate::model::IoModel;
 use crate::shutdown;
 use pairs::Pair;
 use procfs::CpuSource;
@@ -79,53 +95,31 @@ pub(crate) enum Mode {
     SideBySide,
 }
 
-/// A model the lab measures: an echo model, or the tokio reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// A model the lab measures: an echo model ([`IoModel`], the one list of models), or the
+/// tokio reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LabModel {
-    /// Blocking sockets, a thread per connection.
-    Threads,
-    /// Busy-polling over non-blocking sockets.
-    Nonblocking,
-    /// The c10k runtime on select(2).
-    Select,
-    /// The c10k runtime on poll(2).
-    Poll,
-    /// The c10k runtime on epoll(7), edge-triggered, a task per connection.
-    Epoll,
-    /// The hand-written callback loop on the epoll selector (no tasks).
-    Reactor,
-    /// Signal-driven IO.
-    Sigio,
-    /// io_uring.
-    Uring,
+    /// `c10k echo --model M`.
+    Io(IoModel),
     /// The tokio reference (a task and a 1 KiB buffer per connection).
     Tokio,
 }
 
 impl LabModel {
-    const ALL: [LabModel; 9] = [
-        LabModel::Threads,
-        LabModel::Nonblocking,
-        LabModel::Select,
-        LabModel::Poll,
-        LabModel::Epoll,
-        LabModel::Reactor,
-        LabModel::Sigio,
-        LabModel::Uring,
-        LabModel::Tokio,
-    ];
+    /// Every echo model in the order of [`IoModel::ALL`], then tokio.
+    pub(crate) const ALL: [LabModel; IoModel::ALL.len() + 1] = {
+        let mut all = [LabModel::Tokio; IoModel::ALL.len() + 1];
+        let mut i = 0;
+        while i < IoModel::ALL.len() {
+            all[i] = LabModel::Io(IoModel::ALL[i]);
+            i += 1;
+        }
+        all
+    };
 
-    pub(crate) fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
-            LabModel::Threads => "threads",
-            LabModel::Nonblocking => "nonblocking",
-            LabModel::Select => "select",
-            LabModel::Poll => "poll",
-            LabModel::Epoll => "epoll",
-            LabModel::Reactor => "reactor",
-            LabModel::Sigio => "sigio",
-            LabModel::Uring => "uring",
+            LabModel::Io(m) => m.name(),
             LabModel::Tokio => "tokio",
         }
     }
@@ -139,11 +133,44 @@ impl LabModel {
         args
     }
 
+    /// Whether the model's server takes CPU while idle (the lab pauses it then).
+    fn spins_when_idle(self) -> bool {
+        matches!(self, LabModel::Io(m) if m.spins_when_idle())
+    }
+
+    /// Why this build cannot run the model, or `None`.
+    fn unavailable(self) -> Option<&'static str> {
+        match self {
+            LabModel::Io(m) => m.unavailable(),
+            LabModel::Tokio => None,
+        }
+    }
+
     /// Connections this model cannot hold, or `None`.
     fn limit(self) -> Option<usize> {
         // select(2) watches descriptors below FD_SETSIZE; a few are taken by stdio, the
         // listener and the selector's own wake-up descriptors.
-        (self == LabModel::Select).then_some(c10k::selector::FD_SETSIZE - 24)
+        (self == LabModel::Io(IoModel::Select)).then_some(c10k::selector::FD_SETSIZE - 24)
+    }
+}
+
+impl Serialize for LabModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl ValueEnum for LabModel {
+    fn value_variants<'a>() -> &'a [Self] {
+        &LabModel::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            LabModel::Io(m) => m.to_possible_value()?,
+            LabModel::Tokio => clap::builder::PossibleValue::new("tokio")
+                .help("the tokio reference server (a task and a 1 KiB buffer per connection)"),
+        })
     }
 }
 
@@ -151,15 +178,17 @@ impl LabModel {
 #[derive(Debug, ClapArgs)]
 #[command(
     after_help = "Writes results.md, runs.csv, summary.csv, results.json, chart.svg and \
-setup.md into OUT/<YYYY-MM-DD-HHMMSS>/.\nThe server runs on the first CPU and the load \
-generator on the second when there are two.\n--quick: conns 100,1000, size 64, 1 run of 3 s, \
-memory at 1000 idle connections (about a minute on 2 cores).\n--side-by-side: each model \
+setup.md into OUT/<YYYY-MM-DD-HHMMSS>/ (OUT: target/lab, which git ignores; record a run \
+with --out bench/runs).\nThe servers run on the first CPU and the load generators on the \
+second when there are two.\n--quick: side by side, conns 100,1000, size 64, 3 runs of 1.5 s, \
+memory at 1000 idle connections (about a minute on 2 cores).\nSide by side: each model \
 runs at the same time as tokio (both servers on the first CPU, both load generators on the \
 second); the figures are the per-run ratios model ÷ tokio, which a shared machine's drift \
-hits on both sides alike."
+hits on both sides alike; the table gives their median and [min–max] over the runs.\n\
+Ctrl-C stops the lab: what was measured is written, and it exits with code 130."
 )]
 pub(crate) struct Args {
-    /// A short run (about a minute): the defaults of the other options shrink.
+    /// A short run (about a minute), side by side: the defaults of the other options shrink.
     #[arg(long)]
     pub(crate) quick: bool,
     /// Models to measure, comma-separated [default: all].
@@ -171,17 +200,17 @@ pub(crate) struct Args {
     /// Payload sizes in bytes, comma-separated [default: 64,1024; quick: 64].
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub(crate) sizes: Vec<u32>,
-    /// Seconds per measurement [default: 5; quick: 3].
+    /// Seconds per measurement [default: 5; quick: 1.5].
     #[arg(long, value_parser = crate::load::parse_secs)]
     pub(crate) duration: Option<Duration>,
-    /// Runs per cell; the table shows medians [default: 3; quick: 1].
+    /// Runs per cell; the table shows medians [default: 3].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub(crate) runs: Option<u32>,
     /// Idle connections for the memory figure [default: largest --conns; quick: 1000].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub(crate) idle: Option<u32>,
-    /// Parent directory of the run directory.
-    #[arg(long, default_value = "bench/runs")]
+    /// Parent directory of the run directory (`bench/runs` to record a run in the repository).
+    #[arg(long, default_value = "target/lab")]
     pub(crate) out: PathBuf,
     /// Print the summary as JSON instead of a markdown table.
     #[arg(long)]
@@ -191,9 +220,13 @@ pub(crate) struct Args {
     /// Instead of one server at a time, each model's server runs together with tokio's and
     /// both are driven at once; the table gives the median [min–max] of the per-run ratios.
     /// Absolute figures then count two servers sharing the CPUs. tokio is measured even
-    /// when not in --models.
-    #[arg(long)]
+    /// when not in --models. The default with --quick.
+    #[arg(long, conflicts_with = "sequential")]
     pub(crate) side_by_side: bool,
+    /// Measure one server at a time: absolute figures, but ratios that move by tens of
+    /// percent between runs on a shared machine. The default without --quick.
+    #[arg(long)]
+    pub(crate) sequential: bool,
 }
 
 /// The lab's settings once defaults are applied.
@@ -234,20 +267,21 @@ impl Settings {
             seen.push(*m);
             new
         });
+        let side_by_side = args.side_by_side || (args.quick && !args.sequential);
         // Side by side, every model is measured against tokio: it must run.
-        if args.side_by_side && !models.contains(&LabModel::Tokio) {
+        if side_by_side && !models.contains(&LabModel::Tokio) {
             models.push(LabModel::Tokio);
         }
         let duration = args
             .duration
-            .unwrap_or(Duration::from_secs(if args.quick { 3 } else { 5 }));
+            .unwrap_or(Duration::from_millis(if args.quick { 1500 } else { 5000 }));
         let cpus = child::cpus();
         let (server_cpu, load_cpu) = match cpus.as_slice() {
             [a, b, ..] => (Some(*a), Some(*b)),
             _ => (None, None),
         };
         Settings {
-            mode: if args.side_by_side {
+            mode: if side_by_side {
                 Mode::SideBySide
             } else {
                 Mode::Sequential
@@ -261,7 +295,7 @@ impl Settings {
             conns,
             sizes,
             duration_secs: duration.as_secs_f64(),
-            runs: args.runs.unwrap_or(if args.quick { 1 } else { 3 }),
+            runs: args.runs.unwrap_or(3),
             server_cpu,
             load_cpu,
         }
@@ -375,11 +409,21 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         output::write_table(&mut out, &summary)?;
     }
     std::io::Write::flush(&mut out)?;
+    let interrupted = shutdown::requested();
     eprintln!(
-        "lab: {:.0} s, results in {}",
+        "lab: {}{:.0} s; table in {}, chart in {}",
+        if interrupted {
+            "interrupted after "
+        } else {
+            ""
+        },
         started.elapsed().as_secs_f64(),
-        dir.display()
+        dir.join("results.md").display(),
+        dir.join("chart.svg").display(),
     );
+    if interrupted {
+        return Err(anyhow::Error::new(crate::errors::Interrupted));
+    }
     Ok(())
 }
 
@@ -410,8 +454,9 @@ fn empty_sample(model: LabModel, conns: u32, size: u32, run: u32, status: String
     }
 }
 
-/// Starts a model's server and measures its memory per idle connection; the server is left
-/// paused (SIGSTOP) so that it takes no CPU while the others are measured.
+/// Starts a model's server and measures its memory per idle connection; a server that
+/// spins when idle is left paused (SIGSTOP) so that it takes no CPU while the others are
+/// measured.
 fn start_model(
     exe: &std::path::Path,
     dir: &std::path::Path,
@@ -426,7 +471,17 @@ fn start_model(
         rss_base_bytes: None,
         bytes_per_idle_conn: None,
     };
-    let server = match child::Server::start(exe, &model.server_args(), settings.server_cpu, &log) {
+    if let Some(why) = model.unavailable() {
+        info.status = format!("unavailable: {why}");
+        return (info, None);
+    }
+    let server = match child::Server::start(
+        exe,
+        &model.server_args(),
+        settings.server_cpu,
+        &log,
+        model.spins_when_idle(),
+    ) {
         Ok(server) => server,
         Err(status) => {
             info.status = status;
@@ -714,6 +769,9 @@ fn measure_together(
                 load.size.to_string(),
                 "--threads".into(),
                 "1".into(),
+                // The lab counts and shows the errors itself: they must not fail the sample.
+                "--max-errors".into(),
+                u64::MAX.to_string(),
                 "--json".into(),
             ]);
             command
@@ -730,7 +788,12 @@ fn measure_together(
         .collect();
     let mut after: Vec<Option<std::io::Result<procfs::CpuReading>>> =
         legs.iter().map(|_| None).collect();
+    // Ctrl-C: the generators are killed at once (their samples say `failed: interrupted`).
+    let mut deadline = deadline;
     while after.iter().any(Option::is_none) {
+        if shutdown::requested() {
+            deadline = deadline.min(std::time::Instant::now());
+        }
         let past = std::time::Instant::now() >= deadline;
         for ((reading, load), (server, _)) in after.iter_mut().zip(&mut running).zip(legs) {
             let done = match load {
@@ -752,6 +815,10 @@ fn measure_together(
         .zip(legs)
         .map(|(((child, before), after), &(_, model))| {
             let outcome = child.and_then(|c| c.finish(deadline, limit));
+            let outcome = match outcome {
+                Err(_) if shutdown::requested() => Err("interrupted".to_owned()),
+                outcome => outcome,
+            };
             let after = after.expect("read when its generator exited");
             let mut sample = sample_of(model, load, outcome);
             if sample.status == "ok" {
@@ -814,20 +881,50 @@ mod tests {
             out: PathBuf::from("unused"),
             json: false,
             side_by_side,
+            sequential: !side_by_side,
         }
     }
 
     #[test]
     fn side_by_side_always_measures_tokio_once() {
-        let s = Settings::from_args(&args(&[LabModel::Epoll, LabModel::Epoll], true));
+        let s = Settings::from_args(&args(
+            &[LabModel::Io(IoModel::Epoll), LabModel::Io(IoModel::Epoll)],
+            true,
+        ));
         assert_eq!(s.mode, Mode::SideBySide);
-        assert_eq!(s.models, [LabModel::Epoll, LabModel::Tokio]);
-        let s = Settings::from_args(&args(&[LabModel::Tokio, LabModel::Poll], true));
-        assert_eq!(s.models, [LabModel::Tokio, LabModel::Poll]);
+        assert_eq!(s.models, [LabModel::Io(IoModel::Epoll), LabModel::Tokio]);
+        let s = Settings::from_args(&args(&[LabModel::Tokio, LabModel::Io(IoModel::Poll)], true));
+        assert_eq!(s.models, [LabModel::Tokio, LabModel::Io(IoModel::Poll)]);
         // Sequential runs measure what was asked; --quick keeps its defaults either way.
-        let s = Settings::from_args(&args(&[LabModel::Epoll], false));
+        let s = Settings::from_args(&args(&[LabModel::Io(IoModel::Epoll)], false));
         assert_eq!(s.mode, Mode::Sequential);
-        assert_eq!(s.models, [LabModel::Epoll]);
-        assert_eq!((s.conns, s.runs), (vec![100, 1000], 1));
+        assert_eq!(s.models, [LabModel::Io(IoModel::Epoll)]);
+        assert_eq!((s.conns, s.runs), (vec![100, 1000], 3));
+    }
+
+    #[test]
+    fn quick_is_side_by_side_unless_sequential_is_asked() {
+        let mut a = args(&[], false);
+        a.sequential = false;
+        let s = Settings::from_args(&a);
+        assert_eq!(s.mode, Mode::SideBySide);
+        assert_eq!(s.models, LabModel::ALL);
+        assert_eq!((s.runs, s.duration_secs), (3, 1.5));
+        a.sequential = true;
+        assert_eq!(Settings::from_args(&a).mode, Mode::Sequential);
+        // A full run stays sequential unless asked.
+        a.quick = false;
+        a.sequential = false;
+        assert_eq!(Settings::from_args(&a).mode, Mode::Sequential);
+    }
+
+    #[test]
+    fn only_servers_that_spin_when_idle_are_paused() {
+        // Pausing a runtime server mid-poll shows as a false long-poll report in its log.
+        let paused: Vec<_> = LabModel::ALL
+            .into_iter()
+            .filter(|m| m.spins_when_idle())
+            .collect();
+        assert_eq!(paused, [LabModel::Io(IoModel::Nonblocking)]);
     }
 }

@@ -11,6 +11,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::pairs::{self, Pair, PairRow, RatioStats};
+use crate::model::IoModel;
+
 use super::{LabModel, Mode, ModelInfo, Sample, Settings};
 
 /// Figures of one model relative to tokio in the same lab run (`> 1` means more).
@@ -48,6 +50,8 @@ pub(crate) struct Summary {
     pub(crate) rows: Vec<Row>,
     /// Side by side: per-run ratio statistics per model and cell (empty sequentially).
     pub(crate) pairs: Vec<PairRow>,
+    /// Side by side: how noisy one run is, as a fraction ([`typical_spread`]).
+    pub(crate) one_run_spread: Option<f64>,
 }
 
 /// The median of `values` (the mean of the middle two for an even count).
@@ -85,13 +89,18 @@ pub(crate) fn summarize(
             models: infos.to_vec(),
             rows: summarize_rows(settings, infos, samples),
             pairs: Vec::new(),
+            one_run_spread: None,
         },
-        Mode::SideBySide => Summary {
-            settings: settings.clone(),
-            models: infos.to_vec(),
-            rows: Vec::new(),
-            pairs: pairs::summarize_pairs(settings, infos, samples, pairs),
-        },
+        Mode::SideBySide => {
+            let pairs = pairs::summarize_pairs(settings, infos, samples, pairs);
+            Summary {
+                settings: settings.clone(),
+                models: infos.to_vec(),
+                rows: Vec::new(),
+                one_run_spread: typical_spread(&pairs),
+                pairs,
+            }
+        }
     }
 }
 
@@ -161,7 +170,132 @@ fn num(v: Option<f64>, decimals: usize) -> String {
 }
 
 fn times(v: Option<f64>) -> String {
-    v.map_or_else(|| "–".into(), |v| format!("{v:.2}×"))
+    v.map_or_else(|| "–".into(), |v| format!("{v:.2}"))
+}
+
+/// Longest status shown in a table cell (the files keep the whole text).
+const STATUS_CHARS: usize = 60;
+
+fn short_status(status: &str) -> String {
+    if status.chars().count() <= STATUS_CHARS {
+        return status.to_owned();
+    }
+    let cut: String = status.chars().take(STATUS_CHARS - 1).collect();
+    format!("{cut}…")
+}
+
+/// A markdown table whose columns are padded to their widest cell, so that it reads in a
+/// terminal as well as rendered. Rows with a status instead of figures (`Line::Status`) are
+/// left out of the widths and not padded.
+struct Table {
+    header: Vec<&'static str>,
+    /// Right-aligned columns (figures).
+    right: Vec<bool>,
+    lines: Vec<Line>,
+}
+
+enum Line {
+    Cells(Vec<String>),
+    /// The first two cells, then the status across the others.
+    Status([String; 2], String),
+}
+
+impl Table {
+    fn new(columns: &[(&'static str, bool)]) -> Table {
+        Table {
+            header: columns.iter().map(|c| c.0).collect(),
+            right: columns.iter().map(|c| c.1).collect(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for line in &self.lines {
+            let cells: Vec<&String> = match line {
+                Line::Cells(cells) => cells.iter().collect(),
+                Line::Status(first, _) => first.iter().collect(),
+            };
+            for (w, c) in widths.iter_mut().zip(cells) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let pad = |text: &str, i: usize| {
+            let fill = widths[i].saturating_sub(text.chars().count());
+            if self.right[i] {
+                format!("{}{text}", " ".repeat(fill))
+            } else {
+                format!("{text}{}", " ".repeat(fill))
+            }
+        };
+        let header: Vec<String> = self
+            .header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| pad(h, i))
+            .collect();
+        writeln!(out, "| {} |", header.join(" | "))?;
+        let rule: Vec<String> = widths
+            .iter()
+            .zip(&self.right)
+            .map(|(&w, &right)| {
+                if right {
+                    format!("{}:", "-".repeat(w + 1))
+                } else {
+                    "-".repeat(w + 2)
+                }
+            })
+            .collect();
+        writeln!(out, "|{}|", rule.join("|"))?;
+        for line in &self.lines {
+            match line {
+                Line::Cells(cells) => {
+                    let cells: Vec<String> =
+                        cells.iter().enumerate().map(|(i, c)| pad(c, i)).collect();
+                    writeln!(out, "| {} |", cells.join(" | "))?;
+                }
+                Line::Status([a, b], status) => {
+                    let empty = " |".repeat(self.header.len().saturating_sub(2));
+                    writeln!(
+                        out,
+                        "| {} | {} | {}{empty}",
+                        pad(a, 0),
+                        pad(b, 1),
+                        short_status(status)
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A row with a status instead of figures; a model unavailable in every cell gets one row
+/// (`all`), not one per cell.
+fn push_status(table: &mut Table, model: LabModel, head: [String; 2], status: &str) {
+    if status.starts_with("unavailable") && !status.contains("descriptors") {
+        let seen = table
+            .lines
+            .iter()
+            .any(|l| matches!(l, Line::Status([m, _], s) if m == model.name() && s == status));
+        if !seen {
+            let [name, _] = head;
+            table
+                .lines
+                .push(Line::Status([name, "all".into()], status.to_owned()));
+        }
+        return;
+    }
+    table.lines.push(Line::Status(head, status.to_owned()));
+}
+
+/// `1 run`, `3 paired runs`.
+pub(crate) fn runs(n: u32, kind: &str) -> String {
+    format!("{n} {kind}run{}", if n == 1 { "" } else { "s" })
+}
+
+fn cell(conns: u32, size: u32) -> String {
+    format!("{conns} × {size}")
 }
 
 /// The markdown table (also `results.md`).
@@ -171,116 +305,177 @@ pub(crate) fn write_table(out: &mut impl Write, summary: &Summary) -> io::Result
     }
     writeln!(
         out,
-        "| model | conns | size B | req/s | ×tokio | p50 µs | p99 µs | p99 ×tokio | CPU µs/req | CPU ×tokio | KiB/idle conn | mem ×tokio | errors |"
+        "## One server at a time (sequential): medians of {}; ×tokio = model ÷ tokio\n\n\
+         CPU µs: server CPU per request. Lower is better for p99 and CPU (↓), higher for\n\
+         req/s (↑). Ratios of separate runs move by tens of percent on a shared machine:\n\
+         measure side by side (`--side-by-side`) to tell a few percent apart.\n",
+        runs(summary.settings.runs, "")
     )?;
-    writeln!(
-        out,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    )?;
+    let mut table = Table::new(&[
+        ("model", false),
+        ("conns × B", false),
+        ("req/s", true),
+        ("×tokio ↑", true),
+        ("p99 µs", true),
+        ("×tokio ↓", true),
+        ("CPU µs", true),
+        ("×tokio ↓", true),
+        ("errors", true),
+    ]);
     for r in &summary.rows {
+        let head = [r.model.name().to_owned(), cell(r.conns, r.size)];
         if r.status != "ok" {
-            writeln!(
-                out,
-                "| {} | {} | {} | {} | | | | | | | | | |",
-                r.model.name(),
-                r.conns,
-                r.size,
-                r.status
-            )?;
+            push_status(&mut table, r.model, head, &r.status);
             continue;
         }
         let r_t = &r.vs_tokio;
-        writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.model.name(),
-            r.conns,
-            r.size,
+        let [model, cell] = head;
+        table.lines.push(Line::Cells(vec![
+            model,
+            cell,
             num(r.requests_per_sec, 0),
             times(r_t.requests_per_sec),
-            num(r.p50_us, 1),
-            num(r.p99_us, 1),
+            num(r.p99_us, 0),
             times(r_t.p99),
             num(r.cpu_us_per_request, 2),
             times(r_t.cpu_per_request),
-            num(r.bytes_per_idle_conn.map(|b| b / 1024.0), 2),
-            times(r_t.memory_per_conn),
-            r.errors,
-        )?;
+            r.errors.to_string(),
+        ]));
     }
-    Ok(())
+    table.write(out)?;
+    write_memory_table(out, summary)
+}
+
+/// A ratio with three decimals below 10 and fewer above, so that a column stays narrow
+/// (`0.997`, `12.3`, `140`).
+fn ratio_text(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// `median [min–max]` of per-run ratios.
 fn spread(stats: Option<RatioStats>) -> String {
     stats.map_or_else(
         || "–".into(),
-        |s| format!("{:.3} [{:.3}–{:.3}]", s.median, s.min, s.max),
+        |s| {
+            format!(
+                "{} [{}–{}]",
+                ratio_text(s.median),
+                ratio_text(s.min),
+                ratio_text(s.max)
+            )
+        },
     )
 }
 
 fn median_of(stats: Option<RatioStats>) -> String {
-    stats.map_or_else(|| "–".into(), |s| format!("{:.3}", s.median))
+    stats.map_or_else(|| "–".into(), |s| ratio_text(s.median))
+}
+
+/// How noisy one run is: the median over the table's cells of the half-width of their
+/// [min–max] range of per-run ratios, relative to the median (CPU per request and p99).
+/// `None` with fewer than two runs per cell.
+pub(crate) fn typical_spread(rows: &[PairRow]) -> Option<f64> {
+    let halves: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.status == "ok" && r.runs >= 2)
+        .flat_map(|r| [r.cpu_per_request, r.p99])
+        .flatten()
+        .filter(|s| s.median > 0.0)
+        .map(|s| (s.max - s.min) / 2.0 / s.median)
+        .collect();
+    median(halves)
 }
 
 /// The side-by-side tables: per-run ratios model ÷ tokio, then memory (measured alone).
 fn write_pair_table(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
     writeln!(
         out,
-        "## Side by side with tokio: model ÷ tokio, median [min–max] of the per-run ratios\n"
+        "## Side by side with tokio: model ÷ tokio, both driven at the same time\n\n\
+         1 = tokio. Lower is better for CPU/req, p99 and p50 (↓), higher for req/s (↑).\n\
+         Each figure is the median of {} [min–max over the runs].\n",
+        runs(summary.settings.runs, "paired ")
     )?;
-    writeln!(
-        out,
-        "| model | cell | CPU/req ratio median [min–max] | p99 ratio median [min–max] | p50 ratio | req/s ratio | runs |"
-    )?;
-    writeln!(out, "|---|---|---:|---:|---:|---:|---:|")?;
+    let mut table = Table::new(&[
+        ("model", false),
+        ("conns × B", false),
+        ("CPU/req ↓", true),
+        ("p99 ↓", true),
+        ("p50 ↓", true),
+        ("req/s ↑", true),
+        ("runs", true),
+    ]);
     for r in &summary.pairs {
-        let cell = format!("{} conns × {} B", r.conns, r.size);
+        let head = [r.model.name().to_owned(), cell(r.conns, r.size)];
         if r.status != "ok" {
-            writeln!(
-                out,
-                "| {} | {cell} | {} | | | | 0 |",
-                r.model.name(),
-                r.status
-            )?;
+            push_status(&mut table, r.model, head, &r.status);
             continue;
         }
-        writeln!(
-            out,
-            "| {} | {cell} | {} | {} | {} | {} | {} |",
-            r.model.name(),
+        let [model, cell] = head;
+        table.lines.push(Line::Cells(vec![
+            model,
+            cell,
             spread(r.cpu_per_request),
             spread(r.p99),
             median_of(r.p50),
             median_of(r.requests_per_sec),
-            r.runs,
-        )?;
+            r.runs.to_string(),
+        ]));
     }
+    table.write(out)?;
+    match summary.one_run_spread {
+        Some(s) => writeln!(
+            out,
+            "\nNoise of one run: its ratios spread ±{:.1} % around the median of their cell \
+             (typical over the\ncells above, CPU/req and p99); a range that includes 1 does not \
+             tell the model from tokio.",
+            s * 100.0
+        )?,
+        None => writeln!(
+            out,
+            "\nOne run per cell: no spread to tell its noise (use --runs 3 or more)."
+        )?,
+    }
+    write_memory_table(out, summary)
+}
+
+/// Memory per idle connection, each server measured alone at startup.
+fn write_memory_table(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
     writeln!(
         out,
-        "\n## Memory per idle connection (each server alone, at startup)\n"
+        "\n## Memory per idle connection (each server alone, at startup; lower is better)\n"
     )?;
-    writeln!(out, "| model | KiB/idle conn | ×tokio |")?;
-    writeln!(out, "|---|---:|---:|")?;
+    let mut table = Table::new(&[
+        ("model", false),
+        ("idle conns", true),
+        ("KiB/idle conn ↓", true),
+        ("×tokio ↓", true),
+    ]);
     let tokio = summary
         .models
         .iter()
         .find(|m| m.model == LabModel::Tokio)
         .and_then(|m| m.bytes_per_idle_conn);
     for m in &summary.models {
+        let head = [m.model.name().to_owned(), m.idle_conns.to_string()];
         if m.status != "ok" {
-            writeln!(out, "| {} | {} | |", m.model.name(), m.status)?;
+            table.lines.push(Line::Status(head, m.status.clone()));
             continue;
         }
-        writeln!(
-            out,
-            "| {} | {} | {} |",
-            m.model.name(),
+        let [model, idle] = head;
+        table.lines.push(Line::Cells(vec![
+            model,
+            idle,
             num(m.bytes_per_idle_conn.map(|b| b / 1024.0), 2),
             times(ratio(m.bytes_per_idle_conn, tokio)),
-        )?;
+        ]));
     }
-    Ok(())
+    table.write(out)
 }
 
 /// `YYYY-MM-DD-HHMMSS` in UTC, for the run directory's name.
@@ -507,19 +702,21 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
         Mode::Sequential => {
             let _ = writeln!(
                 text,
-                "- mode: sequential. All servers started first (memory measured then), paused \
-                 with SIGSTOP; for each cell and run every model in turn (order rotating per \
-                 run), only the measured server resumed"
+                "- mode: sequential. All servers started first (memory measured then, each \
+                 alone); those that spin when idle (nonblocking) paused with SIGSTOP between \
+                 their measurements, the others idle; for each cell and run every model in \
+                 turn (order rotating per run), one server driven at a time"
             );
         }
         Mode::SideBySide => {
             let _ = writeln!(
                 text,
                 "- mode: side by side. All servers started first (memory measured then, each \
-                 alone), paused with SIGSTOP; for each cell and run every model in turn \
-                 (order rotating per run) resumed together with tokio, both driven at once by \
-                 two load generators with the same arguments (spawned model first in odd \
-                 runs, tokio first in even runs), then both paused\n\
+                 alone); those that spin when idle (nonblocking) paused with SIGSTOP between \
+                 their measurements, the others idle; for each cell and run every model in \
+                 turn (order rotating per run) driven at the same time as tokio by two load \
+                 generators with the same arguments (spawned model first in odd runs, tokio \
+                 first in even runs)\n\
                  - what it cancels: steal time, CPU frequency and other tenants change \
                  within seconds and hit both servers in the same run, so the per-run ratio \
                  model ÷ tokio is steadier than a ratio of separate runs; the figures are \
@@ -530,7 +727,10 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
                  slice; only the ratios are figures, absolute values are not comparable with \
                  sequential runs"
             );
-            if settings.models.contains(&LabModel::Nonblocking) {
+            if settings
+                .models
+                .contains(&LabModel::Io(IoModel::Nonblocking))
+            {
                 let _ = writeln!(
                     text,
                     "- nonblocking busy-polls: side by side it takes CPU time from tokio's \
@@ -538,10 +738,14 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
                      ratios are reported as measured"
                 );
             }
-            if settings.models.contains(&LabModel::Threads) {
+            if settings.models.contains(&LabModel::Io(IoModel::Threads)) {
                 let _ = writeln!(
                     text,
-                    "- threads runs a thread per connection: the kernel shares the server CPU                      fairly per thread, not per process, so side by side its hundreds of                      threads take nearly all of it and tokio's one thread starves; its req/s,                      p50 and p99 ratios measure that starvation, only its CPU per request is                      a fair figure"
+                    "- threads runs a thread per connection: the kernel shares the server CPU \
+                     fairly per thread, not per process, so side by side its hundreds of \
+                     threads take nearly all of it and tokio's one thread starves; its req/s, \
+                     p50 and p99 ratios measure that starvation, only its CPU per request is \
+                     a fair figure"
                 );
             }
         }
@@ -569,4 +773,86 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_stay_narrow_whatever_their_size() {
+        let wide = RatioStats {
+            median: 12.345,
+            min: 9.876,
+            max: 150.2,
+        };
+        assert_eq!(spread(Some(wide)), "12.3 [9.876–150]");
+        let usual = RatioStats {
+            median: 0.9974,
+            min: 0.99,
+            max: 1.0021,
+        };
+        assert_eq!(spread(Some(usual)), "0.997 [0.990–1.002]");
+        assert_eq!(spread(None), "–");
+    }
+
+    #[test]
+    fn tables_pad_columns_and_keep_status_rows_out_of_the_widths() -> io::Result<()> {
+        let mut table = Table::new(&[("model", false), ("cell", false), ("figure", true)]);
+        table.lines.push(Line::Cells(vec![
+            "nonblocking".into(),
+            "10000 × 1024".into(),
+            "1.0".into(),
+        ]));
+        table.lines.push(Line::Status(
+            ["uring".into(), "all".into()],
+            "unavailable: ".repeat(10),
+        ));
+        let mut out = Vec::new();
+        table.write(&mut out)?;
+        let text = String::from_utf8(out).map_err(io::Error::other)?;
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "| model       | cell         | figure |");
+        assert_eq!(lines[1], "|-------------|--------------|-------:|");
+        assert_eq!(lines[2], "| nonblocking | 10000 × 1024 |    1.0 |");
+        // A long status is cut, not allowed to widen the table.
+        assert!(lines[3].starts_with("| uring       | all          | unavailable: "));
+        assert!(lines[3].chars().count() <= 100, "{}", lines[3]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_typical_spread_is_the_median_half_range() {
+        let stats = |min: f64, max: f64| {
+            Some(RatioStats {
+                median: 1.0,
+                min,
+                max,
+            })
+        };
+        let row = |cpu, p99, runs| PairRow {
+            model: LabModel::Tokio,
+            conns: 1,
+            size: 1,
+            status: "ok".into(),
+            runs,
+            cpu_per_request: cpu,
+            p99,
+            p50: None,
+            requests_per_sec: None,
+            memory_per_conn: None,
+            model_figures: Default::default(),
+            tokio_figures: Default::default(),
+            errors: 0,
+        };
+        // Half-ranges 0.02, 0.10 and 0.04: the median is 0.04. A one-run cell has no spread.
+        let rows = [
+            row(stats(0.98, 1.02), stats(0.9, 1.1), 3),
+            row(stats(0.96, 1.04), None, 3),
+            row(stats(0.5, 1.5), stats(0.5, 1.5), 1),
+        ];
+        let s = typical_spread(&rows).expect("a spread");
+        assert!((s - 0.04).abs() < 1e-9, "{s}");
+        assert_eq!(typical_spread(&rows[2..]), None);
+    }
 }

@@ -218,6 +218,7 @@ pub(crate) fn summarize_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::IoModel;
 
     fn sample(model: LabModel, cpu: f64, p99: f64, p50: f64, rps: f64) -> Sample {
         let mut s = super::super::empty_sample(model, 100, 64, 1, "ok".into());
@@ -248,9 +249,18 @@ mod tests {
         // Run 2 is slow for both servers (drift): its ratio is 1.0 like the others, while
         // the medians of each server's own runs would mix the slow run with the fast ones.
         let runs = [
-            (sample(LabModel::Epoll, 5.0, 100.0, 50.0, 10.0), 5.0),
-            (sample(LabModel::Epoll, 9.0, 180.0, 90.0, 6.0), 9.0),
-            (sample(LabModel::Epoll, 6.0, 120.0, 60.0, 9.0), 4.0),
+            (
+                sample(LabModel::Io(IoModel::Epoll), 5.0, 100.0, 50.0, 10.0),
+                5.0,
+            ),
+            (
+                sample(LabModel::Io(IoModel::Epoll), 9.0, 180.0, 90.0, 6.0),
+                9.0,
+            ),
+            (
+                sample(LabModel::Io(IoModel::Epoll), 6.0, 120.0, 60.0, 9.0),
+                4.0,
+            ),
         ];
         let ratios: Vec<PairRatios> = runs
             .iter()
@@ -272,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_zero_reference_or_a_failed_sample_gives_no_ratio() {
-        let m = sample(LabModel::Epoll, 5.0, 100.0, 50.0, 10.0);
+        let m = sample(LabModel::Io(IoModel::Epoll), 5.0, 100.0, 50.0, 10.0);
         let zero = sample(LabModel::Tokio, 0.0, 100.0, 50.0, 10.0);
         let r = pair_ratios(&m, &zero);
         assert_eq!(r.cpu_per_request, None);
@@ -280,11 +290,11 @@ mod tests {
 
         let mut failed = sample(LabModel::Tokio, 5.0, 100.0, 50.0, 10.0);
         failed.status = "failed: did not finish within 33 s".into();
-        let pair = Pair::new(&m, &failed, LabModel::Epoll);
+        let pair = Pair::new(&m, &failed, LabModel::Io(IoModel::Epoll));
         assert_eq!(pair.status, "tokio: failed: did not finish within 33 s");
         assert_eq!(pair.ratios, PairRatios::default());
 
-        let mut idle = sample(LabModel::Epoll, 5.0, 100.0, 50.0, 10.0);
+        let mut idle = sample(LabModel::Io(IoModel::Epoll), 5.0, 100.0, 50.0, 10.0);
         idle.requests = 0;
         let t = sample(LabModel::Tokio, 5.0, 100.0, 50.0, 10.0);
         assert_eq!(

@@ -9,6 +9,11 @@
 //! connections on an edge-triggered epoll loop; see [`driver`] for the cost per request.
 //! The report gives requests/s, latency percentiles (HdrHistogram, 3 significant digits),
 //! connect time and errors by kind, as a table or `--json`.
+//!
+//! Exit code: 1 when any request failed (an error of any kind: a refused connection, a
+//! reset, a wrong echo, an HTTP status outside 2xx, a request still unanswered after the
+//! drain), saying how many and of which kinds, unless `--max-errors` tolerates that many;
+//! 1 also when no request completed at all. The report is printed in full either way.
 
 mod driver;
 mod http;
@@ -39,14 +44,16 @@ const DRAIN: Duration = Duration::from_secs(2);
 #[derive(Debug, ClapArgs)]
 #[command(
     after_help = "Examples:\n  c10k load echo --target 127.0.0.1:7007 -c 1000 -d 10 --size 1024\n  \
-c10k load http --target 127.0.0.1:8080 -c 100 -d 5 --path /plaintext --json"
+c10k load http --target 127.0.0.1:8080 -c 100 -d 5 --path /plaintext --json\n\n\
+Exit code 1 when any request failed (refused, reset, wrong bytes, an HTTP status outside 2xx, \
+no answer by the end of the drain), with how many on stderr; --max-errors N tolerates N."
 )]
 pub(crate) struct Args {
     /// echo: ping-pong of --size bytes; http: keep-alive GETs of --path.
     #[arg(value_enum)]
     pub(crate) mode: Mode,
-    /// Server address.
-    #[arg(long, default_value = "127.0.0.1:7007")]
+    /// Server address, IP:PORT or HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:7007", value_parser = crate::net::parse_addr)]
     pub(crate) target: SocketAddr,
     /// Concurrent connections.
     #[arg(short = 'c', long = "connections", default_value_t = 100,
@@ -64,6 +71,10 @@ pub(crate) struct Args {
     /// Threads, each with its own event loop and share of the connections.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: u16,
+    /// Failed requests tolerated before the exit code becomes 1 (the report always counts
+    /// them; the lab, which reads the counts itself, passes its maximum).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub(crate) max_errors: u64,
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -126,7 +137,36 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if report.requests == 0 {
         anyhow::bail!("no request completed against {}", args.target);
     }
+    let failed = report.error_count() + report.unfinished;
+    if failed > args.max_errors {
+        anyhow::bail!("{}", failure_line(&report, failed));
+    }
     Ok(())
+}
+
+/// `41292 requests failed (41292 × http: status 404)`: how many, and the main kinds.
+fn failure_line(report: &Report, failed: u64) -> String {
+    let mut kinds: Vec<(u64, &str)> = report
+        .errors
+        .iter()
+        .map(|(kind, n)| (*n, kind.as_str()))
+        .collect();
+    if report.unfinished > 0 {
+        kinds.push((report.unfinished, "unanswered after the drain"));
+    }
+    kinds.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let shown: Vec<String> = kinds
+        .iter()
+        .take(3)
+        .map(|(n, kind)| format!("{n} × {kind}"))
+        .collect();
+    let more = if kinds.len() > 3 { ", ..." } else { "" };
+    let plural = if failed == 1 { "" } else { "s" };
+    format!(
+        "{failed} request{plural} failed ({}{more}); {} completed",
+        shown.join(", "),
+        report.requests
+    )
 }
 
 fn generate(args: &Args, request: Arc<[u8]>) -> anyhow::Result<Report> {

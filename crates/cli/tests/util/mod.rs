@@ -254,11 +254,21 @@ pub fn only_run_dir(out_dir: &std::path::Path) -> io::Result<std::path::PathBuf>
     Ok(runs[0].path())
 }
 
-/// The markdown table row of `model` in a lab's output.
+/// The first markdown table row of `model` in a lab's output (columns may be padded).
 pub fn table_row<'a>(stdout: &'a str, model: &str) -> &'a str {
-    let start = format!("| {model} |");
     stdout
         .lines()
-        .find(|l| l.starts_with(&start))
+        .find(|l| table_cells(l).first() == Some(&model))
         .unwrap_or_else(|| panic!("no {model} row in {stdout}"))
+}
+
+/// The trimmed cells of a markdown table row.
+pub fn table_cells(row: &str) -> Vec<&str> {
+    let inner = row.trim().strip_prefix('|').unwrap_or("");
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    if row.trim().starts_with('|') {
+        inner.split('|').map(str::trim).collect()
+    } else {
+        Vec::new()
+    }
 }

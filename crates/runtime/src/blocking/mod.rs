@@ -23,11 +23,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::executor::builder::Config;
+use crate::loom::lock;
 use crate::task::{self, list::OwnedTasks, Id, JoinHandle, Notified, RawTask, Schedule};
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 thread_local! {
     /// The pool this thread belongs to (its `Shared` address), 0 elsewhere.

@@ -69,7 +69,7 @@ pub(crate) mod uring;
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use backend::{Backend, ParseBackendError};
@@ -81,9 +81,7 @@ use scheduled_io::{ScheduledIo, Waiters};
 use selector::SelectorDriver;
 use uring::{UringConfig, UringDriver};
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::loom::lock;
 
 /// The IO driver of the current runtime (of the worker's choice on a multi-thread runtime).
 ///

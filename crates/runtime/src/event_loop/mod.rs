@@ -62,18 +62,15 @@ use std::os::fd::RawFd;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::driver::{Backend, Interest, ReadyEvent, Registration};
+use crate::loom::lock;
 use crate::task::{JoinHandle, LocalSet};
 use crate::time::{Instant, Sleep};
 use crate::Runtime;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 type LocalCallback = Box<dyn FnOnce()>;
 type SendCallback = Box<dyn FnOnce() + Send>;

@@ -3,6 +3,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::hooks::{PollHook, TaskMeta};
 use super::runtime::{Runtime, Scheduler};
 use super::{current_thread, multi_thread, scheduler, Handle, LongPoll, LongPollConfig};
 use crate::blocking;
@@ -24,8 +25,9 @@ use crate::time::TimeDriver;
 /// | [`uring_accept_queue`](Self::uring_accept_queue) | 1024 accepted connections queued per listener |
 /// | [`uring_single_issuer`](Self::uring_single_issuer) | on |
 /// | [`thread_name`](Self::thread_name) | `"c10k-worker"` (threads are `c10k-worker-0`, …, `c10k-worker-blocking-3`) |
-/// | [`long_poll_threshold`](Self::long_poll_threshold) | 100 ms, reported on stderr |
-/// | [`long_poll_watchdog`](Self::long_poll_watchdog) | on for multi-thread, off for current-thread |
+/// | [`long_poll_threshold`](Self::long_poll_threshold) | off (no long-poll detection) |
+/// | [`long_poll_watchdog`](Self::long_poll_watchdog) | on for multi-thread, off for current-thread (with a threshold) |
+/// | [`on_before_task_poll`](Self::on_before_task_poll), [`on_after_task_poll`](Self::on_after_task_poll) | none |
 /// | [`max_blocking_threads`](Self::max_blocking_threads) | 512 |
 /// | [`thread_keep_alive`](Self::thread_keep_alive) | 10 s |
 ///
@@ -63,6 +65,8 @@ pub(crate) struct Config {
     pub(crate) thread_name: String,
     pub(crate) stack_size: usize,
     pub(crate) long_poll: LongPollConfig,
+    pub(crate) before_poll: Option<PollHook>,
+    pub(crate) after_poll: Option<PollHook>,
     pub(crate) max_blocking_threads: usize,
     pub(crate) keep_alive: Duration,
     pub(crate) uring: UringConfig,
@@ -93,10 +97,12 @@ impl Builder {
                 thread_name: "c10k-worker".into(),
                 stack_size: 2 << 20,
                 long_poll: LongPollConfig {
-                    threshold: Some(Duration::from_millis(100)),
+                    threshold: None,
                     hook: None,
                     watchdog: None,
                 },
+                before_poll: None,
+                after_poll: None,
                 max_blocking_threads: 512,
                 keep_alive: Duration::from_secs(10),
                 uring: UringConfig::default(),
@@ -313,10 +319,23 @@ impl Builder {
         self
     }
 
-    /// Reports a task whose single poll holds its thread for longer than `threshold` (once per
-    /// task, see [`LongPoll`]): when the poll returns, or, for a poll still running, from a
-    /// watchdog thread that looks every `threshold / 2`. `Duration::MAX` effectively disables it; see also
-    /// [`disable_long_poll_report`](Self::disable_long_poll_report).
+    /// Reports a task whose single poll holds its thread for longer than `threshold`, once per
+    /// task (see [`LongPoll`]). Off by default.
+    ///
+    /// How it is measured (details in the [`executor`](crate::executor) docs, "Long polls"):
+    /// with the [watchdog](Self::long_poll_watchdog) (the multi-thread default), a thread that
+    /// looks every `threshold / 8` reports a poll *while* it runs, once it has seen it run for
+    /// the threshold (so a poll is surely reported once it lasts `threshold * 5 / 4`); without
+    /// it (the current-thread default, and the tasks of a [`LocalSet`](crate::task::LocalSet)),
+    /// a poll is reported when it returns, if it took the threshold or more. Both count wall
+    /// time, so a task blocked in a system call is found, but not the time the process was
+    /// stopped (`SIGSTOP`, Ctrl-Z, a debugger): a stopped-then-continued server reports
+    /// nothing. For that, building the runtime installs a `SIGCONT` handler once per process
+    /// (with `SA_RESTART`; it chains to the handler it replaces; a later
+    /// [`signal`](crate::signal::signal) for `SIGCONT` replaces it and brings back reports
+    /// of polls a stop interrupted).
+    ///
+    /// Cost: a hook around every task poll, a few nanoseconds (`BENCH-core.md`).
     ///
     /// # Examples
     ///
@@ -348,13 +367,16 @@ impl Builder {
         self
     }
 
-    /// No long-poll detection at all (saves one coarse clock read per task poll).
+    /// No long-poll detection (the default): undoes
+    /// [`long_poll_threshold`](Self::long_poll_threshold).
     ///
     /// # Examples
     ///
     /// ```
+    /// use std::time::Duration;
     /// let rt = c10k_runtime::Runtime::builder()
     ///     .current_thread()
+    ///     .long_poll_threshold(Duration::from_millis(100))
     ///     .disable_long_poll_report()
     ///     .build()?;
     /// # drop(rt);
@@ -365,9 +387,10 @@ impl Builder {
         self
     }
 
-    /// Whether a watchdog thread also reports a poll that is *still* running past the
-    /// threshold (a task stuck for good), instead of only when the poll returns. On by default
-    /// for the multi-thread scheduler; off for the current-thread one, which then starts no
+    /// Whether a watchdog thread measures long polls and reports a poll that is *still*
+    /// running past the threshold (a task stuck for good), instead of measuring each poll
+    /// when it returns. Only with a [threshold](Self::long_poll_threshold). On by default for
+    /// the multi-thread scheduler; off for the current-thread one, which then starts no
     /// thread at all (see the [`executor`](crate::executor) docs, "Long polls", for why a
     /// single-threaded process is cheaper).
     ///
@@ -397,7 +420,8 @@ impl Builder {
     }
 
     /// Where long-poll reports go, instead of stderr. Called on the thread that ran the poll,
-    /// or on the runtime's watchdog thread for a poll that is still running.
+    /// or on the runtime's watchdog thread for a poll that is still running. Reports are made
+    /// only with a [threshold](Self::long_poll_threshold).
     ///
     /// # Examples
     ///
@@ -407,6 +431,7 @@ impl Builder {
     /// let sink = Arc::clone(&seen);
     /// let rt = c10k_runtime::Runtime::builder()
     ///     .current_thread()
+    ///     .long_poll_threshold(std::time::Duration::from_millis(100))
     ///     .on_long_poll(move |report| sink.lock().unwrap().push(report.id))
     ///     .build()?;
     /// # drop(rt);
@@ -414,6 +439,87 @@ impl Builder {
     /// ```
     pub fn on_long_poll(mut self, hook: impl Fn(&LongPoll) + Send + Sync + 'static) -> Builder {
         self.config.long_poll.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `f` right before each poll of a task, on the thread that polls it, with the
+    /// task's id and name ([`TaskMeta`]), like tokio's `on_before_task_poll`.
+    ///
+    /// It is called for the tasks of the runtime and of the [`LocalSet`](crate::task::LocalSet)s
+    /// it drives, not for [`spawn_blocking`](crate::spawn_blocking) closures nor for the
+    /// future given to `block_on` (which is not a task). It runs on the scheduler's hot path,
+    /// once per poll: keep it short, and never let it panic (a panic unwinds out of the
+    /// scheduler: `block_on` or the worker thread). Installing any poll hook adds a reference
+    /// count increment and decrement per poll (`BENCH-core.md`); without hooks a poll costs
+    /// nothing extra.
+    ///
+    /// # Examples
+    ///
+    /// Counting polls per task, the beginnings of a task dump:
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::sync::{Arc, Mutex};
+    /// let polls = Arc::new(Mutex::new(HashMap::new()));
+    /// let sink = Arc::clone(&polls);
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .on_before_task_poll(move |meta| *sink.lock().unwrap().entry(meta.id()).or_insert(0) += 1)
+    ///     .build()?;
+    /// let id = rt.block_on(async {
+    ///     let h = c10k_runtime::spawn(async {
+    ///         c10k_runtime::task::yield_now().await; // a second poll
+    ///     });
+    ///     let id = h.id();
+    ///     h.await.unwrap();
+    ///     id
+    /// });
+    /// assert_eq!(polls.lock().unwrap()[&id], 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_before_task_poll(
+        mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> Builder {
+        self.config.before_poll = Some(Arc::new(f));
+        self
+    }
+
+    /// Calls `f` right after each poll of a task (when the poll returned, whether the task
+    /// completed or not), on the thread that polled it; the counterpart of
+    /// [`on_before_task_poll`](Self::on_before_task_poll), with the same rules, like tokio's
+    /// `on_after_task_poll`.
+    ///
+    /// # Examples
+    ///
+    /// Tracking which task each thread is polling (what a task dump prints):
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let current = Arc::new(Mutex::new(None::<String>));
+    /// let (set, clear) = (Arc::clone(&current), Arc::clone(&current));
+    /// let rt = c10k_runtime::Runtime::builder()
+    ///     .current_thread()
+    ///     .on_before_task_poll(move |m| *set.lock().unwrap() = m.name().map(String::from))
+    ///     .on_after_task_poll(move |_| *clear.lock().unwrap() = None)
+    ///     .build()?;
+    /// let seen = Arc::clone(&current);
+    /// let inside = rt.block_on(async move {
+    ///     c10k_runtime::task::Builder::new()
+    ///         .name("handler")
+    ///         .spawn(async move { seen.lock().unwrap().clone() })
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// assert_eq!(inside.as_deref(), Some("handler"));
+    /// assert!(current.lock().unwrap().is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_after_task_poll(
+        mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> Builder {
+        self.config.after_poll = Some(Arc::new(f));
         self
     }
 
@@ -486,7 +592,7 @@ impl Builder {
         match self.kind {
             Kind::CurrentThread => {
                 let driver = Arc::new(Driver::new(config.backend, &config.uring)?);
-                let h = current_thread::Handle::new(driver, time, pool.spawner(), &config);
+                let h = current_thread::Handle::new(driver, time, pool.spawner(), &config)?;
                 let handle = Handle {
                     inner: scheduler::Handle::CurrentThread(Arc::clone(&h)),
                 };
@@ -511,6 +617,8 @@ impl fmt::Debug for Builder {
             .field("backend", &self.config.backend)
             .field("thread_name", &self.config.thread_name)
             .field("long_poll", &self.config.long_poll)
+            .field("before_poll", &self.config.before_poll.is_some())
+            .field("after_poll", &self.config.after_poll.is_some())
             .field("max_blocking_threads", &self.config.max_blocking_threads)
             .field("keep_alive", &self.config.keep_alive)
             .finish()

@@ -26,11 +26,14 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::Duration;
 
+use super::builder::Config;
+use super::hooks::{self, TaskHooks};
 use super::inject::Inject;
-use super::{builder::Config, LongPollConfig};
+use super::park;
 use crate::blocking;
 use crate::context::{self, Scoped};
 use crate::driver::Driver;
+use crate::loom::lock;
 use crate::task::{self, Id, JoinHandle, Notified, RawTask, Schedule};
 use crate::time::TimeDriver;
 
@@ -46,9 +49,11 @@ pub(crate) struct Handle {
     pub(crate) driver: Arc<Driver>,
     pub(crate) time: Arc<TimeDriver>,
     pub(crate) blocking: blocking::Spawner,
-    pub(crate) long_poll: LongPollConfig,
-    /// Reports polls still stuck (see `watchdog.rs`); slot 0 is the driving thread's.
-    watchdog: Option<Arc<super::watchdog::Watchdog>>,
+    /// What runs around each task poll, `None` without any (`hooks.rs`); the driving
+    /// thread is thread 0 of the long-poll watchdog.
+    pub(crate) hooks: Option<Arc<TaskHooks>>,
+    /// Injected park failures (`Handle::inject_park_failures`).
+    pub(crate) park_faults: park::Faults,
     /// The core, while no thread is driving the runtime.
     core: Mutex<Option<Box<Core>>>,
     /// Threads in `block_on` waiting for the core to come back.
@@ -65,14 +70,12 @@ struct Core {
 struct Driving {
     handle: Arc<Handle>,
     run_queue: RefCell<VecDeque<Notified>>,
+    /// The failure streak of the driver's park (`park.rs`).
+    park_failures: RefCell<park::Streak>,
 }
 
 thread_local! {
     static CURRENT: Scoped<Driving> = const { Scoped::new() };
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Handle {
@@ -81,20 +84,15 @@ impl Handle {
         time: Arc<TimeDriver>,
         blocking: blocking::Spawner,
         config: &Config,
-    ) -> Arc<Handle> {
+    ) -> std::io::Result<Arc<Handle>> {
         let h = Arc::new(Handle {
             inject: Inject::new(),
             owned: task::list::OwnedTasks::new(1),
             driver,
             time,
             blocking,
-            long_poll: config.long_poll.clone(),
-            watchdog: super::watchdog::Watchdog::start(
-                &config.long_poll,
-                1,
-                &config.thread_name,
-                false,
-            ),
+            hooks: TaskHooks::new(config, 1, false)?,
+            park_faults: park::Faults::default(),
             core: Mutex::new(Some(Box::new(Core {
                 run_queue: VecDeque::with_capacity(64),
                 tick: 0,
@@ -103,7 +101,7 @@ impl Handle {
         });
         let driver = Arc::clone(&h.driver);
         h.time.set_unpark(Arc::new(move || driver.wake()));
-        h
+        Ok(h)
     }
 
     pub(crate) fn spawn<F>(
@@ -147,10 +145,6 @@ impl Schedule for Arc<Handle> {
 
     fn release(&self, task: RawTask) -> bool {
         self.owned.remove(task)
-    }
-
-    fn long_poll(&self) -> Option<&LongPollConfig> {
-        Some(&self.long_poll)
     }
 }
 
@@ -198,14 +192,12 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
             let driving = Driving {
                 handle: Arc::clone(handle),
                 run_queue: RefCell::new(core.run_queue),
+                park_failures: RefCell::new(park::Streak::default()),
             };
             let tick = core.tick;
             let (out, tick) = CURRENT.with(|cur| {
-                let slot = handle.watchdog.as_ref().map(|w| w.slot(0));
                 cur.set(&driving, || {
-                    context::with_watch_slot(slot, || {
-                        driving.run(future.as_mut(), &signal, &waker, tick)
-                    })
+                    driving.run(future.as_mut(), &signal, &waker, tick)
                 })
             });
             // Give the core back, and tell a waiting `block_on` it may take it.
@@ -254,15 +246,15 @@ impl Driving {
                 // yields to the tasks too.
                 let prev = context::budget();
                 context::set_budget(Some(task::coop::BUDGET));
-                context::invalidate_poll_stamp();
                 let res = future.as_mut().poll(&mut cx);
-                context::invalidate_poll_stamp();
                 context::set_budget(prev);
                 if let Poll::Ready(out) = res {
                     return (out, tick);
                 }
             }
             let mut ran = 0;
+            // Read once per turn: `None` (no hook) runs tasks directly.
+            let hooks = self.handle.hooks.as_deref();
             // A woken `block_on` future waits for the batch: breaking out early would let a
             // future that keeps yielding starve every task.
             while ran < EVENT_INTERVAL {
@@ -276,7 +268,7 @@ impl Driving {
                     local.or_else(|| self.handle.next_remote())
                 };
                 let Some(task) = task else { break };
-                task.run();
+                hooks::run(hooks, task, Some(0));
                 ran += 1;
             }
             let busy = ran == EVENT_INTERVAL
@@ -290,16 +282,14 @@ impl Driving {
     fn park(&self, busy: bool, signal: &BlockOnWaker) {
         let h = &self.handle;
         if busy {
-            let _ = h.driver.park(Some(Duration::ZERO), || true);
-            context::invalidate_poll_stamp();
+            self.checked(|| h.driver.park(Some(Duration::ZERO), || true));
             h.time.process();
             return;
         }
         if h.time.is_paused() {
             // Paused clock (tests): look at IO first, and only jump the clock forward when
             // nothing at all can happen otherwise.
-            let n = h.driver.park(Some(Duration::ZERO), || true).unwrap_or(0);
-            context::invalidate_poll_stamp();
+            let n = self.checked(|| h.driver.park(Some(Duration::ZERO), || true));
             h.time.process();
             if n > 0
                 || !self.run_queue.borrow().is_empty()
@@ -310,13 +300,31 @@ impl Driving {
             }
         }
         let timeout = h.time.next_timeout();
-        let _ = h.driver.park(timeout, || {
-            self.run_queue.borrow().is_empty()
-                && h.inject.is_empty()
-                && !signal.woken.load(Ordering::Acquire)
+        self.checked(|| {
+            h.driver.park(timeout, || {
+                self.run_queue.borrow().is_empty()
+                    && h.inject.is_empty()
+                    && !signal.woken.load(Ordering::Acquire)
+            })
         });
-        context::invalidate_poll_stamp();
         h.time.process();
+    }
+
+    /// Applies the park failure protocol (`park.rs`) to one park: the number of events, 0
+    /// after a failure that will be retried.
+    ///
+    /// # Panics
+    ///
+    /// When the failures are final: `block_on` ends with the driver's error.
+    fn checked(&self, park: impl FnOnce() -> std::io::Result<usize>) -> usize {
+        let res = self
+            .park_failures
+            .borrow_mut()
+            .check(&self.handle.park_faults, park);
+        match res {
+            Ok(n) => n,
+            Err(e) => panic!("{e}"),
+        }
     }
 }
 
@@ -329,7 +337,7 @@ pub(crate) fn shutdown(handle: &Arc<Handle>) {
     let core = lock(&handle.core).take();
     drop(core);
     handle.driver.shutdown();
-    if let Some(w) = &handle.watchdog {
-        w.shutdown();
+    if let Some(h) = &handle.hooks {
+        h.shutdown();
     }
 }

@@ -211,6 +211,30 @@ impl Handle {
     pub fn num_blocking_threads(&self) -> usize {
         self.inner.blocking().num_threads()
     }
+
+    /// Fault injection for tests: makes the next `n` waits of the runtime's IO driver(s)
+    /// fail, as a failing `epoll_wait` would, to exercise the scheduler's retry, report and
+    /// give-up path (see the [`executor`](crate::executor) docs, "When the IO driver fails").
+    /// Not part of the stable API.
+    ///
+    /// # Examples
+    ///
+    /// A few failures are retried; the runtime carries on:
+    ///
+    /// ```
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+    /// rt.handle().inject_park_failures(2);
+    /// let v = rt.block_on(async {
+    ///     c10k_runtime::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     7
+    /// });
+    /// assert_eq!(v, 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[doc(hidden)]
+    pub fn inject_park_failures(&self, n: u32) {
+        self.inner.inject_park_failures(n);
+    }
 }
 
 impl fmt::Debug for Handle {

@@ -62,7 +62,8 @@ impl Inject {
         t
     }
 
-    /// Pops up to `n` tasks into `f` under one lock acquisition.
+    /// Pops up to `n` tasks into `f` under one lock acquisition. `f` runs with the lock held:
+    /// it must not touch this queue (it would deadlock).
     pub(crate) fn pop_n(&self, n: usize, mut f: impl FnMut(Notified)) -> usize {
         if self.is_empty() {
             return 0;

@@ -43,15 +43,26 @@
 //! 4. There is no lock shared by all workers on the IO path.
 //!
 //! The cost: a worker busy with long polls delays its own registrations' events (by at most
-//! 61 task polls). Long polls are reported (see [`Builder::long_poll_threshold`]).
+//! 61 task polls). Long polls can be reported (see [`Builder::long_poll_threshold`]).
+//!
+//! ## Diagnostics are hooks around the poll
+//!
+//! The task core (`task/raw.rs`) only transitions and polls. Whatever observes task polls
+//! wraps `Notified::run` from the scheduler's side (`hooks.rs`), in the shape of tokio's
+//! before/after-poll hooks: the user's [`Builder::on_before_task_poll`] and
+//! [`Builder::on_after_task_poll`] (they see a [`TaskMeta`]: id and name), and long-poll
+//! detection (`watchdog.rs`). A scheduler without any of them holds `None` and runs tasks
+//! directly; the check is one branch per task on a field read once per turn.
 //!
 //! ## Long polls
 //!
-//! A task poll that holds its thread for longer than the threshold (100 ms by default) is
-//! reported once per task, with its id, name and duration: when the poll returns (one coarse
-//! clock read per poll, see `LongPollConfig`), or, if it is still running, by a watchdog
-//! thread per runtime that looks every half threshold (`watchdog.rs`), so a task stuck for
-//! good does not take a worker away unnoticed.
+//! Off by default. With [`Builder::long_poll_threshold`], a task poll that holds its thread
+//! for longer than the threshold is reported once per task, with its id, name and duration:
+//! on a multi-thread runtime by a watchdog thread that looks every eighth of the threshold
+//! and reports a poll *while* it is still running (so a task stuck for good does not take a
+//! worker away unnoticed); on a current-thread runtime when the poll returns (two coarse
+//! clock reads per poll). Neither counts the time the process spends stopped (`SIGSTOP`,
+//! Ctrl-Z, a debugger): see `watchdog.rs`.
 //!
 //! The watchdog is on by default for the multi-thread scheduler only. A current-thread
 //! runtime starts no thread of its own, so its process can stay single-threaded, and Linux
@@ -59,6 +70,13 @@
 //! not shared, so looking a descriptor up takes no reference count, and glibc skips the
 //! cancellation bookkeeping around blocking calls. For an echo server that is about 1 % of
 //! its CPU (`crates/cli/LAB.md`). [`Builder::long_poll_watchdog`] turns it on.
+//!
+//! ## When the IO driver fails
+//!
+//! A failed wait for IO (`epoll_wait` returning an error other than `EINTR`, which the
+//! selector retries) is retried with a growing pause, and the first failure of a streak is
+//! reported on stderr; after twelve failures in a row (about a second), `block_on` panics
+//! with the error (see `park.rs`).
 //!
 //! ## Timers
 //!
@@ -69,14 +87,17 @@
 pub(crate) mod builder;
 pub(crate) mod current_thread;
 mod handle;
+pub(crate) mod hooks;
 pub(crate) mod inject;
 pub(crate) mod multi_thread;
+pub(crate) mod park;
 mod runtime;
 pub(crate) mod scheduler;
 pub(crate) mod watchdog;
 
 pub use builder::Builder;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use hooks::TaskMeta;
 pub use runtime::{run, Runtime};
 
 use std::fmt;
@@ -104,7 +125,9 @@ pub struct LongPoll {
     /// Its name, if it was spawned with [`task::Builder::name`](crate::task::Builder::name).
     pub name: Option<String>,
     /// How long the single poll took (measured with the coarse monotonic clock, resolution
-    /// a few milliseconds); if `still_running`, how long it has taken so far.
+    /// a few milliseconds, when the threshold is at least 50 ms); if `still_running`, how
+    /// long the watchdog has seen it running so far (never more than it ran, and never
+    /// counting time the process was stopped).
     pub duration: Duration,
     /// `true` when the report comes from the watchdog while the poll has not returned (the
     /// task may be stuck for good); `false` when the poll returned.
@@ -138,7 +161,7 @@ impl fmt::Display for LongPoll {
 
 pub(crate) type LongPollHook = Arc<dyn Fn(&LongPoll) + Send + Sync>;
 
-/// Long-poll detection settings, shared by the scheduler's tasks.
+/// Long-poll detection settings, as the builder collected them (see `watchdog.rs`).
 #[derive(Clone)]
 pub(crate) struct LongPollConfig {
     pub(crate) threshold: Option<Duration>,
@@ -146,63 +169,6 @@ pub(crate) struct LongPollConfig {
     /// Whether a watchdog thread reports polls still running; `None`: the flavor's default
     /// (on for the multi-thread scheduler, off for the current-thread one).
     pub(crate) watchdog: Option<bool>,
-}
-
-impl LongPollConfig {
-    /// Nanoseconds of `CLOCK_MONOTONIC_COARSE` (a vDSO read of ~15 ns, a few milliseconds
-    /// of resolution), or of the fine clock when the threshold is too small for that
-    /// resolution.
-    #[inline]
-    pub(crate) fn clock(threshold: Duration) -> u64 {
-        let id = if threshold >= Duration::from_millis(50) {
-            rustix::time::ClockId::MonotonicCoarse
-        } else {
-            rustix::time::ClockId::Monotonic
-        };
-        let t = rustix::time::clock_gettime(id);
-        (t.tv_sec as u64) * 1_000_000_000 + t.tv_nsec as u64
-    }
-
-    /// Called by the task harness right before a poll: the start time. One clock read per
-    /// poll suffices in steady state: the end of the previous poll on this thread is the
-    /// start of this one, unless something else ran in between, in which case that code
-    /// invalidated the stamp (`context::invalidate_poll_stamp`: after a park, around
-    /// `block_on`'s own future).
-    #[inline]
-    pub(crate) fn start(&self) -> Option<u64> {
-        let threshold = self.threshold?;
-        let stamp = crate::context::take_poll_stamp();
-        Some(if stamp != 0 {
-            stamp
-        } else {
-            Self::clock(threshold)
-        })
-    }
-
-    /// Called by the task harness right after a poll that started at `start`.
-    #[inline]
-    pub(crate) fn finish(&self, start: Option<u64>, header: &crate::task::Header, watched: bool) {
-        let (Some(start), Some(threshold)) = (start, self.threshold) else {
-            return;
-        };
-        let end = Self::clock(threshold);
-        crate::context::set_poll_stamp(end);
-        let duration = Duration::from_nanos(end.saturating_sub(start));
-        // `watched`: the watchdog already reported this poll while it ran.
-        if duration < threshold || !header.state.set_reported() || watched {
-            return;
-        }
-        let report = LongPoll {
-            id: header.id,
-            name: header.name().map(str::to_owned),
-            duration,
-            still_running: false,
-        };
-        match &self.hook {
-            Some(hook) => hook(&report),
-            None => eprintln!("c10k: {report}"),
-        }
-    }
 }
 
 impl fmt::Debug for LongPollConfig {

@@ -67,7 +67,12 @@ impl Runtime {
     /// # Panics
     ///
     /// Panics when called from inside a runtime (from a task or another `block_on`), which
-    /// would block a thread that the runtime needs; and if `future` panics.
+    /// would block a thread that the runtime needs; if `future` panics; and if the IO driver
+    /// cannot wait for events any more (a wait that fails twelve times in a row, about a
+    /// second of retrying with backoff; the first failure is reported on stderr), with a
+    /// message carrying the error: a runtime that cannot wait for IO cannot make progress,
+    /// and there is nothing left for the caller to retry (see the
+    /// [`executor`](crate::executor) docs, "When the IO driver fails").
     ///
     /// # Examples
     ///
@@ -221,7 +226,8 @@ impl fmt::Debug for Runtime {
 /// # Panics
 ///
 /// Panics if the runtime cannot be created (no selector, e.g. out of descriptors), if called
-/// from inside a runtime, or if `future` panics.
+/// from inside a runtime, if `future` panics, or if the IO driver fails for good (as
+/// [`Runtime::block_on`]).
 ///
 /// # Examples
 ///

@@ -68,10 +68,28 @@ impl Handle {
         }
     }
 
-    pub(crate) fn long_poll(&self) -> &crate::executor::LongPollConfig {
+    /// What runs around each task poll (`hooks.rs`); a `LocalSet` driven on this runtime
+    /// runs its tasks with them too.
+    pub(crate) fn hooks(&self) -> Option<&std::sync::Arc<crate::executor::hooks::TaskHooks>> {
         match self {
-            Handle::CurrentThread(h) => &h.long_poll,
-            Handle::MultiThread(h) => &h.long_poll,
+            Handle::CurrentThread(h) => h.hooks.as_ref(),
+            Handle::MultiThread(h) => h.hooks.as_ref(),
+        }
+    }
+
+    /// Makes the next `n` parks of the runtime's IO driver(s) fail (`park.rs`).
+    pub(crate) fn inject_park_failures(&self, n: u32) {
+        // Wake the drivers too: a thread already parked without a timeout would otherwise
+        // never reach its next park, where the failures are taken.
+        match self {
+            Handle::CurrentThread(h) => {
+                h.park_faults.add(n);
+                h.driver.wake();
+            }
+            Handle::MultiThread(h) => {
+                h.park_faults.add(n);
+                h.drivers().for_each(Driver::wake);
+            }
         }
     }
 

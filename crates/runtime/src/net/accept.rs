@@ -53,7 +53,7 @@ impl Acceptor {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Backoff> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::loom::lock(&self.state)
     }
 
     /// Accepts one connection on `io`: `accept4(NONBLOCK | CLOEXEC)`, retried on `EINTR`

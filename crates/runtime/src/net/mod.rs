@@ -52,6 +52,7 @@ mod accept;
 mod addr;
 mod io;
 pub(crate) mod split;
+mod stream;
 mod sys;
 pub mod tcp;
 mod udp;

@@ -156,7 +156,7 @@ impl fmt::Display for JoinError {
         match &self.repr {
             Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
             Repr::Panic(p) => {
-                let p = p.lock().unwrap_or_else(|e| e.into_inner());
+                let p = crate::loom::lock(p);
                 match panic_message(&**p) {
                     Some(msg) => write!(f, "task {} panicked with message {msg:?}", self.id),
                     None => write!(f, "task {} panicked", self.id),
@@ -171,7 +171,7 @@ impl fmt::Debug for JoinError {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
             Repr::Panic(p) => {
-                let p = p.lock().unwrap_or_else(|e| e.into_inner());
+                let p = crate::loom::lock(p);
                 match panic_message(&**p) {
                     Some(msg) => write!(f, "JoinError::Panic({:?}, {msg:?}, ..)", self.id),
                     None => write!(f, "JoinError::Panic({:?}, ..)", self.id),

@@ -29,10 +29,6 @@ impl Id {
         Id(NonZeroU64::new(n).expect("task id counter wrapped"))
     }
 
-    pub(crate) fn from_u64(n: u64) -> Id {
-        Id(NonZeroU64::new(n).expect("task ids are never zero"))
-    }
-
     /// The id as a number (the first task spawned by the process is 1).
     ///
     /// # Examples

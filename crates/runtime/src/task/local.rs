@@ -27,6 +27,7 @@ use std::task::{Context, Poll, Waker};
 use super::list::OwnedTasks;
 use super::{Id, JoinHandle, Notified, RawTask, Schedule};
 use crate::context::Scoped;
+use crate::executor::hooks::{self, TaskHooks};
 use crate::executor::inject::Inject;
 
 /// Tasks run per poll of `run_until` before it yields back to the runtime.
@@ -36,9 +37,9 @@ struct Shared {
     remote: Inject,
     waker: Mutex<Option<Waker>>,
     owned: OwnedTasks,
-    /// The long-poll settings of the runtime that first drives the set (its tasks are
-    /// reported like the runtime's own).
-    long_poll: std::sync::OnceLock<Option<crate::executor::LongPollConfig>>,
+    /// The task-poll hooks of the runtime that first drives the set (its tasks are observed
+    /// like the runtime's own).
+    hooks: std::sync::OnceLock<Option<Arc<TaskHooks>>>,
 }
 
 impl Shared {
@@ -117,7 +118,7 @@ impl LocalSet {
                     remote: Inject::new(),
                     waker: Mutex::new(None),
                     owned: OwnedTasks::new(1),
-                    long_poll: std::sync::OnceLock::new(),
+                    hooks: std::sync::OnceLock::new(),
                 }),
                 queue: RefCell::new(VecDeque::new()),
             },
@@ -181,6 +182,7 @@ impl LocalSet {
     }
 
     fn tick(&self) -> bool {
+        let hooks = self.cx.shared.hooks.get().and_then(Option::as_deref);
         for _ in 0..TASKS_PER_TICK {
             let task = self
                 .cx
@@ -189,7 +191,8 @@ impl LocalSet {
                 .pop_front()
                 .or_else(|| self.cx.shared.remote.pop());
             match task {
-                Some(t) => t.run(),
+                // Polled inside another poll: no watchdog slot of its own.
+                Some(t) => hooks::run(hooks, t, None),
                 None => return false,
             }
         }
@@ -250,8 +253,8 @@ impl<F: Future> Future for RunUntil<'_, F> {
         let set = *me.set;
         set.cx
             .shared
-            .long_poll
-            .get_or_init(|| crate::context::with_handle(|h| h.map(|h| h.long_poll().clone())));
+            .hooks
+            .get_or_init(|| crate::context::with_handle(|h| h.and_then(|h| h.hooks().cloned())));
         {
             let mut w = crate::loom::lock(&set.cx.shared.waker);
             if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -323,10 +326,6 @@ impl Schedule for LocalSchedule {
 
     fn release(&self, task: RawTask) -> bool {
         self.0.owned.remove(task)
-    }
-
-    fn long_poll(&self) -> Option<&crate::executor::LongPollConfig> {
-        self.0.long_poll.get().and_then(Option::as_ref)
     }
 }
 

@@ -101,6 +101,23 @@ impl Notified {
         self.0.into_raw()
     }
 
+    /// A new counted reference to the same task, which keeps the cell alive after [`run`]
+    /// gave this entry's reference up (the poll hooks read the task's id and name after the
+    /// poll, when the task may have completed and been released).
+    ///
+    /// [`run`]: Notified::run
+    pub(crate) fn to_task(&self) -> Task {
+        let raw = (self.0).0;
+        raw.header().state.ref_inc();
+        Task(raw)
+    }
+
+    /// The task's pointer, without its reference: valid while this entry (or another
+    /// reference) keeps the task alive.
+    pub(crate) fn raw(&self) -> RawTask {
+        (self.0).0
+    }
+
     /// # Safety
     ///
     /// `raw` carries one reference that was a `Notified` (e.g. from a run queue slot).
@@ -122,11 +139,6 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
     /// Removes a completing task from the owned list (see `list.rs`).
     fn release(&self, task: RawTask) -> bool;
-
-    /// The long-poll report settings, or `None` where blocking is the point (blocking pool).
-    fn long_poll(&self) -> Option<&crate::executor::LongPollConfig> {
-        None
-    }
 }
 
 /// Allocates a task for scheduler `S`: returns the list's reference, the first queue entry,

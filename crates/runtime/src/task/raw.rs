@@ -8,10 +8,13 @@
 //!
 //! # Protocols
 //!
-//! 1. *Run*: a queue entry (`Notified`) owns a reference. `poll` takes the task
+//! 1. *Run*: a queue entry (`Notified`) owns a reference. `poll` is transition → poll →
+//!    transition, nothing else (as in async-task and tokio's harness): it takes the task
 //!    (`transition_to_running`), polls the future with a waker borrowed from that reference,
 //!    then either completes, or goes idle (dropping the reference), or, if woken meanwhile,
-//!    re-queues itself with the same reference.
+//!    re-queues itself with the same reference. Whatever observes polls (long-poll
+//!    detection, user hooks) wraps this call from the scheduler's side
+//!    (`executor/hooks.rs`).
 //! 2. *Complete*: the stage gets the output (or the failure); `COMPLETE` is set and
 //!    `RUNNING` cleared in one atomic step whose prior value says whether a `JoinHandle` wants
 //!    the output (else the runner drops it) and whether it left a waker to wake. The task
@@ -135,19 +138,10 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the runner's reference outlives `waker`, which is never dropped (ManuallyDrop).
     let waker = ManuallyDrop::new(unsafe { waker::from_raw(ptr) });
     let mut cx = Context::from_waker(&waker);
-    let long_poll = cell.scheduler.long_poll();
-    let start = long_poll.and_then(|l| l.start());
     let guard = crate::context::enter_task(cell.header.id);
-    if let Some(start) = start {
-        crate::context::watch_begin(&cell.header, start);
-    }
     // SAFETY: we hold `RUNNING`, so the stage is ours.
     let done = unsafe { poll_future(cell, &mut cx) };
     drop(guard);
-    if let Some(l) = long_poll {
-        let watched = crate::context::watch_end(cell.header.id);
-        l.finish(start, &cell.header, watched);
-    }
     if done {
         // SAFETY: still `RUNNING`.
         unsafe { complete(cell, ptr) };

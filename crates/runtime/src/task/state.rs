@@ -3,8 +3,8 @@
 //! half-updated.
 //!
 //! ```text
-//!  63 ............ 7 | 6         | 5          | 4             | 3      | 2        | 1         | 0
-//!  refcount (REF_ONE) | REPORTED  | JOIN_WAKER | JOIN_INTEREST | CLOSED | COMPLETE | SCHEDULED | RUNNING
+//!  63 ............ 6 | 5          | 4             | 3      | 2        | 1         | 0
+//!  refcount (REF_ONE) | JOIN_WAKER | JOIN_INTEREST | CLOSED | COMPLETE | SCHEDULED | RUNNING
 //! ```
 //!
 //! # The bits
@@ -24,9 +24,9 @@
 //! * `JOIN_WAKER`: the join waker slot holds a waker and belongs to the runtime, which may
 //!   read it (to wake the `JoinHandle`) once the task completes. While it is clear and the
 //!   task is not complete, the slot belongs to the `JoinHandle`.
-//! * `REPORTED`: a long poll of this task was reported (tasks are reported once). Set by
-//!   the runner after a long poll, or by the watchdog during one (`executor/watchdog.rs`).
-//!   Never cleared.
+//!
+//! Nothing here knows about diagnostics: long-poll detection, user poll hooks and task dumps
+//! observe tasks from the scheduler's side (`executor/hooks.rs`), never through this word.
 //!
 //! # References
 //!
@@ -42,10 +42,9 @@ pub(crate) const COMPLETE: usize = 1 << 2;
 pub(crate) const CLOSED: usize = 1 << 3;
 pub(crate) const JOIN_INTEREST: usize = 1 << 4;
 pub(crate) const JOIN_WAKER: usize = 1 << 5;
-pub(crate) const REPORTED: usize = 1 << 6;
-const STATE_MASK: usize = (1 << 7) - 1;
+const STATE_MASK: usize = (1 << 6) - 1;
 /// One reference in the count that occupies the bits above the state bits.
-pub(crate) const REF_ONE: usize = 1 << 7;
+pub(crate) const REF_ONE: usize = 1 << 6;
 
 /// The state word of one task (see the module docs).
 pub(crate) struct State {
@@ -296,11 +295,6 @@ impl State {
                 (Some(s.0 & !JOIN_WAKER), Ok(()))
             }
         })
-    }
-
-    /// Marks the task's long poll as reported; returns false if it already was.
-    pub(crate) fn set_reported(&self) -> bool {
-        self.val.fetch_or(REPORTED, Relaxed) & REPORTED == 0
     }
 
     pub(crate) fn ref_inc(&self) {

@@ -152,8 +152,6 @@ impl Clock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // The state is plain data updated in one step: a panic elsewhere cannot leave it torn.
-        self.state
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        crate::loom::lock(&self.state)
     }
 }

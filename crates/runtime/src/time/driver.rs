@@ -298,9 +298,7 @@ impl TimeDriver {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every update of `Inner` is completed before any code that may panic runs (wakers
         // are called outside the lock), so a poisoned lock holds consistent state.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        crate::loom::lock(&self.inner)
     }
 }
 

@@ -18,12 +18,13 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags};
 
 use super::{already_exists, borrow, not_found, timespec, Notifier};
+use crate::lock;
 use crate::{Event, Events, Interest, Token};
 
 /// A `poll(2)` selector.
@@ -64,12 +65,6 @@ struct PollSet {
     /// Where the next scan starts, so that a full `Events` does not starve
     /// the entries behind it.
     cursor: usize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock leaves the data consistent (every
-    // critical section is a few plain assignments), so poisoning is ignored.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Selector {

@@ -22,13 +22,14 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustix::event::{fd_set_insert, fd_set_num_elements, fd_set_remove, FdSetElement, FdSetIter};
 use rustix::io::Errno;
 
 use super::{already_exists, borrow, not_found, timespec, Notifier};
+use crate::lock;
 use crate::{Event, Events, Interest, Token, FD_SETSIZE};
 
 /// A `select(2)` selector.
@@ -86,12 +87,6 @@ impl Bitmap {
         let len = fd_set_num_elements(FD_SETSIZE, FD_SETSIZE as RawFd);
         Bitmap(vec![FdSetElement::default(); len])
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section leaves the data consistent, so poisoning is
-    // ignored.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Refuses descriptor values `select(2)` cannot represent; `what` names the

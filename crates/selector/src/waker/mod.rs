@@ -28,10 +28,11 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use pending::Pending;
 
+use crate::lock;
 use crate::sys::Notifier;
 use crate::{Event, Events, Selector, Token};
 
@@ -148,11 +149,6 @@ struct WakerEntry {
     /// The `Waker` was dropped with a wake pending; set and read under the
     /// `entries` lock. The entry goes once that wake is reported.
     dropped: AtomicBool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The list stays consistent across a panic (push / retain / reads).
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Wakers {

@@ -15,11 +15,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::builder::Config;
+use super::hooks::TaskHooks;
 use super::inject::Inject;
-use super::LongPollConfig;
+use super::park;
 use crate::blocking;
 use crate::context;
 use crate::driver::Driver;
+use crate::loom::lock;
 use crate::task::{self, Id, JoinHandle};
 use crate::time::TimeDriver;
 
@@ -40,9 +42,17 @@ pub(crate) struct Handle {
     pub(crate) owned: task::list::OwnedTasks,
     pub(crate) time: Arc<TimeDriver>,
     pub(crate) blocking: blocking::Spawner,
-    pub(crate) long_poll: LongPollConfig,
-    /// Reports polls still stuck (see `watchdog.rs`); slot `i` is worker `i`'s.
-    watchdog: Option<Arc<super::watchdog::Watchdog>>,
+    /// What runs around each task poll, `None` without any (`hooks.rs`); worker `i` is
+    /// thread `i` of the long-poll watchdog.
+    pub(crate) hooks: Option<Arc<TaskHooks>>,
+    /// Injected park failures (`Handle::inject_park_failures`).
+    pub(crate) park_faults: park::Faults,
+    /// Set when a worker's IO driver failed for good (`park.rs`); `block_on` panics with it.
+    fatal: Mutex<Option<String>>,
+    /// Whether `fatal` is set (read by `block_on` at each wake, without the lock).
+    failed: AtomicBool,
+    /// Threads in `block_on`, woken when `fatal` is set.
+    blockers: Mutex<Vec<std::thread::Thread>>,
     shutdown: AtomicBool,
     /// The worker bounding its park by the next timer, or `NO_OWNER`.
     timer_owner: AtomicUsize,
@@ -52,10 +62,6 @@ pub(crate) struct Handle {
     exited: Mutex<usize>,
     exited_cv: Condvar,
     lifo_enabled: bool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Builds the scheduler and starts its worker threads.
@@ -80,8 +86,11 @@ pub(crate) fn start(
         owned: task::list::OwnedTasks::new(4 * n),
         time,
         blocking,
-        long_poll: config.long_poll.clone(),
-        watchdog: super::watchdog::Watchdog::start(&config.long_poll, n, &config.thread_name, true),
+        hooks: TaskHooks::new(config, n, true)?,
+        park_faults: park::Faults::default(),
+        fatal: Mutex::new(None),
+        failed: AtomicBool::new(false),
+        blockers: Mutex::new(Vec::new()),
         shutdown: AtomicBool::new(false),
         timer_owner: AtomicUsize::new(NO_OWNER),
         next_driver: AtomicUsize::new(0),
@@ -165,6 +174,26 @@ impl Handle {
     fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
     }
+
+    /// A worker's IO driver failed for good: remember why, say it, and wake the threads in
+    /// `block_on`, which panic with it.
+    fn fail(&self, e: std::io::Error) {
+        let msg = e.to_string();
+        eprintln!("c10k: a worker stopped: {msg}");
+        lock(&self.fatal).get_or_insert(msg);
+        self.failed.store(true, Ordering::Release);
+        for t in lock(&self.blockers).iter() {
+            t.unpark();
+        }
+    }
+
+    /// Why a worker stopped, if one did.
+    fn fatal(&self) -> Option<String> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        lock(&self.fatal).clone()
+    }
 }
 
 /// Stops the workers (waiting at most `timeout` for them), cancels every task, and
@@ -209,8 +238,8 @@ pub(crate) fn shutdown(handle: &Arc<Handle>, timeout: Option<Duration>) {
     for r in handle.remotes.iter() {
         r.driver.shutdown();
     }
-    if let Some(w) = &handle.watchdog {
-        w.shutdown();
+    if let Some(h) = &handle.hooks {
+        h.shutdown();
     }
 }
 

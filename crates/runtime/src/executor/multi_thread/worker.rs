@@ -22,9 +22,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use super::{lock, queue, Handle, NO_OWNER};
+use super::{queue, Handle, NO_OWNER};
 use crate::context::{self, Scoped};
 use crate::executor::current_thread::{EVENT_INTERVAL, INJECT_INTERVAL};
+use crate::executor::{hooks, park};
+use crate::loom::lock;
 use crate::task::{self, Notified, RawTask, Schedule};
 
 /// Tasks taken from the LIFO slot in a row before the queue gets a turn (fairness).
@@ -37,6 +39,10 @@ pub(crate) struct Core {
     is_searching: bool,
     tick: u32,
     rand: u32,
+    /// The failure streak of this worker's park (`park.rs`).
+    park_failures: park::Streak,
+    /// Tasks taken from the injection queue, kept between batches for its capacity.
+    inject_batch: Vec<Notified>,
 }
 
 impl Core {
@@ -48,6 +54,8 @@ impl Core {
             is_searching: false,
             tick: 0,
             rand: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
+            park_failures: park::Streak::default(),
+            inject_batch: Vec::with_capacity(queue::CAPACITY / 2),
         })
     }
 
@@ -88,10 +96,6 @@ impl Schedule for Arc<Handle> {
 
     fn release(&self, task: RawTask) -> bool {
         self.owned.remove(task)
-    }
-
-    fn long_poll(&self) -> Option<&crate::executor::LongPollConfig> {
-        Some(&self.long_poll)
     }
 }
 
@@ -142,8 +146,7 @@ pub(super) fn run(handle: Arc<Handle>, core: Box<Core>) {
     let _enter = context::enter(crate::executor::scheduler::Handle::MultiThread(Arc::clone(
         &handle,
     )));
-    let slot = handle.watchdog.as_ref().map(|w| w.slot(index));
-    WORKER.with(|w| w.set(&cx, || context::with_watch_slot(slot, || cx.run_loop(core))));
+    WORKER.with(|w| w.set(&cx, || cx.run_loop(core)));
     // A ring bound to this thread must be torn down by it (see `driver::uring`).
     handle.remotes[index].driver.owner_exiting();
     // Leave: drop our queued tasks (their owned-list entries are cancelled by shutdown).
@@ -160,7 +163,10 @@ impl WorkerCx {
         while !h.is_shutdown() {
             core.tick = core.tick.wrapping_add(1);
             if core.tick % EVENT_INTERVAL == 0 {
-                core = self.maintenance(core);
+                core = match self.maintenance(core) {
+                    Ok(core) => core,
+                    Err((core, e)) => return self.stop(core, e),
+                };
             }
             if let Some(task) = self.next_task(&mut core) {
                 core = self.run_task(task, core);
@@ -170,9 +176,19 @@ impl WorkerCx {
                 core = self.run_task(task, core);
                 continue;
             }
-            core = self.park(core);
+            core = match self.park(core) {
+                Ok(core) => core,
+                Err((core, e)) => return self.stop(core, e),
+            };
         }
         *self.core.borrow_mut() = Some(core);
+    }
+
+    /// This worker's driver failed for good (`park.rs`): leave the loop, keeping the core
+    /// (its queue stays stealable), and make `block_on` fail.
+    fn stop(&self, core: Box<Core>, e: std::io::Error) {
+        *self.core.borrow_mut() = Some(core);
+        self.handle.fail(e);
     }
 
     fn next_task(&self, core: &mut Core) -> Option<Notified> {
@@ -190,12 +206,17 @@ impl WorkerCx {
         }
         // Take a share of the injection queue into our queue.
         let n = (h.inject.len() / h.remotes.len() + 1).min(queue::CAPACITY / 2);
-        let mut first = None;
-        let rq = &mut core.run_queue;
-        h.inject.pop_n(n, |t| match first {
-            None => first = Some(t),
-            Some(_) => rq.push_back(t, &h.inject),
-        });
+        // Out of the injection queue under its lock, into our queue after releasing it:
+        // `push_back` may itself push to the injection queue (when a thief stalled
+        // mid-steal leaves no room), and taking the lock again there would self-deadlock.
+        let mut batch = std::mem::take(&mut core.inject_batch);
+        h.inject.pop_n(n, |t| batch.push(t));
+        let mut tasks = batch.drain(..);
+        let first = tasks.next();
+        for t in tasks {
+            core.run_queue.push_back(t, &h.inject);
+        }
+        core.inject_batch = batch;
         first
     }
 
@@ -236,9 +257,10 @@ impl WorkerCx {
         self.transition_from_searching(&mut core);
         let mut task = task;
         let mut lifo_polls = 0;
+        let hooks = self.handle.hooks.as_deref();
         loop {
             *self.core.borrow_mut() = Some(core);
-            task.run();
+            hooks::run(hooks, task, Some(self.index));
             core = self
                 .core
                 .borrow_mut()
@@ -257,20 +279,28 @@ impl WorkerCx {
     }
 
     /// Every `EVENT_INTERVAL` ticks: poll own IO without blocking, fire due timers.
-    fn maintenance(&self, core: Box<Core>) -> Box<Core> {
+    fn maintenance(&self, mut core: Box<Core>) -> Result<Box<Core>, (Box<Core>, std::io::Error)> {
         let h = &self.handle;
         let driver = Arc::clone(&h.remotes[self.index].driver);
+        let mut failures = std::mem::take(&mut core.park_failures);
         *self.core.borrow_mut() = Some(core);
-        let _ = driver.park(Some(Duration::ZERO), || true);
-        context::invalidate_poll_stamp();
+        let res = failures.check(&h.park_faults, || {
+            driver.park(Some(Duration::ZERO), || true)
+        });
         h.time.process();
-        self.core
+        let mut core = self
+            .core
             .borrow_mut()
             .take()
-            .expect("worker core missing after IO poll")
+            .expect("worker core missing after IO poll");
+        core.park_failures = failures;
+        match res {
+            Ok(_) => Ok(core),
+            Err(e) => Err((core, e)),
+        }
     }
 
-    fn park(&self, mut core: Box<Core>) -> Box<Core> {
+    fn park(&self, mut core: Box<Core>) -> Result<Box<Core>, (Box<Core>, std::io::Error)> {
         let h = &self.handle;
         let index = self.index;
         let was_searching = std::mem::replace(&mut core.is_searching, false);
@@ -290,9 +320,11 @@ impl WorkerCx {
             None
         };
         let driver = Arc::clone(&h.remotes[index].driver);
+        let mut failures = std::mem::take(&mut core.park_failures);
         *self.core.borrow_mut() = Some(core);
-        let _ = driver.park(timeout, || h.idle.is_parked(index) && !h.is_shutdown());
-        context::invalidate_poll_stamp();
+        let res = failures.check(&h.park_faults, || {
+            driver.park(timeout, || h.idle.is_parked(index) && !h.is_shutdown())
+        });
         if owns_timer {
             h.timer_owner.store(NO_OWNER, Ordering::Release);
             // With the core still reachable, so that woken tasks land in our queue.
@@ -303,6 +335,7 @@ impl WorkerCx {
             .borrow_mut()
             .take()
             .expect("worker core missing after park");
+        core.park_failures = failures;
         if !h.idle.unpark_self(index) {
             // A notifier woke us: we count as searching.
             core.is_searching = true;
@@ -310,7 +343,10 @@ impl WorkerCx {
         if core.run_queue.len() > 1 {
             h.notify_parked();
         }
-        core
+        match res {
+            Ok(_) => Ok(core),
+            Err(e) => Err((core, e)),
+        }
     }
 }
 
@@ -344,7 +380,12 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
     let waker = Waker::from(Arc::clone(&signal));
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
+    // Registered so that a worker whose driver fails for good wakes us (`Handle::fail`).
+    let _blocker = Blocker::register(handle);
     loop {
+        if let Some(why) = handle.fatal() {
+            panic!("{why}");
+        }
         if signal.woken.swap(false, Ordering::AcqRel) {
             let prev = context::budget();
             context::set_budget(Some(task::coop::BUDGET));
@@ -356,6 +397,30 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
         }
         if !signal.woken.load(Ordering::Acquire) {
             std::thread::park();
+        }
+    }
+}
+
+/// A thread's entry in `Handle::blockers` for the time of its `block_on`.
+struct Blocker<'a> {
+    handle: &'a Handle,
+    id: std::thread::ThreadId,
+}
+
+impl Blocker<'_> {
+    fn register(handle: &Handle) -> Blocker<'_> {
+        let me = std::thread::current();
+        let id = me.id();
+        lock(&handle.blockers).push(me);
+        Blocker { handle, id }
+    }
+}
+
+impl Drop for Blocker<'_> {
+    fn drop(&mut self) {
+        let mut all = lock(&self.handle.blockers);
+        if let Some(i) = all.iter().position(|t| t.id() == self.id) {
+            all.swap_remove(i);
         }
     }
 }

@@ -282,57 +282,22 @@ impl TcpListener {
     }
 }
 
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
+crate::net::stream::listener_surface!(
+    TcpListener,
+    TcpStream,
+    "```
+use futures_util::StreamExt;
+use c10k_runtime::net::{TcpListener, TcpStream};
 
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
-
-impl fmt::Debug for TcpListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpListener")
-            .field("addr", &self.local_addr().ok())
-            .field("fd", &self.as_raw_fd())
-            .finish()
-    }
-}
-
-/// The stream of connections of a [`TcpListener`], from [`TcpListener::incoming`].
-///
-/// # Examples
-///
-/// ```
-/// use futures_util::StreamExt;
-/// use c10k_runtime::net::{TcpListener, TcpStream};
-///
-/// c10k_runtime::run(async {
-///     let listener = TcpListener::bind("127.0.0.1:0").await?;
-///     let addr = listener.local_addr()?;
-///     let _client = TcpStream::connect(addr).await?;
-///     let mut incoming = listener.incoming();
-///     let stream = incoming.next().await.expect("never ends")?;
-///     assert_eq!(stream.peer_addr()?, _client.local_addr()?);
-///     Ok::<(), std::io::Error>(())
-/// })?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[must_use = "streams do nothing unless polled"]
-#[derive(Debug)]
-pub struct Incoming<'a> {
-    listener: &'a TcpListener,
-}
-
-impl Stream for Incoming<'_> {
-    type Item = io::Result<TcpStream>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let (stream, _) = ready!(self.listener.poll_accept(cx))?;
-        Poll::Ready(Some(Ok(stream)))
-    }
-}
+c10k_runtime::run(async {
+    let listener = TcpListener::bind(\"127.0.0.1:0\").await?;
+    let addr = listener.local_addr()?;
+    let _client = TcpStream::connect(addr).await?;
+    let mut incoming = listener.incoming();
+    let stream = incoming.next().await.expect(\"never ends\")?;
+    assert_eq!(stream.peer_addr()?, _client.local_addr()?);
+    Ok::<(), std::io::Error>(())
+})?;
+# Ok::<(), std::io::Error>(())
+```"
+);

@@ -264,61 +264,26 @@ impl UnixListener {
     }
 }
 
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
+crate::net::stream::listener_surface!(
+    UnixListener,
+    UnixStream,
+    "```
+use futures_util::StreamExt;
+use c10k_runtime::net::{UnixListener, UnixStream};
+let dir = std::env::temp_dir().join(format!(\"c10k-doc-incoming-ty-{}\", std::process::id()));
+std::fs::create_dir_all(&dir)?;
+let path = dir.join(\"s.sock\");
+# let _ = std::fs::remove_file(&path);
+c10k_runtime::run(async {
+    let listener = UnixListener::bind(&path)?;
+    let mut incoming = listener.incoming();
+    for _ in 0..2 {
+        let _client = UnixStream::connect(&path).await?;
+        let _server = incoming.next().await.expect(\"never ends\")?;
     }
-}
-
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
-
-impl fmt::Debug for UnixListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixListener")
-            .field("addr", &self.local_addr().ok())
-            .field("fd", &self.as_raw_fd())
-            .finish()
-    }
-}
-
-/// The stream of connections of a [`UnixListener`], from [`UnixListener::incoming`].
-///
-/// # Examples
-///
-/// ```
-/// use futures_util::StreamExt;
-/// use c10k_runtime::net::{UnixListener, UnixStream};
-/// let dir = std::env::temp_dir().join(format!("c10k-doc-incoming-ty-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir)?;
-/// let path = dir.join("s.sock");
-/// # let _ = std::fs::remove_file(&path);
-/// c10k_runtime::run(async {
-///     let listener = UnixListener::bind(&path)?;
-///     let mut incoming = listener.incoming();
-///     for _ in 0..2 {
-///         let _client = UnixStream::connect(&path).await?;
-///         let _server = incoming.next().await.expect("never ends")?;
-///     }
-///     Ok::<(), std::io::Error>(())
-/// })?;
-/// std::fs::remove_dir_all(&dir)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[must_use = "streams do nothing unless polled"]
-#[derive(Debug)]
-pub struct Incoming<'a> {
-    listener: &'a UnixListener,
-}
-
-impl Stream for Incoming<'_> {
-    type Item = io::Result<UnixStream>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let (stream, _) = ready!(self.listener.poll_accept(cx))?;
-        Poll::Ready(Some(Ok(stream)))
-    }
-}
+    Ok::<(), std::io::Error>(())
+})?;
+std::fs::remove_dir_all(&dir)?;
+# Ok::<(), std::io::Error>(())
+```"
+);
