@@ -40,6 +40,20 @@ impl Handle {
         }
     }
 
+    /// Free and total provided buffers over the runtime's rings (`None`: no ring).
+    pub(crate) fn uring_buffers(&self) -> Option<(usize, usize)> {
+        let one = |d: &Driver| match d {
+            Driver::Uring(u) => Some((u.buf_group().available(), u.buf_group().total())),
+            Driver::Selector(_) => None,
+        };
+        match self {
+            Handle::CurrentThread(h) => one(&h.driver),
+            Handle::MultiThread(h) => h
+                .drivers()
+                .try_fold((0, 0), |(f, t), d| one(d).map(|(f2, t2)| (f + f2, t + t2))),
+        }
+    }
+
     pub(crate) fn time(&self) -> &Arc<TimeDriver> {
         match self {
             Handle::CurrentThread(h) => &h.time,
@@ -61,7 +75,7 @@ impl Handle {
         }
     }
 
-    pub(crate) fn backend(&self) -> c10k_selector::Backend {
+    pub(crate) fn backend(&self) -> crate::driver::Backend {
         match self {
             Handle::CurrentThread(h) => h.driver.backend(),
             Handle::MultiThread(h) => h.io_driver().backend(),

@@ -9,7 +9,7 @@
 //! }
 //! ```
 //!
-//! The worker's `Core` (its queue's owner end, LIFO slot, event buffer) sits in a
+//! The worker's `Core` (its queue's owner end, LIFO slot) sits in a
 //! thread-local `RefCell` while a task runs and while the worker parks, so that wakes made
 //! on this thread (by the task, or by the IO events the park dispatches) go straight to the
 //! local queue.
@@ -22,11 +22,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use c10k_selector::Events;
-
 use super::{lock, queue, Handle, NO_OWNER};
 use crate::context::{self, Scoped};
-use crate::driver::EVENTS_CAPACITY;
 use crate::executor::current_thread::{EVENT_INTERVAL, INJECT_INTERVAL};
 use crate::task::{self, Notified, RawTask, Schedule};
 
@@ -39,8 +36,6 @@ pub(crate) struct Core {
     lifo: Option<Notified>,
     is_searching: bool,
     tick: u32,
-    /// `None` only while the park borrows it.
-    events: Option<Events>,
     rand: u32,
 }
 
@@ -52,7 +47,6 @@ impl Core {
             lifo: None,
             is_searching: false,
             tick: 0,
-            events: Some(Events::with_capacity(EVENTS_CAPACITY)),
             rand: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
         })
     }
@@ -150,6 +144,8 @@ pub(super) fn run(handle: Arc<Handle>, core: Box<Core>) {
     )));
     let slot = handle.watchdog.as_ref().map(|w| w.slot(index));
     WORKER.with(|w| w.set(&cx, || context::with_watch_slot(slot, || cx.run_loop(core))));
+    // A ring bound to this thread must be torn down by it (see `driver::uring`).
+    handle.remotes[index].driver.owner_exiting();
     // Leave: drop our queued tasks (their owned-list entries are cancelled by shutdown).
     if let Some(core) = cx.core.borrow_mut().take() {
         drop(core);
@@ -261,20 +257,17 @@ impl WorkerCx {
     }
 
     /// Every `EVENT_INTERVAL` ticks: poll own IO without blocking, fire due timers.
-    fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
+    fn maintenance(&self, core: Box<Core>) -> Box<Core> {
         let h = &self.handle;
         let driver = Arc::clone(&h.remotes[self.index].driver);
-        let mut events = core.events.take().expect("worker events missing");
         *self.core.borrow_mut() = Some(core);
-        let _ = driver.park(&mut events, Some(Duration::ZERO), || true);
+        let _ = driver.park(Some(Duration::ZERO), || true);
+        context::invalidate_poll_stamp();
         h.time.process();
-        let mut core = self
-            .core
+        self.core
             .borrow_mut()
             .take()
-            .expect("worker core missing after IO poll");
-        core.events = Some(events);
-        core
+            .expect("worker core missing after IO poll")
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
@@ -297,11 +290,9 @@ impl WorkerCx {
             None
         };
         let driver = Arc::clone(&h.remotes[index].driver);
-        let mut events = core.events.take().expect("worker events missing");
         *self.core.borrow_mut() = Some(core);
-        let _ = driver.park(&mut events, timeout, || {
-            h.idle.is_parked(index) && !h.is_shutdown()
-        });
+        let _ = driver.park(timeout, || h.idle.is_parked(index) && !h.is_shutdown());
+        context::invalidate_poll_stamp();
         if owns_timer {
             h.timer_owner.store(NO_OWNER, Ordering::Release);
             // With the core still reachable, so that woken tasks land in our queue.
@@ -312,7 +303,6 @@ impl WorkerCx {
             .borrow_mut()
             .take()
             .expect("worker core missing after park");
-        core.events = Some(events);
         if !h.idle.unpark_self(index) {
             // A notifier woke us: we count as searching.
             core.is_searching = true;

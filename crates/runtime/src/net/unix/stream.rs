@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -73,13 +73,9 @@ impl UnixStream {
             rustix::net::SocketType::STREAM,
         )?;
         let in_progress = sys::connect(&fd, &addr)?;
-        let stream = UnixStream {
-            io: PollIo::new(std::os::unix::net::UnixStream::from(fd))?,
-        };
-        if in_progress {
-            std::future::poll_fn(|cx| stream.poll_connected(cx)).await?;
-        }
-        Ok(stream)
+        Ok(UnixStream {
+            io: PollIo::connected(std::os::unix::net::UnixStream::from(fd), in_progress).await?,
+        })
     }
 
     /// A pair of connected sockets (`socketpair(2)`), both registered with the current
@@ -116,21 +112,10 @@ impl UnixStream {
         ))
     }
 
-    fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let reg = self.io.registration();
-        loop {
-            let ev = ready!(reg.poll_write_ready(cx))?;
-            if sys::connect_finished(self.io.get_ref())? {
-                return Poll::Ready(Ok(()));
-            }
-            reg.clear_readiness(ev);
-        }
-    }
-
     /// A stream from an accepted, already non-blocking socket.
     pub(crate) fn from_connected(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: PollIo::new(stream)?,
+            io: PollIo::new_stream(stream)?,
         })
     }
 
@@ -246,7 +231,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        self.io.shutdown(how)
     }
 
     /// Takes the pending socket error (`SO_ERROR`), if any.
@@ -543,12 +528,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.io.poll_read_with(cx, |s| {
-                Ok(rustix::net::recv(s, &mut *buf, rustix::net::RecvFlags::PEEK)?.0)
-            })
-        })
-        .await
+        std::future::poll_fn(|cx| self.io.poll_peek(cx, buf)).await
     }
 
     /// Writes some of `buf` (at least one byte unless `buf` is empty), waiting for room.
@@ -570,7 +550,7 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
+        self.io.write(buf).await
     }
 
     /// Writes all of `buf` (asyncio's `sock_sendall`).
@@ -606,6 +586,69 @@ impl UnixStream {
             }
         }
         Ok(())
+    }
+
+    /// Reads into the spare capacity of `buf` (the bytes after `buf.len()`, up to
+    /// `buf.capacity()`), appends what it read, and hands `buf` back with the count: the
+    /// owned-buffer form of [`read`](Self::read), usable from code that must not lend a
+    /// slice across an await. Returns `Ok(0)` at end of stream (or if `buf` has no spare
+    /// capacity).
+    ///
+    /// Cancel-safe by construction: dropping the future loses no data (on the io_uring
+    /// backend, received bytes stay in the runtime's buffers until a read copies them; on
+    /// the readiness backends, nothing is read before the copy).
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read); `buf` comes back in every case.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixStream;
+    /// c10k_runtime::run(async {
+    ///     let (client, server) = UnixStream::pair()?;
+    ///     client.write_all(b"hello").await?;
+    ///     let (res, buf) = server.read_owned(Vec::with_capacity(64)).await;
+    ///     let n = res?;
+    ///     assert_eq!(n, buf.len()); // appended after the (empty) initial contents
+    ///     assert!(n > 0 && b"hello".starts_with(&buf));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn read_owned(&self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
+        self.io.read_owned(buf).await
+    }
+
+    /// Writes all of `buf` and hands it back: the owned-buffer form of
+    /// [`write_all`](Self::write_all). On the io_uring backend the buffer itself is handed
+    /// to the kernel (no copy), after everything written before it; if the future is
+    /// dropped, the runtime keeps the buffer until the kernel is done with it, then frees
+    /// it (cancel-safe by construction: the kernel never writes or reads freed memory).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_all`](Self::write_all); `buf` comes back in every case.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::net::UnixStream;
+    /// c10k_runtime::run(async {
+    ///     let (client, server) = UnixStream::pair()?;
+    ///     let (res, buf) = client.write_all_owned(b"ping".to_vec()).await;
+    ///     res?;
+    ///     assert_eq!(buf, b"ping");
+    ///     let mut got = [0u8; 4];
+    ///     server.read_exact(&mut got).await?;
+    ///     assert_eq!(&got, b"ping");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn write_all_owned(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
+        self.io.write_all_owned(buf).await
     }
 
     /// Splits into a reading and a writing half borrowing the stream, to read and write
@@ -702,12 +745,12 @@ impl UnixStream {
         self.io.poll_write_vectored(cx, bufs)
     }
 
-    pub(crate) fn shutdown_write_priv(&self) -> Poll<io::Result<()>> {
-        match self.shutdown(Shutdown::Write) {
-            // Already shut down or reset by the peer: closing has nothing left to do.
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
-            res => Poll::Ready(res),
-        }
+    pub(crate) fn poll_close_priv(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_close(cx)
+    }
+
+    pub(crate) fn poll_flush_priv(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_flush(cx)
     }
 }
 
@@ -764,13 +807,12 @@ impl AsyncWrite for UnixStream {
         self.poll_write_vectored_priv(cx, bufs)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Writes go straight to the kernel: nothing is buffered here.
-        Poll::Ready(Ok(()))
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush_priv(cx)
     }
 
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.shutdown_write_priv()
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_close_priv(cx)
     }
 }
 
@@ -791,12 +833,12 @@ impl AsyncWrite for &UnixStream {
         self.poll_write_vectored_priv(cx, bufs)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush_priv(cx)
     }
 
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.shutdown_write_priv()
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_close_priv(cx)
     }
 }
 
