@@ -3,10 +3,9 @@
 //!
 //! A model's name is its spelling everywhere (command line, tables, file names, JSON). The
 //! models that run the c10k runtime (a task per connection) are exactly those whose name
-//! the runtime's [`Backend`] parses: `select`, `poll` and `epoll` today, and `uring` as soon
-//! as the runtime's backend enum has an io_uring variant. Until then [`IoModel::Uring`] is
-//! listed but [unavailable](IoModel::unavailable), so `c10k echo --model uring` exits 2 with
-//! a reason and the lab's row says "not built yet".
+//! the runtime's [`Backend`] parses: `select`, `poll`, `epoll` and `uring`. Where the kernel
+//! forbids io_uring, [`IoModel::Uring`] is [unavailable](IoModel::unavailable): `c10k echo
+//! --model uring` exits 2 with the reason and the lab's row says "unavailable".
 //!
 //! Adding a model: a variant, its entry in [`IoModel::ALL`], its [`name`](IoModel::name) and
 //! [`about`](IoModel::about), and its server in `echo/`; parsing, help texts and the lab
@@ -107,7 +106,10 @@ impl IoModel {
     /// when it can.
     pub(crate) fn unavailable(self) -> Option<&'static str> {
         match (self, self.runtime_backend()) {
-            (IoModel::Uring, None) => Some("the io_uring driver is not built yet"),
+            (IoModel::Uring, Some(backend)) if !backend.is_available() => Some(
+                "io_uring is unavailable here (a seccomp profile, kernel.io_uring_disabled, \
+                 C10K_URING_DISABLE=1 or a kernel older than 6.0)",
+            ),
             (_, Some(backend)) if !backend.is_available() => {
                 Some("the kernel does not offer this backend here")
             }
@@ -286,12 +288,7 @@ mod tests {
         }
         let auto = IoModel::auto().runtime_backend().map(|b| b.name());
         assert_eq!(auto, Some(c10k::selector::Backend::best().name()));
-        // uring is listed; it runs once the runtime has the backend.
-        let uring = IoModel::Uring;
-        assert_eq!(
-            uring.runtime_backend().is_some(),
-            uring.unavailable().is_none()
-        );
+        assert_eq!(IoModel::Uring.runtime_backend(), Some(Backend::Uring));
     }
 
     #[test]
