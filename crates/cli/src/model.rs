@@ -249,6 +249,57 @@ impl ValueEnum for SelectorBackend {
     }
 }
 
+/// `--backend` of the programs on the c10k runtime (`http`, `chat`, `fetch`) and of `load`:
+/// one of the runtime's [`Backend::ALL`], spelled by [`Backend::name`], with the help line of
+/// the model of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RuntimeBackend(pub(crate) Backend);
+
+impl RuntimeBackend {
+    /// The backend `--backend` chose, or the runtime's default ([`Backend::best`]).
+    ///
+    /// # Errors
+    ///
+    /// A usage error (exit 2) naming the reason when this machine lacks the chosen backend
+    /// (io_uring forbidden by seccomp or `kernel.io_uring_disabled`, ...): the program is not
+    /// silently run on another backend.
+    pub(crate) fn resolve(choice: Option<RuntimeBackend>) -> anyhow::Result<Backend> {
+        let Some(RuntimeBackend(backend)) = choice else {
+            return Ok(Backend::best());
+        };
+        let model: Option<IoModel> = backend.name().parse().ok();
+        match model.and_then(IoModel::unavailable) {
+            Some(why) => Err(crate::errors::usage(format!(
+                "--backend {backend} is not available: {why} (try --backend epoll)"
+            ))),
+            None => Ok(backend),
+        }
+    }
+}
+
+impl ValueEnum for RuntimeBackend {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [RuntimeBackend; Backend::ALL.len()] = {
+            let mut all = [RuntimeBackend(Backend::ALL[0]); Backend::ALL.len()];
+            let mut i = 0;
+            while i < all.len() {
+                all[i] = RuntimeBackend(Backend::ALL[i]);
+                i += 1;
+            }
+            all
+        };
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.0.name());
+        Some(match self.0.name().parse::<IoModel>() {
+            Ok(model) => value.help(model.about()),
+            Err(_) => value,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +349,20 @@ mod tests {
             .map(|b| b.0.name())
             .collect();
         assert_eq!(names, c10k::selector::Backend::ALL.map(|b| b.name()));
+    }
+
+    #[test]
+    fn runtime_backends_are_the_runtime_list() {
+        let names: Vec<_> = RuntimeBackend::value_variants()
+            .iter()
+            .map(|b| b.0.name())
+            .collect();
+        assert_eq!(names, Backend::ALL.map(|b| b.name()));
+        assert_eq!(RuntimeBackend::resolve(None).ok(), Some(Backend::best()));
+        for backend in Backend::ALL {
+            let chosen = RuntimeBackend::resolve(Some(RuntimeBackend(backend)));
+            assert_eq!(chosen.is_ok(), backend.is_available(), "{backend}");
+        }
     }
 
     #[test]

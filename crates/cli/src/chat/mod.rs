@@ -51,6 +51,9 @@ pub(crate) struct Args {
     /// Lines queued for a client that does not read before it is disconnected.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub(crate) queue: usize,
+    /// The runtime's IO backend (default: epoll, the runtime's default on Linux).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub(crate) backend: Option<crate::model::RuntimeBackend>,
 }
 
 /// Runs `c10k chat`.
@@ -64,6 +67,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if args.queue == 0 {
         return Err(usage("--queue must be at least 1 line"));
     }
+    let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     crate::shutdown::install()?;
     let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
@@ -80,6 +84,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     };
     let rt = c10k::runtime::Runtime::builder()
         .current_thread()
+        .backend(backend)
         .thread_name("c10k-chat")
         .build()?;
     rt.block_on(server::serve(listener, config))

@@ -46,6 +46,9 @@ pub(crate) struct Args {
     /// Scheduler threads (1: the current-thread scheduler; more: the multi-thread one).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: u16,
+    /// The runtime's IO backend (default: epoll, the runtime's default on Linux).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub(crate) backend: Option<crate::model::RuntimeBackend>,
     /// Close a connection idle for this many seconds, or whose request (head and body) takes
     /// longer than that to arrive.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
@@ -70,6 +73,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             args.root.display()
         )));
     }
+    let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     crate::shutdown::install()?;
     let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
@@ -87,7 +91,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             .multi_thread()
             .worker_threads(usize::from(args.threads))
     };
-    let rt = builder.thread_name("c10k-http").build()?;
+    let rt = builder.backend(backend).thread_name("c10k-http").build()?;
     let config = server::Config {
         root,
         idle: std::time::Duration::from_secs(args.idle_timeout),

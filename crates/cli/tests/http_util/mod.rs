@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 #[path = "../util/mod.rs"]
 mod util;
 
-pub use util::{c10k, run, wait_bounded, LIMIT};
+pub use util::{c10k, run, run_env, wait_bounded, Finished, LIMIT};
 
 /// A server child; killed (through its `Child`, by PID) when dropped.
 pub struct Server {
