@@ -9,7 +9,10 @@
 //! each figure is the whole cost of a request: two sends, two receives, the driver's
 //! `epoll_wait`s and the task switches.
 //!
-//! `cargo bench -p c10k-runtime --bench net_echo`; ratios go to `BENCH-net.md`.
+//! `cargo bench -p c10k-runtime --bench net_echo`; ratios go to `BENCH-net.md`. The c10k
+//! side runs on the runtime's default backend, or on the one named by the environment
+//! variable `C10K_BENCH_BACKEND` (`select`, `poll`, `epoll`, `uring`), so that every backend
+//! is measured against the same tokio in the same run.
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -34,13 +37,26 @@ mod ours {
         pub(crate) clients: Vec<TcpStream>,
     }
 
+    /// `C10K_BENCH_BACKEND`, or the runtime's default.
+    fn backend() -> c10k_runtime::driver::Backend {
+        match std::env::var("C10K_BENCH_BACKEND") {
+            Ok(name) => name.parse().expect("C10K_BENCH_BACKEND: a backend name"),
+            Err(_) => c10k_runtime::driver::Backend::best(),
+        }
+    }
+
     pub(crate) fn setup(conns: usize, workers: usize) -> Setup {
         let rt = if workers == 0 {
-            Runtime::builder().current_thread().build().unwrap()
+            Runtime::builder()
+                .current_thread()
+                .backend(backend())
+                .build()
+                .unwrap()
         } else {
             Runtime::builder()
                 .multi_thread()
                 .worker_threads(workers)
+                .backend(backend())
                 .build()
                 .unwrap()
         };
