@@ -82,6 +82,37 @@ fn peer_reset_is_reported_then_reads_end_and_writes_fail() -> io::Result<()> {
     })
 }
 
+/// Regression: a read that found data but then ran out of its task's cooperative budget
+/// returned `Pending` after taking the data, losing it (found by the cancel storm).
+#[test]
+fn reads_past_the_budget_lose_no_byte() -> io::Result<()> {
+    let Some(mut b) = uring() else { return Ok(()) };
+    b.build()?.block_on(async {
+        let (client, server) = pair().await?;
+        let data: Vec<u8> = (0..=255u8).collect();
+        client.write_all(&data).await?;
+        let reader = c10k_runtime::spawn(async move {
+            // One byte per read: far more ready reads in one poll than the budget allows.
+            let mut got = Vec::new();
+            let mut byte = [0u8; 1];
+            while got.len() < 256 {
+                match server.read(&mut byte).await? {
+                    0 => break,
+                    _ => got.push(byte[0]),
+                }
+            }
+            Ok::<_, io::Error>(got)
+        });
+        client.shutdown(Shutdown::Write)?;
+        let got = c10k_runtime::time::timeout(Duration::from_secs(20), reader)
+            .await
+            .map_err(|_| io::Error::other("the reader lost a byte and waits for it"))?
+            .map_err(io::Error::other)??;
+        assert_eq!(got, data);
+        Ok(())
+    })
+}
+
 #[test]
 fn half_close_lets_the_other_direction_finish() -> io::Result<()> {
     let Some(mut b) = uring() else { return Ok(()) };

@@ -1,6 +1,12 @@
 //! The IO driver: readiness (or completions) of file descriptors, delivered to tasks as
 //! wakeups.
 //!
+//! Two kinds of driver sit behind one [`Driver`]: the *readiness* driver (`selector.rs`)
+//! says "this descriptor is ready, try the system call now"; the *completion* driver
+//! (`uring/`) has the kernel do the operation and says "done, here is the data". Socket
+//! types keep one API on both (`net`'s `PollIo` picks the path), and [`Registration`]
+//! keeps the readiness protocol below on both (the ring emulates it with `poll_add`).
+//!
 //! A current-thread runtime has one driver; a multi-thread runtime has one per worker (see
 //! `executor::multi_thread`). The thread that runs the scheduler *parks* on its driver when
 //! it has no task to run, and any thread may *unpark* it.
@@ -10,7 +16,9 @@
 //! | file | concept |
 //! |---|---|
 //! | `mod.rs` | [`Driver`], the one type the schedulers see, dispatching statically (an enum, no trait object) to a driver kind; and the readiness protocol below |
+//! | `backend.rs` | [`Backend`], the one list of IO backends (`ALL`, `name()`, `FromStr`, `auto()`) |
 //! | `selector.rs` | the readiness driver over a `c10k_selector::Selector` (select, poll, epoll): edge or emulated one-shot notification |
+//! | `uring/` | the completion driver over an io_uring ring: streams (`stream.rs`) and listeners (`listener.rs`) as completions, every other registration as `poll_add` readiness |
 //! | `registry.rs` | the registration table: a slab addressed by generation-checked tokens, and how tokens are packed on 32- and 64-bit targets |
 //! | `scheduled_io.rs` | the readiness word and wakers of one descriptor, and the driver-independent half of the protocol |
 //! | `ready.rs` | [`Ready`] and [`ReadyEvent`], the flags a task observes |

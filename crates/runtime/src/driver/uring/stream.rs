@@ -468,21 +468,24 @@ impl RingStream {
     }
 
     /// Reads into `dst` (reading, steps 1, 3, 5, 6); `peek` leaves the data queued.
+    ///
+    /// The cooperative budget is checked *before* any data is taken: a poll that returns
+    /// `Pending` has taken nothing.
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         mut dst: ReadDst<'_, '_>,
         peek: bool,
     ) -> Poll<io::Result<usize>> {
+        std::task::ready!(coop::poll_proceed(cx));
         let cap = dst.capacity();
         let mut st = lock(&self.shared.state);
-        let res = self.read_locked(&mut st, &mut dst, cap, peek);
-        if let Some(res) = res {
+        if let Some(res) = self.read_locked(&mut st, &mut dst, cap, peek) {
             drop(st);
-            std::task::ready!(coop::poll_proceed(cx));
             self.after_read();
             return Poll::Ready(res);
         }
+        coop::refund();
         match &mut st.reader {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
@@ -647,30 +650,28 @@ impl RingStream {
     }
 
     /// [`poll_write`](Self::poll_write), with the mark of [`write_marked`](Self::write_marked).
+    /// As for reads, the budget is checked before any byte is taken.
     pub(crate) fn poll_write_marked(
         &self,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<(usize, u64)>> {
+        std::task::ready!(coop::poll_proceed(cx));
         match self.write_marked(bufs) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                coop::refund();
                 let mut st = lock(&self.shared.state);
                 st.writer = Some(cx.waker().clone());
                 // Re-check under the lock: a completion may have made room meanwhile.
                 let full = st.unsent() >= self.uring().config.send_limit
                     || !matches!(st.owned, Owned::None);
                 drop(st);
-                if full {
-                    Poll::Pending
-                } else {
+                if !full {
                     cx.waker().wake_by_ref();
-                    Poll::Pending
                 }
+                Poll::Pending
             }
-            res => {
-                std::task::ready!(coop::poll_proceed(cx));
-                Poll::Ready(res)
-            }
+            res => Poll::Ready(res),
         }
     }
 
