@@ -7,20 +7,11 @@ mod http_util;
 
 use std::io::{self, BufReader, Write};
 
-use http_util::{read_response, run, Lines, Server, LIMIT};
-
-/// Why io_uring cannot run here, or `None`.
-fn uring_unsupported() -> Option<&'static str> {
-    if c10k::runtime::driver::Backend::Uring.is_available() {
-        None
-    } else {
-        Some("io_uring is unavailable here (seccomp, kernel.io_uring_disabled or an old kernel)")
-    }
-}
+use http_util::{read_response, run, util, Lines, Server, LIMIT};
 
 macro_rules! skip_without_uring {
     () => {
-        if let Some(why) = uring_unsupported() {
+        if let Some(why) = util::uring_unsupported() {
             eprintln!("skipped: {why}");
             return Ok(());
         }
@@ -197,6 +188,6 @@ fn a_forbidden_uring_is_refused_not_replaced() -> io::Result<()> {
 }
 
 /// Runs `c10k` with io_uring forbidden (`C10K_URING_DISABLE=1`, as seccomp would).
-fn util_run_disabled(args: &[&str]) -> io::Result<http_util::Finished> {
-    http_util::run_env(args, &[("C10K_URING_DISABLE", "1")], LIMIT)
+fn util_run_disabled(args: &[&str]) -> io::Result<util::Finished> {
+    util::run_env(args, &[("C10K_URING_DISABLE", "1")], LIMIT)
 }

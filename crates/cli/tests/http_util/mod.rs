@@ -9,9 +9,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[path = "../util/mod.rs"]
-mod util;
+pub mod util;
 
-pub use util::{c10k, run, run_env, wait_bounded, Finished, LIMIT};
+pub use util::{c10k, run, wait_bounded, LIMIT};
 
 /// A server child; killed (through its `Child`, by PID) when dropped.
 pub struct Server {
