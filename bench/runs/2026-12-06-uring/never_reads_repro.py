@@ -1,10 +1,9 @@
 """A client that never reads, against `c10k echo --model M` (run from the repository root):
 it writes 64 MiB without reading a byte and reports when the server drops it.
 
-epoll drops it after ~9 MiB in milliseconds (1 MiB of pending output, then reset); on uring
-the server stops reading with ~0.8 MiB pending, its socket's receive queue non-empty, and the
-connection task is never woken (the write times out after 5 s here; the echo test
-`a_client_that_never_reads_is_dropped_without_blocking_others` takes ~70 s on uring).
+Both models reset it after ~9 MiB (1 MiB of pending output, then a reset). Before the echo's
+explicit reset (`echo/runtime.rs` `abort`), uring never did: the dropped stream lingered
+on its blocked send forever (see ANALYSIS.md).
 
     python3 bench/runs/2026-12-06-uring/never_reads_repro.py uring
 """

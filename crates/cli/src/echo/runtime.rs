@@ -47,6 +47,9 @@
 //!    size of the last answer.
 //! 3. `WouldBlock` from `try_write` means the stream's send limit (64 KiB unsent) is reached:
 //!    the pending-output path of step 3 above, unchanged.
+//! 4. Dropping a peer (an error, or more than [`PENDING_LIMIT`] unsent) resets it explicitly
+//!    ([`abort`]): on the ring a dropped stream would otherwise linger until its send in
+//!    flight completes, which for a peer that never reads is never.
 //!
 //! # Accepting
 //!
@@ -315,6 +318,21 @@ fn read_and_echo(stream: &TcpStream, upper: bool, out: &mut Pending) -> Step {
     })
 }
 
+/// Drops a connection at once, with a reset: `SO_LINGER` 0, then `shutdown(2)` of both
+/// directions straight on the socket.
+///
+/// On the selector backends dropping the stream would do (its `close` resets a peer whose
+/// data is unread). On io_uring it would not: a dropped stream keeps its descriptor until
+/// the send in flight completes (the driver's linger), and a peer that never reads keeps that
+/// send in flight forever, so the connection (and its descriptor) would stay. The shutdown
+/// ends the send in flight with `EPIPE`, after which the driver closes the socket, abortively.
+/// Errors are ignored: this is the last act on a connection already being given up, and it
+/// fails only when the socket is already dead.
+fn abort(stream: &TcpStream) {
+    let _ = rustix::net::sockopt::set_socket_linger(stream, Some(Duration::ZERO));
+    let _ = rustix::net::shutdown(stream, rustix::net::Shutdown::Both);
+}
+
 /// One connection's task (module docs, "A connection").
 async fn connection(stream: TcpStream, upper: bool) {
     let _open = Open;
@@ -323,7 +341,7 @@ async fn connection(stream: TcpStream, upper: bool) {
     let mut full_reads = 0u32;
     loop {
         if !out.is_empty() && !out.flush(&stream) {
-            return;
+            return abort(&stream);
         }
         if !read_closed {
             match read_and_echo(&stream, upper, &mut out) {
@@ -339,7 +357,7 @@ async fn connection(stream: TcpStream, upper: bool) {
                 }
                 Step::Blocked => full_reads = 0,
                 Step::Eof => read_closed = true,
-                Step::Drop => return,
+                Step::Drop => return abort(&stream),
             }
         }
         if read_closed {
