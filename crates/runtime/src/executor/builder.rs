@@ -23,6 +23,7 @@ use crate::time::TimeDriver;
 /// | [`uring_send_limit`](Self::uring_send_limit) | 64 KiB written and not yet sent per stream |
 /// | [`uring_accept_queue`](Self::uring_accept_queue) | 1024 accepted connections queued per listener |
 /// | [`uring_single_issuer`](Self::uring_single_issuer) | on |
+/// | [`uring_linger`](Self::uring_linger) | 10 s of sending after a stream with unsent bytes is dropped |
 /// | [`thread_name`](Self::thread_name) | `"c10k-worker"` (threads are `c10k-worker-0`, …, `c10k-worker-blocking-3`) |
 /// | [`long_poll_threshold`](Self::long_poll_threshold) | 100 ms, reported on stderr |
 /// | [`long_poll_watchdog`](Self::long_poll_watchdog) | on for multi-thread, off for current-thread |
@@ -253,6 +254,23 @@ impl Builder {
     /// ```
     pub fn uring_accept_queue(mut self, n: usize) -> Builder {
         self.config.uring.accept_queue = n.max(1);
+        self
+    }
+
+    /// How long a stream dropped with bytes still unsent keeps sending them (default
+    /// 10 s), like `SO_LINGER`: then its send is cancelled, the connection is reset and its
+    /// descriptor closed. This bounds what a peer that stopped reading can hold. Only for
+    /// [`Backend::Uring`] (on the readiness backends, unsent bytes are the kernel's after
+    /// the close).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_linger(std::time::Duration::from_secs(2));
+    /// # drop(b);
+    /// ```
+    pub fn uring_linger(mut self, linger: std::time::Duration) -> Builder {
+        self.config.uring.linger = linger;
         self
     }
 

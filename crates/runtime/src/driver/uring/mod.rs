@@ -102,6 +102,9 @@ pub(crate) struct UringConfig {
     pub(crate) accept_queue: usize,
     /// Build rings with `SINGLE_ISSUER | DEFER_TASKRUN` (bound to their first driving thread).
     pub(crate) single_issuer: bool,
+    /// How long a dropped stream keeps sending what was written before it; then its send
+    /// is cancelled and the connection reset (see `stream.rs`, "Drop").
+    pub(crate) linger: Duration,
 }
 
 impl Default for UringConfig {
@@ -114,6 +117,7 @@ impl Default for UringConfig {
             send_limit: 64 * 1024,
             accept_queue: 1024,
             single_issuer: true,
+            linger: Duration::from_secs(10),
         }
     }
 }
@@ -191,6 +195,8 @@ enum Target {
     },
     Recv(Arc<StreamShared>),
     Send(Arc<StreamShared>),
+    /// The linger deadline of a dropped stream.
+    Linger(Arc<StreamShared>),
     Accept(Arc<ListenerShared>),
     /// Closes and cancels: nothing to report.
     Ignore,
@@ -198,10 +204,17 @@ enum Target {
 
 /// Work for the ring, pushed directly by the owner or queued by other threads.
 enum Request {
-    ArmPoll { io: Arc<ScheduledIo>, dir: u8 },
-    RemovePolls { token: usize },
+    ArmPoll {
+        io: Arc<ScheduledIo>,
+        dir: u8,
+    },
+    RemovePolls {
+        token: usize,
+    },
     Recv(Arc<StreamShared>),
     Flush(Arc<StreamShared>),
+    /// Start the linger deadline of a dropped stream.
+    Linger(Arc<StreamShared>),
     Accept(Arc<ListenerShared>),
     Cancel(OpId),
     Close(OwnedFd),
@@ -329,6 +342,7 @@ impl UringDriver {
                     flush.push(s);
                 }
             }
+            Request::Linger(s) => s.arm_linger(ring, targets, self.config.linger),
             Request::Accept(l) => l.arm_accept(ring, targets),
             Request::Cancel(id) => {
                 // A stale id (the op already ended) is a no-op.
@@ -525,6 +539,7 @@ impl UringDriver {
             }
             Target::Recv(s) => s.on_recv(self, &mut c),
             Target::Send(s) => s.on_send(self, &mut c),
+            Target::Linger(s) => s.on_linger(self, &c),
             Target::Accept(l) => l.on_accept(self, &mut c),
             Target::Ignore => 0,
         }
@@ -562,7 +577,7 @@ impl UringDriver {
         lock(&self.remote).clear();
         for (_, t) in targets {
             match t {
-                Target::Recv(s) | Target::Send(s) => s.shut_down(),
+                Target::Recv(s) | Target::Send(s) | Target::Linger(s) => s.shut_down(),
                 Target::Accept(l) => l.shut_down(),
                 Target::Poll { io, .. } => io.set_shutdown(),
                 Target::Ignore => {}

@@ -45,9 +45,20 @@
 //! # Drop
 //!
 //! The receive is cancelled and the queued buffers go back to the group. If bytes are still
-//! pending or in flight, the descriptor stays open (owned by the stream's shared state)
-//! until the last send completes (as `close(2)` of a socket with a full send queue still
-//! sends it), then it is closed through the ring, after every SQE naming it.
+//! pending or in flight, the stream *lingers*, like a socket with `SO_LINGER`:
+//!
+//! 1. The descriptor stays open (owned by the stream's shared state, `linger`) and the
+//!    sends go on, as `close(2)` of a socket with a full send queue still sends it.
+//! 2. A `timeout` operation is pushed for [`linger`](super::UringConfig::linger) (the
+//!    `Builder::uring_linger` knob, default 10 s).
+//! 3. If the last send completes first, the descriptor is closed through the ring, after
+//!    every SQE naming it, and the timeout is cancelled.
+//! 4. If the timeout fires first (a peer that stopped reading: the send would wait
+//!    forever), the stream aborts: `SO_LINGER` 0 is set (so the close resets the
+//!    connection and drops the kernel's send queue), the unsent bytes are dropped, the
+//!    send in flight is cancelled, and its final completion (its buffer stays the ring's
+//!    until then) closes the descriptor through the ring. A dropped stream so holds its
+//!    descriptor for at most `linger` plus one turn.
 
 use std::collections::VecDeque;
 use std::io;
@@ -101,6 +112,8 @@ struct State {
     pending: Vec<u8>,
     /// The offset the send in flight started at (`None`: no send in flight).
     sending: Option<usize>,
+    /// The send in flight, for cancelling it when a linger times out (drop, step 4).
+    send_id: Option<OpId>,
     /// A short send's buffer and offset, to send again before `pending`.
     resend: Option<(Vec<u8>, usize)>,
     spare: Vec<u8>,
@@ -119,6 +132,10 @@ struct State {
     /// The handle was dropped; `linger` keeps the descriptor until the last send (drop).
     dropped: bool,
     linger: Option<OwnedFd>,
+    /// The linger timeout in flight (drop, step 2).
+    linger_timer: Option<OpId>,
+    /// The linger was asked for and has not ended (the timer may not be pushed yet).
+    lingering: bool,
     /// The driver shut down.
     shutdown: bool,
 }
@@ -220,7 +237,10 @@ impl StreamShared {
         };
         let key = targets.insert(Target::Send(Arc::clone(self)));
         match ring.push(Op::send(self.fd, buf, offset), key as u64) {
-            Ok(_) => st.sending = Some(offset),
+            Ok(id) => {
+                st.sending = Some(offset);
+                st.send_id = Some(id);
+            }
             Err(e) => {
                 targets.remove(key);
                 let (op, err) = e.into_parts();
@@ -229,9 +249,12 @@ impl StreamShared {
                     st.owned.finish(Err(err), op.into_buf().unwrap_or_default());
                 }
                 let w = st.writer.take();
-                let close = self.take_linger(&mut st);
+                let (close, timer) = self.take_linger(&mut st);
                 drop(st);
                 wake(w);
+                if let Some(id) = timer {
+                    let _ = ring.cancel(id);
+                }
                 // The ring refused even this SQE after flushing its queue: nothing queued
                 // names the descriptor any more, so it may be closed here.
                 drop(close);
@@ -279,6 +302,7 @@ impl StreamShared {
         let buf = c.take_buf().unwrap_or_default();
         let mut st = lock(&self.state);
         let offset = st.sending.take().unwrap_or(0);
+        st.send_id = None;
         let mut flush = false;
         match c.result() {
             Ok(n) => {
@@ -310,7 +334,11 @@ impl StreamShared {
                 }
             }
         }
-        if st.write_error.is_none() && (st.resend.is_some() || !st.pending.is_empty()) {
+        if st.write_error.is_some() {
+            // Failed or aborted (drop, step 4): nothing more is sent.
+            st.resend = None;
+            st.pending = Vec::new();
+        } else if st.resend.is_some() || !st.pending.is_empty() {
             flush = true;
         }
         let idle = st.write_idle();
@@ -326,15 +354,18 @@ impl StreamShared {
                 }
             }
         }
-        let close = if idle {
+        let (close, timer) = if idle {
             self.take_linger(&mut st)
         } else {
-            None
+            (None, None)
         };
         let w = st.writer.take();
         drop(st);
         if flush {
             d.request(Request::Flush(Arc::clone(self)));
+        }
+        if let Some(id) = timer {
+            d.request(Request::Cancel(id));
         }
         if let Some(fd) = close {
             d.request(Request::Close(fd));
@@ -342,11 +373,100 @@ impl StreamShared {
         wake(w)
     }
 
-    fn take_linger(&self, st: &mut State) -> Option<OwnedFd> {
+    /// Ends a linger: the descriptor to close and the timeout to cancel (drop, step 3).
+    fn take_linger(&self, st: &mut State) -> (Option<OwnedFd>, Option<OpId>) {
         if st.dropped {
-            st.linger.take()
+            st.lingering = false;
+            (st.linger.take(), st.linger_timer.take())
         } else {
-            None
+            (None, None)
+        }
+    }
+
+    /// Pushes the linger timeout, if the stream still lingers (owner only; drop, step 2).
+    pub(super) fn arm_linger(
+        self: &Arc<Self>,
+        ring: &mut Ring,
+        targets: &mut Slab<Target>,
+        after: std::time::Duration,
+    ) {
+        let mut st = lock(&self.state);
+        if !st.lingering || st.linger_timer.is_some() || st.shutdown {
+            return;
+        }
+        let key = targets.insert(Target::Linger(Arc::clone(self)));
+        match push(ring, Op::timeout(after), key) {
+            Ok(id) => st.linger_timer = Some(id),
+            Err(_) => {
+                // No deadline can be set: abort now rather than linger without a bound.
+                targets.remove(key);
+                drop(st);
+                self.abort_linger(|id| {
+                    let _ = ring.cancel(id);
+                });
+                let mut st = lock(&self.state);
+                let fd = if st.write_idle() {
+                    self.take_linger(&mut st).0
+                } else {
+                    None
+                };
+                drop(st);
+                if let Some(fd) = fd {
+                    let key = targets.insert(Target::Ignore);
+                    if let Err(e) = ring.push(Op::close(fd), key as u64) {
+                        targets.remove(key);
+                        // As in `Request::Close`: the ring refused, nothing queued names it.
+                        drop(e.into_op().into_fd());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The linger timeout completed (drop, step 4).
+    pub(super) fn on_linger(self: &Arc<Self>, d: &UringDriver, c: &Completion) -> usize {
+        {
+            let mut st = lock(&self.state);
+            st.linger_timer = None;
+            if c.raw_result() == -libc::ECANCELED || !st.lingering {
+                return 0;
+            }
+        }
+        self.abort_linger(|id| d.request(Request::Cancel(id)));
+        if let Some(fd) = {
+            let mut st = lock(&self.state);
+            if st.write_idle() {
+                self.take_linger(&mut st).0
+            } else {
+                None
+            }
+        } {
+            d.request(Request::Close(fd));
+        }
+        0
+    }
+
+    /// Gives up sending: drops the unsent bytes, sets `SO_LINGER` 0 so that the close
+    /// resets the connection, and cancels the send in flight through `cancel` (whose final
+    /// completion then closes the descriptor, see `on_send`).
+    fn abort_linger(&self, cancel: impl FnOnce(OpId)) {
+        let mut st = lock(&self.state);
+        let Some(fd) = st.linger.as_ref() else {
+            return;
+        };
+        // Best effort: a Unix stream socket has no reset to send, and whatever the
+        // option's result, the descriptor is closed below.
+        let _ = rustix::net::sockopt::set_socket_linger(fd, Some(std::time::Duration::ZERO));
+        if st.write_error.is_none() {
+            st.write_error = Some(libc::ECONNABORTED);
+        }
+        st.pending = Vec::new();
+        st.resend = None;
+        st.spare = Vec::new();
+        let id = st.send_id;
+        drop(st);
+        if let Some(id) = id {
+            cancel(id);
         }
     }
 
@@ -355,7 +475,10 @@ impl StreamShared {
         st.shutdown = true;
         st.recv = RecvOp::Idle;
         st.sending = None;
+        st.send_id = None;
         st.resend = None;
+        st.lingering = false;
+        st.linger_timer = None;
         let (r, w) = (st.reader.take(), st.writer.take());
         let linger = st.linger.take();
         drop(st);
@@ -442,6 +565,7 @@ impl RingStream {
                     reader: None,
                     pending: Vec::new(),
                     sending: None,
+                    send_id: None,
                     resend: None,
                     spare: Vec::new(),
                     write_error: None,
@@ -452,6 +576,8 @@ impl RingStream {
                     writer: None,
                     dropped: false,
                     linger: None,
+                    linger_timer: None,
+                    lingering: false,
                     shutdown: false,
                 }),
                 flush_queued: AtomicBool::new(false),
@@ -865,8 +991,10 @@ impl RingStream {
         };
         let lingering = !st.shutdown && !st.write_idle();
         let flush = lingering && st.sending.is_none();
+        let deadline = lingering && fd.is_some();
         let close = if lingering {
             st.linger = fd;
+            st.lingering = deadline;
             None
         } else {
             fd
@@ -877,6 +1005,9 @@ impl RingStream {
         }
         if flush {
             d.request(Request::Flush(Arc::clone(&self.shared)));
+        }
+        if deadline {
+            d.request(Request::Linger(Arc::clone(&self.shared)));
         }
         if let Some(fd) = close {
             d.request(Request::Close(fd));
