@@ -18,7 +18,8 @@ use crate::time::TimeDriver;
 /// | [`worker_threads`](Self::worker_threads) | the number of CPUs |
 /// | [`backend`](Self::backend) | `Backend::best()` (epoll on Linux; `Backend::auto()` prefers io_uring) |
 /// | [`uring_entries`](Self::uring_entries) | 4096 submission queue entries per ring |
-/// | [`uring_buffers`](Self::uring_buffers) | 4096 provided receive buffers of 4 KiB per ring |
+/// | [`uring_buffers`](Self::uring_buffers) | at most 4096 provided receive buffers of 4 KiB per ring |
+/// | [`uring_initial_buffers`](Self::uring_initial_buffers) | 256 of them at start-up (the group grows when it runs dry) |
 /// | [`uring_stream_buffers`](Self::uring_stream_buffers) | 16 received buffers held unread per stream |
 /// | [`uring_send_limit`](Self::uring_send_limit) | 64 KiB written and not yet sent per stream |
 /// | [`uring_accept_queue`](Self::uring_accept_queue) | 1024 accepted connections queued per listener |
@@ -196,7 +197,8 @@ impl Builder {
         self
     }
 
-    /// The provided receive buffers of each io_uring: `count` buffers of `size` bytes,
+    /// The provided receive buffers of each io_uring: at most `count` buffers of `size`
+    /// bytes (it starts with [`uring_initial_buffers`](Self::uring_initial_buffers)),
     /// shared by every stream of the ring and held only while received data waits to be
     /// read. When all are in use, streams read with `recv(2)` into the reader's buffer
     /// instead (see `driver`'s `uring` docs). Only for [`Backend::Uring`].
@@ -210,6 +212,23 @@ impl Builder {
     pub fn uring_buffers(mut self, count: u16, size: u32) -> Builder {
         self.config.uring.buffers = count.max(1);
         self.config.uring.buffer_size = size.max(1);
+        self
+    }
+
+    /// Provided receive buffers registered when each io_uring is built (default 256, at
+    /// most the `count` of [`uring_buffers`](Self::uring_buffers)). When a receive finds
+    /// them all in use, the group doubles, up to that `count`. The buffers' memory is not
+    /// written at allocation, so only pages that received data are resident. Only for
+    /// [`Backend::Uring`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_initial_buffers(64);
+    /// # drop(b);
+    /// ```
+    pub fn uring_initial_buffers(mut self, n: u16) -> Builder {
+        self.config.uring.initial_buffers = n.max(1);
         self
     }
 
