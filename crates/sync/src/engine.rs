@@ -80,6 +80,7 @@
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::VecDeque;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -251,7 +252,7 @@ impl<T> Store<T> {
         }))
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&self, v: T) -> Result<(), Rejected<T>> {
         match self {
             Store::Ring(r) => r.push(v),
@@ -272,15 +273,29 @@ impl<T> Store<T> {
     }
 
     #[inline]
+    #[allow(unsafe_code)]
     fn pop(&self) -> Result<T, NoValue> {
+        let mut out = MaybeUninit::uninit();
+        self.pop_to(&mut out)?;
+        // SAFETY: `pop_to` returned `Ok`, so it wrote `out`.
+        Ok(unsafe { out.assume_init() })
+    }
+
+    /// [`pop`](Self::pop) into `out`, written exactly when `Ok` is returned: the receive
+    /// fast path's form (why: see `Ring::pop_to`).
+    #[inline(always)]
+    fn pop_to(&self, out: &mut MaybeUninit<T>) -> Result<(), NoValue> {
         match self {
-            Store::Ring(r) => r.pop(),
-            Store::List(l) => l.pop(),
-            Store::BoundedList(l) => l.pop(),
+            Store::Ring(r) => r.pop_to(out),
+            Store::List(l) => l.pop_to(out),
+            Store::BoundedList(l) => l.pop_to(out),
             Store::Locked(m) => {
                 let mut s = loom::lock(m);
                 match s.items.pop() {
-                    Some(v) => Ok(v),
+                    Some(v) => {
+                        out.write(v);
+                        Ok(())
+                    }
                     None if s.closed => Err(NoValue::Closed),
                     None => Err(NoValue::Empty),
                 }
@@ -586,7 +601,7 @@ impl<T> Core<T> {
     }
 
     /// Puts now or says why not.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_put(&self, v: T) -> Result<(), Rejected<T>> {
         if self.waiting.load(Ordering::Relaxed) & PUTTERS != 0 {
             return self.try_put_slow(v);
@@ -623,16 +638,26 @@ impl<T> Core<T> {
     }
 
     /// Gets now or says why not.
-    #[inline]
+    #[inline(always)]
+    #[allow(unsafe_code)]
     pub(crate) fn try_get(&self) -> Result<T, NoValue> {
+        let mut out = MaybeUninit::uninit();
+        self.try_get_to(&mut out)?;
+        // SAFETY: `try_get_to` returned `Ok`, so it wrote `out`.
+        Ok(unsafe { out.assume_init() })
+    }
+
+    /// [`Core::try_get`] into `out`, written exactly when `Ok` is returned (see
+    /// `Store::pop_to`).
+    #[inline(always)]
+    fn try_get_to(&self, out: &mut MaybeUninit<T>) -> Result<(), NoValue> {
         if self.waiting.load(Ordering::Relaxed) & (GETTERS | FRONT) != 0 {
-            return self.try_get_slow();
+            out.write(self.try_get_slow()?);
+            return Ok(());
         }
-        let r = self.store.pop();
-        if r.is_ok() {
-            self.after_pop();
-        }
-        r
+        self.store.pop_to(out)?;
+        self.after_pop();
+        Ok(())
     }
 
     /// `try_get` with getters queued (they go first) or values put back.
@@ -743,12 +768,16 @@ impl<T> Core<T> {
     }
 
     /// Blocking get; `Empty` means the deadline passed.
+    #[allow(unsafe_code)]
     pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<T, NoValue> {
         let mut backoff = Backoff::new();
+        let mut out = MaybeUninit::uninit();
         loop {
-            match self.try_get() {
+            match self.try_get_to(&mut out) {
+                // SAFETY: `try_get_to` returned `Ok`, so it wrote `out`.
+                Ok(()) => return Ok(unsafe { out.assume_init() }),
                 Err(NoValue::Empty) => {}
-                r => return r,
+                Err(e) => return Err(e),
             }
             if !SPIN_BEFORE_PARK || backoff.is_completed() {
                 break;

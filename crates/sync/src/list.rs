@@ -189,7 +189,7 @@ impl<T> List<T> {
     }
 
     /// Appends `value`, or hands it back if the list is closed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&self, value: T) -> Result<(), Rejected<T>> {
         let mut backoff = Backoff::new();
         let mut tail = self.tail.index.load(Ordering::Acquire);
@@ -272,8 +272,10 @@ impl<T> List<T> {
     }
 
     /// Takes the oldest value; `Empty` or `Closed` (empty and closed) if there is none.
-    #[inline]
-    pub(crate) fn pop(&self) -> Result<T, NoValue> {
+    /// The value goes into `out`, written exactly when `Ok` is returned (why: see
+    /// `Ring::pop_to`).
+    #[inline(always)]
+    pub(crate) fn pop_to(&self, out: &mut MaybeUninit<T>) -> Result<(), NoValue> {
         let mut backoff = Backoff::new();
         let mut head = self.head.index.load(Ordering::Acquire);
         let mut block = self.head.block.load(Ordering::Acquire);
@@ -337,7 +339,8 @@ impl<T> List<T> {
                     // SAFETY: `WRITE` was set (`Acquire` pairs with the writer's `Release`)
                     // so the value is initialised; claiming the position made this thread
                     // its only reader.
-                    let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+                    slot.value
+                        .with(|p| unsafe { out.write(p.read().assume_init()) });
                     if offset + 1 == BLOCK_CAP {
                         // SAFETY: the last slot was claimed and read by this thread; `head`
                         // has moved to the next block, so no one claims a slot here again.
@@ -347,7 +350,7 @@ impl<T> List<T> {
                         // every slot before it was read.
                         unsafe { Block::destroy(block, offset + 1) };
                     }
-                    return Ok(value);
+                    return Ok(());
                 }
                 Err(h) => {
                     head = h;
@@ -481,11 +484,12 @@ impl<T> BoundedList<T> {
         })
     }
 
-    #[inline]
-    pub(crate) fn pop(&self) -> Result<T, NoValue> {
-        let v = self.list.pop()?;
+    /// See [`List::pop_to`].
+    #[inline(always)]
+    pub(crate) fn pop_to(&self, out: &mut MaybeUninit<T>) -> Result<(), NoValue> {
+        self.list.pop_to(out)?;
         self.len.fetch_sub(1, Ordering::SeqCst);
-        Ok(v)
+        Ok(())
     }
 
     pub(crate) fn close(&self) -> bool {
