@@ -234,11 +234,24 @@ impl<T> Store<T> {
     /// A FIFO store: a ring if bounded and its slots fit in `RING_MAX_BYTES`, a bounded
     /// list if bounded beyond that, a list if unbounded.
     pub(crate) fn fifo(maxsize: Option<usize>) -> Store<T> {
+        Self::fifo_for(maxsize, false)
+    }
+
+    /// [`Store::fifo`] for one consumer at a time (an mpsc channel): an unbounded one
+    /// takes the list's single-consumer protocol (see `list.rs`). The caller promises that
+    /// pops never overlap: only the one receiver pops, and the engine's pops on its behalf
+    /// run while it waits (under the mutex, ordered with its own pops by that mutex).
+    pub(crate) fn fifo_single_consumer(maxsize: Option<usize>) -> Store<T> {
+        Self::fifo_for(maxsize, true)
+    }
+
+    fn fifo_for(maxsize: Option<usize>, single_consumer: bool) -> Store<T> {
         match maxsize {
             Some(m) if m.saturating_mul(Ring::<T>::SLOT_BYTES) <= RING_MAX_BYTES => {
                 Store::Ring(Ring::new(m))
             }
             Some(m) => Store::BoundedList(BoundedList::new(m)),
+            None if single_consumer => Store::List(List::new_single_consumer()),
             None => Store::List(List::new()),
         }
     }
@@ -476,7 +489,17 @@ impl<T> Core<T> {
 
     /// A FIFO channel engine with one sender and one receiver.
     pub(crate) fn channel(maxsize: Option<usize>) -> Core<T> {
-        let core = Core::new(Store::fifo(maxsize), maxsize, false);
+        Self::channel_over(Store::fifo(maxsize), maxsize)
+    }
+
+    /// A FIFO channel engine whose one receiver is never cloned (mpsc): see
+    /// [`Store::fifo_single_consumer`].
+    pub(crate) fn channel_single_consumer(maxsize: Option<usize>) -> Core<T> {
+        Self::channel_over(Store::fifo_single_consumer(maxsize), maxsize)
+    }
+
+    fn channel_over(store: Store<T>, maxsize: Option<usize>) -> Core<T> {
+        let core = Core::new(store, maxsize, false);
         core.senders.store(1, Ordering::Relaxed);
         core.receivers.store(1, Ordering::Relaxed);
         core
