@@ -62,8 +62,9 @@
 
 //! # Blocking and async waits
 //!
-//! A blocking call retries its fast path under an exponential [`Backoff`] (spin, then
-//! yield) and parks only once that is used up; a waiting thread parks in
+//! A blocking call retries its fast path under a [`Backoff`] (a few polls one spin hint
+//! apart, then yields; see `backoff.rs` for why not crossbeam's longer spins) and parks only
+//! once that is used up; a waiting thread parks in
 //! `Core::park_until_served` (one lock per wake-up) and a task keeps its waker in its node.
 //! A waiter registers without a wake-up, settles, and installs its wake-up only if it is
 //! still queued, so that a hand-over in its own critical section never wakes itself. A
