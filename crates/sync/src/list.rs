@@ -158,19 +158,26 @@ impl<T> Block<T> {
     }
 }
 
-/// A head or tail: a position and the block it falls in.
+/// A tail: a position and the block it falls in.
 struct Position<T> {
     index: AtomicUsize,
     block: AtomicPtr<Block<T>>,
 }
 
-/// An unbounded multi-producer multi-consumer lock-free FIFO (see the module docs).
-pub(crate) struct List<T> {
-    head: CachePadded<Position<T>>,
-    tail: CachePadded<Position<T>>,
+/// The head: a [`Position`] and how it is claimed. The flag shares the head's padded line
+/// (the consumers' line, where it is read), so it makes the list no larger.
+struct Head<T> {
+    index: AtomicUsize,
+    block: AtomicPtr<Block<T>>,
     /// One consumer at a time (see [`List::new_single_consumer`]): pops take the
     /// single-consumer protocol.
     single_consumer: bool,
+}
+
+/// An unbounded multi-producer multi-consumer lock-free FIFO (see the module docs).
+pub(crate) struct List<T> {
+    head: CachePadded<Head<T>>,
+    tail: CachePadded<Position<T>>,
 }
 
 // SAFETY: the list moves values of `T` between threads (`T: Send` is required and enough);
@@ -206,15 +213,15 @@ impl<T> List<T> {
 
     fn with_consumers(single_consumer: bool) -> List<T> {
         List {
-            head: CachePadded(Position {
+            head: CachePadded(Head {
                 index: AtomicUsize::new(0),
                 block: AtomicPtr::new(ptr::null_mut()),
+                single_consumer,
             }),
             tail: CachePadded(Position {
                 index: AtomicUsize::new(0),
                 block: AtomicPtr::new(ptr::null_mut()),
             }),
-            single_consumer,
         }
     }
 
@@ -306,7 +313,7 @@ impl<T> List<T> {
     /// `Ring::pop_to`).
     #[inline(always)]
     pub(crate) fn pop_to(&self, out: &mut MaybeUninit<T>) -> Result<(), NoValue> {
-        if self.single_consumer {
+        if self.head.single_consumer {
             return self.pop_single_to(out);
         }
         let mut backoff = Backoff::new();
