@@ -1,5 +1,7 @@
-//! Ctrl-C handling with a graceful shutdown, as every c10k program does it: stop accepting,
-//! let the connections in flight finish, then exit.
+//! Ctrl-C handling with a graceful shutdown, built by hand from the pieces: stop accepting,
+//! let the connections in flight finish, then exit. The c10k programs use the same steps
+//! packaged as [`c10k::shutdown::Shutdown`] (signals blocked and read from a signalfd, a
+//! grace period, a second Ctrl-C exits 130).
 //!
 //! The server races `accept` against `SIGINT` ([`c10k::signal`]); connection tasks live in a
 //! [`JoinSet`](c10k::task::JoinSet). So that the example terminates by itself, its demo

@@ -98,6 +98,7 @@
 //! | `loop.sock_*`, `open_connection` | [`net`] |
 //! | `loop.call_soon`, `add_reader` | [`event_loop`] |
 //! | `loop.add_signal_handler(SIGINT)` | [`signal::ctrl_c`] |
+//! | a server's Ctrl-C: stop accepting, drain, exit | [`shutdown::Shutdown`] |
 //! | `asyncio.Queue`, `Lock`, `Event` | [`sync`] |
 #![forbid(unsafe_code)]
 
@@ -150,7 +151,7 @@ pub mod __private {
 pub use c10k_runtime::{net, task, time};
 
 #[doc(inline)]
-pub use c10k_runtime::{event_loop, signal};
+pub use c10k_runtime::{event_loop, shutdown, signal};
 
 #[doc(inline)]
 pub use c10k_runtime::{

@@ -31,6 +31,20 @@ async fn backend_select() {
     assert_eq!(Handle::current().backend(), Backend::Select);
 }
 
+#[c10k::test(backend = "uring")]
+async fn backend_uring() -> io::Result<()> {
+    assert_eq!(Handle::current().backend(), Backend::Uring);
+    // A round trip through the ring's stream path.
+    let l = c10k::net::TcpListener::bind("127.0.0.1:0").await?;
+    let c = c10k::net::TcpStream::connect(l.local_addr()?).await?;
+    let (s, _) = l.accept().await?;
+    c.write_all(b"ring").await?;
+    let mut buf = [0u8; 4];
+    s.read_exact(&mut buf).await?;
+    assert_eq!(&buf, b"ring");
+    Ok(())
+}
+
 #[c10k::test]
 async fn question_mark_infers_the_error_type() -> io::Result<()> {
     let l = c10k::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -12,6 +12,7 @@ mod load;
 mod model;
 mod net;
 mod shutdown;
+mod sync;
 mod sys;
 
 use std::process::ExitCode;
@@ -51,6 +52,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // First thing, before parsing arguments: a Ctrl-C that arrives before a program installs
+    // its shutdown (`shutdown.rs`) then waits, pending, instead of being lost. A process
+    // started in the background by a non-interactive shell has SIGINT *ignored*, and the
+    // kernel discards an ignored signal unless it is blocked: a Ctrl-C in the first
+    // milliseconds used to vanish and leave the server running (bench/sigint-loop.sh -e).
+    if let Err(e) = sys::block_signals(&[libc::SIGINT, libc::SIGTERM]) {
+        eprintln!("c10k: cannot block SIGINT and SIGTERM: {e}");
+        return ExitCode::from(1);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),

@@ -1,14 +1,31 @@
 //! Sockets shared by the programs: addresses given as `HOST:PORT` ([`parse_addr`]),
 //! listeners with a large backlog and `SO_REUSEPORT`, and an accept that tells "out of
-//! descriptors" apart so callers can back off instead of spinning.
+//! descriptors" apart so callers can back off instead of spinning; and what a selector event
+//! means for a connection ([`readiness`]).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
+use c10k::selector::{Event, Token};
 use rustix::io::Errno;
 use rustix::net::{self, sockopt, AddressFamily, SocketFlags, SocketType};
+
+/// A selector event as the programs' connection loops act on it: `(token, readable,
+/// writable, closed)`. An error or a closed read side also counts as readable (the next
+/// read returns the error or the end of the stream), an error also as writable (the next
+/// write reports it), so a loop that only reacts to readable and writable still sees every
+/// end of a connection.
+pub(crate) fn readiness(e: &Event) -> (Token, bool, bool, bool) {
+    let closed = e.is_error() || e.is_read_closed();
+    (
+        e.token(),
+        e.is_readable() || closed,
+        e.is_writable() || e.is_error(),
+        closed,
+    )
+}
 
 /// The listen backlog: large, so bursts of thousands of connects are not dropped.
 pub(crate) const BACKLOG: i32 = 4096;
@@ -134,6 +151,20 @@ pub(crate) fn log_exhausted(e: &io::Error, open: usize) {
         crate::errors::short(e),
         ACCEPT_BACKOFF.as_millis()
     );
+}
+
+/// Parses a duration flag in seconds: a finite, non-negative number (fractions allowed).
+///
+/// # Errors
+///
+/// A message for clap when the text is not such a number.
+pub(crate) fn parse_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=86_400.0 * 365.0).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds between 0 and a year"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The few system calls `rustix` does not cover here: signal masks, `sigwaitinfo`,
-//! `signalfd` and the `fcntl` commands of signal-driven IO. Every `unsafe` block of the
+//! The few system calls `rustix` does not cover here: the signal mask, `signalfd` and the
+//! `fcntl` commands of the `sigio` model's signal-driven IO. Every `unsafe` block of the
 //! crate lives in this file.
 
 use std::io;
@@ -21,9 +21,10 @@ pub(crate) fn sigio_signal() -> libc::c_int {
     libc::SIGRTMIN() + 4
 }
 
-/// Every signal the programs consume synchronously (so it must be blocked everywhere).
-pub(crate) fn blocked_signals() -> [libc::c_int; 4] {
-    [libc::SIGINT, libc::SIGTERM, libc::SIGIO, sigio_signal()]
+/// The signals the `sigio` model consumes from a signalfd (so they must be blocked in every
+/// thread, before any other thread exists).
+pub(crate) fn sigio_signals() -> [libc::c_int; 2] {
+    [libc::SIGIO, sigio_signal()]
 }
 
 fn sigset(signals: &[libc::c_int]) -> io::Result<libc::sigset_t> {
@@ -60,20 +61,6 @@ pub(crate) fn unblock_signals(signals: &[libc::c_int]) -> io::Result<()> {
         return Err(io::Error::from_raw_os_error(ret));
     }
     Ok(())
-}
-
-/// Waits (retrying on `EINTR`) for one of `signals`, which must be blocked, and returns it.
-pub(crate) fn wait_signal(signals: &[libc::c_int]) -> io::Result<libc::c_int> {
-    let set = sigset(signals)?;
-    loop {
-        let mut info = MaybeUninit::<libc::siginfo_t>::uninit();
-        // SAFETY: `set` is initialised and `info` points to writable storage of the right type.
-        match check(unsafe { libc::sigwaitinfo(&set, info.as_mut_ptr()) }) {
-            Ok(signal) => return Ok(signal),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// A non-blocking `signalfd(2)` delivering `signals` (which must be blocked) to this thread.
@@ -172,16 +159,28 @@ pub(crate) fn raise_fd_limit() {
     }
 }
 
-/// Shuts down the read side of socket `fd`, so a thread blocked reading it sees end of stream.
+/// Shuts down both directions of socket `fd`: its peer sees the end of stream, and whoever
+/// reads it here too (the runtime echo's idle sweep closes a connection this way).
 ///
 /// # Safety
 ///
 /// `fd` must be an open socket for the whole call: the caller holds whatever keeps its
-/// owner from closing it (the `threads` model's registry lock).
-pub(crate) unsafe fn shutdown_read(fd: std::os::fd::RawFd) {
+/// owner from closing it (the idle table's lock).
+pub(crate) unsafe fn shutdown_both(fd: std::os::fd::RawFd) {
     // SAFETY: the caller guarantees `fd` stays open for the duration of the borrow.
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Read);
+    // An error means the socket is already going (reset by its peer): nothing to do.
+    let _ = rustix::net::shutdown(fd, rustix::net::Shutdown::Both);
+}
+
+/// Gives the free pages of every malloc arena back to the kernel (`malloc_trim(0)`), where
+/// the C library can; it costs a walk over the heaps, so callers do it after bursts only.
+pub(crate) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` takes no pointer and may be called from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Makes the child that `command` starts receive `SIGKILL` when the thread that spawned it

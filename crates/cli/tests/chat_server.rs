@@ -105,7 +105,8 @@ fn long_lines_invalid_utf8_and_garbage_get_error_lines() -> io::Result<()> {
     assert!(got.starts_with("! ") && got.contains("UTF-8"), "{got}");
     let got = a_lines.next()?;
     assert!(
-        is_message(&got, &b_nick, "\u{0}\u{1}\u{2} binary"),
+        // Control characters arrive shown, not obeyed (`cat -v` style).
+        is_message(&got, &b_nick, "^@^A^B binary"),
         "{got:?}"
     );
 
@@ -162,16 +163,46 @@ fn idle_client_is_told_and_dropped() -> io::Result<()> {
     Ok(())
 }
 
+/// A client whose socket stays unwritable for the send timeout is dropped as not reading.
 #[test]
 fn client_that_never_reads_is_dropped_without_stalling_the_room() -> io::Result<()> {
-    let server = Server::start(&["chat", "--queue", "128", "--flood-limit", "1000000"])?;
+    let args = [
+        "chat",
+        "--send-timeout",
+        "1",
+        "--queue-bytes",
+        "100000000",
+        "--flood-limit",
+        "1000000",
+    ];
+    stuck_client_is_dropped(&args, "not reading")
+}
+
+/// Past the byte cap, a client is dropped as too far behind, whatever the send timeout.
+#[test]
+fn client_too_far_behind_is_dropped_at_the_byte_cap() -> io::Result<()> {
+    let args = [
+        "chat",
+        "--send-timeout",
+        "3600",
+        "--queue-bytes",
+        "500000",
+        "--flood-limit",
+        "1000000",
+    ];
+    stuck_client_is_dropped(&args, "too far behind")
+}
+
+fn stuck_client_is_dropped(args: &[&str], reason: &str) -> io::Result<()> {
+    let server = Server::start(args)?;
     let (stuck, _stuck_lines, stuck_nick) = join(&server)?;
     let (mut talker, mut talker_lines, talker_nick) = join(&server)?;
     let (_listener, mut listener_lines, _) = join(&server)?;
     // `stuck` never reads again. `talker` says big lines until the room hears that `stuck`
     // was dropped; `listener` must receive every line said before that, in order. The
     // talker keeps at most WINDOW lines unacknowledged by the listener, so the listener is
-    // never behind by more than its queue, however the threads are scheduled.
+    // never far behind (64 lines of 4 KB, under the byte cap), however the threads are
+    // scheduled.
     const WINDOW: usize = 64;
     let (ack_tx, ack_rx) = std::sync::mpsc::channel::<()>();
     let sender = std::thread::spawn(move || -> io::Result<u32> {
@@ -194,7 +225,7 @@ fn client_that_never_reads_is_dropped_without_stalling_the_room() -> io::Result<
         Ok(10_000)
     });
     let mut expected = 0u32;
-    let notice = format!("* {stuck_nick} left (not reading)");
+    let notice = format!("* {stuck_nick} left ({reason})");
     let mut seen_notice = false;
     for _ in 0..10_001 {
         let line = listener_lines.next()?;
@@ -311,5 +342,51 @@ fn clients_resetting_mid_line_do_not_disturb_the_room() -> io::Result<()> {
         who.starts_with("* in lobby: guest") && !who.contains(','),
         "{who}"
     );
+    Ok(())
+}
+
+/// Regression: when hundreds of clients connected at once, the join notices filled the
+/// members' 256-line queues before their writers ran, and readers were kicked as "not
+/// reading" in a cascade (500 clients joining at once then received 0 of 500 broadcasts).
+#[test]
+fn five_hundred_clients_joining_at_once_all_receive_a_broadcast() -> io::Result<()> {
+    const CLIENTS: usize = 500;
+    let server = Server::start(&["chat"])?;
+    // Connect them all before reading anything: one burst.
+    let mut clients = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        let stream = server.connect()?;
+        let lines = Lines::new(&stream)?;
+        clients.push((stream, lines));
+    }
+    let (mut speaker, _speaker_lines, speaker_nick) = join(&server)?;
+    speaker.write_all(b"hello everyone\n")?;
+    for (i, (_stream, lines)) in clients.iter_mut().enumerate() {
+        // At most: the welcome, a join notice per client and the speaker, the message.
+        let mut received = false;
+        for _ in 0..CLIENTS + 3 {
+            let line = lines
+                .next()
+                .map_err(|e| io::Error::new(e.kind(), format!("client {i}: {e}")))?;
+            assert!(!line.contains(" left ("), "client {i}: {line}");
+            if is_message(&line, &speaker_nick, "hello everyone") {
+                received = true;
+                break;
+            }
+        }
+        assert!(received, "client {i} never received the broadcast");
+    }
+    Ok(())
+}
+
+/// Regression: a client could send terminal control sequences (`ESC [2J` clears the
+/// screen, a bare CR rewrites the line) to everyone in its room.
+#[test]
+fn control_characters_reach_other_clients_escaped() -> io::Result<()> {
+    let server = Server::start(&["chat"])?;
+    let (mut a, _a_lines, a_nick) = join(&server)?;
+    let (_b, mut b_lines, _) = join(&server)?;
+    a.write_all(b"\x1b[2Jgotcha\x07\rforged\n")?;
+    b_lines.until(5, |l| is_message(l, &a_nick, "^[[2Jgotcha^G^Mforged"))?;
     Ok(())
 }

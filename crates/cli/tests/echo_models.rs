@@ -148,3 +148,40 @@ fn ctrl_c_finishes_in_flight_work_and_exits_zero() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// `--idle-timeout`: on every model, a silent client is disconnected, and one that keeps
+/// talking (a round trip at least every 100 ms, paced by the wait on the silent one) is not.
+#[test]
+fn idle_clients_are_disconnected_and_active_ones_are_not() -> io::Result<()> {
+    for model in MODELS.into_iter().chain(["reactor"]) {
+        let server = EchoServer::start(model, &["--idle-timeout", "1"])?;
+        let mut silent = server.connect()?;
+        silent.set_read_timeout(Some(Duration::from_millis(100)))?;
+        let mut active = server.connect()?;
+        assert_eq!(round_trip(&mut active, b"hello")?, b"hello", "{model}");
+        let deadline = std::time::Instant::now() + util::LIMIT;
+        let mut byte = [0u8; 1];
+        let closed = loop {
+            match silent.read(&mut byte) {
+                Ok(0) => break true,
+                Ok(_) => panic!("{model}: the silent client got data"),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break true,
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.kind() == io::ErrorKind::TimedOut => {}
+                Err(e) => return Err(e),
+            }
+            if std::time::Instant::now() >= deadline {
+                break false;
+            }
+            assert_eq!(round_trip(&mut active, b"ping")?, b"ping", "{model}");
+        };
+        assert!(closed, "{model}: the silent client was never disconnected");
+        assert_eq!(
+            round_trip(&mut active, b"still here")?,
+            b"still here",
+            "{model}"
+        );
+    }
+    Ok(())
+}

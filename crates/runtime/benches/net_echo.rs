@@ -1,13 +1,14 @@
-//! TCP echo ping-pong over loopback in one process: c10k vs tokio, each on a current-thread
-//! runtime (and, in `tcp_echo_100conn_mt2`, on a 2-worker multi-thread runtime with one
-//! client task per connection), in the same run.
+//! TCP echo ping-pong over loopback in one process: c10k on every IO backend (select, poll,
+//! epoll, uring) vs tokio, each on a current-thread runtime (and, in `tcp_echo_100conn_mt2`,
+//! on a 2-worker multi-thread runtime with one client task per connection, c10k on epoll and
+//! uring), in the same run.
 //!
 //! Setup per runtime: a listener, one echo task per connection (kept across iterations),
 //! `N` connected clients with `TCP_NODELAY`. One iteration = every client does `ROUNDS`
 //! round trips of a 64-byte message (write it, read the 64 bytes back), all clients
 //! concurrently (`join_all` inside one `block_on`). Client and server share the thread, so
 //! each figure is the whole cost of a request: two sends, two receives, the driver's
-//! `epoll_wait`s and the task switches.
+//! waits (`epoll_wait`, or the ring's one `io_uring_enter` per turn) and the task switches.
 //!
 //! `cargo bench -p c10k-runtime --bench net_echo`; ratios go to `BENCH-net.md`.
 
@@ -26,6 +27,7 @@ const CASES: [(usize, usize); 2] = [(1, 100), (100, 10)];
 
 mod ours {
     use super::*;
+    use c10k_runtime::driver::Backend;
     use c10k_runtime::net::{TcpListener, TcpStream};
     use c10k_runtime::Runtime;
 
@@ -34,13 +36,18 @@ mod ours {
         pub(crate) clients: Vec<TcpStream>,
     }
 
-    pub(crate) fn setup(conns: usize, workers: usize) -> Setup {
+    pub(crate) fn setup(conns: usize, workers: usize, backend: Backend) -> Setup {
         let rt = if workers == 0 {
-            Runtime::builder().current_thread().build().unwrap()
+            Runtime::builder()
+                .current_thread()
+                .backend(backend)
+                .build()
+                .unwrap()
         } else {
             Runtime::builder()
                 .multi_thread()
                 .worker_threads(workers)
+                .backend(backend)
                 .build()
                 .unwrap()
         };
@@ -210,15 +217,36 @@ mod reference {
     }
 }
 
+/// The backends measured: every one available here.
+fn backends() -> Vec<c10k_runtime::driver::Backend> {
+    c10k_runtime::driver::Backend::ALL
+        .into_iter()
+        .filter(|b| b.is_available())
+        .collect()
+}
+
+/// The bench id of c10k on `b` (`c10k` alone for the default, as in earlier records).
+fn ours_id(b: c10k_runtime::driver::Backend) -> String {
+    if b == c10k_runtime::driver::Backend::best() {
+        "c10k".into()
+    } else {
+        format!("c10k-{b}")
+    }
+}
+
 fn net_echo(c: &mut Criterion) {
     for (conns, rounds) in CASES {
         let mut g = c.benchmark_group(format!("tcp_echo_{conns}conn"));
         g.throughput(Throughput::Elements((conns * rounds) as u64));
-        let ours = ours::setup(conns, 0);
-        g.bench_with_input(BenchmarkId::new("c10k", conns), &rounds, |b, &r| {
-            b.iter(|| ours::iteration(&ours, r))
-        });
-        drop(ours);
+        for backend in backends() {
+            let ours = ours::setup(conns, 0, backend);
+            g.bench_with_input(
+                BenchmarkId::new(ours_id(backend), conns),
+                &rounds,
+                |b, &r| b.iter(|| ours::iteration(&ours, r)),
+            );
+            drop(ours);
+        }
         let mut theirs = reference::setup(conns, 0);
         g.bench_with_input(BenchmarkId::new("tokio", conns), &rounds, |b, &r| {
             b.iter(|| reference::iteration(&mut theirs, r))
@@ -230,11 +258,18 @@ fn net_echo(c: &mut Criterion) {
     let (conns, rounds) = (100, 10);
     let mut g = c.benchmark_group(format!("tcp_echo_{conns}conn_mt2"));
     g.throughput(Throughput::Elements((conns * rounds) as u64));
-    let mut ours = ours::setup(conns, 2);
-    g.bench_with_input(BenchmarkId::new("c10k", conns), &rounds, |b, &r| {
-        b.iter(|| ours::iteration_mt(&mut ours, r))
-    });
-    drop(ours);
+    for backend in backends()
+        .into_iter()
+        .filter(|b| b.name() == "epoll" || b.name() == "uring")
+    {
+        let mut ours = ours::setup(conns, 2, backend);
+        g.bench_with_input(
+            BenchmarkId::new(ours_id(backend), conns),
+            &rounds,
+            |b, &r| b.iter(|| ours::iteration_mt(&mut ours, r)),
+        );
+        drop(ours);
+    }
     let mut theirs = reference::setup(conns, 2);
     g.bench_with_input(BenchmarkId::new("tokio", conns), &rounds, |b, &r| {
         b.iter(|| reference::iteration_mt(&mut theirs, r))

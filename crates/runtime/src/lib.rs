@@ -1,5 +1,6 @@
 //! The c10k runtime: tasks and `JoinHandle`s, current-thread and work-stealing schedulers,
-//! the IO driver over `c10k-selector`, timers, and the blocking pool.
+//! the IO driver (readiness over `c10k-selector`, or completions over `c10k-uring`), timers,
+//! and the blocking pool.
 //!
 //! ```
 //! let total = c10k_runtime::run(async {
@@ -22,9 +23,24 @@
 //!   cooperative budget, and (internally) the one-allocation task cell.
 //! * [`Runtime`], [`Builder`], [`Handle`]: the schedulers ([`executor`] module docs explain
 //!   both and how IO is split between workers).
-//! * [`driver`]: IO readiness on `c10k-selector`, the base of the socket types.
+//! * [`driver`]: the IO driver, the base of the socket types: readiness on `c10k-selector`
+//!   (select, poll, epoll) or completions on an io_uring ring (`c10k-uring`), chosen with
+//!   [`Builder::backend`] from [`driver::Backend`] (the default is epoll on Linux;
+//!   `Backend::auto()` prefers io_uring and falls back to epoll).
+//!
+//! # IO backends
+//!
+//! Every program runs unchanged on every backend: the socket types keep one API. On
+//! `Backend::Uring`, stream reads are completions into the ring's provided buffers (an
+//! idle connection holds none), writes are copied into a per-stream send buffer and leave
+//! in one `send` per stream per scheduler turn, and all operations of a turn enter the
+//! kernel in one `io_uring_enter`; the owned-buffer methods (`read_owned`,
+//! `write_all_owned`) hand buffers to the kernel without lending slices across an await.
+//! See the `driver` module docs for the protocol and `driver/uring` for the ring's.
 //! * [`time`]: `sleep`, `timeout`, `interval`.
 //! * [`race`](mod@race): racing futures (`select`).
+//! * [`signal`], [`shutdown`]: Unix signals as events, and the one graceful-shutdown path of
+//!   a server (Ctrl-C, drain with a deadline, a second Ctrl-C exits).
 //!
 //! # Racing futures
 //!
@@ -36,6 +52,7 @@ pub mod event_loop;
 pub mod executor;
 pub mod net;
 pub mod race;
+pub mod shutdown;
 pub mod signal;
 pub mod task;
 pub mod time;

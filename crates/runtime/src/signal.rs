@@ -28,6 +28,18 @@
 //! Signals arriving in a burst may coalesce into one event (as with every Unix signal API):
 //! a `Signal` reports "at least one since you last looked".
 //!
+//! # The signalfd path: [`SignalFd`]
+//!
+//! A program that controls every thread it starts can do better than a handler: block the
+//! signals in its first thread *before any other thread exists* (every thread inherits the
+//! mask) and read them from a `signalfd(2)` ([`SignalFd::block`]). No handler runs, nothing is
+//! interrupted, and no thread is needed: the descriptor is read on the runtime like a socket
+//! ([`SignalFd::recv`]) or waited on with `poll(2)` ([`SignalFd::recv_blocking`]). A
+//! current-thread server then stays a single-threaded process, which the kernel serves on
+//! cheaper paths (an unshared descriptor table). Signals that arrive before the descriptor
+//! is read stay pending (blocked), so none is lost between the mask and the first read.
+//! [`crate::shutdown`] is built on it.
+//!
 //! # Caveats
 //!
 //! Once a handler is installed it stays installed for the life of the process, even after
@@ -38,11 +50,13 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use futures_core::Stream;
 
@@ -604,4 +618,208 @@ pub async fn ctrl_c() -> io::Result<()> {
     sig.recv()
         .await
         .ok_or_else(|| io::Error::other("the runtime shut down while waiting for Ctrl-C"))
+}
+
+/// A `sigset_t` holding `kinds` (each checked to be catchable).
+fn sigset(kinds: &[SignalKind]) -> io::Result<libc::sigset_t> {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `sigemptyset` initialises the set it is given a valid pointer to.
+    if unsafe { libc::sigemptyset(set.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    for kind in kinds {
+        check_signum(kind.0)?;
+        // SAFETY: `set` was initialised by `sigemptyset`; the number was checked above.
+        if unsafe { libc::sigaddset(set.as_mut_ptr(), kind.0) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    // SAFETY: initialised by `sigemptyset` above.
+    Ok(unsafe { set.assume_init() })
+}
+
+/// Signals blocked in every thread and read from a `signalfd(2)` (the module docs, "The
+/// signalfd path"): no handler, no thread, no `EINTR`.
+///
+/// Create it with [`block`](Self::block) in the program's first thread before it starts any
+/// other (a runtime's workers, the blocking pool): threads inherit the mask, and a signal that
+/// some thread does not block is delivered to that thread the classic way (by default,
+/// `SIGINT` kills the process) instead of showing up here.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_runtime::signal::{SignalFd, SignalKind};
+///
+/// // In a program: first thing in `main`. Here the signal is sent to this thread only.
+/// let mut usr1 = SignalFd::block(&[SignalKind::user_defined1()])?;
+/// // SAFETY: `raise` has no preconditions; USR1 is blocked, so it just becomes pending.
+/// unsafe { libc::raise(libc::SIGUSR1) };
+/// let rt = c10k_runtime::Runtime::builder().current_thread().build()?;
+/// let got = rt.block_on(usr1.recv())?;
+/// assert_eq!(got, SignalKind::user_defined1());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct SignalFd {
+    fd: OwnedFd,
+}
+
+impl SignalFd {
+    /// Blocks `kinds` in the calling thread (and so in every thread it starts afterwards) and
+    /// opens a non-blocking signalfd that receives them.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for signals that cannot be caught; `pthread_sigmask` or `signalfd`
+    /// errors (e.g. out of descriptors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::{SignalFd, SignalKind};
+    /// let hup = SignalFd::block(&[SignalKind::hangup()])?;
+    /// assert_eq!(hup.try_recv()?, None); // nothing pending
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn block(kinds: &[SignalKind]) -> io::Result<SignalFd> {
+        let set = sigset(kinds)?;
+        // SAFETY: `set` is a valid, initialised signal set; a null old-set pointer is allowed.
+        let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        // SAFETY: `set` is initialised; -1 asks for a new descriptor.
+        let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `signalfd` just returned this descriptor and nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(SignalFd { fd })
+    }
+
+    /// Takes one pending signal, if any, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `read(2)` errors other than `EAGAIN` (retried on `EINTR`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::{SignalFd, SignalKind};
+    /// let usr2 = SignalFd::block(&[SignalKind::user_defined2()])?;
+    /// // SAFETY: `raise` has no preconditions; USR2 is blocked, so it just becomes pending.
+    /// unsafe { libc::raise(libc::SIGUSR2) };
+    /// assert_eq!(usr2.try_recv()?, Some(SignalKind::user_defined2()));
+    /// assert_eq!(usr2.try_recv()?, None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_recv(&self) -> io::Result<Option<SignalKind>> {
+        let mut info = MaybeUninit::<libc::signalfd_siginfo>::uninit();
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        loop {
+            // SAFETY: `info` is writable storage of exactly `size` bytes.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), info.as_mut_ptr().cast(), size) };
+            if n == size as isize {
+                // SAFETY: the kernel wrote one whole record.
+                let info = unsafe { info.assume_init() };
+                return Ok(Some(SignalKind(info.ssi_signo as i32)));
+            }
+            let e = if n < 0 {
+                io::Error::last_os_error()
+            } else {
+                io::Error::new(io::ErrorKind::UnexpectedEof, "short read from a signalfd")
+            };
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return Ok(None),
+                _ => return Err(e),
+            }
+        }
+    }
+
+    /// Waits on the current runtime for the next signal.
+    ///
+    /// # Errors
+    ///
+    /// Outside a runtime, or if the descriptor cannot be registered or read.
+    ///
+    /// # Examples
+    ///
+    /// See the type's example.
+    pub async fn recv(&mut self) -> io::Result<SignalKind> {
+        // Registered for the duration of this wait only: a program reads signals rarely,
+        // and `&mut self` makes sure one registration exists at a time.
+        let reg = Registration::new(self.fd.as_raw_fd(), Interest::READABLE)?;
+        std::future::poll_fn(|cx| {
+            reg.poll_read_io(cx, || {
+                self.try_recv()?
+                    .ok_or_else(|| io::ErrorKind::WouldBlock.into())
+            })
+        })
+        .await
+    }
+
+    /// Waits with `poll(2)` for the next signal, at most `timeout` (`None`: forever); `None`
+    /// when the time ran out.
+    ///
+    /// # Errors
+    ///
+    /// `poll(2)` or `read(2)` errors (`EINTR` is retried).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use c10k_runtime::signal::{SignalFd, SignalKind};
+    /// let mut alarm = SignalFd::block(&[SignalKind::alarm()])?;
+    /// assert_eq!(alarm.recv_blocking(Some(Duration::from_millis(1)))?, None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn recv_blocking(&mut self, timeout: Option<Duration>) -> io::Result<Option<SignalKind>> {
+        use rustix::event::{PollFd, PollFlags};
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        loop {
+            if let Some(kind) = self.try_recv()? {
+                return Ok(Some(kind));
+            }
+            let left = match deadline {
+                Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(timespec(left)),
+                    _ => return Ok(None),
+                },
+                None => None,
+            };
+            let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
+            match rustix::event::poll(&mut fds, left.as_ref()) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// A `poll(2)` timeout, rounded up to the next millisecond so that a wait never ends early.
+pub(crate) fn timespec(d: Duration) -> rustix::time::Timespec {
+    let d = d.checked_add(Duration::from_nanos(999_999)).unwrap_or(d);
+    let ms = Duration::from_millis(d.as_millis().min(u128::from(u32::MAX)) as u64);
+    rustix::time::Timespec {
+        tv_sec: ms.as_secs() as _,
+        tv_nsec: ms.subsec_nanos() as _,
+    }
+}
+
+impl AsFd for SignalFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl fmt::Debug for SignalFd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignalFd")
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
 }

@@ -33,7 +33,7 @@ fn exhaust_descriptors() -> io::Result<Vec<OwnedFd>> {
 
 #[test]
 fn accept_backs_off_on_emfile_and_recovers() -> io::Result<()> {
-    for backend in [Backend::Epoll, Backend::Poll] {
+    for backend in [Backend::Epoll, Backend::Poll, Backend::Uring] {
         let rt = Runtime::builder()
             .current_thread()
             .backend(backend)

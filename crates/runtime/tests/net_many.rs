@@ -95,7 +95,7 @@ async fn run_many() -> io::Result<usize> {
 }
 
 #[test]
-fn five_thousand_echo_connections_poll_and_epoll() -> io::Result<()> {
+fn five_thousand_echo_connections_poll_epoll_and_uring() -> io::Result<()> {
     let _fds = descriptors_exclusive();
     let runtimes = [
         (
@@ -118,6 +118,21 @@ fn five_thousand_echo_connections_poll_and_epoll() -> io::Result<()> {
                 .multi_thread()
                 .worker_threads(2)
                 .backend(Backend::Epoll)
+                .build()?,
+        ),
+        (
+            "current_thread/uring",
+            Runtime::builder()
+                .current_thread()
+                .backend(Backend::Uring)
+                .build()?,
+        ),
+        (
+            "multi_thread/uring",
+            Runtime::builder()
+                .multi_thread()
+                .worker_threads(2)
+                .backend(Backend::Uring)
                 .build()?,
         ),
     ];

@@ -136,7 +136,7 @@ fn owned_halves_in_two_tasks_and_reunite() -> io::Result<()> {
 
 #[test]
 fn reunite_refuses_halves_of_different_streams() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let a = TcpStream::connect(addr).await?;
@@ -151,7 +151,7 @@ fn reunite_refuses_halves_of_different_streams() -> io::Result<()> {
 
 #[test]
 fn dropping_owned_write_half_sends_eof() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let client = TcpStream::connect(listener.local_addr()?).await?;
         let (server, _) = listener.accept().await?;
@@ -172,7 +172,7 @@ fn dropping_owned_write_half_sends_eof() -> io::Result<()> {
 
 #[test]
 fn incoming_yields_connections() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let clients = c10k_runtime::spawn(async move {
@@ -206,7 +206,7 @@ fn incoming_yields_connections() -> io::Result<()> {
 
 #[test]
 fn connect_refused_is_reported() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         // Bind then drop: the port is (almost certainly) closed for the next instant.
         let addr = {
             let l = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -220,7 +220,7 @@ fn connect_refused_is_reported() -> io::Result<()> {
 
 #[test]
 fn connect_timeout_gives_up_on_a_full_backlog() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         // A listener with backlog 0 that never accepts: Linux queues backlog + 1 connections,
         // then drops further SYNs, so the next connect hangs (SYN retransmits after 1 s, 3 s).
         let fd = rustix::net::socket(
@@ -281,7 +281,7 @@ fn abort_task_blocked_in_read_releases_the_socket() -> io::Result<()> {
 
 #[test]
 fn try_read_and_readiness_triad() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let client = TcpStream::connect(listener.local_addr()?).await?;
         let (server, _) = listener.accept().await?;
@@ -318,7 +318,7 @@ fn try_read_and_readiness_triad() -> io::Result<()> {
 
 #[test]
 fn peek_leaves_data_in_place() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let client = TcpStream::connect(listener.local_addr()?).await?;
         let (server, _) = listener.accept().await?;
@@ -334,7 +334,7 @@ fn peek_leaves_data_in_place() -> io::Result<()> {
 
 #[test]
 fn connect_and_bind_resolve_host_names() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let port = listener.local_addr()?.port();
         let addrs = c10k_runtime::net::lookup_host(format!("localhost:{port}")).await?;
@@ -358,7 +358,7 @@ fn connect_and_bind_resolve_host_names() -> io::Result<()> {
 
 #[test]
 fn from_std_and_into_std() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let listener = TcpListener::from_std(std_listener)?;
         let addr = listener.local_addr()?;

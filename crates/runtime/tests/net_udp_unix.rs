@@ -64,7 +64,7 @@ fn udp_echo_every_runtime() -> io::Result<()> {
 
 #[test]
 fn udp_triad_and_peek() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let a = UdpSocket::bind("127.0.0.1:0").await?;
         let b = UdpSocket::bind("127.0.0.1:0").await?;
         let mut buf = [0u8; 64];
@@ -121,7 +121,7 @@ fn unix_echo_both_schedulers() -> io::Result<()> {
 
 #[test]
 fn unix_pair_owned_halves() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let (a, b) = UnixStream::pair()?;
         let (ar, aw) = a.into_split();
         let writer = c10k_runtime::spawn(async move {
@@ -148,7 +148,7 @@ fn unix_pair_owned_halves() -> io::Result<()> {
 fn unix_bind_twice_is_addr_in_use() -> io::Result<()> {
     let dir = TempDir::new("twice")?;
     let path = dir.0.join("s.sock");
-    c10k_runtime::run(async {
+    util::run(async {
         let _l = UnixListener::bind(&path)?;
         let err = UnixListener::bind(&path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);

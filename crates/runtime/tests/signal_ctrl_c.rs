@@ -1,6 +1,8 @@
 //! Signals, in a test binary of their own: the handlers it installs stay for the life of
 //! the process (SIGINT no longer kills it), which must not leak into other tests.
 
+mod util;
+
 use std::io;
 
 use c10k_runtime::signal::{self, SignalKind};
@@ -15,7 +17,7 @@ fn raise(sig: rustix::process::Signal) -> io::Result<()> {
 
 #[test]
 fn ctrl_c_resolves_after_sigint() -> io::Result<()> {
-    c10k_runtime::run(async {
+    util::run(async {
         let ctrl_c = signal::ctrl_c();
         futures_util::pin_mut!(ctrl_c);
         // First poll installs the handler and starts listening.
@@ -61,7 +63,7 @@ fn signal_stream_on_both_schedulers_and_two_listeners() -> io::Result<()> {
 
 #[test]
 fn uncatchable_signals_are_refused() {
-    c10k_runtime::run(async {
+    util::run(async {
         let err = signal::signal(SignalKind::from_raw(libc::SIGKILL)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(signal::signal(SignalKind::from_raw(0)).is_err());

@@ -145,7 +145,7 @@ fn spawn_outside_runtime_panics() {
 
 #[test]
 fn run_supports_spawn_local() {
-    let v = c10k_runtime::run(async {
+    let v = util::run(async {
         let rc = std::rc::Rc::new(3);
         let r = std::rc::Rc::clone(&rc);
         task::spawn_local(async move { *r + 1 }).await.unwrap()

@@ -177,7 +177,7 @@ fn abort_before_first_poll_and_after_completion() -> io::Result<()> {
 #[test]
 fn race_two_futures_with_select() {
     use c10k_runtime::race::{select, Either};
-    c10k_runtime::run(async {
+    util::run(async {
         let slow = Box::pin(std::future::pending::<u8>());
         let fast = Box::pin(async {
             task::yield_now().await;

@@ -1,16 +1,17 @@
 //! `time::interval`: the schedule, each `MissedTickBehavior` with the paused clock (exact and
 //! deterministic), resets, and the `Stream` impl.
 
+mod util;
+
 use std::future::Future;
 use std::io;
 use std::time::Duration;
 
 use c10k_runtime::time::{self, Instant, Interval, MissedTickBehavior};
-use c10k_runtime::Runtime;
 use futures_util::StreamExt;
 
 fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
-    let rt = Runtime::builder().current_thread().build()?;
+    let rt = util::builder().current_thread().build()?;
     Ok(rt.block_on(future))
 }
 

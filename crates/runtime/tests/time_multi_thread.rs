@@ -2,6 +2,8 @@
 //! timer registered while the timer-owning worker sleeps without a deadline, and `pause`
 //! refused.
 
+mod util;
+
 use std::io;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use c10k_runtime::time::{self, Instant};
 use c10k_runtime::Runtime;
 
 fn multi_thread() -> io::Result<Runtime> {
-    Runtime::builder().multi_thread().worker_threads(2).build()
+    util::builder().multi_thread().worker_threads(2).build()
 }
 
 #[test]

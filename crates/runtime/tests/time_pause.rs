@@ -1,6 +1,8 @@
 //! The paused test clock: `pause`, `advance`, auto-advance, `resume`, and `Instant` outside a
 //! runtime.
 
+mod util;
+
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -8,10 +10,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use c10k_runtime::time::{self, Instant};
-use c10k_runtime::Runtime;
 
 fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
-    let rt = Runtime::builder().current_thread().build()?;
+    let rt = util::builder().current_thread().build()?;
     Ok(rt.block_on(future))
 }
 

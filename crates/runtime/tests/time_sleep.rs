@@ -1,6 +1,8 @@
 //! `time::sleep` and `sleep_until`: never early, cancel on drop, reset, re-polling, and a
 //! timer registered from a foreign thread.
 
+mod util;
+
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -10,10 +12,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use c10k_runtime::time::{self, Instant, Sleep};
-use c10k_runtime::Runtime;
 
 fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
-    let rt = Runtime::builder().current_thread().build()?;
+    let rt = util::builder().current_thread().build()?;
     Ok(rt.block_on(future))
 }
 

@@ -1,15 +1,16 @@
 //! `time::timeout` and `timeout_at`: `Ok` when the future wins, `Elapsed` when the deadline
 //! does, never early.
 
+mod util;
+
 use std::future::{self, Future};
 use std::io;
 use std::time::Duration;
 
 use c10k_runtime::time::{self, Elapsed, Instant};
-use c10k_runtime::Runtime;
 
 fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
-    let rt = Runtime::builder().current_thread().build()?;
+    let rt = util::builder().current_thread().build()?;
     Ok(rt.block_on(future))
 }
 

@@ -11,13 +11,12 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::deadlock::LockId;
-use crate::semaphore::{lock_future, Semaphore, Waiter};
+use crate::semaphore::{lock_future, Semaphore};
 
 /// A mutual exclusion lock usable from async tasks and from threads alike.
 ///
@@ -125,13 +124,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[track_caller]
     pub fn lock(&self) -> Lock<'_, T> {
-        let site = Location::caller();
-        self.id.before_acquire_async(site);
-        Lock {
-            mutex: self,
-            waiter: Waiter::new(1),
-            site,
-        }
+        Lock::new(self, 1)
     }
 
     /// Waits for the lock through an `Arc`, returning a guard that owns the `Arc` and can
@@ -150,13 +143,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[track_caller]
     pub fn lock_owned(self: Arc<Self>) -> LockOwned<T> {
-        let site = Location::caller();
-        self.id.before_acquire_async(site);
-        LockOwned {
-            mutex: self,
-            waiter: Waiter::new(1),
-            site,
-        }
+        LockOwned::new(self, 1)
     }
 
     /// Blocks the thread until the lock is handed over.
@@ -169,12 +156,9 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
         let site = Location::caller();
         self.id.before_acquire(site);
-        if self.sem.try_take(1).is_err() {
-            self.sem
-                .acquire_blocking()
-                .expect("a mutex's semaphore is never closed")
-                .forget();
-        }
+        self.sem
+            .take_blocking(1, None)
+            .expect("a mutex's semaphore is never closed");
         self.guard(site)
     }
 
@@ -196,7 +180,9 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock_blocking_timeout(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
         let site = Location::caller();
         self.id.before_acquire(site);
-        self.sem.acquire_blocking_timeout(1, timeout).ok()?.forget();
+        self.sem
+            .take_blocking(1, Some(Instant::now() + timeout))
+            .ok()?;
         Some(self.guard(site))
     }
 
@@ -244,18 +230,8 @@ impl<T: Default> Default for Mutex<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Mutex");
-        match self.sem.try_take(1) {
-            Ok(()) => {
-                // SAFETY: we hold the only permit until the `release` below.
-                d.field("data", &unsafe { &*self.data.get() });
-                self.sem.release(1);
-            }
-            Err(_) => {
-                d.field("data", &format_args!("<locked>"));
-            }
-        }
-        d.finish()
+        // SAFETY: a permit of the mutex's semaphore gives exclusive access to `data`.
+        unsafe { fmt_lock(f, "Mutex", &self.sem, &self.data) }
     }
 }
 
@@ -291,35 +267,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     }
 }
 
-impl<T: ?Sized> Deref for MutexGuard<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds the mutex's only permit, so no `&mut T` exists elsewhere.
-        unsafe { &*self.mutex.data.get() }
-    }
-}
-
-impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds the mutex's only permit, so this is the only access to `T`;
-        // `&mut self` makes the returned borrow unique among borrows of the guard.
-        unsafe { &mut *self.mutex.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    fn drop(&mut self) {
-        self.mutex.id.released();
-        self.mutex.sem.release(1);
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+lock_guard!(exclusive MutexGuard<'a, T>, mutex, 1);
 
 impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -352,32 +300,79 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
-    type Target = T;
+lock_guard!(exclusive OwnedMutexGuard<T>, mutex, 1);
 
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds the mutex's only permit, so no `&mut T` exists elsewhere.
-        unsafe { &*self.mutex.data.get() }
+/// Formats a lock as `Name { data: .. }`: the value if a permit can be taken at once (and is
+/// given back right after), `<locked>` otherwise. Shared by [`Mutex`] and
+/// [`RwLock`](crate::RwLock), whose `Debug` must not wait.
+///
+/// # Safety
+///
+/// Holding one permit of `sem` must give at least shared access to `data` (no `&mut` to it
+/// exists elsewhere meanwhile).
+pub(crate) unsafe fn fmt_lock<T: ?Sized + fmt::Debug>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    sem: &Semaphore,
+    data: &UnsafeCell<T>,
+) -> fmt::Result {
+    let mut d = f.debug_struct(name);
+    match sem.try_take(1) {
+        Ok(()) => {
+            // SAFETY: we hold a permit until the `release` below, which by the caller's
+            // contract means nobody writes to `data` meanwhile.
+            d.field("data", &unsafe { &*data.get() });
+            sem.release(1);
+        }
+        Err(_) => {
+            d.field("data", &format_args!("<locked>"));
+        }
     }
+    d.finish()
 }
 
-impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds the mutex's only permit, so this is the only access to `T`;
-        // `&mut self` makes the returned borrow unique among borrows of the guard.
-        unsafe { &mut *self.mutex.data.get() }
-    }
+/// Generates `Deref`, `Drop` and `Debug` of a lock guard (and `DerefMut` for an `exclusive`
+/// one): the guard reaches its lock through field `$field` (a lock with `sem`, `id` and
+/// `data`), holds `$permits` permits of its semaphore and gives them back on drop, after
+/// telling deadlock detection. A `shared` guard's permits keep writers out, an `exclusive`
+/// guard's keep everybody else out; the `unsafe` blocks argue from that.
+macro_rules! lock_guard {
+    (exclusive $guard:ident<$($lt:lifetime,)? T>, $field:ident, $permits:expr) => {
+        lock_guard!(shared $guard<$($lt,)? T>, $field, $permits);
+
+        impl<$($lt,)? T: ?Sized> std::ops::DerefMut for $guard<$($lt,)? T> {
+            fn deref_mut(&mut self) -> &mut T {
+                // SAFETY: an exclusive guard holds every permit of the lock, so this is the
+                // only access to `T`; `&mut self` makes the returned borrow unique among
+                // borrows of the guard.
+                unsafe { &mut *self.$field.data.get() }
+            }
+        }
+    };
+    (shared $guard:ident<$($lt:lifetime,)? T>, $field:ident, $permits:expr) => {
+        impl<$($lt,)? T: ?Sized> std::ops::Deref for $guard<$($lt,)? T> {
+            type Target = T;
+
+            fn deref(&self) -> &T {
+                // SAFETY: the guard holds permits of the lock, so no writer (no `&mut T`)
+                // exists elsewhere.
+                unsafe { &*self.$field.data.get() }
+            }
+        }
+
+        impl<$($lt,)? T: ?Sized> Drop for $guard<$($lt,)? T> {
+            fn drop(&mut self) {
+                self.$field.id.released();
+                self.$field.sem.release($permits);
+            }
+        }
+
+        impl<$($lt,)? T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<$($lt,)? T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+    };
 }
 
-impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
-    fn drop(&mut self) {
-        self.mutex.id.released();
-        self.mutex.sem.release(1);
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+pub(crate) use lock_guard;

@@ -12,13 +12,12 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::deadlock::LockId;
-use crate::mutex::TryLockError;
-use crate::semaphore::{lock_future, Semaphore, Waiter};
+use crate::mutex::{fmt_lock, lock_guard, TryLockError};
+use crate::semaphore::{lock_future, Semaphore};
 
 /// The most readers that can hold an [`RwLock`] at once.
 pub const MAX_READERS: usize = 1 << 30;
@@ -92,13 +91,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn read(&self) -> Read<'_, T> {
-        let site = Location::caller();
-        self.id.before_acquire_async(site);
-        Read {
-            lock: self,
-            waiter: Waiter::new(1),
-            site,
-        }
+        Read::new(self, 1)
     }
 
     /// Waits for exclusive access. Cancellation-safe (see the type docs).
@@ -113,13 +106,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn write(&self) -> Write<'_, T> {
-        let site = Location::caller();
-        self.id.before_acquire_async(site);
-        Write {
-            lock: self,
-            waiter: Waiter::new(MAX_READERS),
-            site,
-        }
+        Write::new(self, MAX_READERS)
     }
 
     /// Blocks the thread for shared access.
@@ -190,15 +177,9 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     fn take_blocking(&self, n: usize, timeout: Option<Duration>) -> Option<()> {
-        if self.sem.try_take(n).is_ok() {
-            return Some(());
-        }
-        let permit = match timeout {
-            None => self.sem.acquire_many_blocking(n).ok()?,
-            Some(t) => self.sem.acquire_blocking_timeout(n, t).ok()?,
-        };
-        permit.forget();
-        Some(())
+        self.sem
+            .take_blocking(n, timeout.map(|t| Instant::now() + t))
+            .ok()
     }
 
     fn read_guard(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
@@ -220,18 +201,8 @@ impl<T: ?Sized> RwLock<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("RwLock");
-        match self.sem.try_take(1) {
-            Ok(()) => {
-                // SAFETY: we hold a read permit until the `release` below; no writer exists.
-                d.field("data", &unsafe { &*self.data.get() });
-                self.sem.release(1);
-            }
-            Err(_) => {
-                d.field("data", &format_args!("<locked>"));
-            }
-        }
-        d.finish()
+        // SAFETY: a permit of the lock's semaphore is a read permit: no writer exists.
+        unsafe { fmt_lock(f, "RwLock", &self.sem, &self.data) }
     }
 }
 
@@ -276,54 +247,5 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
     _marker: PhantomData<&'a mut T>,
 }
 
-impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds a read permit, so no writer (no `&mut T`) exists.
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds every permit, so no other access exists.
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds every permit, so no other access exists; `&mut self`
-        // makes this borrow unique among borrows of the guard.
-        unsafe { &mut *self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.id.released();
-        self.lock.sem.release(1);
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.id.released();
-        self.lock.sem.release(MAX_READERS);
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+lock_guard!(shared RwLockReadGuard<'a, T>, lock, 1);
+lock_guard!(exclusive RwLockWriteGuard<'a, T>, lock, MAX_READERS);

@@ -519,7 +519,14 @@ impl Semaphore {
         }
     }
 
-    fn take_blocking(&self, n: usize, deadline: Option<Instant>) -> Result<(), AcquireError> {
+    /// Blocks the thread until `n` permits are taken (or `deadline` passes:
+    /// [`AcquireError::Timeout`]); the body of every blocking acquisition, also used directly
+    /// by the locks, whose guards give the permits back themselves.
+    pub(crate) fn take_blocking(
+        &self,
+        n: usize,
+        deadline: Option<Instant>,
+    ) -> Result<(), AcquireError> {
         assert!(
             n <= Self::MAX_PERMITS,
             "cannot wait for more than MAX_PERMITS permits"
@@ -782,10 +789,11 @@ impl Drop for OwnedSemaphorePermit {
 
 /// Generates the future of a lock built on a [`Semaphore`] (`Mutex::lock`,
 /// `Mutex::lock_owned`, `RwLock::read`, `RwLock::write`): it holds the lock (field `$field`,
-/// whose type has the `sem` and `id` fields), a [`Waiter`] and the call site; polling
-/// acquires the waiter's permits, records the acquisition for deadlock detection and builds
-/// the guard with `$make` (where `$this` is the future); dropping it cancels the waiter
-/// (passing on permits it was handed, as the semaphore's protocol says).
+/// whose type has the `sem` and `id` fields), a [`Waiter`] and the call site; `new(lock,
+/// permits)` records the call site and starts waiting; polling acquires the waiter's permits,
+/// records the acquisition for deadlock detection and builds the guard with `$make` (where
+/// `$this` is the future); dropping it cancels the waiter (passing on permits it was handed,
+/// as the semaphore's protocol says).
 macro_rules! lock_future {
     (
         $(#[$meta:meta])*
@@ -798,6 +806,21 @@ macro_rules! lock_future {
             $field: $fty,
             waiter: $crate::semaphore::Waiter,
             site: &'static std::panic::Location<'static>,
+        }
+
+        impl<$($lt,)? T: ?Sized> $name<$($lt,)? T> {
+            /// Starts waiting for `permits` of the lock's semaphore on behalf of the caller
+            /// (recorded for deadlock detection).
+            #[track_caller]
+            fn new($field: $fty, permits: usize) -> Self {
+                let site = std::panic::Location::caller();
+                $field.id.before_acquire_async(site);
+                $name {
+                    $field,
+                    waiter: $crate::semaphore::Waiter::new(permits),
+                    site,
+                }
+            }
         }
 
         impl<$($lt,)? T: ?Sized> std::fmt::Debug for $name<$($lt,)? T> {

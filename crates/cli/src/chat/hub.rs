@@ -1,10 +1,16 @@
 //! The chat room state, free of IO: who is connected, under which nick, in which room, and
 //! which lines each command sends to whom.
 //!
-//! Every operation appends [`Delivery`]s (a client and a line) to an output vector; the
-//! server pushes them into the clients' bounded outbound queues. Keeping the state pure lets
-//! the protocol be tested (and fuzzed) without sockets, and keeps the lock that guards it
-//! short: no IO and no waiting happen while it is held.
+//! Every operation appends [`Delivery`]s to an output vector: a line for one client, or a
+//! line for a whole room (sent once, whatever the room's size: the server appends it to the
+//! room's shared log, so a join costs the same in a room of 5 as in a room of 5 000).
+//! Keeping the state pure lets the protocol be tested (and fuzzed) without sockets, and
+//! keeps the lock that guards it short: no IO and no waiting happen while it is held.
+//!
+//! Text that clients typed (messages, private messages, and the words quoted back in error
+//! lines) is relayed through [`printable`]: control characters are shown, not sent, so
+//! that no client can move the cursor, clear the screen or forge lines on another's
+//! terminal.
 //!
 //! Rules (the protocol of `DESIGN.md`):
 //! - a new client gets a guest nick (`guest1`, `guest2`, ...; taken nicks are skipped) and
@@ -32,13 +38,37 @@ pub(crate) const LOBBY: &str = "lobby";
 pub(crate) const COMMANDS: &str =
     "/nick NAME, /join ROOM, /rooms, /who, /msg NICK TEXT, /help, /quit";
 
-/// A line (without its `\n`) for one client.
+/// Who receives a [`Delivery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum To {
+    /// One client.
+    Client(ClientId),
+    /// Every member of a room but `except`.
+    Room {
+        /// The room.
+        room: Arc<str>,
+        /// The member left out (the sender: no echo).
+        except: Option<ClientId>,
+    },
+}
+
+/// A line (without its `\n`) for one client or one room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Delivery {
-    /// The receiving client.
-    pub(crate) to: ClientId,
-    /// The line; shared between the receivers of one broadcast.
+    /// The receivers.
+    pub(crate) to: To,
+    /// The line.
     pub(crate) line: Arc<str>,
+}
+
+impl Delivery {
+    /// A line for one client.
+    pub(crate) fn client(to: ClientId, line: impl Into<Arc<str>>) -> Delivery {
+        Delivery {
+            to: To::Client(to),
+            line: line.into(),
+        }
+    }
 }
 
 /// What the connection does after a line.
@@ -77,6 +107,21 @@ impl Hub {
     #[cfg(test)]
     pub(crate) fn nick(&self, id: ClientId) -> Option<&str> {
         self.members.get(&id).map(|m| m.nick.as_str())
+    }
+
+    /// The room a client is in.
+    pub(crate) fn room_of(&self, id: ClientId) -> Option<&str> {
+        self.members.get(&id).map(|m| m.room.as_str())
+    }
+
+    /// The members of a room.
+    pub(crate) fn members_of(&self, room: &str) -> impl Iterator<Item = ClientId> + '_ {
+        self.rooms.get(room).into_iter().flatten().copied()
+    }
+
+    /// True while the room exists (the lobby always does once someone joined it).
+    pub(crate) fn has_room(&self, room: &str) -> bool {
+        self.rooms.contains_key(room)
     }
 
     /// Adds a client under a fresh guest nick in the lobby.
@@ -124,13 +169,11 @@ impl Hub {
         );
     }
 
-    /// Sends a line to every connected client.
+    /// Sends a line to every connected client (once per room).
     pub(crate) fn to_all(&self, line: &str, out: &mut Vec<Delivery>) {
-        let line: Arc<str> = Arc::from(line);
-        out.extend(self.members.keys().map(|&to| Delivery {
-            to,
-            line: line.clone(),
-        }));
+        for room in self.rooms.keys() {
+            self.to_room(room, None, line, out);
+        }
     }
 
     /// Handles one line from a client; `stamp` is the `HH:MM:SS` of its arrival.
@@ -149,6 +192,7 @@ impl Hub {
         match command::parse(line) {
             Command::Empty => {}
             Command::Say(text) => {
+                let text = printable(text);
                 self.to_room(&room, Some(id), &format!("{stamp} <{nick}> {text}"), out);
             }
             Command::Nick(new) => self.rename(id, &nick, &room, new, out),
@@ -174,9 +218,10 @@ impl Hub {
                     send(out, id, "! you cannot /msg yourself".to_owned());
                 }
                 Some(&target) => {
+                    let text = printable(text);
                     send(out, target, format!("{stamp} <{nick}> (private) {text}"));
                 }
-                None => send(out, id, format!("! no such nick: {to}")),
+                None => send(out, id, format!("! no such nick: {}", printable(to))),
             },
             Command::Help => send(
                 out,
@@ -189,6 +234,7 @@ impl Hub {
             }
             Command::Usage(usage) => send(out, id, format!("! usage: {usage}")),
             Command::Unknown(word) => {
+                let word = printable(word);
                 send(out, id, format!("! unknown command: /{word} (try /help)"));
             }
         }
@@ -200,7 +246,10 @@ impl Hub {
             send(
                 out,
                 id,
-                format!("! invalid nick: {new} (1 to 32 letters, digits, _ or -)"),
+                format!(
+                    "! invalid nick: {} (1 to 32 letters, digits, _ or -)",
+                    printable(new)
+                ),
             );
             return;
         }
@@ -233,7 +282,10 @@ impl Hub {
             send(
                 out,
                 id,
-                format!("! invalid room: {target} (1 to 32 letters, digits, _ or -)"),
+                format!(
+                    "! invalid room: {} (1 to 32 letters, digits, _ or -)",
+                    printable(target)
+                ),
             );
             return;
         }
@@ -273,27 +325,49 @@ impl Hub {
     }
 
     fn to_room(&self, room: &str, except: Option<ClientId>, line: &str, out: &mut Vec<Delivery>) {
-        let Some(members) = self.rooms.get(room) else {
+        if !self.rooms.contains_key(room) {
             return;
-        };
-        let line: Arc<str> = Arc::from(line);
-        out.extend(
-            members
-                .iter()
-                .filter(|&&m| Some(m) != except)
-                .map(|&to| Delivery {
-                    to,
-                    line: line.clone(),
-                }),
-        );
+        }
+        out.push(Delivery {
+            to: To::Room {
+                room: Arc::from(room),
+                except,
+            },
+            line: Arc::from(line),
+        });
     }
 }
 
 fn send(out: &mut Vec<Delivery>, to: ClientId, line: String) {
-    out.push(Delivery {
-        to,
-        line: Arc::from(line),
-    });
+    out.push(Delivery::client(to, line));
+}
+
+/// `text` with its control characters made visible the way `cat -v` shows them: C0 controls
+/// other than TAB as `^@`..`^_` (ESC is `^[`, BEL `^G`, a bare CR `^M`), DEL as `^?`, and the
+/// C1 controls U+0080..U+009F (which 8-bit terminals obey: U+009B is a CSI) as `M-^@`..`M-^_`.
+/// Everything else, TAB included, is kept.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_control = |c: char| c.is_control() && c != '\t';
+    if !text.chars().any(is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c as u32 {
+            0x09 => out.push(c),
+            n @ 0x00..=0x1f => {
+                out.push('^');
+                out.push(char::from(b'@' + n as u8));
+            }
+            0x7f => out.push_str("^?"),
+            n @ 0x80..=0x9f => {
+                out.push_str("M-^");
+                out.push(char::from(b'@' + (n - 0x80) as u8));
+            }
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The `HH:MM:SS` (UTC) of a time, as messages carry it.
@@ -306,8 +380,27 @@ pub(crate) fn stamp(now: SystemTime) -> String {
 mod tests {
     use super::*;
 
-    fn lines(out: &mut Vec<Delivery>) -> Vec<(ClientId, String)> {
-        out.drain(..).map(|d| (d.to, d.line.to_string())).collect()
+    /// The deliveries as (client, line), a room line expanded to the room's members now (as
+    /// the server's room log hands it to them).
+    fn expand(hub: &Hub, out: &mut Vec<Delivery>) -> Vec<(ClientId, String)> {
+        let mut got = Vec::new();
+        for d in out.drain(..) {
+            match d.to {
+                To::Client(id) => got.push((id, d.line.to_string())),
+                To::Room { room, except } => got.extend(
+                    hub.members_of(&room)
+                        .filter(|&m| Some(m) != except)
+                        .map(|m| (m, d.line.to_string())),
+                ),
+            }
+        }
+        got
+    }
+
+    macro_rules! lines {
+        ($hub:expr, $out:expr) => {
+            expand(&$hub, $out)
+        };
     }
 
     #[test]
@@ -315,20 +408,20 @@ mod tests {
         let mut hub = Hub::new();
         let mut out = Vec::new();
         hub.connect(1, &mut out);
-        let got = lines(&mut out);
+        let got = lines!(hub, &mut out);
         assert_eq!(got.len(), 1);
         assert!(got[0]
             .1
             .starts_with("* welcome to c10k chat, you are guest1 in lobby"));
         hub.connect(2, &mut out);
-        let got = lines(&mut out);
+        let got = lines!(hub, &mut out);
         assert_eq!(got[1], (1, "* guest2 joined lobby".to_owned()));
         assert_eq!(
             hub.handle(1, "hi all", "12:00:00", &mut out),
             Flow::Continue
         );
         assert_eq!(
-            lines(&mut out),
+            lines!(hub, &mut out),
             vec![(2, "12:00:00 <guest1> hi all".to_owned())]
         );
     }
@@ -342,43 +435,55 @@ mod tests {
         }
         out.clear();
         hub.handle(1, "/nick Alice", "t", &mut out);
-        assert_eq!(lines(&mut out)[0], (1, "* you are now Alice".to_owned()));
+        assert_eq!(
+            lines!(hub, &mut out)[0],
+            (1, "* you are now Alice".to_owned())
+        );
         hub.handle(2, "/nick alice", "t", &mut out);
         assert_eq!(
-            lines(&mut out),
+            lines!(hub, &mut out),
             vec![(2, "! nick alice is taken".to_owned())]
         );
         hub.handle(2, "/join rust", "t", &mut out);
-        let got = lines(&mut out);
+        let got = lines!(hub, &mut out);
         assert!(got.contains(&(2, "* you joined rust (0 others)".to_owned())));
         assert!(got.contains(&(1, "* guest2 left lobby".to_owned())));
         hub.handle(1, "only lobby", "t", &mut out);
         assert_eq!(
-            lines(&mut out),
+            lines!(hub, &mut out),
             vec![(3, "t <Alice> only lobby".to_owned())]
         );
         hub.handle(3, "/msg GUEST2 psst", "t", &mut out);
         assert_eq!(
-            lines(&mut out),
+            lines!(hub, &mut out),
             vec![(2, "t <guest3> (private) psst".to_owned())]
         );
         hub.handle(3, "/rooms", "t", &mut out);
         assert_eq!(
-            lines(&mut out),
+            lines!(hub, &mut out),
             vec![(3, "* rooms: lobby (2), rust (1)".to_owned())]
         );
         hub.handle(3, "/who", "t", &mut out);
         assert_eq!(
-            lines(&mut out),
+            lines!(hub, &mut out),
             vec![(3, "* in lobby: Alice, guest3".to_owned())]
         );
         hub.disconnect(2, "quit", &mut out);
         hub.handle(3, "/rooms", "t", &mut out);
-        assert_eq!(lines(&mut out), vec![(3, "* rooms: lobby (2)".to_owned())]);
+        assert_eq!(
+            lines!(hub, &mut out),
+            vec![(3, "* rooms: lobby (2)".to_owned())]
+        );
         hub.disconnect(1, "quit", &mut out);
-        assert_eq!(lines(&mut out), vec![(3, "* Alice left (quit)".to_owned())]);
+        assert_eq!(
+            lines!(hub, &mut out),
+            vec![(3, "* Alice left (quit)".to_owned())]
+        );
         hub.handle(3, "/nick alice", "t", &mut out);
-        assert_eq!(lines(&mut out), vec![(3, "* you are now alice".to_owned())]);
+        assert_eq!(
+            lines!(hub, &mut out),
+            vec![(3, "* you are now alice".to_owned())]
+        );
     }
 
     #[test]
@@ -393,7 +498,7 @@ mod tests {
         hub.handle(1, "/nick bad nick", "t", &mut out);
         hub.handle(1, "/nick b@d", "t", &mut out);
         hub.handle(1, "/join lobby", "t", &mut out);
-        let got = lines(&mut out);
+        let got = lines!(hub, &mut out);
         assert_eq!(got.len(), 5);
         assert!(
             got.iter().all(|(to, l)| *to == 1 && l.starts_with("! ")),
@@ -410,6 +515,41 @@ mod tests {
         hub.handle(1, "/nick guest2", "t", &mut out);
         hub.connect(2, &mut out);
         assert_eq!(hub.nick(2), Some("guest3"));
+    }
+
+    /// Regression: a client could send ESC sequences (`\x1b[2J` clears the screen), BEL,
+    /// NUL or a bare CR (which rewrites the receiver's line) to every member of its room.
+    #[test]
+    fn control_characters_are_shown_not_relayed() {
+        let mut hub = Hub::new();
+        let mut out = Vec::new();
+        hub.connect(1, &mut out);
+        hub.connect(2, &mut out);
+        out.clear();
+        hub.handle(
+            1,
+            "\x1b[2Jhi\x07\0there\rforged\ttab\u{9b}31m\x7f",
+            "t",
+            &mut out,
+        );
+        assert_eq!(
+            lines!(hub, &mut out),
+            vec![(
+                2,
+                "t <guest1> ^[[2Jhi^G^@there^Mforged\ttabM-^[31m^?".to_owned()
+            )]
+        );
+        hub.handle(1, "/msg guest2 \x1b]0;owned\x07", "t", &mut out);
+        assert_eq!(
+            lines!(hub, &mut out),
+            vec![(2, "t <guest1> (private) ^[]0;owned^G".to_owned())]
+        );
+        hub.handle(1, "/\x1bx", "t", &mut out);
+        assert_eq!(
+            lines!(hub, &mut out),
+            vec![(1, "! unknown command: /^[x (try /help)".to_owned())]
+        );
+        assert_eq!(printable("plain\ttext é"), "plain\ttext é");
     }
 
     #[test]
@@ -439,7 +579,10 @@ mod tests {
                     _ => { hub.handle(id, &text, "t", &mut out); }
                 }
                 for d in out.drain(..) {
-                    proptest::prop_assert!(hub.members.contains_key(&d.to) || d.line.starts_with("* bye"));
+                    match d.to {
+                        To::Client(to) => proptest::prop_assert!(hub.members.contains_key(&to) || d.line.starts_with("* bye")),
+                        To::Room { room, .. } => proptest::prop_assert!(hub.has_room(&room)),
+                    }
                 }
                 let mut seen = std::collections::HashSet::new();
                 for (id, m) in &hub.members {

@@ -10,7 +10,7 @@
 //! | `command.rs` | a line to a command |
 //! | `hub.rs` | nicks, rooms, and who receives what (no IO) |
 //! | `flood.rs` | the per-client token bucket |
-//! | `server.rs` | tasks, queues, timeouts, shutdown |
+//! | `server.rs` | tasks, room logs and direct queues, timeouts, shutdown |
 //!
 //! The tutorials' Python client sends text without a newline; a partial line that stays
 //! quiet for [`server::FLUSH`] is taken as a whole line, so it works as well as `nc`.
@@ -36,7 +36,8 @@ use crate::errors::usage;
 /join ROOM, /rooms, /who, /msg NICK TEXT, /help, /quit; any other line is said to the room \
 as 'HH:MM:SS <nick> text' (UTC). Notices start with '* ', errors with '! '.\n\
 The first line on stdout is the bound address (useful with port 0).\n\
-Ctrl-C tells every client the server is shutting down, flushes their queues, and exits."
+Ctrl-C tells every client the server is shutting down, flushes their queues (at most \
+--grace seconds), and exits 0; a second Ctrl-C exits 130 at once."
 )]
 pub(crate) struct Args {
     /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
@@ -48,9 +49,17 @@ pub(crate) struct Args {
     /// Lines per second a client may send (bursts of twice that); past it: `! flooding, bye`.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub(crate) flood_limit: u32,
-    /// Lines queued for a client that does not read before it is disconnected.
-    #[arg(long, default_value_t = 256, value_name = "N")]
-    pub(crate) queue: usize,
+    /// Disconnect a client whose socket takes no byte for this many seconds (it is not
+    /// reading); nginx's `send_timeout` is 60 s too.
+    #[arg(long, default_value_t = 60.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) send_timeout: f64,
+    /// Hard cap on the bytes waiting to be written to one client (its share of its room's
+    /// conversation and its own notices); past it: `* nick left (too far behind)`.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub(crate) queue_bytes: usize,
+    /// After Ctrl-C, how long the clients' queues may take to flush (seconds).
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) grace: f64,
 }
 
 /// Runs `c10k chat`.
@@ -61,11 +70,18 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if args.flood_limit == 0 {
         return Err(usage("--flood-limit must be at least 1 line per second"));
     }
-    if args.queue == 0 {
-        return Err(usage("--queue must be at least 1 line"));
+    if args.send_timeout <= 0.0 {
+        return Err(usage("--send-timeout must be more than 0 seconds"));
+    }
+    if args.queue_bytes < line::MAX_LINE + 1 {
+        return Err(usage(format!(
+            "--queue-bytes must be at least {} (one line)",
+            line::MAX_LINE + 1
+        )));
     }
     crate::sys::raise_fd_limit();
-    crate::shutdown::install()?;
+    // Before the runtime exists; a task of the runtime reads Ctrl-C.
+    let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace))?;
     let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
     let bound = listener.local_addr()?;
     {
@@ -76,11 +92,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let config = server::Config {
         idle: Duration::from_secs(args.idle_timeout),
         flood_limit: args.flood_limit,
-        queue: args.queue,
+        send_timeout: Duration::from_secs_f64(args.send_timeout),
+        queue_bytes: args.queue_bytes,
     };
     let rt = c10k::runtime::Runtime::builder()
         .current_thread()
         .thread_name("c10k-chat")
         .build()?;
-    rt.block_on(server::serve(listener, config))
+    rt.block_on(server::serve(listener, config, shutdown))
 }

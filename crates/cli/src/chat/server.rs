@@ -1,29 +1,57 @@
-//! The chat server's tasks.
+//! The chat server's tasks, and where the lines wait.
 //!
 //! Each connection has two tasks on the runtime:
 //!
 //! - a **reader** that frames lines, applies the flood limit and the idle timeout, and runs
-//!   each line through the [`Hub`] under the room lock;
-//! - a **writer** that drains the connection's bounded outbound queue into the socket,
-//!   batching whatever lines are queued into one write.
+//!   each line through the [`Hub`] under the server lock;
+//! - a **writer** that writes what waits for its client, batching up to [`BATCH`] bytes into
+//!   one write.
 //!
-//! Nobody ever waits on another client's socket: deliveries are `try_send`s into the
-//! receivers' queues. When a queue is full, its client has stopped reading: it is removed
-//! from the room (the room hears `* nick left (not reading)`) and its `kick` event makes both
-//! of its tasks drop the socket at once. So one stuck client costs at most its queue and
-//! never slows the room.
+//! # Where lines wait (why a join costs O(1), whatever the room's size)
 //!
-//! Closing protocol:
+//! A line said to a room is appended once to the room's **log** ([`Log`]), shared by its
+//! members; each member keeps a **cursor** into it. Lines for one client (its welcome,
+//! answers, errors, private messages) go to its **direct queue**, each tagged with the log
+//! position it follows, so the writer interleaves both in the order they were produced. A
+//! join, a message or a notice is thus one append, plus waking the writers that were idle:
+//! a writer that was woken and has not caught up yet is not woken again, so a burst of 500
+//! joins wakes each writer about once, not 500 times. (Before, each notice was copied into
+//! each member's bounded queue: O(n) per join under the lock, and a burst of joins filled
+//! the queues before their writers ran, kicking readers as "not reading".)
+//!
+//! The log forgets the lines every member has written: when it has grown by [`TRIM_STEP`]
+//! bytes since the last look, the oldest cursor is found (O(members), amortised over that
+//! many bytes) and the lines before it are dropped.
+//!
+//! # Who is "not reading" (the limits)
+//!
+//! - `--send-timeout`: a writer whose socket takes no byte for that long (the socket stayed
+//!   unwritable) drops its client: the room hears `* nick left (not reading)`. This is the
+//!   rule that normally acts, and it is about time, not about how much was said meanwhile:
+//!   a burst of joins or messages never kicks a client that reads.
+//! - `--queue-bytes`, a hard cap on memory: a client whose unwritten lines (its share of the
+//!   log behind its cursor, plus its direct queue) exceed it is dropped with
+//!   `* nick left (too far behind)`.
+//!
+//! Nobody ever waits on another client's socket, so one stuck client never slows the room.
+//!
+//! # Closing protocol
+//!
 //! 1. *Orderly* (`/quit`, flooding, idle, end of file): the reader queues a last line if
-//!    any, then removes the client, which drops the queue's sender. The writer drains what
-//!    is queued, sees the channel closed, and drops its half (shutting down the write side).
-//! 2. *Kicked* (not reading): the kick event stops both tasks immediately.
-//! 3. *Server shutdown* (Ctrl-C): everyone is told `* server shutting down`, every client is
-//!    removed as in 1, and the server waits for the writers to drain, at most [`DRAIN`].
+//!    any, then leaves: the client is removed from the hub (its room hears it), the lines it
+//!    had not written yet move to its direct queue, and it is marked closing. Its writer
+//!    writes them, removes the connection and drops its half (shutting down the write side).
+//! 2. *Dropped* (not reading, too far behind, a write error): the connection is removed at
+//!    once and its `kick` event stops both tasks.
+//! 3. *Server shutdown* (Ctrl-C, [`Shutdown`]): the accept loop stops, everyone is told
+//!    `* server shutting down, bye`, every connection is marked closing as in 1 (without a
+//!    notice per client), and the server waits for the writers to finish
+//!    ([`Shutdown::drain`] over a `JoinSet` of them), at most `--grace`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use c10k::runtime::net::tcp::split::{OwnedReadHalf, OwnedWriteHalf};
@@ -31,28 +59,25 @@ use c10k::runtime::net::TcpListener;
 use c10k::runtime::race::{select, Either};
 use c10k::runtime::time;
 use c10k::runtime::JoinHandle;
-use c10k::sync::channel::mpsc;
-use c10k::sync::channel::TrySendError;
+use c10k::shutdown::Shutdown;
 use c10k::sync::Event;
+use c10k::task::JoinSet;
 
 use super::flood::FloodGate;
-use super::hub::{stamp, ClientId, Delivery, Flow, Hub};
+use super::hub::{stamp, ClientId, Delivery, Flow, Hub, To};
 use super::line::LineBuffer;
 
 /// How long a partial line (no newline yet) may stay quiet before it is taken as a line.
 pub(crate) const FLUSH: Duration = Duration::from_millis(300);
-
-/// Longest the server keeps flushing queues after Ctrl-C.
-const DRAIN: Duration = Duration::from_secs(2);
-
-/// How often the accept loop looks at the shutdown flag.
-const TICK: Duration = crate::shutdown::TICK;
 
 /// Bytes asked for per read.
 const READ_SIZE: usize = 4096;
 
 /// Most bytes a writer gathers into one write.
 const BATCH: usize = 64 * 1024;
+
+/// Bytes a room log grows by between two looks for lines every member has written.
+const TRIM_STEP: usize = 64 * 1024;
 
 /// Server settings.
 #[derive(Debug, Clone, Copy)]
@@ -61,63 +86,333 @@ pub(crate) struct Config {
     pub(crate) idle: Duration,
     /// Lines per second.
     pub(crate) flood_limit: u32,
-    /// Outbound queue capacity, in lines.
-    pub(crate) queue: usize,
+    /// A socket that takes no byte for this long belongs to a client that is not reading.
+    pub(crate) send_timeout: Duration,
+    /// Most unwritten bytes a client may have waiting.
+    pub(crate) queue_bytes: usize,
+}
+
+/// One room's shared lines.
+#[derive(Debug, Default)]
+struct Log {
+    /// Position of `lines[0]`; positions only grow.
+    base: u64,
+    /// The lines and the member each one is not for (its sender).
+    lines: VecDeque<(Arc<str>, Option<ClientId>)>,
+    /// Bytes in `lines`, newlines counted.
+    bytes: usize,
+    /// `bytes` at which to look for lines everyone has written.
+    trim_at: usize,
+    /// Members whose writer waits for a line.
+    sleepers: Vec<ClientId>,
+}
+
+impl Log {
+    fn end(&self) -> u64 {
+        self.base + self.lines.len() as u64
+    }
+
+    /// Bytes from position `from` to the end.
+    fn bytes_from(&self, from: u64) -> usize {
+        let skip = from.saturating_sub(self.base) as usize;
+        self.lines.iter().skip(skip).map(|(l, _)| l.len() + 1).sum()
+    }
+}
+
+/// A line for one client, written once its cursor reached `after`.
+#[derive(Debug)]
+struct Direct {
+    after: u64,
+    line: Arc<str>,
 }
 
 /// A connected client's outbound side.
 #[derive(Debug)]
 struct Conn {
-    tx: mpsc::Sender<Arc<str>>,
+    /// The room whose log it reads (`None` once it left).
+    room: Option<Arc<str>>,
+    /// Next position of `room`'s log to write.
+    cursor: u64,
+    direct: VecDeque<Direct>,
+    direct_bytes: usize,
+    /// Left in order: write what waits, then end.
+    closing: bool,
+    /// The writer, while it waits for lines.
+    waker: Option<Waker>,
+    /// True while its id is in its room log's `sleepers`.
+    sleeping: bool,
     kick: Arc<Event>,
     writer: Option<JoinHandle<()>>,
 }
 
-/// Everything under the room lock.
+impl Conn {
+    fn wake(&mut self) {
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// What a writer found waiting.
+enum Gathered {
+    /// Bytes to write.
+    Bytes(Vec<u8>),
+    /// Nothing yet: the waker is registered.
+    Wait,
+    /// Nothing more will come: end.
+    Done,
+}
+
+/// Everything under the server lock.
 #[derive(Debug, Default)]
 struct Room {
     hub: Hub,
     conns: HashMap<ClientId, Conn>,
+    logs: HashMap<Arc<str>, Log>,
+    queue_bytes: usize,
 }
 
 impl Room {
-    /// Queues deliveries; clients whose queue is full are kicked (and their room told).
+    /// Queues deliveries; clients past the byte cap are dropped (and their room told).
     fn dispatch(&mut self, mut out: Vec<Delivery>) {
         while !out.is_empty() {
-            let mut slow = Vec::new();
+            let mut behind = Vec::new();
             for d in out.drain(..) {
-                let Some(conn) = self.conns.get(&d.to) else {
-                    continue;
-                };
-                // Sent, or the writer is gone and the reader will clean up, or full: slow.
-                if let Err(TrySendError::Full(_)) = conn.tx.try_send(d.line) {
-                    slow.push(d.to);
+                match d.to {
+                    To::Client(id) => self.push_direct(id, d.line, &mut behind),
+                    To::Room { room, except } => self.push_room(room, except, d.line, &mut behind),
                 }
             }
-            for id in slow {
-                if let Some(conn) = self.conns.remove(&id) {
-                    conn.kick.set();
-                    self.hub.disconnect(id, "not reading", &mut out);
-                }
+            for id in behind {
+                self.drop_client(id, "too far behind", &mut out);
             }
         }
     }
 
-    /// Removes a client after an orderly end; its queued lines are still written.
-    fn leave(&mut self, id: ClientId, reason: &str) -> Option<Conn> {
-        let conn = self.conns.remove(&id);
+    fn push_direct(&mut self, id: ClientId, line: Arc<str>, behind: &mut Vec<ClientId>) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let after = conn
+            .room
+            .as_ref()
+            .and_then(|r| self.logs.get(r))
+            .map_or(conn.cursor, Log::end);
+        conn.direct_bytes += line.len() + 1;
+        conn.direct.push_back(Direct { after, line });
+        if conn.direct_bytes > self.queue_bytes && !behind.contains(&id) {
+            behind.push(id);
+        }
+        conn.wake();
+    }
+
+    fn push_room(
+        &mut self,
+        room: Arc<str>,
+        except: Option<ClientId>,
+        line: Arc<str>,
+        behind: &mut Vec<ClientId>,
+    ) {
+        let log = self.logs.entry(room.clone()).or_default();
+        log.bytes += line.len() + 1;
+        log.lines.push_back((line, except));
+        for id in std::mem::take(&mut log.sleepers) {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.sleeping = false;
+                conn.wake();
+            }
+        }
+        if log.bytes >= log.trim_at {
+            self.trim(&room, behind);
+        }
+    }
+
+    /// Drops the lines every member of `room` has written; past the byte cap, finds the
+    /// members that are too far behind (module docs).
+    fn trim(&mut self, room: &str, behind: &mut Vec<ClientId>) {
+        let Some(log) = self.logs.get_mut(room) else {
+            return;
+        };
+        let mut oldest = log.end();
+        for id in self.hub.members_of(room) {
+            if let Some(conn) = self.conns.get(&id) {
+                oldest = oldest.min(conn.cursor);
+            }
+        }
+        while log.base < oldest {
+            if let Some((line, _)) = log.lines.pop_front() {
+                log.bytes -= line.len() + 1;
+            }
+            log.base += 1;
+        }
+        if log.bytes > self.queue_bytes {
+            for id in self.hub.members_of(room) {
+                let Some(conn) = self.conns.get(&id) else {
+                    continue;
+                };
+                if log.bytes_from(conn.cursor) + conn.direct_bytes > self.queue_bytes
+                    && !behind.contains(&id)
+                {
+                    behind.push(id);
+                }
+            }
+        }
+        log.trim_at = log.bytes + TRIM_STEP;
+    }
+
+    /// Removes a client at once (closing protocol, 2).
+    fn drop_client(&mut self, id: ClientId, reason: &str, out: &mut Vec<Delivery>) {
+        if let Some(conn) = self.conns.remove(&id) {
+            conn.kick.set();
+            self.hub.disconnect(id, reason, out);
+            self.forget_empty_logs();
+        }
+    }
+
+    /// Moves the lines of its room that `id` has not written yet to its direct queue, to be
+    /// written before anything else, and detaches it from the room's log.
+    fn detach(&mut self, id: ClientId) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let mut merged = VecDeque::new();
+        if let Some(log) = conn.room.take().and_then(|r| self.logs.get(&r)) {
+            let mut pos = conn.cursor.max(log.base);
+            for d in std::mem::take(&mut conn.direct) {
+                while pos < d.after.min(log.end()) {
+                    let (line, except) = &log.lines[(pos - log.base) as usize];
+                    if *except != Some(id) {
+                        merged.push_back(line.clone());
+                    }
+                    pos += 1;
+                }
+                merged.push_back(d.line);
+            }
+            while pos < log.end() {
+                let (line, except) = &log.lines[(pos - log.base) as usize];
+                if *except != Some(id) {
+                    merged.push_back(line.clone());
+                }
+                pos += 1;
+            }
+        } else {
+            merged.extend(std::mem::take(&mut conn.direct).into_iter().map(|d| d.line));
+        }
+        conn.direct_bytes = merged.iter().map(|l| l.len() + 1).sum();
+        conn.direct = merged
+            .into_iter()
+            .map(|line| Direct { after: 0, line })
+            .collect();
+        conn.cursor = 0;
+        // Its id may still sit in the old log's sleepers: harmless, and forgotten with it.
+        conn.sleeping = false;
+    }
+
+    /// Points `id`'s cursor at the end of the log of the room the hub says it is in (after
+    /// a connect or a `/join`), keeping the lines of its old room it has not written.
+    fn follow(&mut self, id: ClientId) {
+        let Some(now) = self.hub.room_of(id).map(Arc::<str>::from) else {
+            return;
+        };
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        if conn.room.as_deref() == Some(&*now) {
+            return;
+        }
+        self.detach(id);
+        let end = self.logs.entry(now.clone()).or_default().end();
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.room = Some(now);
+            conn.cursor = end;
+            for d in &mut conn.direct {
+                d.after = end;
+            }
+        }
+        self.forget_empty_logs();
+    }
+
+    /// Drops the logs of rooms that no longer exist.
+    fn forget_empty_logs(&mut self) {
+        let hub = &self.hub;
+        self.logs.retain(|room, _| hub.has_room(room));
+    }
+
+    /// Removes a client after an orderly end (closing protocol, 1); its lines are still
+    /// written.
+    fn leave(&mut self, id: ClientId, reason: &str) {
+        if !self.conns.contains_key(&id) {
+            return;
+        }
+        self.detach(id);
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.closing = true;
+            conn.wake();
+        }
         let mut out = Vec::new();
         self.hub.disconnect(id, reason, &mut out);
+        self.forget_empty_logs();
         self.dispatch(out);
-        conn
     }
 
     /// Queues one line for one client.
     fn tell(&mut self, id: ClientId, line: String) {
-        self.dispatch(vec![Delivery {
-            to: id,
-            line: Arc::from(line),
-        }]);
+        self.dispatch(vec![Delivery::client(id, line)]);
+    }
+
+    /// Takes what waits for `id`, up to [`BATCH`] bytes, in order (module docs).
+    fn gather(&mut self, id: ClientId, waker: &Waker) -> Gathered {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return Gathered::Done;
+        };
+        let log = conn.room.as_ref().and_then(|r| self.logs.get_mut(r));
+        let mut buf = Vec::new();
+        let push = |buf: &mut Vec<u8>, line: &str| {
+            buf.extend_from_slice(line.as_bytes());
+            buf.push(b'\n');
+        };
+        match log {
+            Some(log) => {
+                conn.cursor = conn.cursor.max(log.base);
+                while buf.len() < BATCH {
+                    let next_direct = conn.direct.front().map(|d| d.after);
+                    if conn.cursor < log.end() && next_direct.is_none_or(|a| conn.cursor < a) {
+                        let (line, except) = &log.lines[(conn.cursor - log.base) as usize];
+                        if *except != Some(id) {
+                            push(&mut buf, line);
+                        }
+                        conn.cursor += 1;
+                    } else if let Some(d) = conn.direct.pop_front() {
+                        conn.direct_bytes -= d.line.len() + 1;
+                        push(&mut buf, &d.line);
+                    } else {
+                        break;
+                    }
+                }
+                if buf.is_empty() && !conn.sleeping {
+                    conn.sleeping = true;
+                    log.sleepers.push(id);
+                }
+            }
+            None => {
+                while buf.len() < BATCH {
+                    let Some(d) = conn.direct.pop_front() else {
+                        break;
+                    };
+                    conn.direct_bytes -= d.line.len() + 1;
+                    push(&mut buf, &d.line);
+                }
+            }
+        }
+        if !buf.is_empty() {
+            return Gathered::Bytes(buf);
+        }
+        if conn.closing {
+            self.conns.remove(&id);
+            return Gathered::Done;
+        }
+        conn.waker = Some(waker.clone());
+        Gathered::Wait
     }
 }
 
@@ -137,21 +432,28 @@ impl Shared {
 }
 
 /// Accepts clients until Ctrl-C, then shuts down (protocol step 3).
-pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> anyhow::Result<()> {
+pub(crate) async fn serve(
+    listener: std::net::TcpListener,
+    config: Config,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let listener = TcpListener::from_std(listener)?;
     let shared = Arc::new(Shared {
-        room: Mutex::new(Room::default()),
+        room: Mutex::new(Room {
+            queue_bytes: config.queue_bytes,
+            ..Room::default()
+        }),
         config,
     });
+    // Detached: it ends the process on the second Ctrl-C, or lives as long as the runtime.
+    drop(shutdown.listen()?);
     let mut next_id: ClientId = 0;
-    let mut tick = time::interval(TICK);
-    while !crate::shutdown::requested() {
+    loop {
         let accepted = {
             let accept = pin!(listener.accept());
-            let ticked = pin!(tick.tick());
-            match select(accept, ticked).await {
+            match select(accept, shutdown.requested()).await {
                 Either::Left((accepted, _)) => accepted,
-                Either::Right(_) => continue,
+                Either::Right(_) => break,
             }
         };
         match accepted {
@@ -163,78 +465,94 @@ pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> an
             // what remains is worth a line and no more.
             Err(e) => eprintln!("c10k: chat: accept: {}", crate::errors::short(&e)),
         }
+        // Let the new client's writer (and everyone else) run between two accepts: a burst
+        // of connections must not starve the room.
+        c10k::task::yield_now().await;
     }
     drop(listener);
-    let writers: Vec<JoinHandle<()>> = {
+    let mut writers = JoinSet::new();
+    {
         let mut room = shared.room();
         let mut out = Vec::new();
         room.hub.to_all("* server shutting down, bye", &mut out);
         room.dispatch(out);
         let ids: Vec<ClientId> = room.conns.keys().copied().collect();
-        ids.into_iter()
-            .filter_map(|id| room.conns.remove(&id).and_then(|mut c| c.writer.take()))
-            .collect()
-    };
-    let _ = time::timeout(DRAIN, async {
-        for w in writers {
-            let _ = w.await;
+        for id in ids {
+            room.detach(id);
+            if let Some(conn) = room.conns.get_mut(&id) {
+                conn.closing = true;
+                conn.wake();
+                if let Some(writer) = conn.writer.take() {
+                    writers.insert(writer);
+                }
+            }
         }
-    })
-    .await;
+    }
+    shutdown.drain(&mut writers).await;
     Ok(())
 }
 
 fn start_client(shared: &Arc<Shared>, id: ClientId, stream: c10k::runtime::net::TcpStream) {
     let (read, write) = stream.into_split();
-    let (tx, rx) = mpsc::bounded(shared.config.queue);
     let kick = Arc::new(Event::new());
-    let writer = c10k::runtime::spawn(writer(write, rx, kick.clone()));
+    let writer = c10k::runtime::spawn(writer(write, id, shared.clone(), kick.clone()));
     {
         let mut room = shared.room();
         room.conns.insert(
             id,
             Conn {
-                tx,
+                room: None,
+                cursor: 0,
+                direct: VecDeque::new(),
+                direct_bytes: 0,
+                closing: false,
+                waker: None,
+                sleeping: false,
                 kick: kick.clone(),
                 writer: Some(writer),
             },
         );
         let mut out = Vec::new();
         room.hub.connect(id, &mut out);
+        room.follow(id);
         room.dispatch(out);
     }
     let _reader = c10k::runtime::spawn(reader(read, id, shared.clone(), kick));
 }
 
-/// Writes queued lines until the queue closes or the client is kicked.
-async fn writer(write: OwnedWriteHalf, mut rx: mpsc::Receiver<Arc<str>>, kick: Arc<Event>) {
+/// Writes what waits for the client until it leaves or is dropped; drops it when its socket
+/// takes no byte for the send timeout, or fails.
+async fn writer(write: OwnedWriteHalf, id: ClientId, shared: Arc<Shared>, kick: Arc<Event>) {
+    let send_timeout = shared.config.send_timeout;
     loop {
-        let first = {
-            let recv = pin!(rx.recv());
-            let kicked = pin!(kick.wait());
-            match select(recv, kicked).await {
-                Either::Left((Ok(line), _)) => line,
-                Either::Left((Err(_), _)) | Either::Right(_) => return,
-            }
-        };
-        // A fresh buffer per batch: a client waiting for messages holds none.
-        let mut buf = Vec::with_capacity(first.len() + 1);
-        buf.extend_from_slice(first.as_bytes());
-        buf.push(b'\n');
-        while buf.len() < BATCH {
-            match rx.try_recv() {
-                Ok(line) => {
-                    buf.extend_from_slice(line.as_bytes());
-                    buf.push(b'\n');
-                }
-                Err(_) => break,
-            }
-        }
-        let write_all = pin!(write.write_all(&buf));
+        let gathered = std::future::poll_fn(|cx| match shared.room().gather(id, cx.waker()) {
+            Gathered::Bytes(buf) => Poll::Ready(Some(buf)),
+            Gathered::Done => Poll::Ready(None),
+            Gathered::Wait => Poll::Pending,
+        });
         let kicked = pin!(kick.wait());
-        match select(write_all, kicked).await {
-            Either::Left((Ok(()), _)) => {}
-            Either::Left((Err(_), _)) | Either::Right(_) => return,
+        let buf = match select(pin!(gathered), kicked).await {
+            Either::Left((Some(buf), _)) => buf,
+            Either::Left((None, _)) | Either::Right(_) => return,
+        };
+        let mut written = 0;
+        while written < buf.len() {
+            let step = time::timeout(send_timeout, write.write(&buf[written..]));
+            let kicked = pin!(kick.wait());
+            let reason = match select(pin!(step), kicked).await {
+                Either::Left((Ok(Ok(n)), _)) => {
+                    written += n;
+                    continue;
+                }
+                Either::Right(_) => return,
+                Either::Left((Ok(Err(_)), _)) => "connection error",
+                Either::Left((Err(_elapsed), _)) => "not reading",
+            };
+            let mut room = shared.room();
+            let mut out = Vec::new();
+            room.drop_client(id, reason, &mut out);
+            room.dispatch(out);
+            return;
         }
     }
 }
@@ -340,16 +658,15 @@ fn handle_lines(
         let flow = match line {
             Ok(text) => room.hub.handle(id, &text, &stamp, &mut out),
             Err(e) => {
-                out.push(Delivery {
-                    to: id,
-                    line: Arc::from(format!("! {e}")),
-                });
+                out.push(Delivery::client(id, format!("! {e}")));
                 Flow::Continue
             }
         };
+        // A `/join` moved the client: read the new room's log from now on.
+        room.follow(id);
         room.dispatch(out);
         if !room.conns.contains_key(&id) {
-            // Kicked while we were dispatching (our own queue was full).
+            // Dropped while we were dispatching (too far behind).
             return Some("gone");
         }
         if flow == Flow::Quit {

@@ -14,10 +14,13 @@
 //! 4. A peer that never reads cannot make the server hold unbounded memory: past
 //!    [`PENDING_LIMIT`] bytes of unsent output the connection is dropped.
 //! 5. A half-close (read returns 0) is answered by flushing what is pending, then closing.
+//! 6. Bytes read or written mark the connection active for the idle sweep ([`Quiet`]).
 
 use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::io::Errno;
+
+use super::idle::Quiet;
 
 /// Unsent output a connection may accumulate before it is dropped.
 pub(crate) const PENDING_LIMIT: usize = 1 << 20;
@@ -32,6 +35,8 @@ pub(crate) struct Conn {
     pending: Vec<u8>,
     sent: usize,
     read_closed: bool,
+    /// Its silence, for `--idle-timeout`.
+    pub(crate) quiet: Quiet,
 }
 
 /// What the loop should do with a connection after serving it.
@@ -50,6 +55,7 @@ impl Conn {
             pending: Vec::new(),
             sent: 0,
             read_closed: false,
+            quiet: Quiet::default(),
         }
     }
 
@@ -82,6 +88,7 @@ impl Conn {
                     return self.next();
                 }
                 Ok(n) => {
+                    self.quiet.touch();
                     let data = &mut buf[..n];
                     if upper {
                         data.make_ascii_uppercase();
@@ -134,7 +141,10 @@ impl Conn {
     pub(crate) fn on_writable(&mut self) -> Next {
         while self.has_pending() {
             match rustix::io::write(&self.fd, &self.pending[self.sent..]) {
-                Ok(n) => self.sent += n,
+                Ok(n) => {
+                    self.sent += n;
+                    self.quiet.touch();
+                }
                 Err(Errno::INTR) => continue,
                 Err(Errno::AGAIN) => return self.next(),
                 Err(_) => return Next::Close,

@@ -6,7 +6,7 @@
 //!
 //! | model | file | how it waits |
 //! |---|---|---|
-//! | `threads` | `threads.rs` | a blocking thread per connection (64 KiB stacks) |
+//! | `threads` | `threads.rs` | a blocking thread per connection (256 KiB stacks) |
 //! | `nonblocking` | `nonblocking.rs` | it does not: it busy-polls every socket |
 //! | `select`, `poll`, `epoll` | `runtime.rs` | the c10k runtime on that backend, a task per connection |
 //! | `reactor` | `selector_loop.rs` | callbacks on `c10k::selector` (`--backend`), one loop per thread |
@@ -14,9 +14,14 @@
 //! | `uring` | — | not built yet: exits 2 |
 //!
 //! Shutdown (Ctrl-C): every model stops accepting, finishes the writes in flight (at most
-//! [`DRAIN`]), and returns.
+//! `--grace` seconds), and returns; a second Ctrl-C exits with 130 at once. The runtime
+//! models read Ctrl-C with a task ([`c10k::shutdown::Shutdown::listen`]); the hand-written
+//! loops wait on the shutdown's eventfd beside their sockets.
+//!
+//! `--idle-timeout`: every model closes a connection silent for that long (`idle.rs`).
 
 mod conn;
+mod idle;
 mod nonblocking;
 mod runtime;
 mod selector_loop;
@@ -32,14 +37,12 @@ use clap::Args as ClapArgs;
 use crate::errors::usage;
 use crate::model::{IoModel, ModelChoice, SelectorBackend};
 
-/// Longest a model keeps flushing in-flight output after Ctrl-C.
-pub(crate) const DRAIN: Duration = Duration::from_secs(2);
-
 /// Echo server: answers every byte it receives.
 #[derive(Debug, ClapArgs)]
 #[command(
     after_help = "The first line on stdout is the bound address (useful with port 0).\n\
-Ctrl-C stops accepting, finishes the writes in flight, and exits."
+Ctrl-C stops accepting, finishes the writes in flight (at most --grace seconds), and \
+exits 0; a second Ctrl-C exits 130 at once."
 )]
 pub(crate) struct Args {
     /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
@@ -59,12 +62,22 @@ pub(crate) struct Args {
     /// Answer with ASCII-uppercased bytes, as the tutorials' servers do.
     #[arg(long)]
     pub(crate) upper: bool,
+    /// Close a connection that neither sends nor takes a byte for this many seconds (0: never).
+    /// Checked in quarters of it (the `threads` model: exactly), so a silent client goes after
+    /// SECS to 1.25 × SECS.
+    #[arg(long, default_value_t = 300.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) idle_timeout: f64,
+    /// After Ctrl-C, how long the writes in flight may take to finish (seconds).
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) grace: f64,
 }
 
 /// What every model needs to know.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
     pub(crate) upper: bool,
+    /// `--idle-timeout`, `None` when off.
+    pub(crate) idle: Option<Duration>,
 }
 
 /// Runs `c10k echo`.
@@ -80,11 +93,14 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
     crate::sys::raise_fd_limit();
     let runtime_backend = model.runtime_backend();
-    if runtime_backend.is_some() {
-        // Read from a signalfd on the runtime: no signal thread (`shutdown::Signals`).
-        crate::shutdown::block()?;
-    } else {
-        crate::shutdown::install()?;
+    // Before any thread exists: the signals must be blocked in all of them.
+    let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace))?;
+    if model == IoModel::Sigio {
+        crate::sys::block_signals(&crate::sys::sigio_signals())?;
+    }
+    if runtime_backend.is_none() {
+        // The runtime models read Ctrl-C with a task (`runtime.rs`): no signal thread.
+        crate::shutdown::listen_on_thread(&shutdown)?;
     }
     let loops = match model {
         IoModel::Threads => 1,
@@ -97,20 +113,23 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         writeln!(out, "{bound}")?;
         out.flush()?;
     }
-    let options = Options { upper: args.upper };
+    let options = Options {
+        upper: args.upper,
+        idle: (args.idle_timeout > 0.0).then(|| Duration::from_secs_f64(args.idle_timeout)),
+    };
     if let Some(backend) = runtime_backend {
-        return runtime::serve(listeners, options, backend, loops);
+        return runtime::serve(listeners, options, backend, loops, shutdown);
     }
     match model {
-        IoModel::Threads => threads::serve(listeners, options),
-        IoModel::Nonblocking => nonblocking::serve(listeners, options),
+        IoModel::Threads => threads::serve(listeners, options, shutdown),
+        IoModel::Nonblocking => nonblocking::serve(listeners, options, shutdown),
         IoModel::Reactor => {
             let backend = args
                 .backend
                 .map_or(c10k::selector::Backend::best(), |b| b.0);
-            selector_loop::serve(listeners, options, backend)
+            selector_loop::serve(listeners, options, backend, shutdown)
         }
-        IoModel::Sigio => sigio::serve(listeners, options),
+        IoModel::Sigio => sigio::serve(listeners, options, shutdown),
         IoModel::Select | IoModel::Poll | IoModel::Epoll | IoModel::Uring => {
             Err(anyhow::anyhow!("the runtime has no {model} backend"))
         }

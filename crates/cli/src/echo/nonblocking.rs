@@ -5,31 +5,45 @@
 //! starts over. It answers quickly, but each pass costs one system call per connection
 //! whether or not anything arrived, so it burns a whole CPU even with no traffic, and its
 //! cost per request grows with the number of idle connections. The lab shows that cost.
+//!
+//! `--idle-timeout`: each pass looks at the clock, and every quarter of the timeout the pass
+//! sweeps (`idle.rs`).
+//!
+//! Ctrl-C: each pass looks at [`Shutdown::is_requested`] (one atomic load; the loop never
+//! sleeps, so it needs no wake-up), then stops accepting and keeps passing until no
+//! connection has pending output or the grace period ended.
 
 use std::net::TcpListener;
 use std::time::Instant;
 
+use c10k::shutdown::Shutdown;
+
 use super::conn::{Conn, Next, READ_BUFFER};
+use super::idle::Sweeps;
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
-use crate::shutdown;
 
-pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Result<()> {
+pub(super) fn serve(
+    listeners: Vec<TcpListener>,
+    options: Options,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     super::run_loops("nonblocking", listeners, move |listener| {
-        serve_one(listener, options)
+        serve_one(listener, options, &shutdown)
     })
 }
 
-fn serve_one(listener: TcpListener, options: Options) -> anyhow::Result<()> {
+fn serve_one(listener: TcpListener, options: Options, shutdown: &Shutdown) -> anyhow::Result<()> {
     let mut conns: Vec<Conn> = Vec::new();
     let mut buf = vec![0u8; READ_BUFFER];
     let mut paused_until: Option<Instant> = None;
     let mut drain_deadline = None;
     let mut listener = Some(listener);
+    let mut sweeps = Sweeps::new(options.idle);
     loop {
-        if drain_deadline.is_none() && shutdown::requested() {
+        if drain_deadline.is_none() && shutdown.is_requested() {
             listener = None;
-            drain_deadline = Some(Instant::now() + super::DRAIN);
+            drain_deadline = shutdown.deadline();
         }
         if let Some(deadline) = drain_deadline {
             if Instant::now() >= deadline || !conns.iter().any(Conn::has_pending) {
@@ -53,7 +67,11 @@ fn serve_one(listener: TcpListener, options: Options) -> anyhow::Result<()> {
             }
         }
         let before = conns.len();
+        let sweep = sweeps.due(Instant::now());
         conns.retain_mut(|conn| {
+            if sweep && conn.quiet.sweep() {
+                return false; // idle past --idle-timeout
+            }
             let mut next = conn.on_readable(&mut buf, options.upper, false);
             if let Next::Keep { pending: true } = next {
                 next = conn.on_writable();

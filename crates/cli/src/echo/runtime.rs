@@ -38,36 +38,37 @@
 //!
 //! # Shutdown
 //!
-//! The main task waits for Ctrl-C on a signalfd registered with the runtime
-//! ([`shutdown::Signals`]: no signal thread, so the current-thread server is a
-//! single-threaded process), or for an acceptor to fail. On Ctrl-C it aborts the acceptors (closing the listeners), then waits until no connection has pending output
-//! (at most [`DRAIN`](super::DRAIN)), and returns; dropping the runtime drops the idle
-//! connections.
+//! The main task reads Ctrl-C with a task of the runtime ([`Shutdown::listen`]: no signal
+//! thread, so the current-thread server is a single-threaded process) and waits for the
+//! request, or for an acceptor to fail. On Ctrl-C it aborts the acceptors (closing the
+//! listeners), then waits until no connection has pending output ([`Shutdown::drained`]:
+//! a connection holding output holds an [`InFlight`] guard), at most `--grace`, and returns;
+//! dropping the runtime drops the idle connections.
 
 use std::cell::RefCell;
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use c10k::net::TcpStream;
 use c10k::runtime::driver::{Backend, Interest, Registration};
 use c10k::runtime::race::{select, Either};
+use c10k::shutdown::{InFlight, Shutdown};
 
 use super::conn::{PENDING_LIMIT, READ_BUFFER};
+use super::idle::{IdleTable, Registered};
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
-use crate::shutdown;
 
 /// Full reads in a row after which a connection yields to the others.
 const FULL_READS: u32 = 16;
 
 /// Connections open in this process (for the out-of-descriptors message).
 static OPEN: AtomicUsize = AtomicUsize::new(0);
-/// Connections holding output the kernel has not taken yet (what shutdown waits for).
-static PENDING: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// The read buffer of every connection task polled on this thread, allocated at its first
@@ -83,6 +84,7 @@ pub(super) fn serve(
     options: Options,
     backend: Backend,
     threads: usize,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let builder = if threads <= 1 {
         c10k::Builder::new().current_thread()
@@ -93,19 +95,41 @@ pub(super) fn serve(
         .backend(backend)
         .thread_name(format!("c10k-{}", backend.name()))
         .build()?;
-    runtime.block_on(serve_all(listeners, options))
+    runtime.block_on(serve_all(listeners, options, shutdown))
 }
 
-async fn serve_all(listeners: Vec<TcpListener>, options: Options) -> anyhow::Result<()> {
-    let signals = shutdown::Signals::new()?;
+async fn serve_all(
+    listeners: Vec<TcpListener>,
+    options: Options,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    // Detached: it ends the process on the second Ctrl-C, or lives as long as the runtime.
+    drop(shutdown.listen()?);
+    let idle = options.idle.map(|timeout| {
+        let table = Arc::new(IdleTable::default());
+        let swept = Arc::clone(&table);
+        // Detached: sweeps every quarter of the timeout for as long as the runtime runs.
+        drop(c10k::spawn(async move {
+            let mut ticks = c10k::time::interval(super::idle::period(timeout));
+            loop {
+                ticks.tick().await;
+                swept.sweep();
+            }
+        }));
+        table
+    });
     let mut acceptors = c10k::task::JoinSet::new();
     for listener in listeners {
-        acceptors.spawn(accept_loop(listener, options));
+        let conns = Conns {
+            options,
+            shutdown: shutdown.clone(),
+            idle: idle.clone(),
+        };
+        acceptors.spawn(accept_loop(listener, conns));
     }
     {
-        let ctrl_c = std::pin::pin!(signals.first());
         let failed = std::pin::pin!(acceptors.join_next());
-        if let Either::Right((done, _)) = select(ctrl_c, failed).await {
+        if let Either::Right((done, _)) = select(shutdown.requested(), failed).await {
             // An acceptor only ends on a runtime error: report it.
             return match done {
                 Some(Ok(Ok(()))) | None => Ok(()),
@@ -117,16 +141,22 @@ async fn serve_all(listeners: Vec<TcpListener>, options: Options) -> anyhow::Res
     // 1. Stop accepting: aborting an acceptor drops (closes) its listener.
     acceptors.abort_all();
     while acceptors.join_next().await.is_some() {}
-    // 2. Finish the writes in flight, for at most DRAIN.
-    let deadline = Instant::now() + super::DRAIN;
-    while PENDING.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-        c10k::time::sleep(Duration::from_millis(10)).await;
-    }
+    // 2. Finish the writes in flight, until the grace period ends.
+    shutdown.drained().await;
     Ok(())
 }
 
+/// What an acceptor hands to each connection it starts.
+#[derive(Debug, Clone)]
+struct Conns {
+    options: Options,
+    shutdown: Shutdown,
+    /// The idle sweep's table, when `--idle-timeout` is on.
+    idle: Option<Arc<IdleTable>>,
+}
+
 /// Accepts connections forever, a task each; backs off when descriptors run out.
-async fn accept_loop(listener: TcpListener, options: Options) -> io::Result<()> {
+async fn accept_loop(listener: TcpListener, conns: Conns) -> io::Result<()> {
     // Declared after `listener`, so dropped (deregistered) before the listener closes.
     let reg = Registration::new(listener.as_raw_fd(), Interest::READABLE)?;
     let mut last_refusal_log: Option<Instant> = None;
@@ -140,7 +170,7 @@ async fn accept_loop(listener: TcpListener, options: Options) -> io::Result<()> 
         })
         .await?;
         match accepted {
-            Ok(fd) => start_connection(fd, options, &mut last_refusal_log),
+            Ok(fd) => start_connection(fd, &conns, &mut last_refusal_log),
             Err(e) => {
                 crate::net::log_exhausted(&e, OPEN.load(Ordering::Relaxed));
                 c10k::time::sleep(ACCEPT_BACKOFF).await;
@@ -151,13 +181,20 @@ async fn accept_loop(listener: TcpListener, options: Options) -> io::Result<()> 
 
 /// Registers an accepted socket and spawns its task, or refuses it (closes it) if the
 /// backend cannot watch it.
-fn start_connection(fd: OwnedFd, options: Options, last_log: &mut Option<Instant>) {
+fn start_connection(fd: OwnedFd, conns: &Conns, last_log: &mut Option<Instant>) {
     // `accept` gave a non-blocking socket already: `from_std` only re-asserts it.
     match TcpStream::from_std(std::net::TcpStream::from(fd)) {
         Ok(stream) => {
             OPEN.fetch_add(1, Ordering::Relaxed);
             // Detached: the task ends when its peer goes, or with the runtime.
-            drop(c10k::spawn(connection(stream, options.upper)));
+            // Registered before its task starts, so the entry leaves before the socket closes.
+            let idle = conns.idle.as_ref().map(|t| t.register(stream.as_raw_fd()));
+            drop(c10k::spawn(connection(
+                stream,
+                conns.options.upper,
+                conns.shutdown.clone(),
+                idle,
+            )));
         }
         Err(e) => {
             let now = Instant::now();
@@ -173,14 +210,26 @@ fn start_connection(fd: OwnedFd, options: Options, last_log: &mut Option<Instant
     }
 }
 
-/// Output the kernel has not taken yet. Empty (and unallocated) almost always.
-#[derive(Debug, Default)]
+/// Output the kernel has not taken yet. Empty (and unallocated) almost always; while not
+/// empty it holds an [`InFlight`] guard, so that shutdown waits for it.
+#[derive(Debug)]
 struct Pending {
     buf: Vec<u8>,
     sent: usize,
+    shutdown: Shutdown,
+    in_flight: Option<InFlight>,
 }
 
 impl Pending {
+    fn new(shutdown: Shutdown) -> Pending {
+        Pending {
+            buf: Vec::new(),
+            sent: 0,
+            shutdown,
+            in_flight: None,
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.sent == self.buf.len()
     }
@@ -206,7 +255,7 @@ impl Pending {
             return false;
         }
         if self.is_empty() {
-            PENDING.fetch_add(1, Ordering::AcqRel);
+            self.in_flight = Some(self.shutdown.in_flight());
             self.buf.clear();
             self.sent = 0;
         }
@@ -227,16 +276,8 @@ impl Pending {
         // Drained: give the memory back, an idle connection holds no buffer.
         self.buf = Vec::new();
         self.sent = 0;
-        PENDING.fetch_sub(1, Ordering::AcqRel);
+        self.in_flight = None;
         true
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if !self.is_empty() {
-            PENDING.fetch_sub(1, Ordering::AcqRel);
-        }
     }
 }
 
@@ -290,19 +331,28 @@ fn read_and_echo(stream: &TcpStream, upper: bool, out: &mut Pending) -> Step {
     })
 }
 
-/// One connection's task (module docs, "A connection").
-async fn connection(stream: TcpStream, upper: bool) {
+/// One connection's task (module docs, "A connection"). `idle` is declared after `stream`,
+/// so it is dropped (leaving the idle table) before the socket closes.
+async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown, idle: Option<Registered>) {
     let _open = Open;
-    let mut out = Pending::default();
+    let mut out = Pending::new(shutdown);
     let mut read_closed = false;
     let mut full_reads = 0u32;
     loop {
-        if !out.is_empty() && !out.flush(&stream) {
-            return;
+        if !out.is_empty() {
+            if !out.flush(&stream) {
+                return;
+            }
+            if let Some(idle) = &idle {
+                idle.touch();
+            }
         }
         if !read_closed {
             match read_and_echo(&stream, upper, &mut out) {
                 Step::Echoed(n) => {
+                    if let Some(idle) = &idle {
+                        idle.touch();
+                    }
                     if n == READ_BUFFER {
                         full_reads += 1;
                         if full_reads >= FULL_READS {
@@ -361,7 +411,11 @@ mod tests {
             let stream = c10k::net::TcpStream::connect(listener.local_addr().expect("addr"))
                 .await
                 .expect("connect");
-            let future = super::connection(stream, false);
+            let shutdown = c10k::shutdown::Shutdown::builder()
+                .signals(&[])
+                .install()
+                .expect("shutdown");
+            let future = super::connection(stream, false, shutdown, None);
             let size = std::mem::size_of_val(&future);
             eprintln!("connection future: {size} bytes");
             assert!(size <= 256, "connection future is {size} bytes");

@@ -18,29 +18,41 @@
 //!   so the loop neither spins nor stops serving the others.
 //! - select(2) cannot watch descriptors at or above `FD_SETSIZE`: such connections are
 //!   refused (closed) with a message on stderr, and the loop goes on.
+//! - `--idle-timeout`: the wait ends at the next sweep (every quarter of the timeout), which
+//!   closes the connections quiet for four of them (`idle.rs`).
+//! - Ctrl-C: the shutdown's eventfd is registered like a socket (token [`SHUTDOWN`]), so the
+//!   loop sleeps without a timeout and the request wakes it. It then deregisters the eventfd
+//!   (which stays readable) and the listener, and serves on until no connection has pending
+//!   output or the grace period ended.
 
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use c10k::selector::{Backend, Events, Interest, Selector, Token};
 
+use c10k::shutdown::Shutdown;
+
 use super::conn::{Conn, Next, READ_BUFFER};
+use super::idle::Sweeps;
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
-use crate::shutdown;
 
 /// The listener's token; connections use their descriptor number, and `usize::MAX` is the
 /// selector's own.
 const LISTENER: Token = Token(usize::MAX - 1);
 
+/// The shutdown eventfd's token.
+const SHUTDOWN: Token = Token(usize::MAX - 2);
+
 pub(super) fn serve(
     listeners: Vec<TcpListener>,
     options: Options,
     backend: Backend,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     super::run_loops(backend.name(), listeners, move |listener| {
-        Loop::new(listener, options, backend)?.run()
+        Loop::new(listener, options, backend)?.run(&shutdown)
     })
 }
 
@@ -116,24 +128,41 @@ impl Loop {
         }
     }
 
-    fn run(mut self) -> anyhow::Result<()> {
+    fn run(mut self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut ready: Vec<(Token, bool, bool, bool)> = Vec::with_capacity(1024);
         let mut drain_deadline = None;
+        let shutdown_interest = if self.edge {
+            Interest::READABLE.edge()
+        } else {
+            Interest::READABLE
+        };
+        self.selector
+            .register(shutdown.as_fd().as_raw_fd(), SHUTDOWN, shutdown_interest)?;
         self.accept_all()?;
+        let mut sweeps = Sweeps::new(self.options.idle);
         loop {
-            if drain_deadline.is_none() && shutdown::requested() {
+            let now = Instant::now();
+            if sweeps.due(now) {
+                self.sweep();
+            }
+            // Looked at before every wait; the eventfd covers a request that comes later.
+            if drain_deadline.is_none() && shutdown.is_requested() {
+                self.selector.deregister(shutdown.as_fd().as_raw_fd())?;
                 self.disarm_listener();
                 self.listener = None;
-                drain_deadline = Some(Instant::now() + super::DRAIN);
+                self.paused_until = None;
+                drain_deadline = shutdown.deadline();
             }
+            let mut timeout = sweeps.wait(now);
             if let Some(deadline) = drain_deadline {
                 let pending = self.conns.iter().flatten().any(|s| s.conn.has_pending());
-                if Instant::now() >= deadline || !pending {
+                let now = Instant::now();
+                if now >= deadline || !pending {
                     return Ok(());
                 }
+                timeout = Some(timeout.map_or(deadline - now, |t| t.min(deadline - now)));
             }
-            let mut timeout = shutdown::TICK;
             if let Some(t) = self.paused_until {
                 let now = Instant::now();
                 if now >= t {
@@ -141,10 +170,11 @@ impl Loop {
                     self.arm_listener()?;
                     self.accept_all()?;
                 } else {
-                    timeout = timeout.min(t - now + Duration::from_millis(1));
+                    let pause = t - now + Duration::from_millis(1);
+                    timeout = Some(timeout.map_or(pause, |d| d.min(pause)));
                 }
             }
-            match self.selector.select(&mut events, Some(timeout)) {
+            match self.selector.select(&mut events, timeout) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
@@ -162,6 +192,8 @@ impl Loop {
             for &(token, readable, writable, closed) in &ready {
                 if token == LISTENER {
                     self.accept_all()?;
+                } else if token == SHUTDOWN {
+                    // Seen at the top of the loop.
                 } else {
                     self.serve(token.0, readable, writable, closed);
                 }
@@ -251,6 +283,17 @@ impl Loop {
                 }
             }
             Next::Keep { .. } => {}
+        }
+    }
+
+    /// Closes the connections quiet for long enough (`idle.rs`).
+    fn sweep(&mut self) {
+        for index in 0..self.conns.len() {
+            if let Some(slot) = &mut self.conns[index] {
+                if slot.conn.quiet.sweep() {
+                    self.close(index);
+                }
+            }
         }
     }
 

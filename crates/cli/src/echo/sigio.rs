@@ -5,8 +5,9 @@
 //!    kernel then queues one signal per readiness change, carrying the descriptor in
 //!    `si_fd`, instead of a bare `SIGIO` that would say nothing about which socket.
 //! 2. The signals are blocked in every thread and consumed synchronously from a signalfd,
-//!    up to 64 per `read(2)`; `poll(2)` on the signalfd with a timeout lets the loop see
-//!    Ctrl-C. No signal handler runs, so no async-signal-safety puzzle.
+//!    up to 64 per `read(2)`; `poll(2)` waits on the signalfd and on the shutdown's eventfd,
+//!    so Ctrl-C wakes the loop without a timeout. No signal handler runs, so no
+//!    async-signal-safety puzzle.
 //! 3. For each signal: the listener accepts until empty; a connection flushes pending output
 //!    and reads until a short read. Every arrival (data or end of stream) queues its own
 //!    signal, so a short read cannot hide an end of stream. A stale signal for a closed (or
@@ -15,23 +16,33 @@
 //!    kernel sends plain `SIGIO`; the loop then empties the queue and scans every socket,
 //!    which is always correct since every operation is non-blocking.
 //!
+//! `--idle-timeout`: the `poll(2)` ends at the next sweep (every quarter of the timeout),
+//! which closes the connections quiet for four of them (`idle.rs`).
+//!
 //! It is edge-triggered by nature and costs a signal queue entry per event; the lab shows
 //! where that lands between poll and epoll.
 
 use std::net::TcpListener;
 use std::os::fd::{AsFd, AsRawFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
 
+use c10k::shutdown::Shutdown;
+
 use super::conn::{Conn, Next, READ_BUFFER};
+use super::idle::Sweeps;
 use super::Options;
 use crate::net::{Accepted, ACCEPT_BACKOFF};
-use crate::{shutdown, sys};
+use crate::sys;
 
-pub(super) fn serve(listeners: Vec<TcpListener>, options: Options) -> anyhow::Result<()> {
+pub(super) fn serve(
+    listeners: Vec<TcpListener>,
+    options: Options,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     super::run_loops("sigio", listeners, move |listener| {
-        Loop::new(listener, options)?.run()
+        Loop::new(listener, options)?.run(&shutdown)
     })
 }
 
@@ -65,29 +76,49 @@ impl Loop {
         })
     }
 
-    fn run(mut self) -> anyhow::Result<()> {
-        let sfd = sys::signalfd(&[self.signal, libc::SIGIO])?;
-        let tick = rustix::time::Timespec::try_from(shutdown::TICK).expect("small duration");
+    fn run(mut self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let sfd = sys::signalfd(&sys::sigio_signals())?;
         let mut infos = Vec::with_capacity(64);
         let mut drain_deadline = None;
         // Connections may have queued before O_ASYNC was set: no signal will announce them.
         self.accept_all();
+        let mut sweeps = Sweeps::new(self.options.idle);
         loop {
-            if drain_deadline.is_none() && shutdown::requested() {
-                self.listener = None;
-                drain_deadline = Some(Instant::now() + super::DRAIN);
+            if sweeps.due(Instant::now()) {
+                self.sweep();
             }
+            if drain_deadline.is_none() && shutdown.is_requested() {
+                self.listener = None;
+                drain_deadline = shutdown.deadline();
+            }
+            let now = Instant::now();
+            let mut timeout = sweeps.wait(now);
             if let Some(deadline) = drain_deadline {
                 let pending = self.conns.iter().flatten().any(Conn::has_pending);
-                if Instant::now() >= deadline || !pending {
+                if now >= deadline || !pending {
                     return Ok(());
                 }
+                timeout = Some(timeout.map_or(deadline - now, |d| d.min(deadline - now)));
             }
-            if self.paused_until.is_some_and(|t| Instant::now() >= t) {
-                self.accept_all();
+            if let Some(t) = self.paused_until {
+                if now >= t {
+                    self.accept_all();
+                } else {
+                    timeout = Some(timeout.map_or(t - now, |d: Duration| d.min(t - now)));
+                }
             }
-            let mut fds = [PollFd::new(&sfd, PollFlags::IN)];
-            match rustix::event::poll(&mut fds, Some(&tick)) {
+            let timeout = timeout.map(|d| {
+                // Rounded up: a wait never ends before the time it was asked to last.
+                let ms = d.as_millis().saturating_add(1).min(u128::from(u32::MAX)) as u64;
+                rustix::time::Timespec::try_from(Duration::from_millis(ms)).expect("bounded")
+            });
+            // The eventfd only until the request was seen: it stays readable after that.
+            let watched = if drain_deadline.is_none() { 2 } else { 1 };
+            let mut fds = [
+                PollFd::new(&sfd, PollFlags::IN),
+                PollFd::new(shutdown, PollFlags::IN),
+            ];
+            match rustix::event::poll(&mut fds[..watched], timeout.as_ref()) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(std::io::Error::from(e).into()),
             }
@@ -113,6 +144,16 @@ impl Loop {
                 for fd in 0..self.conns.len() {
                     self.serve(fd as i32, true);
                 }
+            }
+        }
+    }
+
+    /// Closes the connections quiet for long enough (`idle.rs`).
+    fn sweep(&mut self) {
+        for slot in &mut self.conns {
+            if slot.as_mut().is_some_and(|c| c.quiet.sweep()) {
+                *slot = None;
+                self.open -= 1;
             }
         }
     }

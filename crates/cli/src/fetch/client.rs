@@ -240,10 +240,7 @@ impl Client {
 
     async fn connection(&self, url: &Url) -> Result<Conn, Failed> {
         let idle = {
-            let mut pool = self
-                .pool
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut pool = crate::sync::lock(&self.pool);
             pool.get_mut(&(url.host.clone(), url.port))
                 .and_then(Vec::pop)
         };
@@ -369,10 +366,7 @@ impl Client {
     }
 
     fn put_back(&self, url: &Url, stream: TcpStream) {
-        let mut pool = self
-            .pool
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut pool = crate::sync::lock(&self.pool);
         let idle = pool.entry((url.host.clone(), url.port)).or_default();
         if idle.len() < self.per_host {
             idle.push(stream);

@@ -137,12 +137,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     })?;
     let elapsed = started.elapsed();
     batch.progress.finish_and_clear();
-    let mut results = std::mem::take(
-        &mut *batch
-            .results
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
+    let mut results = std::mem::take(&mut *crate::sync::lock(&batch.results));
     results.sort_by_key(|(i, _)| *i);
     let outcomes: Vec<Outcome> = results.into_iter().map(|(_, o)| o).collect();
     let mut summary = Summary::new(&outcomes, elapsed, &args.ok_status);
@@ -240,11 +235,7 @@ async fn worker(batch: Arc<Batch>) {
             batch.progress.suspend(|| eprintln!("{line}"));
         }
         batch.progress.inc(1);
-        batch
-            .results
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((i, outcome));
+        crate::sync::lock(&batch.results).push((i, outcome));
     }
 }
 
@@ -274,11 +265,7 @@ async fn fetch_one(batch: &Batch, input: &Input) -> Outcome {
     };
     let started = Instant::now();
     let mut file_sink = batch.output.as_ref().map(|dir| {
-        let name = batch
-            .names
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .unique(&url);
+        let name = crate::sync::lock(&batch.names).unique(&url);
         FileSink {
             path: dir.join(name),
             file: None,

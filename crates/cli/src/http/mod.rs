@@ -58,7 +58,8 @@ client to accept any byte, between two successive writes: a slow download is fin
 that stops reading is disconnected). --output-buffer bounds what a client that pipelines \
 requests without reading the answers can make the server queue.\n\
 The first line on stdout is the bound address (useful with port 0).\n\
-Ctrl-C stops accepting, lets the requests in flight finish (at most 2 s), and exits."
+Ctrl-C stops accepting, lets the requests in flight finish (at most --grace seconds), and \
+exits 0; a second Ctrl-C exits 130 at once."
 )]
 pub(crate) struct Args {
     /// Address to listen on, IP:PORT or HOST:PORT (port 0 picks a free port).
@@ -74,6 +75,9 @@ pub(crate) struct Args {
     /// longer than that to arrive.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub(crate) idle_timeout: u64,
+    /// After Ctrl-C, how long the requests in flight may take to finish (seconds).
+    #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) grace: f64,
     /// Close a connection whose client accepts no byte of a response for this many seconds
     /// (between two successive writes, over the whole response).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
@@ -113,7 +117,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         )));
     }
     crate::sys::raise_fd_limit();
-    crate::shutdown::install()?;
+    // Before the runtime's threads exist; a task of the runtime reads Ctrl-C.
+    let shutdown = crate::shutdown::install_with(std::time::Duration::from_secs_f64(args.grace))?;
     let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
     let bound = listener.local_addr()?;
     {
@@ -140,6 +145,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let config = server::Config {
         root: root.into(),
         idle: std::time::Duration::from_secs(args.idle_timeout),
+        shutdown,
         send: std::time::Duration::from_secs(args.send_timeout),
         output_limit: usize::try_from(args.output_buffer).unwrap_or(usize::MAX),
     };

@@ -41,27 +41,26 @@
 //! never grows past [`MAX_HEAD`] plus one read: the head parser refuses longer heads, and
 //! nothing is read while complete requests wait.
 //!
-//! Shutdown (Ctrl-C): the loop stops accepting, then waits for the open connections to end,
-//! at most [`DRAIN`]; idle keep-alive connections are then dropped with the runtime.
+//! Shutdown (Ctrl-C, [`Shutdown`]): the loop stops accepting, then waits until no request
+//! is in flight (a connection holds an [`InFlight`](c10k::shutdown::InFlight) guard from
+//! its first byte until it waits idle for the next request), at most `--grace`; idle
+//! keep-alive connections are then dropped with the runtime.
 
 use std::cell::RefCell;
 use std::path::Path;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use c10k::runtime::net::{TcpListener, TcpStream};
 use c10k::runtime::race::{select, Either, FutureExt};
 use c10k::runtime::time;
+use c10k::shutdown::Shutdown;
 
 use super::date::http_date;
 use super::handler::{self, Body, Found, Reply, Step};
 use super::request::{self, Parsed, MAX_HEAD};
 use super::response::write_error;
-
-/// Longest the server waits for open connections after Ctrl-C.
-const DRAIN: Duration = Duration::from_secs(2);
 
 /// Bytes read from a file per write.
 const FILE_BLOCK: usize = 64 * 1024;
@@ -86,48 +85,46 @@ pub(crate) struct Config {
     pub(crate) send: Duration,
     /// Parsing pauses while the output buffer holds this many bytes or more.
     pub(crate) output_limit: usize,
+    /// The process's shutdown.
+    pub(crate) shutdown: Shutdown,
 }
 
-/// Accepts connections until Ctrl-C.
+/// Accepts connections until Ctrl-C, then lets the requests in flight finish.
 pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::from_std(listener)?;
     let config = Arc::new(config);
-    let open = Arc::new(AtomicUsize::new(0));
-    let mut tick = time::interval(crate::shutdown::TICK);
-    while !crate::shutdown::requested() {
+    let shutdown = config.shutdown.clone();
+    // Detached: it ends the process on the second Ctrl-C, or lives as long as the runtime.
+    drop(shutdown.listen()?);
+    loop {
         let accepted = {
             let accept = pin!(listener.accept());
-            let ticked = pin!(tick.tick());
-            match select(accept, ticked).await {
+            match select(accept, shutdown.requested()).await {
                 Either::Left((accepted, _)) => accepted,
-                Either::Right(_) => continue,
+                Either::Right(_) => break,
             }
         };
         match accepted {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
-                open.fetch_add(1, Ordering::Relaxed);
                 let config = config.clone();
-                let open = open.clone();
-                let _task = c10k::runtime::spawn(async move {
+                drop(c10k::runtime::spawn(async move {
                     connection(stream, &config).await;
-                    open.fetch_sub(1, Ordering::Relaxed);
-                });
+                }));
             }
             // Out of descriptors is waited out inside `accept` (it backs off on the timer).
             Err(e) => eprintln!("c10k: http: accept: {}", crate::errors::short(&e)),
         }
     }
     drop(listener);
-    let deadline = Instant::now() + DRAIN;
-    while open.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
-        tick.tick().await;
-    }
+    shutdown.drained().await;
     Ok(())
 }
 
 /// Serves one connection until it closes, fails, idles out, or asks to close.
 async fn connection(stream: TcpStream, config: &Config) {
+    // A new connection is about to send a request: in flight until it waits idle.
+    let mut in_flight = Some(config.shutdown.in_flight());
     let mut buf: Vec<u8> = Vec::new();
     let mut start = 0;
     let mut skip: u64 = 0;
@@ -222,10 +219,12 @@ async fn connection(stream: TcpStream, config: &Config) {
             // buffers are kept and reused.
             buf = Vec::new();
             out = Vec::new();
+            drop(in_flight.take());
             match time::timeout(wait, stream.readable()).await {
                 Ok(Ok(())) => {}
                 _ => return,
             }
+            in_flight = Some(config.shutdown.in_flight());
         }
         let len = buf.len();
         buf.resize(len + READ_SIZE, 0);
@@ -389,6 +388,7 @@ mod tests {
                 idle: std::time::Duration::from_secs(1),
                 send: std::time::Duration::from_secs(1),
                 output_limit: 64 * 1024,
+                shutdown: c10k::shutdown::Shutdown::builder().signals(&[]).install()?,
             };
             let future = super::connection(stream, &config);
             let size = std::mem::size_of_val(&future);

@@ -9,10 +9,12 @@
 //! Timeline: connect everything (non-blocking; connect time measured up to the first
 //! `WRITABLE`), run until the deadline, then stop issuing requests and give the ones in
 //! flight until the drain deadline; whatever is still unanswered then is `unfinished`.
+//! Ctrl-C stops it the same way: the shutdown's eventfd is registered with the loop's
+//! selector, so the request wakes the loop at once.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,9 @@ use crate::shutdown;
 /// Connections per source address before the generator spreads over 127.0.0.x (the
 /// ephemeral port range holds about 28,000 ports per source address).
 const PER_SOURCE: usize = 20_000;
+
+/// The shutdown eventfd's token (connections use their index).
+const SHUTDOWN: Token = Token(usize::MAX - 1);
 
 /// What a thread must do.
 #[derive(Debug, Clone)]
@@ -235,10 +240,17 @@ impl Driver {
 
     fn run_loop(&mut self) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let mut ready: Vec<(usize, bool, bool, bool)> = Vec::with_capacity(1024);
+        let mut ready: Vec<(Token, bool, bool, bool)> = Vec::with_capacity(1024);
+        let shutdown = shutdown::installed();
+        if let Some(shutdown) = shutdown {
+            let fd = shutdown.as_fd().as_raw_fd();
+            self.selector
+                .register(fd, SHUTDOWN, Interest::READABLE.edge())?;
+        }
         while self.open > 0 {
             let now = Instant::now();
-            if !self.stopping && (now >= self.plan.deadline || shutdown::requested()) {
+            let interrupted = shutdown.is_some_and(c10k::shutdown::Shutdown::is_requested);
+            if !self.stopping && (now >= self.plan.deadline || interrupted) {
                 self.stop();
                 continue;
             }
@@ -250,24 +262,18 @@ impl Driver {
             } else {
                 self.plan.deadline
             };
-            let timeout = until.saturating_duration_since(now).min(shutdown::TICK)
-                + Duration::from_micros(100);
+            let timeout = until.saturating_duration_since(now) + Duration::from_micros(100);
             match self.selector.select(&mut events, Some(timeout)) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             }
             ready.clear();
-            ready.extend(events.iter().map(|e| {
-                let closed = e.is_error() || e.is_read_closed();
-                (
-                    e.token().0,
-                    e.is_readable() || closed,
-                    e.is_writable() || e.is_error(),
-                    closed,
-                )
-            }));
-            for &(i, readable, writable, closed) in &ready {
+            ready.extend(events.iter().map(crate::net::readiness));
+            for &(Token(i), readable, writable, closed) in &ready {
+                if i == SHUTDOWN.0 {
+                    continue; // seen at the top of the loop
+                }
                 self.on_event(i, readable, writable, closed);
             }
         }

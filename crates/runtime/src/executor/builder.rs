@@ -3,13 +3,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use c10k_selector::Backend;
-
 use super::hooks::{PollHook, TaskMeta};
 use super::runtime::{Runtime, Scheduler};
 use super::{current_thread, multi_thread, scheduler, Handle, LongPoll, LongPollConfig};
 use crate::blocking;
-use crate::driver::Driver;
+use crate::driver::uring::UringConfig;
+use crate::driver::{Backend, Driver};
 use crate::time::TimeDriver;
 
 /// Configures and builds a [`Runtime`].
@@ -18,7 +17,13 @@ use crate::time::TimeDriver;
 /// |---|---|
 /// | flavor | multi-thread (`current_thread()` for asyncio's single-threaded loop) |
 /// | [`worker_threads`](Self::worker_threads) | the number of CPUs |
-/// | [`backend`](Self::backend) | `Backend::best()` (epoll on Linux) |
+/// | [`backend`](Self::backend) | `Backend::best()` (epoll on Linux; `Backend::auto()` prefers io_uring) |
+/// | [`uring_entries`](Self::uring_entries) | 4096 submission queue entries per ring |
+/// | [`uring_buffers`](Self::uring_buffers) | 4096 provided receive buffers of 4 KiB per ring |
+/// | [`uring_stream_buffers`](Self::uring_stream_buffers) | 16 received buffers held unread per stream |
+/// | [`uring_send_limit`](Self::uring_send_limit) | 64 KiB written and not yet sent per stream |
+/// | [`uring_accept_queue`](Self::uring_accept_queue) | 1024 accepted connections queued per listener |
+/// | [`uring_single_issuer`](Self::uring_single_issuer) | on |
 /// | [`thread_name`](Self::thread_name) | `"c10k-worker"` (threads are `c10k-worker-0`, …, `c10k-worker-blocking-3`) |
 /// | [`long_poll_threshold`](Self::long_poll_threshold) | off (no long-poll detection) |
 /// | [`long_poll_watchdog`](Self::long_poll_watchdog) | on for multi-thread, off for current-thread (with a threshold) |
@@ -64,6 +69,7 @@ pub(crate) struct Config {
     pub(crate) after_poll: Option<PollHook>,
     pub(crate) max_blocking_threads: usize,
     pub(crate) keep_alive: Duration,
+    pub(crate) uring: UringConfig,
 }
 
 impl Default for Builder {
@@ -99,6 +105,7 @@ impl Builder {
                 after_poll: None,
                 max_blocking_threads: 512,
                 keep_alive: Duration::from_secs(10),
+                uring: UringConfig::default(),
             },
         }
     }
@@ -154,11 +161,14 @@ impl Builder {
         self
     }
 
-    /// The selector backend of the IO driver(s).
+    /// The IO backend of the driver(s): a [`Backend`] (or a `c10k_selector::Backend`).
     ///
     /// # Errors
     ///
-    /// [`build`](Self::build) fails if the backend is unavailable on this platform.
+    /// [`build`](Self::build) fails if the backend is unavailable: for
+    /// [`Backend::Uring`], where io_uring is missing (`ENOSYS`), forbidden (`EPERM`, a
+    /// seccomp profile, `kernel.io_uring_disabled`) or disabled with
+    /// `C10K_URING_DISABLE=1`. [`Backend::auto()`] picks io_uring only where it works.
     ///
     /// # Examples
     ///
@@ -171,8 +181,102 @@ impl Builder {
     /// assert_eq!(rt.handle().backend(), Backend::Select);
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn backend(mut self, backend: Backend) -> Builder {
-        self.config.backend = Some(backend);
+    pub fn backend(mut self, backend: impl Into<Backend>) -> Builder {
+        self.config.backend = Some(backend.into());
+        self
+    }
+
+    /// Submission queue entries of each io_uring (the completion queue gets twice as many);
+    /// more are needed only if one turn queues more operations than this, which then costs
+    /// an extra `io_uring_enter` to flush. Only for [`Backend::Uring`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_entries(1024);
+    /// # drop(b);
+    /// ```
+    pub fn uring_entries(mut self, entries: u32) -> Builder {
+        self.config.uring.entries = entries.max(8);
+        self
+    }
+
+    /// The provided receive buffers of each io_uring: `count` buffers of `size` bytes,
+    /// shared by every stream of the ring and held only while received data waits to be
+    /// read. When all are in use, streams read with `recv(2)` into the reader's buffer
+    /// instead (see `driver`'s `uring` docs). Only for [`Backend::Uring`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_buffers(1024, 16 * 1024);
+    /// # drop(b);
+    /// ```
+    pub fn uring_buffers(mut self, count: u16, size: u32) -> Builder {
+        self.config.uring.buffers = count.max(1);
+        self.config.uring.buffer_size = size.max(1);
+        self
+    }
+
+    /// Received buffers one stream may hold unread before its receive pauses (the data
+    /// then waits in the socket, and TCP flow control slows the peer). Only for
+    /// [`Backend::Uring`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_stream_buffers(4);
+    /// # drop(b);
+    /// ```
+    pub fn uring_stream_buffers(mut self, n: usize) -> Builder {
+        self.config.uring.stream_buffers = n.max(1);
+        self
+    }
+
+    /// Bytes one stream may have written and not yet sent before writes wait. Only for
+    /// [`Backend::Uring`] (on the readiness backends, the kernel's socket buffer is the
+    /// limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_send_limit(256 * 1024);
+    /// # drop(b);
+    /// ```
+    pub fn uring_send_limit(mut self, bytes: usize) -> Builder {
+        self.config.uring.send_limit = bytes.max(1);
+        self
+    }
+
+    /// Accepted connections one listener may queue before its accept pauses (they then
+    /// wait in the kernel's backlog). Only for [`Backend::Uring`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_accept_queue(128);
+    /// # drop(b);
+    /// ```
+    pub fn uring_accept_queue(mut self, n: usize) -> Builder {
+        self.config.uring.accept_queue = n.max(1);
+        self
+    }
+
+    /// Whether each io_uring is built with `IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN`
+    /// (default on: the kernel runs completions only when the ring is entered, in the
+    /// driving thread, which is cheaper). Such a ring is bound to the first thread that
+    /// drives it: a current-thread runtime must then always run `block_on` on the same
+    /// thread (another thread panics, saying so). Turn it off to drive a current-thread
+    /// runtime from several threads in turn. Only for [`Backend::Uring`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_single_issuer(false);
+    /// # drop(b);
+    /// ```
+    pub fn uring_single_issuer(mut self, on: bool) -> Builder {
+        self.config.uring.single_issuer = on;
         self
     }
 
@@ -487,7 +591,7 @@ impl Builder {
         let pool = blocking::Pool::new(&config);
         match self.kind {
             Kind::CurrentThread => {
-                let driver = Arc::new(Driver::new(config.backend)?);
+                let driver = Arc::new(Driver::new(config.backend, &config.uring)?);
                 let h = current_thread::Handle::new(driver, time, pool.spawner(), &config)?;
                 let handle = Handle {
                     inner: scheduler::Handle::CurrentThread(Arc::clone(&h)),

@@ -26,15 +26,13 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::Duration;
 
-use c10k_selector::Events;
-
 use super::builder::Config;
 use super::hooks::{self, TaskHooks};
 use super::inject::Inject;
 use super::park;
 use crate::blocking;
 use crate::context::{self, Scoped};
-use crate::driver::{Driver, EVENTS_CAPACITY};
+use crate::driver::Driver;
 use crate::loom::lock;
 use crate::task::{self, Id, JoinHandle, Notified, RawTask, Schedule};
 use crate::time::TimeDriver;
@@ -65,7 +63,6 @@ pub(crate) struct Handle {
 /// What the driving thread owns.
 struct Core {
     run_queue: VecDeque<Notified>,
-    events: Events,
     tick: u32,
 }
 
@@ -73,7 +70,6 @@ struct Core {
 struct Driving {
     handle: Arc<Handle>,
     run_queue: RefCell<VecDeque<Notified>>,
-    events: RefCell<Events>,
     /// The failure streak of the driver's park (`park.rs`).
     park_failures: RefCell<park::Streak>,
 }
@@ -99,7 +95,6 @@ impl Handle {
             park_faults: park::Faults::default(),
             core: Mutex::new(Some(Box::new(Core {
                 run_queue: VecDeque::with_capacity(64),
-                events: Events::with_capacity(EVENTS_CAPACITY),
                 tick: 0,
             }))),
             core_waiters: Mutex::new(Vec::new()),
@@ -184,12 +179,19 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
     let waker = Waker::from(Arc::clone(&signal));
     let mut future = pin!(future);
     loop {
-        let core = lock(&handle.core).take();
+        let core = {
+            let mut core = lock(&handle.core);
+            if core.is_some() {
+                // A ring bound to another thread cannot be driven here: say so before
+                // taking the core, which stays for its thread.
+                handle.driver.assert_can_drive();
+            }
+            core.take()
+        };
         if let Some(core) = core {
             let driving = Driving {
                 handle: Arc::clone(handle),
                 run_queue: RefCell::new(core.run_queue),
-                events: RefCell::new(core.events),
                 park_failures: RefCell::new(park::Streak::default()),
             };
             let tick = core.tick;
@@ -199,12 +201,9 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
                 })
             });
             // Give the core back, and tell a waiting `block_on` it may take it.
-            let Driving {
-                run_queue, events, ..
-            } = driving;
+            let Driving { run_queue, .. } = driving;
             *lock(&handle.core) = Some(Box::new(Core {
                 run_queue: run_queue.into_inner(),
-                events: events.into_inner(),
                 tick,
             }));
             for t in lock(&handle.core_waiters).drain(..) {
@@ -282,16 +281,15 @@ impl Driving {
 
     fn park(&self, busy: bool, signal: &BlockOnWaker) {
         let h = &self.handle;
-        let mut events = self.events.borrow_mut();
         if busy {
-            self.checked(|| h.driver.park(&mut events, Some(Duration::ZERO), || true));
+            self.checked(|| h.driver.park(Some(Duration::ZERO), || true));
             h.time.process();
             return;
         }
         if h.time.is_paused() {
             // Paused clock (tests): look at IO first, and only jump the clock forward when
             // nothing at all can happen otherwise.
-            let n = self.checked(|| h.driver.park(&mut events, Some(Duration::ZERO), || true));
+            let n = self.checked(|| h.driver.park(Some(Duration::ZERO), || true));
             h.time.process();
             if n > 0
                 || !self.run_queue.borrow().is_empty()
@@ -303,7 +301,7 @@ impl Driving {
         }
         let timeout = h.time.next_timeout();
         self.checked(|| {
-            h.driver.park(&mut events, timeout, || {
+            h.driver.park(timeout, || {
                 self.run_queue.borrow().is_empty()
                     && h.inject.is_empty()
                     && !signal.woken.load(Ordering::Acquire)

@@ -178,6 +178,25 @@ impl Handle {
         self.inner.num_tasks_hint()
     }
 
+    /// The provided receive buffers of the io_uring backend, summed over the runtime's
+    /// rings: `(free, total)`, where free buffers are published to the kernel and the others
+    /// hold received data not yet read. `None` on the readiness backends.
+    ///
+    /// Once every stream is dropped (and the ring has reaped their cancellations), `free`
+    /// equals `total`: no buffer is leaked by dropped reads or streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::driver::Backend;
+    /// let rt = c10k_runtime::Runtime::builder().current_thread().backend(Backend::Epoll).build()?;
+    /// assert_eq!(rt.handle().uring_buffers(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn uring_buffers(&self) -> Option<(usize, usize)> {
+        self.inner.uring_buffers()
+    }
+
     /// The number of threads of the blocking pool (running or idle).
     ///
     /// # Examples

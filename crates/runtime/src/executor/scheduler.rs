@@ -40,6 +40,20 @@ impl Handle {
         }
     }
 
+    /// Free and total provided buffers over the runtime's rings (`None`: no ring).
+    pub(crate) fn uring_buffers(&self) -> Option<(usize, usize)> {
+        let one = |d: &Driver| match d {
+            Driver::Uring(u) => Some((u.buf_group().available(), u.buf_group().total())),
+            Driver::Selector(_) => None,
+        };
+        match self {
+            Handle::CurrentThread(h) => one(&h.driver),
+            Handle::MultiThread(h) => h
+                .drivers()
+                .try_fold((0, 0), |(f, t), d| one(d).map(|(f2, t2)| (f + f2, t + t2))),
+        }
+    }
+
     pub(crate) fn time(&self) -> &Arc<TimeDriver> {
         match self {
             Handle::CurrentThread(h) => &h.time,
@@ -65,13 +79,21 @@ impl Handle {
 
     /// Makes the next `n` parks of the runtime's IO driver(s) fail (`park.rs`).
     pub(crate) fn inject_park_failures(&self, n: u32) {
+        // Wake the drivers too: a thread already parked without a timeout would otherwise
+        // never reach its next park, where the failures are taken.
         match self {
-            Handle::CurrentThread(h) => h.park_faults.add(n),
-            Handle::MultiThread(h) => h.park_faults.add(n),
+            Handle::CurrentThread(h) => {
+                h.park_faults.add(n);
+                h.driver.wake();
+            }
+            Handle::MultiThread(h) => {
+                h.park_faults.add(n);
+                h.drivers().for_each(Driver::wake);
+            }
         }
     }
 
-    pub(crate) fn backend(&self) -> c10k_selector::Backend {
+    pub(crate) fn backend(&self) -> crate::driver::Backend {
         match self {
             Handle::CurrentThread(h) => h.driver.backend(),
             Handle::MultiThread(h) => h.io_driver().backend(),

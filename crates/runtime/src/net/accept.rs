@@ -11,7 +11,7 @@
 //! the pause. The caller's `accept` just takes longer; clients see a delay, not an error.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{ready, Context, Poll};
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use std::future::Future;
 
-use crate::net::io::PollIo;
+use crate::net::io::{PollIo, Sock};
 use crate::net::sys;
 use crate::time::Sleep;
 
@@ -59,12 +59,11 @@ impl Acceptor {
     /// Accepts one connection on `io`: `accept4(NONBLOCK | CLOEXEC)`, retried on `EINTR`
     /// and on errors that only concern the connection being accepted (`ECONNABORTED`,
     /// `EPROTO`, `EPERM`), waited out with back-off on exhaustion.
-    pub(crate) fn poll_accept<T: AsFd>(
+    pub(crate) fn poll_accept<T: Sock>(
         &self,
         io: &PollIo<T>,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(OwnedFd, Option<rustix::net::SocketAddrAny>)>> {
-        let reg = io.registration();
         loop {
             {
                 let mut b = self.lock();
@@ -73,13 +72,11 @@ impl Acceptor {
                     b.sleep = None;
                 }
             }
-            let ev = ready!(reg.poll_read_ready(cx))?;
-            match sys::accept(io.get_ref()) {
+            match ready!(io.poll_accept_raw(cx)) {
                 Ok(pair) => {
                     self.lock().next = BACKOFF_MIN;
                     return Poll::Ready(Ok(pair));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => reg.clear_readiness(ev),
                 Err(e)
                     if e.kind() == io::ErrorKind::Interrupted || sys::is_connection_error(&e) => {}
                 Err(e) if sys::is_resource_exhausted(&e) => {

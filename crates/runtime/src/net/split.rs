@@ -366,12 +366,12 @@ macro_rules! stream_split {
                 self.0.poll_write_priv(cx, buf)
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.0.poll_flush_priv(cx)
             }
 
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                self.0.shutdown_write_priv()
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.0.poll_close_priv(cx)
             }
         }
 
@@ -793,7 +793,7 @@ macro_rules! stream_split {
             fn drop(&mut self) {
                 if self.shutdown_on_drop {
                     // An error means the connection is already gone: nothing to signal.
-                    let _ = self.inner.shutdown_write_priv();
+                    let _ = self.inner.shutdown(std::net::Shutdown::Write);
                 }
             }
         }
@@ -829,12 +829,12 @@ macro_rules! stream_split {
                 self.inner.poll_write_priv(cx, buf)
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.inner.poll_flush_priv(cx)
             }
 
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                self.inner.shutdown_write_priv()
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.inner.poll_close_priv(cx)
             }
         }
     };

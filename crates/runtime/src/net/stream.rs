@@ -52,13 +52,14 @@ macro_rules! stream_surface {
                 self.poll_write_vectored_priv(cx, bufs)
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                // Writes go straight to the kernel: nothing is buffered here.
-                Poll::Ready(Ok(()))
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                // On the readiness backends writes go straight to the kernel and this is
+                // ready at once; on the ring it waits until the buffered bytes are sent.
+                self.poll_flush_priv(cx)
             }
 
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                self.shutdown_write_priv()
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_close_priv(cx)
             }
         }
     };
@@ -91,7 +92,7 @@ macro_rules! stream_surface {
             /// # Ok::<(), std::io::Error>(())
             /// ```
             pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-                self.io.get_ref().shutdown(how)
+                self.io.shutdown(how)
             }
 
             /// Takes the pending socket error (`SO_ERROR`), if any.
@@ -363,13 +364,9 @@ macro_rules! stream_surface {
             /// # Ok::<(), std::io::Error>(())
             /// ```
             pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-                // `recv(MSG_PEEK)` directly: std's `UnixStream::peek` is unstable.
-                std::future::poll_fn(|cx| {
-                    self.io.poll_read_with(cx, |s| {
-                        Ok(rustix::net::recv(s, &mut *buf, rustix::net::RecvFlags::PEEK)?.0)
-                    })
-                })
-                .await
+                // `recv(MSG_PEEK)` (std's `UnixStream::peek` is unstable), or on the ring a copy
+                // of the received buffers that leaves them queued.
+                std::future::poll_fn(|cx| self.io.poll_peek(cx, buf)).await
             }
 
             /// Writes some of `buf` (at least one byte unless `buf` is empty), waiting for room.
@@ -391,7 +388,7 @@ macro_rules! stream_surface {
             /// # Ok::<(), std::io::Error>(())
             /// ```
             pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-                std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
+                self.io.write(buf).await
             }
 
             /// Writes all of `buf` (asyncio's `sock_sendall`).
@@ -430,6 +427,64 @@ macro_rules! stream_surface {
                     }
                 }
                 Ok(())
+            }
+
+            /// Reads into the spare capacity of `buf` (the bytes after `buf.len()`, up to
+            /// `buf.capacity()`), appends what it read, and hands `buf` back with the count:
+            /// the owned-buffer form of `read`, for code that must not lend a slice across
+            /// an await. Returns `Ok(0)` at end of stream (or if `buf` has no spare capacity).
+            ///
+            /// Cancel-safe by construction: dropping the future loses no data (on the
+            /// io_uring backend, received bytes stay in the runtime's buffers until a read
+            /// copies them; on the readiness backends, nothing is read before the copy).
+            ///
+            /// # Errors
+            ///
+            /// As `read`; `buf` comes back in every case.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = $setup]
+            ///     client.write_all(b"hello").await?;
+            ///     let (res, buf) = server.read_owned(Vec::with_capacity(64)).await;
+            ///     let n = res?;
+            ///     assert_eq!(n, buf.len()); // appended after the (empty) initial contents
+            ///     assert!(n > 0 && b"hello".starts_with(&buf));
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
+            pub async fn read_owned(&self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
+                self.io.read_owned(buf).await
+            }
+
+            /// Writes all of `buf` and hands it back: the owned-buffer form of `write_all`.
+            /// On the io_uring backend the buffer itself is handed to the kernel (no copy),
+            /// after everything written before it; if the future is dropped, the runtime
+            /// keeps the buffer until the kernel is done with it, then frees it (cancel-safe
+            /// by construction: the kernel never reads freed memory).
+            ///
+            /// # Errors
+            ///
+            /// As `write_all`; `buf` comes back in every case.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = $setup]
+            ///     let (res, buf) = client.write_all_owned(b"ping".to_vec()).await;
+            ///     res?;
+            ///     assert_eq!(buf, b"ping");
+            ///     let mut got = [0u8; 4];
+            ///     server.read_exact(&mut got).await?;
+            ///     assert_eq!(&got, b"ping");
+            ///     Ok::<(), std::io::Error>(())
+            /// })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
+            pub async fn write_all_owned(&self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
+                self.io.write_all_owned(buf).await
             }
 
             /// Splits into a reading and a writing half borrowing the stream, to read and write
@@ -524,12 +579,12 @@ macro_rules! stream_surface {
                 self.io.poll_write_vectored(cx, bufs)
             }
 
-            pub(crate) fn shutdown_write_priv(&self) -> Poll<io::Result<()>> {
-                match self.shutdown(Shutdown::Write) {
-                    // Already shut down or reset by the peer: closing has nothing left to do.
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
-                    res => Poll::Ready(res),
-                }
+            pub(crate) fn poll_flush_priv(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.io.poll_flush(cx)
+            }
+
+            pub(crate) fn poll_close_priv(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.io.poll_close(cx)
             }
         }
 

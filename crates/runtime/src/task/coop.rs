@@ -45,3 +45,13 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
         }
     }
 }
+
+/// Gives back the unit a [`poll_proceed`] spent, for an operation that then found nothing
+/// to do and returns `Pending` itself (the completion driver checks the budget *before*
+/// taking data, so that data is never taken by a poll that returns `Pending`).
+#[inline]
+pub(crate) fn refund() {
+    if let Some(n) = context::budget() {
+        context::set_budget(Some(n.saturating_add(1).min(BUDGET)));
+    }
+}

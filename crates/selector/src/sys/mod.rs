@@ -33,7 +33,8 @@
 //! is inside `wait` take effect for that wait: epoll's interest list lives in
 //! the kernel, so that is free; select and poll copy their set in user space,
 //! so they write the notifier to make the blocked call return, and the public
-//! layer calls `wait` again with the remaining time, which rebuilds the set.
+//! layer calls `wait` again with the remaining time, which rebuilds the set
+//! (that handshake is written once, in `copied.rs`, for both).
 //!
 //! The public layer owns everything else: retrying `EINTR` with the remaining
 //! timeout, draining the notifier, and turning pending [`Waker`](crate::Waker)s
@@ -45,6 +46,7 @@ use std::time::Duration;
 
 use rustix::event::Timespec;
 
+mod copied;
 pub(crate) mod notify;
 pub(crate) mod poll;
 pub(crate) mod select;

@@ -10,7 +10,8 @@
 //! Waits are serialized by the `set` lock (it owns the array). A registration
 //! change during a wait writes the notifier so that the wait returns and the
 //! next one sees the new set; events of entries that changed meanwhile are
-//! dropped, so a deregistered descriptor never yields an event.
+//! dropped, so a deregistered descriptor never yields an event (the
+//! handshake of [`super::copied`], shared with `select.rs`).
 //!
 //! `POLLNVAL` (a descriptor closed behind the selector's back) is reported as
 //! an error event on every call until the descriptor is deregistered.
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags};
 
+use super::copied::{self, Copied, Tracked};
 use super::{already_exists, borrow, not_found, timespec, Notifier};
 use crate::lock;
 use crate::{Event, Events, Interest, Token};
@@ -32,21 +34,16 @@ use crate::{Event, Events, Interest, Token};
 pub(crate) struct Selector {
     notifier: Arc<Notifier>,
     /// What the caller registered; any thread, under this lock.
-    registry: Mutex<Registry>,
+    registry: Mutex<Tracked<Registry>>,
     /// The array handed to the kernel; only the thread in `wait`, under this
     /// lock (which therefore serializes waits).
-    set: Mutex<PollSet>,
+    set: Mutex<Copied<PollSet>>,
 }
 
 #[derive(Debug, Default)]
 struct Registry {
     entries: Vec<Entry>,
     index: HashMap<RawFd, usize>,
-    /// Bumped on every change; `PollSet::generation` says which one the array
-    /// reflects.
-    generation: u64,
-    /// A wait is blocked on a copy of this registry: changes must notify.
-    waiting: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +58,6 @@ struct PollSet {
     /// `fds[0]` is the notifier; `fds[i + 1]` mirrors `entries[i]`.
     fds: Vec<PollFd<'static>>,
     entries: Vec<Entry>,
-    generation: u64,
     /// Where the next scan starts, so that a full `Events` does not starve
     /// the entries behind it.
     cursor: usize,
@@ -71,13 +67,12 @@ impl Selector {
     pub(crate) fn new(notifier: Arc<Notifier>) -> io::Result<Selector> {
         Ok(Selector {
             notifier,
-            registry: Mutex::new(Registry::default()),
-            set: Mutex::new(PollSet {
+            registry: Mutex::new(Tracked::new(Registry::default())),
+            set: Mutex::new(Copied::new(PollSet {
                 fds: Vec::new(),
                 entries: Vec::new(),
-                generation: u64::MAX,
                 cursor: 0,
-            }),
+            })),
         })
     }
 
@@ -93,7 +88,7 @@ impl Selector {
             interest,
         });
         reg.index.insert(fd, at);
-        self.changed(&mut reg)
+        reg.changed(&self.notifier)
     }
 
     pub(crate) fn reregister(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
@@ -104,7 +99,7 @@ impl Selector {
             token,
             interest,
         };
-        self.changed(&mut reg)
+        reg.changed(&self.notifier)
     }
 
     pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
@@ -114,36 +109,19 @@ impl Selector {
         if let Some(moved) = reg.entries.get(at).map(|e| e.fd) {
             reg.index.insert(moved, at);
         }
-        self.changed(&mut reg)
-    }
-
-    fn changed(&self, reg: &mut Registry) -> io::Result<()> {
-        reg.generation = reg.generation.wrapping_add(1);
-        if reg.waiting {
-            // The blocked wait polls a stale copy: make it return and rebuild.
-            self.notifier.notify()?;
-        }
-        Ok(())
+        reg.changed(&self.notifier)
     }
 
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<bool> {
         let mut set = lock(&self.set);
-        let set = &mut *set;
-        {
-            let mut reg = lock(&self.registry);
-            if set.generation != reg.generation {
-                set.rebuild(&self.notifier, &reg);
-                set.generation = reg.generation;
-            }
-            reg.waiting = true;
-        }
         let timeout = timespec(timeout);
-        let result = poll(&mut set.fds, timeout.as_ref());
-        let reg = {
-            let mut reg = lock(&self.registry);
-            reg.waiting = false;
-            reg
-        };
+        let (result, reg, stale) = copied::wait(
+            &self.registry,
+            &mut set,
+            |set, reg| set.rebuild(&self.notifier, reg),
+            |set| poll(&mut set.fds, timeout.as_ref()),
+        );
+        let set = &mut **set;
         let mut ready = result?;
         if ready == 0 {
             return Ok(false);
@@ -153,7 +131,6 @@ impl Selector {
             ready -= 1;
         }
         // Entries changed during the wait are checked against the registry.
-        let stale = set.generation != reg.generation;
         let n = set.entries.len();
         let mut i = set.cursor.min(n);
         for _ in 0..n {

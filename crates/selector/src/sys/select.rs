@@ -11,7 +11,8 @@
 //!
 //! Waits are serialized by the `set` lock. A registration change during a
 //! wait writes the notifier so that the wait returns and the next one sees
-//! the new sets; events of entries that changed meanwhile are dropped.
+//! the new sets; events of entries that changed meanwhile are dropped (the
+//! handshake of [`super::copied`], shared with `poll.rs`).
 //!
 //! `EBADF` (a registered descriptor was closed behind the selector's back)
 //! fails the whole call in the kernel without saying which descriptor: the
@@ -28,6 +29,7 @@ use std::time::Duration;
 use rustix::event::{fd_set_insert, fd_set_num_elements, fd_set_remove, FdSetElement, FdSetIter};
 use rustix::io::Errno;
 
+use super::copied::{self, Copied, Tracked};
 use super::{already_exists, borrow, not_found, timespec, Notifier};
 use crate::lock;
 use crate::{Event, Events, Interest, Token, FD_SETSIZE};
@@ -37,10 +39,10 @@ use crate::{Event, Events, Interest, Token, FD_SETSIZE};
 pub(crate) struct Selector {
     notifier: Arc<Notifier>,
     /// What the caller registered; any thread, under this lock.
-    registry: Mutex<Registry>,
+    registry: Mutex<Tracked<Registry>>,
     /// The sets handed to the kernel; only the thread in `wait`, under this
     /// lock (which therefore serializes waits).
-    set: Mutex<SelectSet>,
+    set: Mutex<Copied<SelectSet>>,
 }
 
 #[derive(Debug)]
@@ -51,20 +53,16 @@ struct Registry {
     write: Bitmap,
     /// The highest registered descriptor, the notifier's included.
     max_fd: RawFd,
-    /// Bumped on every change.
-    generation: u64,
-    /// A wait is blocked on a copy of this registry: changes must notify.
-    waiting: bool,
 }
 
 #[derive(Debug)]
 struct SelectSet {
-    /// Copies of the registry's slots and masters as of `generation`.
+    /// Copies of the registry's slots and masters (as of the generation
+    /// `Copied` records).
     slots: Vec<Option<(Token, Interest)>>,
     read: Bitmap,
     write: Bitmap,
     max_fd: RawFd,
-    generation: u64,
     /// The working sets the kernel overwrites.
     ready_read: Bitmap,
     ready_write: Bitmap,
@@ -115,23 +113,20 @@ impl Selector {
             read,
             write: Bitmap::new(),
             max_fd: nfd,
-            generation: 0,
-            waiting: false,
         };
         let set = SelectSet {
             slots: Vec::new(),
             read: Bitmap::new(),
             write: Bitmap::new(),
             max_fd: nfd,
-            generation: u64::MAX,
             ready_read: Bitmap::new(),
             ready_write: Bitmap::new(),
             cursor: 0,
         };
         Ok(Selector {
             notifier,
-            registry: Mutex::new(registry),
-            set: Mutex::new(set),
+            registry: Mutex::new(Tracked::new(registry)),
+            set: Mutex::new(Copied::new(set)),
         })
     }
 
@@ -142,7 +137,7 @@ impl Selector {
             return Err(already_exists(fd));
         }
         reg.set(fd, Some((token, interest)));
-        self.changed(&mut reg)
+        reg.changed(&self.notifier)
     }
 
     pub(crate) fn reregister(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
@@ -151,7 +146,7 @@ impl Selector {
             return Err(not_found(fd));
         }
         reg.set(fd, Some((token, interest)));
-        self.changed(&mut reg)
+        reg.changed(&self.notifier)
     }
 
     pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
@@ -165,56 +160,34 @@ impl Selector {
             let highest = reg.slots.iter().rposition(Option::is_some);
             reg.max_fd = highest.map_or(notifier, |h| (h as RawFd).max(notifier));
         }
-        self.changed(&mut reg)
-    }
-
-    fn changed(&self, reg: &mut Registry) -> io::Result<()> {
-        reg.generation = reg.generation.wrapping_add(1);
-        if reg.waiting {
-            // The blocked wait uses stale sets: make it return and rebuild.
-            self.notifier.notify()?;
-        }
-        Ok(())
+        reg.changed(&self.notifier)
     }
 
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<bool> {
         let mut set = lock(&self.set);
-        let set = &mut *set;
-        {
-            let mut reg = lock(&self.registry);
-            if set.generation != reg.generation {
-                set.slots.clone_from(&reg.slots);
-                set.read.clone_from(&reg.read);
-                set.write.clone_from(&reg.write);
-                set.max_fd = reg.max_fd;
-                set.generation = reg.generation;
-            }
-            reg.waiting = true;
-        }
-        set.ready_read.clone_from(&set.read);
-        set.ready_write.clone_from(&set.write);
         let timeout = timespec(timeout);
-        // SAFETY: rustix asks that every descriptor in the sets be open. The
-        // notifier is owned by this selector. The registered ones are the
-        // caller's, who promised (`Selector::register`) to deregister before
-        // closing; if one was closed anyway, the kernel checks each number
-        // and fails with `EBADF`, handled below, so nothing worse than a
-        // wrong readiness report for a reused number can follow. The slices
-        // hold `FD_SETSIZE` bits and `nfds <= FD_SETSIZE` (`check_fd_setsize`).
-        let result = unsafe {
-            rustix::event::select(
-                set.max_fd + 1,
-                Some(&mut set.ready_read.0),
-                Some(&mut set.ready_write.0),
-                None,
-                timeout.as_ref(),
-            )
-        };
-        let reg = {
-            let mut reg = lock(&self.registry);
-            reg.waiting = false;
-            reg
-        };
+        let (result, reg, stale) =
+            copied::wait(&self.registry, &mut set, SelectSet::rebuild, |set| {
+                set.ready_read.clone_from(&set.read);
+                set.ready_write.clone_from(&set.write);
+                // SAFETY: rustix asks that every descriptor in the sets be open. The
+                // notifier is owned by this selector. The registered ones are the
+                // caller's, who promised (`Selector::register`) to deregister before
+                // closing; if one was closed anyway, the kernel checks each number
+                // and fails with `EBADF`, handled below, so nothing worse than a
+                // wrong readiness report for a reused number can follow. The slices
+                // hold `FD_SETSIZE` bits and `nfds <= FD_SETSIZE` (`check_fd_setsize`).
+                unsafe {
+                    rustix::event::select(
+                        set.max_fd + 1,
+                        Some(&mut set.ready_read.0),
+                        Some(&mut set.ready_write.0),
+                        None,
+                        timeout.as_ref(),
+                    )
+                }
+            });
+        let set = &mut **set;
         let ready = match result {
             Ok(0) => return Ok(false),
             Ok(n) => n as usize,
@@ -229,7 +202,6 @@ impl Selector {
         if notified {
             fd_set_remove(&mut set.ready_read.0, nfd);
         }
-        let stale = set.generation != reg.generation;
         let mut reported = 0;
         // Two passes over the ascending merge of both result sets: from the
         // cursor to the end, then from the start to the cursor.
@@ -269,6 +241,15 @@ impl Selector {
         debug_assert!(reported <= ready);
         set.cursor = 0;
         Ok(notified)
+    }
+}
+
+impl SelectSet {
+    fn rebuild(&mut self, reg: &Registry) {
+        self.slots.clone_from(&reg.slots);
+        self.read.clone_from(&reg.read);
+        self.write.clone_from(&reg.write);
+        self.max_fd = reg.max_fd;
     }
 }
 

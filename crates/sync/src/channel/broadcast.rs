@@ -17,8 +17,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::error::SendError;
+use super::subscriber::{Subscribed, Subscriber};
 use crate::loom::{self, Mutex};
-use crate::wait::{block_until, cancel_wait, poll_until, NotifyAll, WaitList, WakeList};
+use crate::wait::{NotifyAll, WaitList, WakeList};
 
 struct State<T> {
     buf: VecDeque<T>,
@@ -42,8 +43,10 @@ impl<T> NotifyAll for State<T> {
     }
 }
 
-struct Shared<T> {
-    state: Mutex<State<T>>,
+impl<T> Subscribed for State<T> {
+    fn receivers(&mut self) -> &mut usize {
+        &mut self.receivers
+    }
 }
 
 /// Why a broadcast receive failed.
@@ -138,39 +141,35 @@ impl std::error::Error for RecvTimeoutError {}
 /// ```
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "broadcast capacity must be at least 1");
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            buf: VecDeque::with_capacity(capacity),
-            head: 0,
-            capacity,
-            senders: 1,
-            receivers: 1,
-            waiters: WaitList::new(),
-        }),
-    });
+    let state = Arc::new(Mutex::new(State {
+        buf: VecDeque::with_capacity(capacity),
+        head: 0,
+        capacity,
+        senders: 1,
+        receivers: 1,
+        waiters: WaitList::new(),
+    }));
     (
         Sender {
-            shared: shared.clone(),
+            state: state.clone(),
         },
         Receiver {
-            shared,
+            sub: Subscriber::counted(state),
             next: 0,
-            key: None,
         },
     )
 }
 
 /// The sending half; clone it for more senders.
 pub struct Sender<T> {
-    shared: Arc<Shared<T>>,
+    state: Arc<Mutex<State<T>>>,
 }
 
 /// A receiving half with its own position; clones start at the same position.
 pub struct Receiver<T> {
-    shared: Arc<Shared<T>>,
+    sub: Subscriber<State<T>>,
+    /// Sequence number of the next message to receive.
     next: u64,
-    /// The waiter of an in-flight `recv` (shared by the futures of this receiver).
-    key: Option<usize>,
 }
 
 impl<T> fmt::Debug for Sender<T> {
@@ -189,9 +188,9 @@ impl<T> fmt::Debug for Receiver<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        loom::lock(&self.shared.state).senders += 1;
+        loom::lock(&self.state).senders += 1;
         Sender {
-            shared: self.shared.clone(),
+            state: self.state.clone(),
         }
     }
 }
@@ -200,7 +199,7 @@ impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut wakes = WakeList::new();
         {
-            let mut s = loom::lock(&self.shared.state);
+            let mut s = loom::lock(&self.state);
             s.senders -= 1;
             if s.senders == 0 {
                 s.waiters.notify_all(&mut wakes);
@@ -219,7 +218,7 @@ impl<T: Clone> Sender<T> {
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
         let mut wakes = WakeList::new();
         let (n, evicted) = {
-            let mut s = loom::lock(&self.shared.state);
+            let mut s = loom::lock(&self.state);
             if s.receivers == 0 {
                 return Err(SendError(value));
             }
@@ -240,68 +239,54 @@ impl<T: Clone> Sender<T> {
 
     /// A new receiver that sees messages sent from now on.
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut s = loom::lock(&self.shared.state);
+        let mut s = loom::lock(&self.state);
         s.receivers += 1;
         Receiver {
-            shared: self.shared.clone(),
+            sub: Subscriber::counted(self.state.clone()),
             next: s.tail(),
-            key: None,
         }
     }
 
     /// Receivers now (a snapshot).
     pub fn receiver_count(&self) -> usize {
-        loom::lock(&self.shared.state).receivers
+        loom::lock(&self.state).receivers
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        loom::lock(&self.shared.state).receivers += 1;
         Receiver {
-            shared: self.shared.clone(),
+            sub: self.sub.clone(),
             next: self.next,
-            key: None,
         }
     }
 }
 
-impl<T> Drop for Receiver<T> {
-    fn drop(&mut self) {
-        let mut s = loom::lock(&self.shared.state);
-        if let Some(k) = self.key.take() {
-            s.waiters.remove(k);
+/// Takes the message numbered `*next` (advancing `next`), or says why there is none.
+fn take<T: Clone>(next: &mut u64, s: &State<T>) -> Result<T, TryRecvError> {
+    if *next < s.head {
+        let missed = s.head - *next;
+        *next = s.head;
+        return Err(TryRecvError::Lagged(missed));
+    }
+    match s.buf.get((*next - s.head) as usize) {
+        Some(v) => {
+            *next += 1;
+            Ok(v.clone())
         }
-        s.receivers -= 1;
+        None if s.senders == 0 => Err(TryRecvError::Closed),
+        None => Err(TryRecvError::Empty),
     }
 }
 
 impl<T: Clone> Receiver<T> {
-    fn take(&mut self, s: &State<T>) -> Result<T, TryRecvError> {
-        if self.next < s.head {
-            let missed = s.head - self.next;
-            self.next = s.head;
-            return Err(TryRecvError::Lagged(missed));
-        }
-        match s.buf.get((self.next - s.head) as usize) {
-            Some(v) => {
-                self.next += 1;
-                Ok(v.clone())
-            }
-            None if s.senders == 0 => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
-        }
-    }
-
     /// Receives the next message without waiting.
     ///
     /// # Errors
     ///
     /// [`TryRecvError::Empty`], [`TryRecvError::Lagged`] or [`TryRecvError::Closed`].
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let shared = self.shared.clone();
-        let s = loom::lock(&shared.state);
-        self.take(&s)
+        take(&mut self.next, &self.sub.lock())
     }
 
     /// Waits for the next message.
@@ -349,8 +334,8 @@ impl<T: Clone> Receiver<T> {
     }
 
     fn blocking(&mut self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let shared = self.shared.clone();
-        let got = block_until(&shared.state, deadline, |s| match self.take(s) {
+        let next = &mut self.next;
+        let got = self.sub.block(deadline, |s| match take(next, s) {
             Err(TryRecvError::Empty) => None,
             r => Some(r),
         });
@@ -379,22 +364,18 @@ impl<T: Clone> Future for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let rx = &mut *self.get_mut().rx;
-        let shared = rx.shared.clone();
-        let mut key = rx.key.take();
-        let r = poll_until(&shared.state, &mut key, cx, |s| match rx.take(s) {
+        let Receiver { sub, next } = &mut *self.get_mut().rx;
+        sub.poll(cx, |s| match take(next, s) {
             Ok(v) => Some(Ok(v)),
             Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
             Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
             Err(TryRecvError::Empty) => None,
-        });
-        rx.key = key;
-        r
+        })
     }
 }
 
 impl<T> Drop for Recv<'_, T> {
     fn drop(&mut self) {
-        cancel_wait(&self.rx.shared.state, &mut self.rx.key);
+        self.rx.sub.cancel();
     }
 }

@@ -19,6 +19,7 @@ pub mod broadcast;
 pub mod mpmc;
 pub mod mpsc;
 pub mod oneshot;
+mod subscriber;
 pub mod watch;
 
 pub use error::{

@@ -13,8 +13,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::error::{RecvError, RecvTimeoutError, SendError};
+use super::subscriber::{Subscribed, Subscriber};
 use crate::loom::{self, Mutex, MutexGuard};
-use crate::wait::{block_until, cancel_wait, poll_until, NotifyAll, WaitList, WakeList};
+use crate::wait::{NotifyAll, WaitList, WakeList};
 
 struct State<T> {
     value: T,
@@ -30,8 +31,10 @@ impl<T> NotifyAll for State<T> {
     }
 }
 
-struct Shared<T> {
-    state: Mutex<State<T>>,
+impl<T> Subscribed for State<T> {
+    fn receivers(&mut self) -> &mut usize {
+        &mut self.receivers
+    }
 }
 
 /// Creates a watch channel holding `initial`.
@@ -45,37 +48,34 @@ struct Shared<T> {
 /// assert_eq!(*rx.borrow_and_update(), "green");
 /// ```
 pub fn channel<T>(initial: T) -> (Sender<T>, Receiver<T>) {
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            value: initial,
-            version: 0,
-            sender_alive: true,
-            receivers: 1,
-            waiters: WaitList::new(),
-        }),
-    });
+    let state = Arc::new(Mutex::new(State {
+        value: initial,
+        version: 0,
+        sender_alive: true,
+        receivers: 1,
+        waiters: WaitList::new(),
+    }));
     (
         Sender {
-            shared: shared.clone(),
+            state: state.clone(),
         },
         Receiver {
-            shared,
+            sub: Subscriber::counted(state),
             seen: 0,
-            key: None,
         },
     )
 }
 
 /// The single sending half.
 pub struct Sender<T> {
-    shared: Arc<Shared<T>>,
+    state: Arc<Mutex<State<T>>>,
 }
 
 /// A receiving half; clones remember the version their original had seen.
 pub struct Receiver<T> {
-    shared: Arc<Shared<T>>,
+    sub: Subscriber<State<T>>,
+    /// The version of the value last seen.
     seen: u64,
-    key: Option<usize>,
 }
 
 /// A borrow of the current value. It holds the channel's internal lock: keep it short and
@@ -119,7 +119,7 @@ impl<T> Sender<T> {
     ///
     /// [`SendError`] with the value if every receiver is gone (the value is not stored).
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        if loom::lock(&self.shared.state).receivers == 0 {
+        if loom::lock(&self.state).receivers == 0 {
             return Err(SendError(value));
         }
         drop(self.send_replace(value));
@@ -137,7 +137,7 @@ impl<T> Sender<T> {
     pub fn send_modify(&self, f: impl FnOnce(&mut T)) {
         let mut wakes = WakeList::new();
         {
-            let mut s = loom::lock(&self.shared.state);
+            let mut s = loom::lock(&self.state);
             f(&mut s.value);
             s.version += 1;
             s.waiters.notify_all(&mut wakes);
@@ -148,24 +148,23 @@ impl<T> Sender<T> {
     /// The current value.
     pub fn borrow(&self) -> Ref<'_, T> {
         Ref {
-            guard: loom::lock(&self.shared.state),
+            guard: loom::lock(&self.state),
         }
     }
 
     /// A new receiver that has seen the current value.
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut s = loom::lock(&self.shared.state);
+        let mut s = loom::lock(&self.state);
         s.receivers += 1;
         Receiver {
-            shared: self.shared.clone(),
+            sub: Subscriber::counted(self.state.clone()),
             seen: s.version,
-            key: None,
         }
     }
 
     /// Receivers now (a snapshot).
     pub fn receiver_count(&self) -> usize {
-        loom::lock(&self.shared.state).receivers
+        loom::lock(&self.state).receivers
     }
 }
 
@@ -173,7 +172,7 @@ impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut wakes = WakeList::new();
         {
-            let mut s = loom::lock(&self.shared.state);
+            let mut s = loom::lock(&self.state);
             s.sender_alive = false;
             s.waiters.notify_all(&mut wakes);
         }
@@ -183,22 +182,10 @@ impl<T> Drop for Sender<T> {
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        loom::lock(&self.shared.state).receivers += 1;
         Receiver {
-            shared: self.shared.clone(),
+            sub: self.sub.clone(),
             seen: self.seen,
-            key: None,
         }
-    }
-}
-
-impl<T> Drop for Receiver<T> {
-    fn drop(&mut self) {
-        let mut s = loom::lock(&self.shared.state);
-        if let Some(k) = self.key.take() {
-            s.waiters.remove(k);
-        }
-        s.receivers -= 1;
     }
 }
 
@@ -206,13 +193,13 @@ impl<T> Receiver<T> {
     /// The current value, without marking it seen.
     pub fn borrow(&self) -> Ref<'_, T> {
         Ref {
-            guard: loom::lock(&self.shared.state),
+            guard: self.sub.lock(),
         }
     }
 
     /// The current value, marking it seen.
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
-        let guard = loom::lock(&self.shared.state);
+        let guard = self.sub.lock();
         self.seen = guard.version;
         Ref { guard }
     }
@@ -223,7 +210,7 @@ impl<T> Receiver<T> {
     ///
     /// [`RecvError`] if the sender is gone.
     pub fn has_changed(&self) -> Result<bool, RecvError> {
-        let s = loom::lock(&self.shared.state);
+        let s = self.sub.lock();
         if !s.sender_alive {
             return Err(RecvError);
         }
@@ -271,23 +258,25 @@ impl<T> Receiver<T> {
         self.blocking(Some(Instant::now() + timeout))
     }
 
-    fn check(&mut self, s: &State<T>) -> Option<Result<(), RecvError>> {
-        if s.version != self.seen {
-            self.seen = s.version;
-            Some(Ok(()))
-        } else if !s.sender_alive {
-            Some(Err(RecvError))
-        } else {
-            None
-        }
-    }
-
     fn blocking(&mut self, deadline: Option<Instant>) -> Result<(), RecvTimeoutError> {
-        let shared = self.shared.clone();
-        match block_until(&shared.state, deadline, |s| self.check(s)) {
+        let seen = &mut self.seen;
+        match self.sub.block(deadline, |s| check(seen, s)) {
             Some(r) => r.map_err(|_| RecvTimeoutError::Disconnected),
             None => Err(RecvTimeoutError::Timeout),
         }
+    }
+}
+
+/// Marks a version newer than `*seen` seen (`Some(Ok)`), or says the sender is gone
+/// (`Some(Err)`), or that nothing changed yet (`None`).
+fn check<T>(seen: &mut u64, s: &State<T>) -> Option<Result<(), RecvError>> {
+    if s.version != *seen {
+        *seen = s.version;
+        Some(Ok(()))
+    } else if !s.sender_alive {
+        Some(Err(RecvError))
+    } else {
+        None
     }
 }
 
@@ -307,17 +296,13 @@ impl<T> Future for Changed<'_, T> {
     type Output = Result<(), RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let rx = &mut *self.get_mut().rx;
-        let shared = rx.shared.clone();
-        let mut key = rx.key.take();
-        let r = poll_until(&shared.state, &mut key, cx, |s| rx.check(s));
-        rx.key = key;
-        r
+        let Receiver { sub, seen } = &mut *self.get_mut().rx;
+        sub.poll(cx, |s| check(seen, s))
     }
 }
 
 impl<T> Drop for Changed<'_, T> {
     fn drop(&mut self) {
-        cancel_wait(&self.rx.shared.state, &mut self.rx.key);
+        self.rx.sub.cancel();
     }
 }

@@ -75,7 +75,7 @@ pub(crate) fn start(
     let mut cores = Vec::with_capacity(n);
     for i in 0..n {
         let (steal, local) = queue::new();
-        let driver = Arc::new(Driver::new(config.backend)?);
+        let driver = Arc::new(Driver::new(config.backend, &config.uring)?);
         remotes.push(Remote { steal, driver });
         cores.push(worker::Core::new(i, local));
     }
@@ -148,6 +148,11 @@ impl Handle {
     pub(crate) fn io_driver(self: &Arc<Self>) -> Arc<Driver> {
         let i = self.next_driver.fetch_add(1, Ordering::Relaxed) % self.remotes.len();
         Arc::clone(&self.remotes[i].driver)
+    }
+
+    /// Every worker's driver.
+    pub(crate) fn drivers(&self) -> impl Iterator<Item = &Driver> {
+        self.remotes.iter().map(|r| &*r.driver)
     }
 
     fn notify_parked(&self) {

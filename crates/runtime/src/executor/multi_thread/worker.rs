@@ -9,7 +9,7 @@
 //! }
 //! ```
 //!
-//! The worker's `Core` (its queue's owner end, LIFO slot, event buffer) sits in a
+//! The worker's `Core` (its queue's owner end, LIFO slot) sits in a
 //! thread-local `RefCell` while a task runs and while the worker parks, so that wakes made
 //! on this thread (by the task, or by the IO events the park dispatches) go straight to the
 //! local queue.
@@ -22,11 +22,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use c10k_selector::Events;
-
 use super::{queue, Handle, NO_OWNER};
 use crate::context::{self, Scoped};
-use crate::driver::EVENTS_CAPACITY;
 use crate::executor::current_thread::{EVENT_INTERVAL, INJECT_INTERVAL};
 use crate::executor::{hooks, park};
 use crate::loom::lock;
@@ -41,8 +38,6 @@ pub(crate) struct Core {
     lifo: Option<Notified>,
     is_searching: bool,
     tick: u32,
-    /// `None` only while the park borrows it.
-    events: Option<Events>,
     rand: u32,
     /// The failure streak of this worker's park (`park.rs`).
     park_failures: park::Streak,
@@ -58,7 +53,6 @@ impl Core {
             lifo: None,
             is_searching: false,
             tick: 0,
-            events: Some(Events::with_capacity(EVENTS_CAPACITY)),
             rand: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             park_failures: park::Streak::default(),
             inject_batch: Vec::with_capacity(queue::CAPACITY / 2),
@@ -153,6 +147,8 @@ pub(super) fn run(handle: Arc<Handle>, core: Box<Core>) {
         &handle,
     )));
     WORKER.with(|w| w.set(&cx, || cx.run_loop(core)));
+    // A ring bound to this thread must be torn down by it (see `driver::uring`).
+    handle.remotes[index].driver.owner_exiting();
     // Leave: drop our queued tasks (their owned-list entries are cancelled by shutdown).
     if let Some(core) = cx.core.borrow_mut().take() {
         drop(core);
@@ -286,11 +282,10 @@ impl WorkerCx {
     fn maintenance(&self, mut core: Box<Core>) -> Result<Box<Core>, (Box<Core>, std::io::Error)> {
         let h = &self.handle;
         let driver = Arc::clone(&h.remotes[self.index].driver);
-        let mut events = core.events.take().expect("worker events missing");
         let mut failures = std::mem::take(&mut core.park_failures);
         *self.core.borrow_mut() = Some(core);
         let res = failures.check(&h.park_faults, || {
-            driver.park(&mut events, Some(Duration::ZERO), || true)
+            driver.park(Some(Duration::ZERO), || true)
         });
         h.time.process();
         let mut core = self
@@ -298,7 +293,6 @@ impl WorkerCx {
             .borrow_mut()
             .take()
             .expect("worker core missing after IO poll");
-        core.events = Some(events);
         core.park_failures = failures;
         match res {
             Ok(_) => Ok(core),
@@ -326,13 +320,10 @@ impl WorkerCx {
             None
         };
         let driver = Arc::clone(&h.remotes[index].driver);
-        let mut events = core.events.take().expect("worker events missing");
         let mut failures = std::mem::take(&mut core.park_failures);
         *self.core.borrow_mut() = Some(core);
         let res = failures.check(&h.park_faults, || {
-            driver.park(&mut events, timeout, || {
-                h.idle.is_parked(index) && !h.is_shutdown()
-            })
+            driver.park(timeout, || h.idle.is_parked(index) && !h.is_shutdown())
         });
         if owns_timer {
             h.timer_owner.store(NO_OWNER, Ordering::Release);
@@ -344,7 +335,6 @@ impl WorkerCx {
             .borrow_mut()
             .take()
             .expect("worker core missing after park");
-        core.events = Some(events);
         core.park_failures = failures;
         if !h.idle.unpark_self(index) {
             // A notifier woke us: we count as searching.

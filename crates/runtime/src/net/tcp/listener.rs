@@ -108,7 +108,7 @@ impl TcpListener {
 
     fn new(l: std::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            io: PollIo::new(l)?,
+            io: PollIo::new_listener(l)?,
             acceptor: Acceptor::new(),
         })
     }

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -144,30 +144,15 @@ impl TcpStream {
         addr: SocketAddr,
     ) -> io::Result<TcpStream> {
         let in_progress = sys::connect(&fd, &addr)?;
-        let stream = TcpStream {
-            io: PollIo::new(std::net::TcpStream::from(fd))?,
-        };
-        if in_progress {
-            std::future::poll_fn(|cx| stream.poll_connected(cx)).await?;
-        }
-        Ok(stream)
-    }
-
-    fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let reg = self.io.registration();
-        loop {
-            let ev = ready!(reg.poll_write_ready(cx))?;
-            if sys::connect_finished(self.io.get_ref())? {
-                return Poll::Ready(Ok(()));
-            }
-            reg.clear_readiness(ev);
-        }
+        Ok(TcpStream {
+            io: PollIo::connected(std::net::TcpStream::from(fd), in_progress).await?,
+        })
     }
 
     /// A stream from an accepted, already non-blocking socket.
     pub(crate) fn from_connected(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: PollIo::new(stream)?,
+            io: PollIo::new_stream(stream)?,
         })
     }
 

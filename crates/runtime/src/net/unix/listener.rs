@@ -88,7 +88,7 @@ impl UnixListener {
 
     fn new(l: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         Ok(UnixListener {
-            io: PollIo::new(l)?,
+            io: PollIo::new_listener(l)?,
             acceptor: Acceptor::new(),
         })
     }

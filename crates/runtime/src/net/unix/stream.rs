@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -73,13 +73,9 @@ impl UnixStream {
             rustix::net::SocketType::STREAM,
         )?;
         let in_progress = sys::connect(&fd, &addr)?;
-        let stream = UnixStream {
-            io: PollIo::new(std::os::unix::net::UnixStream::from(fd))?,
-        };
-        if in_progress {
-            std::future::poll_fn(|cx| stream.poll_connected(cx)).await?;
-        }
-        Ok(stream)
+        Ok(UnixStream {
+            io: PollIo::connected(std::os::unix::net::UnixStream::from(fd), in_progress).await?,
+        })
     }
 
     /// A pair of connected sockets (`socketpair(2)`), both registered with the current
@@ -116,21 +112,10 @@ impl UnixStream {
         ))
     }
 
-    fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let reg = self.io.registration();
-        loop {
-            let ev = ready!(reg.poll_write_ready(cx))?;
-            if sys::connect_finished(self.io.get_ref())? {
-                return Poll::Ready(Ok(()));
-            }
-            reg.clear_readiness(ev);
-        }
-    }
-
     /// A stream from an accepted, already non-blocking socket.
     pub(crate) fn from_connected(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: PollIo::new(stream)?,
+            io: PollIo::new_stream(stream)?,
         })
     }
 

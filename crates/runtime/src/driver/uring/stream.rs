@@ -1,0 +1,893 @@
+//! [`RingStream`]: a connected stream socket (TCP, Unix) whose reads and writes are
+//! completion operations on the ring.
+//!
+//! # Reading
+//!
+//! 1. A read with nothing buffered arms one multishot `recv` (`Requested`, then `Armed`
+//!    once the owner pushed it) and sleeps.
+//! 2. Each receive completion carries a provided buffer, queued on the stream; the reader is
+//!    woken. The receive stays armed across reads: an echo connection arms it once.
+//! 3. The reader copies from the queued buffers into its slice; a buffer goes back to the
+//!    group as soon as it is fully copied. A dropped read future loses nothing: the data
+//!    stays queued for the next read.
+//! 4. Back-pressure: once [`stream_buffers`](super::UringConfig::stream_buffers) buffers
+//!    are queued unread, the receive is cancelled (`Cancelling`), and re-armed by a read that
+//!    finds the queue below the limit. The kernel's socket buffer then fills and TCP flow
+//!    control slows the peer, as on epoll.
+//! 5. `ENOBUFS` (the group ran dry: more receivers than buffers) ends the receive with the
+//!    data still in the socket. The stream is marked *starved*: its next reads call
+//!    `recv(2)` directly into the reader's slice (the reader's memory instead of the
+//!    group's), until one returns `WouldBlock`, which re-arms the multishot receive.
+//! 6. End of stream (result 0) and errors end the receive; both are reported to the reader
+//!    after the buffered data, an error once, then end of stream.
+//!
+//! # Writing
+//!
+//! 1. A write copies into the stream's send buffer (`pending`) and puts the stream on the
+//!    driver's flush list, once per turn.
+//! 2. At the end of the turn the owner takes `pending` and pushes one `send` with it: all the
+//!    writes of a turn leave in one SQE, and all SQEs of the turn in one `io_uring_enter`.
+//! 3. At most one send per stream is in flight (two could be reordered by the kernel); bytes
+//!    written meanwhile accumulate in `pending` and leave when it completes. A short send
+//!    re-sends the rest first.
+//! 4. Back-pressure: a write waits while `pending` plus the bytes in flight exceed
+//!    [`send_limit`](super::UringConfig::send_limit).
+//! 5. Errors: a failed send is recorded (its `errno`); the next write, flush or close
+//!    returns it. So a write that returned `Ok` may still fail later: `flush` (and `close`)
+//!    wait until everything written has been sent, and report the failure.
+//! 6. The send buffer comes back with the completion and is reused, if at most
+//!    [`SPARE_MAX`] bytes: an idle connection holds at most that much write capacity.
+//!
+//! Owned-buffer writes ([`start_owned_write`](RingStream::start_owned_write)) hand the
+//! caller's `Vec` to the ring itself (no copy) once nothing else is pending, and give it back
+//! when its last byte is sent.
+//!
+//! # Drop
+//!
+//! The receive is cancelled and the queued buffers go back to the group. If bytes are still
+//! pending or in flight, the descriptor stays open (owned by the stream's shared state)
+//! until the last send completes (as `close(2)` of a socket with a full send queue still
+//! sends it), then it is closed through the ring, after every SQE naming it.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use c10k_uring::{BufGroup, Completion, Op, OpId, ProvidedBuf, Ring};
+use slab::Slab;
+
+use super::{push, Request, Target, UringDriver};
+use crate::driver::{shutdown_error, Driver};
+use crate::task::coop;
+
+/// Send-buffer capacity a stream keeps for reuse after a send completes.
+pub(crate) const SPARE_MAX: usize = 4096;
+
+/// The receive operation of a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RecvOp {
+    /// None in flight.
+    Idle,
+    /// Asked for, not yet pushed by the owner.
+    Requested,
+    Armed(OpId),
+    /// Cancel pushed; the final completion has not arrived.
+    Cancelling,
+}
+
+/// State shared by the stream handle and the driver's completion dispatch.
+pub(crate) struct StreamShared {
+    fd: RawFd,
+    state: Mutex<State>,
+    /// The stream is on the driver's flush list of this turn.
+    pub(super) flush_queued: AtomicBool,
+}
+
+struct State {
+    queue: VecDeque<ProvidedBuf>,
+    /// Bytes of `queue[0]` already copied out.
+    head: usize,
+    recv: RecvOp,
+    eof: bool,
+    read_error: Option<io::Error>,
+    /// `ENOBUFS`: read with `recv(2)` until `WouldBlock` (reading, step 5).
+    starved: bool,
+    reader: Option<Waker>,
+
+    /// Written, not yet handed to the ring.
+    pending: Vec<u8>,
+    /// The offset the send in flight started at (`None`: no send in flight).
+    sending: Option<usize>,
+    /// A short send's buffer and offset, to send again before `pending`.
+    resend: Option<(Vec<u8>, usize)>,
+    spare: Vec<u8>,
+    /// The `errno` of a failed send (writing, step 5).
+    write_error: Option<i32>,
+    /// Bytes ever accepted by writes, and ever confirmed sent by completions: a write that
+    /// waits for its bytes to leave waits for `sent` to reach its mark.
+    accepted: u64,
+    sent: u64,
+    /// An owned-buffer write in flight, or its result once done.
+    owned: Owned,
+    /// `shutdown(Write)` asked while bytes were still unsent: done after the last send.
+    shutdown_write: bool,
+    writer: Option<Waker>,
+
+    /// The handle was dropped; `linger` keeps the descriptor until the last send (drop).
+    dropped: bool,
+    linger: Option<OwnedFd>,
+    /// The driver shut down.
+    shutdown: bool,
+}
+
+#[derive(Debug)]
+enum Owned {
+    None,
+    InFlight,
+    /// In flight, and its future was dropped: the buffer is freed on completion.
+    Abandoned,
+    Done(io::Result<()>, Vec<u8>),
+}
+
+impl Owned {
+    fn in_flight(&self) -> bool {
+        matches!(self, Owned::InFlight | Owned::Abandoned)
+    }
+
+    /// Records the end of the owned write; an abandoned one frees its buffer.
+    fn finish(&mut self, res: io::Result<()>, buf: Vec<u8>) {
+        *self = match self {
+            Owned::Abandoned => Owned::None,
+            _ => Owned::Done(res, buf),
+        };
+    }
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn wake(w: Option<Waker>) -> usize {
+    match w {
+        Some(w) => {
+            w.wake();
+            1
+        }
+        None => 0,
+    }
+}
+
+impl State {
+    fn unsent(&self) -> usize {
+        self.pending.len()
+            + self.resend.as_ref().map_or(0, |(b, o)| b.len() - o)
+            + usize::from(self.sending.is_some())
+    }
+
+    fn write_idle(&self) -> bool {
+        self.sending.is_none()
+            && self.resend.is_none()
+            && (self.pending.is_empty() || self.write_error.is_some())
+    }
+}
+
+impl StreamShared {
+    /// Pushes the multishot receive, if still wanted (owner only).
+    pub(super) fn arm_recv(
+        self: &Arc<Self>,
+        ring: &mut Ring,
+        targets: &mut Slab<Target>,
+        group: &BufGroup,
+    ) {
+        let mut st = lock(&self.state);
+        if st.recv != RecvOp::Requested {
+            return;
+        }
+        if st.dropped || st.shutdown {
+            st.recv = RecvOp::Idle;
+            return;
+        }
+        let key = targets.insert(Target::Recv(Arc::clone(self)));
+        match push(ring, Op::recv_multi(self.fd, group), key) {
+            Ok(id) => st.recv = RecvOp::Armed(id),
+            Err(e) => {
+                targets.remove(key);
+                st.recv = RecvOp::Idle;
+                st.read_error = Some(e);
+                let w = st.reader.take();
+                drop(st);
+                wake(w);
+            }
+        }
+    }
+
+    /// Pushes the send of this turn (owner only; writing, step 2).
+    pub(super) fn push_send(self: &Arc<Self>, ring: &mut Ring, targets: &mut Slab<Target>) {
+        let mut st = lock(&self.state);
+        if st.sending.is_some() || st.write_error.is_some() || st.shutdown {
+            return;
+        }
+        let (buf, offset) = match st.resend.take() {
+            Some(r) => r,
+            None if st.pending.is_empty() => return,
+            None => {
+                let spare = std::mem::take(&mut st.spare);
+                (std::mem::replace(&mut st.pending, spare), 0)
+            }
+        };
+        let key = targets.insert(Target::Send(Arc::clone(self)));
+        match ring.push(Op::send(self.fd, buf, offset), key as u64) {
+            Ok(_) => st.sending = Some(offset),
+            Err(e) => {
+                targets.remove(key);
+                let (op, err) = e.into_parts();
+                st.write_error = Some(err.raw_os_error().unwrap_or(libc::EIO));
+                if st.owned.in_flight() {
+                    st.owned.finish(Err(err), op.into_buf().unwrap_or_default());
+                }
+                let w = st.writer.take();
+                let close = self.take_linger(&mut st);
+                drop(st);
+                wake(w);
+                // The ring refused even this SQE after flushing its queue: nothing queued
+                // names the descriptor any more, so it may be closed here.
+                drop(close);
+            }
+        }
+    }
+
+    /// A receive completion (reading, steps 2, 4, 5, 6).
+    pub(super) fn on_recv(&self, d: &UringDriver, c: &mut Completion) -> usize {
+        let mut st = lock(&self.state);
+        let res = c.raw_result();
+        if let Some(buf) = c.take_provided() {
+            if res > 0 && !st.dropped && !st.shutdown {
+                st.queue.push_back(buf);
+            }
+        }
+        if res == 0 {
+            st.eof = true;
+        } else if res < 0 {
+            if c.is_no_buffers() {
+                st.starved = true;
+            } else if res != -libc::ECANCELED {
+                st.read_error = Some(io::Error::from_raw_os_error(-res));
+            }
+        }
+        let mut cancel = None;
+        if c.is_final() {
+            st.recv = RecvOp::Idle;
+        } else if let RecvOp::Armed(id) = st.recv {
+            if st.queue.len() >= d.config.stream_buffers || st.dropped {
+                st.recv = RecvOp::Cancelling;
+                cancel = Some(id);
+            }
+        }
+        let w = st.reader.take();
+        drop(st);
+        if let Some(id) = cancel {
+            d.request(Request::Cancel(id));
+        }
+        wake(w)
+    }
+
+    /// A send completion (writing, steps 3, 5, 6).
+    pub(super) fn on_send(self: &Arc<Self>, d: &UringDriver, c: &mut Completion) -> usize {
+        let buf = c.take_buf().unwrap_or_default();
+        let mut st = lock(&self.state);
+        let offset = st.sending.take().unwrap_or(0);
+        let mut flush = false;
+        match c.result() {
+            Ok(n) => {
+                st.sent += u64::from(n);
+                let offset = offset + n as usize;
+                if offset < buf.len() {
+                    if n == 0 {
+                        st.write_error = Some(libc::EPIPE);
+                        if st.owned.in_flight() {
+                            st.owned
+                                .finish(Err(io::Error::from_raw_os_error(libc::EPIPE)), buf);
+                        }
+                    } else {
+                        st.resend = Some((buf, offset));
+                    }
+                } else if st.owned.in_flight() {
+                    st.owned.finish(Ok(()), buf);
+                } else if buf.capacity() <= SPARE_MAX && st.spare.capacity() == 0 {
+                    let mut buf = buf;
+                    buf.clear();
+                    st.spare = buf;
+                }
+            }
+            Err(e) => {
+                st.write_error = Some(e.raw_os_error().unwrap_or(libc::EIO));
+                st.pending = Vec::new();
+                if st.owned.in_flight() {
+                    st.owned.finish(Err(e), buf);
+                }
+            }
+        }
+        if st.write_error.is_none() && (st.resend.is_some() || !st.pending.is_empty()) {
+            flush = true;
+        }
+        let idle = st.write_idle();
+        if idle && st.shutdown_write {
+            st.shutdown_write = false;
+            // SAFETY: the descriptor is open while the shared state is reachable: the handle
+            // owns it until it is dropped, then `linger` does, and `linger` is only taken
+            // (to close it) below, after this call.
+            let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+            if let Err(e) = rustix::net::shutdown(fd, rustix::net::Shutdown::Write) {
+                if e != rustix::io::Errno::NOTCONN {
+                    st.write_error = Some(e.raw_os_error());
+                }
+            }
+        }
+        let close = if idle {
+            self.take_linger(&mut st)
+        } else {
+            None
+        };
+        let w = st.writer.take();
+        drop(st);
+        if flush {
+            d.request(Request::Flush(Arc::clone(self)));
+        }
+        if let Some(fd) = close {
+            d.request(Request::Close(fd));
+        }
+        wake(w)
+    }
+
+    fn take_linger(&self, st: &mut State) -> Option<OwnedFd> {
+        if st.dropped {
+            st.linger.take()
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn shut_down(&self) {
+        let mut st = lock(&self.state);
+        st.shutdown = true;
+        st.recv = RecvOp::Idle;
+        st.sending = None;
+        st.resend = None;
+        let (r, w) = (st.reader.take(), st.writer.take());
+        let linger = st.linger.take();
+        drop(st);
+        drop(linger); // the ring is gone: nothing queued can name the descriptor
+        wake(r);
+        wake(w);
+    }
+}
+
+/// The stream's handle, owned by the socket type (through `net`'s `PollIo`).
+pub(crate) struct RingStream {
+    shared: Arc<StreamShared>,
+    driver: Arc<Driver>,
+}
+
+/// Where a read copies to.
+pub(crate) enum ReadDst<'a, 'b> {
+    Slice(&'a mut [u8]),
+    Vectored(&'a mut [io::IoSliceMut<'b>]),
+}
+
+impl ReadDst<'_, '_> {
+    fn capacity(&self) -> usize {
+        match self {
+            ReadDst::Slice(b) => b.len(),
+            ReadDst::Vectored(v) => v.iter().map(|b| b.len()).sum(),
+        }
+    }
+
+    /// Copies `src` at byte `at` of the destination; returns how much fit.
+    fn put(&mut self, at: usize, src: &[u8]) -> usize {
+        match self {
+            ReadDst::Slice(b) => {
+                let n = src.len().min(b.len() - at);
+                b[at..at + n].copy_from_slice(&src[..n]);
+                n
+            }
+            ReadDst::Vectored(v) => {
+                let mut skip = at;
+                let mut done = 0;
+                for b in v.iter_mut() {
+                    if skip >= b.len() {
+                        skip -= b.len();
+                        continue;
+                    }
+                    let n = (src.len() - done).min(b.len() - skip);
+                    b[skip..skip + n].copy_from_slice(&src[done..done + n]);
+                    done += n;
+                    skip = 0;
+                    if done == src.len() {
+                        break;
+                    }
+                }
+                done
+            }
+        }
+    }
+
+    /// The first non-empty slice (the starved path reads into one).
+    fn first(&mut self) -> &mut [u8] {
+        match self {
+            ReadDst::Slice(b) => b,
+            ReadDst::Vectored(v) => match v.iter_mut().find(|b| !b.is_empty()) {
+                Some(b) => b,
+                None => &mut [],
+            },
+        }
+    }
+}
+
+impl RingStream {
+    /// Puts `fd` (a connected stream socket) under the ring driver `driver`.
+    pub(crate) fn new(driver: Arc<Driver>, fd: RawFd) -> RingStream {
+        RingStream {
+            shared: Arc::new(StreamShared {
+                fd,
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    head: 0,
+                    recv: RecvOp::Idle,
+                    eof: false,
+                    read_error: None,
+                    starved: false,
+                    reader: None,
+                    pending: Vec::new(),
+                    sending: None,
+                    resend: None,
+                    spare: Vec::new(),
+                    write_error: None,
+                    accepted: 0,
+                    sent: 0,
+                    owned: Owned::None,
+                    shutdown_write: false,
+                    writer: None,
+                    dropped: false,
+                    linger: None,
+                    shutdown: false,
+                }),
+                flush_queued: AtomicBool::new(false),
+            }),
+            driver,
+        }
+    }
+
+    fn uring(&self) -> &UringDriver {
+        match &*self.driver {
+            Driver::Uring(d) => d,
+            Driver::Selector(_) => unreachable!("a RingStream is only made on a ring driver"),
+        }
+    }
+
+    /// Reads into `dst` (reading, steps 1, 3, 5, 6); `peek` leaves the data queued.
+    ///
+    /// The cooperative budget is checked *before* any data is taken: a poll that returns
+    /// `Pending` has taken nothing.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        mut dst: ReadDst<'_, '_>,
+        peek: bool,
+    ) -> Poll<io::Result<usize>> {
+        std::task::ready!(coop::poll_proceed(cx));
+        let cap = dst.capacity();
+        let mut st = lock(&self.shared.state);
+        if let Some(res) = self.read_locked(&mut st, &mut dst, cap, peek) {
+            drop(st);
+            self.after_read();
+            return Poll::Ready(res);
+        }
+        coop::refund();
+        match &mut st.reader {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        let arm = self.want_recv(&mut st);
+        drop(st);
+        if arm {
+            self.uring()
+                .request(Request::Recv(Arc::clone(&self.shared)));
+        }
+        Poll::Pending
+    }
+
+    /// One read attempt without waiting: `Err(WouldBlock)` if nothing is there.
+    pub(crate) fn try_read(&self, mut dst: ReadDst<'_, '_>) -> io::Result<usize> {
+        let cap = dst.capacity();
+        let mut st = lock(&self.shared.state);
+        match self.read_locked(&mut st, &mut dst, cap, false) {
+            Some(res) => {
+                drop(st);
+                self.after_read();
+                res
+            }
+            None => {
+                let arm = self.want_recv(&mut st);
+                drop(st);
+                if arm {
+                    self.uring()
+                        .request(Request::Recv(Arc::clone(&self.shared)));
+                }
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+        }
+    }
+
+    /// Ready when a read would not wait.
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.shared.state);
+        if !st.queue.is_empty() || st.eof || st.starved || st.read_error.is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        if st.shutdown || self.uring().is_closed() {
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        st.reader = Some(cx.waker().clone());
+        let arm = self.want_recv(&mut st);
+        drop(st);
+        if arm {
+            self.uring()
+                .request(Request::Recv(Arc::clone(&self.shared)));
+        }
+        Poll::Pending
+    }
+
+    /// `Some(result)` if the read completes now.
+    fn read_locked(
+        &self,
+        st: &mut State,
+        dst: &mut ReadDst<'_, '_>,
+        cap: usize,
+        peek: bool,
+    ) -> Option<io::Result<usize>> {
+        if cap == 0 {
+            return Some(Ok(0));
+        }
+        if !st.queue.is_empty() {
+            let mut n = 0;
+            let mut head = st.head;
+            let mut i = 0;
+            while n < cap && i < st.queue.len() {
+                let b = &st.queue[i][head..];
+                let k = dst.put(n, b);
+                n += k;
+                if k < b.len() {
+                    head += k;
+                    break;
+                }
+                head = 0;
+                i += 1;
+            }
+            if !peek {
+                // Buffers fully copied go back to the group now (their drop recycles them).
+                st.queue.drain(..i);
+                st.head = head;
+            }
+            return Some(Ok(n));
+        }
+        if let Some(e) = st.read_error.take() {
+            st.eof = true;
+            return Some(Err(e));
+        }
+        if st.eof {
+            return Some(Ok(0));
+        }
+        if st.shutdown || self.uring().is_closed() {
+            return Some(Err(shutdown_error()));
+        }
+        if st.starved {
+            let flags = if peek {
+                rustix::net::RecvFlags::DONTWAIT | rustix::net::RecvFlags::PEEK
+            } else {
+                rustix::net::RecvFlags::DONTWAIT
+            };
+            // SAFETY: the handle owns the open descriptor (it is closed only by its drop).
+            let fd = unsafe { BorrowedFd::borrow_raw(self.shared.fd) };
+            match rustix::net::recv(fd, dst.first(), flags) {
+                Ok((n, _)) => {
+                    if n == 0 && !peek {
+                        st.eof = true;
+                    }
+                    return Some(Ok(n));
+                }
+                Err(rustix::io::Errno::AGAIN) => st.starved = false,
+                Err(rustix::io::Errno::INTR) => return None,
+                Err(e) => return Some(Err(e.into())),
+            }
+        }
+        None
+    }
+
+    /// Whether the receive must be (re-)armed; marks it requested.
+    fn want_recv(&self, st: &mut State) -> bool {
+        if st.recv == RecvOp::Idle
+            && !st.eof
+            && !st.starved
+            && st.read_error.is_none()
+            && !st.shutdown
+            && st.queue.len() < self.uring().config.stream_buffers
+        {
+            st.recv = RecvOp::Requested;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// After data was taken: re-arm a paused receive (reading, step 4).
+    fn after_read(&self) {
+        let mut st = lock(&self.shared.state);
+        let arm = st.queue.is_empty() && self.want_recv(&mut st);
+        drop(st);
+        if arm {
+            self.uring()
+                .request(Request::Recv(Arc::clone(&self.shared)));
+        }
+    }
+
+    fn write_error(st: &State) -> Option<io::Error> {
+        if st.shutdown {
+            return Some(shutdown_error());
+        }
+        st.write_error.map(io::Error::from_raw_os_error)
+    }
+
+    /// Appends to the send buffer (writing, steps 1 and 4).
+    pub(crate) fn poll_write(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_marked(cx, bufs).map_ok(|(n, _)| n)
+    }
+
+    /// [`poll_write`](Self::poll_write), with the mark of [`write_marked`](Self::write_marked).
+    /// As for reads, the budget is checked before any byte is taken.
+    pub(crate) fn poll_write_marked(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<(usize, u64)>> {
+        std::task::ready!(coop::poll_proceed(cx));
+        match self.write_marked(bufs) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                coop::refund();
+                let mut st = lock(&self.shared.state);
+                st.writer = Some(cx.waker().clone());
+                // Re-check under the lock: a completion may have made room meanwhile.
+                let full = st.unsent() >= self.uring().config.send_limit
+                    || !matches!(st.owned, Owned::None);
+                drop(st);
+                if !full {
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
+            res => Poll::Ready(res),
+        }
+    }
+
+    /// One write attempt without waiting.
+    pub(crate) fn write_now(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.write_marked(bufs).map(|(n, _)| n)
+    }
+
+    /// One write attempt without waiting; also returns the mark `sent` reaches once these
+    /// bytes have left (see [`poll_sent`](Self::poll_sent)).
+    pub(crate) fn write_marked(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<(usize, u64)> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut st = lock(&self.shared.state);
+        if let Some(e) = Self::write_error(&st) {
+            return Err(e);
+        }
+        if total == 0 {
+            return Ok((0, st.accepted));
+        }
+        if st.unsent() >= self.uring().config.send_limit || !matches!(st.owned, Owned::None) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        if st.pending.capacity() == 0 {
+            st.pending = std::mem::take(&mut st.spare);
+        }
+        for b in bufs {
+            st.pending.extend_from_slice(b);
+        }
+        st.accepted += total as u64;
+        let mark = st.accepted;
+        let flush = st.sending.is_none();
+        drop(st);
+        if flush && !self.shared.flush_queued.load(Ordering::Acquire) {
+            self.uring()
+                .request(Request::Flush(Arc::clone(&self.shared)));
+        }
+        Ok((total, mark))
+    }
+
+    /// Waits until the bytes up to `mark` (from [`write_marked`](Self::write_marked)) have
+    /// been sent: the inherent `write` methods wait for it, so that, as on the readiness
+    /// backends, their bytes are in the kernel when they return.
+    pub(crate) fn poll_sent(&self, cx: &mut Context<'_>, mark: u64) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.shared.state);
+        if st.sent >= mark {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(e) = Self::write_error(&st) {
+            return Poll::Ready(Err(e));
+        }
+        match &mut st.writer {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Ready when a write would not wait.
+    pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.shared.state);
+        if let Some(e) = Self::write_error(&st) {
+            return Poll::Ready(Err(e));
+        }
+        if st.unsent() < self.uring().config.send_limit && matches!(st.owned, Owned::None) {
+            return Poll::Ready(Ok(()));
+        }
+        st.writer = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Waits until everything written has been sent (writing, step 5).
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = lock(&self.shared.state);
+        if let Some(e) = Self::write_error(&st) {
+            return Poll::Ready(Err(e));
+        }
+        if st.write_idle() && !st.owned.in_flight() {
+            return Poll::Ready(Ok(()));
+        }
+        st.writer = Some(cx.waker().clone());
+        let flush = st.sending.is_none();
+        drop(st);
+        if flush && !self.shared.flush_queued.load(Ordering::Acquire) {
+            self.uring()
+                .request(Request::Flush(Arc::clone(&self.shared)));
+        }
+        Poll::Pending
+    }
+
+    /// `shutdown(Write)`: at once if nothing is unsent, else after the last send.
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        let mut st = lock(&self.shared.state);
+        if st.write_idle() && !st.owned.in_flight() {
+            drop(st);
+            // SAFETY: the handle owns the open descriptor.
+            let fd = unsafe { BorrowedFd::borrow_raw(self.shared.fd) };
+            return Ok(rustix::net::shutdown(fd, rustix::net::Shutdown::Write)?);
+        }
+        st.shutdown_write = true;
+        Ok(())
+    }
+
+    /// An owned-buffer write: hands `buf` to the ring once nothing else is unsent, then
+    /// waits for its last byte. `buf` is `Some` on the first poll and taken then.
+    pub(crate) fn poll_write_owned(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut Option<Vec<u8>>,
+    ) -> Poll<(io::Result<()>, Vec<u8>)> {
+        let mut st = lock(&self.shared.state);
+        if let Some(b) = buf.take() {
+            if let Some(e) = Self::write_error(&st) {
+                return Poll::Ready((Err(e), b));
+            }
+            if !st.write_idle() || !matches!(st.owned, Owned::None) {
+                // Wait for the earlier bytes (their order on the wire comes first).
+                *buf = Some(b);
+                st.writer = Some(cx.waker().clone());
+                let flush = st.sending.is_none();
+                drop(st);
+                if flush {
+                    self.uring()
+                        .request(Request::Flush(Arc::clone(&self.shared)));
+                }
+                return Poll::Pending;
+            }
+            if b.is_empty() {
+                return Poll::Ready((Ok(()), b));
+            }
+            st.pending = b;
+            st.owned = Owned::InFlight;
+            st.writer = Some(cx.waker().clone());
+            drop(st);
+            self.uring()
+                .request(Request::Flush(Arc::clone(&self.shared)));
+            return Poll::Pending;
+        }
+        match std::mem::replace(&mut st.owned, Owned::None) {
+            Owned::Done(res, b) => Poll::Ready((res, b)),
+            other => {
+                st.owned = other;
+                st.writer = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// An owned-buffer write future was dropped: a buffer still in flight stays the
+    /// ring's until its send completes and is freed then; a finished one is freed now.
+    pub(crate) fn abandon_owned_write(&self) {
+        let mut st = lock(&self.shared.state);
+        st.owned = match std::mem::replace(&mut st.owned, Owned::None) {
+            Owned::InFlight | Owned::Abandoned => Owned::Abandoned,
+            Owned::None | Owned::Done(..) => Owned::None,
+        };
+    }
+
+    /// Leaves the ring without closing the descriptor (`into_std`): the receive is
+    /// cancelled and what it received and nobody read is dropped; what was written is
+    /// still sent.
+    pub(crate) fn release(self) {
+        self.finish(None);
+    }
+
+    /// Releases the stream; `fd` is its descriptor (see "Drop" in the module docs).
+    pub(crate) fn close(self, fd: OwnedFd) {
+        self.finish(Some(fd));
+    }
+
+    fn finish(self, fd: Option<OwnedFd>) {
+        let d = self.uring();
+        let mut st = lock(&self.shared.state);
+        st.dropped = true;
+        st.queue.clear();
+        st.head = 0;
+        st.reader = None;
+        st.writer = None;
+        if matches!(st.owned, Owned::Done(..)) {
+            st.owned = Owned::None;
+        }
+        let cancel = match st.recv {
+            RecvOp::Armed(id) => {
+                st.recv = RecvOp::Cancelling;
+                Some(id)
+            }
+            RecvOp::Requested => {
+                st.recv = RecvOp::Idle;
+                None
+            }
+            _ => None,
+        };
+        let lingering = !st.shutdown && !st.write_idle();
+        let flush = lingering && st.sending.is_none();
+        let close = if lingering {
+            st.linger = fd;
+            None
+        } else {
+            fd
+        };
+        drop(st);
+        if let Some(id) = cancel {
+            d.request(Request::Cancel(id));
+        }
+        if flush {
+            d.request(Request::Flush(Arc::clone(&self.shared)));
+        }
+        if let Some(fd) = close {
+            d.request(Request::Close(fd));
+        }
+    }
+}
+
+impl std::fmt::Debug for RingStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingStream")
+            .field("fd", &self.shared.fd)
+            .finish()
+    }
+}
