@@ -9,6 +9,8 @@ processes pinned to CPU 1, and reports, per server:
 
 - system calls per request (perf's count over the whole load run ÷ requests answered);
 - server CPU per request (the sum of the server threads' `schedstat` run time, in ns);
+- user CPU per request (the process's `utime` from `/proc/PID/stat`, in clock ticks of
+  10 ms: coarse, so only meaningful over runs of several seconds; the rest is the kernel);
 - requests/s and p99 from the load generator;
 
 and the ratio model ÷ tokio for CPU and p99 (lower is better). Both servers see the same
@@ -69,6 +71,13 @@ def cpu_ns(pid):
     return total
 
 
+def user_ns(pid):
+    """User-mode CPU time of `pid` (all threads), in ns (`utime`, in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
 def start_perf(pid, out):
     return subprocess.Popen(
         ["perf", "stat", "-e", "raw_syscalls:sys_enter", "-x", ",", "-p", str(pid), "-o", out],
@@ -108,6 +117,7 @@ def one_run(model, conns, size, duration, tmp):
                  for m, (p, _) in servers.items()}
         time.sleep(0.5)  # perf attaches asynchronously; nothing else depends on this wait
         before = {m: cpu_ns(p.pid) for m, (p, _) in servers.items()}
+        user_before = {m: user_ns(p.pid) for m, (p, _) in servers.items()}
         loads = {m: load(addr, conns, size, duration) for m, (_, addr) in servers.items()}
         reports = {}
         for m, l in loads.items():
@@ -116,6 +126,7 @@ def one_run(model, conns, size, duration, tmp):
                 raise RuntimeError(f"load against {m} failed: {err.strip()}")
             reports[m] = json.loads(out)
         after = {m: cpu_ns(p.pid) for m, (p, _) in servers.items()}
+        user_after = {m: user_ns(p.pid) for m, (p, _) in servers.items()}
         counts = {m: stop_perf(perfs[m], os.path.join(tmp, f"perf-{m}.txt")) for m in servers}
         rows = {}
         for m, r in reports.items():
@@ -126,6 +137,7 @@ def one_run(model, conns, size, duration, tmp):
                 "p99_us": r["latency_us"]["p99"],
                 "syscalls_per_req": counts[m] / req,
                 "cpu_ns_per_req": (after[m] - before[m]) / req,
+                "user_ns_per_req": (user_after[m] - user_before[m]) / req,
                 "errors": sum(r["errors"].values()) if r["errors"] else 0,
             }
         return rows
@@ -152,7 +164,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     results = []
     print(f"{'model':<7} {'conns':>6} {'size':>5} | {'sys/req':>7} {'tokio':>5} | "
-          f"{'CPU ns/req':>10} {'÷tokio':>14} | {'p99 ÷tokio':>14} | {'req/s':>8} {'err':>3}")
+          f"{'CPU ns/req':>10} {'÷tokio':>14} | {'user ns/req':>11} {'÷tokio':>5} | "
+          f"{'p99 ÷tokio':>14} | {'req/s':>8} {'err':>3}")
     for model in a.models.split(","):
         for conns in map(int, a.conns.split(",")):
             for size in map(int, a.sizes.split(",")):
@@ -162,10 +175,15 @@ def main():
                 sys_m = statistics.median(r[model]["syscalls_per_req"] for r in runs)
                 sys_t = statistics.median(r["tokio"]["syscalls_per_req"] for r in runs)
                 cpu_m = statistics.median(r[model]["cpu_ns_per_req"] for r in runs)
+                user_m = statistics.median(r[model]["user_ns_per_req"] for r in runs)
+                user = statistics.median(
+                    r[model]["user_ns_per_req"] / max(r["tokio"]["user_ns_per_req"], 1)
+                    for r in runs)
                 rps = statistics.median(r[model]["rps"] for r in runs)
                 err = sum(r[model]["errors"] for r in runs)
                 print(f"{model:<7} {conns:>6} {size:>5} | {sys_m:>7.3f} {sys_t:>5.2f} | "
                       f"{cpu_m:>10.0f} {statistics.median(cpu):>5.3f} [{min(cpu):.2f}-{max(cpu):.2f}]"
+                      f" | {user_m:>11.0f} {user:>5.2f}"
                       f" | {statistics.median(p99):>5.2f} [{min(p99):.2f}-{max(p99):.2f}]"
                       f" | {rps:>8.0f} {err:>3}", flush=True)
                 results.append({"model": model, "conns": conns, "size": size, "runs": runs})

@@ -3,10 +3,9 @@
 //!
 //! A model's name is its spelling everywhere (command line, tables, file names, JSON). The
 //! models that run the c10k runtime (a task per connection) are exactly those whose name
-//! the runtime's [`Backend`] parses: `select`, `poll` and `epoll` today, and `uring` as soon
-//! as the runtime's backend enum has an io_uring variant. Until then [`IoModel::Uring`] is
-//! listed but [unavailable](IoModel::unavailable), so `c10k echo --model uring` exits 2 with
-//! a reason and the lab's row says "not built yet".
+//! the runtime's [`Backend`] parses: `select`, `poll`, `epoll` and `uring`. Where the kernel
+//! forbids io_uring, [`IoModel::Uring`] is [unavailable](IoModel::unavailable): `c10k echo
+//! --model uring` exits 2 with the reason and the lab's row says "unavailable".
 //!
 //! Adding a model: a variant, its entry in [`IoModel::ALL`], its [`name`](IoModel::name) and
 //! [`about`](IoModel::about), and its server in `echo/`; parsing, help texts and the lab
@@ -107,7 +106,10 @@ impl IoModel {
     /// when it can.
     pub(crate) fn unavailable(self) -> Option<&'static str> {
         match (self, self.runtime_backend()) {
-            (IoModel::Uring, None) => Some("the io_uring driver is not built yet"),
+            (IoModel::Uring, Some(backend)) if !backend.is_available() => Some(
+                "io_uring is unavailable here (a seccomp profile, kernel.io_uring_disabled, \
+                 C10K_URING_DISABLE=1 or a kernel older than 6.0)",
+            ),
             (_, Some(backend)) if !backend.is_available() => {
                 Some("the kernel does not offer this backend here")
             }
@@ -247,6 +249,57 @@ impl ValueEnum for SelectorBackend {
     }
 }
 
+/// `--backend` of the programs on the c10k runtime (`http`, `chat`, `fetch`) and of `load`:
+/// one of the runtime's [`Backend::ALL`], spelled by [`Backend::name`], with the help line of
+/// the model of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RuntimeBackend(pub(crate) Backend);
+
+impl RuntimeBackend {
+    /// The backend `--backend` chose, or the runtime's default ([`Backend::best`]).
+    ///
+    /// # Errors
+    ///
+    /// A usage error (exit 2) naming the reason when this machine lacks the chosen backend
+    /// (io_uring forbidden by seccomp or `kernel.io_uring_disabled`, ...): the program is not
+    /// silently run on another backend.
+    pub(crate) fn resolve(choice: Option<RuntimeBackend>) -> anyhow::Result<Backend> {
+        let Some(RuntimeBackend(backend)) = choice else {
+            return Ok(Backend::best());
+        };
+        let model: Option<IoModel> = backend.name().parse().ok();
+        match model.and_then(IoModel::unavailable) {
+            Some(why) => Err(crate::errors::usage(format!(
+                "--backend {backend} is not available: {why} (try --backend epoll)"
+            ))),
+            None => Ok(backend),
+        }
+    }
+}
+
+impl ValueEnum for RuntimeBackend {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [RuntimeBackend; Backend::ALL.len()] = {
+            let mut all = [RuntimeBackend(Backend::ALL[0]); Backend::ALL.len()];
+            let mut i = 0;
+            while i < all.len() {
+                all[i] = RuntimeBackend(Backend::ALL[i]);
+                i += 1;
+            }
+            all
+        };
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.0.name());
+        Some(match self.0.name().parse::<IoModel>() {
+            Ok(model) => value.help(model.about()),
+            Err(_) => value,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,12 +339,7 @@ mod tests {
         }
         let auto = IoModel::auto().runtime_backend().map(|b| b.name());
         assert_eq!(auto, Some(c10k::selector::Backend::best().name()));
-        // uring is listed; it runs once the runtime has the backend.
-        let uring = IoModel::Uring;
-        assert_eq!(
-            uring.runtime_backend().is_some(),
-            uring.unavailable().is_none()
-        );
+        assert_eq!(IoModel::Uring.runtime_backend(), Some(Backend::Uring));
     }
 
     #[test]
@@ -301,6 +349,20 @@ mod tests {
             .map(|b| b.0.name())
             .collect();
         assert_eq!(names, c10k::selector::Backend::ALL.map(|b| b.name()));
+    }
+
+    #[test]
+    fn runtime_backends_are_the_runtime_list() {
+        let names: Vec<_> = RuntimeBackend::value_variants()
+            .iter()
+            .map(|b| b.0.name())
+            .collect();
+        assert_eq!(names, Backend::ALL.map(|b| b.name()));
+        assert_eq!(RuntimeBackend::resolve(None).ok(), Some(Backend::best()));
+        for backend in Backend::ALL {
+            let chosen = RuntimeBackend::resolve(Some(RuntimeBackend(backend)));
+            assert_eq!(chosen.is_ok(), backend.is_available(), "{backend}");
+        }
     }
 
     #[test]

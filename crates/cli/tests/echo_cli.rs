@@ -27,10 +27,14 @@ fn bad_arguments_exit_2() -> io::Result<()> {
     Ok(())
 }
 
+/// Where io_uring is forbidden (forced here with `C10K_URING_DISABLE=1`, as a seccomp
+/// profile or `kernel.io_uring_disabled` would), `--model uring` is refused, not run on
+/// something else.
 #[test]
-fn uring_is_refused_with_one_line_and_exit_2() -> io::Result<()> {
-    let out = run(
+fn uring_where_forbidden_is_refused_with_one_line_and_exit_2() -> io::Result<()> {
+    let out = util::run_env(
         &["echo", "--model", "uring", "--listen", "127.0.0.1:0"],
+        &[("C10K_URING_DISABLE", "1")],
         LIMIT,
     )?;
     assert_eq!(out.status.code(), Some(2));

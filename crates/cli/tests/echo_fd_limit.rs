@@ -6,11 +6,11 @@ mod util;
 
 use std::io;
 
-use util::{client, round_trip, EchoServer, MODELS};
+use util::{client, round_trip, EchoServer};
 
 #[test]
 fn accept_backs_off_when_out_of_descriptors_and_recovers() -> io::Result<()> {
-    for model in MODELS {
+    for model in util::models() {
         let mut server = EchoServer::start_with_fd_limit(model, 64)?;
         // More connections than the server has descriptors: the kernel completes them all
         // (backlog), the server can only accept some.

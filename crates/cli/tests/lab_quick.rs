@@ -26,7 +26,8 @@ fn a_minimal_lab_run_writes_table_csv_json_and_svg() -> io::Result<()> {
         "--out",
         &out_arg,
     ];
-    let out = run(&args, LIMIT)?;
+    // io_uring forbidden, as a seccomp profile would: the uring row must say unavailable.
+    let out = util::run_env(&args, &[("C10K_URING_DISABLE", "1")], LIMIT)?;
     assert!(out.status.success(), "{}", out.stderr);
     assert!(
         out.stdout.contains("One server at a time"),

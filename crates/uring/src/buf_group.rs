@@ -144,7 +144,10 @@ impl BufGroupBuilder {
 ///
 /// The buffers themselves live in page-aligned chunks (one per
 /// registration or [`grow`](crate::Ring::grow_buf_group)); buffer id `bid`
-/// is an index over all chunks.
+/// is an index over all chunks. Chunks are allocated without being written
+/// (not zeroed), so a page becomes resident only when the kernel first
+/// receives into it: a large group that is mostly idle costs address space,
+/// not memory.
 ///
 /// # The recycling protocol
 ///
@@ -297,7 +300,11 @@ impl Shared {
             .ok_or_else(|| invalid("buffer group too large"))?;
         let layout = Layout::from_size_align(size, PAGE).map_err(invalid)?;
         // SAFETY: size > 0 (count > 0 and buf_size > 0, checked at build).
-        let base = NonNull::new(unsafe { alloc::alloc_zeroed(layout) })
+        // Not zeroed on purpose: zeroing would make every page of the chunk
+        // resident at once. Nothing reads a byte the kernel has not written:
+        // a `ProvidedBuf` shows only the `len` bytes its CQE says were
+        // received.
+        let base = NonNull::new(unsafe { alloc::alloc(layout) })
             .ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
         p.chunks.push((base, layout));
         let mut addrs = Vec::with_capacity(usize::from(count));
@@ -468,8 +475,8 @@ impl Deref for ProvidedBuf {
         // SAFETY: `ptr` points at a buffer of `buf_size` ≥ `len` bytes in a
         // chunk kept alive by `shared`; the kernel wrote the first `len` bytes
         // before posting the CQE (which the owner read with acquire ordering)
-        // and will not write again until `drop` republishes it; chunks are
-        // zero-initialised, so every byte is initialised.
+        // and will not write again until `drop` republishes it. Chunks are not
+        // zeroed, but only those `len` bytes, written by the kernel, are exposed.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }

@@ -60,6 +60,9 @@ pub(crate) struct Args {
     /// After Ctrl-C, how long the clients' queues may take to flush (seconds).
     #[arg(long, default_value_t = 5.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
     pub(crate) grace: f64,
+    /// The runtime's IO backend (default: epoll, the runtime's default on Linux).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub(crate) backend: Option<crate::model::RuntimeBackend>,
 }
 
 /// Runs `c10k chat`.
@@ -79,6 +82,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             line::MAX_LINE + 1
         )));
     }
+    let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     // Before the runtime exists; a task of the runtime reads Ctrl-C.
     let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace))?;
@@ -97,6 +101,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     };
     let rt = c10k::runtime::Runtime::builder()
         .current_thread()
+        .backend(backend)
         .thread_name("c10k-chat")
         .build()?;
     rt.block_on(server::serve(listener, config, shutdown))

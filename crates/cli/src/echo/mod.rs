@@ -8,10 +8,9 @@
 //! |---|---|---|
 //! | `threads` | `threads.rs` | a blocking thread per connection (256 KiB stacks) |
 //! | `nonblocking` | `nonblocking.rs` | it does not: it busy-polls every socket |
-//! | `select`, `poll`, `epoll` | `runtime.rs` | the c10k runtime on that backend, a task per connection |
+//! | `select`, `poll`, `epoll`, `uring` | `runtime.rs` | the c10k runtime on that backend (io_uring: completions), a task per connection |
 //! | `reactor` | `selector_loop.rs` | callbacks on `c10k::selector` (`--backend`), one loop per thread |
 //! | `sigio` | `sigio.rs` | real-time signals queued per ready socket, read from a signalfd |
-//! | `uring` | — | not built yet: exits 2 |
 //!
 //! Shutdown (Ctrl-C): every model stops accepting, finishes the writes in flight (at most
 //! `--grace` seconds), and returns; a second Ctrl-C exits with 130 at once. The runtime

@@ -1,5 +1,6 @@
-//! The `select`, `poll` and `epoll` models: the echo server as tasks on the c10k runtime,
-//! a task per connection, the runtime's IO driver on the chosen selector backend.
+//! The `select`, `poll`, `epoll` and `uring` models: the echo server as tasks on the c10k
+//! runtime, a task per connection, the runtime's IO driver on the chosen backend (a selector,
+//! or the io_uring completion driver).
 //!
 //! `--threads 1` runs a current-thread runtime (every task on the main thread, as asyncio);
 //! `--threads N` runs the multi-thread (work-stealing) scheduler with N workers and N
@@ -27,11 +28,38 @@
 //! 5. A connection that keeps its socket full is made to yield after [`FULL_READS`] full
 //!    reads in a row, so it cannot starve the others.
 //!
+//! # The same task on io_uring (`--model uring`)
+//!
+//! The code is the same; the driver changes what each step costs (see the runtime's
+//! `driver::uring` docs):
+//!
+//! 1. The first `readable().await` arms one multishot `recv` for the connection, into the
+//!    driver's provided buffer group; it stays armed for the life of the connection. Data
+//!    arrives as completions; `try_read` copies it from the provided buffer into the scratch
+//!    buffer and hands the provided buffer straight back to the group, so an idle
+//!    connection holds no receive buffer (nor a scratch buffer: step 1 above).
+//! 2. `try_write` appends to the stream's send buffer; at the end of the scheduler turn every
+//!    stream written during the turn gets one `send` SQE, and all of them, with the turn's
+//!    other SQEs, enter the kernel in **one** `io_uring_enter` that also reaps the next
+//!    completions. The system calls per request fall from two (epoll: a `recv` and a `send`)
+//!    to one `io_uring_enter` per turn shared by every connection served in it. The send
+//!    buffer kept for reuse is at most the runtime's `SPARE_MAX` (4 KiB), in practice the
+//!    size of the last answer.
+//! 3. `WouldBlock` from `try_write` means the stream's send limit (64 KiB unsent) is reached:
+//!    the pending-output path of step 3 above, unchanged.
+//! 4. Dropping a peer (an error, or more than [`PENDING_LIMIT`] unsent) resets it explicitly
+//!    ([`abort`]): on the ring a dropped stream would otherwise linger until its send in
+//!    flight completes, which for a peer that never reads is never.
+//!
 //! # Accepting
 //!
 //! The listener is registered with the runtime's driver directly (a
 //! [`Registration`]) rather than wrapped in `net::TcpListener`, so that running out of
-//! descriptors is visible here: it is logged (`pausing accepts`), and the acceptor sleeps
+//! descriptors is visible here (`net::TcpListener` backs off silently). On io_uring that
+//! means readiness (`poll_add`) and `accept4(2)` until `EAGAIN`, not the driver's multishot
+//! accept: a few system calls per *burst of connections*, never per request, so the echo
+//! measurements do not see it, and the exhaustion message and back-off stay the same on
+//! every backend: it is logged (`pausing accepts`), and the acceptor sleeps
 //! [`ACCEPT_BACKOFF`] on the runtime's timer while the open connections go on being served.
 //! A descriptor the backend cannot watch (select(2) past `FD_SETSIZE`) is refused: the
 //! connection is closed with a message on stderr (at most one a second).
@@ -331,6 +359,21 @@ fn read_and_echo(stream: &TcpStream, upper: bool, out: &mut Pending) -> Step {
     })
 }
 
+/// Drops a connection at once, with a reset: `SO_LINGER` 0, then `shutdown(2)` of both
+/// directions straight on the socket.
+///
+/// On the selector backends dropping the stream would do (its `close` resets a peer whose
+/// data is unread). On io_uring it would not: a dropped stream keeps its descriptor until
+/// the send in flight completes (the driver's linger), and a peer that never reads keeps that
+/// send in flight forever, so the connection (and its descriptor) would stay. The shutdown
+/// ends the send in flight with `EPIPE`, after which the driver closes the socket, abortively.
+/// Errors are ignored: this is the last act on a connection already being given up, and it
+/// fails only when the socket is already dead.
+fn abort(stream: &TcpStream) {
+    let _ = rustix::net::sockopt::set_socket_linger(stream, Some(Duration::ZERO));
+    let _ = rustix::net::shutdown(stream, rustix::net::Shutdown::Both);
+}
+
 /// One connection's task (module docs, "A connection"). `idle` is declared after `stream`,
 /// so it is dropped (leaving the idle table) before the socket closes.
 async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown, idle: Option<Registered>) {
@@ -341,7 +384,7 @@ async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown, idle: Op
     loop {
         if !out.is_empty() {
             if !out.flush(&stream) {
-                return;
+                return abort(&stream);
             }
             if let Some(idle) = &idle {
                 idle.touch();
@@ -364,7 +407,7 @@ async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown, idle: Op
                 }
                 Step::Blocked => full_reads = 0,
                 Step::Eof => read_closed = true,
-                Step::Drop => return,
+                Step::Drop => return abort(&stream),
             }
         }
         if read_closed {

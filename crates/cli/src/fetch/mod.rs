@@ -82,6 +82,9 @@ pub(crate) struct Args {
     /// Print the results and summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// The runtime's IO backend (default: epoll, the runtime's default on Linux).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub(crate) backend: Option<crate::model::RuntimeBackend>,
 }
 
 /// Runs `c10k fetch`.
@@ -105,11 +108,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             )
         })?;
     }
+    let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     crate::shutdown::install()?;
     let progress = progress_bar(inputs.len() as u64);
     let rt = c10k::runtime::Runtime::builder()
         .current_thread()
+        .backend(backend)
         .thread_name("c10k-fetch")
         .build()?;
     let timeout = Duration::from_secs_f64(args.timeout);

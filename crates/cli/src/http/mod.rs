@@ -71,6 +71,9 @@ pub(crate) struct Args {
     /// Scheduler threads (1: the current-thread scheduler; more: the multi-thread one).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: u16,
+    /// The runtime's IO backend (default: epoll, the runtime's default on Linux).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub(crate) backend: Option<crate::model::RuntimeBackend>,
     /// Close a connection idle for this many seconds, or whose request (head and body) takes
     /// longer than that to arrive.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
@@ -116,6 +119,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             args.root.display()
         )));
     }
+    let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     // Before the runtime's threads exist; a task of the runtime reads Ctrl-C.
     let shutdown = crate::shutdown::install_with(std::time::Duration::from_secs_f64(args.grace))?;
@@ -139,6 +143,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         None => std::thread::available_parallelism().map_or(2, usize::from),
     };
     let rt = builder
+        .backend(backend)
         .thread_name("c10k-http")
         .max_blocking_threads(blocking)
         .build()?;

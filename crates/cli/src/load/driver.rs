@@ -38,6 +38,8 @@ const SHUTDOWN: Token = Token(usize::MAX - 1);
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) mode: Mode,
+    /// The selector backend of the loop (epoll unless `--backend` says otherwise).
+    pub(crate) backend: Backend,
     pub(crate) target: SocketAddr,
     /// Global indexes of this thread's connections.
     pub(crate) first: usize,
@@ -135,7 +137,7 @@ pub(crate) fn run(plan: Plan) -> anyhow::Result<Tally> {
     let spread = plan.target.ip().is_loopback() && plan.target.is_ipv4() && plan.total > PER_SOURCE;
     let now = Instant::now();
     let mut driver = Driver {
-        selector: Selector::with_backend(Backend::Epoll)?,
+        selector: Selector::with_backend(plan.backend)?,
         conns: Vec::with_capacity(plan.count),
         buf: vec![0u8; 64 * 1024],
         tally: Tally::new(),

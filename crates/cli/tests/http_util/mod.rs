@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[path = "../util/mod.rs"]
-mod util;
+pub mod util;
 
 pub use util::{c10k, run, wait_bounded, LIMIT};
 

@@ -26,8 +26,14 @@ pub struct Finished {
 
 /// Runs `c10k args...` to completion, killing it past `limit`.
 pub fn run(args: &[&str], limit: Duration) -> io::Result<Finished> {
+    run_env(args, &[], limit)
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_env(args: &[&str], env: &[(&str, &str)], limit: Duration) -> io::Result<Finished> {
     let mut child = c10k()
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -236,8 +242,29 @@ pub fn stream_through(stream: &TcpStream, data: Vec<u8>) -> io::Result<Vec<u8>> 
     Ok(back)
 }
 
-/// The models that run without an async runtime.
+/// The models that every machine runs (no async runtime, or a readiness backend).
 pub const MODELS: [&str; 6] = ["threads", "nonblocking", "select", "poll", "epoll", "sigio"];
+
+/// Every model the echo tests run here: [`MODELS`], and `uring` where the kernel allows
+/// io_uring (otherwise skipped, saying why on stderr once per call).
+pub fn models() -> Vec<&'static str> {
+    let mut models = MODELS.to_vec();
+    match uring_unsupported() {
+        None => models.push("uring"),
+        Some(why) => eprintln!("skipping the uring model: {why}"),
+    }
+    models
+}
+
+/// Why this machine cannot run io_uring (a seccomp profile, `kernel.io_uring_disabled`, an
+/// old kernel), or `None` when it can.
+pub fn uring_unsupported() -> Option<&'static str> {
+    if c10k::runtime::driver::Backend::Uring.is_available() {
+        None
+    } else {
+        Some("io_uring is unavailable on this machine (seccomp, kernel.io_uring_disabled or an old kernel)")
+    }
+}
 
 /// A fresh (emptied) lab output directory for one test, and its path as an argument.
 pub fn lab_out_dir(name: &str) -> (std::path::PathBuf, String) {

@@ -19,11 +19,13 @@ use crate::time::TimeDriver;
 /// | [`worker_threads`](Self::worker_threads) | the number of CPUs |
 /// | [`backend`](Self::backend) | `Backend::best()` (epoll on Linux; `Backend::auto()` prefers io_uring) |
 /// | [`uring_entries`](Self::uring_entries) | 4096 submission queue entries per ring |
-/// | [`uring_buffers`](Self::uring_buffers) | 4096 provided receive buffers of 4 KiB per ring |
+/// | [`uring_buffers`](Self::uring_buffers) | at most 4096 provided receive buffers of 4 KiB per ring |
+/// | [`uring_initial_buffers`](Self::uring_initial_buffers) | 256 of them at start-up (the group grows when it runs dry) |
 /// | [`uring_stream_buffers`](Self::uring_stream_buffers) | 16 received buffers held unread per stream |
 /// | [`uring_send_limit`](Self::uring_send_limit) | 64 KiB written and not yet sent per stream |
 /// | [`uring_accept_queue`](Self::uring_accept_queue) | 1024 accepted connections queued per listener |
 /// | [`uring_single_issuer`](Self::uring_single_issuer) | on |
+/// | [`uring_linger`](Self::uring_linger) | 10 s of sending after a stream with unsent bytes is dropped |
 /// | [`thread_name`](Self::thread_name) | `"c10k-worker"` (threads are `c10k-worker-0`, …, `c10k-worker-blocking-3`) |
 /// | [`long_poll_threshold`](Self::long_poll_threshold) | off (no long-poll detection) |
 /// | [`long_poll_watchdog`](Self::long_poll_watchdog) | on for multi-thread, off for current-thread (with a threshold) |
@@ -201,7 +203,8 @@ impl Builder {
         self
     }
 
-    /// The provided receive buffers of each io_uring: `count` buffers of `size` bytes,
+    /// The provided receive buffers of each io_uring: at most `count` buffers of `size`
+    /// bytes (it starts with [`uring_initial_buffers`](Self::uring_initial_buffers)),
     /// shared by every stream of the ring and held only while received data waits to be
     /// read. When all are in use, streams read with `recv(2)` into the reader's buffer
     /// instead (see `driver`'s `uring` docs). Only for [`Backend::Uring`].
@@ -215,6 +218,23 @@ impl Builder {
     pub fn uring_buffers(mut self, count: u16, size: u32) -> Builder {
         self.config.uring.buffers = count.max(1);
         self.config.uring.buffer_size = size.max(1);
+        self
+    }
+
+    /// Provided receive buffers registered when each io_uring is built (default 256, at
+    /// most the `count` of [`uring_buffers`](Self::uring_buffers)). When a receive finds
+    /// them all in use, the group doubles, up to that `count`. The buffers' memory is not
+    /// written at allocation, so only pages that received data are resident. Only for
+    /// [`Backend::Uring`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_initial_buffers(64);
+    /// # drop(b);
+    /// ```
+    pub fn uring_initial_buffers(mut self, n: u16) -> Builder {
+        self.config.uring.initial_buffers = n.max(1);
         self
     }
 
@@ -259,6 +279,23 @@ impl Builder {
     /// ```
     pub fn uring_accept_queue(mut self, n: usize) -> Builder {
         self.config.uring.accept_queue = n.max(1);
+        self
+    }
+
+    /// How long a stream dropped with bytes still unsent keeps sending them (default
+    /// 10 s), like `SO_LINGER`: then its send is cancelled, the connection is reset and its
+    /// descriptor closed. This bounds what a peer that stopped reading can hold. Only for
+    /// [`Backend::Uring`] (on the readiness backends, unsent bytes are the kernel's after
+    /// the close).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder().uring_linger(std::time::Duration::from_secs(2));
+    /// # drop(b);
+    /// ```
+    pub fn uring_linger(mut self, linger: std::time::Duration) -> Builder {
+        self.config.uring.linger = linger;
         self
     }
 

@@ -39,6 +39,21 @@
 //! Provided buffers go back to the group when the stream's task has copied them out (or the
 //! stream is dropped): an idle connection holds none.
 //!
+//! # Provided buffers
+//!
+//! The group starts with [`initial_buffers`](UringConfig::initial_buffers) (256) and may
+//! grow to [`buffers`](UringConfig::buffers) (4096): its memory is allocated without being
+//! written, so only pages the kernel has received into are resident.
+//!
+//! 1. A multishot receive that finds the group empty ends with `ENOBUFS`.
+//! 2. If the group is below its capacity, the owner doubles it (at most to the capacity;
+//!    unless buffers came back meanwhile) and re-arms that receive.
+//! 3. At the capacity, the stream is *starved* and reads with `recv(2)` instead
+//!    (`stream.rs`, reading step 5).
+//!
+//! The group never shrinks: its size is the high-water mark of data received and not yet
+//! read, bounded by the capacity.
+//!
 //! # Threads and `SINGLE_ISSUER`
 //!
 //! The ring is built disabled, with `IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN`, and
@@ -90,8 +105,10 @@ pub(crate) use stream::{ReadDst, RingStream};
 pub(crate) struct UringConfig {
     /// Submission queue entries (the completion queue gets twice as many).
     pub(crate) entries: u32,
-    /// Provided receive buffers per ring.
+    /// Provided receive buffers per ring at most (the group grows up to this).
     pub(crate) buffers: u16,
+    /// Provided receive buffers registered when the ring is built.
+    pub(crate) initial_buffers: u16,
     /// Bytes per provided buffer.
     pub(crate) buffer_size: u32,
     /// Received buffers a stream may hold unread before its receive is paused.
@@ -102,6 +119,9 @@ pub(crate) struct UringConfig {
     pub(crate) accept_queue: usize,
     /// Build rings with `SINGLE_ISSUER | DEFER_TASKRUN` (bound to their first driving thread).
     pub(crate) single_issuer: bool,
+    /// How long a dropped stream keeps sending what was written before it; then its send
+    /// is cancelled and the connection reset (see `stream.rs`, "Drop").
+    pub(crate) linger: Duration,
 }
 
 impl Default for UringConfig {
@@ -109,11 +129,13 @@ impl Default for UringConfig {
         UringConfig {
             entries: 4096,
             buffers: 4096,
+            initial_buffers: 256,
             buffer_size: 4096,
             stream_buffers: 16,
             send_limit: 64 * 1024,
             accept_queue: 1024,
             single_issuer: true,
+            linger: Duration::from_secs(10),
         }
     }
 }
@@ -191,6 +213,8 @@ enum Target {
     },
     Recv(Arc<StreamShared>),
     Send(Arc<StreamShared>),
+    /// The linger deadline of a dropped stream.
+    Linger(Arc<StreamShared>),
     Accept(Arc<ListenerShared>),
     /// Closes and cancels: nothing to report.
     Ignore,
@@ -198,10 +222,17 @@ enum Target {
 
 /// Work for the ring, pushed directly by the owner or queued by other threads.
 enum Request {
-    ArmPoll { io: Arc<ScheduledIo>, dir: u8 },
-    RemovePolls { token: usize },
+    ArmPoll {
+        io: Arc<ScheduledIo>,
+        dir: u8,
+    },
+    RemovePolls {
+        token: usize,
+    },
     Recv(Arc<StreamShared>),
     Flush(Arc<StreamShared>),
+    /// Start the linger deadline of a dropped stream.
+    Linger(Arc<StreamShared>),
     Accept(Arc<ListenerShared>),
     Cancel(OpId),
     Close(OwnedFd),
@@ -223,7 +254,10 @@ impl UringDriver {
                 )
             })?;
         let mut buffers = BufGroup::builder(GROUP_ID);
-        buffers.count(config.buffers).buf_size(config.buffer_size);
+        buffers
+            .count(config.initial_buffers.clamp(1, config.buffers))
+            .capacity(config.buffers)
+            .buf_size(config.buffer_size);
         let group = ring.register_buf_group(&buffers)?;
         let waker = ring.waker()?;
         Ok(UringDriver {
@@ -249,6 +283,26 @@ impl UringDriver {
     /// The driver's provided buffer group (for tests and statistics).
     pub(crate) fn buf_group(&self) -> &BufGroup {
         &self.group
+    }
+
+    /// A receive ended with `ENOBUFS` (owner only, ring not locked): whether the group
+    /// has room for it now, after doubling the group if every buffer is taken and it is
+    /// below its capacity (see "Provided buffers" in the module docs). `Ok(false)`: the
+    /// group is at its capacity, the stream falls back to `recv(2)`.
+    fn grow_buffers(&self) -> io::Result<bool> {
+        let (total, cap) = (self.group.total(), self.group.capacity());
+        if total >= cap {
+            return Ok(false);
+        }
+        if self.group.available() > 0 {
+            return Ok(true); // grown (or buffers returned) since that receive ran dry
+        }
+        let mut inner = lock(&self.inner);
+        let Some(ring) = inner.ring.as_mut() else {
+            return Ok(false);
+        };
+        let more = u16::try_from(total.min(cap - total)).unwrap_or(u16::MAX);
+        Ok(ring.grow_buf_group(&self.group, more)? > 0)
     }
 
     fn is_owner(&self) -> bool {
@@ -329,6 +383,7 @@ impl UringDriver {
                     flush.push(s);
                 }
             }
+            Request::Linger(s) => s.arm_linger(ring, targets, self.config.linger),
             Request::Accept(l) => l.arm_accept(ring, targets),
             Request::Cancel(id) => {
                 // A stale id (the op already ended) is a no-op.
@@ -525,6 +580,7 @@ impl UringDriver {
             }
             Target::Recv(s) => s.on_recv(self, &mut c),
             Target::Send(s) => s.on_send(self, &mut c),
+            Target::Linger(s) => s.on_linger(self, &c),
             Target::Accept(l) => l.on_accept(self, &mut c),
             Target::Ignore => 0,
         }
@@ -562,7 +618,7 @@ impl UringDriver {
         lock(&self.remote).clear();
         for (_, t) in targets {
             match t {
-                Target::Recv(s) | Target::Send(s) => s.shut_down(),
+                Target::Recv(s) | Target::Send(s) | Target::Linger(s) => s.shut_down(),
                 Target::Accept(l) => l.shut_down(),
                 Target::Poll { io, .. } => io.set_shutdown(),
                 Target::Ignore => {}
