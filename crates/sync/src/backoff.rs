@@ -1,17 +1,36 @@
-//! Exponential backoff for the lock-free stores' retry loops, and cache-line padding.
+//! Backoff for the lock-free stores' retry loops and the blocking waits, and cache-line
+//! padding.
 //!
-//! A caller that loses a race (a failed compare-and-swap) *spins* a little before retrying;
-//! one that waits for another thread (a slot being written, a full or empty store before it
-//! parks) *snoozes*: spins for the first rounds, then yields the CPU, and after
-//! `YIELD_LIMIT` rounds reports [`Backoff::is_completed`], the hint to park instead. The
-//! schedule is the one crossbeam's `Backoff` made standard (spin 2^step, up to 2^6, then
-//! yield, for ten rounds).
+//! A caller that loses a race (a failed compare-and-swap) *spins* a little before retrying:
+//! 2^step `spin_loop` hints, up to 2^`SPIN_LIMIT`, which spreads out the retries of
+//! contending threads (as crossbeam's `Backoff::spin`).
+//!
+//! One that waits for another thread (a slot being written, a full or empty store before it
+//! parks) *snoozes*: it polls after a single `spin_loop` hint for the first
+//! `SNOOZE_SPIN_ROUNDS` rounds, then yields the CPU, and after `YIELD_LIMIT` rounds reports
+//! [`Backoff::is_completed`], the hint to park instead. This differs from crossbeam's
+//! `snooze`, which spins 2^step hints per round, up to 2^6 (127 hints in all), before its
+//! first yield. Two measured reasons (`BENCHMARKS.md`, "Spin policy"):
+//!
+//! - A waiter reacts only between rounds. In a bounded channel running at its bound, the
+//!   producer waits once per message for the slot the consumer frees, so rounds of 2^k
+//!   hints add up to 2^k hints of latency *per message*. One hint per poll keeps the
+//!   reaction within one hint.
+//! - The peer a waiter waits for is often not running (more runnable threads than cores).
+//!   Then spinning cannot help, and yielding hands the core over at once. When the peer is
+//!   running on another core, a hand-over is a cache-line transfer (well under a
+//!   microsecond), which the first polls cover; after that, a `sched_yield` with nothing
+//!   else runnable returns within a fraction of a microsecond, so the yielding rounds still
+//!   poll often.
 
 use crate::loom;
 
-/// Rounds of pure spinning (2^step iterations each).
+/// Largest step of [`Backoff::spin`] (2^step hints).
 #[cfg(not(loom))]
 const SPIN_LIMIT: u32 = 6;
+/// Rounds of [`Backoff::snooze`] that poll after one hint, before it starts yielding.
+#[cfg(not(loom))]
+const SNOOZE_SPIN_ROUNDS: u32 = 4;
 /// Rounds before [`Backoff::is_completed`] says "park now".
 #[cfg(not(loom))]
 const YIELD_LIMIT: u32 = 10;
@@ -19,9 +38,11 @@ const YIELD_LIMIT: u32 = 10;
 #[cfg(loom)]
 const SPIN_LIMIT: u32 = 0;
 #[cfg(loom)]
+const SNOOZE_SPIN_ROUNDS: u32 = 1;
+#[cfg(loom)]
 const YIELD_LIMIT: u32 = 1;
 
-/// Exponential backoff state of one retry loop.
+/// Backoff state of one retry or wait loop.
 #[derive(Debug)]
 pub(crate) struct Backoff {
     step: u32,
@@ -46,10 +67,8 @@ impl Backoff {
     /// Backs off while waiting for another thread to make progress.
     #[inline]
     pub(crate) fn snooze(&mut self) {
-        if self.step <= SPIN_LIMIT {
-            for _ in 0..1u32 << self.step {
-                loom::spin_loop();
-            }
+        if self.step < SNOOZE_SPIN_ROUNDS {
+            loom::spin_loop();
         } else {
             loom::yield_now();
         }

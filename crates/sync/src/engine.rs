@@ -62,8 +62,9 @@
 
 //! # Blocking and async waits
 //!
-//! A blocking call retries its fast path under an exponential [`Backoff`] (spin, then
-//! yield) and parks only once that is used up; a waiting thread parks in
+//! A blocking call retries its fast path under a [`Backoff`] (a few polls one spin hint
+//! apart, then yields; see `backoff.rs` for why not crossbeam's longer spins) and parks only
+//! once that is used up; a waiting thread parks in
 //! `Core::park_until_served` (one lock per wake-up) and a task keeps its waker in its node.
 //! A waiter registers without a wake-up, settles, and installs its wake-up only if it is
 //! still queued, so that a hand-over in its own critical section never wakes itself. A
@@ -80,6 +81,7 @@
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::VecDeque;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -233,11 +235,24 @@ impl<T> Store<T> {
     /// A FIFO store: a ring if bounded and its slots fit in `RING_MAX_BYTES`, a bounded
     /// list if bounded beyond that, a list if unbounded.
     pub(crate) fn fifo(maxsize: Option<usize>) -> Store<T> {
+        Self::fifo_for(maxsize, false)
+    }
+
+    /// [`Store::fifo`] for one consumer at a time (an mpsc channel): an unbounded one
+    /// takes the list's single-consumer protocol (see `list.rs`). The caller promises that
+    /// pops never overlap: only the one receiver pops, and the engine's pops on its behalf
+    /// run while it waits (under the mutex, ordered with its own pops by that mutex).
+    pub(crate) fn fifo_single_consumer(maxsize: Option<usize>) -> Store<T> {
+        Self::fifo_for(maxsize, true)
+    }
+
+    fn fifo_for(maxsize: Option<usize>, single_consumer: bool) -> Store<T> {
         match maxsize {
             Some(m) if m.saturating_mul(Ring::<T>::SLOT_BYTES) <= RING_MAX_BYTES => {
                 Store::Ring(Ring::new(m))
             }
             Some(m) => Store::BoundedList(BoundedList::new(m)),
+            None if single_consumer => Store::List(List::new_single_consumer()),
             None => Store::List(List::new()),
         }
     }
@@ -251,7 +266,7 @@ impl<T> Store<T> {
         }))
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&self, v: T) -> Result<(), Rejected<T>> {
         match self {
             Store::Ring(r) => r.push(v),
@@ -272,15 +287,29 @@ impl<T> Store<T> {
     }
 
     #[inline]
+    #[allow(unsafe_code)]
     fn pop(&self) -> Result<T, NoValue> {
+        let mut out = MaybeUninit::uninit();
+        self.pop_to(&mut out)?;
+        // SAFETY: `pop_to` returned `Ok`, so it wrote `out`.
+        Ok(unsafe { out.assume_init() })
+    }
+
+    /// [`pop`](Self::pop) into `out`, written exactly when `Ok` is returned: the receive
+    /// fast path's form (why: see `Ring::pop_to`).
+    #[inline(always)]
+    fn pop_to(&self, out: &mut MaybeUninit<T>) -> Result<(), NoValue> {
         match self {
-            Store::Ring(r) => r.pop(),
-            Store::List(l) => l.pop(),
-            Store::BoundedList(l) => l.pop(),
+            Store::Ring(r) => r.pop_to(out),
+            Store::List(l) => l.pop_to(out),
+            Store::BoundedList(l) => l.pop_to(out),
             Store::Locked(m) => {
                 let mut s = loom::lock(m);
                 match s.items.pop() {
-                    Some(v) => Ok(v),
+                    Some(v) => {
+                        out.write(v);
+                        Ok(())
+                    }
                     None if s.closed => Err(NoValue::Closed),
                     None => Err(NoValue::Empty),
                 }
@@ -461,7 +490,17 @@ impl<T> Core<T> {
 
     /// A FIFO channel engine with one sender and one receiver.
     pub(crate) fn channel(maxsize: Option<usize>) -> Core<T> {
-        let core = Core::new(Store::fifo(maxsize), maxsize, false);
+        Self::channel_over(Store::fifo(maxsize), maxsize)
+    }
+
+    /// A FIFO channel engine whose one receiver is never cloned (mpsc): see
+    /// [`Store::fifo_single_consumer`].
+    pub(crate) fn channel_single_consumer(maxsize: Option<usize>) -> Core<T> {
+        Self::channel_over(Store::fifo_single_consumer(maxsize), maxsize)
+    }
+
+    fn channel_over(store: Store<T>, maxsize: Option<usize>) -> Core<T> {
+        let core = Core::new(store, maxsize, false);
         core.senders.store(1, Ordering::Relaxed);
         core.receivers.store(1, Ordering::Relaxed);
         core
@@ -586,7 +625,7 @@ impl<T> Core<T> {
     }
 
     /// Puts now or says why not.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_put(&self, v: T) -> Result<(), Rejected<T>> {
         if self.waiting.load(Ordering::Relaxed) & PUTTERS != 0 {
             return self.try_put_slow(v);
@@ -623,16 +662,26 @@ impl<T> Core<T> {
     }
 
     /// Gets now or says why not.
-    #[inline]
+    #[inline(always)]
+    #[allow(unsafe_code)]
     pub(crate) fn try_get(&self) -> Result<T, NoValue> {
+        let mut out = MaybeUninit::uninit();
+        self.try_get_to(&mut out)?;
+        // SAFETY: `try_get_to` returned `Ok`, so it wrote `out`.
+        Ok(unsafe { out.assume_init() })
+    }
+
+    /// [`Core::try_get`] into `out`, written exactly when `Ok` is returned (see
+    /// `Store::pop_to`).
+    #[inline(always)]
+    fn try_get_to(&self, out: &mut MaybeUninit<T>) -> Result<(), NoValue> {
         if self.waiting.load(Ordering::Relaxed) & (GETTERS | FRONT) != 0 {
-            return self.try_get_slow();
+            out.write(self.try_get_slow()?);
+            return Ok(());
         }
-        let r = self.store.pop();
-        if r.is_ok() {
-            self.after_pop();
-        }
-        r
+        self.store.pop_to(out)?;
+        self.after_pop();
+        Ok(())
     }
 
     /// `try_get` with getters queued (they go first) or values put back.
@@ -743,12 +792,16 @@ impl<T> Core<T> {
     }
 
     /// Blocking get; `Empty` means the deadline passed.
+    #[allow(unsafe_code)]
     pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<T, NoValue> {
         let mut backoff = Backoff::new();
+        let mut out = MaybeUninit::uninit();
         loop {
-            match self.try_get() {
+            match self.try_get_to(&mut out) {
+                // SAFETY: `try_get_to` returned `Ok`, so it wrote `out`.
+                Ok(()) => return Ok(unsafe { out.assume_init() }),
                 Err(NoValue::Empty) => {}
-                r => return r,
+                Err(e) => return Err(e),
             }
             if !SPIN_BEFORE_PARK || backoff.is_completed() {
                 break;

@@ -64,7 +64,8 @@
 //! permit", the stores' from their index protocols (documented at the top of each file and
 //! model-checked). The waiter list, the semaphore engine and the channel engine's parking
 //! hand-off (`engine.rs`) are safe code over a `std` (or, for models, `loom`) mutex and
-//! atomics.
+//! atomics, except that a receive takes its value out of the store through a `MaybeUninit`
+//! out-parameter (written exactly when the store says `Ok`; see `Ring::pop_to`).
 //!
 //! # How it is checked
 //!

@@ -137,7 +137,7 @@ impl<T> Ring<T> {
     }
 
     /// Appends `value`, or hands it back if the ring is full or closed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&self, value: T) -> Result<(), Rejected<T>> {
         let mut backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
@@ -189,8 +189,13 @@ impl<T> Ring<T> {
 
     /// Takes the oldest value; `Empty` or `Closed` (empty and closed) if there is none. Waits
     /// for a push that has claimed the head slot and is still writing it.
-    #[inline]
-    pub(crate) fn pop(&self) -> Result<T, NoValue> {
+    ///
+    /// The value goes into `out`, written exactly when `Ok` is returned. The hot paths
+    /// use this form: a `Result<T, _>` returned through the store's `match` is assembled in
+    /// memory with narrow stores and copied out with a wide load, which stalls store
+    /// forwarding (it doubled the cost of a receive, see `BENCHMARKS.md`).
+    #[inline(always)]
+    pub(crate) fn pop_to(&self, out: &mut MaybeUninit<T>) -> Result<(), NoValue> {
         let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -209,10 +214,11 @@ impl<T> Ring<T> {
                         // and visible; winning the compare-and-swap from `head` makes this
                         // thread its only reader, and no pusher reuses the slot before the
                         // stamp below says `head + one_lap`.
-                        let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+                        slot.value
+                            .with(|p| unsafe { out.write(p.read().assume_init()) });
                         slot.stamp
                             .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        return Ok(value);
+                        return Ok(());
                     }
                     Err(h) => {
                         head = h;

@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc as StdArc;
 
-use c10k_sync::channel::{mpmc, TryRecvError, TrySendError};
+use c10k_sync::channel::{mpmc, mpsc, TryRecvError, TrySendError};
 use loom::thread;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -231,4 +231,90 @@ fn ring_drop_with_values_inside_drops_each_once() {
 #[test]
 fn list_drop_with_values_inside_drops_each_once() {
     drop_with_values_inside(mpmc::unbounded);
+}
+
+// -- The single-consumer list of `mpsc::unbounded` ---------------------------------------
+//
+// Its receiver claims with a plain store and frees each (one-slot, under loom) block as it
+// reads it, with no `READ` marks. These models guard that protocol: values cross blocks
+// exactly once and in order, the receiver may move between threads, and the engine's pops
+// on behalf of a waiting receiver (in a sender's thread, under the mutex) interleave with
+// the receiver's own lock-free pops. `list_drop_*` and `blocked_receiver_*_list` of
+// `loom_engine.rs` cover the rest (drop with values inside; the parking hand-off).
+
+/// Everything left in an mpsc channel, in order.
+fn drain_mpsc(rx: &mut mpsc::Receiver<u32>) -> Vec<u32> {
+    std::iter::from_fn(|| rx.try_recv().ok()).collect()
+}
+
+/// Two pushers race for the tail while the single receiver pops across blocks: each value
+/// once, and each sender's values in its order.
+#[test]
+fn mpsc_list_two_pushers_single_popper_each_value_once() {
+    model(|| {
+        let (tx, mut rx) = mpsc::unbounded();
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || {
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+        });
+        let b = thread::spawn(move || tx2.try_send(3).unwrap());
+        let early = rx.try_recv().ok();
+        a.join().unwrap();
+        b.join().unwrap();
+        let got: Vec<u32> = early.into_iter().chain(drain_mpsc(&mut rx)).collect();
+        let mut sorted = got.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [1, 2, 3]);
+        let pos = |v| got.iter().position(|&x| x == v).unwrap();
+        assert!(pos(1) < pos(2), "one sender's values out of order: {got:?}");
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}
+
+/// The receiver pops in one thread, then moves to another and goes on popping (and
+/// freeing blocks) while a sender pushes: the pops stay ordered through the move.
+#[test]
+fn mpsc_list_receiver_moves_between_threads() {
+    model(|| {
+        let (tx, mut rx) = mpsc::unbounded();
+        tx.try_send(1).unwrap();
+        let t = thread::spawn(move || {
+            let first = rx.try_recv().ok();
+            (first, rx)
+        });
+        tx.try_send(2).unwrap();
+        let (first, mut rx) = t.join().unwrap();
+        let t = thread::spawn(move || {
+            let got: Vec<u32> = first.into_iter().chain(drain_mpsc(&mut rx)).collect();
+            (got, rx)
+        });
+        tx.try_send(3).unwrap();
+        let (mut got, mut rx) = t.join().unwrap();
+        got.extend(drain_mpsc(&mut rx));
+        assert_eq!(got, [1, 2, 3]);
+    });
+}
+
+/// The receiver waits (under loom it parks at once), so a sender's fast send locks and the
+/// engine pops on the receiver's behalf in the sender's thread; the receiver then pops by
+/// itself, lock-free, from the next block on. Each value once, in order, and the channel
+/// ends disconnected.
+#[test]
+fn mpsc_list_engine_pop_on_behalf_then_own_pops() {
+    model(|| {
+        let (tx, mut rx) = mpsc::unbounded();
+        let t = thread::spawn(move || {
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+            tx.try_send(3).unwrap();
+        });
+        let mut got = vec![rx.recv_blocking().unwrap()];
+        got.extend(rx.try_recv().ok());
+        t.join().unwrap();
+        while let Ok(v) = rx.recv_blocking() {
+            got.push(v);
+        }
+        assert_eq!(got, [1, 2, 3]);
+    });
 }

@@ -56,7 +56,12 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 
 /// An unbounded channel: sends never wait (memory is the only limit).
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    let core = Arc::new(Core::channel(None));
+    pair(Core::channel(None))
+}
+
+/// The two ends over `core`.
+pub(super) fn pair<T>(core: Core<T>) -> (Sender<T>, Receiver<T>) {
+    let core = Arc::new(core);
     (Sender { core: core.clone() }, Receiver { core })
 }
 

@@ -19,6 +19,7 @@ use futures_core::Stream;
 
 use super::error::{RecvError, RecvTimeoutError, TryRecvError};
 use super::mpmc;
+use crate::engine::Core;
 
 pub use super::mpmc::{SendFuture, Sender};
 
@@ -70,7 +71,9 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// assert!(rx.recv_blocking().is_err());
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    let (tx, rx) = mpmc::unbounded();
+    // The receiver is never cloned, and every receive takes `&mut self`: the store may use
+    // its single-consumer protocol.
+    let (tx, rx) = mpmc::pair(Core::channel_single_consumer(None));
     (tx, Receiver { inner: rx })
 }
 
