@@ -161,7 +161,7 @@ fn ctrl_c_finishes_in_flight_work_and_exits_zero() -> io::Result<()> {
 /// talking (a round trip at least every 100 ms, paced by the wait on the silent one) is not.
 #[test]
 fn idle_clients_are_disconnected_and_active_ones_are_not() -> io::Result<()> {
-    for model in MODELS.into_iter().chain(["reactor"]) {
+    for model in util::models().into_iter().chain(["reactor"]) {
         let server = EchoServer::start(model, &["--idle-timeout", "1"])?;
         let mut silent = server.connect()?;
         silent.set_read_timeout(Some(Duration::from_millis(100)))?;
