@@ -1,7 +1,7 @@
 //! The IO driver: readiness (or completions) of file descriptors, delivered to tasks as
 //! wakeups.
 //!
-//! Two kinds of driver sit behind one [`Driver`]: the *readiness* driver (`selector.rs`)
+//! Two kinds of driver sit behind one `Driver`: the *readiness* driver (`selector.rs`)
 //! says "this descriptor is ready, try the system call now"; the *completion* driver
 //! (`uring/`) has the kernel do the operation and says "done, here is the data". Socket
 //! types keep one API on both (`net`'s `PollIo` picks the path), and [`Registration`]
@@ -15,7 +15,7 @@
 //!
 //! | file | concept |
 //! |---|---|
-//! | `mod.rs` | [`Driver`], the one type the schedulers see, dispatching statically (an enum, no trait object) to a driver kind; and the readiness protocol below |
+//! | `mod.rs` | `Driver`, the one type the schedulers see, dispatching statically (an enum, no trait object) to a driver kind; and the readiness protocol below |
 //! | `backend.rs` | [`Backend`], the one list of IO backends (`ALL`, `name()`, `FromStr`, `auto()`) |
 //! | `selector.rs` | the readiness driver over a `c10k_selector::Selector` (select, poll, epoll): edge or emulated one-shot notification |
 //! | `uring/` | the completion driver over an io_uring ring: streams (`stream.rs`) and listeners (`listener.rs`) as completions, every other registration as `poll_add` readiness |
@@ -49,7 +49,7 @@
 //!
 //! A driver fulfils its side of the protocol with three duties: publish every event with
 //! `ScheduledIo::set_readiness` then `wake` (outside its own locks: a waker may run
-//! arbitrary code); re-arm in [`Driver::arm`] whatever its kernel interface needs re-arming
+//! arbitrary code); re-arm in `Driver::arm` whatever its kernel interface needs re-arming
 //! before a task sleeps; and on shutdown mark every registration shut down, so that every
 //! wait returns an error instead of hanging.
 //!

@@ -21,7 +21,7 @@ pub(super) const WRITE_MASK: usize = WRITABLE | WRITE_CLOSED | ERROR;
 /// The event tick occupies the bits above the readiness byte.
 pub(super) const TICK_SHIFT: u32 = 8;
 
-/// A set of readiness flags, as observed by a [`Registration`].
+/// A set of readiness flags, as observed by a [`Registration`](super::Registration).
 ///
 /// # Examples
 ///
@@ -200,7 +200,7 @@ impl fmt::Debug for Ready {
 }
 
 /// Readiness observed by `poll_*_ready`, to be passed back to
-/// [`Registration::clear_readiness`] after `WouldBlock` (or a short read).
+/// [`Registration::clear_readiness`](super::Registration::clear_readiness) after `WouldBlock` (or a short read).
 ///
 /// # Examples
 ///
