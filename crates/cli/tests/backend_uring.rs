@@ -98,7 +98,11 @@ fn fetch_downloads_on_uring() -> io::Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, LIMIT)?;
     assert!(out.status.success(), "{}", out.stderr);
-    assert!(out.stdout.contains("9 ok, 0 error status, 0 failed"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("9 ok, 0 error status, 0 failed"),
+        "{}",
+        out.stdout
+    );
     let _ = std::fs::remove_dir_all(&root);
     Ok(())
 }
