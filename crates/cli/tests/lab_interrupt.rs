@@ -7,24 +7,7 @@ use std::io::{self, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use util::{wait_bounded, LIMIT};
-
-/// The children of `pid`, from `/proc/PID/task/*/children`.
-fn children(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return found;
-    };
-    for task in tasks.flatten() {
-        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
-            found.extend(
-                text.split_whitespace()
-                    .filter_map(|p| p.parse::<u32>().ok()),
-            );
-        }
-    }
-    found
-}
+use util::{children, wait_bounded, LIMIT};
 
 #[test]
 fn an_interrupted_lab_exits_130_and_keeps_what_it_measured() -> io::Result<()> {

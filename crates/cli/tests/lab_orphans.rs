@@ -6,24 +6,7 @@ use std::io;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use util::{wait_bounded, LIMIT};
-
-/// The children of `pid`, from `/proc/PID/task/*/children`.
-fn children(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return found;
-    };
-    for task in tasks.flatten() {
-        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
-            found.extend(
-                text.split_whitespace()
-                    .filter_map(|p| p.parse::<u32>().ok()),
-            );
-        }
-    }
-    found
-}
+use util::{children, wait_bounded, LIMIT};
 
 /// True while `pid` exists and is not a zombie.
 fn alive(pid: u32) -> bool {

@@ -11,24 +11,7 @@ use std::io::{self, Read};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use util::LIMIT;
-
-/// The children of `pid`, from `/proc/PID/task/*/children`.
-fn children(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return found;
-    };
-    for task in tasks.flatten() {
-        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
-            found.extend(
-                text.split_whitespace()
-                    .filter_map(|p| p.parse::<u32>().ok()),
-            );
-        }
-    }
-    found
-}
+use util::{children, LIMIT};
 
 /// The state letter of `pid` (`R`, `S`, `T`, ...) and whether it is a server (`c10k echo`
 /// or `c10k __tokio-echo`), or `None` once it is gone.
