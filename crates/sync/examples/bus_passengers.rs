@@ -8,7 +8,8 @@ use c10k_sync::{Barrier, Event};
 
 /// Runs the demo (public so that `tests/examples_run.rs` can run it in-process).
 pub(crate) fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = c10k_runtime::Builder::new()
+        .multi_thread()
         .worker_threads(2)
         .build()
         .expect("runtime");

@@ -10,7 +10,8 @@ use c10k_sync::Queue;
 /// Runs the demo (public so that `tests/examples_run.rs` can run it in-process).
 pub(crate) fn main() {
     let counter = Arc::new(Queue::bounded(4));
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = c10k_runtime::Builder::new()
+        .multi_thread()
         .worker_threads(2)
         .build()
         .expect("runtime");

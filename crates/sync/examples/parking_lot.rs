@@ -30,9 +30,9 @@ pub(crate) fn main() {
         }
     };
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = c10k_runtime::Builder::new()
+        .multi_thread()
         .worker_threads(2)
-        .enable_time()
         .build()
         .expect("runtime");
     let tasks: Vec<_> = (0..5)
@@ -41,7 +41,7 @@ pub(crate) fn main() {
             rt.spawn(async move {
                 let _space = lot.acquire().await.expect("lot is never closed");
                 let car = park(format!("task car {i}"));
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                c10k_runtime::time::sleep(Duration::from_millis(5)).await;
                 leave(car);
             })
         })
