@@ -26,7 +26,29 @@ fn cooks_customers_runs() {
 
 #[test]
 fn deadlock_and_its_fix_run() {
-    deadlock::main();
+    let outcomes = deadlock::main();
+    if cfg!(feature = "deadlock-detection") {
+        // The second request closes the cycle: exactly one is reported, the other then eats.
+        let reported = outcomes
+            .iter()
+            .filter(|o| matches!(o, deadlock::Outcome::Reported(m) if m.contains("cycle") || m.contains("deadlock")))
+            .count();
+        assert_eq!(reported, 1, "{outcomes:?}");
+        assert!(outcomes.contains(&deadlock::Outcome::Ate), "{outcomes:?}");
+    } else {
+        // Each holds the lock the other wants: whoever gets its second lock got it only
+        // after the other gave up, so at least one timed out.
+        assert!(
+            outcomes.contains(&deadlock::Outcome::TimedOut),
+            "{outcomes:?}"
+        );
+        assert!(
+            !outcomes
+                .iter()
+                .any(|o| matches!(o, deadlock::Outcome::Reported(_))),
+            "{outcomes:?}"
+        );
+    }
 }
 
 #[test]
