@@ -151,7 +151,7 @@ pub(crate) fn demo(
         Ok((version, threads, processes)) => {
             print_rows(
                 &format!("Python {version} threads (one GIL):"),
-                "thread",
+                ("thread", "threads"),
                 threads,
             );
             print_rows(
