@@ -68,7 +68,7 @@ fn scientist(
 
 /// Runs the demo (public so that `tests/examples_run.rs` can run it in-process) and returns
 /// what happened to the two scientists.
-pub(crate) fn main() -> [Outcome; 2] {
+pub(crate) fn demo() -> [Outcome; 2] {
     let a = Arc::new(Mutex::new(0));
     let b = Arc::new(Mutex::new(0));
 
@@ -132,4 +132,9 @@ pub(crate) fn main() -> [Outcome; 2] {
         g.1.get()
     );
     outcomes
+}
+
+#[allow(dead_code)] // the test calls `demo`
+pub(crate) fn main() {
+    demo();
 }

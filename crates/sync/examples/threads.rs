@@ -28,6 +28,7 @@ pub(crate) const CHILD_ENV: &str = "C10K_THREADS_DEMO_CHILD";
 
 /// What the demo measured (returned so that its test can check the story it told).
 #[derive(Debug)]
+#[allow(dead_code)] // read by the test, printed by the demo
 pub(crate) struct Report {
     /// Live threads before, while 5 more wait at a barrier, and after they are joined.
     pub active: [usize; 3],

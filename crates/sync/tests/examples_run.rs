@@ -26,7 +26,7 @@ fn cooks_customers_runs() {
 
 #[test]
 fn deadlock_and_its_fix_run() {
-    let outcomes = deadlock::main();
+    let outcomes = deadlock::demo();
     if cfg!(feature = "deadlock-detection") {
         // The second request closes the cycle: exactly one is reported, the other then eats.
         let reported = outcomes
