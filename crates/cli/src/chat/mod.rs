@@ -15,6 +15,7 @@
 //! The tutorials' Python client sends text without a newline; a partial line that stays
 //! quiet for [`server::FLUSH`] is taken as a whole line, so it works as well as `nc`.
 
+mod client;
 mod command;
 mod flood;
 mod hub;
@@ -63,10 +64,21 @@ pub(crate) struct Args {
     /// The runtime's IO backend (default: epoll, the runtime's default on Linux).
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub(crate) backend: Option<crate::model::RuntimeBackend>,
+    /// Be a client instead: connect to this chat server, send the lines typed on stdin and
+    /// print the lines received (the tutorials' chat client).
+    #[arg(long, value_name = "ADDR", value_parser = crate::net::parse_addr)]
+    pub(crate) connect: Option<SocketAddr>,
+    /// With --connect: a sending and a receiving thread sharing a lock and a stop flag
+    /// (threads), or one task racing the keyboard against the socket (task).
+    #[arg(long, value_enum, default_value = "threads", requires = "connect")]
+    pub(crate) client: client::Client,
 }
 
 /// Runs `c10k chat`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    if let Some(addr) = args.connect {
+        return client::run(addr, args.client);
+    }
     if args.idle_timeout == 0 {
         return Err(usage("--idle-timeout must be at least 1 second"));
     }
