@@ -1,7 +1,9 @@
 //! Threads in detail, the tutorials' `threading` chapter (`001_*`, `002_*`) measured in Rust:
 //!
 //! 1. the current thread's name, the number of live threads (`threading.active_count()`, read
-//!    from the kernel's list of this process's threads) and thread-local storage;
+//!    from the kernel's list of this process's threads), threads sharing the process's memory
+//!    (a thread sets `age = 16`, main sees it) and thread-local storage, which they do not
+//!    share;
 //! 2. daemon and non-daemon threads: what happens to each when `main` returns. The demo runs a
 //!    copy of itself as a child process, whose `main` returns while one thread is still
 //!    working, and shows what that thread managed to print;
@@ -48,6 +50,9 @@ fn active_count() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, |dir| dir.count())
 }
 
+/// The tutorials' global `age`, set by a thread, read by main.
+static AGE: AtomicI64 = AtomicI64::new(18);
+
 thread_local! {
     static CALLS: Cell<u32> = const { Cell::new(0) };
 }
@@ -81,6 +86,14 @@ fn part1() -> ([usize; 3], ([u32; 3], u32)) {
     let after = active_count();
     println!("live threads: {before} before, {during} while 5 workers wait, {after} after join");
     println!("the workers' names: {}", names.join(", "));
+
+    thread::spawn(|| AGE.store(16, Ordering::SeqCst))
+        .join()
+        .expect("age thread");
+    println!(
+        "a thread set age = 16; main reads age = {} (one process, one memory)",
+        AGE.load(Ordering::SeqCst)
+    );
 
     let counters: Vec<_> = (1..=3u32)
         .map(|n| {
