@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use c10k::event_loop::EventLoop;
 
-fn main() -> io::Result<()> {
+/// Runs the demo (called by `tests/example_patterns.rs` too).
+pub(crate) fn main() -> io::Result<()> {
     let ev = EventLoop::new()?;
     let h = ev.handle();
     let (rx, tx) = UnixStream::pair()?;

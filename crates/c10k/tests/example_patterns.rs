@@ -1,5 +1,5 @@
-//! Runs the logic of the `async_context_manager`, `async_iterator` and
-//! `producer_consumer` examples and checks what they promise.
+//! Runs the logic of the `async_context_manager`, `async_iterator`, `producer_consumer` and
+//! `callbacks` examples and checks what they promise.
 
 #[allow(dead_code)]
 #[path = "../examples/async_context_manager.rs"]
@@ -12,6 +12,9 @@ mod async_iterator;
 #[allow(dead_code)]
 #[path = "../examples/producer_consumer.rs"]
 mod producer_consumer;
+
+#[path = "../examples/callbacks.rs"]
+mod callbacks;
 
 use std::io;
 use std::sync::Arc;
@@ -118,4 +121,11 @@ fn producers_and_consumers_process_every_item_once() {
             assert_eq!(total, 4 * producer_consumer::ITEMS, "{flavor}");
         });
     }
+}
+
+#[test]
+fn callbacks_run_in_order_with_a_task_on_the_same_loop() -> io::Result<()> {
+    // The example asserts that its task ran on the loop and that the loop stopped at the
+    // reader's end of file.
+    callbacks::main()
 }
