@@ -46,12 +46,14 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
+use std::time::Duration;
 
 use futures_io::AsyncWrite;
 
@@ -113,7 +115,7 @@ impl TcpListener {
     ///
     /// The `accept` error (descriptor limit reached, ...).
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        block_on(self.inner.accept()).map(|(s, a)| (TcpStream { inner: s }, a))
+        block_on(self.inner.accept()).map(|(s, a)| (TcpStream::wrap(s), a))
     }
 
     /// The bound address.
@@ -132,8 +134,31 @@ impl TcpListener {
 }
 
 /// A TCP stream whose reads and writes park only the green thread.
+///
+/// Timeouts work as `std`'s: with [`set_read_timeout`](Self::set_read_timeout) a read that
+/// waits that long fails with [`io::ErrorKind::TimedOut`] (measured on the hub's timer);
+/// likewise writes.
 pub struct TcpStream {
     inner: c10k_runtime::net::TcpStream,
+    read_timeout: Cell<Option<Duration>>,
+    write_timeout: Cell<Option<Duration>>,
+}
+
+/// Runs `fut` on the green thread, failing with `TimedOut` after `limit` if there is one.
+fn with_timeout<T>(
+    limit: Option<Duration>,
+    fut: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match limit {
+        None => block_on(fut),
+        Some(d) => match block_on(c10k_runtime::time::timeout(d, fut)) {
+            Ok(r) => r,
+            Err(_elapsed) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the socket's timeout elapsed",
+            )),
+        },
+    }
 }
 
 impl TcpStream {
@@ -146,7 +171,7 @@ impl TcpStream {
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let addrs = resolve(addr)?;
         first_ok(addrs, |a| {
-            block_on(c10k_runtime::net::TcpStream::connect(a)).map(|inner| TcpStream { inner })
+            block_on(c10k_runtime::net::TcpStream::connect(a)).map(TcpStream::wrap)
         })
     }
 
@@ -156,7 +181,39 @@ impl TcpStream {
     ///
     /// If it cannot be registered with the hub's driver.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        c10k_runtime::net::TcpStream::from_std(stream).map(|inner| TcpStream { inner })
+        c10k_runtime::net::TcpStream::from_std(stream).map(TcpStream::wrap)
+    }
+
+    fn wrap(inner: c10k_runtime::net::TcpStream) -> TcpStream {
+        TcpStream {
+            inner,
+            read_timeout: Cell::new(None),
+            write_timeout: Cell::new(None),
+        }
+    }
+
+    /// Makes a read that waits longer than `timeout` fail with `TimedOut` (`None`: wait
+    /// forever, the default).
+    ///
+    /// # Errors
+    ///
+    /// A zero duration is `InvalidInput`, as in `std`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        check_timeout(timeout)?;
+        self.read_timeout.set(timeout);
+        Ok(())
+    }
+
+    /// Makes a write that waits longer than `timeout` fail with `TimedOut` (`write_all`:
+    /// the whole of it).
+    ///
+    /// # Errors
+    ///
+    /// A zero duration is `InvalidInput`, as in `std`.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        check_timeout(timeout)?;
+        self.write_timeout.set(timeout);
+        Ok(())
     }
 
     /// The peer's address.
@@ -201,19 +258,29 @@ impl TcpStream {
     }
 }
 
+fn check_timeout(timeout: Option<Duration>) -> io::Result<()> {
+    if timeout == Some(Duration::ZERO) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot set a zero duration timeout",
+        ));
+    }
+    Ok(())
+}
+
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        block_on(self.inner.read(buf))
+        with_timeout(self.read_timeout.get(), self.inner.read(buf))
     }
 }
 
 impl Write for &TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        block_on(self.inner.write(buf))
+        with_timeout(self.write_timeout.get(), self.inner.write(buf))
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        block_on(self.inner.write_all(buf))
+        with_timeout(self.write_timeout.get(), self.inner.write_all(buf))
     }
 
     /// On the readiness backends writes reach the kernel at once and this returns at once;

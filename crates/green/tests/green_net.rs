@@ -142,3 +142,22 @@ fn a_blocked_read_parks_only_its_green_thread() -> io::Result<()> {
         Ok(())
     })?
 }
+
+/// `set_read_timeout`: a read with no data fails with `TimedOut` after the timeout, on the
+/// hub's timer; the stream stays usable.
+#[test]
+fn read_timeout_fails_with_timed_out() -> io::Result<()> {
+    on_hub(Backend::auto(), || -> io::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let mut client = TcpStream::connect(listener.local_addr()?)?;
+        let (server, _) = listener.accept()?;
+        client.set_read_timeout(Some(Duration::from_millis(5)))?;
+        let mut b = [0u8; 1];
+        let err = client.read(&mut b).expect_err("nothing was sent");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        (&server).write_all(b"y")?;
+        assert_eq!(client.read(&mut b)?, 1);
+        assert!(client.set_read_timeout(Some(Duration::ZERO)).is_err());
+        Ok(())
+    })?
+}
