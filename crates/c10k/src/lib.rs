@@ -106,6 +106,10 @@ pub use c10k_runtime as runtime;
 pub use c10k_selector as selector;
 pub use c10k_sync as sync;
 
+/// Green threads, gevent-style (the crate `c10k-green`): see its docs for the protocol.
+pub use c10k_green as green;
+pub use c10k_green::generator;
+
 #[doc(inline)]
 pub use c10k_macros::{main, test};
 

@@ -288,7 +288,10 @@ where
         let state = Rc::new(Cell::new(GeneratorState::Created));
         let inner_state = Rc::clone(&state);
         let body = Coroutine::with_stack(stack, move |yielder, first: Input<S, E>| {
-            let co = Co { yielder, state: &inner_state };
+            let co = Co {
+                yielder,
+                state: &inner_state,
+            };
             match first {
                 Input::Start | Input::Send(_) => body(&co),
                 // A throw into a generator that never started raises at its first line,
@@ -361,9 +364,7 @@ impl<S, Y, R, E> Generator<S, Y, R, E> {
     /// If the body panics.
     pub fn throw(&mut self, error: E) -> Result<Step<Y, R>, E> {
         match self.state() {
-            GeneratorState::Suspended | GeneratorState::Created => {
-                self.drive(Input::Throw(error))
-            }
+            GeneratorState::Suspended | GeneratorState::Created => self.drive(Input::Throw(error)),
             _ => Err(error),
         }
     }

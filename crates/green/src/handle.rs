@@ -179,7 +179,10 @@ impl<T> Future for GreenHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if self.register(cx.waker()) {
-            Poll::Ready(self.try_take().expect("a green thread's result is taken only once"))
+            Poll::Ready(
+                self.try_take()
+                    .expect("a green thread's result is taken only once"),
+            )
         } else {
             Poll::Pending
         }

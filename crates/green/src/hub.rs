@@ -248,7 +248,12 @@ impl HubCore {
         Ok(GuardedStack::new(size)?.stack)
     }
 
-    fn spawn<T, F>(&self, name: Option<Arc<str>>, stack_size: Option<usize>, f: F) -> io::Result<GreenHandle<T>>
+    fn spawn<T, F>(
+        &self,
+        name: Option<Arc<str>>,
+        stack_size: Option<usize>,
+        f: F,
+    ) -> io::Result<GreenHandle<T>>
     where
         F: FnOnce() -> T + 'static,
         T: 'static,
@@ -423,7 +428,12 @@ impl HubCore {
     /// Step 6: unwinds every green thread still alive.
     fn shutdown(&self) {
         loop {
-            let next = self.greens.borrow().iter().next().map(|(_, g)| Rc::clone(g));
+            let next = self
+                .greens
+                .borrow()
+                .iter()
+                .next()
+                .map(|(_, g)| Rc::clone(g));
             let Some(green) = next else { break };
             green.control.kill.store(true, Ordering::Release);
             self.resume(&green);
@@ -529,7 +539,9 @@ impl Hub {
         let core = Rc::new(HubCore::new(self.stack_size));
         HubFuture {
             core,
-            main: Some(Box::new(move |core: &HubCore| core.spawn(Some("main".into()), None, main))),
+            main: Some(Box::new(move |core: &HubCore| {
+                core.spawn(Some("main".into()), None, main)
+            })),
             handle: None,
             _not_send: PhantomData,
         }
@@ -699,7 +711,8 @@ impl Builder {
         T: 'static,
     {
         with_hub(|hub| {
-            let hub = hub.expect("green::spawn outside a hub: call it from a green thread (green::run)");
+            let hub =
+                hub.expect("green::spawn outside a hub: call it from a green thread (green::run)");
             hub.spawn(self.name, self.stack_size, f)
         })
     }
@@ -715,7 +728,9 @@ where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    Builder::new().spawn(f).expect("cannot map a green thread's stack")
+    Builder::new()
+        .spawn(f)
+        .expect("cannot map a green thread's stack")
 }
 
 /// Runs `future` to completion on the current green thread, parking only the green thread
@@ -780,7 +795,9 @@ pub fn yield_now() {
         Some(g) => {
             with_hub(|hub| {
                 let hub = hub.expect("a green thread runs inside its hub");
-                let me = hub.lookup(g.key, g.generation).expect("the running green thread is alive");
+                let me = hub
+                    .lookup(g.key, g.generation)
+                    .expect("the running green thread is alive");
                 hub.enqueue(me, false);
             });
             suspend(g);

@@ -76,9 +76,7 @@ fn first_ok<T>(
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "no address to use")
-    }))
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to use")))
 }
 
 /// A TCP listener whose `accept` parks only the green thread.
@@ -182,6 +180,11 @@ impl TcpStream {
     /// If it cannot be registered with the hub's driver.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         c10k_runtime::net::TcpStream::from_std(stream).map(TcpStream::wrap)
+    }
+
+    /// Wraps a stream of the runtime (e.g. accepted by async code on the same hub thread).
+    pub fn from_async(stream: c10k_runtime::net::TcpStream) -> TcpStream {
+        TcpStream::wrap(stream)
     }
 
     fn wrap(inner: c10k_runtime::net::TcpStream) -> TcpStream {

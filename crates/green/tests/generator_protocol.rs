@@ -183,7 +183,10 @@ fn a_panic_inside_propagates_to_the_caller_and_closes() {
     assert!(matches!(gen.resume(), Ok(Step::Yielded(1))));
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gen.resume()))
         .expect_err("the panic propagates");
-    assert_eq!(caught.downcast_ref::<&str>(), Some(&"boom in the generator"));
+    assert_eq!(
+        caught.downcast_ref::<&str>(),
+        Some(&"boom in the generator")
+    );
     assert_eq!(gen.state(), GeneratorState::Closed);
 }
 
@@ -215,11 +218,10 @@ fn a_custom_stack_size_is_honoured_and_deep_recursion_fits_in_it() -> Result<(),
             depth(n - 1) + 1 + u32::from(pad[1])
         }
     }
-    let mut gen: Generator<(), u32, ()> =
-        Generator::with_stack_size(4 << 20, |co| {
-            co.yield_(depth(2000))?;
-            Ok(())
-        })?;
+    let mut gen: Generator<(), u32, ()> = Generator::with_stack_size(4 << 20, |co| {
+        co.yield_(depth(2000))?;
+        Ok(())
+    })?;
     assert_eq!(gen.resume()?, Step::Yielded(2000));
     assert!(format!("{gen:?}").contains("stack_size: 4194304"));
     Ok(())
@@ -251,12 +253,11 @@ fn overflow_child() {
         let pad = std::hint::black_box([1u8; 1024]);
         deep(n + 1) + u64::from(pad[n as usize % 1024])
     }
-    let mut gen: Generator<(), u64, ()> =
-        Generator::with_stack_size(64 * 1024, |co| {
-            co.yield_(deep(0))?;
-            Ok(())
-        })
-        .expect("stack");
+    let mut gen: Generator<(), u64, ()> = Generator::with_stack_size(64 * 1024, |co| {
+        co.yield_(deep(0))?;
+        Ok(())
+    })
+    .expect("stack");
     let _ = gen.resume();
 }
 
@@ -270,7 +271,11 @@ fn stack_overflow_is_reported() -> std::io::Result<()> {
         .args(["overflow_child", "--ignored", "--exact", "--test-threads=1"])
         .output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.signal(), Some(libc_sigabrt()), "stderr: {stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc_sigabrt()),
+        "stderr: {stderr}"
+    );
     assert!(
         stderr.contains("overflowed its stack of 65536 bytes"),
         "stderr: {stderr}"

@@ -90,7 +90,9 @@ fn point_2_an_error_raised_by_the_sub_propagates_into_the_delegator() -> Result<
     // The sub re-raises an unknown thrown error; the delegator gets it from yield_from and
     // lets it out with `?`.
     assert_eq!(d.throw(Oops("unknown")), Err(Oops("unknown")));
-    assert!(l.borrow().contains(&"yield_from gave Err(Oops(\"unknown\"))".to_string()));
+    assert!(l
+        .borrow()
+        .contains(&"yield_from gave Err(Oops(\"unknown\"))".to_string()));
     assert_eq!(d.state(), GeneratorState::Closed);
     Ok(())
 }
@@ -100,7 +102,10 @@ fn point_3_throws_are_forwarded_and_a_handled_one_yields_back() -> Result<(), Oo
     let l = log();
     let mut d = delegator(Rc::clone(&l));
     let _ = d.start()?;
-    assert_eq!(d.throw(Oops("handle me"))?, Step::Yielded("sub recovered".into()));
+    assert_eq!(
+        d.throw(Oops("handle me"))?,
+        Step::Yielded("sub recovered".into())
+    );
     assert_eq!(l.borrow()[0], "sub handled");
     // Delegation continues after the handled throw.
     assert_eq!(d.send(3)?, Step::Yielded("sub got 3".into()));
@@ -111,7 +116,10 @@ fn point_3_throws_are_forwarded_and_a_handled_one_yields_back() -> Result<(), Oo
 fn point_3_a_throw_that_makes_the_sub_return_ends_delegation_with_its_value() -> Result<(), Oops> {
     let mut d = delegator(log());
     let _ = d.start()?;
-    assert_eq!(d.throw(Oops("stop"))?, Step::Yielded("outer saw 1000".into()));
+    assert_eq!(
+        d.throw(Oops("stop"))?,
+        Step::Yielded("outer saw 1000".into())
+    );
     Ok(())
 }
 

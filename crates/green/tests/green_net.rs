@@ -9,7 +9,10 @@ use c10k_runtime::driver::Backend;
 
 /// The backends this machine has (io_uring may be refused, e.g. under seccomp).
 fn backends() -> Vec<Backend> {
-    Backend::ALL.into_iter().filter(|b| b.is_available()).collect()
+    Backend::ALL
+        .into_iter()
+        .filter(|b| b.is_available())
+        .collect()
 }
 
 fn on_hub<T: 'static>(backend: Backend, f: impl FnOnce() -> T + 'static) -> io::Result<T> {
@@ -78,7 +81,11 @@ fn tcp_echo_with_green_clients_on_every_backend() -> io::Result<()> {
 #[test]
 fn ten_thousand_green_threads_blocked_on_sockets_are_woken() -> io::Result<()> {
     const N: usize = 10_000;
-    let backend = if Backend::Epoll.is_available() { Backend::Epoll } else { Backend::Poll };
+    let backend = if Backend::Epoll.is_available() {
+        Backend::Epoll
+    } else {
+        Backend::Poll
+    };
     let sum = on_hub(backend, || -> io::Result<u64> {
         let (tx, rx) = std::sync::mpsc::channel::<std::net::SocketAddr>();
         let mut handles = Vec::with_capacity(N);

@@ -12,7 +12,10 @@ use c10k_green::{self as green, GreenError};
 fn spawn_and_join_return_values() -> std::io::Result<()> {
     let sum = green::run(|| {
         let handles: Vec<_> = (0..10u32).map(|i| green::spawn(move || i * i)).collect();
-        handles.into_iter().map(|h| h.join().expect("no panic")).sum::<u32>()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("no panic"))
+            .sum::<u32>()
     })?;
     assert_eq!(sum, 285);
     Ok(())
@@ -91,7 +94,10 @@ fn switch_ping_pong_like_greenlet() -> std::io::Result<()> {
 #[test]
 fn names_and_is_dead() -> std::io::Result<()> {
     green::run(|| {
-        let h = green::Builder::new().name("worker-1").spawn(|| 5).expect("stack");
+        let h = green::Builder::new()
+            .name("worker-1")
+            .spawn(|| 5)
+            .expect("stack");
         assert_eq!(h.name(), Some("worker-1"));
         assert!(!h.is_dead());
         green::sleep(Duration::ZERO);
@@ -230,7 +236,11 @@ fn sync_primitives_park_the_green_thread_not_the_os_thread() -> std::io::Result<
         let q = Arc::clone(&queue);
         // The consumer blocks in get_blocking; if that parked the OS thread, the producer,
         // on the same OS thread, could never run and this would hang.
-        let consumer = green::spawn(move || (0..50).map(|_| q.get_blocking().expect("open")).sum::<u32>());
+        let consumer = green::spawn(move || {
+            (0..50)
+                .map(|_| q.get_blocking().expect("open"))
+                .sum::<u32>()
+        });
         let q = Arc::clone(&queue);
         let producer = green::spawn(move || {
             for i in 0..50 {
