@@ -81,7 +81,6 @@ pub type Exception = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// What a generator did when driven: yielded a value, or returned (Python's
 /// `StopIteration(value)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[must_use = "a generator's step carries the yielded or returned value"]
 pub enum Step<Y, R> {
     /// The body paused at `co.yield_(y)`.
     Yielded(Y),
