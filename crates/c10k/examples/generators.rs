@@ -33,7 +33,9 @@ pub(crate) fn close_demo(log: &mut Vec<String>) -> Result<(), Exception> {
     struct Finally(Rc<RefCell<Vec<String>>>);
     impl Drop for Finally {
         fn drop(&mut self) {
-            self.0.borrow_mut().push("finally: GeneratorExit unwound the body".into());
+            self.0
+                .borrow_mut()
+                .push("finally: GeneratorExit unwound the body".into());
         }
     }
     let seen = Rc::new(RefCell::new(Vec::new()));
@@ -133,7 +135,9 @@ pub(crate) fn baozi_demo(log: &mut Vec<String>) -> Result<(), Exception> {
             println!("---> {name} starts eating baozi...");
             loop {
                 let baozi = co.yield_(())?;
-                eaten.borrow_mut().push(format!("[{name}] is eating baozi {baozi}"));
+                eaten
+                    .borrow_mut()
+                    .push(format!("[{name}] is eating baozi {baozi}"));
             }
         })
     }
@@ -145,7 +149,9 @@ pub(crate) fn baozi_demo(log: &mut Vec<String>) -> Result<(), Exception> {
     for n in 1..=3 {
         con.send(n)?;
         con2.send(n)?;
-        eaten.borrow_mut().push(format!("[producer] is making baozi {n}"));
+        eaten
+            .borrow_mut()
+            .push(format!("[producer] is making baozi {n}"));
     }
     log.append(&mut eaten.borrow_mut());
     Ok(())

@@ -103,7 +103,12 @@ pub(crate) fn timing_demo(tasks: u32, nap: Duration) -> std::io::Result<Timing> 
         green::joinall(&threads, None);
         let conc = start.elapsed();
         let conc_events = std::mem::take(&mut *events.borrow_mut());
-        Timing { sync, conc, sync_events, conc_events }
+        Timing {
+            sync,
+            conc,
+            sync_events,
+            conc_events,
+        }
     })
 }
 

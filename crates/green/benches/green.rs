@@ -12,7 +12,6 @@
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
-
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -103,7 +102,10 @@ fn iterate(c: &mut Criterion) {
 
     g.bench_function("hand_written_iterator", |b| {
         b.iter(|| {
-            let it = Counter { i: 0, end: black_box(N) };
+            let it = Counter {
+                i: 0,
+                end: black_box(N),
+            };
             black_box(it.map(black_box).sum::<u64>())
         });
     });
@@ -142,9 +144,6 @@ fn iterate(c: &mut Criterion) {
     });
     g.finish();
 }
-
-
-
 
 criterion_group! {
     name = benches;
