@@ -49,7 +49,7 @@
 //! 4. Closing `d` (or dropping it) while it delegates closes `sub` first (its destructors run),
 //!    then unwinds `d`.
 //! 5. The value of `yield_from` is the return value of `sub`.
-//! 6. `d`'s own return value (its body's `Ok(r)`) ends `d` with [`Step::Returned(r)`].
+//! 6. `d`'s own return value (its body's `Ok(r)`) ends `d` with [`Step::Returned`]`(r)`.
 //!
 //! Each point has its test in `tests/generator_yield_from.rs`.
 //!

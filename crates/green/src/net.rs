@@ -4,7 +4,7 @@
 //! [`TcpStream`] implements [`std::io::Read`] and [`std::io::Write`], for `&TcpStream` too),
 //! but each call that would block parks only the calling green thread: underneath is the
 //! runtime's socket (`c10k_runtime::net`), registered with the hub's driver (epoll, poll,
-//! select, or io_uring completions), and the call is [`block_on`](crate::block_on) of the
+//! select, or io_uring completions), and the call is [`block_on`](crate::block_on()) of the
 //! runtime's `async fn`. A call that can complete at once (data already buffered) never
 //! switches.
 //!
