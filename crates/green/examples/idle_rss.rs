@@ -70,7 +70,10 @@ fn main() -> io::Result<()> {
         green::sleep(std::time::Duration::ZERO);
         let parked = rss_kib()?;
         g.set();
-        let total: u64 = handles.into_iter().map(|h| u64::from(h.join().unwrap_or(0))).sum();
+        let total: u64 = handles
+            .into_iter()
+            .map(|h| u64::from(h.join().unwrap_or(0)))
+            .sum();
         assert_eq!(total, n as u64);
         Ok::<_, io::Error>((parked.saturating_sub(base), base))
     })??;
@@ -106,6 +109,9 @@ fn main() -> io::Result<()> {
         per_green * 100_000.0 / 1024.0
     );
     println!("async task: {task_kib} KiB for {n} = {per_task:.2} KiB each");
-    println!("ratio green / task: {:.1}", per_green / per_task.max(f64::MIN_POSITIVE));
+    println!(
+        "ratio green / task: {:.1}",
+        per_green / per_task.max(f64::MIN_POSITIVE)
+    );
     Ok(())
 }

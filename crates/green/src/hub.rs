@@ -115,16 +115,22 @@ pub(crate) struct Control {
 /// The hub's side that other threads (and wakers) reach: the remote ready queue.
 pub(crate) struct Remote {
     queue: Mutex<Vec<(usize, u64)>>,
+    /// Something was pushed since the hub last drained `queue`.
     pending: AtomicBool,
+    /// The hub's future was woken since it last went idle: later pushes need not wake it
+    /// again. Cleared by the hub just before its last look at `queue` (see `HubCore::run`).
+    hub_woken: AtomicBool,
     hub_waker: Mutex<Option<Waker>>,
 }
 
 impl Remote {
     fn push(&self, key: usize, generation: u64) {
         crate::lock(&self.queue).push((key, generation));
-        self.pending.store(true, Ordering::Release);
-        if let Some(w) = crate::lock(&self.hub_waker).as_ref() {
-            w.wake_by_ref();
+        self.pending.store(true, Ordering::SeqCst);
+        if !self.hub_woken.swap(true, Ordering::SeqCst) {
+            if let Some(w) = crate::lock(&self.hub_waker).as_ref() {
+                w.wake_by_ref();
+            }
         }
     }
 }
@@ -153,6 +159,8 @@ impl Wake for GreenWake {
 /// future is polled.
 pub(crate) struct HubCore {
     ready: RefCell<VecDeque<Rc<Green>>>,
+    /// The remote queue's contents, swapped out under its lock (both keep their capacity).
+    drained: RefCell<Vec<(usize, u64)>>,
     greens: RefCell<Slab<Rc<Green>>>,
     remote: Arc<Remote>,
     stack_size: usize,
@@ -226,10 +234,12 @@ impl HubCore {
     fn new(stack_size: usize) -> Self {
         Self {
             ready: RefCell::new(VecDeque::new()),
+            drained: RefCell::new(Vec::new()),
             greens: RefCell::new(Slab::new()),
             remote: Arc::new(Remote {
                 queue: Mutex::new(Vec::new()),
                 pending: AtomicBool::new(false),
+                hub_woken: AtomicBool::new(false),
                 hub_waker: Mutex::new(None),
             }),
             stack_size,
@@ -347,11 +357,12 @@ impl HubCore {
     }
 
     fn drain_remote(&self) {
-        if !self.remote.pending.swap(false, Ordering::AcqRel) {
+        if !self.remote.pending.swap(false, Ordering::SeqCst) {
             return;
         }
-        let woken = std::mem::take(&mut *crate::lock(&self.remote.queue));
-        for (key, generation) in woken {
+        let mut woken = self.drained.borrow_mut();
+        std::mem::swap(&mut *crate::lock(&self.remote.queue), &mut *woken);
+        for (key, generation) in woken.drain(..) {
             if let Some(g) = self.lookup(key, generation) {
                 self.enqueue(g, false);
             }
@@ -371,6 +382,9 @@ impl HubCore {
         loop {
             let next = self.ready.borrow_mut().pop_front();
             let Some(green) = next else {
+                // Going idle: from here on a push must wake the hub's future again (step 4).
+                // Cleared before the last look at the queue, so no push falls in between.
+                self.remote.hub_woken.store(false, Ordering::SeqCst);
                 self.drain_remote();
                 if self.ready.borrow().is_empty() {
                     return;
