@@ -65,7 +65,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use slab::Slab;
 
 use crate::handle::{GreenError, GreenHandle, JoinInner};
-use crate::stack::{GuardedStack, Running, DEFAULT_STACK_SIZE};
+use crate::stack::{ColoredStack, GuardedStack, Running, DEFAULT_STACK_SIZE};
 
 /// How many green threads a hub resumes in one poll before it lets the runtime poll its
 /// driver (step 2 of the protocol).
@@ -75,7 +75,7 @@ pub const BUDGET: usize = 256;
 /// green thread touched, so the pool is small.
 pub const STACK_POOL: usize = 64;
 
-type GreenCo = Coroutine<(), (), (), DefaultStack>;
+type GreenCo = Coroutine<(), (), (), ColoredStack>;
 
 /// One green thread, owned by its hub's slab.
 pub(crate) struct Green {
@@ -273,6 +273,7 @@ impl HubCore {
         let range = GuardedStack::range_of(&stack);
         let generation = self.next_generation.get();
         self.next_generation.set(generation + 1);
+        let stack = ColoredStack::new(stack, generation as usize);
         let mut greens = self.greens.borrow_mut();
         let entry = greens.vacant_entry();
         let key = entry.key();
@@ -432,7 +433,7 @@ impl HubCore {
 
     fn retire(&self, green: &Green, coroutine: GreenCo) {
         self.greens.borrow_mut().remove(green.key);
-        let stack = coroutine.into_stack();
+        let stack = coroutine.into_stack().inner;
         let mut pool = self.pool.borrow_mut();
         if green.pooled && pool.len() < STACK_POOL {
             pool.push(stack);
