@@ -6,6 +6,8 @@
 //! - [`runtime`]: tasks, schedulers, timers and async sockets, with the most used items
 //!   lifted to the top level ([`run`], [`spawn`], [`net`], [`time`], [`task`], …);
 //! - [`sync`]: locks, events, channels and queues for threads and tasks;
+//! - [`generator`] and [`green`]: stackful coroutines, Python's generators and
+//!   greenlet/gevent (the table below, and the crate's docs);
 //! - the attribute macros [`main`](macro@main) and [`test`](macro@test).
 //!
 //! # Example: an echo server and its client
@@ -100,11 +102,24 @@
 //! | `loop.add_signal_handler(SIGINT)` | [`signal::ctrl_c`] |
 //! | a server's Ctrl-C: stop accepting, drain, exit | [`shutdown::Shutdown`] |
 //! | `asyncio.Queue`, `Lock`, `Event` | [`sync`] |
+//! | generator `send`/`next`/`throw`/`close`, `yield from`, `getgeneratorstate` | [`generator::Generator`], [`generator::Co::yield_from`] |
+//! | greenlet `switch` | [`green::spawn`], [`green::switch`] |
+//! | gevent `spawn`/`joinall`/`sleep`/`kill` | [`green::spawn`], [`green::joinall`], [`green::sleep`], [`green::GreenHandle::kill`] |
+//! | gevent's monkey-patched sockets | [`green::net`] (`std::io::Read`/`Write` that park only the green thread) |
+//! | the gevent hub | [`green::run`], [`green::Hub`] (one per OS thread, on the runtime's driver) |
+//!
+//! The generator and green-thread demos of the tutorials are the examples `generators`,
+//! `greenlets`, `crawler_generators` (callbacks → generators → green threads, beside
+//! `crawler_callbacks` and `crawler`) and `green_echo`.
 #![forbid(unsafe_code)]
 
 pub use c10k_runtime as runtime;
 pub use c10k_selector as selector;
 pub use c10k_sync as sync;
+
+/// Green threads, gevent-style (the crate `c10k-green`): see its docs for the protocol.
+pub use c10k_green as green;
+pub use c10k_green::generator;
 
 #[doc(inline)]
 pub use c10k_macros::{main, test};

@@ -156,3 +156,49 @@ fn callback_crawler_reports_refused_connections() -> io::Result<()> {
     }
     Ok(())
 }
+
+#[allow(dead_code)]
+#[path = "../examples/crawler_generators.rs"]
+mod crawler_generators;
+
+#[test]
+fn generator_and_green_crawlers_fetch_every_page() -> io::Result<()> {
+    let ev = c10k::event_loop::EventLoop::new()?;
+    let (listener, addr) = ev.run_until_complete(async {
+        let l = TcpListener::bind("127.0.0.1:0").await?;
+        let a = l.local_addr()?;
+        Ok::<_, io::Error>((l, a))
+    })?;
+    let paths: Vec<String> = (0..12).map(|i| format!("/goods/{i}/")).collect();
+    let server = ev.runtime().spawn(http_server(listener, paths.len()));
+    let results = crawler_generators::crawl_with_generators(&ev, addr, &paths)?;
+    for (path, r) in paths.iter().zip(results) {
+        let body = r.map_err(io::Error::other)?;
+        assert!(body == body_for(path), "{path}: body differs");
+    }
+    ev.run_until_complete(server).map_err(io::Error::other)??;
+
+    // The green-thread crawler against a server on its own thread and runtime.
+    let rt = c10k::Runtime::builder().current_thread().build()?;
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    let n = paths.len();
+    let server = std::thread::spawn(move || rt.block_on(http_server(listener, n)));
+    let results = crawler_generators::crawl_with_green_threads(addr, &paths)?;
+    for (path, r) in paths.iter().zip(results) {
+        let body = r.map_err(io::Error::other)?;
+        assert!(body == body_for(path), "{path}: body differs");
+    }
+    server
+        .join()
+        .map_err(|_| io::Error::other("server panicked"))?
+}
+
+#[test]
+fn generator_crawler_reports_refused_connections() -> io::Result<()> {
+    let ev = c10k::event_loop::EventLoop::new()?;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?; // closed again
+    let results = crawler_generators::crawl_with_generators(&ev, addr, &["/a".to_owned()])?;
+    assert!(results[0].as_ref().unwrap_err().starts_with("connect:"));
+    Ok(())
+}

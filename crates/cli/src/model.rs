@@ -38,11 +38,13 @@ pub(crate) enum IoModel {
     Sigio,
     /// The c10k runtime on io_uring (completion IO).
     Uring,
+    /// Green threads (stackful coroutines) on a hub over the runtime's driver.
+    Green,
 }
 
 impl IoModel {
     /// Every model, in the order of the tutorials (and of the lab's table).
-    pub(crate) const ALL: [IoModel; 8] = [
+    pub(crate) const ALL: [IoModel; 9] = [
         IoModel::Threads,
         IoModel::Nonblocking,
         IoModel::Select,
@@ -51,6 +53,7 @@ impl IoModel {
         IoModel::Reactor,
         IoModel::Sigio,
         IoModel::Uring,
+        IoModel::Green,
     ];
 
     /// The model's name, as `FromStr` accepts it and every output prints it.
@@ -64,6 +67,7 @@ impl IoModel {
             IoModel::Reactor => "reactor",
             IoModel::Sigio => "sigio",
             IoModel::Uring => "uring",
+            IoModel::Green => "green",
         }
     }
 
@@ -80,6 +84,9 @@ impl IoModel {
             IoModel::Reactor => "a hand-written callback loop on the selector (--backend)",
             IoModel::Sigio => "signal-driven IO: F_SETSIG real-time signals read from a signalfd",
             IoModel::Uring => "the c10k runtime on io_uring (completion IO)",
+            IoModel::Green => {
+                "a green thread per connection, blocking style, on the runtime's driver"
+            }
         }
     }
 
@@ -95,7 +102,11 @@ impl IoModel {
     pub(crate) fn runtime_backend(self) -> Option<Backend> {
         match self {
             // Not runtime models, whatever backends the runtime grows.
-            IoModel::Threads | IoModel::Nonblocking | IoModel::Reactor | IoModel::Sigio => None,
+            IoModel::Threads
+            | IoModel::Nonblocking
+            | IoModel::Reactor
+            | IoModel::Sigio
+            | IoModel::Green => None,
             IoModel::Select | IoModel::Poll | IoModel::Epoll | IoModel::Uring => {
                 self.name().parse().ok()
             }

@@ -73,6 +73,7 @@ fn help_explains_the_models() -> io::Result<()> {
         "reactor",
         "sigio",
         "uring",
+        "green",
         "--upper",
     ] {
         assert!(out.stdout.contains(word), "--help lacks {word}");
@@ -82,7 +83,7 @@ fn help_explains_the_models() -> io::Result<()> {
 
 #[test]
 fn several_loops_share_one_port() -> io::Result<()> {
-    for model in ["epoll", "poll", "sigio", "nonblocking"] {
+    for model in ["epoll", "poll", "sigio", "nonblocking", "green"] {
         let server = EchoServer::start(model, &["--threads", "3"])?;
         for i in 0..12 {
             let mut stream = server.connect()?;

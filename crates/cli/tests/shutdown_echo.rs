@@ -19,7 +19,7 @@ use std::process::Child;
 use util::{EchoServer, LIMIT};
 
 /// Every echo model.
-const ECHO_MODELS: [&str; 7] = [
+const ECHO_MODELS: [&str; 8] = [
     "threads",
     "nonblocking",
     "select",
@@ -27,6 +27,7 @@ const ECHO_MODELS: [&str; 7] = [
     "epoll",
     "reactor",
     "sigio",
+    "green",
 ];
 
 fn sigint(child: &Child) -> io::Result<()> {

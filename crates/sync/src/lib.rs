@@ -104,6 +104,7 @@ pub mod condvar;
 pub mod event;
 pub mod mutex;
 pub mod notify;
+pub mod park;
 pub mod queue;
 pub mod reentrant;
 pub mod rwlock;

@@ -19,7 +19,16 @@ pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Or
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 #[cfg(not(loom))]
-pub(crate) use std::thread::{current, park, Thread};
+pub(crate) use std::thread::{current, Thread};
+
+/// Parks the current thread, or the coroutine running on it if a parking hook runs it
+/// (`park.rs`).
+#[cfg(not(loom))]
+pub(crate) fn park() {
+    if !crate::park::hooked_park(None) {
+        std::thread::park();
+    }
+}
 
 /// `std::cell::UnsafeCell` with loom's closure API (`with`, `with_mut`), so that the lock-free
 /// stores (`ring.rs`, `list.rs`) read the same under both configurations and loom can track
@@ -81,7 +90,9 @@ pub(crate) fn yield_now() {
 /// Parks the current thread for at most `dur` (loom: without a deadline).
 #[cfg(not(loom))]
 pub(crate) fn park_timeout(dur: std::time::Duration) {
-    std::thread::park_timeout(dur);
+    if !crate::park::hooked_park(Some(dur)) {
+        std::thread::park_timeout(dur);
+    }
 }
 
 /// Parks the current thread for at most `dur` (loom: without a deadline).

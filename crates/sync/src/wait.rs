@@ -44,6 +44,11 @@ pub(crate) enum Wakeup {
 impl Wakeup {
     /// The wake-up of the calling thread.
     pub(crate) fn thread() -> Wakeup {
+        // A coroutine scheduler's parking hook, if it runs the caller (`park.rs`).
+        #[cfg(not(loom))]
+        if let Some(waker) = crate::park::hooked_waker() {
+            return Wakeup::Task(waker);
+        }
         Wakeup::Thread(loom::current())
     }
 

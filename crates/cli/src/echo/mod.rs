@@ -11,6 +11,7 @@
 //! | `select`, `poll`, `epoll`, `uring` | `runtime.rs` | the c10k runtime on that backend (io_uring: completions), a task per connection |
 //! | `reactor` | `selector_loop.rs` | callbacks on `c10k::selector` (`--backend`), one loop per thread |
 //! | `sigio` | `sigio.rs` | real-time signals queued per ready socket, read from a signalfd |
+//! | `green` | `green.rs` | a green thread per connection (blocking style), one hub per thread on the runtime's epoll driver |
 //!
 //! Shutdown (Ctrl-C): every model stops accepting, finishes the writes in flight (at most
 //! `--grace` seconds), and returns; a second Ctrl-C exits with 130 at once. The runtime
@@ -20,6 +21,7 @@
 //! `--idle-timeout`: every model closes a connection silent for that long (`idle.rs`).
 
 mod conn;
+mod green;
 mod idle;
 mod nonblocking;
 mod runtime;
@@ -129,6 +131,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             selector_loop::serve(listeners, options, backend, shutdown)
         }
         IoModel::Sigio => sigio::serve(listeners, options, shutdown),
+        IoModel::Green => green::serve(listeners, options, shutdown),
         IoModel::Select | IoModel::Poll | IoModel::Epoll | IoModel::Uring => {
             Err(anyhow::anyhow!("the runtime has no {model} backend"))
         }

@@ -243,7 +243,15 @@ pub fn stream_through(stream: &TcpStream, data: Vec<u8>) -> io::Result<Vec<u8>> 
 }
 
 /// The models that every machine runs (no async runtime, or a readiness backend).
-pub const MODELS: [&str; 6] = ["threads", "nonblocking", "select", "poll", "epoll", "sigio"];
+pub const MODELS: [&str; 7] = [
+    "threads",
+    "nonblocking",
+    "select",
+    "poll",
+    "epoll",
+    "sigio",
+    "green",
+];
 
 /// Every model the echo tests run here: [`MODELS`], and `uring` where the kernel allows
 /// io_uring (otherwise skipped, saying why on stderr once per call).

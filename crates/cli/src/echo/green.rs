@@ -1,0 +1,163 @@
+//! The `green` model: a green thread per connection, written in blocking style.
+//!
+//! The connection code has the shape of the `threads` model (`threads.rs`): `read` into a
+//! buffer on the stack, `write_all` the answer, a write timeout for a peer that never reads.
+//! But each connection is a green thread
+//! (`c10k::green`, a stackful coroutine with a 64 KiB guard-paged stack committed as touched),
+//! and every blocking call parks only the green thread: the hub runs the others and waits in
+//! the runtime's epoll driver, as gevent's monkey-patched sockets do.
+//!
+//! - `--threads N`: N OS threads, each with its own hub and its own `SO_REUSEPORT` listener
+//!   (a green thread never migrates between OS threads, so one hub cannot use more than one
+//!   core).
+//! - Memory per idle connection: the pages of its stack it touched (its frames and the
+//!   [`BUFFER`]-byte buffer), its socket and its bookkeeping. The stacks are also the cost of
+//!   this model in CPU: every green thread resumed touches its own stack pages, so at 1000
+//!   connections the caches hold less of what is hot (BENCHMARKS.md, "Green threads").
+//! - `--idle-timeout`: not a read timeout (that would arm a timer for every read) but the
+//!   runtime models' idle table (`idle.rs`): a read that returned bytes marks the connection
+//!   active, a green thread sweeps every quarter of the timeout and shuts a quiet socket
+//!   down, and its green thread then reads the end of stream and ends.
+//! - Running out of descriptors: the runtime's listener pauses its accepts and retries.
+//! - Shutdown (Ctrl-C), as in the `threads` model: the acceptor stops accepting and waits until
+//!   no connection has work in flight (at most the grace period); a connection finishing an
+//!   echo after the request shuts its write side down and ends; the connections parked in a
+//!   read hold nothing in flight and are unwound when the hub ends (their sockets close with
+//!   nothing unread: a FIN).
+
+use std::io::{self, Read, Write};
+use std::net::TcpListener;
+use std::pin::pin;
+use std::time::Duration;
+
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use c10k::green::{self, net::TcpStream, Hub};
+use c10k::runtime::driver::Backend;
+use c10k::shutdown::Shutdown;
+use futures_util::future::{select, Either};
+
+use super::idle::{IdleTable, Registered};
+use super::Options;
+
+/// Stack size of a connection's green thread: address space, committed as used.
+const STACK: usize = 64 * 1024;
+
+/// The read buffer, on the green thread's stack: small, so that an idle connection's stack
+/// stays near one touched page (tokio's reference server reads into 1 KiB too).
+const BUFFER: usize = 1024;
+
+/// A write that makes no progress for this long drops the connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) fn serve(
+    listeners: Vec<TcpListener>,
+    options: Options,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let backend: Backend = c10k::selector::Backend::best()
+        .name()
+        .parse()
+        .unwrap_or(Backend::Poll);
+    super::run_loops("green", listeners, move |listener| {
+        let shutdown = shutdown.clone();
+        let hub = Hub::builder().backend(backend).stack_size(STACK);
+        green::run_with(hub, move || accept_loop(listener, options, &shutdown))??;
+        Ok(())
+    })
+}
+
+/// The hub's main green thread: accepts until shutdown, then waits for the drain.
+fn accept_loop(listener: TcpListener, options: Options, shutdown: &Shutdown) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = green::net::TcpListener::from_std(listener)?;
+    let idle = options.idle.map(|timeout| {
+        let table = Arc::new(IdleTable::default());
+        let swept = Arc::clone(&table);
+        // Unwound by the hub when the acceptor returns.
+        green::spawn(move || loop {
+            green::sleep(super::idle::period(timeout));
+            swept.sweep();
+        });
+        table
+    });
+    loop {
+        let accepted = green::block_on(async {
+            match select(
+                pin!(listener.as_async().accept()),
+                pin!(shutdown.requested()),
+            )
+            .await
+            {
+                Either::Left((r, _)) => Some(r),
+                Either::Right(((), _)) => None,
+            }
+        });
+        let stream = match accepted {
+            None => break,
+            Some(Ok((stream, _peer))) => c10k::green::net::TcpStream::from_async(stream),
+            Some(Err(e)) => {
+                eprintln!("c10k: accept: {}", crate::errors::short(&e));
+                continue;
+            }
+        };
+        let shutdown = shutdown.clone();
+        let registered = idle.as_ref().map(|t| t.register(stream.as_raw_fd()));
+        let spawned = green::Builder::new().spawn(move || {
+            if let Err(e) = connection(stream, options, &shutdown, registered) {
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::TimedOut
+                ) {
+                    eprintln!("c10k: connection: {}", crate::errors::short(&e));
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            eprintln!(
+                "c10k: cannot start a green thread: {}",
+                crate::errors::short(&e)
+            );
+        }
+    }
+    drop(listener);
+    green::block_on(shutdown.drained());
+    Ok(())
+}
+
+/// One connection, blocking style (module docs).
+fn connection(
+    mut stream: TcpStream,
+    options: Options,
+    shutdown: &Shutdown,
+    idle: Option<Registered>,
+) -> io::Result<()> {
+    // Declared after `stream`, so dropped before it: the idle table's invariant (an entry
+    // leaves before its socket closes).
+    let idle = idle;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let mut buf = [0u8; BUFFER];
+    loop {
+        if shutdown.is_requested() {
+            return stream.shutdown(std::net::Shutdown::Write);
+        }
+        let n = match stream.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(r) = &idle {
+            r.touch();
+        }
+        // From a read that returned bytes until their echo is written: in flight.
+        let _work = shutdown.in_flight();
+        if options.upper {
+            buf[..n].make_ascii_uppercase();
+        }
+        stream.write_all(&buf[..n])?;
+    }
+}

@@ -1,0 +1,871 @@
+//! The hub: one scheduler of green threads per OS thread, running on the runtime's driver.
+//!
+//! # Design
+//!
+//! A hub is a future ([`Hub`]'s [`enter`](Hub::enter), or [`run`] which builds a
+//! current-thread runtime and blocks on it). Polling it runs the hub's ready green threads,
+//! one after the other, each until it parks; it returns `Pending` when none is ready, and the
+//! runtime then waits in its driver (epoll, poll, select or io_uring) like for any task. Green
+//! threads wait on IO, timers and `c10k-sync` primitives with the runtime's own futures:
+//! [`block_on`] polls a future with the green thread's [`Waker`] and, while it is pending,
+//! switches back to the hub. When the driver reports readiness (or a completion) the waker
+//! puts the green thread back on the hub's ready queue and wakes the hub's future.
+//!
+//! # A green thread never migrates
+//!
+//! The hub future is `!Send` (it owns `Rc`s and the coroutines, which are `!Send`), so the
+//! compiler keeps it on the thread that created it: it can be `block_on`ed or run by a
+//! `LocalSet`, never spawned on a work-stealing scheduler. Every resume also checks it runs on
+//! the hub's thread (a thread-local address comparison) and panics otherwise. This is what
+//! keeps thread-locals sound: code on a green thread may hold a reference into a
+//! thread-local (the standard library's `thread::current()`, a `RefCell` in a
+//! `thread_local!`, a lock guard that must be released by the thread that took it) across a
+//! blocking call; if the green thread woke up on another OS thread, that reference would point
+//! into the wrong thread's storage. Runtimes whose coroutines migrate (`may`) are unsound
+//! for that reason; gevent's model, one hub per thread, is the one kept here. To use more
+//! cores, run one hub per thread (`echo --model green --threads N` does, with `SO_REUSEPORT`).
+//!
+//! # Scheduling protocol
+//!
+//! 1. `spawn` creates the coroutine (its stack from the hub's pool of finished ones, or a new
+//!    guard-paged mapping) and queues it at the back of the ready queue. Nothing runs yet.
+//! 2. A poll of the hub drains the remote queue (wake-ups from wakers), then resumes ready
+//!    green threads front to back, at most [`BUDGET`] per poll; past the budget it wakes
+//!    itself and returns `Pending`, so that the runtime polls its driver and other tasks
+//!    between rounds (a green thread that yields in a loop cannot starve IO).
+//! 3. A green thread gives the CPU back by yielding ([`sleep`] of zero, [`yield_now`]: back of
+//!    the queue), parking ([`block_on`] on a pending future: off the queue until its waker
+//!    fires) or switching ([`switch`]: the target goes to the front, the caller parks until
+//!    something switches back to it).
+//! 4. A waker marks its green thread notified (once) and pushes `(key, generation)` to the
+//!    hub's remote queue under a mutex, then wakes the hub's future; a key whose generation
+//!    changed (the green thread finished and the slot was reused) is ignored.
+//! 5. Finishing: the result goes to the [`GreenHandle`], the slot is freed, the stack returns
+//!    to the pool. Killing (see [`GreenHandle::kill`]) is a flag plus a wake-up: the hub, on
+//!    its next turn, unwinds the green thread's stack instead of resuming it.
+//! 6. When the hub future is dropped (after [`run`]'s main function returned), every green
+//!    thread still alive is unwound, so that all their destructors run on this thread.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use slab::Slab;
+
+use crate::handle::{GreenError, GreenHandle, JoinInner};
+use crate::stack::{ColoredStack, GuardedStack, Running, DEFAULT_STACK_SIZE};
+
+/// How many green threads a hub resumes in one poll before it lets the runtime poll its
+/// driver (step 2 of the protocol).
+pub const BUDGET: usize = 256;
+
+/// How many finished stacks a hub keeps for reuse. A reused stack keeps the pages its last
+/// green thread touched, so the pool is small.
+pub const STACK_POOL: usize = 64;
+
+type GreenCo = Coroutine<(), (), (), ColoredStack>;
+
+/// One green thread, owned by its hub's slab.
+pub(crate) struct Green {
+    key: usize,
+    generation: u64,
+    /// The coroutine; `None` once it finished. Borrowed mutably only by the hub, while it
+    /// resumes or unwinds it (never while the green thread runs something else).
+    co: RefCell<Option<GreenCo>>,
+    range: [usize; 3],
+    /// Its stack has the hub's default size, so it goes back to the pool when it finishes.
+    pooled: bool,
+    /// The green thread's `Yielder`, on its own stack; set by the coroutine's first lines.
+    yielder: Cell<*const Yielder<(), ()>>,
+    waker: Waker,
+    wake: Arc<GreenWake>,
+    /// On the local ready queue (avoids queueing twice).
+    queued: Cell<bool>,
+    /// Parked in [`switch`] until another green thread switches to it.
+    awaiting_switch: Cell<bool>,
+    /// The hub is unwinding this green thread: its panic catcher must let the unwind pass.
+    unwinding: Cell<bool>,
+    /// Completes the handle with `Killed` if the green thread is unwound or dropped unrun.
+    kill: Box<dyn Fn()>,
+    control: Arc<Control>,
+}
+
+/// What a [`GreenHandle`] and a green thread share besides the result: the kill request.
+pub(crate) struct Control {
+    pub(crate) kill: AtomicBool,
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) key: usize,
+    pub(crate) generation: u64,
+    pub(crate) hub: Arc<Remote>,
+    pub(crate) waker: Waker,
+}
+
+/// The hub's side that other threads (and wakers) reach: the remote ready queue.
+pub(crate) struct Remote {
+    queue: Mutex<Vec<(usize, u64)>>,
+    /// Something was pushed since the hub last drained `queue`.
+    pending: AtomicBool,
+    /// The hub's future was woken since it last went idle: later pushes need not wake it
+    /// again. Cleared by the hub just before its last look at `queue` (see `HubCore::run`).
+    hub_woken: AtomicBool,
+    hub_waker: Mutex<Option<Waker>>,
+}
+
+impl Remote {
+    fn push(&self, key: usize, generation: u64) {
+        crate::lock(&self.queue).push((key, generation));
+        self.pending.store(true, Ordering::SeqCst);
+        if !self.hub_woken.swap(true, Ordering::SeqCst) {
+            if let Some(w) = crate::lock(&self.hub_waker).as_ref() {
+                w.wake_by_ref();
+            }
+        }
+    }
+}
+
+/// A green thread's waker (step 4 of the protocol).
+pub(crate) struct GreenWake {
+    key: usize,
+    generation: u64,
+    notified: AtomicBool,
+    remote: Arc<Remote>,
+}
+
+impl Wake for GreenWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            self.remote.push(self.key, self.generation);
+        }
+    }
+}
+
+/// The per-thread scheduler state; reached through the `HUB` thread-local while the hub's
+/// future is polled.
+pub(crate) struct HubCore {
+    ready: RefCell<VecDeque<Rc<Green>>>,
+    /// The remote queue's contents, swapped out under its lock (both keep their capacity).
+    drained: RefCell<Vec<(usize, u64)>>,
+    greens: RefCell<Slab<Rc<Green>>>,
+    remote: Arc<Remote>,
+    stack_size: usize,
+    pool: RefCell<Vec<DefaultStack>>,
+    next_generation: Cell<u64>,
+    /// The address of a thread-local of the thread the hub belongs to (its identity).
+    thread_mark: usize,
+}
+
+thread_local! {
+    static HUB: Cell<*const HubCore> = const { Cell::new(std::ptr::null()) };
+    static GREEN: Cell<*const Green> = const { Cell::new(std::ptr::null()) };
+    static THREAD_MARK: u8 = const { 0 };
+}
+
+fn thread_mark() -> usize {
+    THREAD_MARK.with(|m| m as *const u8 as usize)
+}
+
+/// Sets `cell` to `value` until dropped, then restores what it held.
+struct Scoped<T: Copy + 'static> {
+    key: &'static std::thread::LocalKey<Cell<T>>,
+    previous: T,
+}
+
+impl<T: Copy + 'static> Scoped<T> {
+    fn set(key: &'static std::thread::LocalKey<Cell<T>>, value: T) -> Self {
+        let previous = key.with(|c| c.replace(value));
+        Self { key, previous }
+    }
+}
+
+impl<T: Copy + 'static> Drop for Scoped<T> {
+    fn drop(&mut self) {
+        self.key.with(|c| c.set(self.previous));
+    }
+}
+
+/// Runs `f` with the hub running on this thread, if any.
+fn with_hub<R>(f: impl FnOnce(Option<&HubCore>) -> R) -> R {
+    let hub = HUB.with(Cell::get);
+    // SAFETY: `HUB` is non-null only inside `HubFuture::poll`/`drop` (a `Scoped` guard resets
+    // it), during which the `HubCore` it points to is alive (the future owns it through an
+    // `Rc`) and only ever used through shared references.
+    f(unsafe { hub.as_ref() })
+}
+
+/// Runs `f` with the green thread running on this thread, if any.
+fn with_green<R>(f: impl FnOnce(Option<&Green>) -> R) -> R {
+    let green = GREEN.with(Cell::get);
+    // SAFETY: `GREEN` is non-null only while the hub resumes or unwinds that green thread
+    // (`HubCore::resume` sets it with a `Scoped` guard); the hub holds an `Rc<Green>` for
+    // that whole time, so the pointee is alive.
+    f(unsafe { green.as_ref() })
+}
+
+/// Whether the caller runs on a green thread.
+pub fn in_green_thread() -> bool {
+    GREEN.with(|g| !g.get().is_null())
+}
+
+/// Suspends the running green thread back to its hub (it is resumed when queued again).
+fn suspend(green: &Green) {
+    let yielder = green.yielder.get();
+    // SAFETY: the yielder lives on the green thread's own stack for as long as its body runs,
+    // and we are on that stack now (the caller is the running green thread).
+    unsafe { (*yielder).suspend(()) };
+}
+
+impl HubCore {
+    fn new(stack_size: usize) -> Self {
+        Self {
+            ready: RefCell::new(VecDeque::new()),
+            drained: RefCell::new(Vec::new()),
+            greens: RefCell::new(Slab::new()),
+            remote: Arc::new(Remote {
+                queue: Mutex::new(Vec::new()),
+                pending: AtomicBool::new(false),
+                hub_woken: AtomicBool::new(false),
+                hub_waker: Mutex::new(None),
+            }),
+            stack_size,
+            pool: RefCell::new(Vec::new()),
+            next_generation: Cell::new(0),
+            thread_mark: thread_mark(),
+        }
+    }
+
+    fn take_stack(&self, size: usize) -> io::Result<DefaultStack> {
+        if size == self.stack_size {
+            if let Some(s) = self.pool.borrow_mut().pop() {
+                return Ok(s);
+            }
+        }
+        Ok(GuardedStack::new(size)?.stack)
+    }
+
+    fn spawn<T, F>(
+        &self,
+        name: Option<Arc<str>>,
+        stack_size: Option<usize>,
+        f: F,
+    ) -> io::Result<GreenHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let size = stack_size.unwrap_or(self.stack_size);
+        let stack = self.take_stack(size)?;
+        let range = GuardedStack::range_of(&stack);
+        let generation = self.next_generation.get();
+        self.next_generation.set(generation + 1);
+        let stack = ColoredStack::new(stack, generation as usize);
+        let mut greens = self.greens.borrow_mut();
+        let entry = greens.vacant_entry();
+        let key = entry.key();
+        let wake = Arc::new(GreenWake {
+            key,
+            generation,
+            notified: AtomicBool::new(false),
+            remote: Arc::clone(&self.remote),
+        });
+        let waker = Waker::from(Arc::clone(&wake));
+        let control = Arc::new(Control {
+            kill: AtomicBool::new(false),
+            name,
+            key,
+            generation,
+            hub: Arc::clone(&self.remote),
+            waker: waker.clone(),
+        });
+        let join = Arc::new(JoinInner::new(Arc::clone(&control)));
+        let body_join = Arc::clone(&join);
+        let co = Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
+            with_green(|g| {
+                let g = g.expect("a green thread starts with GREEN set");
+                g.yielder.set(yielder);
+            });
+            match panic::catch_unwind(AssertUnwindSafe(f)) {
+                Ok(v) => body_join.complete(Ok(v)),
+                Err(payload) => {
+                    if with_green(|g| g.is_some_and(|g| g.unwinding.get())) {
+                        // The hub is unwinding us (kill or shutdown): let it through.
+                        panic::resume_unwind(payload);
+                    }
+                    body_join.complete(Err(GreenError::Panicked(payload)));
+                }
+            }
+        });
+        let kill_join = Arc::clone(&join);
+        let green = Rc::new(Green {
+            key,
+            generation,
+            co: RefCell::new(Some(co)),
+            range,
+            pooled: size == self.stack_size,
+            yielder: Cell::new(std::ptr::null()),
+            waker,
+            wake,
+            queued: Cell::new(false),
+            awaiting_switch: Cell::new(false),
+            unwinding: Cell::new(false),
+            kill: Box::new(move || kill_join.complete(Err(GreenError::Killed))),
+            control,
+        });
+        entry.insert(Rc::clone(&green));
+        drop(greens);
+        self.enqueue(green, false);
+        Ok(GreenHandle::new(join))
+    }
+
+    fn enqueue(&self, green: Rc<Green>, front: bool) {
+        if !green.queued.replace(true) {
+            let mut ready = self.ready.borrow_mut();
+            if front {
+                ready.push_front(green);
+            } else {
+                ready.push_back(green);
+            }
+        } else if front {
+            let mut ready = self.ready.borrow_mut();
+            if let Some(i) = ready.iter().position(|g| Rc::ptr_eq(g, &green)) {
+                let g = ready.remove(i).expect("position is in range");
+                ready.push_front(g);
+            }
+        }
+    }
+
+    fn lookup(&self, key: usize, generation: u64) -> Option<Rc<Green>> {
+        self.greens
+            .borrow()
+            .get(key)
+            .filter(|g| g.generation == generation)
+            .cloned()
+    }
+
+    fn drain_remote(&self) {
+        if !self.remote.pending.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let mut woken = self.drained.borrow_mut();
+        std::mem::swap(&mut *crate::lock(&self.remote.queue), &mut *woken);
+        for (key, generation) in woken.drain(..) {
+            if let Some(g) = self.lookup(key, generation) {
+                self.enqueue(g, false);
+            }
+        }
+    }
+
+    /// Step 2 of the protocol: runs ready green threads, at most [`BUDGET`] of them.
+    fn run(&self, cx: &mut Context<'_>) {
+        {
+            let mut w = crate::lock(&self.remote.hub_waker);
+            if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *w = Some(cx.waker().clone());
+            }
+        }
+        self.drain_remote();
+        let mut budget = BUDGET;
+        loop {
+            let next = self.ready.borrow_mut().pop_front();
+            let Some(green) = next else {
+                // Going idle: from here on a push must wake the hub's future again (step 4).
+                // Cleared before the last look at the queue, so no push falls in between.
+                self.remote.hub_woken.store(false, Ordering::SeqCst);
+                self.drain_remote();
+                if self.ready.borrow().is_empty() {
+                    return;
+                }
+                continue;
+            };
+            green.queued.set(false);
+            self.resume(&green);
+            budget -= 1;
+            if budget == 0 {
+                cx.waker().wake_by_ref();
+                return;
+            }
+        }
+    }
+
+    /// Resumes (or, if a kill was requested, unwinds) one green thread.
+    fn resume(&self, green: &Rc<Green>) {
+        assert_eq!(
+            thread_mark(),
+            self.thread_mark,
+            "a green thread must never run on another OS thread than its hub's"
+        );
+        let mut co = green.co.borrow_mut();
+        let Some(coroutine) = co.as_mut() else {
+            return; // finished while queued
+        };
+        green.wake.notified.store(false, Ordering::Release);
+        let _green = Scoped::set(&GREEN, Rc::as_ptr(green));
+        let _running = Running::enter(green.range);
+        let finished = if green.control.kill.load(Ordering::Acquire) {
+            green.unwinding.set(true);
+            coroutine.force_unwind();
+            (green.kill)();
+            true
+        } else {
+            matches!(coroutine.resume(()), CoroutineResult::Return(()))
+        };
+        if finished {
+            let coroutine = co.take().expect("checked above");
+            drop(co);
+            self.retire(green, coroutine);
+        }
+    }
+
+    fn retire(&self, green: &Green, coroutine: GreenCo) {
+        self.greens.borrow_mut().remove(green.key);
+        let stack = coroutine.into_stack().inner;
+        let mut pool = self.pool.borrow_mut();
+        if green.pooled && pool.len() < STACK_POOL {
+            pool.push(stack);
+        }
+    }
+
+    /// Step 6: unwinds every green thread still alive.
+    fn shutdown(&self) {
+        loop {
+            let next = self
+                .greens
+                .borrow()
+                .iter()
+                .next()
+                .map(|(_, g)| Rc::clone(g));
+            let Some(green) = next else { break };
+            green.control.kill.store(true, Ordering::Release);
+            self.resume(&green);
+            // A green thread whose coroutine was already gone is only removed here.
+            if self.lookup(green.key, green.generation).is_some() {
+                self.greens.borrow_mut().remove(green.key);
+            }
+        }
+        self.ready.borrow_mut().clear();
+    }
+}
+
+/// The sync parking hook (`c10k_sync::park`): a blocking wait on a green thread parks the
+/// green thread.
+struct GreenParker;
+
+impl c10k_sync::park::Park for GreenParker {
+    fn waker(&self) -> Option<Waker> {
+        with_green(|g| g.map(|g| g.waker.clone()))
+    }
+
+    fn park(&self) -> bool {
+        with_green(|g| g.map(suspend)).is_some()
+    }
+
+    fn park_timeout(&self, timeout: Duration) -> bool {
+        if !in_green_thread() {
+            return false;
+        }
+        // Wait for our waker or the timer, whichever first; one wake-up is enough (the
+        // blocking waits re-check their condition).
+        let mut sleep = pin!(c10k_runtime::time::sleep(timeout));
+        with_green(|g| {
+            let g = g.expect("checked above");
+            let mut cx = Context::from_waker(&g.waker);
+            if sleep.as_mut().poll(&mut cx).is_pending() {
+                suspend(g);
+            }
+        });
+        true
+    }
+}
+
+static PARKER: GreenParker = GreenParker;
+
+/// A hub with its settings; [`enter`](Hub::enter) makes the future that runs it.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_green as green;
+///
+/// let hub = green::Hub::builder().stack_size(64 * 1024);
+/// let total = green::run_with(hub, || {
+///     let a = green::spawn(|| 20);
+///     let b = green::spawn(|| 22);
+///     a.join().unwrap() + b.join().unwrap()
+/// })?;
+/// assert_eq!(total, 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Hub {
+    stack_size: usize,
+    backend: Option<c10k_runtime::driver::Backend>,
+}
+
+impl Hub {
+    /// A hub with the defaults: [`DEFAULT_STACK_SIZE`] stacks, the runtime's best backend.
+    pub fn builder() -> Hub {
+        Hub {
+            stack_size: DEFAULT_STACK_SIZE,
+            backend: None,
+        }
+    }
+
+    /// The stack size of green threads spawned without one (default 256 KiB of address
+    /// space, committed as touched).
+    pub fn stack_size(mut self, bytes: usize) -> Hub {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// The IO backend of the runtime [`run_with`] builds (select, poll, epoll or uring).
+    pub fn backend(mut self, backend: c10k_runtime::driver::Backend) -> Hub {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// A future that runs this hub on the thread that polls it, with `main` as its first
+    /// green thread, and completes with `main`'s return value. Poll it inside a c10k runtime
+    /// (its `block_on`, or a `LocalSet`): green threads use that runtime's driver. Async
+    /// tasks of the same runtime run beside the green threads.
+    ///
+    /// # Panics
+    ///
+    /// When polled inside another hub. A panic of `main` is resumed by the poll.
+    pub fn enter<T, F>(self, main: F) -> HubFuture<T>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let core = Rc::new(HubCore::new(self.stack_size));
+        HubFuture {
+            core,
+            main: Some(Box::new(move |core: &HubCore| {
+                core.spawn(Some("main".into()), None, main)
+            })),
+            handle: None,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+type Start<T> = Box<dyn FnOnce(&HubCore) -> io::Result<GreenHandle<T>>>;
+
+/// The future of a running hub: see [`Hub::enter`]. `!Send`, so it never leaves its thread.
+#[must_use = "a hub does nothing unless polled"]
+pub struct HubFuture<T> {
+    core: Rc<HubCore>,
+    main: Option<Start<T>>,
+    handle: Option<GreenHandle<T>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T> fmt::Debug for HubFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HubFuture")
+            .field("green_threads", &self.core.greens.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Unpin for HubFuture<T> {}
+
+impl<T: 'static> Future for HubFuture<T> {
+    type Output = io::Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        assert!(
+            HUB.with(Cell::get).is_null() || HUB.with(Cell::get) == Rc::as_ptr(&self.core),
+            "a hub cannot run inside another hub"
+        );
+        let core = Rc::clone(&self.core);
+        let _hub = Scoped::set(&HUB, Rc::as_ptr(&core));
+        let previous = c10k_sync::park::set_parker(Some(&PARKER));
+        struct Restore(Option<&'static dyn c10k_sync::park::Park>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                c10k_sync::park::set_parker(self.0);
+            }
+        }
+        let _restore = Restore(previous);
+        if let Some(start) = self.main.take() {
+            self.handle = Some(start(&core)?);
+        }
+        core.run(cx);
+        let handle = self.handle.as_ref().expect("set above");
+        match handle.try_take() {
+            None => Poll::Pending,
+            Some(Ok(v)) => Poll::Ready(Ok(v)),
+            Some(Err(GreenError::Panicked(p))) => panic::resume_unwind(p),
+            Some(Err(GreenError::Killed)) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the hub's main green thread was killed",
+            ))),
+        }
+    }
+}
+
+impl<T> Drop for HubFuture<T> {
+    fn drop(&mut self) {
+        let core = Rc::clone(&self.core);
+        let _hub = Scoped::set(&HUB, Rc::as_ptr(&core));
+        core.shutdown();
+        *crate::lock(&core.remote.hub_waker) = None;
+    }
+}
+
+/// Runs `main` as the first green thread of a new hub on a new current-thread c10k runtime
+/// (the runtime's default backend), and returns its result once it returns. Green threads
+/// still alive then are unwound (their destructors run), as gevent's do when the main
+/// greenlet exits.
+///
+/// # Errors
+///
+/// If the runtime cannot be built (its driver), the first stack cannot be mapped, or `main`
+/// was killed.
+///
+/// # Panics
+///
+/// A panic of `main` propagates.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use c10k_green as green;
+///
+/// let order = green::run(|| {
+///     let a = green::spawn(|| { green::sleep(Duration::from_millis(20)); "slow" });
+///     let b = green::spawn(|| "fast");
+///     let mut order = vec![b.join().unwrap()];
+///     order.push(a.join().unwrap());
+///     order
+/// })?;
+/// assert_eq!(order, ["fast", "slow"]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn run<T, F>(main: F) -> io::Result<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    run_with(Hub::builder(), main)
+}
+
+/// [`run`] with a configured [`Hub`].
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_with<T, F>(hub: Hub, main: F) -> io::Result<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    let mut builder = c10k_runtime::Runtime::builder().current_thread();
+    if let Some(b) = hub.backend {
+        builder = builder.backend(b);
+    }
+    let rt = builder.build()?;
+    rt.block_on(hub.enter(main))
+}
+
+/// Settings for one green thread: name and stack size.
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    name: Option<Arc<str>>,
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with no name and the hub's stack size.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the green thread (shown by [`GreenHandle::name`] and `Debug`).
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Its stack size (default: the hub's).
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Spawns `f` on the current hub (step 1 of the protocol): it is queued and runs when the
+    /// caller next gives the CPU back.
+    ///
+    /// # Errors
+    ///
+    /// If its stack cannot be mapped (address space, or `vm.max_map_count`: two mappings per
+    /// stack).
+    ///
+    /// # Panics
+    ///
+    /// Outside a hub (neither on a green thread nor inside a hub's poll).
+    pub fn spawn<T, F>(self, f: F) -> io::Result<GreenHandle<T>>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        with_hub(|hub| {
+            let hub =
+                hub.expect("green::spawn outside a hub: call it from a green thread (green::run)");
+            hub.spawn(self.name, self.stack_size, f)
+        })
+    }
+}
+
+/// Spawns `f` as a green thread on the current hub (gevent's `spawn`) and returns its handle.
+///
+/// # Panics
+///
+/// Outside a hub, or if its stack cannot be mapped (use [`Builder::spawn`] for the error).
+pub fn spawn<T, F>(f: F) -> GreenHandle<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    Builder::new()
+        .spawn(f)
+        .expect("cannot map a green thread's stack")
+}
+
+/// Runs `future` to completion on the current green thread, parking only the green thread
+/// while it is pending (its hub runs the others, and the runtime's driver wakes it). On a
+/// plain thread, outside any hub, it blocks the thread on the future instead.
+///
+/// # Examples
+///
+/// ```
+/// use c10k_green as green;
+///
+/// let n = green::run(|| green::block_on(async { 6 * 7 }))?;
+/// assert_eq!(n, 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    with_green(|g| match g {
+        Some(g) => {
+            let mut cx = Context::from_waker(&g.waker);
+            loop {
+                if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                    return v;
+                }
+                suspend(g);
+            }
+        }
+        None => block_on_thread(future),
+    })
+}
+
+/// A waker that unparks the calling thread.
+pub(crate) fn thread_waker() -> Waker {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    Waker::from(Arc::new(Unpark(std::thread::current())))
+}
+
+/// Blocks a plain thread on `future` (used off green threads).
+fn block_on_thread<F: Future>(mut future: Pin<&mut F>) -> F::Output {
+    let waker = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+/// Gives the CPU to the other ready green threads and comes back after them (gevent's
+/// `sleep(0)`). Off a green thread it yields the OS thread.
+pub fn yield_now() {
+    with_green(|g| match g {
+        Some(g) => {
+            with_hub(|hub| {
+                let hub = hub.expect("a green thread runs inside its hub");
+                let me = hub
+                    .lookup(g.key, g.generation)
+                    .expect("the running green thread is alive");
+                hub.enqueue(me, false);
+            });
+            suspend(g);
+        }
+        None => std::thread::yield_now(),
+    });
+}
+
+/// Sleeps the current green thread for `duration` on the runtime's timer; zero yields (as
+/// gevent's `sleep(0)`). Off a green thread it sleeps the OS thread.
+pub fn sleep(duration: Duration) {
+    if duration.is_zero() {
+        yield_now();
+    } else if in_green_thread() {
+        block_on(c10k_runtime::time::sleep(duration));
+    } else {
+        std::thread::sleep(duration);
+    }
+}
+
+/// Switches to `target` at once (greenlet's `switch`): `target` runs next, and the caller
+/// stays parked until some green thread switches back to it (or it is killed). A target that
+/// was parked on IO or a timer is woken spuriously and goes back to waiting.
+///
+/// Returns `false`, without switching, if `target` is dead or belongs to another hub.
+///
+/// # Panics
+///
+/// Off a green thread.
+pub fn switch<T>(target: &GreenHandle<T>) -> bool {
+    let control = target.control();
+    with_green(|g| {
+        let g = g.expect("green::switch outside a green thread");
+        let found = with_hub(|hub| {
+            let hub = hub.expect("a green thread runs inside its hub");
+            if !Arc::ptr_eq(&hub.remote, &control.hub) {
+                return false;
+            }
+            match hub.lookup(control.key, control.generation) {
+                Some(t) => {
+                    t.awaiting_switch.set(false);
+                    hub.enqueue(t, true);
+                    true
+                }
+                None => false,
+            }
+        });
+        if found {
+            g.awaiting_switch.set(true);
+            while g.awaiting_switch.get() {
+                suspend(g);
+            }
+        }
+        found
+    })
+}
