@@ -6,7 +6,9 @@
 //! - [`runtime`]: tasks, schedulers, timers and async sockets, with the most used items
 //!   lifted to the top level ([`run`], [`spawn`], [`net`], [`time`], [`task`], …);
 //! - [`sync`]: locks, events, channels and queues for threads and tasks;
-//! - the attribute macros [`main`](macro@main) and [`test`](macro@test).
+//! - the attribute macros [`main`](macro@main) and [`test`](macro@test);
+//! - with the feature `hyper`, [`hyper`](mod@hyper): hyper 1.x's IO traits, executor and
+//!   timer on c10k, so hyper's HTTP/1 and HTTP/2 servers and clients run on c10k.
 //!
 //! # Example: an echo server and its client
 //!
@@ -100,7 +102,8 @@
 //! | `loop.add_signal_handler(SIGINT)` | [`signal::ctrl_c`] |
 //! | a server's Ctrl-C: stop accepting, drain, exit | [`shutdown::Shutdown`] |
 //! | `asyncio.Queue`, `Lock`, `Event` | [`sync`] |
-#![forbid(unsafe_code)]
+// No unsafe code, but for one block of the `hyper` feature's module (argued there).
+#![deny(unsafe_code)]
 
 pub use c10k_runtime as runtime;
 pub use c10k_selector as selector;
@@ -108,6 +111,9 @@ pub use c10k_sync as sync;
 
 #[doc(inline)]
 pub use c10k_macros::{main, test};
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
 
 /// What the expansions of [`main`](macro@main) and [`test`](macro@test) call; not public
 /// API.
