@@ -6,7 +6,7 @@
 //! | `request.rs` | request heads (`httparse`) and their limits: 400, 413, 414, 431, 505 |
 //! | `path.rs` | percent-decoding and resolving a target without escaping the root |
 //! | `handler.rs` | what to answer: `/plaintext`, files, listings, redirects, 404/405; the file-system part runs on the blocking pool |
-//! | `response.rs`, `date.rs`, `mime.rs` | heads, `Date`, `Content-Type` |
+//! | `response.rs`, `mime.rs` | heads (`Date` by `httpdate`), `Content-Type` (by `mime_guess`) |
 //! | `server.rs` | the accept loop and one task per connection |
 //!
 //! Only `GET` and `HEAD` are served; other methods get 405 with `Allow: GET, HEAD`.
@@ -29,7 +29,6 @@
 //! - Request heads, headers and bodies: `request.rs`. Only regular files and directories
 //!   are ever opened: `handler.rs`.
 
-mod date;
 mod handler;
 mod mime;
 mod path;

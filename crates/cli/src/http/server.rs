@@ -57,7 +57,6 @@ use c10k::runtime::race::{select, Either, FutureExt};
 use c10k::runtime::time;
 use c10k::shutdown::Shutdown;
 
-use super::date::http_date;
 use super::handler::{self, Body, Found, Reply, Step};
 use super::request::{self, Parsed, MAX_HEAD};
 use super::response::write_error;
@@ -368,7 +367,7 @@ fn date() -> String {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != secs {
-            *c = (secs, http_date(now));
+            *c = (secs, httpdate::fmt_http_date(now));
         }
         c.1.clone()
     })
