@@ -17,10 +17,17 @@
 //! # Reading into hyper's buffer
 //!
 //! hyper hands [`Read::poll_read`](hyper::rt::Read::poll_read) a cursor over memory that
-//! may be uninitialised, while `futures-io` readers take `&mut [u8]`. [`Io`] zero-fills the
-//! cursor's free space before each read (hyper's `ReadBufCursor::initialize_unfilled`, a
-//! `memset` of at most hyper's read size, 8 KiB at first), then records how many bytes the
-//! reader filled. The cost is measured with the rest in `BENCHMARKS.md` (§ hyper on c10k).
+//! may be uninitialised (8 KiB or more: hyper's read buffer), while `futures-io` readers
+//! take `&mut [u8]`. [`Io`] zero-fills part of the cursor's free space before each read
+//! (hyper's `ReadBufCursor::initialize_unfilled_to`), hands that part to the reader, then
+//! records how many bytes the reader filled.
+//!
+//! How much it offers adapts, as hyper's own read strategy does: it starts at
+//! [`MIN_READ`], doubles each time a read fills what was offered (a large body arriving),
+//! and halves, down to [`MIN_READ`] again, when a read used less than an eighth. Small
+//! requests (a `GET` of a few hundred bytes) thus cost a 2 KiB `memset`, not hyper's whole
+//! buffer, on every poll, including the polls that find nothing to read. The cost of the
+//! whole adapter is measured in `BENCHMARKS.md` (§ hyper on c10k).
 //!
 //! # Writing
 //!
@@ -101,13 +108,21 @@ pin_project_lite::pin_project! {
     pub struct Io<T> {
         #[pin]
         inner: T,
+        // Bytes offered to the next read (see "Reading into hyper's buffer").
+        read_size: usize,
     }
 }
+
+/// The least (and first) number of bytes [`Io`] offers a read.
+pub const MIN_READ: usize = 2 * 1024;
 
 impl<T> Io<T> {
     /// Wraps a stream.
     pub fn new(inner: T) -> Io<T> {
-        Io { inner }
+        Io {
+            inner,
+            read_size: MIN_READ,
+        }
     }
 
     /// The stream.
@@ -140,10 +155,12 @@ impl<T: AsyncRead> hyper::rt::Read for Io<T> {
         cx: &mut Context<'_>,
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
+        let this = self.project();
         // Zero-filled (only the part not yet initialised), so a `&mut [u8]` reader may use it.
-        let free = buf.initialize_unfilled();
+        let offer = (*this.read_size).min(buf.remaining());
+        let free = buf.initialize_unfilled_to(offer);
         let len = free.len();
-        let n = match self.project().inner.poll_read(cx, free) {
+        let n = match this.inner.poll_read(cx, free) {
             Poll::Ready(Ok(n)) => n,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
@@ -154,9 +171,14 @@ impl<T: AsyncRead> hyper::rt::Read for Io<T> {
                 "a reader claimed {n} bytes read into a {len}-byte buffer"
             ))));
         }
+        if n == len && len > 0 {
+            *this.read_size = this.read_size.saturating_mul(2);
+        } else if n < *this.read_size / 8 {
+            *this.read_size = (*this.read_size / 2).max(MIN_READ);
+        }
         // SAFETY: `advance(n)` requires the next `n` bytes of the cursor to be initialised.
-        // `initialize_unfilled` initialised all `len` free bytes just above, and `n <= len`
-        // was checked: the `n` bytes the reader reports are among them.
+        // `initialize_unfilled_to(offer)` initialised the first `len` free bytes just above,
+        // and `n <= len` was checked: the `n` bytes the reader reports are among them.
         unsafe { buf.advance(n) };
         Poll::Ready(Ok(()))
     }

@@ -229,3 +229,65 @@ fn hyper_over_tls() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// A body much larger than what `Io` offers a read at first (it doubles what it offers while
+/// reads fill it): every byte arrives, in order, both ways (a large request body too).
+#[test]
+fn large_bodies_cross_intact() -> io::Result<()> {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    let big: Bytes = (0..3_000_000u32)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<_>>()
+        .into();
+    for (name, rt) in runtimes()? {
+        let big = big.clone();
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let server = c10k::spawn(async move {
+                let (stream, _) = listener.accept().await.expect("accept");
+                // Echoes the request body.
+                let echo = hyper::service::service_fn(
+                    |req: hyper::Request<hyper::body::Incoming>| async move {
+                        let body = req.into_body().collect().await?.to_bytes();
+                        Ok::<_, hyper::Error>(hyper::Response::new(Full::new(body)))
+                    },
+                );
+                hyper::server::conn::http1::Builder::new()
+                    .timer(Timer)
+                    .serve_connection(Io::new(stream), echo)
+                    .await
+            });
+            let stream = TcpStream::connect(addr).await?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(Io::new(stream))
+                .await
+                .map_err(io::Error::other)?;
+            Executor.execute_detached(conn);
+            let req = hyper::Request::post("/echo")
+                .header(hyper::header::HOST, "localhost")
+                .body(Full::new(big.clone()))
+                .map_err(io::Error::other)?;
+            let resp = sender.send_request(req).await.map_err(io::Error::other)?;
+            let got = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(io::Error::other)?
+                .to_bytes();
+            assert!(
+                got == big,
+                "{name}: {} bytes back of {}",
+                got.len(),
+                big.len()
+            );
+            drop(sender);
+            server
+                .await
+                .map_err(io::Error::other)?
+                .map_err(io::Error::other)?;
+            io::Result::Ok(())
+        })?;
+    }
+    Ok(())
+}
