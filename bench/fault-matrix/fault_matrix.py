@@ -9,7 +9,9 @@ Usage (from the repository root; Python 3.11 standard library only):
                                                [--cases CASE[,CASE...]] [--quick]
 
 Servers: `c10k echo --model M` for every model its `--help` lists (except `auto`, an
-alias), `c10k chat`, and `c10k http`, each on 127.0.0.1 with a port of its own, started with
+alias), `c10k chat`, `c10k http`, and `c10k http` serving HTTPS (`https`: a self-signed
+certificate made with the `openssl` command, `--handshake-timeout 2`; skipped when either is
+missing), each on 127.0.0.1 with a port of its own, started with
 a descriptor limit of 1024 (soft and hard, so that a flood goes past it). `http` runs with
 `--send-timeout 2` (when its `--help` has the flag) so that a stalled download is seen to be
 dropped within the run.
@@ -31,10 +33,19 @@ Cases (the attacks of issue 9), each bounded in time and connection count:
     pipeline       (http) 20 clients pipelining 1 000 listing requests, never reading
     never-read     (http) 20 clients requesting a 200 MiB file, never reading; after the
                    send timeout the server must have let go of them while they stay connected
+    tls-stall      (https) 300 connections that send a TLS record header and then trickle one
+                   byte every 0.5 s for 4 s; past the handshake timeout the server must
+                   have closed them (violations: connections still open after 6 s)
+    tls-never-read (https) 10 TLS clients requesting a 200 MiB file, never reading; after the
+                   send timeout the server must have let go of them
     control-chars  (chat) ESC, BEL, NUL and bare CR relayed to another member (violations:
                    forbidden bytes received)
     join-burst     (chat) 400 bare connections at once while 10 members chat (violations:
                    members that missed a message or were disconnected)
+
+`https` runs the cases that make sense below TLS (reset, slowloris, flood, garbage: their
+plain-text payloads are garbage to a TLS server, which must close) plus the two above; its
+health probe is a TLS GET /plaintext (certificate not verified).
 
 For each case and server it reports:
 
@@ -64,6 +75,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -163,6 +175,8 @@ class Server:
                     return recv_until(s, lambda d: d.endswith(b"PROBE-LINE\n"), deadline)
                 if self.kind == "chat":
                     return recv_until(s, lambda d: b"\n" in d, deadline)
+                if self.kind == "https":
+                    s = tls_client().wrap_socket(s, server_hostname="localhost")
                 s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: probe\r\n\r\n")
                 return recv_until(s, lambda d: d.endswith(b"Hello, World!"), deadline)
         except OSError:
@@ -321,7 +335,21 @@ def read_all(socks_payloads, timeout, stop=None):
     return data, closed
 
 
+def tls_client():
+    """A TLS client context that verifies nothing (the certificate is the run's own)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def plain(kind):
+    """The payload family of a server kind: HTTPS gets HTTP's (garbage below TLS)."""
+    return "http" if kind == "https" else kind
+
+
 def request_for(kind):
+    kind = plain(kind)
     return {
         "echo": b"hello, echo\n",
         "chat": b"hello, room\n",
@@ -419,12 +447,12 @@ def case_reset(server, ctx, quick, site):
         "echo": b"x" * 65536,
         "chat": b"",
         "http": b"GET /huge.bin HTTP/1.1\r\nHost: t\r\n\r\n",
-    }[server.kind]
+    }[plain(server.kind)]
     partial = {
         "echo": b"y" * 1000,
         "chat": b"a partial line without its end",
         "http": b"GET /hello.txt HTTP/1.1\r\nHo",
-    }[server.kind]
+    }[plain(server.kind)]
     for i in range(n):
         try:
             s = connect(server.addr)
@@ -468,7 +496,7 @@ def case_slowloris(server, ctx, quick, site):
         "echo": b"s",
         "chat": b"slow",
         "http": b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ",
-    }[server.kind]
+    }[plain(server.kind)]
     socks = connect_many(server.addr, n, time.monotonic() + 5)
     time.sleep(0.2)
     for s in socks:
@@ -763,6 +791,61 @@ def case_never_read(server, ctx, quick, site):
 
 
 # ---------------------------------------------------------------------------------------
+# https cases
+
+
+def case_tls_stall(server, ctx, quick, site):
+    n, secs = (150, 3.0) if quick else (300, 4.0)
+    socks = connect_many(server.addr, n, time.monotonic() + 5)
+    for s in socks:
+        # A handshake record header announcing 512 bytes, which never all come.
+        send_quietly(s, b"\x16\x03\x01\x02\x00")
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(0.5):
+            for s in socks:
+                send_quietly(s, b"\x01")
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    time.sleep(secs)
+    stop.set()
+    t.join()
+    # The handshake timeout is 2 s: by now (4 s, plus 2 s of slack) every one was closed.
+    data, closed = read_all(socks, 2.0)
+    close_all(socks)
+    still_open = sum(1 for c in closed if not c)
+    return still_open, f"{len(socks)} stalled handshakes; {still_open} still open after {secs + 2:.0f} s"
+
+
+def case_tls_never_read(server, ctx, quick, site):
+    n = 10
+    before = server.fds()
+    socks = []
+    for _ in range(n):
+        try:
+            s = tls_client().wrap_socket(connect(server.addr), server_hostname="localhost")
+            s.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            socks.append(s)
+        except OSError:
+            pass
+    time.sleep(1.0)
+    start = time.monotonic()
+    deadline = start + HTTP_SEND_TIMEOUT + 8
+    held = server.fds() - before
+    while held > 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        held = server.fds() - before
+    waited = time.monotonic() - start + 1.0
+    close_all(socks)
+    if held > 0:
+        return 1, f"{len(socks)} stalled TLS downloads of 200 MiB; {held} descriptors still " \
+                  f"held after {waited:.0f} s"
+    return 0, f"{len(socks)} stalled TLS downloads of 200 MiB; all let go after {waited:.1f} s"
+
+
+# ---------------------------------------------------------------------------------------
 # chat cases
 
 
@@ -836,6 +919,14 @@ HTTP = [
     ("pipeline", case_pipeline),
     ("never-read", case_never_read),
 ]
+HTTPS = [
+    ("reset", case_reset),
+    ("slowloris", case_slowloris),
+    ("flood", case_flood),
+    ("garbage", case_garbage),
+    ("tls-stall", case_tls_stall),
+    ("tls-never-read", case_tls_never_read),
+]
 CHAT = [
     ("control-chars", case_control_chars),
     ("join-burst", case_join_burst),
@@ -882,7 +973,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default="target/release/c10k")
     ap.add_argument("--out", help="also write the Markdown table here")
-    ap.add_argument("--only", help="comma-separated servers (echo-MODEL, chat, http)")
+    ap.add_argument("--only", help="comma-separated servers (echo-MODEL, chat, http, https)")
     ap.add_argument("--cases", help="comma-separated cases (default: all that apply)")
     ap.add_argument("--quick", action="store_true", help="fewer and shorter attacks")
     args = ap.parse_args()
@@ -901,6 +992,16 @@ def main():
                                           text=True, timeout=30).stdout:
         http_argv += ["--send-timeout", str(HTTP_SEND_TIMEOUT)]
     servers.append(("http", "http", http_argv))
+    http_help = subprocess.run([binary, "http", "--help"], capture_output=True, text=True,
+                               timeout=30).stdout
+    if "--tls-cert" in http_help and shutil.which("openssl"):
+        cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=localhost"],
+                       check=True, capture_output=True, timeout=60)
+        servers.append(("https", "https", http_argv + ["--tls-cert", cert, "--tls-key", key,
+                                                        "--handshake-timeout", "2"]))
     if args.only:
         wanted = set(args.only.split(","))
         servers = [s for s in servers if s[0] in wanted]
@@ -917,7 +1018,8 @@ def main():
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
                 continue
             try:
-                cases = COMMON + (HTTP if kind == "http" else CHAT if kind == "chat" else [])
+                cases = HTTPS if kind == "https" else \
+                    COMMON + (HTTP if kind == "http" else CHAT if kind == "chat" else [])
                 if args.cases:
                     cases = [c for c in cases if c[0] in args.cases.split(",")]
                 for case, fn in cases:

@@ -8,7 +8,9 @@
 //! - [`sync`]: locks, events, channels and queues for threads and tasks;
 //! - [`generator`] and [`green`]: stackful coroutines, Python's generators and
 //!   greenlet/gevent (the table below, and the crate's docs);
-//! - the attribute macros [`main`](macro@main) and [`test`](macro@test).
+//! - the attribute macros [`main`](macro@main) and [`test`](macro@test);
+//! - with the feature `hyper`, [`hyper`](mod@hyper): hyper 1.x's IO traits, executor and
+//!   timer on c10k, so hyper's HTTP/1 and HTTP/2 servers and clients run on c10k.
 //!
 //! # Example: an echo server and its client
 //!
@@ -111,7 +113,8 @@
 //! The generator and green-thread demos of the tutorials are the examples `generators`,
 //! `greenlets`, `crawler_generators` (callbacks → generators → green threads, beside
 //! `crawler_callbacks` and `crawler`) and `green_echo`.
-#![forbid(unsafe_code)]
+// No unsafe code, but for one block of the `hyper` feature's module (argued there).
+#![deny(unsafe_code)]
 
 pub use c10k_runtime as runtime;
 pub use c10k_selector as selector;
@@ -123,6 +126,9 @@ pub use c10k_green::generator;
 
 #[doc(inline)]
 pub use c10k_macros::{main, test};
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
 
 /// What the expansions of [`main`](macro@main) and [`test`](macro@test) call; not public
 /// API.

@@ -14,6 +14,7 @@ mod net;
 mod shutdown;
 mod sync;
 mod sys;
+mod tls;
 
 use std::process::ExitCode;
 

@@ -1,11 +1,19 @@
-//! Incremental decoder for `Transfer-Encoding: chunked` (RFC 9112 §7.1).
+//! Incremental decoder for `Transfer-Encoding: chunked` (RFC 9112 §7.1), on `httparse`'s
+//! parsers: `parse_chunk_size` for each chunk-size line (size and extensions) and
+//! `parse_headers` for the trailer section. What is ours is only the glue around them:
 //!
-//! The decoder is a state machine fed whatever bytes arrived: it hands chunk data to a sink
-//! as soon as it sees it (a large body is never buffered) and returns how many input bytes it
-//! used. Control text (sizes, extensions, trailers) is bounded: a size line over
-//! [`MAX_LINE`] bytes, a size over 16 hex digits, or trailers over [`MAX_TRAILERS`] bytes are
-//! errors, so a hostile server cannot make the client buffer without end. Chunk extensions
-//! are ignored and trailers are read and dropped. Bare `\n` line ends are accepted.
+//! 1. The decoder is fed whatever bytes arrived and hands chunk data to a sink as soon as it
+//!    sees it (a large body is never buffered); it returns how many input bytes it used.
+//! 2. Control text (a size line, the trailers) cut between two reads is kept in a small
+//!    buffer until `httparse` can parse it whole. It is bounded: a size line over
+//!    [`MAX_LINE`] bytes or trailers over [`MAX_TRAILERS`] bytes are errors, so a hostile
+//!    server cannot make the client buffer without end. (`httparse` itself refuses a size
+//!    over 16 hex digits.)
+//! 3. A size line must start with a hex digit: `httparse` reads an empty size (`\r\n`) as
+//!    0, which would end the body early on a malformed stream.
+//!
+//! Chunk extensions are ignored and trailers are read and dropped. Line ends are `\r\n`,
+//! as the RFC writes them (`httparse` refuses a bare `\n`).
 
 use std::fmt;
 
@@ -14,6 +22,9 @@ pub(crate) const MAX_LINE: usize = 1024;
 
 /// Most trailer bytes accepted after the last chunk.
 pub(crate) const MAX_TRAILERS: usize = 8 * 1024;
+
+/// Most trailer fields accepted.
+const MAX_TRAILER_FIELDS: usize = 64;
 
 /// A malformed chunked body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,18 +40,14 @@ impl std::error::Error for ChunkedError {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Reading the hex size; `digits` counts them.
-    Size { size: u64, digits: u8 },
-    /// After the size: extensions up to the line end.
-    Extension(u64),
-    /// Saw `\r` ending the size line.
-    SizeLf(u64),
-    /// Inside chunk data.
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside chunk data: this many bytes remain.
     Data(u64),
-    /// After data: expecting `\r\n` (or `\n`).
+    /// After data: expecting `\r\n`; `cr` once the `\r` was seen.
     DataEnd { cr: bool },
-    /// In the trailer section; `empty` while the current line has no bytes yet.
-    Trailer { empty: bool, cr: bool },
+    /// After the last chunk: the trailer section, up to its empty line.
+    Trailers,
     /// The last chunk and trailers were read.
     Done,
 }
@@ -49,8 +56,8 @@ enum State {
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkedDecoder {
     state: State,
-    line: usize,
-    trailers: usize,
+    /// Control text cut by the end of a read (step 2 of the module docs).
+    pending: Vec<u8>,
 }
 
 impl Default for ChunkedDecoder {
@@ -59,13 +66,20 @@ impl Default for ChunkedDecoder {
     }
 }
 
+/// What `httparse` made of control text.
+enum Parsed {
+    /// Complete: this many bytes, and the chunk size (0 for trailers).
+    Complete(usize, u64),
+    /// More bytes are needed.
+    Partial,
+}
+
 impl ChunkedDecoder {
     /// A decoder at the start of a body.
     pub(crate) fn new() -> ChunkedDecoder {
         ChunkedDecoder {
-            state: State::Size { size: 0, digits: 0 },
-            line: 0,
-            trailers: 0,
+            state: State::Size,
+            pending: Vec::new(),
         }
     }
 
@@ -87,7 +101,6 @@ impl ChunkedDecoder {
     ) -> Result<usize, E> {
         let mut i = 0;
         while i < input.len() {
-            let b = input[i];
             match self.state {
                 State::Done => return Ok(i),
                 State::Data(remaining) => {
@@ -102,95 +115,106 @@ impl ChunkedDecoder {
                     } else {
                         State::Data(left)
                     };
-                    continue;
                 }
-                State::Size { size, digits } => {
-                    self.count_line()?;
-                    if let Some(d) = (b as char).to_digit(16) {
-                        if digits >= 16 {
-                            return Err(ChunkedError("chunk size too large").into());
+                State::DataEnd { cr } => {
+                    self.state = match (cr, input[i]) {
+                        (false, b'\r') => State::DataEnd { cr: true },
+                        (true, b'\n') => State::Size,
+                        _ => return Err(ChunkedError("expected CRLF after chunk data").into()),
+                    };
+                    i += 1;
+                }
+                State::Size | State::Trailers => {
+                    let trailers = self.state == State::Trailers;
+                    let limit = if trailers { MAX_TRAILERS } else { MAX_LINE };
+                    match self.control(&input[i..], trailers, limit)? {
+                        (used, Parsed::Partial) => i += used,
+                        (used, Parsed::Complete(_, 0)) => {
+                            i += used;
+                            self.state = if trailers {
+                                State::Done
+                            } else {
+                                State::Trailers
+                            };
                         }
-                        self.state = State::Size {
-                            size: size << 4 | u64::from(d),
-                            digits: digits + 1,
-                        };
-                    } else if digits == 0 {
-                        return Err(ChunkedError("missing chunk size").into());
-                    } else {
-                        match b {
-                            b';' | b' ' | b'\t' => self.state = State::Extension(size),
-                            b'\r' => self.state = State::SizeLf(size),
-                            b'\n' => self.end_size_line(size),
-                            _ => return Err(ChunkedError("bad chunk size").into()),
-                        }
-                    }
-                }
-                State::Extension(size) => {
-                    self.count_line()?;
-                    match b {
-                        b'\r' => self.state = State::SizeLf(size),
-                        b'\n' => self.end_size_line(size),
-                        _ => {}
-                    }
-                }
-                State::SizeLf(size) => {
-                    if b != b'\n' {
-                        return Err(ChunkedError("expected LF after chunk size").into());
-                    }
-                    self.end_size_line(size);
-                }
-                State::DataEnd { cr } => match b {
-                    b'\r' if !cr => self.state = State::DataEnd { cr: true },
-                    b'\n' => self.state = State::Size { size: 0, digits: 0 },
-                    _ => return Err(ChunkedError("expected CRLF after chunk data").into()),
-                },
-                State::Trailer { empty, cr } => {
-                    self.trailers += 1;
-                    if self.trailers > MAX_TRAILERS {
-                        return Err(ChunkedError("trailers too large").into());
-                    }
-                    match b {
-                        b'\n' if empty => self.state = State::Done,
-                        b'\n' => {
-                            self.state = State::Trailer {
-                                empty: true,
-                                cr: false,
-                            }
-                        }
-                        b'\r' if !cr => self.state = State::Trailer { empty, cr: true },
-                        _ if cr => return Err(ChunkedError("bare CR in trailers").into()),
-                        _ => {
-                            self.state = State::Trailer {
-                                empty: false,
-                                cr: false,
-                            }
+                        (used, Parsed::Complete(_, size)) => {
+                            i += used;
+                            self.state = State::Data(size);
                         }
                     }
                 }
             }
-            i += 1;
         }
         Ok(i)
     }
 
-    fn count_line(&mut self) -> Result<(), ChunkedError> {
-        self.line += 1;
-        if self.line > MAX_LINE {
-            return Err(ChunkedError("chunk size line too long"));
-        }
-        Ok(())
-    }
-
-    fn end_size_line(&mut self, size: u64) {
-        self.line = 0;
-        self.state = if size == 0 {
-            State::Trailer {
-                empty: true,
-                cr: false,
+    /// Parses a size line (or, with `trailers`, the trailer section) from what is pending
+    /// plus `input`; returns how many bytes of `input` it took.
+    fn control(
+        &mut self,
+        input: &[u8],
+        trailers: bool,
+        limit: usize,
+    ) -> Result<(usize, Parsed), ChunkedError> {
+        let old = self.pending.len();
+        // On the usual path nothing is pending and `input` is parsed in place.
+        let (text, take) = if old == 0 {
+            (input, input.len())
+        } else {
+            let take = input.len().min(limit + 2 - old.min(limit + 2));
+            self.pending.extend_from_slice(&input[..take]);
+            (&self.pending[..], take)
+        };
+        let parsed = if trailers {
+            let mut fields = [httparse::EMPTY_HEADER; MAX_TRAILER_FIELDS];
+            match httparse::parse_headers(text, &mut fields) {
+                Ok(httparse::Status::Complete((len, _))) => Parsed::Complete(len, 0),
+                Ok(httparse::Status::Partial) => Parsed::Partial,
+                Err(_) => return Err(ChunkedError("bad trailers")),
             }
         } else {
-            State::Data(size)
+            if !text.first().is_none_or(u8::is_ascii_hexdigit) {
+                return Err(ChunkedError("missing chunk size"));
+            }
+            match httparse::parse_chunk_size(text) {
+                // Zero-size chunks other than the last cannot be, so 0 means "last".
+                Ok(httparse::Status::Complete((len, size))) => Parsed::Complete(len, size),
+                Ok(httparse::Status::Partial) => Parsed::Partial,
+                Err(_) => return Err(ChunkedError("bad chunk size")),
+            }
         };
+        match parsed {
+            Parsed::Complete(len, size) => {
+                if len > limit + 2 {
+                    return Err(self.too_long(trailers));
+                }
+                self.pending.clear();
+                // `len` counts the pending bytes first; the rest came from `input`.
+                Ok((len - old, Parsed::Complete(len, size)))
+            }
+            Parsed::Partial => {
+                let held = if old == 0 {
+                    input.len()
+                } else {
+                    self.pending.len()
+                };
+                if held > limit {
+                    return Err(self.too_long(trailers));
+                }
+                if old == 0 {
+                    self.pending.extend_from_slice(input);
+                }
+                Ok((take, Parsed::Partial))
+            }
+        }
+    }
+
+    fn too_long(&self, trailers: bool) -> ChunkedError {
+        ChunkedError(if trailers {
+            "trailers too large"
+        } else {
+            "chunk size line too long"
+        })
     }
 }
 
@@ -260,6 +284,8 @@ mod tests {
             b"11111111111111111\r\n",
             b"2\r\nabX",
             b"0\r\nbad\rX",
+            b"2\nab\r\n",
+            b"2\r\nab\n0\r\n\r\n",
         ] {
             let mut d = ChunkedDecoder::new();
             let r = d.decode::<ChunkedError>(bad, &mut |_| Ok(()));

@@ -1,5 +1,6 @@
 //! The HTTP/1.1 client: a small keep-alive pool per host, one GET exchange at a time per
-//! connection, redirects, retries and timeouts.
+//! connection, redirects, retries and timeouts; `https://` over TLS (`futures-rustls` on
+//! the c10k `TcpStream`, configured by `crate::tls`).
 //!
 //! Fetching a URL:
 //! 1. Take an idle connection to the host from the pool, or connect.
@@ -14,17 +15,19 @@
 //! arrived* is retried: at once on a fresh connection when the failed one came from the
 //! pool (the server may have closed it while idle: the classic keep-alive race), and up to
 //! `retries` times, after 100 ms, 200 ms, ..., when a fresh connection failed. Once the
-//! response started, a failure is final. Every exchange (connect, request, response) must
-//! finish within the timeout.
+//! response started, a failure is final. A failed TLS handshake (a certificate that does not
+//! verify, say) is final too: trying again would not change the certificate. Every exchange
+//! (connect, TLS handshake, request, response) must finish within the timeout.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use c10k::runtime::net::TcpStream;
 use c10k::runtime::time;
+use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::response::{parse_head, Body, ProtocolError};
 use super::url::Url;
@@ -48,6 +51,8 @@ pub(crate) enum FetchError {
     Redirect(String),
     /// Writing the body to its file failed.
     Save(io::Error),
+    /// TLS could not be set up (no root certificates) or its handshake failed.
+    Tls(String),
 }
 
 impl fmt::Display for FetchError {
@@ -58,6 +63,7 @@ impl fmt::Display for FetchError {
             FetchError::Protocol(e) => write!(f, "{e}"),
             FetchError::Redirect(why) => f.write_str(why),
             FetchError::Save(e) => write!(f, "cannot save the body: {}", crate::errors::short(e)),
+            FetchError::Tls(why) => write!(f, "TLS: {why}"),
         }
     }
 }
@@ -119,20 +125,55 @@ impl Sink for Discard {
     }
 }
 
+/// A connection's stream: plain TCP, or TLS over TCP for `https://`.
+#[derive(Debug)]
+enum Stream {
+    Tcp(TcpStream),
+    /// Boxed: a TLS session holds kilobytes of state.
+    Tls(Box<futures_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// Sends all of `bytes` (for TLS, flushed out of the session to the socket).
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.write_all(bytes).await,
+            Stream::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    /// Reads what arrived (0 at end of file).
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+        }
+    }
+}
+
 /// A connection and where it came from.
 #[derive(Debug)]
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     reused: bool,
 }
+
+/// Idle connections are kept per scheme, host and port.
+type PoolKey = (bool, String, u16);
 
 /// The client: settings and the idle-connection pool.
 #[derive(Debug)]
 pub(crate) struct Client {
-    pool: Mutex<HashMap<(String, u16), Vec<TcpStream>>>,
+    pool: Mutex<HashMap<PoolKey, Vec<Stream>>>,
     per_host: usize,
     timeout: Duration,
     retries: u32,
+    trust: crate::tls::Trust,
+    /// Built on the first `https://` URL (loading the system's roots takes milliseconds).
+    tls: OnceLock<Result<Arc<futures_rustls::rustls::ClientConfig>, String>>,
 }
 
 /// How one exchange failed.
@@ -151,13 +192,21 @@ struct Exchange {
 }
 
 impl Client {
-    /// A client keeping at most `per_host` idle connections per host.
-    pub(crate) fn new(per_host: usize, timeout: Duration, retries: u32) -> Client {
+    /// A client keeping at most `per_host` idle connections per host, trusting `trust` for
+    /// `https://`.
+    pub(crate) fn new(
+        per_host: usize,
+        timeout: Duration,
+        retries: u32,
+        trust: crate::tls::Trust,
+    ) -> Client {
         Client {
             pool: Mutex::new(HashMap::new()),
             per_host: per_host.max(1),
             timeout,
             retries,
+            trust,
+            tls: OnceLock::new(),
         }
     }
 
@@ -241,7 +290,7 @@ impl Client {
     async fn connection(&self, url: &Url) -> Result<Conn, Failed> {
         let idle = {
             let mut pool = crate::sync::lock(&self.pool);
-            pool.get_mut(&(url.host.clone(), url.port))
+            pool.get_mut(&(url.tls, url.host.clone(), url.port))
                 .and_then(Vec::pop)
         };
         match idle {
@@ -256,17 +305,40 @@ impl Client {
         }
     }
 
-    async fn connect(&self, url: &Url) -> Result<TcpStream, Failed> {
+    async fn connect(&self, url: &Url) -> Result<Stream, Failed> {
+        let connector = if url.tls {
+            let built = self.tls.get_or_init(|| {
+                crate::tls::client_config(&self.trust)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            });
+            Some(
+                built
+                    .clone()
+                    .map_err(|e| Failed::Final(FetchError::Tls(e)))?,
+            )
+        } else {
+            None
+        };
         let stream = TcpStream::connect((url.host.as_str(), url.port))
             .await
             .map_err(|e| Failed::BeforeResponse(FetchError::Io(e)))?;
         let _ = stream.set_nodelay(true);
-        Ok(stream)
+        let Some(connector) = connector else {
+            return Ok(Stream::Tcp(stream));
+        };
+        let name = futures_rustls::rustls::pki_types::ServerName::try_from(url.host.clone())
+            .map_err(|e| Failed::Final(FetchError::Tls(format!("{}: {e}", url.host))))?;
+        let connector = futures_rustls::TlsConnector::from(connector);
+        match connector.connect(name, stream).await {
+            Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
+            Err(e) => Err(Failed::Final(FetchError::Tls(tls_error(&e)))),
+        }
     }
 
     async fn exchange_on(
         &self,
-        conn: Conn,
+        mut conn: Conn,
         url: &Url,
         sink: &mut (dyn Sink + Send),
     ) -> Result<Exchange, Failed> {
@@ -365,11 +437,25 @@ impl Client {
         })
     }
 
-    fn put_back(&self, url: &Url, stream: TcpStream) {
+    fn put_back(&self, url: &Url, stream: Stream) {
         let mut pool = crate::sync::lock(&self.pool);
-        let idle = pool.entry((url.host.clone(), url.port)).or_default();
+        let idle = pool
+            .entry((url.tls, url.host.clone(), url.port))
+            .or_default();
         if idle.len() < self.per_host {
             idle.push(stream);
         }
+    }
+}
+
+/// A handshake error in few words: rustls' own error (a certificate that does not verify)
+/// when there is one, else the IO error.
+fn tls_error(e: &io::Error) -> String {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<futures_rustls::rustls::Error>())
+    {
+        Some(tls) => tls.to_string(),
+        None => crate::errors::short(e),
     }
 }

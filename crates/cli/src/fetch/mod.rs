@@ -1,4 +1,4 @@
-//! `c10k fetch`: fetch many `http://` URLs concurrently on the c10k runtime — the
+//! `c10k fetch`: fetch many `http://` and `https://` URLs concurrently on the c10k runtime — the
 //! tutorials' crawler, with keep-alive, redirects, retries, timeouts, a progress bar and a
 //! summary.
 //!
@@ -42,10 +42,11 @@ use client::{Client, Counts, Discard, Sink};
 use summary::{Outcome, Report, Summary};
 use url::Url;
 
-/// Fetch many HTTP/1.1 URLs concurrently.
+/// Fetch many HTTP/1.1 URLs (http:// and https://) concurrently.
 #[derive(Debug, ClapArgs)]
 #[command(
-    after_help = "Only http:// URLs (no TLS). Redirects are followed (at most 5), resolved as \
+    after_help = "http:// and https:// URLs; https is verified against the system's root \
+certificates unless --ca FILE names the ones to trust, or --insecure skips verification. Redirects are followed (at most 5), resolved as \
 RFC 3986 says; a GET that fails before any response byte is retried. A URL that failed (no \
 final response) or ended in an error status (400 or more, unless listed in --ok-status) is \
 reported on stderr and the batch goes on; the exit code is 1 if any did. A line of -i FILE \
@@ -85,6 +86,13 @@ pub(crate) struct Args {
     /// The runtime's IO backend (default: epoll, the runtime's default on Linux).
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub(crate) backend: Option<crate::model::RuntimeBackend>,
+    /// For https://, trust only the certificates of this PEM file (instead of the system's
+    /// root certificates).
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub(crate) ca: Option<PathBuf>,
+    /// For https://, accept any certificate for any name (no verification: tests only).
+    #[arg(long)]
+    pub(crate) insecure: bool,
 }
 
 /// Runs `c10k fetch`.
@@ -108,6 +116,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             )
         })?;
     }
+    let trust = match (&args.ca, args.insecure) {
+        (Some(path), _) => {
+            // Read now, so that a bad file is a usage error before anything starts.
+            crate::tls::load_certs(path).map_err(|e| usage(format!("--ca {e}")))?;
+            crate::tls::Trust::CaFile(path.clone())
+        }
+        (None, true) => crate::tls::Trust::Insecure,
+        (None, false) => crate::tls::Trust::System,
+    };
     let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     crate::shutdown::install()?;
@@ -122,7 +139,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         inputs,
         next: AtomicUsize::new(0),
         results: Mutex::new(Vec::new()),
-        client: Client::new(args.concurrency as usize, timeout, args.retries),
+        client: Client::new(args.concurrency as usize, timeout, args.retries, trust),
         names: Mutex::new(names::Names::default()),
         ok_status: args.ok_status.clone(),
         output: args.output.clone(),

@@ -1,4 +1,4 @@
-//! `http://` URLs: parsing, the request target, and resolving a redirect's `Location`.
+//! `http://` and `https://` URLs: parsing, the request target, and resolving a redirect's `Location`.
 //!
 //! Parsing and resolution are the `url` crate's (the WHATWG URL Standard, whose resolution
 //! of a reference against a base is RFC 3986 §5's: `/ok?next=http://x/` is an absolute
@@ -8,8 +8,8 @@
 //!
 //! - a URL given by the user must be absolute (`scheme://`): the standard's leniency for
 //!   `http:/x` or `http:x` would guess at a typo;
-//! - scheme `http` only: `https://` is refused with a message saying so (TLS is not built
-//!   in); user info (`user@host`) is refused rather than silently dropped;
+//! - schemes `http` and `https` only; user info (`user@host`) is refused rather than
+//!   silently dropped;
 //! - blanks and control characters in a user's URL are refused (percent-encode them), not
 //!   silently encoded or stripped;
 //! - an empty `Location` is an error, not "the same URL again" (which loops to the
@@ -19,12 +19,14 @@
 
 use std::fmt;
 
-/// A parsed `http://` URL.
+/// A parsed `http://` or `https://` URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Url {
+    /// `https://`: the exchange runs over TLS.
+    pub(crate) tls: bool,
     /// Host: a lowercased (IDNA) name, an IPv4 address, or an IPv6 one without brackets.
     pub(crate) host: String,
-    /// The port (80 when absent).
+    /// The port (80 or 443 when absent).
     pub(crate) port: u16,
     /// Path and query, starting with `/`.
     pub(crate) target: String,
@@ -67,7 +69,7 @@ fn parse_error(e: url::ParseError) -> UrlError {
 }
 
 impl Url {
-    /// Parses an absolute `http://` URL given by the user.
+    /// Parses an absolute `http://` or `https://` URL given by the user.
     pub(crate) fn parse(input: &str) -> Result<Url, UrlError> {
         let input = input.trim();
         let scheme_len = input
@@ -88,11 +90,11 @@ impl Url {
 
     /// Checks that a parsed URL can be fetched and takes its parts.
     fn from_parsed(mut parsed: url::Url) -> Result<Url, UrlError> {
-        match parsed.scheme() {
-            "http" => {}
-            "https" => return err("https is not supported (no TLS yet); use http://"),
-            _ => return err("unsupported scheme (only http:// is supported)"),
-        }
+        let tls = match parsed.scheme() {
+            "http" => false,
+            "https" => true,
+            _ => return err("unsupported scheme (only http:// and https://)"),
+        };
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return err("user info in URLs is not supported");
         }
@@ -116,6 +118,7 @@ impl Url {
             target.push_str(q);
         }
         Ok(Url {
+            tls,
             host,
             port,
             target,
@@ -130,10 +133,19 @@ impl Url {
         } else {
             self.host.clone()
         };
-        if self.port == 80 {
+        if self.port == self.default_port() {
             host
         } else {
             format!("{host}:{}", self.port)
+        }
+    }
+
+    /// The scheme's port: 80, or 443 for https.
+    pub(crate) fn default_port(&self) -> u16 {
+        if self.tls {
+            443
+        } else {
+            80
         }
     }
 
@@ -143,7 +155,7 @@ impl Url {
     /// # Errors
     ///
     /// An empty or malformed `Location`, or one that resolves to a URL this client cannot
-    /// fetch (`https://`, say).
+    /// fetch (`ftp://`, say).
     pub(crate) fn join(&self, location: &str) -> Result<Url, UrlError> {
         let location = location.trim();
         if location.is_empty() {
@@ -156,7 +168,8 @@ impl Url {
 
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.host_header(), self.target)
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.host_header(), self.target)
     }
 }
 
@@ -181,8 +194,13 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_fetch() {
-        let e = Url::parse("https://example.com/").unwrap_err();
-        assert!(e.0.contains("https is not supported"), "{e}");
+        let u = Url::parse("https://example.com/").unwrap();
+        assert_eq!(
+            (u.tls, u.port, u.host_header()),
+            (true, 443, "example.com".to_owned())
+        );
+        let u = Url::parse("https://example.com:80/x").unwrap();
+        assert_eq!(u.to_string(), "https://example.com:80/x");
         for bad in [
             "ftp://x/",
             "example.com",
@@ -210,7 +228,8 @@ mod tests {
         assert_eq!(base.join("?z").unwrap().to_string(), "http://h:8/a/b?z");
         assert_eq!(base.join("//o/p").unwrap().to_string(), "http://o/p");
         assert_eq!(base.join("http://o:9/").unwrap().to_string(), "http://o:9/");
-        assert!(base.join("https://o/").is_err());
+        assert_eq!(base.join("https://o/").unwrap().to_string(), "https://o/");
+        assert!(base.join("ftp://o/").is_err());
         assert_eq!(base.join("../x").unwrap().to_string(), "http://h:8/x");
         assert_eq!(
             base.join("../../../x?q=..").unwrap().to_string(),

@@ -29,6 +29,7 @@
 //! decoded segments (`GET //docs` answers `Location: /docs/`, never the scheme-relative
 //! `//docs/`, which a browser would read as another host).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -87,9 +88,9 @@ pub(crate) struct Lookup {
 #[derive(Debug)]
 pub(crate) enum Found {
     /// A regular file, open, with its length and content type.
-    File(File, u64, &'static str),
+    File(File, u64, Cow<'static, str>),
     /// A small regular file's whole body ([`INLINE_FILE`]) and content type.
-    Inline(Vec<u8>, &'static str),
+    Inline(Vec<u8>, Cow<'static, str>),
     /// A directory without `index.html`: its HTML listing.
     Listing(String),
     /// A directory named without its trailing slash: where it is.
@@ -202,7 +203,7 @@ pub(crate) fn finish(req: &Request, found: Found, date: &str, out: &mut Vec<u8>)
     };
     match found {
         Found::File(file, len, ct) => {
-            write_head(out, Status::OK, Some(ct), len, keep_alive, date, &[]);
+            write_head(out, Status::OK, Some(&ct), len, keep_alive, date, &[]);
             let body = if head_only || len == 0 {
                 Body::None
             } else {
@@ -215,7 +216,7 @@ pub(crate) fn finish(req: &Request, found: Found, date: &str, out: &mut Vec<u8>)
         }
         Found::Inline(bytes, ct) => {
             let len = bytes.len() as u64;
-            write_head(out, Status::OK, Some(ct), len, keep_alive, date, &[]);
+            write_head(out, Status::OK, Some(&ct), len, keep_alive, date, &[]);
             if !head_only {
                 out.extend_from_slice(&bytes);
             }

@@ -1,36 +1,39 @@
-//! Content types by file extension (the common web types; anything else is
-//! `application/octet-stream`).
+//! Content types by file extension, from `mime_guess`'s table (the types the web servers
+//! and browsers agree on; anything unknown is `application/octet-stream`).
+//!
+//! Two choices are ours, on top of the table:
+//!
+//! - text types (`text/*`, JavaScript, JSON, XML, SVG) are declared UTF-8, as the files
+//!   of a project tree are;
+//! - source and configuration files that the table calls by a type a browser would offer to
+//!   download (`text/x-rust`, `text/markdown`, `application/toml`, …) are served as
+//!   `text/plain`, so that they read in the browser, as they did before this module used the
+//!   table.
 
+use std::borrow::Cow;
 use std::path::Path;
 
+/// Extensions served as `text/plain` whatever the table says.
+const PLAIN_TEXT: &[&str] = &["md", "rs", "py", "toml", "log", "txt", "csv", "lock", "sh"];
+
 /// The `Content-Type` for a file.
-pub(crate) fn content_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "txt" | "md" | "rs" | "py" | "toml" | "csv" | "log" => "text/plain; charset=utf-8",
-        "xml" => "application/xml",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "ico" => "image/x-icon",
-        "wasm" => "application/wasm",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "gz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "woff2" => "font/woff2",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
+pub(crate) fn content_type(path: &Path) -> Cow<'static, str> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if PLAIN_TEXT.iter().any(|p| ext.eq_ignore_ascii_case(p)) {
+        return Cow::Borrowed("text/plain; charset=utf-8");
+    }
+    let Some(mime) = mime_guess::from_ext(ext).first_raw() else {
+        return Cow::Borrowed("application/octet-stream");
+    };
+    let textual = mime.starts_with("text/")
+        || matches!(
+            mime,
+            "application/javascript" | "application/json" | "application/xml" | "image/svg+xml"
+        );
+    if textual {
+        Cow::Owned(format!("{mime}; charset=utf-8"))
+    } else {
+        Cow::Borrowed(mime)
     }
 }
 
@@ -40,11 +43,13 @@ mod tests {
 
     #[test]
     fn types_by_extension() {
-        assert_eq!(
-            content_type(Path::new("a/INDEX.HTML")),
-            "text/html; charset=utf-8"
-        );
-        assert_eq!(content_type(Path::new("x.svg")), "image/svg+xml");
-        assert_eq!(content_type(Path::new("noext")), "application/octet-stream");
+        let ct = |p: &str| content_type(Path::new(p)).into_owned();
+        assert_eq!(ct("a/INDEX.HTML"), "text/html; charset=utf-8");
+        assert_eq!(ct("x.svg"), "image/svg+xml; charset=utf-8");
+        assert_eq!(ct("x.png"), "image/png");
+        assert_eq!(ct("README.md"), "text/plain; charset=utf-8");
+        assert_eq!(ct("main.RS"), "text/plain; charset=utf-8");
+        assert_eq!(ct("noext"), "application/octet-stream");
+        assert_eq!(ct("x.unknown-ext"), "application/octet-stream");
     }
 }

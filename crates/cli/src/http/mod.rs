@@ -6,8 +6,9 @@
 //! | `request.rs` | request heads (`httparse`) and their limits: 400, 413, 414, 431, 505 |
 //! | `path.rs` | percent-decoding and resolving a target without escaping the root |
 //! | `handler.rs` | what to answer: `/plaintext`, files, listings, redirects, 404/405; the file-system part runs on the blocking pool |
-//! | `response.rs`, `date.rs`, `mime.rs` | heads, `Date`, `Content-Type` |
+//! | `response.rs`, `mime.rs` | heads (`Date` by `httpdate`), `Content-Type` (by `mime_guess`) |
 //! | `server.rs` | the accept loop and one task per connection |
+//! | `stream.rs` | a connection's stream, TCP or TLS (`--tls-cert`/`--tls-key`), with the send timeout |
 //!
 //! Only `GET` and `HEAD` are served; other methods get 405 with `Allow: GET, HEAD`.
 //!
@@ -26,16 +27,19 @@
 //!   at once would otherwise start hundreds of CPU-bound threads that starve the runtime
 //!   thread (measured with the fault matrix's `pipeline` case: the slowest health probe went
 //!   from about 500 ms with 512 threads to about 50 ms with 2, on 2 cores).
+//! - `--handshake-timeout` (10 s): with TLS, the handshake must complete within this, or
+//!   the connection is closed (a client that connects and says nothing holds no more than a
+//!   plain one does with its idle timeout).
 //! - Request heads, headers and bodies: `request.rs`. Only regular files and directories
 //!   are ever opened: `handler.rs`.
 
-mod date;
 mod handler;
 mod mime;
 mod path;
 pub(crate) mod request;
 mod response;
 mod server;
+mod stream;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -57,6 +61,8 @@ arrival as a whole); --send-timeout bounds writing (how long a response may wait
 client to accept any byte, between two successive writes: a slow download is fine, a client \
 that stops reading is disconnected). --output-buffer bounds what a client that pipelines \
 requests without reading the answers can make the server queue.\n\
+With --tls-cert and --tls-key (PEM files) every connection speaks HTTPS (TLS 1.2 or 1.3, \
+ALPN http/1.1); a handshake must finish within --handshake-timeout.\n\
 The first line on stdout is the bound address (useful with port 0).\n\
 Ctrl-C stops accepting, lets the requests in flight finish (at most --grace seconds), and \
 exits 0; a second Ctrl-C exits 130 at once."
@@ -96,6 +102,15 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES",
           value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
     pub(crate) output_buffer: u64,
+    /// Serve HTTPS with this certificate chain (PEM file; needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM file: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// With TLS, close a connection whose handshake takes longer than this many seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = crate::net::parse_secs)]
+    pub(crate) handshake_timeout: f64,
 }
 
 /// Runs `c10k http`.
@@ -105,6 +120,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
     if args.send_timeout == 0 {
         return Err(usage("--send-timeout must be at least 1 second"));
+    }
+    if args.handshake_timeout <= 0.0 {
+        return Err(usage("--handshake-timeout must be more than 0 seconds"));
     }
     let root = std::fs::canonicalize(&args.root).map_err(|e| {
         usage(format!(
@@ -119,6 +137,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             args.root.display()
         )));
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(std::sync::Arc::new(
+            crate::tls::server_config(cert, key).map_err(|e| usage(e.to_string()))?,
+        )),
+        _ => None,
+    };
     let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     // Before the runtime's threads exist; a task of the runtime reads Ctrl-C.
@@ -153,6 +177,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         shutdown,
         send: std::time::Duration::from_secs(args.send_timeout),
         output_limit: usize::try_from(args.output_buffer).unwrap_or(usize::MAX),
+        tls,
+        handshake: std::time::Duration::from_secs_f64(args.handshake_timeout),
     };
     rt.block_on(server::serve(listener, config))
 }

@@ -27,7 +27,7 @@ impl Status {
 
 /// Writes a response head ending with the blank line.
 ///
-/// `extra` headers come after the standard ones; `date` is an HTTP-date ([`super::date`]).
+/// `extra` headers come after the standard ones; `date` is an HTTP-date (`httpdate`).
 pub(crate) fn write_head(
     out: &mut Vec<u8>,
     status: Status,

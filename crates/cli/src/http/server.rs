@@ -52,15 +52,15 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use c10k::runtime::net::{TcpListener, TcpStream};
+use c10k::runtime::net::TcpListener;
 use c10k::runtime::race::{select, Either, FutureExt};
 use c10k::runtime::time;
 use c10k::shutdown::Shutdown;
 
-use super::date::http_date;
 use super::handler::{self, Body, Found, Reply, Step};
 use super::request::{self, Parsed, MAX_HEAD};
 use super::response::write_error;
+use super::stream::{close_tls, Stream};
 
 /// Bytes read from a file per write.
 const FILE_BLOCK: usize = 64 * 1024;
@@ -87,6 +87,10 @@ pub(crate) struct Config {
     pub(crate) output_limit: usize,
     /// The process's shutdown.
     pub(crate) shutdown: Shutdown,
+    /// With `--tls-cert`/`--tls-key`: every connection speaks TLS.
+    pub(crate) tls: Option<Arc<futures_rustls::rustls::ServerConfig>>,
+    /// Longest a TLS handshake may take (`--handshake-timeout`).
+    pub(crate) handshake: Duration,
 }
 
 /// Accepts connections until Ctrl-C, then lets the requests in flight finish.
@@ -109,6 +113,22 @@ pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> an
                 let _ = stream.set_nodelay(true);
                 let config = config.clone();
                 drop(c10k::runtime::spawn(async move {
+                    let stream = match &config.tls {
+                        None => Stream::Tcp(stream),
+                        // A handshake that stalls or fails ends the connection; nothing is
+                        // in flight yet.
+                        Some(tls) => {
+                            match time::timeout(
+                                config.handshake,
+                                futures_rustls::TlsAcceptor::from(Arc::clone(tls)).accept(stream),
+                            )
+                            .await
+                            {
+                                Ok(Ok(session)) => Stream::Tls(Box::new(session)),
+                                _ => return,
+                            }
+                        }
+                    };
                     connection(stream, &config).await;
                 }));
             }
@@ -122,7 +142,7 @@ pub(crate) async fn serve(listener: std::net::TcpListener, config: Config) -> an
 }
 
 /// Serves one connection until it closes, fails, idles out, or asks to close.
-async fn connection(stream: TcpStream, config: &Config) {
+async fn connection(mut stream: Stream, config: &Config) {
     // A new connection is about to send a request: in flight until it waits idle.
     let mut in_flight = Some(config.shutdown.in_flight());
     let mut buf: Vec<u8> = Vec::new();
@@ -168,8 +188,8 @@ async fn connection(stream: TcpStream, config: &Config) {
                         }
                     };
                     if let Body::File(file, len) = reply.body {
-                        if !send(&stream, &out, config.send).await
-                            || !Box::pin(send_file(&stream, file, len, config.send)).await
+                        if !stream.send(&out, config.send).await
+                            || !Box::pin(send_file(&mut stream, file, len, config.send)).await
                         {
                             return;
                         }
@@ -183,12 +203,12 @@ async fn connection(stream: TcpStream, config: &Config) {
             }
         }
         // Step 3: send the answers.
-        if !send(&stream, &out, config.send).await {
+        if !stream.send(&out, config.send).await {
             return;
         }
         out.clear();
         if close {
-            linger_close(&stream).await;
+            linger_close(&mut stream, config.send).await;
             return;
         }
         if backlog {
@@ -213,14 +233,17 @@ async fn connection(stream: TcpStream, config: &Config) {
             let since = *partial_since.get_or_insert_with(Instant::now);
             config.idle.saturating_sub(since.elapsed())
         };
-        if buf.is_empty() && stream.readable().now_or_never().is_none() {
+        if buf.is_empty()
+            && stream.waits_for_readiness()
+            && stream.tcp().readable().now_or_never().is_none()
+        {
             // Idle between requests: hold no buffer while waiting (memory per idle
             // connection is a figure of the project). When data is already there, the
             // buffers are kept and reused.
             buf = Vec::new();
             out = Vec::new();
             drop(in_flight.take());
-            match time::timeout(wait, stream.readable()).await {
+            match time::timeout(wait, stream.tcp().readable()).await {
                 Ok(Ok(())) => {}
                 _ => return,
             }
@@ -252,14 +275,21 @@ async fn answer(
     handler::finish(req, found, date, out)
 }
 
-/// Closes the way a client can read the last response: shut down our side, then discard
-/// what the client still sends until it closes, for at most [`LINGER`] and [`LINGER_BYTES`].
-/// Closing with unread input would send a reset, which may destroy the response (an error
-/// status for an oversized head, say) before the client reads it.
-async fn linger_close(stream: &TcpStream) {
-    if stream.shutdown(std::net::Shutdown::Write).is_err() {
+/// Closes the way a client can read the last response: shut down our side (for TLS, a
+/// `close_notify` first, within the send timeout), then discard what the client still sends
+/// until it closes, for at most [`LINGER`] and [`LINGER_BYTES`]. Closing with unread input
+/// would send a reset, which may destroy the response (an error status for an oversized
+/// head, say) before the client reads it.
+async fn linger_close(stream: &mut Stream, send: Duration) {
+    let closed = match stream {
+        Stream::Tcp(tcp) => tcp.shutdown(std::net::Shutdown::Write).is_ok(),
+        Stream::Tls(tls) => close_tls(tls, send).await,
+    };
+    if !closed {
         return;
     }
+    // What follows is discarded: read it below TLS.
+    let stream = stream.tcp();
     let _ = time::timeout(LINGER, async {
         let mut sink = vec![0u8; 4096];
         let mut total = 0;
@@ -273,28 +303,6 @@ async fn linger_close(stream: &TcpStream) {
     .await;
 }
 
-/// Writes all of `bytes`; false when the client is gone or accepted nothing for `limit`
-/// (the send timeout: between two writes that make progress, see the module docs).
-async fn send(stream: &TcpStream, mut bytes: &[u8], limit: Duration) -> bool {
-    while !bytes.is_empty() {
-        // Try first: the socket usually has room, and then no timer is armed.
-        match stream.try_write(bytes) {
-            Ok(0) => return false,
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                match time::timeout(limit, stream.writable()).await {
-                    Ok(Ok(())) => {}
-                    // Timed out, or the runtime is shutting down.
-                    _ => return false,
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-    true
-}
-
 /// Streams `len` bytes of a file; false when the client is gone or stalled past `limit`, or
 /// the file shrank or failed.
 ///
@@ -303,7 +311,7 @@ async fn send(stream: &TcpStream, mut bytes: &[u8], limit: Duration) -> bool {
 /// then (or on a file system without `RWF_NOWAIT`) does the block go to the blocking pool.
 /// A cached file thus costs no thread hand-off per block, and a cold one never stalls the
 /// runtime thread.
-async fn send_file(stream: &TcpStream, file: std::fs::File, len: u64, limit: Duration) -> bool {
+async fn send_file(stream: &mut Stream, file: std::fs::File, len: u64, limit: Duration) -> bool {
     let size = FILE_BLOCK.min(usize::try_from(len).unwrap_or(FILE_BLOCK));
     let mut state = Some((file, vec![0u8; size]));
     let mut offset = 0u64;
@@ -349,7 +357,7 @@ async fn send_file(stream: &TcpStream, file: std::fs::File, len: u64, limit: Dur
             }
         };
         // Zero: the file shrank, and the promised length cannot be kept.
-        if n == 0 || !send(stream, &block[..n], limit).await {
+        if n == 0 || !stream.send(&block[..n], limit).await {
             return false;
         }
         offset += n as u64;
@@ -368,7 +376,7 @@ fn date() -> String {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != secs {
-            *c = (secs, http_date(now));
+            *c = (secs, httpdate::fmt_http_date(now));
         }
         c.1.clone()
     })
@@ -389,8 +397,10 @@ mod tests {
                 send: std::time::Duration::from_secs(1),
                 output_limit: 64 * 1024,
                 shutdown: c10k::shutdown::Shutdown::builder().signals(&[]).install()?,
+                tls: None,
+                handshake: std::time::Duration::from_secs(1),
             };
-            let future = super::connection(stream, &config);
+            let future = super::connection(super::Stream::Tcp(stream), &config);
             let size = std::mem::size_of_val(&future);
             assert!(size <= 1024, "connection future is {size} bytes");
             Ok(())
