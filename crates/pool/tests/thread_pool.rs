@@ -126,7 +126,7 @@ fn drop_waits_for_queued_work() -> std::io::Result<()> {
         let pool = ThreadPool::new(2)?;
         for _ in 0..1000 {
             let c = count.clone();
-            let _ = pool.submit(move || c.fetch_add(1, Ordering::SeqCst));
+            drop(pool.submit(move || c.fetch_add(1, Ordering::SeqCst)));
         }
     }
     assert_eq!(count.load(Ordering::SeqCst), 1000);
@@ -151,11 +151,11 @@ fn dropping_the_last_handle_inside_a_task_does_not_deadlock() -> std::io::Result
     let pool = Arc::new(ThreadPool::new(1)?);
     let (tx, rx) = std::sync::mpsc::channel();
     let p = pool.clone();
-    let _ = pool.submit(move || {
+    drop(pool.submit(move || {
         // The test's handle is gone by the time this runs: this drop is the pool's last.
         let _ = rx.recv_timeout(BOUND);
         drop(p);
-    });
+    }));
     drop(pool);
     tx.send(()).unwrap();
     Ok(())

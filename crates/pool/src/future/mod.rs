@@ -324,12 +324,10 @@ impl<T> Future for PoolFuture<T> {
             panic!("PoolFuture polled after it returned Ready");
         }
         if !this.inner().is_done() {
-            match this.inner().register_waker(this.key, cx.waker()) {
-                Some(k) => {
-                    this.key = Some(k);
-                    return Poll::Pending;
-                }
-                None => {} // done meanwhile
+            // `None`: it completed meanwhile.
+            if let Some(k) = this.inner().register_waker(this.key, cx.waker()) {
+                this.key = Some(k);
+                return Poll::Pending;
             }
         }
         Poll::Ready(this.take_outcome())

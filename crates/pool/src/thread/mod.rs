@@ -16,6 +16,7 @@
 //!      get the task), else starts a thread if fewer than `m` live;
 //!   3. a worker whose wait times out exits only if an idle token is left to remove (nobody
 //!      counts on it) and more than `workers` live; otherwise it waits again.
+//!
 //!   Because the send comes before step 2 and an exit removes a token in the same critical
 //!   section as it lowers the live count, a sent task always has a live thread that will
 //!   receive it.
