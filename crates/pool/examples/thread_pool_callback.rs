@@ -35,7 +35,8 @@ fn call_back(res: Result<&u32, &PoolError>) {
     }
 }
 
-fn main() -> std::io::Result<()> {
+/// Runs the demo (also from `tests/examples_run.rs`).
+pub(crate) fn main() -> std::io::Result<()> {
     // The panic message of task 3 would otherwise be printed by the default hook too.
     std::panic::set_hook(Box::new(|_| {}));
     let pool = ThreadPool::builder()

@@ -37,7 +37,8 @@ fn task(name: u32) -> u32 {
     name + 10
 }
 
-fn main() -> std::io::Result<()> {
+/// Runs the demo (also from `tests/examples_run.rs`).
+pub(crate) fn main() -> std::io::Result<()> {
     let start = Instant::now();
     let pool = ThreadPool::builder()
         .workers(3)
