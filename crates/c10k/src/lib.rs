@@ -6,6 +6,8 @@
 //! - [`runtime`]: tasks, schedulers, timers and async sockets, with the most used items
 //!   lifted to the top level ([`run`], [`spawn`], [`net`], [`time`], [`task`], …);
 //! - [`sync`]: locks, events, channels and queues for threads and tasks;
+//! - [`pool`]: thread pools whose futures can be waited on, awaited and given
+//!   done-callbacks (`concurrent.futures`);
 //! - [`generator`] and [`green`]: stackful coroutines, Python's generators and
 //!   greenlet/gevent (the table below, and the crate's docs);
 //! - the attribute macros [`main`](macro@main) and [`test`](macro@test);
@@ -97,7 +99,8 @@
 //! |---|---|
 //! | `asyncio.run(main())` | [`run`], [`#[c10k::main]`](macro@main) |
 //! | `asyncio.create_task` | [`spawn`], [`task::Builder`] |
-//! | `loop.run_in_executor` | [`spawn_blocking`] |
+//! | `loop.run_in_executor` | [`spawn_blocking`], [`pool::run_in_executor`] (a pool of yours) |
+//! | `ThreadPoolExecutor`, `Future.add_done_callback`, `as_completed` | [`pool::ThreadPool`], [`pool::PoolFuture`], [`pool::as_completed`] |
 //! | `asyncio.sleep`, `wait_for` | [`time::sleep`], [`time::timeout`] |
 //! | `loop.sock_*`, `open_connection` | [`net`] |
 //! | `loop.call_soon`, `add_reader` | [`event_loop`] |
@@ -116,6 +119,7 @@
 // No unsafe code, but for one block of the `hyper` feature's module (argued there).
 #![deny(unsafe_code)]
 
+pub use c10k_pool as pool;
 pub use c10k_runtime as runtime;
 pub use c10k_selector as selector;
 pub use c10k_sync as sync;
