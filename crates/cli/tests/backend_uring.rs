@@ -1,6 +1,6 @@
 //! `--backend uring` on every program: `http`, `chat` and `fetch` run on the runtime's
-//! io_uring driver, `load` refuses it (exit 2, its help says why) and drives a uring echo
-//! server from its epoll loop with no error. Each test skips, saying why, where the kernel
+//! io_uring driver, `load` drives a uring echo server from its io_uring completion loop
+//! and from its epoll loop with no error (and refuses select and poll, exit 2). Each test skips, saying why, where the kernel
 //! forbids io_uring.
 
 mod http_util;
@@ -108,50 +108,57 @@ fn fetch_downloads_on_uring() -> io::Result<()> {
 }
 
 #[test]
-fn load_refuses_uring_and_drives_a_uring_echo_server() -> io::Result<()> {
-    // The refusal does not depend on the kernel: the generator has no completion loop.
-    for backend in ["uring", "select", "poll"] {
+fn load_runs_on_uring_and_epoll_against_a_uring_echo_server() -> io::Result<()> {
+    // select(2) and poll(2) have no edge mode: refused whatever the kernel.
+    for backend in ["select", "poll"] {
         let out = run(&["load", "echo", "--backend", backend, "-d", "0.1"], LIMIT)?;
         assert_eq!(out.status.code(), Some(2), "{backend}: {}", out.stderr);
         assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
         assert!(out.stderr.contains("--backend"), "{}", out.stderr);
     }
     let out = run(&["load", "--help"], LIMIT)?;
-    assert!(out.stdout.contains("completion"), "{}", out.stdout);
+    assert!(out.stdout.contains("completion loop"), "{}", out.stdout);
     skip_without_uring!();
     let server = Server::start(&["echo", "--model", "uring"])?;
     let target = server.addr.to_string();
-    let out = run(
-        &[
-            "load",
-            "echo",
-            "--backend",
-            "epoll",
-            "--target",
-            &target,
-            "-c",
-            "50",
-            "-d",
-            "0.5",
-            "--size",
-            "1024",
-            "--json",
-        ],
-        LIMIT,
-    )?;
-    assert!(out.status.success(), "{}", out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&out.stdout).map_err(io::Error::other)?;
-    assert!(
-        report["requests"].as_u64().unwrap_or(0) > 0,
-        "{}",
-        out.stdout
-    );
-    assert_eq!(
-        report["errors"].as_object().map_or(1, |e| e.len()),
-        0,
-        "{}",
-        out.stdout
-    );
+    for (backend, size) in [("uring", "1024"), ("epoll", "1024"), ("uring", "70000")] {
+        let out = run(
+            &[
+                "load",
+                "echo",
+                "--backend",
+                backend,
+                "--target",
+                &target,
+                "-c",
+                "50",
+                "-d",
+                "0.5",
+                "--size",
+                size,
+                "--json",
+            ],
+            LIMIT,
+        )?;
+        assert!(out.status.success(), "{backend}: {}", out.stderr);
+        let report: serde_json::Value =
+            serde_json::from_str(&out.stdout).map_err(io::Error::other)?;
+        let requests = report["requests"].as_u64().unwrap_or(0);
+        assert!(requests > 0, "{backend}: {}", out.stdout);
+        assert_eq!(
+            report["errors"].as_object().map_or(1, |e| e.len()),
+            0,
+            "{backend}: {}",
+            out.stdout
+        );
+        let size: u64 = size.parse().map_err(io::Error::other)?;
+        assert_eq!(
+            report["bytes_received"].as_u64(),
+            Some(requests * size),
+            "{backend}: {}",
+            out.stdout
+        );
+    }
     let (status, stderr) = server.interrupt()?;
     assert!(status.success(), "{status:?} {stderr}");
     Ok(())
@@ -178,10 +185,15 @@ fn an_unknown_backend_is_a_usage_error_listing_the_backends() -> io::Result<()> 
 
 #[test]
 fn a_forbidden_uring_is_refused_not_replaced() -> io::Result<()> {
-    for program in [&["http"][..], &["chat"], &["fetch", "http://127.0.0.1:1/"]] {
+    for program in [
+        &["http"][..],
+        &["chat"],
+        &["fetch", "http://127.0.0.1:1/"],
+        &["load", "echo"],
+    ] {
         let mut args = program.to_vec();
         args.extend(["--backend", "uring", "--listen", "127.0.0.1:0"]);
-        if program[0] == "fetch" {
+        if program[0] == "fetch" || program[0] == "load" {
             args.truncate(args.len() - 2);
         }
         let out = util_run_disabled(&args)?;

@@ -1,5 +1,7 @@
 //! `c10k load` against tiny in-test servers: the reported request count is the number of
-//! requests the server answered.
+//! requests the server answered. Every test runs on both loops of the generator, the epoll
+//! readiness loop and the io_uring completion loop (`--backend uring`, skipped where the
+//! kernel forbids io_uring).
 
 mod util;
 
@@ -76,6 +78,23 @@ fn serve(mut stream: TcpStream, unit: usize, answer: fn(u64) -> Vec<u8>, count: 
     }
 }
 
+/// The generator's loops this machine runs: epoll, and uring unless forbidden.
+fn backends() -> Vec<&'static str> {
+    let mut all = vec!["epoll"];
+    match util::uring_unsupported() {
+        None => all.push("uring"),
+        Some(why) => eprintln!("uring loop skipped: {why}"),
+    }
+    all
+}
+
+/// `args` with `--backend backend` added.
+fn on<'a>(args: &[&'a str], backend: &'a str) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    all.extend(["--backend", backend]);
+    all
+}
+
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).expect("load prints JSON")
 }
@@ -84,63 +103,75 @@ fn json(text: &str) -> serde_json::Value {
 fn echo_mode_counts_what_the_server_answered() -> io::Result<()> {
     const SIZE: usize = 100;
     // The answer is the payload c10k load sends (uppercase alphabet, newline at the end).
-    let server = TestServer::start(SIZE, |_| {
-        let mut p: Vec<u8> = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-            .iter()
-            .copied()
-            .cycle()
-            .take(SIZE)
-            .collect();
-        p[SIZE - 1] = b'\n';
-        p
-    })?;
-    let target = server.addr.to_string();
-    let out = run(
-        &[
-            "load", "echo", "--target", &target, "-c", "4", "-d", "0.5", "--size", "100", "--json",
-        ],
-        LIMIT,
-    )?;
-    assert!(out.status.success(), "{}", out.stderr);
-    let report = json(&out.stdout);
-    let requests = report["requests"].as_u64().unwrap();
-    assert!(requests > 0);
-    assert_eq!(requests, server.answered.load(Ordering::Relaxed));
-    assert_eq!(
-        report["errors"].as_object().unwrap().len(),
-        0,
-        "{}",
-        out.stdout
-    );
-    assert_eq!(
-        report["bytes_received"].as_u64().unwrap(),
-        requests * SIZE as u64
-    );
-    assert!(
-        report["latency_us"]["p99"].as_f64().unwrap()
-            >= report["latency_us"]["p50"].as_f64().unwrap()
-    );
+    for backend in backends() {
+        let server = TestServer::start(SIZE, |_| {
+            let mut p: Vec<u8> = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                .iter()
+                .copied()
+                .cycle()
+                .take(SIZE)
+                .collect();
+            p[SIZE - 1] = b'\n';
+            p
+        })?;
+        let target = server.addr.to_string();
+        let out = run(
+            &on(
+                &[
+                    "load", "echo", "--target", &target, "-c", "4", "-d", "0.5", "--size", "100",
+                    "--json",
+                ],
+                backend,
+            ),
+            LIMIT,
+        )?;
+        assert!(out.status.success(), "{}", out.stderr);
+        let report = json(&out.stdout);
+        let requests = report["requests"].as_u64().unwrap();
+        assert!(requests > 0);
+        assert_eq!(requests, server.answered.load(Ordering::Relaxed));
+        assert_eq!(
+            report["errors"].as_object().unwrap().len(),
+            0,
+            "{}",
+            out.stdout
+        );
+        assert_eq!(
+            report["bytes_received"].as_u64().unwrap(),
+            requests * SIZE as u64
+        );
+        assert!(
+            report["latency_us"]["p99"].as_f64().unwrap()
+                >= report["latency_us"]["p50"].as_f64().unwrap()
+        );
+    }
     Ok(())
 }
 
 #[test]
 fn echo_mode_reports_wrong_bytes() -> io::Result<()> {
-    let server = TestServer::start(8, |_| b"wrong!!\n".to_vec())?;
-    let target = server.addr.to_string();
-    let out = run(
-        &[
-            "load", "echo", "--target", &target, "-c", "2", "-d", "0.3", "--size", "8", "--json",
-        ],
-        LIMIT,
-    )?;
-    assert_eq!(out.status.code(), Some(1), "no request can complete");
-    let report = json(&out.stdout);
-    assert_eq!(
-        report["errors"]["echo: wrong bytes"].as_u64(),
-        Some(2),
-        "{}",
-        out.stdout
-    );
+    for backend in backends() {
+        let server = TestServer::start(8, |_| b"wrong!!\n".to_vec())?;
+        let target = server.addr.to_string();
+        let out = run(
+            &on(
+                &[
+                    "load", "echo", "--target", &target, "-c", "2", "-d", "0.3", "--size", "8",
+                    "--json",
+                ],
+                backend,
+            ),
+            LIMIT,
+        )?;
+        assert_eq!(out.status.code(), Some(1), "no request can complete");
+        let report = json(&out.stdout);
+        assert_eq!(
+            report["errors"]["echo: wrong bytes"].as_u64(),
+            Some(2),
+            "{}",
+            out.stdout
+        );
+    }
     Ok(())
 }
 
@@ -149,39 +180,46 @@ fn http_mode_frames_content_length_and_chunked_responses() -> io::Result<()> {
     // Requests are fixed-size (the same GET every time); answers alternate framing and
     // the server retires the connection after every 50th answer (Connection: close).
     let request_len = "GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:PORT\r\n\r\n".len();
-    let server = TestServer::start(request_len + 5 - "PORT".len(), |n| {
-        if n % 50 == 0 {
-            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok".to_vec()
-        } else if n % 2 == 0 {
-            b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!".to_vec()
-        } else {
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nHello, \r\n6\r\nWorld!\r\n0\r\n\r\n".to_vec()
+    for backend in backends() {
+        let server = TestServer::start(request_len + 5 - "PORT".len(), |n| {
+            if n % 50 == 0 {
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok".to_vec()
+            } else if n % 2 == 0 {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!".to_vec()
+            } else {
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nHello, \r\n6\r\nWorld!\r\n0\r\n\r\n".to_vec()
+            }
+        })?;
+        let target = server.addr.to_string();
+        assert_eq!(
+            target.len(),
+            "127.0.0.1:".len() + 5,
+            "port with five digits"
+        );
+        let out = run(
+            &on(
+                &[
+                    "load", "http", "--target", &target, "-c", "3", "-d", "0.5", "--json",
+                ],
+                backend,
+            ),
+            LIMIT,
+        )?;
+        assert!(out.status.success(), "{}", out.stderr);
+        let report = json(&out.stdout);
+        let requests = report["requests"].as_u64().unwrap();
+        assert_eq!(requests, server.answered.load(Ordering::Relaxed));
+        assert_eq!(
+            report["errors"].as_object().unwrap().len(),
+            0,
+            "{}",
+            out.stdout
+        );
+        if requests > 150 {
+            assert!(
+                report["reconnects"].as_u64().unwrap() + report["connects"].as_u64().unwrap() > 3
+            );
         }
-    })?;
-    let target = server.addr.to_string();
-    assert_eq!(
-        target.len(),
-        "127.0.0.1:".len() + 5,
-        "port with five digits"
-    );
-    let out = run(
-        &[
-            "load", "http", "--target", &target, "-c", "3", "-d", "0.5", "--json",
-        ],
-        LIMIT,
-    )?;
-    assert!(out.status.success(), "{}", out.stderr);
-    let report = json(&out.stdout);
-    let requests = report["requests"].as_u64().unwrap();
-    assert_eq!(requests, server.answered.load(Ordering::Relaxed));
-    assert_eq!(
-        report["errors"].as_object().unwrap().len(),
-        0,
-        "{}",
-        out.stdout
-    );
-    if requests > 150 {
-        assert!(report["reconnects"].as_u64().unwrap() + report["connects"].as_u64().unwrap() > 3);
     }
     Ok(())
 }
@@ -190,63 +228,74 @@ fn http_mode_frames_content_length_and_chunked_responses() -> io::Result<()> {
 #[test]
 fn failed_requests_make_the_exit_code_1_and_say_how_many() -> io::Result<()> {
     let request_len = "GET /nope HTTP/1.1\r\nHost: 127.0.0.1:PORT\r\n\r\n".len();
-    let server = TestServer::start(request_len + 5 - "PORT".len(), |_| {
-        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()
-    })?;
-    let target = server.addr.to_string();
-    assert_eq!(
-        target.len(),
-        "127.0.0.1:".len() + 5,
-        "port with five digits"
-    );
-    let args = [
-        "load", "http", "--target", &target, "-c", "2", "-d", "0.3", "--path", "/nope", "--json",
-    ];
-    let out = run(&args, LIMIT)?;
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    let report = json(&out.stdout);
-    let failed = report["errors"]["http: status 404"].as_u64().unwrap_or(0);
-    assert!(failed > 0, "{}", out.stdout);
-    let total: u64 = report["errors"]
-        .as_object()
-        .map_or(0, |kinds| kinds.values().filter_map(|v| v.as_u64()).sum())
-        + report["unfinished"].as_u64().unwrap_or(0);
-    let line = out.stderr.trim();
-    assert!(
-        line.starts_with(&format!("c10k: {total} requests failed (")),
-        "{line}"
-    );
-    assert!(
-        line.contains(&format!("{failed} × http: status 404")),
-        "{line}"
-    );
-    // Tolerated: the same run exits 0.
-    let mut tolerant = args.to_vec();
-    tolerant.extend(["--max-errors", "1000000000"]);
-    let out = run(&tolerant, LIMIT)?;
-    assert!(out.status.success(), "{}", out.stderr);
+    for backend in backends() {
+        let server = TestServer::start(request_len + 5 - "PORT".len(), |_| {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()
+        })?;
+        let target = server.addr.to_string();
+        assert_eq!(
+            target.len(),
+            "127.0.0.1:".len() + 5,
+            "port with five digits"
+        );
+        let args = on(
+            &[
+                "load", "http", "--target", &target, "-c", "2", "-d", "0.3", "--path", "/nope",
+                "--json",
+            ],
+            backend,
+        );
+        let out = run(&args, LIMIT)?;
+        assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+        let report = json(&out.stdout);
+        let failed = report["errors"]["http: status 404"].as_u64().unwrap_or(0);
+        assert!(failed > 0, "{}", out.stdout);
+        let total: u64 = report["errors"]
+            .as_object()
+            .map_or(0, |kinds| kinds.values().filter_map(|v| v.as_u64()).sum())
+            + report["unfinished"].as_u64().unwrap_or(0);
+        let line = out.stderr.trim();
+        assert!(
+            line.starts_with(&format!("c10k: {total} requests failed (")),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!("{failed} × http: status 404")),
+            "{line}"
+        );
+        // Tolerated: the same run exits 0.
+        let mut tolerant = args.clone();
+        tolerant.extend(["--max-errors", "1000000000"]);
+        let out = run(&tolerant, LIMIT)?;
+        assert!(out.status.success(), "{}", out.stderr);
+    }
     Ok(())
 }
 
 #[test]
 fn refused_connections_are_errors_not_hangs() -> io::Result<()> {
     // A port nobody listens on: bind, read the port, close.
-    let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
-    let out = run(
-        &[
-            "load", "echo", "--target", &addr, "-c", "3", "-d", "0.2", "--json",
-        ],
-        LIMIT,
-    )?;
-    assert_eq!(out.status.code(), Some(1));
-    let report = json(&out.stdout);
-    assert_eq!(
-        report["errors"]["connect: connection refused"].as_u64(),
-        Some(3),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    for backend in backends() {
+        let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+        let out = run(
+            &on(
+                &[
+                    "load", "echo", "--target", &addr, "-c", "3", "-d", "0.2", "--json",
+                ],
+                backend,
+            ),
+            LIMIT,
+        )?;
+        assert_eq!(out.status.code(), Some(1));
+        let report = json(&out.stdout);
+        assert_eq!(
+            report["errors"]["connect: connection refused"].as_u64(),
+            Some(3),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
     Ok(())
 }
 

@@ -31,14 +31,16 @@ fn open_fds() -> io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/fd")?.count())
 }
 
+/// `VmRSS` of `/proc/self/status` (not `statm` × the page size: rustix's page size reads
+/// the vDSO's ELF header, which valgrind does not map).
 fn rss_bytes() -> io::Result<usize> {
-    let statm = std::fs::read_to_string("/proc/self/statm")?;
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| io::Error::other("bad /proc/self/statm"))?;
-    Ok(pages * rustix::param::page_size())
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| io::Error::other("no VmRSS in /proc/self/status"))?;
+    Ok(kib * 1024)
 }
 
 /// A connected pair; connections of the accept races still queued are dropped on the way.

@@ -38,8 +38,10 @@ const SHUTDOWN: Token = Token(usize::MAX - 1);
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) mode: Mode,
-    /// The selector backend of the loop (epoll unless `--backend` says otherwise).
+    /// The selector backend of the readiness loop (epoll).
     pub(crate) backend: Backend,
+    /// Run the completion loop on io_uring ([`super::uring`]) instead.
+    pub(crate) uring: bool,
     pub(crate) target: SocketAddr,
     /// Global indexes of this thread's connections.
     pub(crate) first: usize,
@@ -82,7 +84,7 @@ impl Tally {
         }
     }
 
-    fn error(&mut self, kind: impl Into<String>) {
+    pub(super) fn error(&mut self, kind: impl Into<String>) {
         *self.errors.entry(kind.into()).or_default() += 1;
     }
 
@@ -134,7 +136,10 @@ struct Driver {
 
 /// Runs one thread's plan to the end and returns its figures.
 pub(crate) fn run(plan: Plan) -> anyhow::Result<Tally> {
-    let spread = plan.target.ip().is_loopback() && plan.target.is_ipv4() && plan.total > PER_SOURCE;
+    if plan.uring {
+        return super::uring::run(plan);
+    }
+    let spread = spread_from_start(&plan);
     let now = Instant::now();
     let mut driver = Driver {
         selector: Selector::with_backend(plan.backend)?,
@@ -161,37 +166,107 @@ pub(crate) fn run(plan: Plan) -> anyhow::Result<Tally> {
     Ok(driver.tally)
 }
 
+/// Whether a plan starts spread over 127.0.0.x (see [`PER_SOURCE`]).
+pub(super) fn spread_from_start(plan: &Plan) -> bool {
+    plan.target.ip().is_loopback() && plan.target.is_ipv4() && plan.total > PER_SOURCE
+}
+
+/// The source address of global connection `global` once the load is spread.
+pub(super) fn source(spread: bool, global: usize) -> Option<SocketAddr> {
+    if !spread {
+        return None;
+    }
+    let host = 1 + (global / PER_SOURCE) % 254;
+    Some(SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::new(127, 0, 0, host as u8),
+        0,
+    )))
+}
+
+/// A non-blocking TCP socket toward `target` with `TCP_NODELAY`, bound to `source` if given.
+pub(super) fn socket(source: Option<SocketAddr>, target: SocketAddr) -> Result<OwnedFd, Errno> {
+    let family = if target.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let fd = net::socket_with(
+        family,
+        SocketType::STREAM,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )?;
+    sockopt::set_tcp_nodelay(&fd, true)?;
+    if let Some(source) = source {
+        net::bind(&fd, &source)?;
+    }
+    Ok(fd)
+}
+
+/// Echo: `data` must be the payload's next bytes after `*received`. `Some(true)` once the
+/// whole payload came back.
+pub(super) fn check_echo(
+    received: &mut usize,
+    payload: &[u8],
+    data: &[u8],
+) -> Result<Option<bool>, String> {
+    let end = *received + data.len();
+    if end > payload.len() {
+        return Err("echo: more bytes than sent".into());
+    }
+    if data != &payload[*received..end] {
+        return Err("echo: wrong bytes".into());
+    }
+    *received = end;
+    Ok((end == payload.len()).then_some(true))
+}
+
+/// HTTP: frames the response whose start is in `partial` (empty when `data` starts it).
+/// `Some(keep_alive)` once a whole response came; a status outside 2xx is counted.
+pub(super) fn check_http(
+    partial: &mut Vec<u8>,
+    data: &[u8],
+    tally: &mut Tally,
+) -> Result<Option<bool>, String> {
+    let whole: &[u8] = if partial.is_empty() {
+        data
+    } else {
+        partial.extend_from_slice(data);
+        partial
+    };
+    match http::parse(whole) {
+        Ok(Some(response)) => {
+            if response.len != whole.len() {
+                return Err("http: unexpected bytes after response".into());
+            }
+            if !(200..300).contains(&response.status) {
+                tally.error(format!("http: status {}", response.status));
+            }
+            partial.clear();
+            Ok(Some(response.keep_alive))
+        }
+        Ok(None) => {
+            if partial.is_empty() {
+                partial.extend_from_slice(data);
+            }
+            if partial.len() > 16 << 20 {
+                return Err("http: response larger than 16 MiB".into());
+            }
+            Ok(None)
+        }
+        Err(malformed) => Err(malformed.kind().into()),
+    }
+}
+
 impl Driver {
     fn source(&self, i: usize) -> Option<SocketAddr> {
-        if !self.spread {
-            return None;
-        }
-        let global = self.plan.first + i;
-        let host = 1 + (global / PER_SOURCE) % 254;
-        Some(SocketAddr::V4(SocketAddrV4::new(
-            Ipv4Addr::new(127, 0, 0, host as u8),
-            0,
-        )))
+        source(self.spread, self.plan.first + i)
     }
 
     /// Starts a non-blocking connect for connection `i`.
     fn connect(&mut self, i: usize) {
         let attempt = |source: Option<SocketAddr>, target: SocketAddr| -> Result<OwnedFd, Errno> {
-            let family = if target.is_ipv4() {
-                AddressFamily::INET
-            } else {
-                AddressFamily::INET6
-            };
-            let fd = net::socket_with(
-                family,
-                SocketType::STREAM,
-                SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-                None,
-            )?;
-            sockopt::set_tcp_nodelay(&fd, true)?;
-            if let Some(source) = source {
-                net::bind(&fd, &source)?;
-            }
+            let fd = socket(source, target)?;
             match net::connect(&fd, &target) {
                 Ok(()) | Err(Errno::INPROGRESS) => Ok(fd),
                 Err(e) => Err(e),
@@ -409,53 +484,19 @@ impl Driver {
         }
     }
 
-    /// Echo: the bytes must be the payload's next bytes. `Some` once all came back.
+    /// Echo: the bytes must be the payload's next bytes (and no more than were sent).
     fn check_echo(&mut self, i: usize, n: usize) -> Result<Option<bool>, String> {
         let conn = &mut self.conns[i];
-        let payload = &self.plan.request;
-        let end = conn.received + n;
-        if end > conn.sent {
+        if conn.received + n > conn.sent {
             return Err("echo: more bytes than sent".into());
         }
-        if self.buf[..n] != payload[conn.received..end] {
-            return Err("echo: wrong bytes".into());
-        }
-        conn.received = end;
-        Ok((end == payload.len()).then_some(true))
+        check_echo(&mut conn.received, &self.plan.request, &self.buf[..n])
     }
 
     /// HTTP: frames the response. `Some(keep_alive)` once a whole response came.
     fn check_http(&mut self, i: usize, n: usize) -> Result<Option<bool>, String> {
         let conn = &mut self.conns[i];
-        let data: &[u8] = if conn.partial.is_empty() {
-            &self.buf[..n]
-        } else {
-            conn.partial.extend_from_slice(&self.buf[..n]);
-            &conn.partial
-        };
-        match http::parse(data) {
-            Ok(Some(response)) => {
-                if response.len != data.len() {
-                    return Err("http: unexpected bytes after response".into());
-                }
-                if !(200..300).contains(&response.status) {
-                    self.tally
-                        .error(format!("http: status {}", response.status));
-                }
-                conn.partial.clear();
-                Ok(Some(response.keep_alive))
-            }
-            Ok(None) => {
-                if conn.partial.is_empty() {
-                    conn.partial.extend_from_slice(&self.buf[..n]);
-                }
-                if conn.partial.len() > 16 << 20 {
-                    return Err("http: response larger than 16 MiB".into());
-                }
-                Ok(None)
-            }
-            Err(malformed) => Err(malformed.kind().into()),
-        }
+        check_http(&mut conn.partial, &self.buf[..n], &mut self.tally)
     }
 
     fn on_eof(&mut self, i: usize) {

@@ -6,8 +6,9 @@
 //! `Content-Length` or chunked encoding.
 //!
 //! Each thread (`--threads`, default 1: the lab pins it to one CPU) runs its share of the
-//! connections on an edge-triggered epoll loop (`--backend` other than epoll is refused, its
-//! help says why); see [`driver`] for the cost per request.
+//! connections on an edge-triggered epoll loop, or with `--backend uring` on an io_uring
+//! completion loop ([`uring`]: multishot receives into provided buffers, one
+//! `io_uring_enter` per turn); see [`driver`] for the cost per request.
 //! The report gives requests/s, latency percentiles (HdrHistogram, 3 significant digits),
 //! connect time and errors by kind, as a table or `--json`.
 //!
@@ -19,6 +20,7 @@
 mod driver;
 mod http;
 mod report;
+mod uring;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -79,33 +81,34 @@ pub(crate) struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
-    /// The event loops' backend. Only `epoll` (the default) runs; the others are refused
-    /// (exit 2). The generator is not on the c10k runtime: it is a hand-written loop on
-    /// `c10k::selector` in edge-triggered mode (one `read` and one `write` per request, so
-    /// that its own cost per request is known and steady). select(2) and poll(2) have no
-    /// edge mode, and io_uring is a completion interface, not a readiness selector: driving
-    /// the load on it would need a second, completion-shaped loop. To measure a server on
-    /// io_uring, run the server with `--model uring` or `--backend uring`.
+    /// The event loops' backend: `epoll` (the default) or `uring`; select and poll are
+    /// refused (exit 2). The generator is not on the c10k runtime: on epoll it is a
+    /// hand-written edge-triggered loop on `c10k::selector` (one `read` and one `write` per
+    /// request, so that its own cost per request is known and steady; select(2) and poll(2)
+    /// have no edge mode); on uring a completion loop on `c10k-uring` (one multishot receive
+    /// per connection, one send submission per request, one `io_uring_enter` per turn).
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub(crate) backend: Option<crate::model::RuntimeBackend>,
 }
 
-/// The selector backend of `load --backend`: epoll, the only one with the edge-triggered
-/// mode the loop is written for (see the flag's help).
-fn selector_backend(
-    choice: Option<crate::model::RuntimeBackend>,
-) -> anyhow::Result<c10k::selector::Backend> {
-    let backend = choice.map_or(c10k::runtime::driver::Backend::Epoll, |b| b.0);
-    match backend.selector() {
-        Some(c10k::selector::Backend::Epoll) => Ok(c10k::selector::Backend::Epoll),
-        Some(_) => Err(crate::errors::usage(format!(
-            "--backend {backend}: the load generator's loop is edge-triggered and {backend}(2) \
-             has no edge mode; only epoll runs (see `c10k load --help`)"
-        ))),
-        None => Err(crate::errors::usage(format!(
-            "--backend {backend}: the load generator is a readiness loop on c10k::selector, \
-             not on the runtime, and {backend} is a completion interface; only epoll runs \
-             (see `c10k load --help`); run the server on {backend} instead"
+/// The loop `load --backend` chose: the epoll readiness loop (`None`) or io_uring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loop {
+    Epoll,
+    Uring,
+}
+
+fn choose_loop(choice: Option<crate::model::RuntimeBackend>) -> anyhow::Result<Loop> {
+    use c10k::runtime::driver::Backend;
+    let Some(choice) = choice else {
+        return Ok(Loop::Epoll);
+    };
+    let backend = crate::model::RuntimeBackend::resolve(Some(choice))?;
+    match backend {
+        Backend::Uring => Ok(Loop::Uring),
+        _ if backend.selector() == Some(c10k::selector::Backend::Epoll) => Ok(Loop::Epoll),
+        _ => Err(crate::errors::usage(format!(
+            "--backend {backend}: the load generator's readiness loop is edge-triggered and              {backend}(2) has no edge mode; use epoll or uring (see `c10k load --help`)"
         ))),
     }
 }
@@ -153,7 +156,7 @@ fn request_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
 /// Runs `c10k load`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let request: Arc<[u8]> = request_bytes(args)?.into();
-    let backend = selector_backend(args.backend)?;
+    let backend = choose_loop(args.backend)?;
     crate::sys::raise_fd_limit();
     crate::shutdown::install()?;
     let report = generate(args, backend, request)?;
@@ -200,11 +203,7 @@ fn failure_line(report: &Report, failed: u64) -> String {
     )
 }
 
-fn generate(
-    args: &Args,
-    backend: c10k::selector::Backend,
-    request: Arc<[u8]>,
-) -> anyhow::Result<Report> {
+fn generate(args: &Args, backend: Loop, request: Arc<[u8]>) -> anyhow::Result<Report> {
     let total = args.connections as usize;
     let threads = usize::from(args.threads).min(total);
     let start = Instant::now();
@@ -215,7 +214,8 @@ fn generate(
         let count = total / threads + usize::from(t < total % threads);
         let plan = driver::Plan {
             mode: args.mode,
-            backend,
+            backend: c10k::selector::Backend::Epoll,
+            uring: backend == Loop::Uring,
             target: args.target,
             first,
             count,

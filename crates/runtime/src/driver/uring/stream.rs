@@ -102,10 +102,62 @@ pub(crate) struct StreamShared {
     pub(super) flush_queued: AtomicBool,
 }
 
+/// The received buffers of a stream, oldest first. The first is held inline: a request
+/// usually arrives in one buffer, and an idle stream then holds no allocation (a
+/// `VecDeque` keeps its capacity, 128 bytes from its first push, for the connection's
+/// life). Later buffers queue behind it in a `VecDeque` that is freed when it empties.
+#[derive(Default)]
+struct BufQueue {
+    first: Option<ProvidedBuf>,
+    rest: Option<Box<VecDeque<ProvidedBuf>>>,
+}
+
+impl BufQueue {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.as_ref().map_or(0, |r| r.len())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn push_back(&mut self, buf: ProvidedBuf) {
+        if self.first.is_none() {
+            self.first = Some(buf);
+        } else {
+            self.rest.get_or_insert_with(Box::default).push_back(buf);
+        }
+    }
+
+    /// The `i`th buffer (`i < len()`).
+    fn get(&self, i: usize) -> &ProvidedBuf {
+        match (i, &self.first, &self.rest) {
+            (0, Some(b), _) => b,
+            (_, _, Some(rest)) => &rest[i - 1],
+            _ => unreachable!("BufQueue index {i} out of range"),
+        }
+    }
+
+    /// Drops (so recycles) the first `n` buffers.
+    fn drain_front(&mut self, n: usize) {
+        for _ in 0..n {
+            self.first = self.rest.as_mut().and_then(|r| r.pop_front());
+        }
+        if self.rest.as_ref().is_some_and(|r| r.is_empty()) {
+            self.rest = None;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest = None;
+    }
+}
+
 struct State {
-    queue: VecDeque<ProvidedBuf>,
-    /// Bytes of `queue[0]` already copied out.
-    head: usize,
+    queue: BufQueue,
+    /// Bytes of the first queued buffer already copied out.
+    head: u32,
     recv: RecvOp,
     eof: bool,
     read_error: Option<io::Error>,
@@ -124,7 +176,7 @@ struct State {
     resend: Option<Box<(Vec<u8>, usize)>>,
     spare: Vec<u8>,
     /// The `errno` of a failed send (writing, step 5).
-    write_error: Option<i32>,
+    write_error: Option<Errno>,
     /// Bytes ever accepted by writes, and ever confirmed sent by completions: a write that
     /// waits for its bytes to leave waits for `sent` to reach its mark.
     accepted: u64,
@@ -168,6 +220,13 @@ impl Owned {
             _ => Owned::Done(Box::new((res, buf))),
         };
     }
+}
+
+/// An `errno` value (never 0, so `Option<Errno>` is four bytes).
+type Errno = std::num::NonZeroI32;
+
+fn errno(code: i32) -> Errno {
+    Errno::new(code).unwrap_or(Errno::new(libc::EIO).expect("EIO is not 0"))
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -251,7 +310,7 @@ impl StreamShared {
             Err(e) => {
                 targets.remove(key);
                 let (op, err) = e.into_parts();
-                st.write_error = Some(err.raw_os_error().unwrap_or(libc::EIO));
+                st.write_error = Some(errno(err.raw_os_error().unwrap_or(libc::EIO)));
                 if st.owned.in_flight() {
                     st.owned.finish(Err(err), op.into_buf().unwrap_or_default());
                 }
@@ -345,7 +404,7 @@ impl StreamShared {
                 let offset = offset + n as usize;
                 if offset < buf.len() {
                     if n == 0 {
-                        st.write_error = Some(libc::EPIPE);
+                        st.write_error = Some(errno(libc::EPIPE));
                         if st.owned.in_flight() {
                             st.owned
                                 .finish(Err(io::Error::from_raw_os_error(libc::EPIPE)), buf);
@@ -365,7 +424,7 @@ impl StreamShared {
                 }
             }
             Err(e) => {
-                st.write_error = Some(e.raw_os_error().unwrap_or(libc::EIO));
+                st.write_error = Some(errno(e.raw_os_error().unwrap_or(libc::EIO)));
                 st.pending = Vec::new();
                 if st.owned.in_flight() {
                     st.owned.finish(Err(e), buf);
@@ -393,7 +452,7 @@ impl StreamShared {
             let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
             if let Err(e) = rustix::net::shutdown(fd, rustix::net::Shutdown::Write) {
                 if e != rustix::io::Errno::NOTCONN {
-                    st.write_error = Some(e.raw_os_error());
+                    st.write_error = Some(errno(e.raw_os_error()));
                 }
             }
         }
@@ -501,7 +560,7 @@ impl StreamShared {
         // option's result, the descriptor is closed below.
         let _ = rustix::net::sockopt::set_socket_linger(fd, Some(std::time::Duration::ZERO));
         if st.write_error.is_none() {
-            st.write_error = Some(libc::ECONNABORTED);
+            st.write_error = Some(errno(libc::ECONNABORTED));
         }
         st.pending = Vec::new();
         st.resend = None;
@@ -599,7 +658,7 @@ impl RingStream {
             shared: Arc::new(StreamShared {
                 fd,
                 state: Mutex::new(State {
-                    queue: VecDeque::new(),
+                    queue: BufQueue::default(),
                     head: 0,
                     recv: RecvOp::Idle,
                     eof: false,
@@ -722,10 +781,10 @@ impl RingStream {
         }
         if !st.queue.is_empty() {
             let mut n = 0;
-            let mut head = st.head;
+            let mut head = st.head as usize;
             let mut i = 0;
             while n < cap && i < st.queue.len() {
-                let b = &st.queue[i][head..];
+                let b = &st.queue.get(i)[head..];
                 let k = dst.put(n, b);
                 n += k;
                 if k < b.len() {
@@ -737,8 +796,8 @@ impl RingStream {
             }
             if !peek {
                 // Buffers fully copied go back to the group now (their drop recycles them).
-                st.queue.drain(..i);
-                st.head = head;
+                st.queue.drain_front(i);
+                st.head = head as u32;
             }
             return Some(Ok(n));
         }
@@ -806,7 +865,8 @@ impl RingStream {
         if st.shutdown {
             return Some(shutdown_error());
         }
-        st.write_error.map(io::Error::from_raw_os_error)
+        st.write_error
+            .map(|e| io::Error::from_raw_os_error(e.get()))
     }
 
     /// Appends to the send buffer (writing, steps 1 and 4).
@@ -1074,7 +1134,8 @@ mod tests {
     use crate::driver::Backend;
 
     /// The state every connection carries: 272 bytes before the linger fields, 296 with
-    /// them, 256 once `resend` and `Owned::Done` were boxed. Keep it from growing unnoticed.
+    /// them, 256 once `resend` and `Owned::Done` were boxed (and the receive queue's first
+    /// buffer inline). Keep it from growing unnoticed.
     #[cfg(target_pointer_width = "64")]
     #[test]
     fn stream_state_stays_small() {
@@ -1085,7 +1146,7 @@ mod tests {
     /// Regression: an idle stream used to keep its last send buffer (up to `SPARE_MAX`
     /// bytes) as a spare; 10 000 idle connections held 40 MiB of it.
     #[test]
-    fn an_idle_stream_holds_no_send_buffer() -> io::Result<()> {
+    fn an_idle_stream_holds_no_send_or_receive_buffer() -> io::Result<()> {
         if !Backend::Uring.is_available() {
             eprintln!("note: io_uring unavailable here; skipped");
             return Ok(());
@@ -1109,6 +1170,28 @@ mod tests {
                     (st.pending.capacity(), st.spare.capacity()),
                     (0, 0),
                     "round {round}: everything was sent, yet the stream holds a send buffer"
+                );
+            }
+            // The receive side: after reads that took everything (one buffer, then
+            // several queued at once), the stream holds no receive allocation.
+            for chunks in [1usize, 5] {
+                for _ in 0..chunks {
+                    io::Write::write_all(&mut &b, &[7u8; 4096])?;
+                }
+                let mut want = chunks * 4096;
+                let mut buf = vec![0u8; 64 * 1024];
+                while want > 0 {
+                    let n = std::future::poll_fn(|cx| {
+                        s.poll_read(cx, ReadDst::Slice(&mut buf[..want]), false)
+                    })
+                    .await?;
+                    assert!(n > 0 && buf[..n].iter().all(|&x| x == 7));
+                    want -= n;
+                }
+                let st = lock(&s.shared.state);
+                assert!(
+                    st.queue.is_empty() && st.queue.rest.is_none(),
+                    "{chunks} chunks read, yet the stream keeps a receive queue allocation"
                 );
             }
             s.close(OwnedFd::from(a));
