@@ -44,6 +44,7 @@ pub(crate) fn switch_demo() -> std::io::Result<Vec<u32>> {
 }
 
 /// gevent: `foo` and `bar` each print, `sleep(0)`, and print again: the switches interleave.
+#[allow(clippy::disallowed_names)] // the tutorial's names
 pub(crate) fn spawn_demo() -> std::io::Result<Vec<&'static str>> {
     green::run(|| {
         let log = Rc::new(RefCell::new(Vec::new()));
@@ -66,6 +67,7 @@ pub(crate) fn spawn_demo() -> std::io::Result<Vec<&'static str>> {
 
 /// What [`timing_demo`] saw: each run's time and its events (`start N`, `done N`) in order.
 #[derive(Debug)]
+#[allow(dead_code)] // the events are read by the test, the example prints them
 pub(crate) struct Timing {
     pub(crate) sync: Duration,
     pub(crate) conc: Duration,
