@@ -150,7 +150,7 @@ impl TaskHooks {
         // during it, and by the on-return long-poll report for the name of a long poll; a
         // task with no name and only the on-return detector needs no reference (its id is
         // copied now), which saves two atomic operations per poll.
-        let keep = (self.keep_alive || header.name.is_some()).then(|| task.to_task());
+        let keep = (self.keep_alive || header.info.is_named()).then(|| task.to_task());
         let meta = TaskMeta {
             id: header.id,
             name: header.name(),
@@ -179,8 +179,13 @@ impl TaskHooks {
 }
 
 /// Runs one queue entry: with the hooks around it if there are any, else directly.
+///
+/// Every poll, hooked or not, first stamps the task's dump record (`task/dump.rs`): the
+/// coarse time the poll begins and a cleared wait reason (two relaxed stores into the
+/// header's cache line, which the poll is about to touch anyway).
 #[inline]
 pub(crate) fn run(hooks: Option<&TaskHooks>, task: Notified, thread: Option<usize>) {
+    crate::task::dump::begin_poll(task.raw().header());
     match hooks {
         None => task.run(),
         Some(h) => h.run(task, thread),

@@ -25,7 +25,8 @@ use crate::loom::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use super::list::OwnedTasks;
-use super::{Id, JoinHandle, Notified, RawTask, Schedule};
+use super::{Id, Info, JoinHandle, Notified, RawTask, Schedule};
+use std::panic::Location;
 use crate::context::Scoped;
 use crate::executor::hooks::{self, TaskHooks};
 use crate::executor::inject::Inject;
@@ -143,12 +144,13 @@ impl LocalSet {
     /// assert_eq!(rt.block_on(set.run_until(h)).unwrap(), 8);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        spawn_on(&self.cx, future, None)
+        spawn_on(&self.cx, future, Info::new(Location::caller(), None))
     }
 
     /// Drives `future` and this set's tasks until `future` completes. Tasks not finished by
@@ -200,13 +202,13 @@ impl LocalSet {
     }
 }
 
-fn spawn_on<F>(cx: &LocalCx, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+fn spawn_on<F>(cx: &LocalCx, future: F, info: Info) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
     let shared = Arc::clone(&cx.shared);
-    let (task, notified, join) = super::new_task(future, LocalSchedule(shared), Id::next(), name);
+    let (task, notified, join) = super::new_task(future, LocalSchedule(shared), Id::next(), info);
     if cx.shared.owned.insert(task) {
         cx.queue.borrow_mut().push_back(notified);
         // Outside `run_until` (a `LocalSet::spawn_local` before or between runs), wake the
@@ -365,9 +367,10 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    let info = Info::new(Location::caller(), name);
     CURRENT.with(|cur| {
         cur.with(|cx| match cx {
-            Some(cx) => spawn_on(cx, future, name),
+            Some(cx) => spawn_on(cx, future, info),
             None => panic!(
                 "`spawn_local` called outside a LocalSet: drive the future with \
                  `LocalSet::run_until` (or use `c10k_runtime::run`, which provides one)"
