@@ -143,6 +143,15 @@ impl Future for EventWait<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::sync(&p, crate::waiting::SyncKind::Event, None);
+        p
+    }
+}
+
+impl EventWait<'_> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    fn unrecorded_poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let mut list = loom::lock(&this.event.waiters);
         match this.key {

@@ -208,9 +208,15 @@ impl Reason {
     fn unpack(word: u64) -> Option<Reason> {
         let payload = word & PAYLOAD;
         Some(match word >> TAG_SHIFT {
-            1 => Reason::Read { fd: payload as u32 as i32 },
-            2 => Reason::Write { fd: payload as u32 as i32 },
-            3 => Reason::Accept { fd: payload as u32 as i32 },
+            1 => Reason::Read {
+                fd: payload as u32 as i32,
+            },
+            2 => Reason::Write {
+                fd: payload as u32 as i32,
+            },
+            3 => Reason::Accept {
+                fd: payload as u32 as i32,
+            },
             4 => Reason::Timer { deadline: payload },
             5 => Reason::Join { task: payload },
             6 => Reason::Sync {
@@ -397,10 +403,7 @@ pub fn record(reason: Reason) {
 /// ```
 #[inline]
 pub fn current_task() -> Option<u64> {
-    CURRENT
-        .try_with(|c| c.get().task)
-        .ok()
-        .filter(|&t| t != 0)
+    CURRENT.try_with(|c| c.get().task).ok().filter(|&t| t != 0)
 }
 
 #[cfg(test)]

@@ -124,7 +124,9 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.inner.blocking().spawn(f, std::panic::Location::caller())
+        self.inner
+            .blocking()
+            .spawn(f, std::panic::Location::caller())
     }
 
     /// Makes this runtime the current one on this thread until the guard is dropped, so that

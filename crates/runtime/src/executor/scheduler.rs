@@ -16,12 +16,7 @@ pub(crate) enum Handle {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(
-        &self,
-        future: F,
-        id: Id,
-        info: Info,
-    ) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, id: Id, info: Info) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,

@@ -189,15 +189,13 @@ impl<T: Sock> PollIo<T> {
         io
     }
 
-    pub(crate) fn poll_read_ready(
-&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let p = self.poll_read_ready_inner(cx);
         self.note(&p, WaitKind::Read);
         p
     }
 
-    fn poll_read_ready_inner(
-&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_read_ready_inner(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &*self.mode {
             Mode::Ready(r) => r.poll_read_ready(cx).map_ok(|_| ()),
             Mode::Stream(s) => s.poll_read_ready(cx),
@@ -205,15 +203,13 @@ impl<T: Sock> PollIo<T> {
         }
     }
 
-    pub(crate) fn poll_write_ready(
-&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let p = self.poll_write_ready_inner(cx);
         self.note(&p, WaitKind::Write);
         p
     }
 
-    fn poll_write_ready_inner(
-&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_write_ready_inner(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &*self.mode {
             Mode::Ready(r) => r.poll_write_ready(cx).map_ok(|_| ()),
             Mode::Stream(s) => s.poll_write_ready(cx),
@@ -305,15 +301,13 @@ impl<T: Sock> PollIo<T> {
 
     /// Waits until everything written has left (the ring's streams buffer writes; the
     /// readiness path writes straight to the kernel).
-    pub(crate) fn poll_flush(
-&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let p = self.poll_flush_inner(cx);
         self.note(&p, WaitKind::Write);
         p
     }
 
-    fn poll_flush_inner(
-&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush_inner(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &*self.mode {
             Mode::Stream(s) => s.poll_flush(cx),
             _ => Poll::Ready(Ok(())),
@@ -452,11 +446,7 @@ where
         p
     }
 
-    fn poll_read_inner(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_read_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let reg = match &*self.mode {
             Mode::Ready(r) => r,
             Mode::Stream(s) => return s.poll_read(cx, ReadDst::Slice(buf), false),
@@ -489,11 +479,7 @@ where
         p
     }
 
-    fn poll_peek_inner(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_peek_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         match &*self.mode {
             Mode::Stream(s) => s.poll_read(cx, ReadDst::Slice(buf), true),
             _ => self.poll_read_with(cx, |s| {
@@ -541,15 +527,13 @@ where
     }
 
     /// Stream write: a short write means the send buffer is full, so readiness is cleared.
-    pub(crate) fn poll_write(
-&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let p = self.poll_write_inner(cx, buf);
         self.note(&p, WaitKind::Write);
         p
     }
 
-    fn poll_write_inner(
-&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write_inner(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let reg = match &*self.mode {
             Mode::Ready(r) => r,
             Mode::Stream(s) => return s.poll_write(cx, &[io::IoSlice::new(buf)]),

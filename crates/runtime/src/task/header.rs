@@ -101,7 +101,9 @@ impl Info {
                 let named = Box::into_raw(Box::new(Named { location, name }));
                 // SAFETY: `Box::into_raw` is never null; setting the low bit of an aligned
                 // pointer keeps it non-null.
-                Info(unsafe { NonNull::new_unchecked(named.cast::<u8>().wrapping_add(NAMED).cast()) })
+                Info(unsafe {
+                    NonNull::new_unchecked(named.cast::<u8>().wrapping_add(NAMED).cast())
+                })
             }
         }
     }
@@ -111,7 +113,12 @@ impl Info {
         if addr & NAMED == 0 {
             return None;
         }
-        let ptr = self.0.as_ptr().cast::<u8>().wrapping_sub(NAMED).cast::<Named>();
+        let ptr = self
+            .0
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_sub(NAMED)
+            .cast::<Named>();
         // SAFETY: a tagged pointer came from `Box::into_raw` in `new` and lives until drop.
         Some(unsafe { &*ptr })
     }
@@ -136,7 +143,12 @@ impl Info {
 impl Drop for Info {
     fn drop(&mut self) {
         if self.is_named() {
-            let ptr = self.0.as_ptr().cast::<u8>().wrapping_sub(NAMED).cast::<Named>();
+            let ptr = self
+                .0
+                .as_ptr()
+                .cast::<u8>()
+                .wrapping_sub(NAMED)
+                .cast::<Named>();
             // SAFETY: the tagged pointer owns the `Box<Named>` made in `new`.
             drop(unsafe { Box::from_raw(ptr) });
         }

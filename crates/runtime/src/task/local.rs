@@ -26,10 +26,10 @@ use std::task::{Context, Poll, Waker};
 
 use super::list::OwnedTasks;
 use super::{Id, Info, JoinHandle, Notified, RawTask, Schedule};
-use std::panic::Location;
 use crate::context::Scoped;
 use crate::executor::hooks::{self, TaskHooks};
 use crate::executor::inject::Inject;
+use std::panic::Location;
 
 /// Tasks run per poll of `run_until` before it yields back to the runtime.
 const TASKS_PER_TICK: usize = 61;
