@@ -14,9 +14,12 @@
 //!    first ([`Slot::clear`]), and restores the previous one when the poll returns (a poll
 //!    may nest: a `LocalSet` polls its tasks inside another task's poll).
 //! 2. A leaf future about to return `Pending` calls [`record`] with its [`Reason`]: one
-//!    thread-local read, a branch and, inside a task, one relaxed store. Outside an
+//!    thread-local read, a branch and, inside a task, a relaxed load and store. Outside an
 //!    executor that enters slots (plain threads, tokio) the pointer is null and nothing is
-//!    stored. With several leaves pending in one poll (`select`, `join`), the last one wins.
+//!    stored. With several leaves pending in one poll (`select`, `join`, a timeout around a
+//!    read), the first one wins: the slot is written only while empty. The first leaf polled
+//!    is usually the work (`select(read, shutdown)`, `timeout(d, read)`), the later ones
+//!    what would interrupt it.
 //! 3. A dump, on any thread, reads the slot ([`Slot::load`]) while the task is alive: what
 //!    the task's last poll waited on. A reason is one `u64`, so a read never sees half a
 //!    record.
@@ -42,6 +45,8 @@
 //!     let _guard = unsafe { c10k_wait::enter(&slot, 7) };
 //!     // ... poll the task; a leaf future deep inside does:
 //!     c10k_wait::record(Reason::Read { fd: 5 });
+//!     // and a later one in the same poll (a timeout around the read) changes nothing:
+//!     c10k_wait::record(Reason::Timer { deadline: 10 });
 //!     assert_eq!(c10k_wait::current_task(), Some(7));
 //! }
 //! assert_eq!(slot.load(), Some(Reason::Read { fd: 5 }));
@@ -386,9 +391,12 @@ pub fn record(reason: Reason) {
         if !cur.slot.is_null() {
             // SAFETY: `enter`'s contract: the slot is valid while it is current.
             #[allow(unsafe_code)]
-            unsafe { &*cur.slot }
-                .0
-                .store(reason.pack(), Ordering::Relaxed);
+            let slot = unsafe { &*cur.slot };
+            // Only the polling thread writes the slot during the poll: load-then-store is
+            // not a race, just "first leaf wins".
+            if slot.0.load(Ordering::Relaxed) == 0 {
+                slot.0.store(reason.pack(), Ordering::Relaxed);
+            }
         }
     });
 }
@@ -464,6 +472,7 @@ mod tests {
             {
                 let _i = enter(&inner, 2);
                 record(Reason::Join { task: 1 });
+                record(Reason::Accept { fd: 9 });
                 assert_eq!(current_task(), Some(2));
             }
             assert_eq!(current_task(), Some(1));
