@@ -60,6 +60,7 @@ pub mod time;
 mod blocking;
 mod context;
 mod loom;
+mod trace;
 
 pub use executor::{
     run, Builder, EnterGuard, Handle, LongPoll, Runtime, TaskMeta, TryCurrentError,

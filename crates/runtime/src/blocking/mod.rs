@@ -182,6 +182,7 @@ impl Shared {
             self.work.notify_one();
         } else if st.num_threads < self.max_threads {
             st.num_threads += 1;
+            crate::trace::blocking_grew(st.num_threads);
             let id = st.next_id;
             st.next_id += 1;
             drop(st);

@@ -186,6 +186,8 @@ impl TaskHooks {
 #[inline]
 pub(crate) fn run(hooks: Option<&TaskHooks>, task: Notified, thread: Option<usize>) {
     crate::task::dump::begin_poll(task.raw().header());
+    // Nothing without the `tracing` feature (`trace.rs`).
+    let _trace = crate::trace::begin_poll(&task);
     match hooks {
         None => task.run(),
         Some(h) => h.run(task, thread),

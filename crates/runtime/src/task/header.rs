@@ -36,6 +36,9 @@ pub(crate) struct Header {
     /// What the dump reads of the task's polls (`dump.rs`). Written by the polling thread
     /// (the scheduler around each poll, the task's leaf futures during it); read by dumps.
     pub(crate) trace: Trace,
+    /// The task's `tracing` span (`trace.rs`); zero-sized without the `tracing` feature.
+    /// Immutable.
+    pub(crate) span: crate::trace::TaskSpan,
 }
 
 /// The task's poll record, for dumps: plain relaxed atomics, never read by the runtime
@@ -64,7 +67,7 @@ pub(crate) struct Pointers {
     pub(crate) next: Option<NonNull<Header>>,
 }
 
-#[cfg(all(target_pointer_width = "64", not(loom)))]
+#[cfg(all(target_pointer_width = "64", not(loom), not(feature = "tracing")))]
 const _: () = assert!(std::mem::size_of::<Header>() == 80);
 
 impl Header {

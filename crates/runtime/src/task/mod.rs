@@ -458,7 +458,7 @@ impl Builder {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(loom), not(feature = "tracing")))]
 mod size_tests {
     use std::future::Pending;
     use std::sync::Arc;

@@ -91,6 +91,7 @@ where
     F: Future + 'static,
     S: Schedule,
 {
+    let span = crate::trace::task_span(id, &info);
     let cell = Box::new(Cell {
         header: Header {
             state: State::new(),
@@ -100,6 +101,7 @@ where
             owned: UnsafeCell::new(Pointers::default()),
             join_waker: UnsafeCell::new(None),
             trace: Trace::new(),
+            span,
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
