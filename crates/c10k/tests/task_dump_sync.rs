@@ -106,7 +106,7 @@ fn a_dump_names_the_primitive_and_the_holder() -> io::Result<()> {
 
             let barrier = Arc::new(Barrier::new(2));
             let b = Arc::clone(&barrier);
-            let t = c10k::spawn(async move { drop(b.wait().await) });
+            let t = c10k::spawn(async move { b.wait().await.is_leader() });
             want.push((t.id(), sync(SyncKind::Barrier, None)));
             tasks.push(t.abort_handle());
 

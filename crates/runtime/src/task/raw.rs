@@ -66,7 +66,7 @@ pub(crate) enum Stage<F: Future> {
 }
 
 /// The size of the cell of a task with future `F` (for the memory report and tests).
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(loom), not(feature = "tracing")))]
 pub(crate) const fn cell_size<F: Future, S>() -> usize {
     std::mem::size_of::<Cell<F, S>>()
 }
