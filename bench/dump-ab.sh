@@ -2,12 +2,20 @@
 # A/B of the task dump's bookkeeping on the runtime benches (issue 15, target <= 2 %).
 #
 # Builds crates/runtime/benches/runtime.rs twice, from BASE (the commit before the dump,
-# default: the merge base with main) and from the working tree (with it), into the same
-# target directory, then runs the c10k benchmarks of both binaries interleaved, ROUNDS
-# times (A, B, A, B...), so that the load of a shared machine falls on both alike. Prints,
-# per benchmark, each round's ratio B/A (with / without) and their median.
+# default: the merge base with main) and from the working tree (with it), then runs the
+# c10k benchmarks of both binaries interleaved, ROUNDS times (A, B, A, B...), so that the
+# load of a shared machine falls on both alike. Prints, per benchmark, each round's ratio
+# B/A (with / without) and their median.
 #
-#   bench/dump-ab.sh [-b BASE] [-n ROUNDS] [-f FILTER] [-o OUT.txt]
+# Two measures (-m):
+#   time   criterion's median time per iteration (wall clock: on a shared machine, rounds
+#          swing by ±50 %, far more than the 2 % to resolve);
+#   instr  instructions executed by ONE iteration of each benchmark (`--test` mode, under
+#          `valgrind --tool=cachegrind --cache-sim=no`), minus those of a run that selects
+#          no benchmark (building the runtimes of the file): the cost in work, which other
+#          jobs on the machine do not move (this VM has no hardware counters for `perf`).
+#
+#   bench/dump-ab.sh [-m time|instr] [-b BASE] [-n ROUNDS] [-f FILTER] [-o OUT.txt]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,8 +23,10 @@ base=$(git merge-base HEAD main)
 rounds=5
 filter='/c10k/'
 out=""
-while getopts "b:n:f:o:" opt; do
+mode=time
+while getopts "m:b:n:f:o:" opt; do
     case $opt in
+        m) mode=$OPTARG ;;
         b) base=$OPTARG ;;
         n) rounds=$OPTARG ;;
         f) filter=$OPTARG ;;
@@ -27,19 +37,46 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-git archive "$base" | tar -x -C "$tmp"
+target=${CARGO_TARGET_DIR:-$PWD/target}
+# The base's sources live next to its build, so that a second run rebuilds nothing.
+src_a="$target/dump-ab/$base"
+if [ ! -d "$src_a" ]; then
+    mkdir -p "$src_a"
+    git archive "$base" | tar -x -C "$src_a"
+fi
 
 # The path of the bench executable `cargo bench --no-run` builds in directory $1.
 build() {
-    (cd "$1" && cargo bench -p c10k-runtime --bench runtime --no-run --message-format=json 2>/dev/null) |
+    (cd "$1" && CARGO_TARGET_DIR="$target" cargo bench -p c10k-runtime --bench runtime --no-run --message-format=json 2>/dev/null) |
         grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4
 }
-exe_a=$(build "$tmp")
+exe_a=$(build "$src_a")
 exe_b=$(build "$PWD")
 [ -x "$exe_a" ] && [ -x "$exe_b" ] || { echo "build failed: '$exe_a' '$exe_b'" >&2; exit 1; }
 
-# "name median_ns" per benchmark of one criterion run.
+# Instructions of one `--test` run of binary $1 selecting exactly $2 (the largest count
+# of the processes valgrind reports: criterion also starts a probe for gnuplot).
+instructions() {
+    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+        "$1" --bench --test --exact "$2" 2>&1 >/dev/null |
+        sed -n 's/.*I *refs: *//p' | tr -d , | sort -n | tail -n1
+}
+
+# "name value" per benchmark of one run of binary $1: criterion's median time in ns, or
+# (instr mode) the instructions of one iteration.
 run() {
+    if [ "$mode" = instr ]; then
+        local fixed
+        fixed=$(instructions "$1" "no benchmark has this name")
+        "$1" --list 2>/dev/null | sed -n 's/: benchmark$//p' | grep -- "$filter" | while read -r name; do
+            echo "$name $(( $(instructions "$1" "$name") - fixed ))"
+        done
+        return
+    fi
+    run_time "$1"
+}
+
+run_time() {
     "$1" --bench --noplot --discard-baseline --warm-up-time 1 --measurement-time 3 "$filter" 2>/dev/null |
         awk '
             /^[a-z_0-9]+\/[^ ]+/ && !/time:/ { name = $1 }
@@ -59,15 +96,15 @@ done
 
 report() {
     echo "A/B of the task-dump bookkeeping: A = $base (without), B = $(git rev-parse --short HEAD) + working tree (with)"
-    echo "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $rounds interleaved rounds, filter '$filter'"
+    echo "measure: $mode; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $rounds interleaved rounds, filter '$filter'"
     echo
-    printf '%-44s %-40s %s\n' benchmark "B/A per round" "median B/A"
+    printf '%-58s %-40s %s\n' benchmark "B/A per round" "median B/A"
     join <(awk '{print $2"#"$1, $3}' "$tmp/a" | sort) <(awk '{print $2"#"$1, $3}' "$tmp/b" | sort) |
         awk '{ split($1, k, "#"); r[k[1]] = r[k[1]] sprintf("%.3f ", $3 / $2) }
              END { for (n in r) print n, r[n] }' | sort |
         while read -r name ratios; do
             med=$(echo "$ratios" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
-            printf '%-44s %-40s %s\n' "$name" "$ratios" "$med"
+            printf '%-58s %-40s %s\n' "$name" "$ratios" "$med"
         done
 }
 if [ -n "$out" ]; then report | tee "$out"; else report; fi

@@ -94,23 +94,15 @@ impl Drop for BlockOnGuard {
 
 /// Per-poll task context: sets the current task id and a fresh budget, restoring the
 /// previous ones on drop (a `LocalSet` polls its tasks inside an outer task's poll).
-///
-/// It also makes the task's wait slot current (`c10k_wait`), so that the leaf futures the
-/// poll reaches record what the task waits on (see `task/dump.rs`).
 pub(crate) struct TaskGuard {
     prev_task: *const crate::task::Header,
     prev_budget: Option<u8>,
-    _wait: c10k_wait::EnterGuard,
 }
 
 pub(crate) fn enter_task(header: &crate::task::Header) -> TaskGuard {
-    // SAFETY: the header outlives the guard: the runner holds a reference to the task for
-    // the whole poll, and drops the guard (on this thread) before the poll returns.
-    let wait = unsafe { c10k_wait::enter(&header.trace.wait, header.id.as_u64()) };
     CONTEXT.with(|c| TaskGuard {
         prev_task: c.current_task.replace(header),
         prev_budget: c.budget.replace(Some(crate::task::coop::BUDGET)),
-        _wait: wait,
     })
 }
 

@@ -132,7 +132,7 @@ impl Future for BarrierWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
         let p = Self::unrecorded_poll(self, cx);
-        crate::waiting::sync(&p, crate::waiting::SyncKind::Barrier, None);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Barrier, None);
         p
     }
 }

@@ -258,7 +258,7 @@ impl<'a, T: ?Sized> Future for CondvarWait<'a, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let p = Self::unrecorded_poll(self, cx);
-        crate::waiting::sync(&p, crate::waiting::SyncKind::Condvar, None);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Condvar, None);
         p
     }
 }

@@ -144,7 +144,7 @@ impl Future for EventWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let p = Self::unrecorded_poll(self, cx);
-        crate::waiting::sync(&p, crate::waiting::SyncKind::Event, None);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Event, None);
         p
     }
 }

@@ -218,7 +218,7 @@ impl<T: ?Sized> Mutex<T> {
 
     fn guard(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
         self.id.acquired_blocking(site);
-        self.holder.acquired(true);
+        self.holder.acquired();
         MutexGuard {
             mutex: self,
             _marker: PhantomData,

@@ -160,7 +160,7 @@ impl Future for Notified<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let p = Self::unrecorded_poll(self, cx);
-        crate::waiting::sync(&p, crate::waiting::SyncKind::Notify, None);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Notify, None);
         p
     }
 }

@@ -584,6 +584,7 @@ impl<T> Future for Put<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let p = Self::unrecorded_poll(self, cx);
         crate::waiting::channel(
+            cx,
             &p,
             crate::waiting::ChannelKind::Queue,
             crate::waiting::ChannelOp::Send,
@@ -632,6 +633,7 @@ impl<T> Future for Get<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let p = Self::unrecorded_poll(self, cx);
         crate::waiting::channel(
+            cx,
             &p,
             crate::waiting::ChannelKind::Queue,
             crate::waiting::ChannelOp::Recv,
@@ -682,7 +684,7 @@ impl<T> Future for Join<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let p = Self::unrecorded_poll(self, cx);
-        crate::waiting::sync(&p, crate::waiting::SyncKind::QueueJoin, None);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::QueueJoin, None);
         p
     }
 }

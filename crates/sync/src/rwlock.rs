@@ -188,7 +188,7 @@ impl<T: ?Sized> RwLock<T> {
 
     fn read_guard(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
         self.id.acquired_blocking(site);
-        self.holder.acquired(false);
+        self.holder.acquired();
         RwLockReadGuard {
             lock: self,
             _marker: PhantomData,
@@ -197,7 +197,7 @@ impl<T: ?Sized> RwLock<T> {
 
     fn write_guard(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
         self.id.acquired_blocking(site);
-        self.holder.acquired(true);
+        self.holder.acquired();
         RwLockWriteGuard {
             lock: self,
             _marker: PhantomData,

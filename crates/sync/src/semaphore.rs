@@ -682,7 +682,7 @@ impl<'a> Future for Acquire<'a> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let p = Self::unrecorded_poll(self, cx);
-        crate::waiting::sync(&p, crate::waiting::SyncKind::Semaphore, None);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Semaphore, None);
         p
     }
 }
@@ -724,7 +724,7 @@ impl Future for AcquireOwned {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let p = Self::unrecorded_poll(self, cx);
-        crate::waiting::sync(&p, crate::waiting::SyncKind::Semaphore, None);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Semaphore, None);
         p
     }
 }
@@ -865,14 +865,14 @@ macro_rules! lock_future {
                 let $this = self.get_mut();
                 let kind = $crate::waiting::SyncKind::$kind;
                 let p = $this.waiter.poll_acquire(&$this.$field.sem, cx);
-                $crate::waiting::sync(&p, kind, Some(&$this.$field.holder));
+                $crate::waiting::sync(cx, &p, kind, Some(&$this.$field.holder));
                 p.map(|r| {
                     r.expect($closed);
                     $this.$field.id.acquired_async($this.site);
                     $this
                         .$field
                         .holder
-                        .acquired(kind != $crate::waiting::SyncKind::RwLockRead);
+                        .acquired_by(cx.waker(), kind != $crate::waiting::SyncKind::RwLockRead);
                     $make
                 })
             }

@@ -9,56 +9,77 @@
 //!
 //! # Protocol
 //!
-//! 1. The executor owns one [`Slot`] per task. Around each poll of the task it makes the
-//!    slot current on the polling thread ([`enter`], a thread-local pointer), clears it
-//!    first ([`Slot::clear`]), and restores the previous one when the poll returns (a poll
-//!    may nest: a `LocalSet` polls its tasks inside another task's poll).
-//! 2. A leaf future about to return `Pending` calls [`record`] with its [`Reason`]: one
-//!    thread-local read, a branch and, inside a task, a relaxed load and store. Outside an
-//!    executor that enters slots (plain threads, tokio) the pointer is null and nothing is
-//!    stored. With several leaves pending in one poll (`select`, `join`, a timeout around a
-//!    read), the first one wins: the slot is written only while empty. The first leaf polled
-//!    is usually the work (`select(read, shutdown)`, `timeout(d, read)`), the later ones
-//!    what would interrupt it.
-//! 3. A dump, on any thread, reads the slot ([`Slot::load`]) while the task is alive: what
+//! 1. The executor owns one [`Slot`] per task, inside the task (c10k's runtime: in the
+//!    task's header), and clears it before each poll ([`Slot::clear`]).
+//! 2. Once, the executor [`register`]s an [`Executor`]: the vtable of its task wakers and
+//!    where, from a waker's data pointer, the task's slot and number are. Nothing happens
+//!    per poll: the `Context` a leaf future is polled with already leads to its task.
+//! 3. A leaf future about to return `Pending` calls [`record`] with its `Context` and its
+//!    [`Reason`]: the waker's vtable is compared with the registered ones (one load and a
+//!    compare per registered executor) and, for a task of one of them, the reason is stored
+//!    in the task's slot unless the slot already holds one: with several leaves pending in
+//!    one poll (`select`, `join`, a timeout around a read) the first one wins, which is
+//!    usually the work (`select(read, shutdown)`, `timeout(d, read)`), the later ones what
+//!    would interrupt it. Under another executor (tokio, a `block_on` of a plain thread) or
+//!    inside a combinator that wraps wakers (`FuturesUnordered`), nothing is stored.
+//! 4. A dump, on any thread, reads the slot ([`Slot::load`]) while the task is alive: what
 //!    the task's last poll waited on. A reason is one `u64`, so a read never sees half a
 //!    record.
 //!
 //! # Cost
 //!
-//! Nothing is recorded unless a leaf future returns `Pending` inside an entered slot, and
-//! nothing is allocated, formatted or locked ever: formatting (peer addresses, deadlines as
-//! durations) happens in the dump, on the dumping thread. Unused (no executor entering
-//! slots), a [`record`] is a thread-local load and an untaken branch.
+//! Nothing per poll but the clear, nothing per `Ready`; per `Pending` of a leaf future, the
+//! vtable comparison and a relaxed load and store. Nothing is allocated, formatted or
+//! locked, ever: formatting (peer addresses, deadlines as durations) happens in the dump, on
+//! the dumping thread.
 //!
 //! # Examples
 //!
-//! An executor polling a task:
+//! An executor whose tasks are `Arc<Task>`, its wakers' data pointers to the `Task`:
 //!
 //! ```
-//! use c10k_wait::{Reason, Slot};
+//! use std::sync::Arc;
+//! use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+//! use c10k_wait::{Executor, Reason, Slot};
 //!
-//! let slot = Slot::new(); // lives in the task
-//! {
-//!     slot.clear();
-//!     // SAFETY: `slot` outlives the guard, which is dropped on this thread.
-//!     let _guard = unsafe { c10k_wait::enter(&slot, 7) };
-//!     // ... poll the task; a leaf future deep inside does:
-//!     c10k_wait::record(Reason::Read { fd: 5 });
-//!     // and a later one in the same poll (a timeout around the read) changes nothing:
-//!     c10k_wait::record(Reason::Timer { deadline: 10 });
-//!     assert_eq!(c10k_wait::current_task(), Some(7));
+//! #[repr(C)]
+//! struct Task {
+//!     id: u64,
+//!     wait: Slot,
 //! }
-//! assert_eq!(slot.load(), Some(Reason::Read { fd: 5 }));
-//! // Outside any slot, recording is a no-op.
-//! c10k_wait::record(Reason::Write { fd: 5 });
-//! assert_eq!(slot.load(), Some(Reason::Read { fd: 5 }));
+//!
+//! static VTABLE: RawWakerVTable = RawWakerVTable::new(
+//!     |p| RawWaker::new(p, &VTABLE),
+//!     |_| {},
+//!     |_| {},
+//!     |_| {},
+//! );
+//! // SAFETY: every waker with `VTABLE` points to a live `Task` (the one below outlives its
+//! // waker), whose `Slot` and number are at these offsets.
+//! static EXECUTOR: Executor = unsafe {
+//!     Executor::new(&VTABLE, std::mem::offset_of!(Task, wait), std::mem::offset_of!(Task, id))
+//! };
+//! c10k_wait::register(&EXECUTOR);
+//!
+//! let task = Arc::new(Task { id: 7, wait: Slot::new() });
+//! // SAFETY: `VTABLE`'s functions do nothing with the pointer, which outlives the waker.
+//! let waker = unsafe { Waker::from_raw(RawWaker::new(Arc::as_ptr(&task).cast(), &VTABLE)) };
+//! let cx = Context::from_waker(&waker);
+//! task.wait.clear(); // the executor, before the poll
+//! // ... a leaf future deep inside the poll does:
+//! c10k_wait::record(&cx, Reason::Read { fd: 5 });
+//! // and a later one in the same poll (a timeout around the read) changes nothing:
+//! c10k_wait::record(&cx, Reason::Timer { deadline: 10 });
+//! assert_eq!(c10k_wait::task_of(cx.waker()), Some(7));
+//! assert_eq!(task.wait.load(), Some(Reason::Read { fd: 5 }));
+//! // A waker of another executor leads nowhere.
+//! assert_eq!(c10k_wait::task_of(Waker::noop()), None);
 //! ```
 #![deny(unsafe_code)]
 
-use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::task::{Context, RawWakerVTable, Waker};
 
 /// Why a task returned `Pending`, as its leaf future recorded it.
 ///
@@ -300,6 +321,7 @@ impl Slot {
     /// # Examples
     ///
     /// See the crate docs.
+    #[inline]
     pub fn load(&self) -> Option<Reason> {
         Reason::unpack(self.0.load(Ordering::Relaxed))
     }
@@ -321,102 +343,124 @@ impl fmt::Debug for Slot {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Current {
-    slot: *const Slot,
-    task: u64,
+/// How one executor's task wakers lead to their tasks' slots (see the crate docs).
+#[derive(Debug)]
+pub struct Executor {
+    vtable: &'static RawWakerVTable,
+    slot: usize,
+    task: usize,
 }
 
-const NONE: Current = Current {
-    slot: std::ptr::null(),
-    task: 0,
-};
-
-thread_local! {
-    static CURRENT: Cell<Current> = const { Cell::new(NONE) };
+impl Executor {
+    /// The executor whose task wakers have `vtable`.
+    ///
+    /// # Safety
+    ///
+    /// For every `Waker` with this `vtable`, for as long as it exists, its data pointer
+    /// points to a live object holding a [`Slot`] at byte offset `slot` and the task's
+    /// number (a `u64`, non-zero, never changed) at byte offset `task`.
+    ///
+    /// # Examples
+    ///
+    /// See the crate docs.
+    #[allow(unsafe_code)]
+    pub const unsafe fn new(vtable: &'static RawWakerVTable, slot: usize, task: usize) -> Executor {
+        Executor { vtable, slot, task }
+    }
 }
 
-/// Makes `slot` the current one on this thread, for the task numbered `task` (non-zero),
-/// until the guard is dropped.
-///
-/// # Safety
-///
-/// `slot` must stay valid until the returned guard is dropped, and the guard must be
-/// dropped (not leaked with `mem::forget`), on this thread, before `slot` is freed: a
-/// leaked guard would leave [`record`] writing through a dangling pointer.
+/// How many executors can be registered in one process.
+const MAX_EXECUTORS: usize = 4;
+
+static EXECUTORS: [AtomicPtr<Executor>; MAX_EXECUTORS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_EXECUTORS];
+
+/// Makes the tasks of `executor` recordable (once per process; registering the same
+/// executor again does nothing). Returns `false` if [`MAX_EXECUTORS`] (4) others were
+/// registered already: that executor's tasks then record nothing.
 ///
 /// # Examples
 ///
 /// See the crate docs.
-#[allow(unsafe_code)]
-pub unsafe fn enter(slot: *const Slot, task: u64) -> EnterGuard {
-    let prev = CURRENT.with(|c| c.replace(Current { slot, task }));
-    EnterGuard {
-        prev,
-        _not_send: std::marker::PhantomData,
-    }
-}
-
-/// Restores the previous slot when dropped (see [`enter`]).
-#[must_use = "the slot stays current only while the guard lives"]
-pub struct EnterGuard {
-    prev: Current,
-    _not_send: std::marker::PhantomData<*const ()>,
-}
-
-impl Drop for EnterGuard {
-    #[inline]
-    fn drop(&mut self) {
-        let prev = self.prev;
-        let _ = CURRENT.try_with(|c| c.set(prev));
-    }
-}
-
-impl fmt::Debug for EnterGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnterGuard").finish_non_exhaustive()
-    }
-}
-
-/// Records why the current task is about to return `Pending` (a leaf future calls it).
-/// Does nothing outside a task of an executor that enters slots.
-///
-/// # Examples
-///
-/// See the crate docs.
-#[inline]
-pub fn record(reason: Reason) {
-    let _ = CURRENT.try_with(|c| {
-        let cur = c.get();
-        if !cur.slot.is_null() {
-            // SAFETY: `enter`'s contract: the slot is valid while it is current.
-            #[allow(unsafe_code)]
-            let slot = unsafe { &*cur.slot };
-            // Only the polling thread writes the slot during the poll: load-then-store is
-            // not a race, just "first leaf wins".
-            if slot.0.load(Ordering::Relaxed) == 0 {
-                slot.0.store(reason.pack(), Ordering::Relaxed);
-            }
+pub fn register(executor: &'static Executor) -> bool {
+    let me = executor as *const Executor as *mut Executor;
+    for e in &EXECUTORS {
+        match e.compare_exchange(
+            std::ptr::null_mut(),
+            me,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => return true,
+            Err(cur) if cur == me => return true,
+            Err(_) => {}
         }
-    });
+    }
+    false
 }
 
-/// The number of the task being polled on this thread, if the executor entered a slot for
-/// it (c10k's runtime: the task's `Id`). Locks use it to name their holder.
+/// The registered executor of `waker`, if any.
+#[inline]
+fn executor_of(waker: &Waker) -> Option<&'static Executor> {
+    let vtable = waker.vtable();
+    for e in &EXECUTORS {
+        let p = e.load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: only `&'static Executor`s are stored (`register`).
+        #[allow(unsafe_code)]
+        let e = unsafe { &*p };
+        if std::ptr::eq(e.vtable, vtable) {
+            return Some(e);
+        }
+    }
+    None
+}
+
+/// Records why the task polled with `cx` is about to return `Pending` (a leaf future calls
+/// it), unless a leaf of the same poll recorded first. Does nothing for a waker of no
+/// registered executor.
 ///
 /// # Examples
 ///
-/// ```
-/// assert_eq!(c10k_wait::current_task(), None);
-/// ```
+/// See the crate docs.
 #[inline]
-pub fn current_task() -> Option<u64> {
-    CURRENT.try_with(|c| c.get().task).ok().filter(|&t| t != 0)
+pub fn record(cx: &Context<'_>, reason: Reason) {
+    let waker = cx.waker();
+    if let Some(e) = executor_of(waker) {
+        // SAFETY: `Executor::new`'s contract: the waker, alive for this call, points to an
+        // object with a `Slot` at this offset.
+        #[allow(unsafe_code)]
+        let slot = unsafe { &*waker.data().cast::<u8>().add(e.slot).cast::<Slot>() };
+        // Only the polling thread writes the slot during the poll: load-then-store is not
+        // a race, just "first leaf wins".
+        if slot.0.load(Ordering::Relaxed) == 0 {
+            slot.0.store(reason.pack(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// The number of the task `waker` wakes, if it is a task of a registered executor (c10k's
+/// runtime: the task's `Id`). Locks use it to name their holder.
+///
+/// # Examples
+///
+/// See the crate docs.
+#[inline]
+pub fn task_of(waker: &Waker) -> Option<u64> {
+    let e = executor_of(waker)?;
+    // SAFETY: `Executor::new`'s contract: the task's number is an immutable `u64` at this
+    // offset of the live object the waker points to.
+    #[allow(unsafe_code)]
+    let n = unsafe { waker.data().cast::<u8>().add(e.task).cast::<u64>().read() };
+    Some(n).filter(|&n| n != 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::task::RawWaker;
 
     #[test]
     fn every_reason_round_trips() {
@@ -463,23 +507,44 @@ mod tests {
     }
 
     #[test]
-    fn nested_slots_restore_the_outer_one() {
-        let (outer, inner) = (Slot::new(), Slot::new());
-        // SAFETY: both slots outlive their guards, dropped here in order.
-        #[allow(unsafe_code)]
-        unsafe {
-            let _o = enter(&outer, 1);
-            {
-                let _i = enter(&inner, 2);
-                record(Reason::Join { task: 1 });
-                record(Reason::Accept { fd: 9 });
-                assert_eq!(current_task(), Some(2));
-            }
-            assert_eq!(current_task(), Some(1));
-            record(Reason::Accept { fd: 4 });
+    fn registering_twice_keeps_one_entry_and_foreign_wakers_record_nothing() {
+        static VT: RawWakerVTable =
+            RawWakerVTable::new(|p| RawWaker::new(p, &VT), |_| {}, |_| {}, |_| {});
+        #[repr(C)]
+        struct T {
+            id: u64,
+            slot: Slot,
         }
-        assert_eq!(inner.load(), Some(Reason::Join { task: 1 }));
-        assert_eq!(outer.load(), Some(Reason::Accept { fd: 4 }));
-        assert_eq!(current_task(), None);
+        // SAFETY: the only waker made with `VT` points to `t`, which outlives it.
+        #[allow(unsafe_code)]
+        static E: Executor = unsafe {
+            Executor::new(
+                &VT,
+                std::mem::offset_of!(T, slot),
+                std::mem::offset_of!(T, id),
+            )
+        };
+        assert!(register(&E));
+        assert!(register(&E));
+        let registered = EXECUTORS
+            .iter()
+            .filter(|e| std::ptr::eq(e.load(Ordering::Relaxed), &E))
+            .count();
+        assert_eq!(registered, 1);
+        let t = T {
+            id: 3,
+            slot: Slot::new(),
+        };
+        // SAFETY: `VT`'s functions ignore the pointer; `t` outlives the waker.
+        #[allow(unsafe_code)]
+        let w = unsafe { Waker::from_raw(RawWaker::new((&t as *const T).cast(), &VT)) };
+        record(&Context::from_waker(&w), Reason::Accept { fd: 4 });
+        assert_eq!(t.slot.load(), Some(Reason::Accept { fd: 4 }));
+        assert_eq!(task_of(&w), Some(3));
+        record(
+            &Context::from_waker(Waker::noop()),
+            Reason::Accept { fd: 5 },
+        );
+        assert_eq!(task_of(Waker::noop()), None);
     }
 }

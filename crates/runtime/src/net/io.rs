@@ -147,14 +147,17 @@ impl<T: Sock> PollIo<T> {
     /// Records, for the task dump, that the polling task waits on this socket (a thread-local
     /// read and one store, and only when `p` is `Pending`; see `task/dump.rs`).
     #[inline]
-    fn note<R>(&self, p: &Poll<R>, kind: WaitKind) {
+    fn note<R>(&self, cx: &Context<'_>, p: &Poll<R>, kind: WaitKind) {
         if p.is_pending() {
             let fd = self.io.as_raw_fd();
-            c10k_wait::record(match kind {
-                WaitKind::Read => c10k_wait::Reason::Read { fd },
-                WaitKind::Write => c10k_wait::Reason::Write { fd },
-                WaitKind::Accept => c10k_wait::Reason::Accept { fd },
-            });
+            c10k_wait::record(
+                cx,
+                match kind {
+                    WaitKind::Read => c10k_wait::Reason::Read { fd },
+                    WaitKind::Write => c10k_wait::Reason::Write { fd },
+                    WaitKind::Accept => c10k_wait::Reason::Accept { fd },
+                },
+            );
         }
     }
 
@@ -191,7 +194,7 @@ impl<T: Sock> PollIo<T> {
 
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let p = self.poll_read_ready_inner(cx);
-        self.note(&p, WaitKind::Read);
+        self.note(cx, &p, WaitKind::Read);
         p
     }
 
@@ -205,7 +208,7 @@ impl<T: Sock> PollIo<T> {
 
     pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let p = self.poll_write_ready_inner(cx);
-        self.note(&p, WaitKind::Write);
+        self.note(cx, &p, WaitKind::Write);
         p
     }
 
@@ -241,7 +244,7 @@ impl<T: Sock> PollIo<T> {
         f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let p = self.poll_read_with_inner(cx, f);
-        self.note(&p, WaitKind::Read);
+        self.note(cx, &p, WaitKind::Read);
         p
     }
 
@@ -259,7 +262,7 @@ impl<T: Sock> PollIo<T> {
         f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let p = self.poll_write_with_inner(cx, f);
-        self.note(&p, WaitKind::Write);
+        self.note(cx, &p, WaitKind::Write);
         p
     }
 
@@ -278,7 +281,7 @@ impl<T: Sock> PollIo<T> {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(OwnedFd, Option<rustix::net::SocketAddrAny>)>> {
         let p = self.poll_accept_raw_inner(cx);
-        self.note(&p, WaitKind::Accept);
+        self.note(cx, &p, WaitKind::Accept);
         p
     }
 
@@ -303,7 +306,7 @@ impl<T: Sock> PollIo<T> {
     /// readiness path writes straight to the kernel).
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let p = self.poll_flush_inner(cx);
-        self.note(&p, WaitKind::Write);
+        self.note(cx, &p, WaitKind::Write);
         p
     }
 
@@ -357,13 +360,13 @@ impl<T: Sock> PollIo<T> {
                 let bufs = [io::IoSlice::new(buf)];
                 let (n, mark) = std::future::poll_fn(|cx| {
                     let p = s.poll_write_marked(cx, &bufs);
-                    self.note(&p, WaitKind::Write);
+                    self.note(cx, &p, WaitKind::Write);
                     p
                 })
                 .await?;
                 std::future::poll_fn(|cx| {
                     let p = s.poll_sent(cx, mark);
-                    self.note(&p, WaitKind::Write);
+                    self.note(cx, &p, WaitKind::Write);
                     p
                 })
                 .await?;
@@ -409,7 +412,7 @@ impl<T: Sock> PollIo<T> {
                 let mut slot = Some(buf);
                 let out = std::future::poll_fn(|cx| {
                     let p = s.poll_write_owned(cx, &mut slot);
-                    self.note(&p, WaitKind::Write);
+                    self.note(cx, &p, WaitKind::Write);
                     p
                 })
                 .await;
@@ -442,7 +445,7 @@ where
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let p = self.poll_read_inner(cx, buf);
-        self.note(&p, WaitKind::Read);
+        self.note(cx, &p, WaitKind::Read);
         p
     }
 
@@ -475,7 +478,7 @@ where
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let p = self.poll_peek_inner(cx, buf);
-        self.note(&p, WaitKind::Read);
+        self.note(cx, &p, WaitKind::Read);
         p
     }
 
@@ -495,7 +498,7 @@ where
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         let p = self.poll_read_vectored_inner(cx, bufs);
-        self.note(&p, WaitKind::Read);
+        self.note(cx, &p, WaitKind::Read);
         p
     }
 
@@ -529,7 +532,7 @@ where
     /// Stream write: a short write means the send buffer is full, so readiness is cleared.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let p = self.poll_write_inner(cx, buf);
-        self.note(&p, WaitKind::Write);
+        self.note(cx, &p, WaitKind::Write);
         p
     }
 
@@ -561,7 +564,7 @@ where
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let p = self.poll_write_vectored_inner(cx, bufs);
-        self.note(&p, WaitKind::Write);
+        self.note(cx, &p, WaitKind::Write);
         p
     }
 

@@ -59,8 +59,17 @@ use super::Id;
 /// (0 until the first turn). Process-wide: every runtime's turns keep it fresh.
 static TURN: AtomicU64 = AtomicU64::new(0);
 
+/// `CLOCK_MONOTONIC_COARSE` in nanoseconds. Through glibc rather than rustix: both read the
+/// vDSO, but rustix's own vDSO lookup faults under valgrind, which the dump's cost
+/// measurement (`bench/dump-ab.sh -m instr`) runs the runtime benches in.
 fn coarse_clock() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable `timespec`; `CLOCK_MONOTONIC_COARSE` exists on every
+    // Linux this runtime supports, so the call cannot fail (and `t` stays 0 if it did).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut t) };
     (t.tv_sec as u64) * 1_000_000_000 + t.tv_nsec as u64
 }
 
@@ -70,16 +79,15 @@ pub(crate) fn tick() {
     TURN.store(coarse_clock(), Ordering::Relaxed);
 }
 
-/// A poll of the task `header` begins: stamp its time and forget what it waited on.
+/// A poll of the task `header` begins: stamp its time and forget what it waited on. The
+/// clock was set when the first runtime (or `LocalSet`) was built (`register`), so it is
+/// never 0 here.
 #[inline]
 pub(crate) fn begin_poll(header: &Header) {
-    let mut now = TURN.load(Ordering::Relaxed);
-    if now == 0 {
-        // Before the first turn of the first runtime (a task polled before any park).
-        now = coarse_clock();
-        TURN.store(now, Ordering::Relaxed);
-    }
-    header.trace.polled_at.store(now, Ordering::Relaxed);
+    header
+        .trace
+        .polled_at
+        .store(TURN.load(Ordering::Relaxed), Ordering::Relaxed);
     header.trace.wait.clear();
 }
 
@@ -91,11 +99,14 @@ fn epoch() -> StdInstant {
 
 /// Records that the polling task waits for a timer due at `deadline` (`time/sleep.rs`).
 #[inline]
-pub(crate) fn record_timer(deadline: StdInstant) {
+pub(crate) fn record_timer(cx: &std::task::Context<'_>, deadline: StdInstant) {
     let micros = deadline.saturating_duration_since(epoch()).as_micros();
-    c10k_wait::record(c10k_wait::Reason::Timer {
-        deadline: micros.min(u64::MAX as u128) as u64,
-    });
+    c10k_wait::record(
+        cx,
+        c10k_wait::Reason::Timer {
+            deadline: micros.min(u64::MAX as u128) as u64,
+        },
+    );
 }
 
 /// A snapshot of every live task of a runtime, from [`Handle::dump`](crate::Handle::dump).

@@ -181,9 +181,12 @@ impl<T> Future for JoinHandle<T> {
         };
         if out.is_pending() {
             // For the task dump: the polling task waits on this one.
-            c10k_wait::record(c10k_wait::Reason::Join {
-                task: self.id().as_u64(),
-            });
+            c10k_wait::record(
+                cx,
+                c10k_wait::Reason::Join {
+                    task: self.id().as_u64(),
+                },
+            );
         }
         out
     }

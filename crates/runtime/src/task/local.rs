@@ -113,6 +113,7 @@ impl LocalSet {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> LocalSet {
+        super::register_wait_executor();
         LocalSet {
             cx: LocalCx {
                 shared: Arc::new(Shared {

@@ -57,6 +57,7 @@ pub use crate::blocking::spawn_blocking;
 
 use crate::context;
 pub(crate) use header::{Header, Info};
+pub(crate) use waker::register_wait_executor;
 
 /// A pointer to a task cell, owning nothing by itself (see [`Task`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

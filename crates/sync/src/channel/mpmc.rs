@@ -319,6 +319,7 @@ impl<T> Future for SendFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let p = Self::unrecorded_poll(self, cx);
         crate::waiting::channel(
+            cx,
             &p,
             crate::waiting::ChannelKind::Mpmc,
             crate::waiting::ChannelOp::Send,
@@ -367,6 +368,7 @@ impl<T> Future for RecvFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let p = Self::unrecorded_poll(self, cx);
         crate::waiting::channel(
+            cx,
             &p,
             crate::waiting::ChannelKind::Mpmc,
             crate::waiting::ChannelOp::Recv,
@@ -416,6 +418,7 @@ impl<T> Stream for RecvStream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let p = Self::unrecorded_poll_next(self, cx);
         crate::waiting::channel(
+            cx,
             &p,
             crate::waiting::ChannelKind::Mpmc,
             crate::waiting::ChannelOp::Recv,

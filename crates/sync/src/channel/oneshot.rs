@@ -192,6 +192,7 @@ impl<T> Future for Receiver<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let p = Self::unrecorded_poll(self, cx);
         crate::waiting::channel(
+            cx,
             &p,
             crate::waiting::ChannelKind::Oneshot,
             crate::waiting::ChannelOp::Recv,

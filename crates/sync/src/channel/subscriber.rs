@@ -54,7 +54,7 @@ impl<S: Subscribed> Subscriber<S> {
         check: impl FnOnce(&S) -> Option<R>,
     ) -> Poll<R> {
         let p = poll_until(&self.state, &mut self.key, cx, check);
-        crate::waiting::channel(&p, kind, crate::waiting::ChannelOp::Recv);
+        crate::waiting::channel(cx, &p, kind, crate::waiting::ChannelOp::Recv);
         p
     }
 
