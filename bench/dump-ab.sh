@@ -15,7 +15,12 @@
 #          no benchmark (building the runtimes of the file): the cost in work, which other
 #          jobs on the machine do not move (this VM has no hardware counters for `perf`).
 #
-#   bench/dump-ab.sh [-m time|instr] [-b BASE] [-n ROUNDS] [-f FILTER] [-o OUT.txt]
+# -B COMMIT builds B from COMMIT instead of the working tree; -F FEATURES builds B with
+# `--features FEATURES` (e.g. `-b HEAD -F tracing`: the cost of the tracing feature on,
+# with no subscriber).
+#
+#   bench/dump-ab.sh [-m time|instr] [-b BASE] [-B COMMIT] [-F FEATURES] [-n ROUNDS]
+#                    [-f FILTER] [-o OUT.txt]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,9 +29,13 @@ rounds=5
 filter='/c10k/'
 out=""
 mode=time
-while getopts "m:b:n:f:o:" opt; do
+head_commit=""
+features=""
+while getopts "m:b:B:F:n:f:o:" opt; do
     case $opt in
         m) mode=$OPTARG ;;
+        B) head_commit=$OPTARG ;;
+        F) features=$OPTARG ;;
         b) base=$OPTARG ;;
         n) rounds=$OPTARG ;;
         f) filter=$OPTARG ;;
@@ -38,20 +47,36 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 target=${CARGO_TARGET_DIR:-$PWD/target}
-# The base's sources live next to its build, so that a second run rebuilds nothing.
+# A tree from git lives in target/dump-ab/<commit>/ and builds into its own target/ there:
+# cargo names a workspace's artifacts by paths relative to the workspace, so two trees of
+# the same workspace sharing one target directory would overwrite each other's libraries.
+base=$(git rev-parse "$base")
 src_a="$target/dump-ab/$base"
 if [ ! -d "$src_a" ]; then
     mkdir -p "$src_a"
     git archive "$base" | tar -x -C "$src_a"
 fi
 
-# The path of the bench executable `cargo bench --no-run` builds in directory $1.
+src_b=$PWD
+if [ -n "$head_commit" ]; then
+    src_b="$target/dump-ab/$(git rev-parse "$head_commit")"
+    if [ ! -d "$src_b" ]; then
+        mkdir -p "$src_b"
+        git archive "$head_commit" | tar -x -C "$src_b"
+    fi
+fi
+
+# The path of the bench executable `cargo bench --no-run` builds in directory $1, with
+# features $2.
 build() {
-    (cd "$1" && CARGO_TARGET_DIR="$target" cargo bench -p c10k-runtime --bench runtime --no-run --message-format=json 2>/dev/null) |
+    local dir=$target
+    [ "$1" = "$PWD" ] || dir=$1/target
+    (cd "$1" && CARGO_TARGET_DIR="$dir" cargo bench -p c10k-runtime --bench runtime --no-run \
+        ${2:+--features "$2"} --message-format=json 2>/dev/null) |
         grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4
 }
 exe_a=$(build "$src_a")
-exe_b=$(build "$PWD")
+exe_b=$(build "$src_b" "$features")
 [ -x "$exe_a" ] && [ -x "$exe_b" ] || { echo "build failed: '$exe_a' '$exe_b'" >&2; exit 1; }
 
 # Instructions of one `--test` run of binary $1 selecting exactly $2 (the largest count
@@ -95,7 +120,7 @@ for r in $(seq 1 "$rounds"); do
 done
 
 report() {
-    echo "A/B of the task-dump bookkeeping: A = $base (without), B = $(git rev-parse --short HEAD) + working tree (with)"
+    echo "A/B: A = $base, B = ${head_commit:-$(git rev-parse --short HEAD) + working tree}${features:+ with --features $features}"
     echo "measure: $mode; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $rounds interleaved rounds, filter '$filter'"
     echo
     printf '%-58s %-40s %s\n' benchmark "B/A per round" "median B/A"

@@ -44,29 +44,31 @@ mod on {
         span
     }
 
-    /// What lives for the duration of one poll: the entered spans, and a reference that
-    /// keeps the header readable after the poll (to see whether it completed).
-    pub(crate) struct PollGuard {
-        task: Task,
-        poll: tracing::span::EnteredSpan,
-    }
+    /// What lives for the duration of one poll of a traced task: the entered `poll` span,
+    /// and a reference that keeps the header readable after the poll (to see whether it
+    /// completed). Nothing for a task whose span no subscriber wanted.
+    pub(crate) struct PollGuard(Option<(Task, tracing::span::EnteredSpan)>);
 
+    #[inline]
     pub(crate) fn begin_poll(task: &Notified) -> PollGuard {
+        if task.raw().header().span.is_disabled() {
+            return PollGuard(None);
+        }
         let task = task.to_task();
         let header: &Header = task.0.header();
         let poll =
             tracing::trace_span!(target: "c10k::task", parent: &header.span, "poll").entered();
-        PollGuard { task, poll }
+        PollGuard(Some((task, poll)))
     }
 
     impl Drop for PollGuard {
         fn drop(&mut self) {
-            let header = self.task.0.header();
-            let state = header.state.load();
-            if state.is(crate::task::state::COMPLETE) {
-                tracing::trace!(target: "c10k::task", parent: &header.span, "completed");
+            if let Some((task, _poll)) = &self.0 {
+                let header = task.0.header();
+                if header.state.load().is(crate::task::state::COMPLETE) {
+                    tracing::trace!(target: "c10k::task", parent: &header.span, "completed");
+                }
             }
-            let _ = &self.poll;
         }
     }
 
