@@ -16,8 +16,8 @@
 #          jobs on the machine do not move (this VM has no hardware counters for `perf`).
 #
 # -B COMMIT builds B from COMMIT instead of the working tree; -F FEATURES builds B with
-# `--features FEATURES` (e.g. `-b HEAD -F tracing`: the cost of the tracing feature on,
-# with no subscriber).
+# `--features FEATURES` (e.g. `-b . -F tracing`: the cost of the tracing feature on, with
+# no subscriber, against the same tree without it).
 #
 #   bench/dump-ab.sh [-m time|instr] [-b BASE] [-B COMMIT] [-F FEATURES] [-n ROUNDS]
 #                    [-f FILTER] [-o OUT.txt]
@@ -50,8 +50,13 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 # A tree from git lives in target/dump-ab/<commit>/ and builds into its own target/ there:
 # cargo names a workspace's artifacts by paths relative to the workspace, so two trees of
 # the same workspace sharing one target directory would overwrite each other's libraries.
-base=$(git rev-parse "$base")
-src_a="$target/dump-ab/$base"
+# `-b .` is the working tree itself (with -F: the cost of a feature).
+if [ "$base" = . ]; then
+    src_a=$PWD
+else
+    base=$(git rev-parse "$base")
+    src_a="$target/dump-ab/$base"
+fi
 if [ ! -d "$src_a" ]; then
     mkdir -p "$src_a"
     git archive "$base" | tar -x -C "$src_a"

@@ -12,8 +12,8 @@
 //! # Cost
 //!
 //! A scheduler holds an `Option<Arc<TaskHooks>>`, `None` unless one of the three is
-//! configured, and reads it once per turn of its loop: with no hook the poll path is exactly
-//! `Notified::run`. With hooks, one poll costs a reference count increment and decrement
+//! configured, and reads it once per turn of its loop: with no hook the poll path is the task
+//! dump's stamp (two relaxed stores into the header, `task/dump.rs`) and `Notified::run`. With hooks, one poll costs a reference count increment and decrement
 //! (the hooks read the task's name after the poll, when the task may have completed and
 //! released its own references; skipped for an unnamed task when only the on-return
 //! long-poll detector needs it) plus what the hooks do; `BENCH-core.md` has the figures.

@@ -24,12 +24,15 @@
 //!   idle task's time since its last poll are therefore accurate to the coarse clock's
 //!   resolution plus the length of the scheduler turn before the poll began (at most
 //!   `EVENT_INTERVAL` polls): good for "stuck for 3 s", not for microbenchmarks.
-//! * **What it waits on** is recorded by the leaf futures themselves, through the
-//!   runtime-agnostic `c10k_wait` slot that the header carries and that the task's poll
-//!   makes current (`context::enter_task`): sockets (read, write, accept; the fd, whose peer
-//!   the dump asks the kernel for), timers (the deadline), join handles (the other task),
-//!   and `c10k-sync`'s locks and channels (the kind, and a lock's holder). Nothing is
-//!   recorded unless a leaf returns `Pending`, and nothing is formatted until a dump.
+//! * **What it waits on** is recorded by the leaf futures themselves, into the
+//!   runtime-agnostic `c10k_wait` slot that the header carries, which a leaf reaches through
+//!   the waker it is polled with (the runtime registers its task wakers' vtable and the
+//!   slot's offset, `task/waker.rs`; nothing is done per poll but clearing the slot):
+//!   sockets (read, write, accept; the fd, whose peer the dump asks the kernel for), timers
+//!   (the deadline), join handles (the other task), and `c10k-sync`'s locks and channels
+//!   (the kind, and a lock's holder). The first leaf that returns `Pending` in a poll wins
+//!   (in `select(read, shutdown)` or `timeout(d, read)`, the read). Nothing is recorded
+//!   unless a leaf returns `Pending`, and nothing is formatted until a dump.
 //!
 //! # Never stopping the runtime
 //!
