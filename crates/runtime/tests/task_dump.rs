@@ -197,6 +197,26 @@ fn names_and_locations_of_every_spawn_path() -> io::Result<()> {
     Ok(())
 }
 
+/// The tasks of a `LocalSet` the runtime drives are in its dump, with what they wait on.
+#[test]
+fn local_tasks_are_in_the_dump() -> io::Result<()> {
+    for (flavor, rt) in util::runtimes()? {
+        let local = task::LocalSet::new();
+        rt.block_on(local.run_until(async {
+            let sleeper = Builder::new()
+                .name("local-sleeper")
+                .spawn_local(time::sleep(Duration::from_secs(3600)));
+            let dump =
+                dump_until(|d| waits(d, sleeper.id(), |w| matches!(w, WaitOn::Timer { .. }))).await;
+            let t = find(&dump, sleeper.id()).unwrap();
+            assert_eq!(t.name(), Some("local-sleeper"), "{flavor}");
+            assert_eq!(t.location().file(), file!(), "{flavor}");
+            sleeper.abort();
+        }));
+    }
+    Ok(())
+}
+
 /// A task stuck in a long poll (blocking its worker) shows as running, and the dump, taken
 /// from another thread, neither waits for it nor disturbs the runtime.
 #[test]

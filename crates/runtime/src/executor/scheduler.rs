@@ -106,6 +106,7 @@ impl Handle {
         let mut raws = Vec::with_capacity(owned.len_hint() + 16);
         owned.for_each(|h| raws.push(Raw::of(h, false)));
         self.blocking().dump_into(&mut raws);
+        crate::task::local::dump_into(self, &mut raws);
         dump::finish(raws, self.time().now(), started)
     }
 

@@ -10,8 +10,9 @@
 //! * **The list of tasks** is the scheduler's owned-tasks list (`list.rs`), which exists
 //!   anyway so that shutdown can cancel every task: the dump walks it shard by shard, each
 //!   shard's lock held only while its tasks' headers are copied (no system call, no wait
-//!   under it), then formats outside the locks. The blocking pool's tasks are listed too.
-//!   A `LocalSet`'s tasks live in the set's own list and are not in the dump.
+//!   under it), then formats outside the locks. The blocking pool's tasks are listed too,
+//!   and those of every `LocalSet` the runtime has driven (each set's own list; the sets
+//!   are remembered by the runtime that first polls their `run_until`, `local.rs`).
 //! * **Id, name, spawn location**: the header (`header.rs`). The location is captured by the
 //!   `#[track_caller]` spawn functions and shares one word with the name (`Info`).
 //! * **State**: the task's state word (`state.rs`): `RUNNING`, else `SCHEDULED`, else idle.

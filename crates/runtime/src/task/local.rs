@@ -43,6 +43,42 @@ struct Shared {
     hooks: std::sync::OnceLock<Option<Arc<TaskHooks>>>,
 }
 
+/// The sets driven by each runtime, for its task dumps: the runtime's identity (the address
+/// of its time driver) and the set. Touched once per set (when a runtime first drives it)
+/// and by dumps; dead sets are dropped from it then.
+#[allow(clippy::type_complexity)]
+static DRIVEN: std::sync::Mutex<Vec<(usize, std::sync::Weak<Shared>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn runtime_id(h: &crate::executor::scheduler::Handle) -> usize {
+    Arc::as_ptr(h.time()) as usize
+}
+
+/// Records that runtime `h` drives the set `shared` (its first `run_until` poll there).
+fn driven_by(h: &crate::executor::scheduler::Handle, shared: &Arc<Shared>) {
+    let mut sets = DRIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    sets.retain(|(_, s)| s.strong_count() > 0);
+    sets.push((runtime_id(h), Arc::downgrade(shared)));
+}
+
+/// Copies the tasks of every live set driven by runtime `h`, for a dump (`dump.rs`).
+pub(crate) fn dump_into(h: &crate::executor::scheduler::Handle, out: &mut Vec<super::dump::Raw>) {
+    let id = runtime_id(h);
+    let sets: Vec<Arc<Shared>> = DRIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .filter(|(rt, _)| *rt == id)
+        .filter_map(|(_, s)| s.upgrade())
+        .collect();
+    for set in sets {
+        set.owned
+            .for_each(|header| out.push(super::dump::Raw::of(header, false)));
+    }
+}
+
 impl Shared {
     /// Wakes the future driving the set (outside the lock: the waker may re-enter).
     fn wake(&self) {
@@ -254,10 +290,13 @@ impl<F: Future> Future for RunUntil<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let me = self.project();
         let set = *me.set;
-        set.cx
-            .shared
-            .hooks
-            .get_or_init(|| crate::context::with_handle(|h| h.and_then(|h| h.hooks().cloned())));
+        set.cx.shared.hooks.get_or_init(|| {
+            crate::context::with_handle(|h| {
+                let h = h?;
+                driven_by(h, &set.cx.shared);
+                h.hooks().cloned()
+            })
+        });
         {
             let mut w = crate::loom::lock(&set.cx.shared.waker);
             if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
