@@ -120,7 +120,7 @@ pub enum Reason {
         /// Which primitive.
         kind: SyncKind,
         /// The task that held the lock when the waiter last looked, if it was a task
-        /// (locks only; see [`current_task`]).
+        /// (locks only; see [`task_of`]).
         holder: Option<u64>,
     },
     /// Waiting on a channel or queue.
@@ -376,7 +376,7 @@ static EXECUTORS: [AtomicPtr<Executor>; MAX_EXECUTORS] =
     [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_EXECUTORS];
 
 /// Makes the tasks of `executor` recordable (once per process; registering the same
-/// executor again does nothing). Returns `false` if [`MAX_EXECUTORS`] (4) others were
+/// executor again does nothing). Returns `false` if 4 others were
 /// registered already: that executor's tasks then record nothing.
 ///
 /// # Examples
