@@ -97,6 +97,7 @@ unsafe impl Send for Info {}
 unsafe impl Sync for Info {}
 
 impl Info {
+    #[inline]
     pub(crate) fn new(location: &'static Location<'static>, name: Option<Box<str>>) -> Info {
         match name {
             None => Info(NonNull::from(location).cast()),
@@ -111,6 +112,7 @@ impl Info {
         }
     }
 
+    #[inline]
     fn named(&self) -> Option<&Named> {
         let addr = self.0.as_ptr() as usize;
         if addr & NAMED == 0 {
@@ -126,6 +128,7 @@ impl Info {
         Some(unsafe { &*ptr })
     }
 
+    #[inline]
     pub(crate) fn location(&self) -> &'static Location<'static> {
         match self.named() {
             Some(n) => n.location,
@@ -134,16 +137,19 @@ impl Info {
         }
     }
 
+    #[inline]
     pub(crate) fn name(&self) -> Option<&str> {
         self.named().map(|n| &*n.name)
     }
 
+    #[inline]
     pub(crate) fn is_named(&self) -> bool {
         self.0.as_ptr() as usize & NAMED != 0
     }
 }
 
 impl Drop for Info {
+    #[inline]
     fn drop(&mut self) {
         if self.is_named() {
             let ptr = self
