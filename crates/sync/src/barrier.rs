@@ -139,6 +139,7 @@ impl Future for BarrierWait<'_> {
 
 impl BarrierWait<'_> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
         let this = self.get_mut();
         assert!(!this.done, "BarrierWait polled after completion");

@@ -265,6 +265,7 @@ impl<'a, T: ?Sized> Future for CondvarWait<'a, T> {
 
 impl<'a, T: ?Sized> CondvarWait<'a, T> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

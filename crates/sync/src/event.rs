@@ -151,6 +151,7 @@ impl Future for EventWait<'_> {
 
 impl EventWait<'_> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let mut list = loom::lock(&this.event.waiters);

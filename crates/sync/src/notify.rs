@@ -167,6 +167,7 @@ impl Future for Notified<'_> {
 
 impl Notified<'_> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let mut s = loom::lock(&this.notify.state);

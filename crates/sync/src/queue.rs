@@ -595,6 +595,7 @@ impl<T> Future for Put<'_, T> {
 
 impl<T> Put<'_, T> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -644,6 +645,7 @@ impl<T> Future for Get<'_, T> {
 
 impl<T> Get<'_, T> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -691,6 +693,7 @@ impl<T> Future for Join<'_, T> {
 
 impl<T> Join<'_, T> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         this.core.poll_join(&mut this.key, cx)

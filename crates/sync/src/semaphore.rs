@@ -689,6 +689,7 @@ impl<'a> Future for Acquire<'a> {
 
 impl<'a> Acquire<'a> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -731,6 +732,7 @@ impl Future for AcquireOwned {
 
 impl AcquireOwned {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

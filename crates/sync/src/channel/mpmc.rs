@@ -330,6 +330,7 @@ impl<T> Future for SendFuture<'_, T> {
 
 impl<T> SendFuture<'_, T> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -379,6 +380,7 @@ impl<T> Future for RecvFuture<'_, T> {
 
 impl<T> RecvFuture<'_, T> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -429,6 +431,7 @@ impl<T> Stream for RecvStream<T> {
 
 impl<T> RecvStream<T> {
     /// The poll itself; `poll_next` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         this.rx.core.poll_get(&mut this.key, cx).map(Result::ok)

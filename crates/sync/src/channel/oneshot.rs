@@ -203,6 +203,7 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Receiver<T> {
     /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
     fn unrecorded_poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
