@@ -182,3 +182,37 @@ pub use c10k_runtime::{event_loop, shutdown, signal};
 pub use c10k_runtime::{
     run, spawn, spawn_blocking, spawn_local, Builder, Handle, JoinError, JoinHandle, Runtime,
 };
+
+/// A task dump of the runtime this thread is in: every live task with its name, spawn
+/// location, state and what it waits on, including `c10k-sync` locks (with their holder)
+/// and channels. Shorthand for [`Handle::current().dump()`](Handle::dump); see
+/// [`task::dump`].
+///
+/// # Panics
+///
+/// Outside a runtime, as [`Handle::current`].
+///
+/// # Examples
+///
+/// ```
+/// use c10k::task::dump::WaitOn;
+/// use c10k::sync::Mutex;
+/// use std::sync::Arc;
+///
+/// c10k::run(async {
+///     let lock = Arc::new(Mutex::new(0));
+///     let guard = lock.lock().await;
+///     let l2 = Arc::clone(&lock);
+///     let waiter = c10k::spawn(async move { *l2.lock().await += 1 });
+///     c10k::task::yield_now().await;
+///     let dump = c10k::dump();
+///     let t = dump.tasks().iter().find(|t| t.id() == waiter.id()).unwrap();
+///     assert!(matches!(t.waiting_on(), Some(WaitOn::Sync { .. })));
+///     drop(guard);
+///     waiter.await.unwrap();
+/// });
+/// ```
+#[track_caller]
+pub fn dump() -> task::dump::Dump {
+    Handle::current().dump()
+}

@@ -16,6 +16,8 @@
 //!   steps of work that ends by itself.
 //!
 //! The first Ctrl-C prints [`ANNOUNCE`] and starts the drain; a second one exits with 130.
+//! The servers on the c10k runtime also take `SIGQUIT` (Ctrl-\\) through the same signalfd:
+//! it writes a task dump of the runtime to stderr (`c10k::task::dump`) and they keep serving.
 //! The process keeps its one `Shutdown` here so that code far from `run` (the lab's child
 //! bookkeeping) can ask [`requested`] without a handle threaded through.
 
@@ -31,16 +33,18 @@ pub(crate) const ANNOUNCE: &str = "c10k: shutting down (Ctrl-C again to exit now
 static INSTALLED: OnceLock<Shutdown> = OnceLock::new();
 
 /// Installs the process's shutdown with a grace period of `grace` (protocol step 1); call it
-/// before any thread exists. The caller starts the listener.
+/// before any thread exists. The caller starts the listener. With `dump_on_quit` (the
+/// servers on the c10k runtime), `SIGQUIT` prints a task dump instead of killing the process.
 ///
 /// # Errors
 ///
 /// Fails if the signal mask cannot be changed or a descriptor cannot be opened.
-pub(crate) fn install_with(grace: Duration) -> io::Result<Shutdown> {
-    let shutdown = Shutdown::builder()
-        .grace(grace)
-        .announce(ANNOUNCE)
-        .install()?;
+pub(crate) fn install_with(grace: Duration, dump_on_quit: bool) -> io::Result<Shutdown> {
+    let mut builder = Shutdown::builder().grace(grace).announce(ANNOUNCE);
+    if dump_on_quit {
+        builder = builder.dump_on(c10k::signal::SignalKind::quit());
+    }
+    let shutdown = builder.install()?;
     // A second install in one process (tests call `run` once per process) keeps the first
     // for `requested`; both block the same signals.
     let _ = INSTALLED.set(shutdown.clone());
@@ -54,7 +58,7 @@ pub(crate) fn install_with(grace: Duration) -> io::Result<Shutdown> {
 ///
 /// As [`install_with`], or if the thread cannot be started.
 pub(crate) fn install() -> io::Result<Shutdown> {
-    let shutdown = install_with(c10k::shutdown::DEFAULT_GRACE)?;
+    let shutdown = install_with(c10k::shutdown::DEFAULT_GRACE, false)?;
     listen_on_thread(&shutdown)?;
     Ok(shutdown)
 }

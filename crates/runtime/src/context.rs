@@ -10,8 +10,10 @@ use crate::task::Id;
 struct Context {
     /// The runtime entered by this thread (`block_on`, a worker, `Handle::enter`).
     handle: RefCell<Option<scheduler::Handle>>,
-    /// The task being polled on this thread.
-    current_task: Cell<Option<Id>>,
+    /// The header of the task being polled on this thread (null outside a poll). Valid while
+    /// set: the poll holds a reference to the task and restores the previous value (a
+    /// `TaskGuard`) before it returns.
+    current_task: Cell<*const crate::task::Header>,
     /// Remaining cooperative budget of that task; `None` outside tasks (unconstrained).
     budget: Cell<Option<u8>>,
     /// Set while this thread is inside `block_on` (nested `block_on` would deadlock).
@@ -22,7 +24,7 @@ thread_local! {
     static CONTEXT: Context = const {
         Context {
             handle: RefCell::new(None),
-            current_task: Cell::new(None),
+            current_task: Cell::new(std::ptr::null()),
             budget: Cell::new(None),
             in_block_on: Cell::new(false),
         }
@@ -93,13 +95,13 @@ impl Drop for BlockOnGuard {
 /// Per-poll task context: sets the current task id and a fresh budget, restoring the
 /// previous ones on drop (a `LocalSet` polls its tasks inside an outer task's poll).
 pub(crate) struct TaskGuard {
-    prev_task: Option<Id>,
+    prev_task: *const crate::task::Header,
     prev_budget: Option<u8>,
 }
 
-pub(crate) fn enter_task(id: Id) -> TaskGuard {
+pub(crate) fn enter_task(header: &crate::task::Header) -> TaskGuard {
     CONTEXT.with(|c| TaskGuard {
-        prev_task: c.current_task.replace(Some(id)),
+        prev_task: c.current_task.replace(header),
         prev_budget: c.budget.replace(Some(crate::task::coop::BUDGET)),
     })
 }
@@ -114,7 +116,18 @@ impl Drop for TaskGuard {
 }
 
 pub(crate) fn current_task() -> Option<Id> {
-    CONTEXT.try_with(|c| c.current_task.get()).ok().flatten()
+    with_current_task(|h| h.map(|h| h.id))
+}
+
+/// Calls `f` with the header of the task being polled on this thread, if any.
+pub(crate) fn with_current_task<R>(f: impl FnOnce(Option<&crate::task::Header>) -> R) -> R {
+    let ptr = CONTEXT
+        .try_with(|c| c.current_task.get())
+        .unwrap_or(std::ptr::null());
+    // SAFETY: a non-null pointer was set by `enter_task` for the poll running on this thread,
+    // which holds a reference to the task until it restores the previous pointer; `f` runs
+    // inside that poll.
+    f(unsafe { ptr.as_ref() })
 }
 
 pub(crate) fn budget() -> Option<u8> {

@@ -41,6 +41,10 @@
 //! * [`race`](mod@race): racing futures (`select`).
 //! * [`signal`], [`shutdown`]: Unix signals as events, and the one graceful-shutdown path of
 //!   a server (Ctrl-C, drain with a deadline, a second Ctrl-C exits).
+//! * [`task::dump`], [`Handle::dump`]: what every task is doing right now (name, spawn
+//!   location, state, what it waits on), taken from any thread without stopping the
+//!   runtime. With the `tracing` feature, the runtime emits task and poll spans and events
+//!   for driver turns, long polls and the blocking pool's growth (`src/trace.rs`).
 //!
 //! # Racing futures
 //!
@@ -60,6 +64,7 @@ pub mod time;
 mod blocking;
 mod context;
 mod loom;
+mod trace;
 
 pub use executor::{
     run, Builder, EnterGuard, Handle, LongPoll, Runtime, TaskMeta, TryCurrentError,

@@ -16,6 +16,11 @@
 //!   counted in flight ([`Shutdown::in_flight`] guards, [`Shutdown::drained`]) and task sets
 //!   ([`Shutdown::drain`] over a [`JoinSet`]), each waited for until the deadline at most.
 //!
+//! The same signalfd may carry a **dump signal** ([`Builder::dump_on`], `SIGQUIT` for the
+//! `c10k` servers, Go's Ctrl-\ habit): the listener then writes a task dump of the runtime
+//! ([`Handle::dump`](crate::Handle::dump)) to stderr and the program carries on, as if
+//! nothing happened.
+//!
 //! # Protocol
 //!
 //! 1. **Install** ([`Shutdown::install`]) in the program's first thread, before it starts
@@ -87,6 +92,7 @@ pub struct Builder {
     exit_code: i32,
     announce: Option<String>,
     signals: Vec<SignalKind>,
+    dump: Option<SignalKind>,
 }
 
 impl Builder {
@@ -148,6 +154,25 @@ impl Builder {
         self
     }
 
+    /// A signal that writes a task dump of the runtime to stderr instead of requesting
+    /// shutdown (none by default; the `c10k` servers use `SIGQUIT`). The listener dumps
+    /// the runtime it runs on ([`listen`](Shutdown::listen)) or the one entered when it
+    /// was started ([`listen_on_thread`](Shutdown::listen_on_thread)); the dump never
+    /// stops the runtime (see [`task::dump`](crate::task::dump)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::signal::SignalKind;
+    /// let b = c10k_runtime::shutdown::Shutdown::builder().dump_on(SignalKind::quit());
+    /// # let _ = b;
+    /// ```
+    #[must_use]
+    pub fn dump_on(mut self, kind: SignalKind) -> Builder {
+        self.dump = Some(kind);
+        self
+    }
+
     /// Blocks the signals in the calling thread (and so in the threads it starts later),
     /// opens the signalfd and the eventfd (protocol step 1). Call it before starting any
     /// thread.
@@ -160,7 +185,9 @@ impl Builder {
     ///
     /// See [`Shutdown`].
     pub fn install(self) -> io::Result<Shutdown> {
-        let signals = SignalFd::block(&self.signals)?;
+        let mut kinds = self.signals.clone();
+        kinds.extend(self.dump);
+        let signals = SignalFd::block(&kinds)?;
         let event = rustix::event::eventfd(
             0,
             rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK,
@@ -176,6 +203,7 @@ impl Builder {
                 grace: self.grace,
                 exit_code: self.exit_code,
                 announce: self.announce,
+                dump: self.dump,
             }),
         })
     }
@@ -240,6 +268,8 @@ struct Inner {
     grace: Duration,
     exit_code: i32,
     announce: Option<String>,
+    /// The signal that asks for a task dump (`Builder::dump_on`).
+    dump: Option<SignalKind>,
 }
 
 #[derive(Default)]
@@ -262,6 +292,7 @@ impl Shutdown {
             exit_code: DEFAULT_EXIT_CODE,
             announce: None,
             signals: vec![SignalKind::interrupt(), SignalKind::terminate()],
+            dump: None,
         }
     }
 
@@ -313,12 +344,15 @@ impl Shutdown {
     pub fn listen(&self) -> io::Result<JoinHandle<io::Result<()>>> {
         let mut signals = self.take_signals()?;
         let this = self.clone();
-        Ok(crate::spawn(async move {
-            loop {
-                signals.recv().await?;
-                this.on_signal();
-            }
-        }))
+        let runtime = crate::Handle::try_current().ok();
+        Ok(crate::task::Builder::new()
+            .name("signals")
+            .spawn(async move {
+                loop {
+                    let kind = signals.recv().await?;
+                    this.on_signal(kind, runtime.as_ref());
+                }
+            }))
     }
 
     /// Reads the signals on a thread named `c10k-shutdown`, for programs whose loops are
@@ -338,17 +372,28 @@ impl Shutdown {
     pub fn listen_on_thread(&self) -> io::Result<std::thread::JoinHandle<io::Result<()>>> {
         let mut signals = self.take_signals()?;
         let this = self.clone();
+        let runtime = crate::Handle::try_current().ok();
         std::thread::Builder::new()
             .name("c10k-shutdown".into())
-            .stack_size(64 * 1024)
+            // Room for formatting a dump, when one is asked for.
+            .stack_size(256 * 1024)
             .spawn(move || loop {
-                if signals.recv_blocking(None)?.is_some() {
-                    this.on_signal();
+                if let Some(kind) = signals.recv_blocking(None)? {
+                    this.on_signal(kind, runtime.as_ref());
                 }
             })
     }
 
-    fn on_signal(&self) {
+    fn on_signal(&self, kind: SignalKind, runtime: Option<&crate::Handle>) {
+        if self.inner.dump == Some(kind) {
+            // Written whole, in one call, so that lines of other threads do not interleave.
+            let text = match runtime {
+                Some(rt) => rt.dump().to_string(),
+                None => "c10k: no runtime to dump\n".to_owned(),
+            };
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+            return;
+        }
         if !self.trigger() {
             // The second one: "now".
             std::process::exit(self.inner.exit_code);

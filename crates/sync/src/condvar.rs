@@ -257,6 +257,19 @@ impl<'a, T: ?Sized> Future for CondvarWait<'a, T> {
     type Output = MutexGuard<'a, T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Condvar, None);
+        p
+    }
+}
+
+impl<'a, T: ?Sized> CondvarWait<'a, T> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<<Self as Future>::Output> {
         let this = self.get_mut();
         loop {
             match &mut this.state {

@@ -143,6 +143,16 @@ impl Future for EventWait<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Event, None);
+        p
+    }
+}
+
+impl EventWait<'_> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let mut list = loom::lock(&this.event.waiters);
         match this.key {

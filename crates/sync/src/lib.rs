@@ -97,6 +97,7 @@ mod list;
 mod loom;
 mod ring;
 mod wait;
+mod waiting;
 
 pub mod barrier;
 pub mod channel;

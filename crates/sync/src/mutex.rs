@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::deadlock::LockId;
 use crate::semaphore::{lock_future, Semaphore};
+use crate::waiting::Holder;
 
 /// A mutual exclusion lock usable from async tasks and from threads alike.
 ///
@@ -60,6 +61,8 @@ use crate::semaphore::{lock_future, Semaphore};
 pub struct Mutex<T: ?Sized> {
     sem: Semaphore,
     id: LockId,
+    /// The task that took the lock last, for task dumps (`waiting.rs`).
+    holder: Holder,
     data: UnsafeCell<T>,
 }
 
@@ -89,6 +92,7 @@ impl<T> Mutex<T> {
         Mutex {
             sem: Semaphore::new(1),
             id: LockId::new("Mutex", Location::caller()),
+            holder: Holder::new(),
             data: UnsafeCell::new(value),
         }
     }
@@ -214,6 +218,7 @@ impl<T: ?Sized> Mutex<T> {
 
     fn guard(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
         self.id.acquired_blocking(site);
+        self.holder.acquired();
         MutexGuard {
             mutex: self,
             _marker: PhantomData,
@@ -237,7 +242,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 
 lock_future! {
     /// Future of [`Mutex::lock`].
-    Lock<'a, T> { mutex: &'a Mutex<T> } => MutexGuard<'a, T>,
+    Lock<'a, T> { mutex: &'a Mutex<T> } => MutexGuard<'a, T>, Mutex,
     "a mutex's semaphore is never closed",
     |this| MutexGuard {
         mutex: this.mutex,
@@ -277,7 +282,7 @@ impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
 
 lock_future! {
     /// Future of [`Mutex::lock_owned`].
-    LockOwned<T> { mutex: Arc<Mutex<T>> } => OwnedMutexGuard<T>,
+    LockOwned<T> { mutex: Arc<Mutex<T>> } => OwnedMutexGuard<T>, Mutex,
     "a mutex's semaphore is never closed",
     |this| OwnedMutexGuard {
         mutex: this.mutex.clone(),

@@ -159,6 +159,16 @@ impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Notify, None);
+        p
+    }
+}
+
+impl Notified<'_> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let mut s = loom::lock(&this.notify.state);
         match this.key {

@@ -582,6 +582,24 @@ impl<T> Future for Put<'_, T> {
     type Output = Result<(), PutError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::channel(
+            cx,
+            &p,
+            crate::waiting::ChannelKind::Queue,
+            crate::waiting::ChannelOp::Send,
+        );
+        p
+    }
+}
+
+impl<T> Put<'_, T> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<<Self as Future>::Output> {
         let this = self.get_mut();
         this.core
             .poll_put(&mut this.slot, cx)
@@ -614,6 +632,24 @@ impl<T> Future for Get<'_, T> {
     type Output = Result<T, GetError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::channel(
+            cx,
+            &p,
+            crate::waiting::ChannelKind::Queue,
+            crate::waiting::ChannelOp::Recv,
+        );
+        p
+    }
+}
+
+impl<T> Get<'_, T> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<<Self as Future>::Output> {
         let this = self.get_mut();
         this.core.poll_get(&mut this.key, cx).map(|r| {
             r.map_err(|e| {
@@ -649,6 +685,16 @@ impl<T> Future for Join<'_, T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::QueueJoin, None);
+        p
+    }
+}
+
+impl<T> Join<'_, T> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         this.core.poll_join(&mut this.key, cx)
     }

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::deadlock::LockId;
 use crate::mutex::{fmt_lock, lock_guard, TryLockError};
 use crate::semaphore::{lock_future, Semaphore};
+use crate::waiting::Holder;
 
 /// The most readers that can hold an [`RwLock`] at once.
 pub const MAX_READERS: usize = 1 << 30;
@@ -49,6 +50,8 @@ pub const MAX_READERS: usize = 1 << 30;
 pub struct RwLock<T: ?Sized> {
     sem: Semaphore,
     id: LockId,
+    /// The task that took the lock last, for task dumps (`waiting.rs`).
+    holder: Holder,
     data: UnsafeCell<T>,
 }
 
@@ -66,6 +69,7 @@ impl<T> RwLock<T> {
         RwLock {
             sem: Semaphore::new(MAX_READERS),
             id: LockId::new("RwLock", Location::caller()),
+            holder: Holder::new(),
             data: UnsafeCell::new(value),
         }
     }
@@ -184,6 +188,7 @@ impl<T: ?Sized> RwLock<T> {
 
     fn read_guard(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
         self.id.acquired_blocking(site);
+        self.holder.acquired();
         RwLockReadGuard {
             lock: self,
             _marker: PhantomData,
@@ -192,6 +197,7 @@ impl<T: ?Sized> RwLock<T> {
 
     fn write_guard(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
         self.id.acquired_blocking(site);
+        self.holder.acquired();
         RwLockWriteGuard {
             lock: self,
             _marker: PhantomData,
@@ -215,7 +221,7 @@ impl<T: Default> Default for RwLock<T> {
 
 lock_future! {
     /// Future of [`RwLock::read`].
-    Read<'a, T> { lock: &'a RwLock<T> } => RwLockReadGuard<'a, T>,
+    Read<'a, T> { lock: &'a RwLock<T> } => RwLockReadGuard<'a, T>, RwLockRead,
     "an RwLock's semaphore is never closed",
     |this| RwLockReadGuard {
         lock: this.lock,
@@ -225,7 +231,7 @@ lock_future! {
 
 lock_future! {
     /// Future of [`RwLock::write`].
-    Write<'a, T> { lock: &'a RwLock<T> } => RwLockWriteGuard<'a, T>,
+    Write<'a, T> { lock: &'a RwLock<T> } => RwLockWriteGuard<'a, T>, RwLockWrite,
     "an RwLock's semaphore is never closed",
     |this| RwLockWriteGuard {
         lock: this.lock,

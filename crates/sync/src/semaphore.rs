@@ -681,6 +681,19 @@ impl<'a> Future for Acquire<'a> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Semaphore, None);
+        p
+    }
+}
+
+impl<'a> Acquire<'a> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<<Self as Future>::Output> {
         let this = self.get_mut();
         let sem = this.sem;
         this.waiter.poll_acquire(sem, cx).map(|r| {
@@ -711,6 +724,19 @@ impl Future for AcquireOwned {
     type Output = Result<OwnedSemaphorePermit, AcquireError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::sync(cx, &p, crate::waiting::SyncKind::Semaphore, None);
+        p
+    }
+}
+
+impl AcquireOwned {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<<Self as Future>::Output> {
         let this = self.get_mut();
         let n = this.waiter.n;
         match this.waiter.poll_acquire(&this.sem, cx) {
@@ -798,7 +824,7 @@ macro_rules! lock_future {
     (
         $(#[$meta:meta])*
         $name:ident<$($lt:lifetime,)? T> { $field:ident: $fty:ty }
-        => $guard:ty, $closed:literal, |$this:ident| $make:expr
+        => $guard:ty, $kind:ident, $closed:literal, |$this:ident| $make:expr
     ) => {
         $(#[$meta])*
         #[must_use = "futures do nothing unless polled"]
@@ -839,9 +865,16 @@ macro_rules! lock_future {
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<$guard> {
                 let $this = self.get_mut();
-                $this.waiter.poll_acquire(&$this.$field.sem, cx).map(|r| {
+                let kind = $crate::waiting::SyncKind::$kind;
+                let p = $this.waiter.poll_acquire(&$this.$field.sem, cx);
+                $crate::waiting::sync(cx, &p, kind, Some(&$this.$field.holder));
+                p.map(|r| {
                     r.expect($closed);
                     $this.$field.id.acquired_async($this.site);
+                    $this
+                        .$field
+                        .holder
+                        .acquired_by(cx.waker(), kind != $crate::waiting::SyncKind::RwLockRead);
                     $make
                 })
             }

@@ -97,7 +97,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     // Before the runtime exists; a task of the runtime reads Ctrl-C.
-    let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace))?;
+    let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace), true)?;
     let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
     let bound = listener.local_addr()?;
     {

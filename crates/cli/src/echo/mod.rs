@@ -94,8 +94,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     }
     crate::sys::raise_fd_limit();
     let runtime_backend = model.runtime_backend();
-    // Before any thread exists: the signals must be blocked in all of them.
-    let shutdown = crate::shutdown::install_with(Duration::from_secs_f64(args.grace))?;
+    // Before any thread exists: the signals must be blocked in all of them. The models on
+    // the c10k runtime print a task dump on SIGQUIT.
+    let shutdown = crate::shutdown::install_with(
+        Duration::from_secs_f64(args.grace),
+        runtime_backend.is_some(),
+    )?;
     if model == IoModel::Sigio {
         crate::sys::block_signals(&crate::sys::sigio_signals())?;
     }

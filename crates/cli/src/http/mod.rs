@@ -146,7 +146,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     // Before the runtime's threads exist; a task of the runtime reads Ctrl-C.
-    let shutdown = crate::shutdown::install_with(std::time::Duration::from_secs_f64(args.grace))?;
+    let shutdown =
+        crate::shutdown::install_with(std::time::Duration::from_secs_f64(args.grace), true)?;
     let listener = crate::net::listeners(args.listen, 1, true)?.remove(0);
     let bound = listener.local_addr()?;
     {

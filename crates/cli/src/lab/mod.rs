@@ -71,6 +71,7 @@ mod idle;
 mod output;
 mod pairs;
 mod procfs;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -528,7 +529,10 @@ fn measure_all(
     let mut samples = Vec::new();
     let total =
         settings.conns.len() * settings.sizes.len() * settings.runs as usize * servers.len();
-    eprintln!("lab: measuring {total} cells, one server at a time");
+    let mut progress = progress::Progress::start(
+        total,
+        &format!("lab: measuring {total} cells, one server at a time"),
+    );
     for &conns in &settings.conns {
         for &size in &settings.sizes {
             for run in 1..=settings.runs {
@@ -546,6 +550,7 @@ fn measure_all(
                     };
                     if let Some(status) = status {
                         samples.push(empty_sample(model, conns, size, run, status));
+                        progress.skip();
                         continue;
                     }
                     let server = server.as_mut().expect("checked above");
@@ -558,6 +563,7 @@ fn measure_all(
                             run,
                             "failed: server exited".into(),
                         ));
+                        progress.skip();
                         continue;
                     }
                     let load = Load {
@@ -570,14 +576,17 @@ fn measure_all(
                         .pop()
                         .expect("one sample per server");
                     server.pause();
-                    eprintln!(
-                        "lab: [{}/{total}] {} {conns} conns {size} B run {run}: {:.0} req/s, {:.2} µs CPU/req{}",
-                        samples.len() + 1,
+                    progress.done(&format!(
+                        "{} {conns} conns {size} B run {run}: {:.0} req/s, {:.2} µs CPU/req{}",
                         model.name(),
                         sample.requests_per_sec,
                         sample.cpu_us_per_request,
-                        if sample.status == "ok" { String::new() } else { format!(" ({})", sample.status) },
-                    );
+                        if sample.status == "ok" {
+                            String::new()
+                        } else {
+                            format!(" ({})", sample.status)
+                        },
+                    ));
                     samples.push(sample);
                 }
             }
@@ -603,7 +612,10 @@ fn measure_side_by_side(
         .filter(|&i| servers[i].0 != LabModel::Tokio)
         .collect();
     let total = settings.conns.len() * settings.sizes.len() * settings.runs as usize * others.len();
-    eprintln!("lab: measuring {total} pairs, each model side by side with tokio");
+    let mut progress = progress::Progress::start(
+        total,
+        &format!("lab: measuring {total} pairs, each model side by side with tokio"),
+    );
     let status_of = |model: LabModel| {
         infos
             .iter()
@@ -643,6 +655,7 @@ fn measure_side_by_side(
                         sample.pair = Some(model);
                         pairs.push(Pair::new(&sample, &sample, first));
                         samples.push(sample);
+                        progress.skip();
                         continue;
                     }
                     let t = reference.expect("checked above");
@@ -652,9 +665,8 @@ fn measure_side_by_side(
                     let r = &pair.ratios;
                     let times =
                         |v: Option<f64>| v.map_or_else(|| "–".into(), |v| format!("{v:.3}×"));
-                    eprintln!(
-                        "lab: [{}/{total}] {} + tokio, {conns} conns {size} B run {run}: CPU/req {}, p99 {}, req/s {} ({:.0} + {:.0} req/s){}",
-                        pairs.len() + 1,
+                    progress.done(&format!(
+                        "{} + tokio, {conns} conns {size} B run {run}: CPU/req {}, p99 {}, req/s {} ({:.0} + {:.0} req/s){}",
                         model.name(),
                         times(r.cpu_per_request),
                         times(r.p99),
@@ -662,7 +674,7 @@ fn measure_side_by_side(
                         sample.requests_per_sec,
                         reference_sample.requests_per_sec,
                         if pair.status == "ok" { String::new() } else { format!(" ({})", pair.status) },
-                    );
+                    ));
                     pairs.push(pair);
                     samples.push(sample);
                     samples.push(reference_sample);

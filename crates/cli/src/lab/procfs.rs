@@ -14,29 +14,41 @@
 //! model) can show the same thread ids at both readings while thousands of threads came and
 //! went in between. Otherwise it falls back to utime+stime.
 
+//!
+//! The files are read and parsed by the `procfs` crate; what is ours is the choice between
+//! the two sources ([`cpu_delta`]) and the conversion of ticks to seconds.
+
 use std::io;
+
+use procfs::process::Process;
 
 /// User plus system CPU time of the whole process (exited threads included), in seconds.
 ///
 /// `/proc/PID/stat` counts in clock ticks (usually 10 ms), so the lab measures over whole
 /// runs of at least a second and divides by the requests served.
 pub(crate) fn cpu_secs(pid: u32) -> io::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name (field 2) may contain spaces: fields are counted after its `)`.
-    let after = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or_else(|| bad("stat"))?;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // After `)`: field 3 (state) is index 0, so utime (14) is 11 and stime (15) is 12.
-    let tick = |i: usize| -> io::Result<u64> {
-        fields
-            .get(i)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| bad("stat"))
-    };
-    let ticks = tick(11)? + tick(12)?;
-    Ok(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
+    let stat = process(pid)?.stat().map_err(proc_err)?;
+    Ok((stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64)
+}
+
+fn process(pid: u32) -> io::Result<Process> {
+    let pid = i32::try_from(pid).map_err(|_| io::Error::other(format!("bad pid {pid}")))?;
+    Process::new(pid).map_err(proc_err)
+}
+
+/// The crate's error as an `io::Error` (a process that is gone is `NotFound`).
+fn proc_err(e: procfs::ProcError) -> io::Error {
+    match e {
+        procfs::ProcError::Io(e, _) => e,
+        procfs::ProcError::NotFound(path) => io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} is gone",
+                path.map_or_else(|| "/proc entry".into(), |p| p.display().to_string())
+            ),
+        ),
+        other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+    }
 }
 
 /// One reading of a process's CPU time from both sources.
@@ -86,18 +98,10 @@ pub(crate) fn read_cpu(pid: u32) -> io::Result<CpuReading> {
 /// Nanoseconds on CPU of each live thread of `pid`, sorted by thread id.
 pub(crate) fn thread_cpu_ns(pid: u32) -> io::Result<Vec<(u32, u64)>> {
     let mut threads = Vec::new();
-    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-        let entry = entry?;
-        let Some(tid) = entry.file_name().to_str().and_then(|t| t.parse().ok()) else {
-            continue;
-        };
-        let text = std::fs::read_to_string(entry.path().join("schedstat"))?;
-        let ns = text
-            .split_whitespace()
-            .next()
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| bad("task/TID/schedstat"))?;
-        threads.push((tid, ns));
+    for task in process(pid)?.tasks().map_err(proc_err)? {
+        let task = task.map_err(proc_err)?;
+        let ns = task.schedstat().map_err(proc_err)?.sum_exec_runtime;
+        threads.push((task.tid as u32, ns));
     }
     threads.sort_unstable();
     Ok(threads)
@@ -124,24 +128,14 @@ pub(crate) fn cpu_delta(before: &CpuReading, after: &CpuReading) -> (f64, CpuSou
 
 /// Resident set size (`VmRSS`) in bytes.
 pub(crate) fn rss_bytes(pid: u32) -> io::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .ok_or_else(|| bad("status"))?;
-    let kib: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| bad("status"))?;
+    let kib = process(pid)?
+        .status()
+        .map_err(proc_err)?
+        .vmrss
+        .ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "no VmRSS in /proc/PID/status")
+        })?;
     Ok(kib * 1024)
-}
-
-fn bad(file: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("unexpected /proc/PID/{file} format"),
-    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Helpers for the chat, http and fetch tests: run a `c10k` server as a child on
 //! `127.0.0.1:0`, read the address it prints first, and stop only that child.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};

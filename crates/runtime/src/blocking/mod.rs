@@ -136,7 +136,11 @@ impl Pool {
 }
 
 impl Spawner {
-    pub(crate) fn spawn<F, R>(&self, f: F) -> JoinHandle<R>
+    pub(crate) fn spawn<F, R>(
+        &self,
+        f: F,
+        location: &'static std::panic::Location<'static>,
+    ) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -145,12 +149,19 @@ impl Spawner {
             BlockingTask(Some(f)),
             BlockingSchedule(Arc::clone(&self.shared)),
             Id::next(),
-            None,
+            task::Info::new(location, None),
         );
         if self.shared.owned.insert(task) {
             self.shared.push(notified);
         }
         join
+    }
+
+    /// Copies every task of the pool for a dump (`task/dump.rs`).
+    pub(crate) fn dump_into(&self, out: &mut Vec<crate::task::dump::Raw>) {
+        self.shared
+            .owned
+            .for_each(|h| out.push(crate::task::dump::Raw::of(h, true)));
     }
 
     pub(crate) fn num_threads(&self) -> usize {
@@ -171,6 +182,7 @@ impl Shared {
             self.work.notify_one();
         } else if st.num_threads < self.max_threads {
             st.num_threads += 1;
+            crate::trace::blocking_grew(st.num_threads);
             let id = st.next_id;
             st.next_id += 1;
             drop(st);
@@ -193,6 +205,7 @@ impl Shared {
         loop {
             if let Some(task) = st.queue.pop_front() {
                 drop(st);
+                crate::task::dump::begin_poll(task.raw().header());
                 task.run();
                 st = lock(&self.state);
                 continue;
@@ -283,9 +296,10 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
+    let location = std::panic::Location::caller();
     crate::context::with_handle(|h| {
         match h {
-        Some(h) => h.blocking().spawn(f),
+        Some(h) => h.blocking().spawn(f, location),
         None => panic!("`spawn_blocking` called outside a c10k runtime: use `Handle::spawn_blocking` from other threads"),
     }
     })

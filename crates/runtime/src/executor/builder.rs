@@ -623,6 +623,7 @@ impl Builder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
+        crate::task::register_wait_executor();
         let config = self.config.clone();
         let time = Arc::new(TimeDriver::new());
         let pool = blocking::Pool::new(&config);

@@ -98,12 +98,14 @@ impl Handle {
     /// assert_eq!(rt.block_on(h).unwrap(), "spawned from a plain thread");
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.spawn(future, Id::next(), None)
+        let info = crate::task::Info::new(std::panic::Location::caller(), None);
+        self.inner.spawn(future, Id::next(), info)
     }
 
     /// Runs `f` on this runtime's blocking pool (see [`spawn_blocking`](crate::task::spawn_blocking)).
@@ -116,12 +118,15 @@ impl Handle {
     /// assert!(rt.block_on(h).unwrap());
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.inner.blocking().spawn(f)
+        self.inner
+            .blocking()
+            .spawn(f, std::panic::Location::caller())
     }
 
     /// Makes this runtime the current one on this thread until the guard is dropped, so that
@@ -176,6 +181,40 @@ impl Handle {
     /// ```
     pub fn num_tasks(&self) -> usize {
         self.inner.num_tasks_hint()
+    }
+
+    /// A snapshot of every live task of this runtime: id, name, spawn location, state, time
+    /// since its last poll, and what it waits on (see [`task::dump`](crate::task::dump)).
+    ///
+    /// Callable from any thread, including a task of this runtime; it never waits for a
+    /// worker, so it works while one is stuck in a long poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use c10k_runtime::task::dump::{TaskState, WaitOn};
+    /// let rt = c10k_runtime::Runtime::builder().multi_thread().worker_threads(2).build()?;
+    /// rt.block_on(async {
+    ///     let child = c10k_runtime::spawn(std::future::pending::<()>());
+    ///     let child_id = child.id();
+    ///     let parent = c10k_runtime::task::Builder::new().name("parent").spawn(child);
+    ///     // Wait until the parent has polled its join handle.
+    ///     loop {
+    ///         let dump = c10k_runtime::Handle::current().dump();
+    ///         let p = dump.tasks().iter().find(|t| t.id() == parent.id()).unwrap();
+    ///         if p.waiting_on() == Some(&WaitOn::Join { task: child_id }) {
+    ///             assert_eq!(p.state(), TaskState::Idle);
+    ///             print!("{dump}");
+    ///             break;
+    ///         }
+    ///         c10k_runtime::task::yield_now().await;
+    ///     }
+    ///     parent.abort();
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump(&self) -> crate::task::dump::Dump {
+        self.inner.dump()
     }
 
     /// The provided receive buffers of the io_uring backend, summed over the runtime's

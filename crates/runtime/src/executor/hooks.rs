@@ -12,8 +12,8 @@
 //! # Cost
 //!
 //! A scheduler holds an `Option<Arc<TaskHooks>>`, `None` unless one of the three is
-//! configured, and reads it once per turn of its loop: with no hook the poll path is exactly
-//! `Notified::run`. With hooks, one poll costs a reference count increment and decrement
+//! configured, and reads it once per turn of its loop: with no hook the poll path is the task
+//! dump's stamp (two relaxed stores into the header, `task/dump.rs`) and `Notified::run`. With hooks, one poll costs a reference count increment and decrement
 //! (the hooks read the task's name after the poll, when the task may have completed and
 //! released its own references; skipped for an unnamed task when only the on-return
 //! long-poll detector needs it) plus what the hooks do; `BENCH-core.md` has the figures.
@@ -150,7 +150,7 @@ impl TaskHooks {
         // during it, and by the on-return long-poll report for the name of a long poll; a
         // task with no name and only the on-return detector needs no reference (its id is
         // copied now), which saves two atomic operations per poll.
-        let keep = (self.keep_alive || header.name.is_some()).then(|| task.to_task());
+        let keep = (self.keep_alive || header.info.is_named()).then(|| task.to_task());
         let meta = TaskMeta {
             id: header.id,
             name: header.name(),
@@ -179,8 +179,15 @@ impl TaskHooks {
 }
 
 /// Runs one queue entry: with the hooks around it if there are any, else directly.
+///
+/// Every poll, hooked or not, first stamps the task's dump record (`task/dump.rs`): the
+/// coarse time the poll begins and a cleared wait reason (two relaxed stores into the
+/// header's cache line, which the poll is about to touch anyway).
 #[inline]
 pub(crate) fn run(hooks: Option<&TaskHooks>, task: Notified, thread: Option<usize>) {
+    crate::task::dump::begin_poll(task.raw().header());
+    // Nothing without the `tracing` feature (`trace.rs`).
+    let _trace = crate::trace::begin_poll(&task);
     match hooks {
         None => task.run(),
         Some(h) => h.run(task, thread),

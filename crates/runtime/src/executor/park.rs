@@ -78,6 +78,10 @@ impl Streak {
         } else {
             park()
         };
+        // Every turn of both schedulers' loops comes through here (a blocking park or a
+        // non-blocking look at IO): the turn's time, for the dump's poll stamps.
+        crate::task::dump::tick();
+        crate::trace::driver_turn(&res);
         let e = match res {
             Ok(n) => {
                 self.failures = 0;

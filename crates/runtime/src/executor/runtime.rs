@@ -126,6 +126,7 @@ impl Runtime {
     /// assert_eq!(rt.block_on(h).unwrap(), "ran on a worker");
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> crate::task::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

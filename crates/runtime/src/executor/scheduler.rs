@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{current_thread, multi_thread};
 use crate::blocking;
 use crate::driver::Driver;
-use crate::task::{Id, JoinHandle};
+use crate::task::{Id, Info, JoinHandle};
 use crate::time::TimeDriver;
 
 #[derive(Clone)]
@@ -16,19 +16,14 @@ pub(crate) enum Handle {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(
-        &self,
-        future: F,
-        id: Id,
-        name: Option<Box<str>>,
-    ) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, id: Id, info: Info) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         match self {
-            Handle::CurrentThread(h) => current_thread::Handle::spawn(h, future, id, name),
-            Handle::MultiThread(h) => multi_thread::Handle::spawn(h, future, id, name),
+            Handle::CurrentThread(h) => current_thread::Handle::spawn(h, future, id, info),
+            Handle::MultiThread(h) => multi_thread::Handle::spawn(h, future, id, info),
         }
     }
 
@@ -98,6 +93,21 @@ impl Handle {
             Handle::CurrentThread(h) => h.driver.backend(),
             Handle::MultiThread(h) => h.io_driver().backend(),
         }
+    }
+
+    /// Every live task of the runtime and its blocking pool (`task/dump.rs`).
+    pub(crate) fn dump(&self) -> crate::task::dump::Dump {
+        use crate::task::dump::{self, Raw};
+        let started = std::time::Instant::now();
+        let owned = match self {
+            Handle::CurrentThread(h) => &h.owned,
+            Handle::MultiThread(h) => &h.owned,
+        };
+        let mut raws = Vec::with_capacity(owned.len_hint() + 16);
+        owned.for_each(|h| raws.push(Raw::of(h, false)));
+        self.blocking().dump_into(&mut raws);
+        crate::task::local::dump_into(self, &mut raws);
+        dump::finish(raws, self.time().now(), started)
     }
 
     pub(crate) fn num_tasks_hint(&self) -> usize {

@@ -109,6 +109,7 @@ impl Shared {
                 return;
             }
         }
+        crate::trace::long_poll(id, name.as_deref(), duration, still_running);
         let report = LongPoll {
             id,
             name,

@@ -53,6 +53,14 @@ use crate::driver::{self, Driver, Interest, Registration};
 pub(crate) trait Sock: AsFd + AsRawFd + Into<OwnedFd> {}
 impl<T: AsFd + AsRawFd + Into<OwnedFd>> Sock for T {}
 
+/// Which way a socket wait goes, for the task dump.
+#[derive(Clone, Copy)]
+enum WaitKind {
+    Read,
+    Write,
+    Accept,
+}
+
 pub(crate) struct PollIo<T: Sock> {
     mode: ManuallyDrop<Mode>,
     io: ManuallyDrop<T>,
@@ -136,6 +144,23 @@ impl<T: Sock> PollIo<T> {
         }
     }
 
+    /// Records, for the task dump, that the polling task waits on this socket (a thread-local
+    /// read and one store, and only when `p` is `Pending`; see `task/dump.rs`).
+    #[inline]
+    fn note<R>(&self, cx: &Context<'_>, p: &Poll<R>, kind: WaitKind) {
+        if p.is_pending() {
+            let fd = self.io.as_raw_fd();
+            c10k_wait::record(
+                cx,
+                match kind {
+                    WaitKind::Read => c10k_wait::Reason::Read { fd },
+                    WaitKind::Write => c10k_wait::Reason::Write { fd },
+                    WaitKind::Accept => c10k_wait::Reason::Accept { fd },
+                },
+            );
+        }
+    }
+
     pub(crate) fn get_ref(&self) -> &T {
         &self.io
     }
@@ -168,6 +193,12 @@ impl<T: Sock> PollIo<T> {
     }
 
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let p = self.poll_read_ready_inner(cx);
+        self.note(cx, &p, WaitKind::Read);
+        p
+    }
+
+    fn poll_read_ready_inner(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &*self.mode {
             Mode::Ready(r) => r.poll_read_ready(cx).map_ok(|_| ()),
             Mode::Stream(s) => s.poll_read_ready(cx),
@@ -176,6 +207,12 @@ impl<T: Sock> PollIo<T> {
     }
 
     pub(crate) fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let p = self.poll_write_ready_inner(cx);
+        self.note(cx, &p, WaitKind::Write);
+        p
+    }
+
+    fn poll_write_ready_inner(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &*self.mode {
             Mode::Ready(r) => r.poll_write_ready(cx).map_ok(|_| ()),
             Mode::Stream(s) => s.poll_write_ready(cx),
@@ -204,12 +241,32 @@ impl<T: Sock> PollIo<T> {
     pub(crate) fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let p = self.poll_read_with_inner(cx, f);
+        self.note(cx, &p, WaitKind::Read);
+        p
+    }
+
+    fn poll_read_with_inner<R>(
+        &self,
+        cx: &mut Context<'_>,
         mut f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         self.reg()?.poll_read_io(cx, || f(&self.io))
     }
 
     pub(crate) fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let p = self.poll_write_with_inner(cx, f);
+        self.note(cx, &p, WaitKind::Write);
+        p
+    }
+
+    fn poll_write_with_inner<R>(
         &self,
         cx: &mut Context<'_>,
         mut f: impl FnMut(&T) -> io::Result<R>,
@@ -220,6 +277,15 @@ impl<T: Sock> PollIo<T> {
     /// The next accepted connection of a listener, with the peer's address when the
     /// system call reported it (readiness mode; the ring's multishot accept does not).
     pub(crate) fn poll_accept_raw(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(OwnedFd, Option<rustix::net::SocketAddrAny>)>> {
+        let p = self.poll_accept_raw_inner(cx);
+        self.note(cx, &p, WaitKind::Accept);
+        p
+    }
+
+    fn poll_accept_raw_inner(
         &self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<(OwnedFd, Option<rustix::net::SocketAddrAny>)>> {
@@ -239,6 +305,12 @@ impl<T: Sock> PollIo<T> {
     /// Waits until everything written has left (the ring's streams buffer writes; the
     /// readiness path writes straight to the kernel).
     pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let p = self.poll_flush_inner(cx);
+        self.note(cx, &p, WaitKind::Write);
+        p
+    }
+
+    fn poll_flush_inner(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &*self.mode {
             Mode::Stream(s) => s.poll_flush(cx),
             _ => Poll::Ready(Ok(())),
@@ -286,8 +358,18 @@ impl<T: Sock> PollIo<T> {
         match &*self.mode {
             Mode::Stream(s) => {
                 let bufs = [io::IoSlice::new(buf)];
-                let (n, mark) = std::future::poll_fn(|cx| s.poll_write_marked(cx, &bufs)).await?;
-                std::future::poll_fn(|cx| s.poll_sent(cx, mark)).await?;
+                let (n, mark) = std::future::poll_fn(|cx| {
+                    let p = s.poll_write_marked(cx, &bufs);
+                    self.note(cx, &p, WaitKind::Write);
+                    p
+                })
+                .await?;
+                std::future::poll_fn(|cx| {
+                    let p = s.poll_sent(cx, mark);
+                    self.note(cx, &p, WaitKind::Write);
+                    p
+                })
+                .await?;
                 Ok(n)
             }
             _ => std::future::poll_fn(|cx| self.poll_write(cx, buf)).await,
@@ -328,7 +410,12 @@ impl<T: Sock> PollIo<T> {
                 }
                 let mut guard = Abandon(s, false);
                 let mut slot = Some(buf);
-                let out = std::future::poll_fn(|cx| s.poll_write_owned(cx, &mut slot)).await;
+                let out = std::future::poll_fn(|cx| {
+                    let p = s.poll_write_owned(cx, &mut slot);
+                    self.note(cx, &p, WaitKind::Write);
+                    p
+                })
+                .await;
                 guard.1 = true;
                 out
             }
@@ -357,6 +444,12 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        let p = self.poll_read_inner(cx, buf);
+        self.note(cx, &p, WaitKind::Read);
+        p
+    }
+
+    fn poll_read_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let reg = match &*self.mode {
             Mode::Ready(r) => r,
             Mode::Stream(s) => return s.poll_read(cx, ReadDst::Slice(buf), false),
@@ -384,6 +477,12 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        let p = self.poll_peek_inner(cx, buf);
+        self.note(cx, &p, WaitKind::Read);
+        p
+    }
+
+    fn poll_peek_inner(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         match &*self.mode {
             Mode::Stream(s) => s.poll_read(cx, ReadDst::Slice(buf), true),
             _ => self.poll_read_with(cx, |s| {
@@ -394,6 +493,16 @@ where
 
     /// Vectored stream read; the short-read rule applies to the total capacity.
     pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let p = self.poll_read_vectored_inner(cx, bufs);
+        self.note(cx, &p, WaitKind::Read);
+        p
+    }
+
+    fn poll_read_vectored_inner(
         &self,
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
@@ -422,6 +531,12 @@ where
 
     /// Stream write: a short write means the send buffer is full, so readiness is cleared.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let p = self.poll_write_inner(cx, buf);
+        self.note(cx, &p, WaitKind::Write);
+        p
+    }
+
+    fn poll_write_inner(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let reg = match &*self.mode {
             Mode::Ready(r) => r,
             Mode::Stream(s) => return s.poll_write(cx, &[io::IoSlice::new(buf)]),
@@ -444,6 +559,16 @@ where
     }
 
     pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let p = self.poll_write_vectored_inner(cx, bufs);
+        self.note(cx, &p, WaitKind::Write);
+        p
+    }
+
+    fn poll_write_vectored_inner(
         &self,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],

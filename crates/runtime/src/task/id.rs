@@ -29,6 +29,11 @@ impl Id {
         Id(NonZeroU64::new(n).expect("task id counter wrapped"))
     }
 
+    /// The id numbered `n` (a wait record's task number), if `n` is not 0.
+    pub(crate) fn from_u64(n: u64) -> Option<Id> {
+        NonZeroU64::new(n).map(Id)
+    }
+
     /// The id as a number (the first task spawned by the process is 1).
     ///
     /// # Examples

@@ -148,6 +148,21 @@ impl<T> JoinHandle<T> {
     pub fn id(&self) -> Id {
         self.raw.header().id
     }
+
+    /// The task's name, if it was spawned with [`Builder::name`](super::Builder::name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::task::Builder::new().name("fetcher").spawn(async {});
+    ///     assert_eq!(h.name(), Some("fetcher"));
+    ///     assert_eq!(c10k_runtime::spawn(async {}).name(), None);
+    /// });
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.raw.header().name()
+    }
 }
 
 impl<T> Future for JoinHandle<T> {
@@ -164,6 +179,15 @@ impl<T> Future for JoinHandle<T> {
                 cx.waker(),
             )
         };
+        if out.is_pending() {
+            // For the task dump: the polling task waits on this one.
+            c10k_wait::record(
+                cx,
+                c10k_wait::Reason::Join {
+                    task: self.id().as_u64(),
+                },
+            );
+        }
         out
     }
 }

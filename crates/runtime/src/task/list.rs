@@ -138,6 +138,23 @@ impl OwnedTasks {
         }
     }
 
+    /// Calls `f` with every task in the list, each shard's lock held while its tasks are
+    /// visited (the task dump: `f` copies a header and must not block).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for shard in self.shards.iter() {
+            let shard = crate::loom::lock(shard);
+            let mut node = shard.head;
+            while let Some(n) = node {
+                // SAFETY: the list holds a reference to every task in it, and we hold the
+                // shard lock, which guards the links.
+                let header = unsafe { n.as_ref() };
+                f(header);
+                // SAFETY: as above.
+                node = unsafe { get_links(n) }.next;
+            }
+        }
+    }
+
     /// The number of live tasks (exact when no spawn or completion is in flight).
     pub(crate) fn len_hint(&self) -> usize {
         self.len.load(Ordering::Relaxed)

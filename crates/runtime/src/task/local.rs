@@ -25,10 +25,11 @@ use crate::loom::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use super::list::OwnedTasks;
-use super::{Id, JoinHandle, Notified, RawTask, Schedule};
+use super::{Id, Info, JoinHandle, Notified, RawTask, Schedule};
 use crate::context::Scoped;
 use crate::executor::hooks::{self, TaskHooks};
 use crate::executor::inject::Inject;
+use std::panic::Location;
 
 /// Tasks run per poll of `run_until` before it yields back to the runtime.
 const TASKS_PER_TICK: usize = 61;
@@ -40,6 +41,42 @@ struct Shared {
     /// The task-poll hooks of the runtime that first drives the set (its tasks are observed
     /// like the runtime's own).
     hooks: std::sync::OnceLock<Option<Arc<TaskHooks>>>,
+}
+
+/// The sets driven by each runtime, for its task dumps: the runtime's identity (the address
+/// of its time driver) and the set. Touched once per set (when a runtime first drives it)
+/// and by dumps; dead sets are dropped from it then.
+#[allow(clippy::type_complexity)]
+static DRIVEN: std::sync::Mutex<Vec<(usize, std::sync::Weak<Shared>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn runtime_id(h: &crate::executor::scheduler::Handle) -> usize {
+    Arc::as_ptr(h.time()) as usize
+}
+
+/// Records that runtime `h` drives the set `shared` (its first `run_until` poll there).
+fn driven_by(h: &crate::executor::scheduler::Handle, shared: &Arc<Shared>) {
+    let mut sets = DRIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    sets.retain(|(_, s)| s.strong_count() > 0);
+    sets.push((runtime_id(h), Arc::downgrade(shared)));
+}
+
+/// Copies the tasks of every live set driven by runtime `h`, for a dump (`dump.rs`).
+pub(crate) fn dump_into(h: &crate::executor::scheduler::Handle, out: &mut Vec<super::dump::Raw>) {
+    let id = runtime_id(h);
+    let sets: Vec<Arc<Shared>> = DRIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .filter(|(rt, _)| *rt == id)
+        .filter_map(|(_, s)| s.upgrade())
+        .collect();
+    for set in sets {
+        set.owned
+            .for_each(|header| out.push(super::dump::Raw::of(header, false)));
+    }
 }
 
 impl Shared {
@@ -112,6 +149,7 @@ impl LocalSet {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> LocalSet {
+        super::register_wait_executor();
         LocalSet {
             cx: LocalCx {
                 shared: Arc::new(Shared {
@@ -143,12 +181,13 @@ impl LocalSet {
     /// assert_eq!(rt.block_on(set.run_until(h)).unwrap(), 8);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        spawn_on(&self.cx, future, None)
+        spawn_on(&self.cx, future, Info::new(Location::caller(), None))
     }
 
     /// Drives `future` and this set's tasks until `future` completes. Tasks not finished by
@@ -200,13 +239,13 @@ impl LocalSet {
     }
 }
 
-fn spawn_on<F>(cx: &LocalCx, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+fn spawn_on<F>(cx: &LocalCx, future: F, info: Info) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
     let shared = Arc::clone(&cx.shared);
-    let (task, notified, join) = super::new_task(future, LocalSchedule(shared), Id::next(), name);
+    let (task, notified, join) = super::new_task(future, LocalSchedule(shared), Id::next(), info);
     if cx.shared.owned.insert(task) {
         cx.queue.borrow_mut().push_back(notified);
         // Outside `run_until` (a `LocalSet::spawn_local` before or between runs), wake the
@@ -251,10 +290,13 @@ impl<F: Future> Future for RunUntil<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let me = self.project();
         let set = *me.set;
-        set.cx
-            .shared
-            .hooks
-            .get_or_init(|| crate::context::with_handle(|h| h.and_then(|h| h.hooks().cloned())));
+        set.cx.shared.hooks.get_or_init(|| {
+            crate::context::with_handle(|h| {
+                let h = h?;
+                driven_by(h, &set.cx.shared);
+                h.hooks().cloned()
+            })
+        });
         {
             let mut w = crate::loom::lock(&set.cx.shared.waker);
             if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -365,9 +407,10 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    let info = Info::new(Location::caller(), name);
     CURRENT.with(|cur| {
         cur.with(|cx| match cx {
-            Some(cx) => spawn_on(cx, future, name),
+            Some(cx) => spawn_on(cx, future, info),
             None => panic!(
                 "`spawn_local` called outside a LocalSet: drive the future with \
                  `LocalSet::run_until` (or use `c10k_runtime::run`, which provides one)"

@@ -7,11 +7,12 @@
 //!
 //! # Memory layout
 //!
-//! Each task is one allocation (`raw.rs`): a 64-byte header (state word, vtable, id, name,
-//! owned-list links, join waker), an 8-byte scheduler pointer, then the future and, once it
-//! completes, its output, sharing the same bytes. A task whose future is tiny is an 88-byte
-//! cell (a 96-byte malloc chunk), against tokio's 128-byte-aligned cells; see
-//! `BENCH-core.md` for the measured 104 bytes per idle task against tokio's 327.
+//! Each task is one allocation (`raw.rs`): an 80-byte header (state word, vtable, id, spawn
+//! location and name in one word, owned-list links, join waker, and 16 bytes of task-dump
+//! record), an 8-byte scheduler pointer, then the future and, once it completes, its
+//! output, sharing the same bytes. A task whose future is tiny is a 104-byte cell (a
+//! 112-byte malloc chunk), against tokio's 128-byte-aligned cells; see `BENCH-core.md` and
+//! `BENCHMARKS.md` for the bytes per idle task against tokio's.
 //!
 //! # State machine
 //!
@@ -27,6 +28,7 @@ use std::future::Future;
 use std::ptr::NonNull;
 
 pub mod coop;
+pub mod dump;
 mod error;
 mod group;
 mod header;
@@ -54,7 +56,8 @@ pub use yield_now::{yield_now, YieldNow};
 pub use crate::blocking::spawn_blocking;
 
 use crate::context;
-pub(crate) use header::Header;
+pub(crate) use header::{Header, Info};
+pub(crate) use waker::register_wait_executor;
 
 /// A pointer to a task cell, owning nothing by itself (see [`Task`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -147,13 +150,13 @@ pub(crate) fn new_task<F, S>(
     future: F,
     scheduler: S,
     id: Id,
-    name: Option<Box<str>>,
+    info: Info,
 ) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + 'static,
     S: Schedule,
 {
-    let raw = raw::allocate(future, scheduler, id, name);
+    let raw = raw::allocate(future, scheduler, id, info);
     // SAFETY: `allocate` returns three references for these three owners, and the handle's
     // output type is `F::Output`.
     (Task(raw), Notified(Task(raw)), unsafe {
@@ -201,8 +204,9 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let info = Info::new(std::panic::Location::caller(), name);
     context::with_handle(|h| match h {
-        Some(h) => h.spawn(future, Id::next(), name),
+        Some(h) => h.spawn(future, Id::next(), info),
         None => panic!(
             "`c10k_runtime::spawn` called outside a runtime: call it from inside \
              `Runtime::block_on`, a task, or after `Handle::enter`, or use `Handle::spawn`"
@@ -243,6 +247,89 @@ pub fn id() -> Id {
 /// ```
 pub fn try_id() -> Option<Id> {
     context::current_task()
+}
+
+/// The task being polled on this thread: its id and name, from inside the task.
+///
+/// # Panics
+///
+/// Panics if called outside a task (see [`try_current`]).
+///
+/// # Examples
+///
+/// ```
+/// c10k_runtime::run(async {
+///     let h = c10k_runtime::task::Builder::new()
+///         .name("worker")
+///         .spawn(async { c10k_runtime::task::current().name().map(String::from) });
+///     assert_eq!(h.await.unwrap().as_deref(), Some("worker"));
+/// });
+/// ```
+#[track_caller]
+pub fn current() -> Current {
+    try_current().expect("`task::current()` called outside a task")
+}
+
+/// The task being polled on this thread, or `None` outside a task (`block_on`'s own future
+/// is not a task).
+///
+/// # Examples
+///
+/// ```
+/// assert!(c10k_runtime::task::try_current().is_none());
+/// ```
+pub fn try_current() -> Option<Current> {
+    context::with_current_task(|h| {
+        h.map(|h| {
+            h.state.ref_inc();
+            Current {
+                task: Task(RawTask(NonNull::from(h))),
+                _not_send: std::marker::PhantomData,
+            }
+        })
+    })
+}
+
+/// A task, from inside itself ([`current`]): a counted reference that keeps its id and name
+/// readable. Not `Send`: it stays with the task's thread (a `LocalSet` task's last
+/// reference must not be dropped elsewhere).
+pub struct Current {
+    task: Task,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Current {
+    /// The task's id, as [`id`] returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// c10k_runtime::run(async {
+    ///     let h = c10k_runtime::spawn(async { c10k_runtime::task::current().id() });
+    ///     assert_eq!(h.id(), h.await.unwrap());
+    /// });
+    /// ```
+    pub fn id(&self) -> Id {
+        (self.task.0).header().id
+    }
+
+    /// The task's name, if it was spawned with [`Builder::name`].
+    ///
+    /// # Examples
+    ///
+    /// See [`current`].
+    pub fn name(&self) -> Option<&str> {
+        (self.task.0).header().name()
+    }
+}
+
+impl std::fmt::Debug for Current {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Current")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .finish()
+    }
 }
 
 /// Spawns tasks with options: a name, shown in the long-poll report and in `Debug` output.
@@ -331,12 +418,14 @@ impl Builder {
     /// assert_eq!(rt.block_on(h).unwrap(), "ran");
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn_on<F>(self, future: F, handle: &crate::Handle) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        handle.inner.spawn(future, Id::next(), self.name)
+        let info = Info::new(std::panic::Location::caller(), self.name);
+        handle.inner.spawn(future, Id::next(), info)
     }
 
     /// Spawns a `!Send` future on the current [`LocalSet`], as [`spawn_local`].
@@ -370,18 +459,19 @@ impl Builder {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(loom), not(feature = "tracing")))]
 mod size_tests {
     use std::future::Pending;
     use std::sync::Arc;
 
-    /// Guards the footprint reported in BENCH-core.md: a 64-byte header, and 88 bytes for a
-    /// task whose future is trivial (a 96-byte malloc chunk with glibc).
+    /// Guards the footprint reported in BENCH-core.md: an 80-byte header (64 for the task
+    /// core, 16 for the task dump), and 104 bytes for a task whose future is trivial (a
+    /// 112-byte malloc chunk with glibc).
     #[test]
     fn cell_sizes() {
-        assert_eq!(std::mem::size_of::<super::Header>(), 64);
+        assert_eq!(std::mem::size_of::<super::Header>(), 80);
         let small = super::raw::cell_size::<Pending<()>, Arc<()>>();
         eprintln!("cell of a trivial task: {small} bytes");
-        assert!(small <= 88, "cell of a trivial task grew to {small} bytes");
+        assert!(small <= 104, "cell of a trivial task grew to {small} bytes");
     }
 }

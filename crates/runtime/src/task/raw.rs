@@ -33,7 +33,7 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use super::error::{Failure, JoinError};
-use super::header::{Header, Pointers};
+use super::header::{Header, Info, Pointers, Trace};
 use super::state::{State, ToIdle, ToRunning, WakeAction, JOIN_INTEREST, JOIN_WAKER};
 use super::{waker, Id, Notified, RawTask, Schedule, Task};
 use crate::loom::cell::UnsafeCell;
@@ -66,7 +66,7 @@ pub(crate) enum Stage<F: Future> {
 }
 
 /// The size of the cell of a task with future `F` (for the memory report and tests).
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(loom), not(feature = "tracing")))]
 pub(crate) const fn cell_size<F: Future, S>() -> usize {
     std::mem::size_of::<Cell<F, S>>()
 }
@@ -86,19 +86,22 @@ impl<F: Future, S: Schedule> VtableOf<F, S> {
 
 /// Allocates a task; the returned pointer carries the three initial references (owned list,
 /// join handle, first `Notified`).
-pub(crate) fn allocate<F, S>(future: F, scheduler: S, id: Id, name: Option<Box<str>>) -> RawTask
+pub(crate) fn allocate<F, S>(future: F, scheduler: S, id: Id, info: Info) -> RawTask
 where
     F: Future + 'static,
     S: Schedule,
 {
+    let span = crate::trace::task_span(id, &info);
     let cell = Box::new(Cell {
         header: Header {
             state: State::new(),
             vtable: &VtableOf::<F, S>::VTABLE,
             id,
-            name: name.map(Box::new),
+            info,
             owned: UnsafeCell::new(Pointers::default()),
             join_waker: UnsafeCell::new(None),
+            trace: Trace::new(),
+            span,
         },
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -138,7 +141,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the runner's reference outlives `waker`, which is never dropped (ManuallyDrop).
     let waker = ManuallyDrop::new(unsafe { waker::from_raw(ptr) });
     let mut cx = Context::from_waker(&waker);
-    let guard = crate::context::enter_task(cell.header.id);
+    let guard = crate::context::enter_task(&cell.header);
     // SAFETY: we hold `RUNNING`, so the stage is ours.
     let done = unsafe { poll_future(cell, &mut cx) };
     drop(guard);

@@ -11,6 +11,29 @@ use super::RawTask;
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
+/// How a task's waker leads to its task-dump slot and id (`c10k_wait`, `task/dump.rs`).
+// SAFETY: a waker with `VTABLE` exists only while it holds a reference to its task, whose
+// data pointer is the task's header: a live `Header`, with the wait slot and the id (a
+// `NonZeroU64`, laid out as a `u64`, immutable) at these offsets of the `#[repr(C)]` struct.
+static WAIT_EXECUTOR: c10k_wait::Executor = unsafe {
+    c10k_wait::Executor::new(
+        &VTABLE,
+        std::mem::offset_of!(Header, trace) + std::mem::offset_of!(super::header::Trace, wait),
+        std::mem::offset_of!(Header, id),
+    )
+};
+
+/// Lets the leaf futures of this runtime's tasks record what they wait on (once per
+/// process; called when a runtime or a `LocalSet` is built).
+pub(crate) fn register_wait_executor() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        c10k_wait::register(&WAIT_EXECUTOR);
+        // The dump's clock starts before any task is polled (`dump::begin_poll`).
+        super::dump::tick();
+    });
+}
+
 /// # Safety
 ///
 /// The returned waker owns one reference of the task at `ptr`.

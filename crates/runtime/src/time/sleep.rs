@@ -211,6 +211,7 @@ impl Future for Sleep {
             State::Registered(key) => this.driver().poll_registered(key, cx.waker()),
         };
         if !elapsed {
+            crate::task::dump::record_timer(cx, this.deadline.into_std());
             return Poll::Pending;
         }
         this.state = State::Elapsed;

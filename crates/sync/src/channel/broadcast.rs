@@ -365,11 +365,13 @@ impl<T: Clone> Future for Recv<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Receiver { sub, next } = &mut *self.get_mut().rx;
-        sub.poll(cx, |s| match take(next, s) {
-            Ok(v) => Some(Ok(v)),
-            Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
-            Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
-            Err(TryRecvError::Empty) => None,
+        sub.poll(cx, crate::waiting::ChannelKind::Broadcast, |s| {
+            match take(next, s) {
+                Ok(v) => Some(Ok(v)),
+                Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+                Err(TryRecvError::Empty) => None,
+            }
         })
     }
 }

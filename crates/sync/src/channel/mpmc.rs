@@ -317,6 +317,24 @@ impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::channel(
+            cx,
+            &p,
+            crate::waiting::ChannelKind::Mpmc,
+            crate::waiting::ChannelOp::Send,
+        );
+        p
+    }
+}
+
+impl<T> SendFuture<'_, T> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<<Self as Future>::Output> {
         let this = self.get_mut();
         this.core
             .poll_put(&mut this.slot, cx)
@@ -349,6 +367,24 @@ impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::channel(
+            cx,
+            &p,
+            crate::waiting::ChannelKind::Mpmc,
+            crate::waiting::ChannelOp::Recv,
+        );
+        p
+    }
+}
+
+impl<T> RecvFuture<'_, T> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<<Self as Future>::Output> {
         let this = self.get_mut();
         this.core
             .poll_get(&mut this.key, cx)
@@ -382,6 +418,21 @@ impl<T> Stream for RecvStream<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let p = Self::unrecorded_poll_next(self, cx);
+        crate::waiting::channel(
+            cx,
+            &p,
+            crate::waiting::ChannelKind::Mpmc,
+            crate::waiting::ChannelOp::Recv,
+        );
+        p
+    }
+}
+
+impl<T> RecvStream<T> {
+    /// The poll itself; `poll_next` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         this.rx.core.poll_get(&mut this.key, cx).map(Result::ok)
     }

@@ -154,7 +154,14 @@ impl<T> Receiver<T> {
     }
 
     fn poll_take(&mut self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.inner.core.poll_get(key, cx).map(Result::ok)
+        let p = self.inner.core.poll_get(key, cx).map(Result::ok);
+        crate::waiting::channel(
+            cx,
+            &p,
+            crate::waiting::ChannelKind::Mpsc,
+            crate::waiting::ChannelOp::Recv,
+        );
+        p
     }
 }
 

@@ -190,6 +190,24 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let p = Self::unrecorded_poll(self, cx);
+        crate::waiting::channel(
+            cx,
+            &p,
+            crate::waiting::ChannelKind::Oneshot,
+            crate::waiting::ChannelOp::Recv,
+        );
+        p
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The poll itself; `poll` records what it waits on for task dumps (`waiting.rs`).
+    #[inline]
+    fn unrecorded_poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<<Self as Future>::Output> {
         let mut s = loom::lock(&self.inner.state);
         if let Some(v) = s.value.take() {
             return Poll::Ready(Ok(v));

@@ -50,9 +50,12 @@ impl<S: Subscribed> Subscriber<S> {
     pub(super) fn poll<R>(
         &mut self,
         cx: &mut Context<'_>,
+        kind: crate::waiting::ChannelKind,
         check: impl FnOnce(&S) -> Option<R>,
     ) -> Poll<R> {
-        poll_until(&self.state, &mut self.key, cx, check)
+        let p = poll_until(&self.state, &mut self.key, cx, check);
+        crate::waiting::channel(cx, &p, kind, crate::waiting::ChannelOp::Recv);
+        p
     }
 
     /// As a thread: blocks until `check` returns something, or `None` once `deadline` passes.

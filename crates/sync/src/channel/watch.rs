@@ -297,7 +297,7 @@ impl<T> Future for Changed<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Receiver { sub, seen } = &mut *self.get_mut().rx;
-        sub.poll(cx, |s| check(seen, s))
+        sub.poll(cx, crate::waiting::ChannelKind::Watch, |s| check(seen, s))
     }
 }
 

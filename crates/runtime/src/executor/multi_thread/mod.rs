@@ -125,13 +125,13 @@ impl Handle {
         me: &Arc<Handle>,
         future: F,
         id: Id,
-        name: Option<Box<str>>,
+        info: task::Info,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (task, notified, join) = task::new_task(future, Arc::clone(me), id, name);
+        let (task, notified, join) = task::new_task(future, Arc::clone(me), id, info);
         if me.owned.insert(task) {
             worker::schedule(me, notified, false);
         }

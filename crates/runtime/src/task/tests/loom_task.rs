@@ -47,7 +47,12 @@ impl TestSched {
     where
         F::Output: Send,
     {
-        let (task, notified, join) = new_task(f, self.clone(), Id::next(), None);
+        let (task, notified, join) = new_task(
+            f,
+            self.clone(),
+            Id::next(),
+            crate::task::Info::new(std::panic::Location::caller(), None),
+        );
         assert!(self.0.owned.insert(task));
         self.schedule(notified);
         join

@@ -38,7 +38,12 @@ impl Future for Count {
 }
 
 fn task(s: &Arc<Sched>, runs: &Arc<AtomicUsize>) -> Notified {
-    let (t, n, join) = new_task(Count(Arc::clone(runs)), Arc::clone(s), Id::next(), None);
+    let (t, n, join) = new_task(
+        Count(Arc::clone(runs)),
+        Arc::clone(s),
+        Id::next(),
+        crate::task::Info::new(std::panic::Location::caller(), None),
+    );
     assert!(s.0.insert(t));
     drop(join);
     n
