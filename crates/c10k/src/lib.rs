@@ -6,6 +6,8 @@
 //! - [`runtime`]: tasks, schedulers, timers and async sockets, with the most used items
 //!   lifted to the top level ([`run`], [`spawn`], [`net`], [`time`], [`task`], …);
 //! - [`sync`]: locks, events, channels and queues for threads and tasks;
+//! - [`process`]: child processes, pipes, shared-memory queues, cross-process locks and
+//!   values, and a manager (Python's `multiprocessing`);
 //! - the attribute macros [`main`](macro@main) and [`test`](macro@test).
 //!
 //! # Example: an echo server and its client
@@ -100,8 +102,10 @@
 //! | `loop.add_signal_handler(SIGINT)` | [`signal::ctrl_c`] |
 //! | a server's Ctrl-C: stop accepting, drain, exit | [`shutdown::Shutdown`] |
 //! | `asyncio.Queue`, `Lock`, `Event` | [`sync`] |
+//! | `multiprocessing.Process`, `Queue`, `Pipe`, `Lock`, `Value`, `Manager` | [`process`] |
 #![forbid(unsafe_code)]
 
+pub use c10k_process as process;
 pub use c10k_runtime as runtime;
 pub use c10k_selector as selector;
 pub use c10k_sync as sync;
