@@ -44,7 +44,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn bench_queue(n: u64) -> f64 {
-    let q = Queue::<Vec<u8>>::builder().capacity(4096).build::<Vec<u8>>().unwrap();
+    let q = Queue::<Vec<u8>>::builder()
+        .capacity(4096)
+        .build::<Vec<u8>>()
+        .unwrap();
     let go = Event::new().unwrap();
     let mut p = Process::spawn(&PRODUCE, (q.clone(), go.clone(), n)).unwrap();
     let t0 = Instant::now();
@@ -87,7 +90,11 @@ fn bench_pipe(n: usize) -> (f64, f64) {
 
 fn bench_spawn(method: StartMethod, n: usize) -> f64 {
     // The fork server starts on first use: start it before timing.
-    Process::new(&TRIVIAL, ()).unwrap().start_method(method).start().unwrap();
+    Process::new(&TRIVIAL, ())
+        .unwrap()
+        .start_method(method)
+        .start()
+        .unwrap();
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t0 = Instant::now();
@@ -125,7 +132,10 @@ fn python(quick: bool) -> Option<serde_json::Value> {
     match cmd.output() {
         Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).ok(),
         Ok(out) => {
-            eprintln!("python reference failed: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "python reference failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             None
         }
         Err(e) => {
@@ -158,8 +168,13 @@ fn main() {
         None => "-".to_string(),
     };
 
-    println!("{:<44} {:>14} {:>14}  ratio", "benchmark", "c10k-process", "reference");
-    let row = |name: &str, ours: String, theirs: String, r: String| println!("{name:<44} {ours:>14} {theirs:>14}  {r}");
+    println!(
+        "{:<44} {:>14} {:>14}  ratio",
+        "benchmark", "c10k-process", "reference"
+    );
+    let row = |name: &str, ours: String, theirs: String, r: String| {
+        println!("{name:<44} {ours:>14} {theirs:>14}  {r}")
+    };
     let fmt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.2} {unit}"));
     row(
         "queue 1p1c, 64 B (msgs/s)",
@@ -167,24 +182,57 @@ fn main() {
         pyf("queue_msgs_per_s").map_or("-".into(), |v| format!("{v:.0}")),
         ratio(queue, pyf("queue_msgs_per_s"), true),
     );
-    row("pipe round trip p50", format!("{p50:.2} us"), fmt(pyf("pipe_rtt_p50_us"), "us"), ratio(p50, pyf("pipe_rtt_p50_us"), false));
-    row("pipe round trip p99", format!("{p99:.2} us"), fmt(pyf("pipe_rtt_p99_us"), "us"), ratio(p99, pyf("pipe_rtt_p99_us"), false));
-    row("spawn + join, spawn method", format!("{spawn:.2} ms"), fmt(pys("spawn"), "ms"), ratio(spawn, pys("spawn"), false));
+    row(
+        "pipe round trip p50",
+        format!("{p50:.2} us"),
+        fmt(pyf("pipe_rtt_p50_us"), "us"),
+        ratio(p50, pyf("pipe_rtt_p50_us"), false),
+    );
+    row(
+        "pipe round trip p99",
+        format!("{p99:.2} us"),
+        fmt(pyf("pipe_rtt_p99_us"), "us"),
+        ratio(p99, pyf("pipe_rtt_p99_us"), false),
+    );
+    row(
+        "spawn + join, spawn method",
+        format!("{spawn:.2} ms"),
+        fmt(pys("spawn"), "ms"),
+        ratio(spawn, pys("spawn"), false),
+    );
     row(
         "spawn + join, forkserver method",
         format!("{forkserver:.2} ms"),
         fmt(pys("forkserver"), "ms"),
         ratio(forkserver, pys("forkserver"), false),
     );
-    row("spawn + join, ours vs Python fork", format!("{forkserver:.2} ms"), fmt(pys("fork"), "ms"), ratio(forkserver, pys("fork"), false));
-    row("Lock acquire+release, uncontended", format!("{lock:.1} ns"), format!("{std_mutex:.1} ns"), format!("{:.2}x std::sync::Mutex's time", lock / std_mutex));
+    row(
+        "spawn + join, ours vs Python fork",
+        format!("{forkserver:.2} ms"),
+        fmt(pys("fork"), "ms"),
+        ratio(forkserver, pys("fork"), false),
+    );
+    row(
+        "Lock acquire+release, uncontended",
+        format!("{lock:.1} ns"),
+        format!("{std_mutex:.1} ns"),
+        format!("{:.2}x std::sync::Mutex's time", lock / std_mutex),
+    );
     if let Some(l) = pyf("lock_ns") {
-        row("  (Python multiprocessing.Lock)", String::new(), format!("{l:.1} ns"), String::new());
+        row(
+            "  (Python multiprocessing.Lock)",
+            String::new(),
+            format!("{l:.1} ns"),
+            String::new(),
+        );
     }
     let ours = serde_json::json!({
         "queue_msgs_per_s": queue, "pipe_rtt_p50_us": p50, "pipe_rtt_p99_us": p99,
         "spawn_join_ms": {"spawn": spawn, "forkserver": forkserver},
         "lock_ns": lock, "std_mutex_ns": std_mutex,
     });
-    println!("{}", serde_json::json!({"c10k_process": ours, "python": py}));
+    println!(
+        "{}",
+        serde_json::json!({"c10k_process": ours, "python": py})
+    );
 }

@@ -226,7 +226,7 @@ fn queue_try_timeout_close() -> io::Result<()> {
     match small.put(vec![1; 100]) {
         Err(PutError::Invalid(v, e)) => {
             assert_eq!(v.len(), 100);
-            assert!(e.to_string().contains("at most 56"), "{e}");
+            assert!(e.to_string().contains("at most 32"), "{e}");
         }
         other => return Err(fail(format!("{other:?}"))),
     }

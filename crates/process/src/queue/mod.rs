@@ -3,10 +3,12 @@
 //!
 //! # Costs
 //!
-//! A put serializes the value (postcard) into a per-thread buffer, takes the ring's robust
-//! mutex, copies the bytes in and unlocks; a get copies them out under the lock and
-//! deserializes outside it. No system call is made unless a side must sleep: waiters spin
-//! briefly on the futex word, then sleep on it, and the other side pays one `futex` wake
+//! A put serializes the value (postcard) into a per-thread buffer, takes the producers'
+//! robust mutex, copies the bytes in, commits and unlocks; a get takes the consumers'
+//! mutex, copies the bytes out and deserializes outside it. Producers and consumers share
+//! no lock and no written cache line on the fast path, so one producer and one consumer
+//! never wait for each other's lock. No system call is made unless a side must sleep:
+//! waiters spin briefly, then sleep on a futex, and the other side pays one `futex` wake
 //! only when someone sleeps.
 
 use std::cell::RefCell;
@@ -36,14 +38,19 @@ pub const DEFAULT_BUFFER_BYTES: u32 = 1 << 20;
 /// How many times a waiter polls before it sleeps on the futex.
 const SPINS: u32 = 4000;
 
-/// The region: the lock, then the header, then the data at `DATA`.
+/// A robust mutex on a cache line of its own.
+#[repr(C, align(128))]
+struct LockLine(RawMutex);
+
+/// The region: the two locks, then the header, then the data at `DATA`.
 #[repr(C)]
 struct Region {
-    lock: RawMutex,
+    put_lock: LockLine,
+    get_lock: LockLine,
     header: Header,
 }
 
-const DATA: usize = (std::mem::size_of::<Region>() + 63) & !63;
+const DATA: usize = (std::mem::size_of::<Region>() + 127) & !127;
 
 /// Why a put failed; the item comes back.
 #[derive(Debug)]
@@ -125,13 +132,14 @@ impl QueueBuilder {
         self
     }
 
-    /// The shared ring's size in bytes (rounded up to 8, at least 64); default
-    /// [`DEFAULT_BUFFER_BYTES`]. Items wait for room when the ring is full of bytes even
-    /// below the capacity, and an item whose serialized form is larger than this minus 8
-    /// bytes is refused ([`PutError::Invalid`]). Pages are touched only as they are used.
+    /// The shared ring's size in bytes (rounded up to 16, at least 64); default
+    /// [`DEFAULT_BUFFER_BYTES`]. Each item takes its serialized size rounded up to 16,
+    /// plus 16; items wait for room when the ring is full of bytes even below the
+    /// capacity, and an item whose serialized form is larger than this minus 32 bytes is
+    /// refused ([`PutError::Invalid`]). Pages are touched only as they are used.
     #[must_use]
     pub fn buffer_bytes(mut self, n: u32) -> Self {
-        self.buffer_bytes = n.clamp(64, u32::MAX - 7).div_ceil(8) * 8;
+        self.buffer_bytes = n.clamp(64, u32::MAX - 15).div_ceil(16) * 16;
         self
     }
 
@@ -218,13 +226,22 @@ struct RealSys<'a> {
     data: *mut u8,
 }
 
-impl ring::Sys for RealSys<'_> {
-    fn lock(&self) -> bool {
-        self.region.lock.lock() == Acquired::OwnerDied
+impl RealSys<'_> {
+    fn mutex(&self, which: ring::Lock) -> &RawMutex {
+        match which {
+            ring::Lock::Put => &self.region.put_lock.0,
+            ring::Lock::Get => &self.region.get_lock.0,
+        }
     }
-    fn unlock(&self) {
+}
+
+impl ring::Sys for RealSys<'_> {
+    fn lock(&self, which: ring::Lock) -> bool {
+        self.mutex(which).lock() == Acquired::OwnerDied
+    }
+    fn unlock(&self, which: ring::Lock) {
         // SAFETY: the ring protocol unlocks only what it locked, on the same thread.
-        unsafe { self.region.lock.unlock() }
+        unsafe { self.mutex(which).unlock() }
     }
     fn wait(&self, word: &std::sync::atomic::AtomicU32, expected: u32, deadline: Option<std::time::Instant>) {
         // A failing futex (never for a valid address) degrades to a retry loop.
@@ -235,6 +252,12 @@ impl ring::Sys for RealSys<'_> {
     }
     fn data(&self) -> *mut u8 {
         self.data
+    }
+    fn seq(&self, at: usize) -> &std::sync::atomic::AtomicU64 {
+        // SAFETY: `at` is a multiple of 16 inside the data area (the ring's invariant), so
+        // the 8 bytes there are aligned and in the mapping, which outlives `self`; the
+        // word is only accessed atomically while others may touch it (ring.rs, step 3).
+        unsafe { &*self.data.add(at).cast::<std::sync::atomic::AtomicU64>() }
     }
     fn spins(&self) -> u32 {
         SPINS
@@ -272,11 +295,12 @@ impl<T> Queue<T> {
         // and the data; the lock is initialized before the region is shared.
         unsafe {
             let r = shm.header::<Region>();
-            r.lock.init(false)?;
-            let h = &r.header;
-            h.capacity.store(b.capacity, ring::Ordering::Relaxed);
-            h.data_len.store(b.buffer_bytes, ring::Ordering::Relaxed);
-            h.joinable.store(joinable as u32, ring::Ordering::Relaxed);
+            r.put_lock.0.init(false)?;
+            r.get_lock.0.init(false)?;
+            let c = &r.header.ctl;
+            c.capacity.store(b.capacity, ring::Ordering::Relaxed);
+            c.data_len.store(b.buffer_bytes, ring::Ordering::Relaxed);
+            c.joinable.store(joinable as u32, ring::Ordering::Relaxed);
         }
         let flags = EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK | EventfdFlags::SEMAPHORE;
         Ok(Queue {
@@ -304,7 +328,7 @@ impl<T> Queue<T> {
 
     /// Items in the queue now (Python's `qsize`; a snapshot that other processes change).
     pub fn len(&self) -> usize {
-        self.header().count.load(ring::Ordering::Acquire) as usize
+        self.header().len() as usize
     }
 
     /// Whether the queue is empty now.
@@ -319,12 +343,12 @@ impl<T> Queue<T> {
 
     /// The most items it holds.
     pub fn capacity(&self) -> usize {
-        self.header().capacity.load(ring::Ordering::Relaxed) as usize
+        self.header().ctl.capacity.load(ring::Ordering::Relaxed) as usize
     }
 
     /// The largest serialized item it accepts, in bytes.
     pub fn max_item_bytes(&self) -> usize {
-        ring::max_payload(self.header().data_len.load(ring::Ordering::Relaxed))
+        ring::max_payload(self.header().ctl.data_len.load(ring::Ordering::Relaxed))
     }
 
     /// Closes the queue for every process: puts fail with `Closed`, gets return what is
@@ -338,7 +362,7 @@ impl<T> Queue<T> {
 
     /// Whether the queue was closed.
     pub fn is_closed(&self) -> bool {
-        self.header().closed.load(ring::Ordering::Acquire) != 0
+        self.header().ctl.closed.load(ring::Ordering::Acquire) != 0
     }
 
     fn token(efd: &FdHandle) {
@@ -469,7 +493,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     pub async fn put_async(&self, item: T) -> Result<(), PutError<T>> {
         let mut item = item;
         loop {
-            let waiting = AsyncWaiter::register(&self.header().async_putters);
+            let waiting = AsyncWaiter::register(&self.header().not_full.asleep_async);
             item = match self.put_with(item, Block::No) {
                 Err(PutError::Full(item)) => item,
                 r => return r,
@@ -487,7 +511,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// As [`get`](Self::get); outside a runtime, `Invalid` with the registration error.
     pub async fn get_async(&self) -> Result<T, GetError> {
         loop {
-            let waiting = AsyncWaiter::register(&self.header().async_getters);
+            let waiting = AsyncWaiter::register(&self.header().not_empty.asleep_async);
             match self.get_with(Block::No) {
                 Err(GetError::Empty) => {}
                 r => return r,
@@ -591,7 +615,7 @@ impl<T> JoinableQueue<T> {
 
     /// Items put and not yet marked done.
     pub fn unfinished(&self) -> usize {
-        self.queue.header().unfinished.load(ring::Ordering::Acquire) as usize
+        self.queue.header().ctl.unfinished.load(ring::Ordering::Acquire) as usize
     }
 
     /// Marks one item taken with `get` as done; the last one wakes the joiners.
@@ -600,7 +624,7 @@ impl<T> JoinableQueue<T> {
     ///
     /// `InvalidInput` if called more times than items were put (Python's `ValueError`).
     pub fn task_done(&self) -> io::Result<()> {
-        let w = &self.queue.header().unfinished;
+        let w = &self.queue.header().ctl.unfinished;
         let mut cur = w.load(ring::Ordering::Acquire);
         loop {
             if cur == 0 {
@@ -628,7 +652,7 @@ impl<T> JoinableQueue<T> {
     }
 
     fn join_until(&self, deadline: Option<std::time::Instant>) -> bool {
-        let w = &self.queue.header().unfinished;
+        let w = &self.queue.header().ctl.unfinished;
         loop {
             let v = w.load(ring::Ordering::Acquire);
             if v == 0 {

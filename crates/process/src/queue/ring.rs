@@ -4,111 +4,187 @@
 //! # Layout
 //!
 //! ```text
-//!  region: [ RawMutex | Header | data: data_len bytes ........................ ]
-//!  data:   ... | len:u32 pad:u32 | bytes ... pad to 8 | len:u32 pad:u32 | bytes ... |
-//!                ^ head % data_len                                        ^ tail % data_len
+//!  region: [ put lock | get lock | Header: put side | get side | not_empty | not_full | control ]
+//!          [ data: data_len bytes ..................................................... ]
+//!  data:   ... | seq:u64 len:u64 | payload, padded to 16 | seq:u64 len:u64 | payload ... | 0 |
+//!                ^ head % data_len (oldest record)                             tail % data_len ^
 //! ```
 //!
-//! `head` and `tail` are byte positions that only grow (a `u64` does not wrap in practice:
-//! 584 years at 1 GB/s); `tail - head` bytes are in use. A record is an 8-byte header (the
-//! payload length) and the payload rounded up to 8 bytes, so a record header never
-//! straddles the end of the data area (its position is a multiple of 8 and `data_len` is
-//! too); a payload may wrap and is copied in two parts.
+//! Every part of the header sits on its own 128-byte line, so that producers and
+//! consumers do not write the same cache line on the fast path: producers own the put
+//! side (`tail`, `pushed`), consumers the get side (`head`, `popped`), each under its own
+//! robust lock; they meet only in the data and by reading each other's side.
 //!
-//! # Index protocol (every step under the ring's lock)
+//! `head`/`tail` are byte positions and `popped`/`pushed` record counts, all only growing
+//! (`u64`: no wrap in practice). A record is a 16-byte header (its sequence number, 1 for
+//! the first record ever put, then its payload length) and the payload padded to 16 bytes;
+//! positions are multiples of 16 and `data_len` is too, so a header never straddles the
+//! end of the data (a payload may wrap and is copied in two parts).
 //!
-//! 1. push: refuse if `closed`, if `count == capacity`, or if the record does not fit in
-//!    `data_len - (tail - head)` bytes; copy the record at `tail`; then publish it with
-//!    `tail += size` and `count += 1`.
-//! 2. pop: if `count == 0`, report closed or empty; otherwise copy the payload at `head`
-//!    out, then `head += size` and `count -= 1`.
-//! 3. Owner death: the lock is robust, so a process that died in step 1 or 2 hands the next
-//!    locker `OwnerDied`. The copy always precedes the index stores, so the records from
-//!    `head` to `tail` are whole; only `count` may disagree with them (a death between the
-//!    two stores), and [`repair`] recounts it. What a dead process leaves behind is
-//!    therefore: a put that did not finish is not in the queue (its `put` never returned);
-//!    a get whose index store happened took the item with it (its `get` never returned
-//!    it); nothing is duplicated; waiter counters it had raised stay raised, which costs
-//!    the others a spurious wake system call, nothing more.
+//! # Index protocol
+//!
+//! 1. put (under the put lock): refuse if `closed`, if `pushed - popped == capacity`, or if
+//!    the record plus 16 bytes does not fit in `data_len - (tail - head)`. Write the length
+//!    and the payload at `tail`, zero the sequence word just after the record (in free
+//!    space: the 16 spare bytes), then **commit**: store `pushed + 1` in the record's
+//!    sequence word (release). Then `pushed += 1`, then `tail += size`.
+//! 2. get (under the get lock): the record at `head` is ready iff its sequence word is
+//!    `popped + 1` (acquire; a ready record is whole). Copy the payload out, then
+//!    `popped += 1`, then `head += size` (which frees the bytes for producers).
+//! 3. Why a reader never mistakes garbage for a record: the word at `tail` is always 0 until
+//!    committed (step 1 zeroes it one record ahead; the memory starts zeroed), and a
+//!    consumer only ever reads the word at `head <= tail`.
+//! 4. Owner death: both locks are robust, so the next locker after a death learns of it and
+//!    repairs its side from the sequence word at its position. Put side, word at `tail`:
+//!    0 means the dead put never committed (its record is not in the queue); `pushed + 1`
+//!    means it committed but stored neither index (advance both); `pushed` means it stored
+//!    `pushed` but not `tail` (advance `tail`). Get side, word at `head`: `popped` means
+//!    the dead get stored `popped` but not `head` (advance `head`: the dead process took the
+//!    item); anything else is consistent (`popped + 1`: the item is still there). So a put
+//!    that did not return is in the queue or not, never torn; a get that did not return
+//!    left its item or took it, never duplicated it. What a dead process can leave behind:
+//!    waiter counters it raised (the others pay a spurious wake system call), and, in a
+//!    `JoinableQueue`, an unfinished-task count raised for a put that never committed.
 //!
 //! # Waiting protocol (lost-wakeup freedom)
 //!
-//! A getter that finds the ring empty, still under the lock, raises `getters` and reads
-//! the `not_empty` sequence, unlocks, and waits on the futex while the word still holds
-//! that sequence. A putter, under the lock, publishes its record, bumps `not_empty`, and
-//! reads `getters`; after unlocking it wakes one waiter if `getters > 0`. Both sides
-//! touch `getters` and `not_empty` under the lock, so either the putter sees the raised
-//! counter (and wakes), or the getter read the sequence after the bump (and the futex
-//! returns at once). Putters waiting for room mirror this with `putters`/`not_full`. A
-//! woken waiter always retries its operation before it looks at its deadline, so a wake
-//! is never spent on a waiter that then gives up. Async waiters do the same with
-//! `async_getters`/`async_putters` and an eventfd token in place of the futex.
+//! A getter that finds no ready record raises `not_empty.blocked`, reads `not_empty.seq`,
+//! checks the record at `head` again, and only then sleeps on the futex `not_empty.seq`
+//! while it still holds what it read. A putter commits, bumps `not_empty.seq`, then reads
+//! `not_empty.blocked` and wakes one sleeper if it is non-zero. All four accesses are
+//! `SeqCst`: in their single total order, either the putter's read of `blocked` comes
+//! after the getter's raise (so it wakes), or the commit and the bump come before the
+//! getter's second look (so the getter sees the record, or its futex compare fails and it
+//! returns at once). Putters waiting for room mirror this with `not_full`, bumped by every
+//! get. A woken waiter retries its operation before it looks at its deadline, so a wake is
+//! never spent on a waiter that gives up. Async waiters are counted in `asleep_async` and
+//! get an eventfd token instead of a futex wake.
 
 pub(crate) use crate::loom::{AtomicU32, AtomicU64, Ordering};
 
-/// The ring's counters, after the lock in the shared region. Every field is an atomic so
-/// that shared references suffice; under the lock they are accessed `Relaxed` (the lock
-/// orders them), except the words read outside it (`count` by spinners, the futex words).
-#[repr(C)]
+/// One side's indices (put: `tail`, `pushed`; get: `head`, `popped`), written only by that
+/// side's lock holder and read by the other side.
+#[repr(C, align(128))]
 #[derive(Debug)]
-pub(crate) struct Header {
-    pub(crate) head: AtomicU64,
-    pub(crate) tail: AtomicU64,
-    /// Records in the ring.
-    pub(crate) count: AtomicU32,
+pub(crate) struct Side {
+    pub(crate) pos: AtomicU64,
+    pub(crate) count: AtomicU64,
+}
+
+/// A futex word and the sleepers on it.
+#[repr(C, align(128))]
+#[derive(Debug)]
+pub(crate) struct Waiters {
+    /// Bumped after every commit (`not_empty`) or every get (`not_full`).
+    pub(crate) seq: AtomicU32,
+    /// Threads asleep on `seq` (or about to be).
+    pub(crate) asleep: AtomicU32,
+    /// Async waiters (woken with an eventfd token).
+    pub(crate) asleep_async: AtomicU32,
+}
+
+/// Limits and flags, set at creation (except `closed` and `unfinished`).
+#[repr(C, align(128))]
+#[derive(Debug)]
+pub(crate) struct Control {
     /// Most records at once (Python's `maxsize`).
     pub(crate) capacity: AtomicU32,
-    /// Bytes in the data area (a multiple of 8).
+    /// Bytes in the data area (a multiple of 16).
     pub(crate) data_len: AtomicU32,
     /// 1 once closed: puts fail, gets drain what is left and then fail.
     pub(crate) closed: AtomicU32,
-    /// Blocked getters and putters (futex waiters).
-    pub(crate) getters: AtomicU32,
-    pub(crate) putters: AtomicU32,
-    /// Futex sequence words, bumped by every put (`not_empty`) and get (`not_full`).
-    pub(crate) not_empty: AtomicU32,
-    pub(crate) not_full: AtomicU32,
-    /// Async waiters (woken through the queue's eventfds).
-    pub(crate) async_getters: AtomicU32,
-    pub(crate) async_putters: AtomicU32,
     /// `JoinableQueue`: 1 if puts count unfinished tasks.
     pub(crate) joinable: AtomicU32,
-    /// Items put and not yet marked done (futex word of `join`).
+    /// Items put and not yet marked done (the futex word of `join`).
     pub(crate) unfinished: AtomicU32,
 }
 
+/// The ring's header (after the two locks in the shared region).
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct Header {
+    pub(crate) put: Side,
+    pub(crate) get: Side,
+    pub(crate) not_empty: Waiters,
+    pub(crate) not_full: Waiters,
+    pub(crate) ctl: Control,
+}
+
 impl Header {
-    /// A header for a ring of `capacity` records in `data_len` bytes.
+    /// A header for a ring of `capacity` records in `data_len` bytes (the loom model's;
+    /// the queue's starts as zeroed shared memory and sets the limits in place).
     #[cfg(loom)]
     pub(crate) fn new(capacity: u32, data_len: u32) -> Header {
-        let h = Header {
-            head: AtomicU64::new(0),
-            tail: AtomicU64::new(0),
-            count: AtomicU32::new(0),
-            capacity: AtomicU32::new(capacity),
-            data_len: AtomicU32::new(data_len),
-            closed: AtomicU32::new(0),
-            getters: AtomicU32::new(0),
-            putters: AtomicU32::new(0),
-            not_empty: AtomicU32::new(0),
-            not_full: AtomicU32::new(0),
-            async_getters: AtomicU32::new(0),
-            async_putters: AtomicU32::new(0),
-            joinable: AtomicU32::new(0),
-            unfinished: AtomicU32::new(0),
+        let side = || Side {
+            pos: AtomicU64::new(0),
+            count: AtomicU64::new(0),
         };
-        h
+        let waiters = || Waiters {
+            seq: AtomicU32::new(0),
+            asleep: AtomicU32::new(0),
+            asleep_async: AtomicU32::new(0),
+        };
+        Header {
+            put: side(),
+            get: side(),
+            not_empty: waiters(),
+            not_full: waiters(),
+            ctl: Control {
+                capacity: AtomicU32::new(capacity),
+                data_len: AtomicU32::new(data_len),
+                closed: AtomicU32::new(0),
+                joinable: AtomicU32::new(0),
+                unfinished: AtomicU32::new(0),
+            },
+        }
+    }
+
+    /// Records in the ring now (a snapshot).
+    pub(crate) fn len(&self) -> u64 {
+        let popped = self.get.count.load(Ordering::Acquire);
+        self.put
+            .count
+            .load(Ordering::Acquire)
+            .saturating_sub(popped)
     }
 }
 
 /// Bytes a record of `len` payload bytes takes.
 pub(crate) fn record_size(len: usize) -> u64 {
-    8 + ((len as u64 + 7) & !7)
+    16 + ((len as u64 + 15) & !15)
 }
 
-/// The largest payload a ring of `data_len` bytes can hold.
+/// The largest payload a ring of `data_len` bytes can hold (one record plus the 16 spare
+/// bytes of step 1).
 pub(crate) fn max_payload(data_len: u32) -> usize {
-    (data_len as usize).saturating_sub(8)
+    (data_len as usize).saturating_sub(32)
+}
+
+/// Which lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lock {
+    Put,
+    Get,
+}
+
+/// What the protocols need from their surroundings: the two locks, futex waits and wakes,
+/// the data area and its sequence words. The queue implements it over robust mutexes and
+/// real futexes; the loom model over loom's primitives.
+pub(crate) trait Sys {
+    /// Locks `which`; returns `true` if the previous owner died holding it.
+    fn lock(&self, which: Lock) -> bool;
+    /// Unlocks `which`.
+    fn unlock(&self, which: Lock);
+    /// Waits while `word == expected`, at most until `deadline`.
+    fn wait(&self, word: &AtomicU32, expected: u32, deadline: Option<std::time::Instant>);
+    /// Wakes at most `n` waiters of `word`.
+    fn wake(&self, word: &AtomicU32, n: u32);
+    /// The data area.
+    fn data(&self) -> *mut u8;
+    /// The sequence word of the record header at byte `at` of the data (a multiple of 16).
+    fn seq(&self, at: usize) -> &AtomicU64;
+    /// How many times to poll before sleeping on a futex.
+    fn spins(&self) -> u32;
 }
 
 /// Why a push failed.
@@ -125,148 +201,131 @@ pub(crate) enum PopError {
     Closed,
 }
 
-/// Step 1. The caller holds the ring's lock, and `data` is the data area of `h`.
-///
-/// # Safety
-///
-/// `data` points to `h.data_len` bytes that only holders of the ring's lock touch, and
-/// the caller holds it; `msg.len() <= max_payload(data_len)`.
-pub(crate) unsafe fn push(h: &Header, data: *mut u8, msg: &[u8]) -> Result<(), PushError> {
-    if h.closed.load(Ordering::Relaxed) != 0 {
+fn data_len(h: &Header) -> u64 {
+    h.ctl.data_len.load(Ordering::Relaxed) as u64
+}
+
+/// Whether a record of `len` bytes fits now (step 1's checks, without `closed`).
+fn has_room(h: &Header, len: usize) -> bool {
+    let (tail, pushed) = (
+        h.put.pos.load(Ordering::Relaxed),
+        h.put.count.load(Ordering::Relaxed),
+    );
+    let (head, popped) = (
+        h.get.pos.load(Ordering::SeqCst),
+        h.get.count.load(Ordering::SeqCst),
+    );
+    pushed - popped < h.ctl.capacity.load(Ordering::Relaxed) as u64
+        && record_size(len) + 16 <= data_len(h) - (tail - head)
+}
+
+/// Step 1. The caller holds the put lock; `msg.len() <= max_payload(data_len)`.
+pub(crate) fn push<S: Sys>(h: &Header, s: &S, msg: &[u8]) -> Result<(), PushError> {
+    if h.ctl.closed.load(Ordering::Relaxed) != 0 {
         return Err(PushError::Closed);
     }
-    let data_len = h.data_len.load(Ordering::Relaxed) as u64;
-    let (head, tail) = (
-        h.head.load(Ordering::Relaxed),
-        h.tail.load(Ordering::Relaxed),
-    );
-    let size = record_size(msg.len());
-    if h.count.load(Ordering::Relaxed) >= h.capacity.load(Ordering::Relaxed)
-        || size > data_len - (tail - head)
-    {
+    if !has_room(h, msg.len()) {
         return Err(PushError::Full);
     }
-    let at = (tail % data_len) as usize;
-    // SAFETY: `at` is a multiple of 8 below `data_len`, so the 8-byte header fits before
-    // the end; the payload goes at `at + 8` with wrap-around (`copy_in`); the caller holds
-    // the lock, so nobody else touches these bytes (they are free: `size` fits).
+    let dl = data_len(h);
+    let (tail, pushed) = (
+        h.put.pos.load(Ordering::Relaxed),
+        h.put.count.load(Ordering::Relaxed),
+    );
+    let size = record_size(msg.len());
+    let at = (tail % dl) as usize;
+    // SAFETY: `at` is a multiple of 16 below `data_len` (a multiple of 16), so the header
+    // fits before the end; the record and the 16 spare bytes after it are free space
+    // (`has_room`), which only the put lock's holder writes and no consumer reads (a
+    // consumer reads only at `head`, and the sequence word at `tail` is not committed).
     unsafe {
-        data.add(at).cast::<u64>().write(msg.len() as u64);
-        copy_in(data, data_len as usize, (at + 8) % data_len as usize, msg);
+        let data = s.data();
+        data.add(at + 8).cast::<u64>().write(msg.len() as u64);
+        copy_in(data, dl as usize, (at + 16) % dl as usize, msg);
     }
-    // Publish: the record is whole before the indices cover it (see "Owner death").
-    h.tail.store(tail + size, Ordering::Release);
-    h.count
-        .store(h.count.load(Ordering::Relaxed) + 1, Ordering::Release);
+    s.seq(((tail + size) % dl) as usize)
+        .store(0, Ordering::Relaxed);
+    if h.ctl.joinable.load(Ordering::Relaxed) != 0 {
+        h.ctl.unfinished.fetch_add(1, Ordering::SeqCst);
+    }
+    s.seq(at).store(pushed + 1, Ordering::SeqCst); // commit
+    h.put.count.store(pushed + 1, Ordering::Release);
+    h.put.pos.store(tail + size, Ordering::Release);
     Ok(())
 }
 
-/// Step 2: appends the payload of the oldest record to `out`.
-///
-/// # Safety
-///
-/// As for [`push`].
-pub(crate) unsafe fn pop(h: &Header, data: *mut u8, out: &mut Vec<u8>) -> Result<(), PopError> {
-    let count = h.count.load(Ordering::Relaxed);
-    if count == 0 {
-        return Err(if h.closed.load(Ordering::Relaxed) != 0 {
-            PopError::Closed
-        } else {
-            PopError::Empty
-        });
-    }
-    let data_len = h.data_len.load(Ordering::Relaxed) as u64;
-    let head = h.head.load(Ordering::Relaxed);
-    let at = (head % data_len) as usize;
-    // SAFETY: a whole record starts at `head` (the protocol's invariant); its header is
-    // 8 aligned bytes before the end; the caller holds the lock.
-    let len = unsafe { data.add(at).cast::<u64>().read() } as usize;
-    debug_assert!(
-        record_size(len) <= h.tail.load(Ordering::Relaxed) - head,
-        "a torn record"
+/// Step 2: appends the payload of the oldest record to `out`. The caller holds the get
+/// lock.
+pub(crate) fn pop<S: Sys>(h: &Header, s: &S, out: &mut Vec<u8>) -> Result<(), PopError> {
+    let dl = data_len(h);
+    let (head, popped) = (
+        h.get.pos.load(Ordering::Relaxed),
+        h.get.count.load(Ordering::Relaxed),
     );
-    out.reserve(len);
-    // SAFETY: as above; `copy_out` writes `len` bytes into the reserved spare capacity.
+    let at = (head % dl) as usize;
+    if s.seq(at).load(Ordering::Acquire) != popped + 1 {
+        // `closed` is stored under the put lock, after every put that will ever commit:
+        // once it is seen, a record not ready now never will be.
+        if h.ctl.closed.load(Ordering::SeqCst) != 0
+            && s.seq(at).load(Ordering::SeqCst) != popped + 1
+        {
+            return Err(PopError::Closed);
+        }
+        return Err(PopError::Empty);
+    }
+    // SAFETY: the record at `head` is committed (its sequence word, read with acquire
+    // ordering, says so), so its header and payload are whole and no producer writes them
+    // until `head` moves past; the caller holds the get lock.
     unsafe {
+        let data = s.data();
+        let len = data.add(at + 8).cast::<u64>().read() as usize;
+        debug_assert!(record_size(len) + 16 <= dl, "a torn record");
+        out.reserve(len);
         copy_out(
             data,
-            data_len as usize,
-            (at + 8) % data_len as usize,
+            dl as usize,
+            (at + 16) % dl as usize,
             out.as_mut_ptr().add(out.len()),
             len,
         );
         out.set_len(out.len() + len);
+        h.get.count.store(popped + 1, Ordering::Release);
+        h.get.pos.store(head + record_size(len), Ordering::SeqCst);
     }
-    h.head.store(head + record_size(len), Ordering::Release);
-    h.count.store(count - 1, Ordering::Release);
     Ok(())
 }
 
-/// Step 3: after `OwnerDied`, recounts the whole records between `head` and `tail`.
-///
-/// # Safety
-///
-/// As for [`push`].
-pub(crate) unsafe fn repair(h: &Header, data: *mut u8) {
-    let data_len = h.data_len.load(Ordering::Relaxed) as u64;
-    let (mut at, tail) = (
-        h.head.load(Ordering::Relaxed),
-        h.tail.load(Ordering::Relaxed),
+/// Step 4 for the side `which`, after its lock reported the owner's death.
+pub(crate) fn repair<S: Sys>(h: &Header, s: &S, which: Lock) {
+    let dl = data_len(h);
+    let side = match which {
+        Lock::Put => &h.put,
+        Lock::Get => &h.get,
+    };
+    let (pos, count) = (
+        side.pos.load(Ordering::Relaxed),
+        side.count.load(Ordering::Relaxed),
     );
-    let mut n = 0;
-    while at < tail {
-        // SAFETY: every record between head and tail is whole (step 3's argument).
-        let len = unsafe { data.add((at % data_len) as usize).cast::<u64>().read() } as usize;
-        at += record_size(len);
-        n += 1;
-    }
-    h.count.store(n, Ordering::Release);
-}
-
-/// Copies `src` into the ring at `at`, wrapping at `len`.
-///
-/// # Safety
-///
-/// `data` points to `len` writable bytes, `at < len`, `src.len() <= len`.
-unsafe fn copy_in(data: *mut u8, len: usize, at: usize, src: &[u8]) {
-    let first = src.len().min(len - at);
-    // SAFETY: the caller's contract bounds both parts.
-    unsafe {
-        std::ptr::copy_nonoverlapping(src.as_ptr(), data.add(at), first);
-        std::ptr::copy_nonoverlapping(src.as_ptr().add(first), data, src.len() - first);
+    let at = (pos % dl) as usize;
+    let word = s.seq(at).load(Ordering::Acquire);
+    // SAFETY: a committed record's header is whole; we hold the side's lock.
+    let size = || record_size(unsafe { s.data().add(at + 8).cast::<u64>().read() } as usize);
+    match which {
+        Lock::Put if word == count + 1 => {
+            side.count.store(count + 1, Ordering::Release);
+            side.pos.store(pos + size(), Ordering::Release);
+        }
+        Lock::Put | Lock::Get if word == count && count > 0 => {
+            side.pos.store(pos + size(), Ordering::SeqCst);
+        }
+        _ => {}
     }
 }
 
-/// Copies `n` bytes out of the ring at `at`, wrapping at `len`, to `dst`.
-///
-/// # Safety
-///
-/// `data` points to `len` readable bytes, `at < len`, `n <= len`, `dst` has room for `n`.
-unsafe fn copy_out(data: *const u8, len: usize, at: usize, dst: *mut u8, n: usize) {
-    let first = n.min(len - at);
-    // SAFETY: the caller's contract bounds both parts.
-    unsafe {
-        std::ptr::copy_nonoverlapping(data.add(at), dst, first);
-        std::ptr::copy_nonoverlapping(data, dst.add(first), n - first);
+fn lock<S: Sys>(h: &Header, s: &S, which: Lock) {
+    if s.lock(which) {
+        repair(h, s, which);
     }
-}
-
-/// What the waiting protocol needs from its surroundings: the ring's lock, futex waits
-/// and wakes on words of the header, and the data area. The queue implements it over the
-/// robust mutex and real futexes; the loom model over loom's primitives.
-pub(crate) trait Sys {
-    /// Locks the ring; returns `true` if the previous owner died holding it.
-    fn lock(&self) -> bool;
-    /// Unlocks the ring.
-    fn unlock(&self);
-    /// Waits while `word == expected`, at most until `deadline`.
-    fn wait(&self, word: &AtomicU32, expected: u32, deadline: Option<std::time::Instant>);
-    /// Wakes at most `n` waiters of `word`.
-    fn wake(&self, word: &AtomicU32, n: u32);
-    /// The data area.
-    fn data(&self) -> *mut u8;
-    /// How many times to poll a futex word before sleeping on it.
-    fn spins(&self) -> u32;
 }
 
 /// How long an operation may wait.
@@ -297,22 +356,14 @@ impl Block {
     }
 }
 
-fn lock<S: Sys>(h: &Header, s: &S) {
-    if s.lock() {
-        // SAFETY: we hold the lock; `s.data()` is the ring's data area.
-        unsafe { repair(h, s.data()) };
-    }
-}
-
-/// Spins while `word == seq`, at most `s.spins()` times; returns whether it changed.
-fn spin<S: Sys>(s: &S, word: &AtomicU32, seq: u32) -> bool {
+/// Spins while `ready()` is false, at most `s.spins()` times.
+fn spin<S: Sys>(s: &S, mut ready: impl FnMut() -> bool) {
     for _ in 0..s.spins() {
-        if word.load(Ordering::Acquire) != seq {
-            return true;
+        if ready() {
+            return;
         }
         std::hint::spin_loop();
     }
-    false
 }
 
 /// A put with the waiting protocol. Returns whether async getters wait (the caller then
@@ -320,40 +371,40 @@ fn spin<S: Sys>(s: &S, word: &AtomicU32, seq: u32) -> bool {
 ///
 /// `msg.len()` must be at most [`max_payload`] of the ring (the caller checks).
 pub(crate) fn put<S: Sys>(h: &Header, s: &S, msg: &[u8], block: Block) -> Result<bool, PushError> {
-    debug_assert!(msg.len() <= max_payload(h.data_len.load(Ordering::Relaxed)));
+    debug_assert!(msg.len() <= max_payload(h.ctl.data_len.load(Ordering::Relaxed)));
     let mut spun = false;
     loop {
-        lock(h, s);
-        // SAFETY: we hold the lock; the caller checked the length.
-        match unsafe { push(h, s.data(), msg) } {
+        lock(h, s, Lock::Put);
+        match push(h, s, msg) {
             Ok(()) => {
-                if h.joinable.load(Ordering::Relaxed) != 0 {
-                    h.unfinished.fetch_add(1, Ordering::Relaxed);
+                s.unlock(Lock::Put);
+                let w = &h.not_empty;
+                w.seq.fetch_add(1, Ordering::SeqCst);
+                if w.asleep.load(Ordering::SeqCst) > 0 {
+                    s.wake(&w.seq, 1);
                 }
-                h.not_empty.fetch_add(1, Ordering::Release);
-                let wake = h.getters.load(Ordering::Relaxed) > 0;
-                let wake_async = h.async_getters.load(Ordering::Relaxed) > 0;
-                s.unlock();
-                if wake {
-                    s.wake(&h.not_empty, 1);
-                }
-                return Ok(wake_async);
+                return Ok(w.asleep_async.load(Ordering::SeqCst) > 0);
             }
             Err(PushError::Full) if !block.expired() => {
-                let seq = h.not_full.load(Ordering::Relaxed);
+                let w = &h.not_full;
                 if !spun {
-                    s.unlock();
+                    s.unlock(Lock::Put);
                     spun = true;
-                    spin(s, &h.not_full, seq);
+                    let head = h.get.pos.load(Ordering::Relaxed);
+                    spin(s, || h.get.pos.load(Ordering::Relaxed) != head);
                     continue;
                 }
-                h.putters.fetch_add(1, Ordering::Relaxed);
-                s.unlock();
-                s.wait(&h.not_full, seq, block.deadline());
-                h.putters.fetch_sub(1, Ordering::Relaxed);
+                w.asleep.fetch_add(1, Ordering::SeqCst);
+                let seq = w.seq.load(Ordering::SeqCst);
+                let room = has_room(h, msg.len());
+                s.unlock(Lock::Put);
+                if !room {
+                    s.wait(&w.seq, seq, block.deadline());
+                }
+                w.asleep.fetch_sub(1, Ordering::SeqCst);
             }
             Err(e) => {
-                s.unlock();
+                s.unlock(Lock::Put);
                 return Err(e);
             }
         }
@@ -370,49 +421,87 @@ pub(crate) fn get<S: Sys>(
 ) -> Result<bool, PopError> {
     let mut spun = false;
     loop {
-        lock(h, s);
-        // SAFETY: we hold the lock.
-        match unsafe { pop(h, s.data(), out) } {
+        lock(h, s, Lock::Get);
+        match pop(h, s, out) {
             Ok(()) => {
-                h.not_full.fetch_add(1, Ordering::Release);
-                let wake = h.putters.load(Ordering::Relaxed) > 0;
-                let wake_async = h.async_putters.load(Ordering::Relaxed) > 0;
-                s.unlock();
-                if wake {
-                    s.wake(&h.not_full, 1);
+                s.unlock(Lock::Get);
+                let w = &h.not_full;
+                w.seq.fetch_add(1, Ordering::SeqCst);
+                if w.asleep.load(Ordering::SeqCst) > 0 {
+                    s.wake(&w.seq, 1);
                 }
-                return Ok(wake_async);
+                return Ok(w.asleep_async.load(Ordering::SeqCst) > 0);
             }
             Err(PopError::Empty) if !block.expired() => {
-                let seq = h.not_empty.load(Ordering::Relaxed);
+                let w = &h.not_empty;
+                let dl = data_len(h);
+                let (head, popped) = (
+                    h.get.pos.load(Ordering::Relaxed),
+                    h.get.count.load(Ordering::Relaxed),
+                );
+                let at = (head % dl) as usize;
                 if !spun {
-                    s.unlock();
+                    s.unlock(Lock::Get);
                     spun = true;
-                    spin(s, &h.not_empty, seq);
+                    spin(s, || s.seq(at).load(Ordering::Relaxed) == popped + 1);
                     continue;
                 }
-                h.getters.fetch_add(1, Ordering::Relaxed);
-                s.unlock();
-                s.wait(&h.not_empty, seq, block.deadline());
-                h.getters.fetch_sub(1, Ordering::Relaxed);
+                w.asleep.fetch_add(1, Ordering::SeqCst);
+                let seq = w.seq.load(Ordering::SeqCst);
+                let ready = s.seq(at).load(Ordering::SeqCst) == popped + 1
+                    || h.ctl.closed.load(Ordering::SeqCst) != 0;
+                s.unlock(Lock::Get);
+                if !ready {
+                    s.wait(&w.seq, seq, block.deadline());
+                }
+                w.asleep.fetch_sub(1, Ordering::SeqCst);
             }
             Err(e) => {
-                s.unlock();
+                s.unlock(Lock::Get);
                 return Err(e);
             }
         }
     }
 }
 
-/// Closes the ring and wakes every waiter (they see `closed`).
+/// Closes the ring and wakes every waiter (they see `closed`). Taken under the put lock,
+/// so that every put either committed before or sees `closed`.
 pub(crate) fn close<S: Sys>(h: &Header, s: &S) {
-    lock(h, s);
-    h.closed.store(1, Ordering::Relaxed);
-    h.not_empty.fetch_add(1, Ordering::Release);
-    h.not_full.fetch_add(1, Ordering::Release);
-    s.unlock();
-    s.wake(&h.not_empty, u32::MAX >> 1);
-    s.wake(&h.not_full, u32::MAX >> 1);
+    lock(h, s, Lock::Put);
+    h.ctl.closed.store(1, Ordering::SeqCst);
+    s.unlock(Lock::Put);
+    for w in [&h.not_empty, &h.not_full] {
+        w.seq.fetch_add(1, Ordering::SeqCst);
+        s.wake(&w.seq, u32::MAX >> 1);
+    }
+}
+
+/// Copies `src` into the ring at `at`, wrapping at `len`.
+///
+/// # Safety
+///
+/// `data` points to `len` writable bytes, `at < len`, `src.len() <= len`.
+unsafe fn copy_in(data: *mut u8, len: usize, at: usize, src: &[u8]) {
+    let first = src.len().min(len - at);
+    // SAFETY: the caller's contract bounds both parts.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), data.add(at), first);
+        std::ptr::copy_nonoverlapping(src.as_ptr().add(first), data, src.len() - first);
+    }
+}
+
+/// Copies `n` bytes out of the ring at `at`, wrapping at `len`, to `dst`.
+///
+/// # Safety
+///
+/// `data` points to `len` readable bytes, `at < len`, `n <= len`, `dst` has room for `n`.
+unsafe fn copy_out(data: *const u8, len: usize, at: usize, dst: *mut u8, n: usize) {
+    let first = n.min(len - at);
+    // SAFETY: the caller's contract bounds both parts.
+    unsafe {
+        std::ptr::copy_nonoverlapping(data.add(at), dst, first);
+        std::ptr::copy_nonoverlapping(data, dst.add(first), n - first);
+    }
 }
 
 #[cfg(all(test, loom))]

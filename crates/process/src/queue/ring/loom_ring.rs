@@ -1,6 +1,7 @@
 //! loom models of the ring's index and waiting protocols (`ring.rs`), through the same
 //! `put`/`get`/`close` the queue runs, with loom's primitives behind [`Sys`]: the ring's
-//! lock is a spin lock on a loom atomic, and a futex is a loom mutex and condition
+//! locks are spin locks on loom atomics, the records' sequence words are loom atomics (one
+//! per 16-byte position), and a futex is a loom mutex and condition
 //! variable that re-check the word (a faithful futex: a wake after the word changed cannot
 //! be missed by a waiter that compared before the change). A lost wakeup therefore shows
 //! as a deadlock, a torn or duplicated record as a wrong value.
@@ -10,21 +11,23 @@
 
 use std::cell::UnsafeCell;
 
-use loom::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
-use super::{close, get, put, Block, Header, PopError, Sys};
+use super::{close, get, put, Block, Header, Lock, PopError, Sys};
 
 struct LoomSys {
     header: Header,
-    locked: AtomicBool,
+    locked: [AtomicBool; 2],
+    seqs: Vec<AtomicU64>,
     futex: Mutex<()>,
     woken: Condvar,
     data: UnsafeCell<Vec<u8>>,
 }
 
-// SAFETY: `data` is only touched by holders of `locked` (the ring protocol's rule).
+// SAFETY: `data` is only touched under the protocol's rules (ring.rs): a record's bytes by
+// the put lock's holder before its commit, by the get lock's holder after it.
 unsafe impl Sync for LoomSys {}
 // SAFETY: as for `Sync`.
 unsafe impl Send for LoomSys {}
@@ -33,7 +36,8 @@ impl LoomSys {
     fn new(capacity: u32, data_len: u32) -> Arc<LoomSys> {
         Arc::new(LoomSys {
             header: Header::new(capacity, data_len),
-            locked: AtomicBool::new(false),
+            locked: [AtomicBool::new(false), AtomicBool::new(false)],
+            seqs: (0..data_len / 16).map(|_| AtomicU64::new(0)).collect(),
             futex: Mutex::new(()),
             woken: Condvar::new(),
             data: UnsafeCell::new(vec![0; data_len as usize]),
@@ -98,17 +102,18 @@ fn one_slot_ping_pong() {
         get(&s.header, &*s, &mut out, Block::Forever).unwrap();
         assert_eq!(out, b"bc");
         producer.join().unwrap();
-        assert_eq!(s.header.count.load(Ordering::Relaxed), 0);
+        assert_eq!(s.header.len(), 0);
     });
 }
 
-/// Two producers race for a 24-byte ring (one 16-byte record fits; the second wraps
-/// around the end): each value arrives once, whole.
+/// Two producers race for a 64-byte ring (a 32-byte record and its 16 spare bytes fit
+/// once; the second record waits for the first to be taken and then wraps around the
+/// end): each value arrives once, whole.
 #[test]
 fn two_producers_wrap() {
     model(|| {
-        let s = LoomSys::new(4, 24);
-        let handles: Vec<_> = [b"12345678", b"abcdefgh"]
+        let s = LoomSys::new(4, 64);
+        let handles: Vec<_> = [b"0123456789abcdef", b"ghijklmnopqrstuv"]
             .into_iter()
             .map(|msg| {
                 let p = s.clone();
@@ -125,7 +130,10 @@ fn two_producers_wrap() {
             h.join().unwrap();
         }
         got.sort();
-        assert_eq!(got, [b"12345678".to_vec(), b"abcdefgh".to_vec()]);
+        assert_eq!(
+            got,
+            [b"0123456789abcdef".to_vec(), b"ghijklmnopqrstuv".to_vec()]
+        );
     });
 }
 
