@@ -13,23 +13,23 @@ use std::hint::black_box;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use c10k_process::{Connection, Entry, Event, Lock, Pipe, Process, Queue, StartMethod};
+use c10k_process::{Bytes, Connection, Entry, Event, Lock, Pipe, Process, Queue, StartMethod};
 
 const MSG: [u8; 64] = [b'x'; 64];
 
 /// Puts `n` 64-byte messages once `go` is set, then an empty one.
-fn produce((q, go, n): (Queue<Vec<u8>>, Event, u64)) {
+fn produce((q, go, n): (Queue<Bytes>, Event, u64)) {
     go.wait();
-    let msg = MSG.to_vec();
+    let msg = Bytes(MSG.to_vec());
     for _ in 0..n {
         q.put(msg.clone()).unwrap();
     }
-    q.put(Vec::new()).unwrap();
+    q.put(Bytes::default()).unwrap();
 }
-static PRODUCE: Entry<(Queue<Vec<u8>>, Event, u64), ()> = Entry::new("bench_produce", produce);
+static PRODUCE: Entry<(Queue<Bytes>, Event, u64), ()> = Entry::new("bench_produce", produce);
 
 fn echo(mut conn: Connection) {
-    while let Ok(m) = conn.recv::<Vec<u8>>() {
+    while let Ok(m) = conn.recv::<Bytes>() {
         conn.send(&m).unwrap();
     }
 }
@@ -44,9 +44,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn bench_queue(n: u64) -> f64 {
-    let q = Queue::<Vec<u8>>::builder()
+    let q = Queue::<Bytes>::builder()
         .capacity(4096)
-        .build::<Vec<u8>>()
+        .build::<Bytes>()
         .unwrap();
     let go = Event::new().unwrap();
     let mut p = Process::spawn(&PRODUCE, (q.clone(), go.clone(), n)).unwrap();
@@ -69,16 +69,16 @@ fn bench_queue(n: u64) -> f64 {
 fn bench_pipe(n: usize) -> (f64, f64) {
     let (mut a, b) = Pipe::duplex().unwrap();
     let mut p = Process::spawn(&ECHO, b).unwrap();
-    let msg = MSG.to_vec();
+    let msg = Bytes(MSG.to_vec());
     for _ in 0..100 {
         a.send(&msg).unwrap();
-        let _: Vec<u8> = a.recv().unwrap();
+        let _: Bytes = a.recv().unwrap();
     }
     let mut lat = Vec::with_capacity(n);
     for _ in 0..n {
         let t0 = Instant::now();
         a.send(&msg).unwrap();
-        let r: Vec<u8> = a.recv().unwrap();
+        let r: Bytes = a.recv().unwrap();
         lat.push(t0.elapsed().as_nanos() as f64 / 1000.0);
         black_box(r);
     }

@@ -88,6 +88,7 @@ mod queue {
 }
 
 not_loom! {
+mod bytes;
 mod entry;
 mod forkserver;
 mod futex;
@@ -101,6 +102,7 @@ mod sync;
 mod sys;
 mod wire;
 
+pub use bytes::Bytes;
 pub use entry::{init, Entry, Registered};
 pub use manager::{DictProxy, ListProxy, Manager};
 pub use pipe::{Connection, Pipe};

@@ -64,11 +64,18 @@ pub(crate) use crate::loom::{AtomicU32, AtomicU64, Ordering};
 
 /// One side's indices (put: `tail`, `pushed`; get: `head`, `popped`), written only by that
 /// side's lock holder and read by the other side.
+///
+/// The put side also keeps the last `head`/`popped` it read (`seen_pos`, `seen_count`):
+/// they only grow, so stale values underestimate the room, and producers read the get
+/// side's line again only when the stale values say the ring is full. In the common case
+/// a put then touches no line that consumers write except the record's own.
 #[repr(C, align(128))]
 #[derive(Debug)]
 pub(crate) struct Side {
     pub(crate) pos: AtomicU64,
     pub(crate) count: AtomicU64,
+    pub(crate) seen_pos: AtomicU64,
+    pub(crate) seen_count: AtomicU64,
 }
 
 /// A futex word and the sleepers on it.
@@ -118,6 +125,8 @@ impl Header {
         let side = || Side {
             pos: AtomicU64::new(0),
             count: AtomicU64::new(0),
+            seen_pos: AtomicU64::new(0),
+            seen_count: AtomicU64::new(0),
         };
         let waiters = || Waiters {
             seq: AtomicU32::new(0),
@@ -205,18 +214,31 @@ fn data_len(h: &Header) -> u64 {
     h.ctl.data_len.load(Ordering::Relaxed) as u64
 }
 
-/// Whether a record of `len` bytes fits now (step 1's checks, without `closed`).
+/// Whether a record of `len` bytes fits now (step 1's checks, without `closed`). The
+/// caller holds the put lock (it refreshes the put side's view of the get side).
 fn has_room(h: &Header, len: usize) -> bool {
     let (tail, pushed) = (
         h.put.pos.load(Ordering::Relaxed),
         h.put.count.load(Ordering::Relaxed),
     );
-    let (head, popped) = (
-        h.get.pos.load(Ordering::SeqCst),
-        h.get.count.load(Ordering::SeqCst),
-    );
-    pushed - popped < h.ctl.capacity.load(Ordering::Relaxed) as u64
-        && record_size(len) + 16 <= data_len(h) - (tail - head)
+    let fits = |head: u64, popped: u64| {
+        pushed - popped < h.ctl.capacity.load(Ordering::Relaxed) as u64
+            && record_size(len) + 16 <= data_len(h) - (tail - head)
+    };
+    if fits(
+        h.put.seen_pos.load(Ordering::Relaxed),
+        h.put.seen_count.load(Ordering::Relaxed),
+    ) {
+        return true;
+    }
+    // A get stores `popped`, then `head`; reading them in the same order, `head` is at
+    // least as new as `popped`: the bytes it frees are free, and the count of items can
+    // only be overestimated (a put then waits, never overfills).
+    let popped = h.get.count.load(Ordering::SeqCst);
+    let head = h.get.pos.load(Ordering::SeqCst);
+    h.put.seen_pos.store(head, Ordering::Relaxed);
+    h.put.seen_count.store(popped, Ordering::Relaxed);
+    fits(head, popped)
 }
 
 /// Step 1. The caller holds the put lock; `msg.len() <= max_payload(data_len)`.
