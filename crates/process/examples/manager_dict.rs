@@ -5,7 +5,10 @@
 
 use c10k_process::{DictProxy, Entry, ListProxy, Manager, Process, Registered};
 
-fn f((d, l, i): (DictProxy<String, String>, ListProxy<u32>, u32)) {
+/// What each process gets: the dict, the list, and its number.
+type Args = (DictProxy<String, String>, ListProxy<u32>, u32);
+
+fn f((d, l, i): Args) {
     d.set(&"1".to_string(), &"1".to_string()).unwrap();
     d.set(&"2".to_string(), &"2".to_string()).unwrap();
     d.set(
@@ -15,7 +18,7 @@ fn f((d, l, i): (DictProxy<String, String>, ListProxy<u32>, u32)) {
     .unwrap();
     l.append(&i).unwrap();
 }
-static F: Entry<(DictProxy<String, String>, ListProxy<u32>, u32), ()> = Entry::new("manager_f", f);
+static F: Entry<Args, ()> = Entry::new("manager_f", f);
 
 pub(crate) const ENTRIES: &[&dyn Registered] = &[&F];
 

@@ -384,6 +384,9 @@ fn decode_err(e: io::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("a shared value did not decode: {e}"))
 }
 
+/// The types a `DictProxy` moves (variance marker).
+type KeyValue<K, V> = fn(K, V) -> (K, V);
+
 /// A proxy of a dict held by a [`Manager`] (Python's `DictProxy`). Clones share one
 /// connection; a proxy passed to a child connects anew there.
 #[derive(Serialize, Deserialize)]
@@ -391,7 +394,7 @@ fn decode_err(e: io::Error) -> io::Error {
 pub struct DictProxy<K, V> {
     addr: Address,
     #[serde(skip)]
-    _kv: PhantomData<fn(K, V) -> (K, V)>,
+    _kv: PhantomData<KeyValue<K, V>>,
 }
 
 impl<K, V> Clone for DictProxy<K, V> {

@@ -216,5 +216,5 @@ fn invalid(e: impl std::fmt::Display) -> io::Error {
 
 /// Duplicates `fd` (close-on-exec).
 pub(crate) fn dup(fd: impl AsFd) -> io::Result<OwnedFd> {
-    Ok(fd.as_fd().try_clone_to_owned()?)
+    fd.as_fd().try_clone_to_owned()
 }

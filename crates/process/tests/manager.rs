@@ -10,13 +10,15 @@ use util::fail;
 
 /// The tutorial's `f(d, l)`: every process writes the same keys and appends to the list,
 /// plus one key of its own.
-fn fill((d, l, me): (DictProxy<String, i64>, ListProxy<i64>, i64)) {
+type FillArgs = (DictProxy<String, i64>, ListProxy<i64>, i64);
+
+fn fill((d, l, me): FillArgs) {
     d.set(&"1".to_string(), &1).unwrap();
     d.set(&"2".to_string(), &2).unwrap();
     d.set(&format!("p{me}"), &me).unwrap();
     l.append(&me).unwrap();
 }
-static FILL: Entry<(DictProxy<String, i64>, ListProxy<i64>, i64), ()> = Entry::new("fill", fill);
+static FILL: Entry<FillArgs, ()> = Entry::new("fill", fill);
 
 fn ten_processes() -> io::Result<()> {
     let m = Manager::start()?;
