@@ -60,7 +60,7 @@
 //! never spent on a waiter that gives up. Async waiters are counted in `asleep_async` and
 //! get an eventfd token instead of a futex wake.
 
-pub(crate) use crate::loom::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use crate::loom::{seq_cst_pair_fence, AtomicU32, AtomicU64, Ordering};
 
 /// One side's indices (put: `tail`, `pushed`; get: `head`, `popped`), written only by that
 /// side's lock holder and read by the other side.
@@ -402,6 +402,7 @@ pub(crate) fn put<S: Sys>(h: &Header, s: &S, msg: &[u8], block: Block) -> Result
                 s.unlock(Lock::Put);
                 let w = &h.not_empty;
                 w.seq.fetch_add(1, Ordering::SeqCst);
+                seq_cst_pair_fence();
                 if w.asleep.load(Ordering::SeqCst) > 0 {
                     s.wake(&w.seq, 1);
                 }
@@ -417,6 +418,7 @@ pub(crate) fn put<S: Sys>(h: &Header, s: &S, msg: &[u8], block: Block) -> Result
                     continue;
                 }
                 w.asleep.fetch_add(1, Ordering::SeqCst);
+                seq_cst_pair_fence();
                 let seq = w.seq.load(Ordering::SeqCst);
                 let room = has_room(h, msg.len());
                 s.unlock(Lock::Put);
@@ -449,6 +451,7 @@ pub(crate) fn get<S: Sys>(
                 s.unlock(Lock::Get);
                 let w = &h.not_full;
                 w.seq.fetch_add(1, Ordering::SeqCst);
+                seq_cst_pair_fence();
                 if w.asleep.load(Ordering::SeqCst) > 0 {
                     s.wake(&w.seq, 1);
                 }
@@ -469,6 +472,7 @@ pub(crate) fn get<S: Sys>(
                     continue;
                 }
                 w.asleep.fetch_add(1, Ordering::SeqCst);
+                seq_cst_pair_fence();
                 let seq = w.seq.load(Ordering::SeqCst);
                 let ready = s.seq(at).load(Ordering::SeqCst) == popped + 1
                     || h.ctl.closed.load(Ordering::SeqCst) != 0;

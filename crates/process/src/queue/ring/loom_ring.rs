@@ -46,9 +46,9 @@ impl LoomSys {
 }
 
 impl Sys for LoomSys {
-    fn lock(&self) -> bool {
-        while self
-            .locked
+    fn lock(&self, which: Lock) -> bool {
+        let l = &self.locked[which as usize];
+        while l
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
@@ -56,8 +56,11 @@ impl Sys for LoomSys {
         }
         false
     }
-    fn unlock(&self) {
-        self.locked.store(false, Ordering::Release);
+    fn unlock(&self, which: Lock) {
+        self.locked[which as usize].store(false, Ordering::Release);
+    }
+    fn seq(&self, at: usize) -> &AtomicU64 {
+        &self.seqs[at / 16]
     }
     fn wait(&self, word: &AtomicU32, expected: u32, _deadline: Option<std::time::Instant>) {
         let mut g = self.futex.lock().unwrap();
