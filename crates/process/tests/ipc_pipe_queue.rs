@@ -10,7 +10,8 @@ use std::io;
 use std::time::Duration;
 
 use c10k_process::{
-    Connection, Entry, Event, GetError, JoinableQueue, Pipe, Process, PutError, Queue, StartMethod,
+    Array, Connection, Entry, Event, GetError, JoinableQueue, Pipe, Process, PutError, Queue,
+    StartMethod,
 };
 use util::fail;
 
@@ -78,6 +79,17 @@ fn put_forever((q, started): (Queue<u64>, Event)) {
     }
 }
 static PUT_FOREVER: Entry<(Queue<u64>, Event), ()> = Entry::new("put_forever", put_forever);
+
+/// Takes items forever (until killed), marking each one it got; announces the first.
+fn take_forever((q, taken, started): (Queue<u32>, Array<u8>, Event)) {
+    loop {
+        let x = q.get().unwrap();
+        taken.set(x as usize, 1);
+        started.set();
+    }
+}
+static TAKE_FOREVER: Entry<(Queue<u32>, Array<u8>, Event), ()> =
+    Entry::new("take_forever", take_forever);
 
 fn pipe_ping_pong() -> io::Result<()> {
     for method in StartMethod::ALL {
@@ -329,6 +341,49 @@ fn queue_producer_killed() -> io::Result<()> {
     Ok(())
 }
 
+/// A consumer SIGKILLed in the middle of its gets: no item is both left in the queue and
+/// taken by the dead consumer (nothing duplicated), at most one item is unaccounted for
+/// (the one whose get returned in the dead process before it marked it), the rest is
+/// still there in order, and the queue keeps working.
+fn queue_consumer_killed() -> io::Result<()> {
+    let n = 3000u32;
+    for _ in 0..3 {
+        let q = Queue::<u32>::builder()
+            .capacity(n)
+            .buffer_bytes(n * 32 + 64)
+            .build::<u32>()?;
+        for i in 0..n {
+            q.put(i).map_err(|e| fail(e.to_string()))?;
+        }
+        let taken = Array::filled(0u8, n as usize)?;
+        let started = Event::new()?;
+        let mut c = Process::spawn(&TAKE_FOREVER, (q.clone(), taken.clone(), started.clone()))?;
+        if !started.wait_timeout(Duration::from_secs(20)) {
+            return Err(fail("the consumer never started"));
+        }
+        c.kill()?;
+        assert_eq!(c.join()?.signal(), Some(9));
+        let mut left = Vec::new();
+        while let Ok(x) = q.try_get() {
+            left.push(x);
+        }
+        assert!(left.windows(2).all(|w| w[0] < w[1]), "out of order");
+        let marked = taken.to_vec();
+        for &x in &left {
+            assert_eq!(marked[x as usize], 0, "{x} both taken and still queued");
+        }
+        let accounted = left.len() + marked.iter().filter(|&&m| m == 1).count();
+        assert!(
+            n as usize - accounted <= 1,
+            "{} items lost",
+            n as usize - accounted
+        );
+        q.put(1).map_err(|e| fail(e.to_string()))?;
+        assert_eq!(q.get().map_err(|e| fail(e.to_string()))?, 1);
+    }
+    Ok(())
+}
+
 fn main() {
     c10k_process::init(&[
         &DOUBLER,
@@ -337,6 +392,7 @@ fn main() {
         &CONSUME,
         &WORKER,
         &PUT_FOREVER,
+        &TAKE_FOREVER,
     ]);
     util::run(&[
         ("pipe_ping_pong", pipe_ping_pong),
@@ -348,5 +404,6 @@ fn main() {
         ("joinable_queue", joinable_queue),
         ("queue_async", queue_async),
         ("queue_producer_killed", queue_producer_killed),
+        ("queue_consumer_killed", queue_consumer_killed),
     ]);
 }

@@ -35,8 +35,8 @@ pub const DEFAULT_CAPACITY: u32 = 1024;
 /// The default [`buffer_bytes`](QueueBuilder::buffer_bytes): the shared ring's size, which
 /// also bounds one serialized item (8 bytes less).
 pub const DEFAULT_BUFFER_BYTES: u32 = 1 << 20;
-/// How many times a waiter polls before it sleeps on the futex.
-const SPINS: u32 = 4000;
+/// How long a waiter spins before it sleeps on the futex, in microseconds.
+const SPIN_MICROS: u32 = 50;
 
 /// A robust mutex on a cache line of its own.
 #[repr(C, align(128))]
@@ -259,8 +259,8 @@ impl ring::Sys for RealSys<'_> {
         // word is only accessed atomically while others may touch it (ring.rs, step 3).
         unsafe { &*self.data.add(at).cast::<std::sync::atomic::AtomicU64>() }
     }
-    fn spins(&self) -> u32 {
-        SPINS
+    fn spin_micros(&self) -> u32 {
+        SPIN_MICROS
     }
 }
 
