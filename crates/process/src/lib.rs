@@ -53,26 +53,40 @@
 //! arguments, descriptors) on a socket, runs the entry, sends its outcome on the same
 //! socket, and exits; the parent holds a pidfd of it.
 //!
-//! | method | how | cost of spawn + join of a trivial entry (see BENCHMARKS.md) |
+//! | method | how | spawn + join of a trivial entry, measured (BENCHMARKS.md) |
 //! |---|---|---|
-//! | [`StartMethod::Spawn`] (default) | `posix_spawn(/proc/self/exe)` with `C10K_PROCESS_CHILD` naming the inherited bootstrap socket; `init` in the child's `main` sees it | one exec: the loader, relocations, `main` up to `init` |
-//! | [`StartMethod::Forkserver`] | a fork server, itself started with the spawn method on first use and single-threaded by construction, `fork`s each child and reaps it, sending its status back on a per-child socket | one `fork` of a small process, plus two messages |
+//! | [`StartMethod::Spawn`] (default) | `posix_spawn(/proc/self/exe)` with `C10K_PROCESS_CHILD` naming the inherited bootstrap socket; `init` in the child's `main` sees it | 1.4–4 ms (one exec: the loader, relocations, `main` up to `init`); Python's spawn: 52–75 ms |
+//! | [`StartMethod::Forkserver`] | a fork server, itself started with the spawn method on first use and single-threaded by construction, `fork`s each child and reaps it, sending its status back on a per-child socket | 0.4–2.5 ms (one `fork` of a small process, plus two messages); Python's forkserver: 10–16 ms, its fork: 1.9–3.7 ms |
 //!
 //! There is no `fork` method: forking a multi-threaded program and running Rust in the
 //! child can deadlock on any lock another thread held (malloc's, stdout's).
 //!
 //! # For pools (a `ProcessPool` on this crate)
 //!
-//! Start each worker with `Process::new(&WORKER, (tasks.clone(), results.clone()))?
-//! .daemon(true).start()`, where `WORKER` is an entry of the pool's crate that the
-//! program lists in `init` (the pool exports it, e.g. as `POOL_ENTRIES`), `tasks` is a
-//! [`Queue`] of requests and `results` a `Queue` of replies. A request names the job's
-//! function by the name of an [`Entry`] (registered in the same `init`) and carries its
-//! argument as postcard bytes ([`encode`]); the worker runs it with
-//! [`run_registered`], which hands back the return value as bytes or the panic message,
-//! and sends `(job id, outcome)` on `results`. Detect a dead worker with
-//! [`Process::is_alive`] / [`Process::join_async`], and stop workers by closing the task
-//! queue (`Queue::close`: workers see `GetError::Closed` once it is drained).
+//! How a pool should start workers and move values:
+//!
+//! 1. **Workers.** The pool's crate declares one worker [`Entry`] (say
+//!    `Entry<(Queue<Job>, Queue<Done>), ()>`) and exports it in a list the program passes
+//!    to [`init`] together with its own entries (`init` takes a slice: concatenate). Start
+//!    each worker with `Process::new(&WORKER, (jobs.clone(), done.clone()))?.daemon(true)`
+//!    then `.start()` (or `.start_method(StartMethod::Forkserver)` for cheaper starts);
+//!    daemon workers die with the pool's process, even if it is killed.
+//! 2. **Jobs.** A job names its function by the name of a registered [`Entry`] and
+//!    carries the argument as postcard bytes ([`encode`], wrapped in [`Bytes`] so that it
+//!    travels as one `memcpy`): e.g. `struct Job { id: u64, entry: String, args: Bytes }`.
+//!    The worker runs it with [`run_registered`], which returns the entry's value as bytes
+//!    or the panic message (a panicking job does not kill the worker), and puts
+//!    `Done { id, outcome: Result<Bytes, String> }`; the pool decodes the value with
+//!    [`decode`] into the type of the entry it submitted.
+//! 3. **Failures.** A worker that dies (killed, `exit` in a job) shows as
+//!    [`Process::is_alive`] `false` or a finished [`Process::join_async`]; the job it held
+//!    is lost with it (the queue guarantees it is not duplicated), so the pool fails that
+//!    job's future and starts a new worker.
+//! 4. **Shutdown.** [`Queue::close`] the job queue: workers get [`GetError::Closed`] once
+//!    it is drained and return; then `join` them.
+//!
+//! The public API above (`Process`, `Entry`, `init`, `Queue`, `Bytes`, `encode`,
+//! `decode`, `run_registered`) is stable for that use.
 #![warn(missing_docs)]
 
 // Under `--cfg loom` only the ring's protocols compile, for their model
