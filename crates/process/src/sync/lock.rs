@@ -136,6 +136,16 @@ robust_lock!(
     /// Relocking it in the thread that holds it is a deadlock, reported as a panic
     /// (`EDEADLK`); use [`RLock`] for re-entrant locking.
     ///
+    /// A guard stays on the thread that locked (robust mutexes are owned by a thread):
+    ///
+    /// ```compile_fail
+    /// let lock = c10k_process::Lock::new().unwrap();
+    /// let guard = lock.acquire().unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(move || drop(guard)); // error: `LockGuard` is not `Send`
+    /// });
+    /// ```
+    ///
     /// # Examples
     ///
     /// ```
