@@ -8,6 +8,8 @@
 //! - [`sync`]: locks, events, channels and queues for threads and tasks;
 //! - [`pool`]: thread pools whose futures can be waited on, awaited and given
 //!   done-callbacks (`concurrent.futures`);
+//! - [`process`]: child processes, pipes, shared-memory queues, cross-process locks and
+//!   values, and a manager (Python's `multiprocessing`);
 //! - [`generator`] and [`green`]: stackful coroutines, Python's generators and
 //!   greenlet/gevent (the table below, and the crate's docs);
 //! - the attribute macros [`main`](macro@main) and [`test`](macro@test);
@@ -112,6 +114,7 @@
 //! | gevent `spawn`/`joinall`/`sleep`/`kill` | [`green::spawn`], [`green::joinall`], [`green::sleep`], [`green::GreenHandle::kill`] |
 //! | gevent's monkey-patched sockets | [`green::net`] (`std::io::Read`/`Write` that park only the green thread) |
 //! | the gevent hub | [`green::run`], [`green::Hub`] (one per OS thread, on the runtime's driver) |
+//! | `multiprocessing.Process`, `Queue`, `Pipe`, `Lock`, `Value`, `Manager` | [`process`] |
 //!
 //! The generator and green-thread demos of the tutorials are the examples `generators`,
 //! `greenlets`, `crawler_generators` (callbacks → generators → green threads, beside
@@ -120,6 +123,7 @@
 #![deny(unsafe_code)]
 
 pub use c10k_pool as pool;
+pub use c10k_process as process;
 pub use c10k_runtime as runtime;
 pub use c10k_selector as selector;
 pub use c10k_sync as sync;
