@@ -249,6 +249,7 @@ fn nested_generators_resume_each_other() -> Result<(), Exception> {
 #[test]
 #[ignore = "aborts the process: run by stack_overflow_is_reported in a child"]
 fn overflow_child() {
+    #[allow(unconditional_recursion)] // it overflows the stack on purpose
     fn deep(n: u64) -> u64 {
         let pad = std::hint::black_box([1u8; 1024]);
         deep(n + 1) + u64::from(pad[n as usize % 1024])
