@@ -116,7 +116,7 @@ fn batch_with_every_framing_redirects_and_failures() -> io::Result<()> {
         format!("{base}/loop"),
         format!("{base}/truncated"),
         format!("http://127.0.0.1:{dead}/refused"),
-        "https://example.com/".to_owned(),
+        format!("https://127.0.0.1:{dead}/refused-too"),
     ];
     let mut args = vec!["fetch", "--json", "-c", "3", "--timeout", "20"];
     args.extend(urls.iter().map(String::as_str));
@@ -184,9 +184,14 @@ fn batch_with_every_framing_redirects_and_failures() -> io::Result<()> {
         "{}",
         results[10]
     );
-    assert!(results[11]["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("https is not supported")));
+    // https is supported now: the URL is fetched, and this port refuses the connection.
+    assert!(
+        results[11]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused")),
+        "{}",
+        results[11]
+    );
     let s = &v["summary"];
     assert_eq!(
         (
