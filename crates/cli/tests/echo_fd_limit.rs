@@ -42,7 +42,10 @@ fn accept_backs_off_when_out_of_descriptors_and_recovers() -> io::Result<()> {
         drop(waiting);
         let (status, stderr) = server.interrupt()?;
         assert!(status.success(), "{model}: {status:?}");
-        assert!(!logs || stderr.contains("pausing accepts"), "{model}: {stderr}");
+        assert!(
+            !logs || stderr.contains("pausing accepts"),
+            "{model}: {stderr}"
+        );
     }
     Ok(())
 }
