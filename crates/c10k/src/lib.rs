@@ -13,7 +13,7 @@
 //! - [`generator`] and [`green`]: stackful coroutines, Python's generators and
 //!   greenlet/gevent (the table below, and the crate's docs);
 //! - the attribute macros [`main`](macro@main) and [`test`](macro@test);
-//! - with the feature `hyper`, [`hyper`](mod@hyper): hyper 1.x's IO traits, executor and
+//! - with the feature `hyper`, `c10k::hyper`: hyper 1.x's IO traits, executor and
 //!   timer on c10k, so hyper's HTTP/1 and HTTP/2 servers and clients run on c10k.
 //!
 //! # Example: an echo server and its client
