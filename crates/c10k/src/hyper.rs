@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `rt::Read + rt::Write` | [`Io<T>`] | any `futures_io::AsyncRead + AsyncWrite`: c10k's [`TcpStream`](crate::net::TcpStream) and [`UnixStream`](crate::net::UnixStream), a TLS stream of `futures-rustls` over one, … |
 //! | `rt::Executor` | [`Executor`] | [`spawn`](crate::spawn): detached tasks on the current runtime |
-//! | `rt::Timer` | [`Timer`] | [`time::sleep_until`](crate::time::sleep_until): c10k's timing wheel (paused clock included) |
+//! | `rt::Timer` | [`Timer`] | [`time::sleep_until`]: c10k's timing wheel (paused clock included) |
 //!
 //! They work on every IO backend (select, poll, epoll, io_uring) and both schedulers, since
 //! they only use the runtime's public surface.
@@ -258,7 +258,7 @@ where
 
 /// hyper's timer on c10k: its sleeps are c10k [`Sleep`](crate::time::Sleep)s on the
 /// runtime's timing wheel, and its clock is c10k's (so a paused clock,
-/// [`time::pause`](crate::time::pause), pauses hyper's timeouts too).
+/// [`time::pause`], pauses hyper's timeouts too).
 ///
 /// Give it to hyper's builders (`.timer(Timer)`): hyper needs a timer for
 /// `header_read_timeout` (on by default for HTTP/1 servers: 30 s), HTTP/2 keep-alive pings
