@@ -267,8 +267,12 @@ fn no_green_thread_ever_runs_on_two_os_threads() -> std::io::Result<()> {
     // Two hubs on two OS threads, each with green threads that record the OS thread at every
     // resume point (after yields, sleeps, and cross-thread wake-ups from the other hub).
     let (tx_a, rx_a) = std::sync::mpsc::channel::<green::GreenHandle<u32>>();
+    // Set by the hub that joins the handed-over green thread: its own hub must not end (and
+    // kill it) before then.
+    let joined = Arc::new(c10k_sync::Event::new());
     let hub = |peer: Option<std::sync::mpsc::Receiver<green::GreenHandle<u32>>>,
                tx: Option<std::sync::mpsc::Sender<green::GreenHandle<u32>>>| {
+        let joined = joined.clone();
         std::thread::spawn(move || {
             green::run(move || {
                 let hs: Vec<_> = (0..20u32)
@@ -287,6 +291,7 @@ fn no_green_thread_ever_runs_on_two_os_threads() -> std::io::Result<()> {
                         })
                     })
                     .collect();
+                let is_sender = tx.is_some();
                 if let Some(tx) = tx {
                     // Hand one handle to the other hub: its join wakes us from there.
                     tx.send(green::spawn(|| {
@@ -299,9 +304,14 @@ fn no_green_thread_ever_runs_on_two_os_threads() -> std::io::Result<()> {
                 if let Some(rx) = peer {
                     let h = rx.recv_timeout(Duration::from_secs(30)).expect("peer sent");
                     total += h.join().expect("no panic");
+                    joined.set();
                 }
                 for h in hs {
                     total += h.join().expect("no panic");
+                }
+                if is_sender {
+                    // Parks this green thread only: the handed-over one keeps running.
+                    assert!(joined.wait_timeout(Duration::from_secs(30)));
                 }
                 total
             })
