@@ -12,6 +12,12 @@
 //! `C10K_STORM_ITERATIONS` sets the count (default 1 000 000; the recorded run
 //! in `BENCH-net.md` is in release). Its own test binary: descriptor and memory
 //! counts are per process.
+//!
+//! Under valgrind (detected by its preload library in `LD_PRELOAD`) the RSS check is
+//! skipped: freed blocks sit in valgrind's quarantine (`--freelist-vol`), so RSS grows
+//! by design there, and valgrind's own leak check covers memory instead. Every other
+//! check (bytes, buffers, descriptors) still runs. The recorded valgrind run is in
+//! `BENCH-net.md`.
 
 use std::io;
 use std::pin::pin;
@@ -200,8 +206,9 @@ fn a_storm_of_dropped_reads_and_accepts_leaks_nothing() -> io::Result<()> {
     // Memory: after the first tenth, the storm must not grow the heap (a leak of a few
     // bytes per iteration would show as megabytes).
     let grown = rss_end.saturating_sub(rss_warm);
+    let under_valgrind = std::env::var("LD_PRELOAD").is_ok_and(|p| p.contains("valgrind"));
     assert!(
-        grown < 8 << 20,
+        under_valgrind || grown < 8 << 20,
         "RSS grew by {grown} bytes over {iterations} iterations (from {rss_warm})"
     );
     eprintln!(

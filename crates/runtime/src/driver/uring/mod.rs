@@ -41,7 +41,7 @@
 //!
 //! # Provided buffers
 //!
-//! The group starts with [`initial_buffers`](UringConfig::initial_buffers) (256) and may
+//! The group starts with [`initial_buffers`](UringConfig::initial_buffers) (64) and may
 //! grow to [`buffers`](UringConfig::buffers) (4096): its memory is allocated without being
 //! written, so only pages the kernel has received into are resident.
 //!
@@ -129,7 +129,7 @@ impl Default for UringConfig {
         UringConfig {
             entries: 4096,
             buffers: 4096,
-            initial_buffers: 256,
+            initial_buffers: 64,
             buffer_size: 4096,
             stream_buffers: 16,
             send_limit: 64 * 1024,
