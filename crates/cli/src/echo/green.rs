@@ -18,7 +18,11 @@
 //!   runtime models' idle table (`idle.rs`): a read that returned bytes marks the connection
 //!   active, a green thread sweeps every quarter of the timeout and shuts a quiet socket
 //!   down, and its green thread then reads the end of stream and ends.
-//! - Running out of descriptors: the runtime's listener pauses its accepts and retries.
+//! - Running out of descriptors: as in the runtime models (`runtime.rs`), the listener is
+//!   registered with the driver directly rather than wrapped in `net::TcpListener` (which
+//!   backs off silently), so that `EMFILE` is seen here: it is logged (`pausing accepts`) and
+//!   the acceptor sleeps [`ACCEPT_BACKOFF`] on the hub's timer while the open connections go
+//!   on being served.
 //! - Shutdown (Ctrl-C), as in the `threads` model: the acceptor stops accepting and waits until
 //!   no connection has work in flight (at most the grace period); a connection finishing an
 //!   echo after the request shuts its write side down and ends; the connections parked in a
@@ -28,18 +32,23 @@
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
 use std::pin::pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use c10k::green::{self, net::TcpStream, Hub};
-use c10k::runtime::driver::Backend;
+use c10k::runtime::driver::{Backend, Interest, Registration};
 use c10k::shutdown::Shutdown;
 use futures_util::future::{select, Either};
 
 use super::idle::{IdleTable, Registered};
 use super::Options;
+use crate::net::{Accepted, ACCEPT_BACKOFF};
+
+/// Connections open in this process (for the out-of-descriptors message).
+static OPEN: AtomicUsize = AtomicUsize::new(0);
 
 /// Stack size of a connection's green thread: address space, committed as used.
 const STACK: usize = 64 * 1024;
@@ -71,7 +80,9 @@ pub(super) fn serve(
 /// The hub's main green thread: accepts until shutdown, then waits for the drain.
 fn accept_loop(listener: TcpListener, options: Options, shutdown: &Shutdown) -> io::Result<()> {
     listener.set_nonblocking(true)?;
-    let listener = green::net::TcpListener::from_std(listener)?;
+    // Declared after `listener`, so dropped (deregistered) before the listener closes.
+    let reg = Registration::new(listener.as_raw_fd(), Interest::READABLE)?;
+    let mut last_refusal_log: Option<Instant> = None;
     let idle = options.idle.map(|timeout| {
         let table = Arc::new(IdleTable::default());
         let swept = Arc::clone(&table);
@@ -84,27 +95,35 @@ fn accept_loop(listener: TcpListener, options: Options, shutdown: &Shutdown) -> 
     });
     loop {
         let accepted = green::block_on(async {
-            match select(
-                pin!(listener.as_async().accept()),
-                pin!(shutdown.requested()),
-            )
-            .await
-            {
+            let accept = std::future::poll_fn(|cx| {
+                reg.poll_read_io(cx, || match crate::net::accept(&listener) {
+                    Accepted::Conn(fd) => Ok(Ok(fd)),
+                    Accepted::Empty => Err(io::ErrorKind::WouldBlock.into()),
+                    Accepted::Exhausted(e) => Ok(Err(e)),
+                })
+            });
+            match select(pin!(accept), pin!(shutdown.requested())).await {
                 Either::Left((r, _)) => Some(r),
                 Either::Right(((), _)) => None,
             }
         });
-        let stream = match accepted {
+        let (stream, open) = match accepted {
             None => break,
-            Some(Ok((stream, _peer))) => c10k::green::net::TcpStream::from_async(stream),
-            Some(Err(e)) => {
-                eprintln!("c10k: accept: {}", crate::errors::short(&e));
+            Some(Ok(Ok(fd))) => match start(fd, &mut last_refusal_log) {
+                Some(started) => started,
+                None => continue,
+            },
+            Some(Ok(Err(e))) => {
+                crate::net::log_exhausted(&e, OPEN.load(Ordering::Relaxed));
+                green::sleep(ACCEPT_BACKOFF);
                 continue;
             }
+            Some(Err(e)) => return Err(e),
         };
         let shutdown = shutdown.clone();
         let registered = idle.as_ref().map(|t| t.register(stream.as_raw_fd()));
         let spawned = green::Builder::new().spawn(move || {
+            let _open = open;
             if let Err(e) = connection(stream, options, &shutdown, registered) {
                 if !matches!(
                     e.kind(),
@@ -123,9 +142,44 @@ fn accept_loop(listener: TcpListener, options: Options, shutdown: &Shutdown) -> 
             );
         }
     }
+    drop(reg);
     drop(listener);
     green::block_on(shutdown.drained());
     Ok(())
+}
+
+/// Counts a connection in [`OPEN`] while it lives: moved into its green thread, so dropped
+/// when that ends or is unwound, or with the closure if the green thread cannot start.
+struct Open;
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Registers an accepted socket with the hub's driver, or closes it with a message (at most
+/// one a second) if the backend cannot watch it.
+fn start(fd: OwnedFd, last_log: &mut Option<Instant>) -> Option<(TcpStream, Open)> {
+    // `accept` gave a non-blocking socket already: `from_std` only re-asserts it.
+    match TcpStream::from_std(std::net::TcpStream::from(fd)) {
+        Ok(stream) => {
+            OPEN.fetch_add(1, Ordering::Relaxed);
+            Some((stream, Open))
+        }
+        Err(e) => {
+            let now = Instant::now();
+            if last_log.is_none_or(|t| now - t >= Duration::from_secs(1)) {
+                *last_log = Some(now);
+                eprintln!(
+                    "c10k: refusing a connection ({} open): {}",
+                    OPEN.load(Ordering::Relaxed),
+                    crate::errors::short(&e)
+                );
+            }
+            None
+        }
+    }
 }
 
 /// One connection, blocking style (module docs).
