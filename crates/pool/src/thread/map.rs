@@ -27,27 +27,26 @@ struct Chunk<R> {
 ///
 /// The loop runs inside one `catch_unwind` per chunk, not one per item (which keeps the
 /// function out of line for every call and made a chunk of cheap items several times slower).
-/// A panic ends that `catch_unwind` with its item consumed: the item is recorded as failed and
-/// the loop resumes, in a fresh `catch_unwind`, with the next one. So a panic still costs that
+/// A panic ends that `catch_unwind` with its item consumed: every item before it is counted
+/// in `values` or `errors`, so its position is their total; it is recorded as failed and the
+/// loop resumes, in a fresh `catch_unwind`, with the next item. So a panic still costs that
 /// item only.
 fn run_chunk<T, R>(f: &(impl Fn(T) -> R + ?Sized), items: Vec<T>) -> Chunk<R> {
     let mut chunk = Chunk {
         values: Vec::with_capacity(items.len()),
         errors: Vec::new(),
     };
-    let mut items = items.into_iter().enumerate();
+    let mut items = items.into_iter();
     loop {
-        // The index of the item being called, for the error if it panics.
-        let mut current = 0;
         let run = catch_unwind(AssertUnwindSafe(|| {
-            for (i, item) in items.by_ref() {
-                current = i;
-                chunk.values.push(f(item));
-            }
+            chunk.values.extend(items.by_ref().map(f));
         }));
         match run {
             Ok(()) => return chunk,
-            Err(payload) => chunk.errors.push((current, PoolError::from_panic(payload))),
+            Err(payload) => {
+                let at = chunk.values.len() + chunk.errors.len();
+                chunk.errors.push((at, PoolError::from_panic(payload)));
+            }
         }
     }
 }
