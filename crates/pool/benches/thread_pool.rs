@@ -3,7 +3,12 @@
 //! ```text
 //! cargo bench -p c10k-pool --bench thread_pool            # 7 rounds
 //! POOL_BENCH_ROUNDS=3 POOL_BENCH_TASKS=100000 cargo bench -p c10k-pool --bench thread_pool
+//! POOL_BENCH_ONLY=result cargo bench -p c10k-pool --bench thread_pool   # for a profiler
 //! ```
+//!
+//! `POOL_BENCH_ONLY=<text>` runs only the contenders whose name contains `<text>` (the
+//! references too are left out unless they match: the ratios then mean nothing, but a
+//! profile shows one contender alone).
 //!
 //! Each round runs every contender once, in turn, so a noisy neighbour (this machine has 2
 //! vCPUs shared with other jobs) slows all of them alike; the table reports each one's
@@ -40,6 +45,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// Runs `rounds` interleaved rounds; prints medians and ratios to the best reference
 /// (contenders flagged `true` are references).
 fn compare(title: &str, items: usize, rounds: usize, mut contenders: Vec<Contender<'_>>) {
+    if let Ok(only) = std::env::var("POOL_BENCH_ONLY") {
+        contenders.retain(|(name, _, _)| name.contains(only.as_str()));
+        if contenders.is_empty() {
+            return;
+        }
+        // The best reference below is the best of what is left.
+        contenders[0].1 = true;
+    }
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); contenders.len()];
     // One warm-up round, not recorded (thread start, page faults of the first allocations).
     for (_, _, run) in &mut contenders {

@@ -49,7 +49,7 @@ mod wait;
 pub use error::PoolError;
 pub use executor::{run_in_executor, Executor};
 pub use future::PoolFuture;
-pub use thread::{Builder, Map, ThreadPool, DEFAULT_KEEP_ALIVE};
+pub use thread::{Builder, Map, ThreadPool, DEFAULT_KEEP_ALIVE, MAP_ITEMS_IN_FLIGHT};
 pub use wait::{as_completed, wait, AsCompleted, AsCompletedStream, ReturnWhen, Timeout, Waited};
 
 #[cfg(test)]

@@ -123,3 +123,47 @@ fn map_after_shutdown_yields_shutdown_errors() -> std::io::Result<()> {
     assert_eq!(out, vec![Err(PoolError::Shutdown); 3]);
     Ok(())
 }
+
+/// Guards `Map::size_hint`: exact for an exact input (so `collect` allocates once) while
+/// chunks are in flight, handed out and done.
+#[test]
+fn size_hint_is_exact_for_an_exact_input() -> std::io::Result<()> {
+    let pool = ThreadPool::new(2)?;
+    let mut results = pool.map_buffered(|x: u32| x, 0..100u32, 7, 3);
+    assert_eq!(results.size_hint(), (100, Some(100)));
+    for taken in 1..=100 {
+        assert!(results.next().is_some());
+        assert_eq!(results.size_hint(), (100 - taken, Some(100 - taken)));
+    }
+    assert!(results.next().is_none());
+    Ok(())
+}
+
+/// Guards the chunk loop's resume after a panic: several panics in one chunk, at its start
+/// and end, each cost their own item only.
+#[test]
+fn panics_at_a_chunks_edges_fail_alone() -> std::io::Result<()> {
+    let pool = ThreadPool::new(2)?;
+    let bad = |x: u32| x % 8 == 0 || x % 8 == 7;
+    let out: Vec<Result<u32, PoolError>> = pool
+        .map(
+            move |x: u32| {
+                if bad(x) {
+                    panic!("item {x} (expected by the test)");
+                }
+                x
+            },
+            0..64u32,
+            8,
+        )
+        .collect();
+    assert_eq!(out.len(), 64);
+    for (i, r) in out.iter().enumerate() {
+        if bad(i as u32) {
+            assert!(matches!(r, Err(PoolError::Panicked(_))), "item {i}: {r:?}");
+        } else {
+            assert_eq!(r, &Ok(i as u32));
+        }
+    }
+    Ok(())
+}

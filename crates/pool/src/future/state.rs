@@ -102,7 +102,9 @@ impl Waiter {
     }
 }
 
-/// The part of the state only touched under the lock.
+/// The part of the state only touched under the lock, allocated by the first registration:
+/// most futures of a busy pool are done before anyone waits on them, and this keeps the
+/// per-task allocation small (a pool of a million queued tasks is mostly these).
 struct Slow<T> {
     waiters: Vec<(u64, Waiter)>,
     callbacks: Vec<Callback<T>>,
@@ -112,9 +114,11 @@ struct Slow<T> {
 /// The shared core of a pool future.
 pub(crate) struct Inner<T> {
     state: AtomicUsize,
-    /// Written once by the claimant (protocol 1), read per protocol 3.
-    outcome: UnsafeCell<Option<Result<T, PoolError>>>,
-    slow: Mutex<Slow<T>>,
+    /// Written once by the claimant (protocol 1), read per protocol 3. The error is boxed
+    /// so that a future of a small `T` stays small (errors are the rare case).
+    outcome: UnsafeCell<Option<Result<T, Box<PoolError>>>>,
+    /// `None` until the first waiter or callback registers.
+    slow: Mutex<Option<Box<Slow<T>>>>,
 }
 
 // SAFETY: `outcome` is written by one thread (the claimant) before any reader exists, then
@@ -131,12 +135,19 @@ impl<T> Inner<T> {
         Inner {
             state: AtomicUsize::new(PENDING),
             outcome: UnsafeCell::new(None),
-            slow: Mutex::new(Slow {
+            slow: Mutex::new(None),
+        }
+    }
+
+    /// The registrations, allocated on first use; the caller holds the `slow` lock.
+    fn slow_of(slow: &mut Option<Box<Slow<T>>>) -> &mut Slow<T> {
+        slow.get_or_insert_with(|| {
+            Box::new(Slow {
                 waiters: Vec::new(),
                 callbacks: Vec::new(),
                 next_key: 0,
-            }),
-        }
+            })
+        })
     }
 
     fn load(&self) -> usize {
@@ -205,7 +216,7 @@ impl<T> Inner<T> {
         self.outcome.with_mut(|p| {
             // SAFETY: the claim above succeeded, and only one claim ever does; nobody reads
             // the outcome before `finish` publishes it (protocol 3).
-            unsafe { *p = Some(outcome) }
+            unsafe { *p = Some(outcome.map_err(Box::new)) }
         });
         self.finish();
         true
@@ -217,7 +228,7 @@ impl<T> Inner<T> {
         if self.claim(false, CANCELLED) {
             self.outcome.with_mut(|p| {
                 // SAFETY: as in `complete`: this thread won the only claim.
-                unsafe { *p = Some(Err(PoolError::Cancelled)) }
+                unsafe { *p = Some(Err(Box::new(PoolError::Cancelled))) }
             });
             self.finish();
             return true;
@@ -241,7 +252,10 @@ impl<T> Inner<T> {
         }
         let mut slow = lock(&self.slow);
         loop {
-            let callbacks = std::mem::take(&mut slow.callbacks);
+            let callbacks = match slow.as_mut() {
+                Some(sl) => std::mem::take(&mut sl.callbacks),
+                None => Vec::new(),
+            };
             if callbacks.is_empty() {
                 break;
             }
@@ -252,7 +266,10 @@ impl<T> Inner<T> {
         // Under the lock: a registrant either queued before this (and is woken below) or
         // sees DONE.
         self.state.fetch_or(DONE, Ordering::Release);
-        let waiters = std::mem::take(&mut slow.waiters);
+        let waiters = match slow.as_mut() {
+            Some(sl) => std::mem::take(&mut sl.waiters),
+            None => Vec::new(),
+        };
         drop(slow);
         for (_, w) in waiters {
             w.wake();
@@ -271,7 +288,7 @@ impl<T> Inner<T> {
                 return; // taken already: impossible while a handle can register
             };
             for cb in callbacks {
-                let run = std::panic::AssertUnwindSafe(|| cb(outcome.as_ref()));
+                let run = std::panic::AssertUnwindSafe(|| cb(outcome.as_ref().map_err(|e| &**e)));
                 let _ = std::panic::catch_unwind(run);
             }
         });
@@ -285,7 +302,7 @@ impl<T> Inner<T> {
             drop(slow);
             self.run_callbacks(vec![cb]);
         } else {
-            slow.callbacks.push(cb);
+            Self::slow_of(&mut slow).callbacks.push(cb);
         }
     }
 
@@ -297,6 +314,7 @@ impl<T> Inner<T> {
         if prev & PHASE == DONE {
             return Err(waiter);
         }
+        let slow = Self::slow_of(&mut slow);
         let key = match key {
             Some(k) => {
                 if let Some(entry) = slow.waiters.iter_mut().find(|(kk, _)| *kk == k) {
@@ -323,6 +341,7 @@ impl<T> Inner<T> {
         if prev & PHASE == DONE {
             return None;
         }
+        let slow = Self::slow_of(&mut slow);
         if let Some(k) = key {
             if let Some(entry) = slow.waiters.iter_mut().find(|(kk, _)| *kk == k) {
                 match &entry.1 {
@@ -347,6 +366,7 @@ impl<T> Inner<T> {
     /// Removes the waiter registered under `key`, if it is still there.
     pub(crate) fn deregister(&self, key: u64) {
         let mut slow = lock(&self.slow);
+        let Some(slow) = slow.as_mut() else { return };
         if let Some(at) = slow.waiters.iter().position(|(k, _)| *k == key) {
             slow.waiters.swap_remove(at);
         }
@@ -395,8 +415,8 @@ impl<T> Inner<T> {
             // SAFETY: DONE was seen with acquire ordering, so the write happened before and
             // no writer remains; a `take` needs exclusive use of the only handle that reads
             // here (protocol 3), so the reference cannot outlive the value.
-            let outcome: &Option<Result<T, PoolError>> = unsafe { &*p };
-            outcome.as_ref().map(|r| r.as_ref())
+            let outcome: &Option<Result<T, Box<PoolError>>> = unsafe { &*p };
+            outcome.as_ref().map(|r| r.as_ref().map_err(|e| &**e))
         })
     }
 
@@ -411,11 +431,13 @@ impl<T> Inner<T> {
         if !self.is_done() {
             return None;
         }
-        self.outcome.with_mut(|p| {
-            // SAFETY: DONE (acquire) means the completer is finished with the cell, and the
-            // caller guarantees no reader through the handle.
-            unsafe { (*p).take() }
-        })
+        self.outcome
+            .with_mut(|p| {
+                // SAFETY: DONE (acquire) means the completer is finished with the cell, and the
+                // caller guarantees no reader through the handle.
+                unsafe { (*p).take() }
+            })
+            .map(|r| r.map_err(|e| *e))
     }
 }
 
