@@ -4,7 +4,7 @@
 //! collector) and every worker's exit descriptor ([`Process::exit_fd`]), so a death is seen
 //! at once, with no timer. When a worker ends:
 //!
-//! - exit code 0 (it returned: `max_tasks_per_child` reached, or the jobs queue closed):
+//! - its entry returned (`max_tasks_per_child` reached, or the jobs queue closed):
 //!   while the jobs queue is open, a new worker takes its place;
 //! - anything else: `Done::Died` goes into the results queue, behind the results the worker
 //!   sent before dying, and the collector breaks the pool.
@@ -101,7 +101,7 @@ pub(crate) fn start(shared: Arc<Shared>, config: Config) -> io::Result<JoinHandl
     }
 }
 
-fn start_worker(shared: &Shared, config: &Config, index: u32) -> io::Result<Process<()>> {
+fn start_worker(shared: &Shared, config: &Config, index: u32) -> io::Result<Process<u64>> {
     let args = WorkerArgs {
         jobs: shared.jobs.clone(),
         done: shared.done.clone(),
@@ -117,7 +117,7 @@ fn start_worker(shared: &Shared, config: &Config, index: u32) -> io::Result<Proc
     Ok(p)
 }
 
-fn run(shared: &Shared, config: &Config, mut workers: Vec<Option<Process<()>>>) {
+fn run(shared: &Shared, config: &Config, mut workers: Vec<Option<Process<u64>>>) {
     let mut signalled: Option<Request> = None;
     loop {
         *lock(&shared.ctl.pids) = workers.iter().flatten().filter_map(|p| p.pid()).collect();
@@ -137,8 +137,10 @@ fn run(shared: &Shared, config: &Config, mut workers: Vec<Option<Process<()>>>) 
         }
         for (i, slot) in workers.iter_mut().enumerate() {
             let Some(status) = slot.as_ref().and_then(|p| p.status()) else { continue };
-            let Some(p) = slot.take() else { continue };
-            if status.success() {
+            let Some(mut p) = slot.take() else { continue };
+            // Clean only if the worker's entry returned (its value arrived), not if a job
+            // called `exit(0)`.
+            if p.join_value().is_ok() {
                 if !shared.jobs.is_closed() && signalled.is_none() {
                     match start_worker(shared, config, i as u32) {
                         Ok(p) => *slot = Some(p),

@@ -255,8 +255,9 @@ pub(crate) struct Shared {
 struct State {
     /// Every job submitted and not yet answered, by id.
     pending: HashMap<u64, Box<dyn Pending>>,
-    /// Jobs waiting for room in the shared queue, oldest first.
-    backlog: VecDeque<Job>,
+    /// Jobs waiting for room in the shared queue, oldest first, each with whether its
+    /// future was moved to `RUNNING` already (by a refill that then found the queue full).
+    backlog: VecDeque<(Job, bool)>,
     /// `shutdown` was called: refuse new work, close the jobs queue once the backlog is in.
     closing: bool,
     /// Why the pool broke.
@@ -347,13 +348,13 @@ impl Shared {
                     st.pending.insert(id, pending);
                     return Ok(());
                 }
-                Err(PutError::Full(job)) => st.backlog.push_back(job),
+                Err(PutError::Full(job)) => st.backlog.push_back((job, false)),
                 Err(PutError::Closed(_)) => return Err(PoolError::Shutdown),
                 Err(PutError::Invalid(_, e)) => return Err(PoolError::Failed(format!("the arguments cannot travel: {e}"))),
                 Err(_) => return Err(PoolError::Failed("the job could not be queued".into())),
             }
         } else {
-            st.backlog.push_back(job);
+            st.backlog.push_back((job, false));
         }
         st.pending.insert(id, pending);
         Ok(())
@@ -365,8 +366,8 @@ impl Shared {
     #[must_use = "the returned futures must be failed"]
     fn refill(&self, st: &mut State) -> Vec<Box<dyn Pending>> {
         let mut failed = Vec::new();
-        while let Some(job) = st.backlog.pop_front() {
-            let started = st.pending.get(&job.id).is_some_and(|p| p.start());
+        while let Some((job, started_before)) = st.backlog.pop_front() {
+            let started = started_before || st.pending.get(&job.id).is_some_and(|p| p.start());
             if !started {
                 st.pending.remove(&job.id); // cancelled: its future is complete already
                 continue;
@@ -374,7 +375,7 @@ impl Shared {
             match self.jobs.try_put(job) {
                 Ok(()) => {}
                 Err(PutError::Full(job)) => {
-                    st.backlog.push_front(job);
+                    st.backlog.push_front((job, true));
                     break;
                 }
                 Err(e) => {
@@ -556,7 +557,10 @@ impl ProcessPool {
             let mut st = lock(&self.shared.state);
             st.closing = true;
             let cancelled: Vec<Box<dyn Pending>> = if cancel_futures {
-                let ids: Vec<u64> = st.backlog.drain(..).map(|j| j.id).collect();
+                // A job a refill started already cannot be cancelled: it stays.
+                let (started, waiting): (Vec<_>, Vec<_>) = st.backlog.drain(..).partition(|(_, s)| *s);
+                st.backlog.extend(started);
+                let ids: Vec<u64> = waiting.iter().map(|(j, _)| j.id).collect();
                 ids.iter().filter_map(|id| st.pending.remove(id)).collect()
             } else {
                 Vec::new()

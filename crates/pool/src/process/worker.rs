@@ -8,8 +8,8 @@
 //! 2. It takes a [`Job`] from the jobs queue, runs the named entry on each argument of the
 //!    job (one for `submit`, a chunk for `map`), and puts [`Done::Ran`] with one outcome per
 //!    argument. A panic is an outcome, not the worker's death.
-//! 3. After `max_tasks` jobs (0: no limit) it returns, exit code 0: the pool's manager
-//!    sees a clean exit and starts a replacement.
+//! 3. After `max_tasks` jobs (0: no limit) it returns (its outcome frame reaches the
+//!    manager, exit code 0): the manager sees a clean exit and starts a replacement.
 //! 4. When the jobs queue is closed and drained, it returns (exit code 0).
 
 use c10k_process::{Bytes, Entry, GetError, PutError, Queue, Registered};
@@ -57,7 +57,9 @@ pub(crate) fn remote_error(why: String) -> crate::PoolError {
     }
 }
 
-fn worker(args: WorkerArgs) {
+/// Returns the number of jobs it ran: a worker that *returned* sent an outcome frame, which
+/// tells the manager its exit was clean (a job that calls `exit(0)` sends none).
+fn worker(args: WorkerArgs) -> u64 {
     let WorkerArgs { jobs, done, index, max_tasks, init } = args;
     if let Some((name, bytes)) = init {
         if let Err(why) = c10k_process::run_registered(&name, &bytes) {
@@ -69,7 +71,7 @@ fn worker(args: WorkerArgs) {
     loop {
         let job = match jobs.get() {
             Ok(job) => job,
-            Err(GetError::Closed) => return,
+            Err(GetError::Closed) => return ran,
             // A job that does not decode cannot be answered (its id is in it); the pool
             // wrote it, so this is a bug, reported loudly rather than hidden.
             Err(e) => {
@@ -90,19 +92,19 @@ fn worker(args: WorkerArgs) {
                 let why = format!("the result cannot travel back: {e}");
                 let outcomes = (0..n).map(|_| Err(why.clone())).collect();
                 if done.put(Done::Ran { id: job.id, outcomes }).is_err() {
-                    return;
+                    return ran;
                 }
             }
-            Err(_) => return, // closed: the pool is gone
+            Err(_) => return ran, // closed: the pool is gone
         }
         ran += 1;
         if max_tasks != 0 && ran >= max_tasks {
-            return;
+            return ran;
         }
     }
 }
 
-static WORKER: Entry<WorkerArgs, ()> = Entry::new("c10k-pool-worker", worker);
+static WORKER: Entry<WorkerArgs, u64> = Entry::new("c10k-pool-worker", worker);
 
 /// The entry every [`ProcessPool`](crate::ProcessPool) worker runs: list it in
 /// [`c10k_process::init`] with the program's own entries (first thing in `main`).
@@ -122,6 +124,6 @@ static WORKER: Entry<WorkerArgs, ()> = Entry::new("c10k-pool-worker", worker);
 /// ```
 pub static PROCESS_WORKER: &dyn Registered = &WORKER;
 
-pub(crate) fn worker_entry() -> &'static Entry<WorkerArgs, ()> {
+pub(crate) fn worker_entry() -> &'static Entry<WorkerArgs, u64> {
     &WORKER
 }
