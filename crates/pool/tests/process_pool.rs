@@ -70,8 +70,18 @@ fn bad_init(_: ()) {
 }
 static BAD_INIT: Entry<(), ()> = Entry::new("t_bad_init", bad_init);
 
-const ENTRIES: &[&dyn Registered] =
-    &[c10k_pool::PROCESS_WORKER, &SQUARE, &ADD, &BOOM, &PID, &DIE, &NAP, &SEED_INIT, &READ_SEED, &BAD_INIT];
+const ENTRIES: &[&dyn Registered] = &[
+    c10k_pool::PROCESS_WORKER,
+    &SQUARE,
+    &ADD,
+    &BOOM,
+    &PID,
+    &DIE,
+    &NAP,
+    &SEED_INIT,
+    &READ_SEED,
+    &BAD_INIT,
+];
 
 fn fail(msg: impl Into<String>) -> io::Error {
     io::Error::other(msg.into())
@@ -79,7 +89,11 @@ fn fail(msg: impl Into<String>) -> io::Error {
 
 fn get<T: Send + 'static>(mut f: PoolFuture<T>) -> Result<T, PoolError> {
     let r = f.result_timeout(LIMIT);
-    assert_ne!(r.as_ref().err(), Some(&PoolError::Timeout), "a future stayed pending for {LIMIT:?}");
+    assert_ne!(
+        r.as_ref().err(),
+        Some(&PoolError::Timeout),
+        "a future stayed pending for {LIMIT:?}"
+    );
     r
 }
 
@@ -120,7 +134,11 @@ fn panic_is_the_futures_error() -> io::Result<()> {
         Err(PoolError::Panicked(m)) if m.contains("boom 3") => {}
         other => return Err(fail(format!("expected the panic, got {other:?}"))),
     }
-    assert_eq!(get(pool.submit(&BOOM, 4)), Ok(4), "the worker survives a panic");
+    assert_eq!(
+        get(pool.submit(&BOOM, 4)),
+        Ok(4),
+        "the worker survives a panic"
+    );
     assert!(!pool.is_broken());
     Ok(())
 }
@@ -128,7 +146,10 @@ fn panic_is_the_futures_error() -> io::Result<()> {
 fn map_keeps_order() -> io::Result<()> {
     let pool = ProcessPool::new(2)?;
     for chunksize in [1, 7, 1000] {
-        let got: Vec<u64> = pool.map(&SQUARE, 0..1000u64, chunksize).collect::<Result<_, _>>().map_err(io::Error::from)?;
+        let got: Vec<u64> = pool
+            .map(&SQUARE, 0..1000u64, chunksize)
+            .collect::<Result<_, _>>()
+            .map_err(io::Error::from)?;
         let want: Vec<u64> = (0..1000u64).map(|i| i * i).collect();
         if got != want {
             return Err(fail(format!("map with chunksize {chunksize} out of order")));
@@ -167,12 +188,21 @@ fn pool_spellings() -> io::Result<()> {
     for f in futs {
         f.wait_timeout(LIMIT);
     }
-    assert_eq!((seen.load(Ordering::SeqCst), errors.load(Ordering::SeqCst)), (5, 5));
+    assert_eq!(
+        (seen.load(Ordering::SeqCst), errors.load(Ordering::SeqCst)),
+        (5, 5)
+    );
     assert_eq!(pool.map(&SQUARE, 1..=4u64, 2), Ok(vec![1, 4, 9, 16]));
     assert_eq!(pool.starmap(&ADD, [(1, 2), (3, 4)], 1), Ok(vec![3, 7]));
-    let ordered: Vec<u64> = pool.imap(&SQUARE, 0..50u64, 4).map(Result::unwrap).collect();
+    let ordered: Vec<u64> = pool
+        .imap(&SQUARE, 0..50u64, 4)
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(ordered, (0..50u64).map(|i| i * i).collect::<Vec<_>>());
-    let unordered: HashSet<u64> = pool.imap_unordered(&SQUARE, 0..50u64, 4).map(Result::unwrap).collect();
+    let unordered: HashSet<u64> = pool
+        .imap_unordered(&SQUARE, 0..50u64, 4)
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(unordered, (0..50u64).map(|i| i * i).collect::<HashSet<_>>());
     pool.close();
     pool.join();
@@ -196,8 +226,11 @@ fn cancel_races_complete_each_future_once() -> io::Result<()> {
         })
         .collect();
     // The canceller races the collector, which moves backlog jobs into the queue.
-    let cancelled = std::thread::scope(|s| s.spawn(|| futs.iter().rev().filter(|f| f.cancel()).count()).join())
-        .map_err(|_| fail("the canceller panicked"))?;
+    let cancelled = std::thread::scope(|s| {
+        s.spawn(|| futs.iter().rev().filter(|f| f.cancel()).count())
+            .join()
+    })
+    .map_err(|_| fail("the canceller panicked"))?;
     let mut seen_cancelled = 0;
     for (i, f) in futs.into_iter().enumerate() {
         match get(f) {
@@ -206,7 +239,10 @@ fn cancel_races_complete_each_future_once() -> io::Result<()> {
             Err(e) => return Err(fail(format!("future {i}: {e}"))),
         }
     }
-    assert_eq!(seen_cancelled, cancelled, "cancel() said true exactly for the cancelled futures");
+    assert_eq!(
+        seen_cancelled, cancelled,
+        "cancel() said true exactly for the cancelled futures"
+    );
     pool.shutdown(true, false);
     let n = calls.load(Ordering::SeqCst);
     if n != 300 {
@@ -232,7 +268,9 @@ fn cancelled_means_never_ran() -> io::Result<()> {
         }
     }
     if n_cancelled == 0 {
-        return Err(fail("with one job queued at a time, the backlog should be cancellable"));
+        return Err(fail(
+            "with one job queued at a time, the backlog should be cancellable",
+        ));
     }
     Ok(())
 }
@@ -265,7 +303,9 @@ fn shutdown_with_pending_work() -> io::Result<()> {
         }
     }
     if cancelled == 0 {
-        return Err(fail("shutdown(cancel_futures) cancelled nothing of a 200-job backlog"));
+        return Err(fail(
+            "shutdown(cancel_futures) cancelled nothing of a 200-job backlog",
+        ));
     }
     Ok(())
 }
@@ -287,7 +327,10 @@ fn worker_death_breaks_the_pool() -> io::Result<()> {
             }
         }
         assert!(pool.is_broken());
-        assert!(matches!(get(pool.submit(&SQUARE, 2)), Err(PoolError::BrokenPool(_))));
+        assert!(matches!(
+            get(pool.submit(&SQUARE, 2)),
+            Err(PoolError::BrokenPool(_))
+        ));
         drop(pool); // joins: every worker is gone
     }
     // A fresh pool works.
@@ -296,28 +339,42 @@ fn worker_death_breaks_the_pool() -> io::Result<()> {
 }
 
 fn max_tasks_per_child_recycles_workers() -> io::Result<()> {
-    let pool = ProcessPool::builder().workers(1).max_tasks_per_child(3).build()?;
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .max_tasks_per_child(3)
+        .build()?;
     let mut pids = Vec::new();
     for _ in 0..9 {
         pids.push(get(pool.submit(&PID, ()))?);
     }
     let distinct: HashSet<u32> = pids.iter().copied().collect();
     if distinct.len() != 3 {
-        return Err(fail(format!("9 jobs, 3 per child: expected 3 workers, saw {pids:?}")));
+        return Err(fail(format!(
+            "9 jobs, 3 per child: expected 3 workers, saw {pids:?}"
+        )));
     }
     for w in pids.chunks(3) {
-        assert!(w.iter().all(|p| *p == w[0]), "a worker ran other than 3 jobs in a row: {pids:?}");
+        assert!(
+            w.iter().all(|p| *p == w[0]),
+            "a worker ran other than 3 jobs in a row: {pids:?}"
+        );
     }
     assert!(!pool.is_broken());
     Ok(())
 }
 
 fn initializer_runs_in_each_worker() -> io::Result<()> {
-    let pool = ProcessPool::builder().workers(2).initializer(&SEED_INIT, 42).build()?;
+    let pool = ProcessPool::builder()
+        .workers(2)
+        .initializer(&SEED_INIT, 42)
+        .build()?;
     for _ in 0..10 {
         assert_eq!(get(pool.submit(&READ_SEED, ())), Ok(42));
     }
-    let pool = ProcessPool::builder().workers(1).initializer(&BAD_INIT, ()).build()?;
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .initializer(&BAD_INIT, ())
+        .build()?;
     match get(pool.submit(&SQUARE, 2)) {
         Err(PoolError::BrokenPool(why)) if why.contains("no database") => Ok(()),
         other => Err(fail(format!("a failing initializer gave {other:?}"))),
@@ -337,13 +394,26 @@ fn terminate_and_kill_workers() -> io::Result<()> {
         }
         for f in long {
             match get(f) {
-                Err(PoolError::BrokenPool(why)) => assert!(why.contains(if kill { "kill_workers" } else { "terminate_workers" }), "{why}"),
+                Err(PoolError::BrokenPool(why)) => assert!(
+                    why.contains(if kill {
+                        "kill_workers"
+                    } else {
+                        "terminate_workers"
+                    }),
+                    "{why}"
+                ),
                 other => return Err(fail(format!("a terminated job: {other:?}"))),
             }
         }
         assert!(get(waiting).is_err());
-        assert!(started.elapsed() < Duration::from_secs(25), "the workers were not stopped");
-        assert!(matches!(get(pool.submit(&SQUARE, 1)), Err(PoolError::Shutdown | PoolError::BrokenPool(_))));
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "the workers were not stopped"
+        );
+        assert!(matches!(
+            get(pool.submit(&SQUARE, 1)),
+            Err(PoolError::Shutdown | PoolError::BrokenPool(_))
+        ));
     }
     Ok(())
 }
@@ -362,8 +432,15 @@ fn await_from_a_task() -> io::Result<()> {
 }
 
 fn forkserver_workers() -> io::Result<()> {
-    let pool = ProcessPool::builder().workers(2).start_method(StartMethod::Forkserver).max_tasks_per_child(5).build()?;
-    let got: Vec<u64> = pool.map(&SQUARE, 0..40u64, 1).collect::<Result<_, _>>().map_err(io::Error::from)?;
+    let pool = ProcessPool::builder()
+        .workers(2)
+        .start_method(StartMethod::Forkserver)
+        .max_tasks_per_child(5)
+        .build()?;
+    let got: Vec<u64> = pool
+        .map(&SQUARE, 0..40u64, 1)
+        .collect::<Result<_, _>>()
+        .map_err(io::Error::from)?;
     assert_eq!(got, (0..40u64).map(|i| i * i).collect::<Vec<_>>());
     let dead = pool.submit(&DIE, 9);
     assert!(matches!(get(dead), Err(PoolError::BrokenPool(_))));
@@ -391,24 +468,42 @@ type Test = (&'static str, fn() -> io::Result<()>);
 fn main() {
     c10k_process::init(ENTRIES);
     let tests: &[Test] = &[
-        ("results_and_callbacks_exactly_once", results_and_callbacks_exactly_once),
+        (
+            "results_and_callbacks_exactly_once",
+            results_and_callbacks_exactly_once,
+        ),
         ("panic_is_the_futures_error", panic_is_the_futures_error),
         ("map_keeps_order", map_keeps_order),
         ("pool_spellings", pool_spellings),
-        ("cancel_races_complete_each_future_once", cancel_races_complete_each_future_once),
+        (
+            "cancel_races_complete_each_future_once",
+            cancel_races_complete_each_future_once,
+        ),
         ("cancelled_means_never_ran", cancelled_means_never_ran),
         ("shutdown_with_pending_work", shutdown_with_pending_work),
         ("worker_death_breaks_the_pool", worker_death_breaks_the_pool),
-        ("max_tasks_per_child_recycles_workers", max_tasks_per_child_recycles_workers),
-        ("initializer_runs_in_each_worker", initializer_runs_in_each_worker),
+        (
+            "max_tasks_per_child_recycles_workers",
+            max_tasks_per_child_recycles_workers,
+        ),
+        (
+            "initializer_runs_in_each_worker",
+            initializer_runs_in_each_worker,
+        ),
         ("terminate_and_kill_workers", terminate_and_kill_workers),
         ("await_from_a_task", await_from_a_task),
         ("forkserver_workers", forkserver_workers),
-        ("unregistered_worker_is_a_clear_error", unregistered_worker_is_a_clear_error),
+        (
+            "unregistered_worker_is_a_clear_error",
+            unregistered_worker_is_a_clear_error,
+        ),
     ];
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let (mut passed, mut failed) = (0, 0);
-    for (name, test) in tests.iter().filter(|(n, _)| filter.as_deref().is_none_or(|f| n.contains(f))) {
+    for (name, test) in tests
+        .iter()
+        .filter(|(n, _)| filter.as_deref().is_none_or(|f| n.contains(f)))
+    {
         let start = Instant::now();
         match std::panic::catch_unwind(test) {
             Ok(Ok(())) => {
@@ -425,7 +520,10 @@ fn main() {
             }
         }
     }
-    println!("\ntest result: {}. {passed} passed; {failed} failed\n", if failed == 0 { "ok" } else { "FAILED" });
+    println!(
+        "\ntest result: {}. {passed} passed; {failed} failed\n",
+        if failed == 0 { "ok" } else { "FAILED" }
+    );
     if failed > 0 {
         std::process::exit(1);
     }

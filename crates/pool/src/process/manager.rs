@@ -41,7 +41,11 @@ pub(crate) struct Control {
 impl Control {
     pub(crate) fn new() -> io::Result<Control> {
         let efd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-        Ok(Control { efd, requests: Mutex::new(Vec::new()), pids: Mutex::new(Vec::new()) })
+        Ok(Control {
+            efd,
+            requests: Mutex::new(Vec::new()),
+            pids: Mutex::new(Vec::new()),
+        })
     }
 
     pub(crate) fn request(&self, r: Request) {
@@ -96,7 +100,9 @@ pub(crate) fn start(shared: Arc<Shared>, config: Config) -> io::Result<JoinHandl
         }
         Err(_) => {
             let _ = handle.join();
-            Err(io::Error::other("the pool's manager thread ended while starting the workers"))
+            Err(io::Error::other(
+                "the pool's manager thread ended while starting the workers",
+            ))
         }
     }
 }
@@ -136,7 +142,9 @@ fn run(shared: &Shared, config: &Config, mut workers: Vec<Option<Process<u64>>>)
             }
         }
         for (i, slot) in workers.iter_mut().enumerate() {
-            let Some(status) = slot.as_ref().and_then(|p| p.status()) else { continue };
+            let Some(status) = slot.as_ref().and_then(|p| p.status()) else {
+                continue;
+            };
             let Some(mut p) = slot.take() else { continue };
             // Clean only if the worker's entry returned (its value arrived), not if a job
             // called `exit(0)`.
@@ -145,7 +153,9 @@ fn run(shared: &Shared, config: &Config, mut workers: Vec<Option<Process<u64>>>)
                     match start_worker(shared, config, i as u32) {
                         Ok(p) => *slot = Some(p),
                         Err(e) => {
-                            let _ = shared.done.put(Done::Died { why: format!("cannot start a worker to replace a retired one: {e}") });
+                            let _ = shared.done.put(Done::Died {
+                                why: format!("cannot start a worker to replace a retired one: {e}"),
+                            });
                         }
                     }
                 }
@@ -155,7 +165,10 @@ fn run(shared: &Shared, config: &Config, mut workers: Vec<Option<Process<u64>>>)
                     Some(Request::Kill) => " after kill_workers",
                     None => "",
                 };
-                let why = format!("worker {i} (pid {}) ended abruptly: {status}{after}", p.pid().unwrap_or(0));
+                let why = format!(
+                    "worker {i} (pid {}) ended abruptly: {status}{after}",
+                    p.pid().unwrap_or(0)
+                );
                 let _ = shared.done.put(Done::Died { why });
             }
         }
@@ -176,7 +189,9 @@ fn run(shared: &Shared, config: &Config, mut workers: Vec<Option<Process<u64>>>)
             Err(e) => {
                 // poll on valid descriptors does not fail; if it does, the pool cannot watch
                 // its workers any more: say so on every future rather than hang.
-                let _ = shared.done.put(Done::Died { why: format!("the pool cannot watch its workers: poll failed: {e}") });
+                let _ = shared.done.put(Done::Died {
+                    why: format!("the pool cannot watch its workers: poll failed: {e}"),
+                });
                 for p in workers.iter().flatten() {
                     let _ = p.kill();
                 }

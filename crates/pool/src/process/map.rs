@@ -35,7 +35,13 @@ where
     A: Serialize,
     R: DeserializeOwned + Send + 'static,
 {
-    pub(crate) fn new(pool: &'p ProcessPool, entry: &'static Entry<A, R>, items: I, chunksize: usize, window: usize) -> Self {
+    pub(crate) fn new(
+        pool: &'p ProcessPool,
+        entry: &'static Entry<A, R>,
+        items: I,
+        chunksize: usize,
+        window: usize,
+    ) -> Self {
         let mut m = ProcessMap {
             pool,
             entry,
@@ -59,7 +65,8 @@ where
                 break;
             }
             self.expected.push_back(chunk.len());
-            self.in_flight.push_back(self.pool.submit_chunk(self.entry, chunk));
+            self.in_flight
+                .push_back(self.pool.submit_chunk(self.entry, chunk));
         }
     }
 }

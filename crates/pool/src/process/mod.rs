@@ -154,7 +154,9 @@ impl Builder {
         let depth = self
             .queue_depth
             .unwrap_or(self.workers * DEFAULT_QUEUE_DEPTH_PER_WORKER);
-        let jobs: Queue<Job> = Queue::<Job>::builder().capacity(depth.min(u32::MAX as usize) as u32).build()?;
+        let jobs: Queue<Job> = Queue::<Job>::builder()
+            .capacity(depth.min(u32::MAX as usize) as u32)
+            .build()?;
         let done: Queue<Done> = Queue::new()?;
         let shared = Arc::new(Shared {
             jobs,
@@ -172,7 +174,9 @@ impl Builder {
         });
         let config = manager::Config {
             workers: self.workers,
-            method: self.method.unwrap_or_else(c10k_process::default_start_method),
+            method: self
+                .method
+                .unwrap_or_else(c10k_process::default_start_method),
             name_prefix: self.name_prefix,
             max_tasks: self.max_tasks_per_child,
             init: self.init,
@@ -280,7 +284,8 @@ trait Pending: Send {
 
 fn decode_one<R: DeserializeOwned>(outcome: Result<Bytes, String>) -> Result<R, PoolError> {
     match outcome {
-        Ok(bytes) => c10k_process::decode(&bytes).map_err(|e| PoolError::Failed(format!("the value did not decode: {e}"))),
+        Ok(bytes) => c10k_process::decode(&bytes)
+            .map_err(|e| PoolError::Failed(format!("the value did not decode: {e}"))),
         Err(why) => Err(remote_error(why)),
     }
 }
@@ -302,7 +307,10 @@ impl<R: DeserializeOwned + Send + 'static> Pending for One<R> {
     }
     fn finish(self: Box<Self>, outcomes: Result<Vec<Result<Bytes, String>>, PoolError>) {
         let outcome = outcomes.and_then(|v| {
-            let first = v.into_iter().next().ok_or_else(|| PoolError::Failed("the worker sent no outcome".into()))?;
+            let first = v
+                .into_iter()
+                .next()
+                .ok_or_else(|| PoolError::Failed("the worker sent no outcome".into()))?;
             decode_one(first)
         });
         self.0.complete(outcome);
@@ -331,9 +339,18 @@ impl<R: DeserializeOwned + Send + 'static> Pending for Chunk<R> {
 
 impl Shared {
     /// Step 1 of the protocol, for a job whose future is `pending`.
-    fn enqueue(&self, entry: &'static str, args: Vec<Bytes>, pending: Box<dyn Pending>) -> Result<(), PoolError> {
+    fn enqueue(
+        &self,
+        entry: &'static str,
+        args: Vec<Bytes>,
+        pending: Box<dyn Pending>,
+    ) -> Result<(), PoolError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let job = Job { id, entry: entry.to_owned(), args };
+        let job = Job {
+            id,
+            entry: entry.to_owned(),
+            args,
+        };
         let mut st = lock(&self.state);
         if let Some(why) = &st.broken {
             return Err(PoolError::BrokenPool(why.clone()));
@@ -350,7 +367,11 @@ impl Shared {
                 }
                 Err(PutError::Full(job)) => st.backlog.push_back((job, false)),
                 Err(PutError::Closed(_)) => return Err(PoolError::Shutdown),
-                Err(PutError::Invalid(_, e)) => return Err(PoolError::Failed(format!("the arguments cannot travel: {e}"))),
+                Err(PutError::Invalid(_, e)) => {
+                    return Err(PoolError::Failed(format!(
+                        "the arguments cannot travel: {e}"
+                    )))
+                }
                 Err(_) => return Err(PoolError::Failed("the job could not be queued".into())),
             }
         } else {
@@ -432,7 +453,11 @@ fn collect(shared: &Shared) {
                 let (pending, failed) = {
                     let mut st = lock(&shared.state);
                     let p = st.pending.remove(&id);
-                    let failed = if !st.backlog.is_empty() || st.closing { shared.refill(&mut st) } else { Vec::new() };
+                    let failed = if !st.backlog.is_empty() || st.closing {
+                        shared.refill(&mut st)
+                    } else {
+                        Vec::new()
+                    };
                     (p, failed)
                 };
                 if let Some(p) = pending {
@@ -443,7 +468,10 @@ fn collect(shared: &Shared) {
                 }
             }
             Done::InitFailed { worker, why } => {
-                shared.break_pool(format!("the initializer failed in worker {worker}: {}", remote_error(why)));
+                shared.break_pool(format!(
+                    "the initializer failed in worker {worker}: {}",
+                    remote_error(why)
+                ));
             }
             Done::Died { why } => shared.break_pool(why),
             Done::Stop => {
@@ -451,7 +479,9 @@ fn collect(shared: &Shared) {
                 // worker exited): fail it rather than leave it pending forever.
                 let left = std::mem::take(&mut lock(&shared.state).pending);
                 for (_, p) in left {
-                    p.finish(Err(PoolError::BrokenPool("every worker exited before the job ran".into())));
+                    p.finish(Err(PoolError::BrokenPool(
+                        "every worker exited before the job ran".into(),
+                    )));
                 }
                 return;
             }
@@ -496,17 +526,28 @@ impl ProcessPool {
     {
         let bytes = match c10k_process::encode(&args) {
             Ok(b) => Bytes::from(b),
-            Err(e) => return PoolFuture::failed(PoolError::Failed(format!("the arguments do not serialize: {e}"))),
+            Err(e) => {
+                return PoolFuture::failed(PoolError::Failed(format!(
+                    "the arguments do not serialize: {e}"
+                )))
+            }
         };
         let (inner, fut) = PoolFuture::pending();
-        match self.shared.enqueue(entry.name(), vec![bytes], Box::new(One(inner))) {
+        match self
+            .shared
+            .enqueue(entry.name(), vec![bytes], Box::new(One(inner)))
+        {
             Ok(()) => fut,
             Err(e) => PoolFuture::failed(e),
         }
     }
 
     /// Submits a chunk of arguments as one job; the future's value has one outcome per item.
-    pub(crate) fn submit_chunk<A, R>(&self, entry: &'static Entry<A, R>, items: Vec<A>) -> PoolFuture<Vec<Result<R, PoolError>>>
+    pub(crate) fn submit_chunk<A, R>(
+        &self,
+        entry: &'static Entry<A, R>,
+        items: Vec<A>,
+    ) -> PoolFuture<Vec<Result<R, PoolError>>>
     where
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
@@ -521,11 +562,18 @@ impl ProcessPool {
         for item in &items {
             match c10k_process::encode(item) {
                 Ok(b) => args.push(Bytes::from(b)),
-                Err(e) => return failed(PoolError::Failed(format!("the arguments do not serialize: {e}"))),
+                Err(e) => {
+                    return failed(PoolError::Failed(format!(
+                        "the arguments do not serialize: {e}"
+                    )))
+                }
             }
         }
         let (inner, fut) = PoolFuture::pending();
-        match self.shared.enqueue(entry.name(), args, Box::new(Chunk(inner, n))) {
+        match self
+            .shared
+            .enqueue(entry.name(), args, Box::new(Chunk(inner, n)))
+        {
             Ok(()) => fut,
             Err(e) => failed(e),
         }
@@ -536,14 +584,25 @@ impl ProcessPool {
     /// lazily, keeping a few chunks per worker in flight, so an endless input is fine.
     ///
     /// Each item's outcome is a `Result`: a panic on one item does not stop the others.
-    pub fn map<A, R, I>(&self, entry: &'static Entry<A, R>, items: I, chunksize: usize) -> ProcessMap<'_, I::IntoIter, A, R>
+    pub fn map<A, R, I>(
+        &self,
+        entry: &'static Entry<A, R>,
+        items: I,
+        chunksize: usize,
+    ) -> ProcessMap<'_, I::IntoIter, A, R>
     where
         I: IntoIterator<Item = A>,
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
         Entry<A, R>: Registered,
     {
-        ProcessMap::new(self, entry, items.into_iter(), chunksize.max(1), 2 * self.shared.workers + 2)
+        ProcessMap::new(
+            self,
+            entry,
+            items.into_iter(),
+            chunksize.max(1),
+            2 * self.shared.workers + 2,
+        )
     }
 
     /// Stops taking work: Python's `executor.shutdown(wait, cancel_futures)`.
@@ -558,7 +617,8 @@ impl ProcessPool {
             st.closing = true;
             let cancelled: Vec<Box<dyn Pending>> = if cancel_futures {
                 // A job a refill started already cannot be cancelled: it stays.
-                let (started, waiting): (Vec<_>, Vec<_>) = st.backlog.drain(..).partition(|(_, s)| *s);
+                let (started, waiting): (Vec<_>, Vec<_>) =
+                    st.backlog.drain(..).partition(|(_, s)| *s);
                 st.backlog.extend(started);
                 let ids: Vec<u64> = waiting.iter().map(|(j, _)| j.id).collect();
                 ids.iter().filter_map(|id| st.pending.remove(id)).collect()

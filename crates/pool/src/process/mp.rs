@@ -63,7 +63,9 @@ impl Pool {
     ///
     /// As [`ProcessPool::new`].
     pub fn new(processes: usize) -> io::Result<Pool> {
-        Ok(Pool { inner: ProcessPool::new(processes)? })
+        Ok(Pool {
+            inner: ProcessPool::new(processes)?,
+        })
     }
 
     /// The [`ProcessPool`] underneath (for `submit`, `as_completed`, ...).
@@ -88,7 +90,13 @@ impl Pool {
     /// Runs `entry(args)` in a worker; `callback` gets the value, or `error_callback` the
     /// error, exactly once, on the pool's collector thread (as Python's result-handler thread
     /// runs them). Keep callbacks short.
-    pub fn apply_async<A, R, C, E>(&self, entry: &'static Entry<A, R>, args: A, callback: C, error_callback: E) -> PoolFuture<R>
+    pub fn apply_async<A, R, C, E>(
+        &self,
+        entry: &'static Entry<A, R>,
+        args: A,
+        callback: C,
+        error_callback: E,
+    ) -> PoolFuture<R>
     where
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
@@ -109,7 +117,12 @@ impl Pool {
     /// # Errors
     ///
     /// The first failed item's [`PoolError`] (Python raises the first exception).
-    pub fn map<A, R, I>(&self, entry: &'static Entry<A, R>, items: I, chunksize: usize) -> Result<Vec<R>, PoolError>
+    pub fn map<A, R, I>(
+        &self,
+        entry: &'static Entry<A, R>,
+        items: I,
+        chunksize: usize,
+    ) -> Result<Vec<R>, PoolError>
     where
         I: IntoIterator<Item = A>,
         A: Serialize,
@@ -124,7 +137,12 @@ impl Pool {
     /// # Errors
     ///
     /// As [`map`](Self::map).
-    pub fn starmap<A, R, I>(&self, entry: &'static Entry<A, R>, items: I, chunksize: usize) -> Result<Vec<R>, PoolError>
+    pub fn starmap<A, R, I>(
+        &self,
+        entry: &'static Entry<A, R>,
+        items: I,
+        chunksize: usize,
+    ) -> Result<Vec<R>, PoolError>
     where
         I: IntoIterator<Item = A>,
         A: Serialize,
@@ -135,7 +153,12 @@ impl Pool {
     }
 
     /// Values in order, lazily (`imap`).
-    pub fn imap<A, R, I>(&self, entry: &'static Entry<A, R>, items: I, chunksize: usize) -> ProcessMap<'_, I::IntoIter, A, R>
+    pub fn imap<A, R, I>(
+        &self,
+        entry: &'static Entry<A, R>,
+        items: I,
+        chunksize: usize,
+    ) -> ProcessMap<'_, I::IntoIter, A, R>
     where
         I: IntoIterator<Item = A>,
         A: Serialize,
@@ -146,7 +169,12 @@ impl Pool {
     }
 
     /// Values as they complete (`imap_unordered`); every chunk is submitted at once.
-    pub fn imap_unordered<A, R, I>(&self, entry: &'static Entry<A, R>, items: I, chunksize: usize) -> impl Iterator<Item = Result<R, PoolError>>
+    pub fn imap_unordered<A, R, I>(
+        &self,
+        entry: &'static Entry<A, R>,
+        items: I,
+        chunksize: usize,
+    ) -> impl Iterator<Item = Result<R, PoolError>>
     where
         I: IntoIterator<Item = A>,
         A: Serialize,

@@ -27,7 +27,10 @@ pub(crate) struct Job {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Done {
     /// A job ran: one outcome per argument, the value's bytes or why there is none.
-    Ran { id: u64, outcomes: Vec<Result<Bytes, String>> },
+    Ran {
+        id: u64,
+        outcomes: Vec<Result<Bytes, String>>,
+    },
     /// A worker's initializer failed (step 1).
     InitFailed { worker: u32, why: String },
     /// From the manager: a worker ended without being asked to, or could not start.
@@ -60,7 +63,13 @@ pub(crate) fn remote_error(why: String) -> crate::PoolError {
 /// Returns the number of jobs it ran: a worker that *returned* sent an outcome frame, which
 /// tells the manager its exit was clean (a job that calls `exit(0)` sends none).
 fn worker(args: WorkerArgs) -> u64 {
-    let WorkerArgs { jobs, done, index, max_tasks, init } = args;
+    let WorkerArgs {
+        jobs,
+        done,
+        index,
+        max_tasks,
+        init,
+    } = args;
     if let Some((name, bytes)) = init {
         if let Err(why) = c10k_process::run_registered(&name, &bytes) {
             let _ = done.put(Done::InitFailed { worker: index, why });
@@ -75,7 +84,10 @@ fn worker(args: WorkerArgs) -> u64 {
             // A job that does not decode cannot be answered (its id is in it); the pool
             // wrote it, so this is a bug, reported loudly rather than hidden.
             Err(e) => {
-                let _ = done.put(Done::InitFailed { worker: index, why: format!("a job did not decode: {e}") });
+                let _ = done.put(Done::InitFailed {
+                    worker: index,
+                    why: format!("a job did not decode: {e}"),
+                });
                 std::process::exit(3);
             }
         };
@@ -85,13 +97,22 @@ fn worker(args: WorkerArgs) -> u64 {
             .map(|a| c10k_process::run_registered(&job.entry, a).map(Bytes::from))
             .collect();
         let n = outcomes.len();
-        match done.put(Done::Ran { id: job.id, outcomes }) {
+        match done.put(Done::Ran {
+            id: job.id,
+            outcomes,
+        }) {
             Ok(()) => {}
             Err(PutError::Invalid(_, e)) => {
                 // The values are too large for the results ring: each gets the reason.
                 let why = format!("the result cannot travel back: {e}");
                 let outcomes = (0..n).map(|_| Err(why.clone())).collect();
-                if done.put(Done::Ran { id: job.id, outcomes }).is_err() {
+                if done
+                    .put(Done::Ran {
+                        id: job.id,
+                        outcomes,
+                    })
+                    .is_err()
+                {
                     return ran;
                 }
             }
