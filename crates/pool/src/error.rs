@@ -30,6 +30,9 @@ pub enum PoolError {
     /// The task was submitted after the pool began to shut down, or the pool (or runtime)
     /// running it shut down before it started without cancelling it explicitly.
     Shutdown,
+    /// A process pool's task could not run or its value could not travel: the entry is
+    /// not registered in the worker, or the arguments or the value did not (de)serialize.
+    Failed(String),
     /// A timed wait ([`PoolFuture::result_timeout`](crate::PoolFuture::result_timeout))
     /// elapsed first; the future itself is still pending and usable.
     Timeout,
@@ -62,6 +65,7 @@ impl fmt::Display for PoolError {
             PoolError::Panicked(msg) => write!(f, "the task panicked: {msg}"),
             PoolError::BrokenPool(why) => write!(f, "the pool is broken: {why}"),
             PoolError::Shutdown => f.write_str("the pool is shut down"),
+            PoolError::Failed(why) => write!(f, "the task failed: {why}"),
             PoolError::Timeout => f.write_str("timed out waiting for the task"),
         }
     }

@@ -1,4 +1,5 @@
-//! Thread pools with futures: `concurrent.futures` for Rust, usable from threads and tasks.
+//! Thread and process pools with futures: `concurrent.futures` for Rust, usable from threads
+//! and tasks.
 //!
 //! | Python | here |
 //! |---|---|
@@ -11,7 +12,10 @@
 //! | `await asyncio.wrap_future(future)` | `future.await` (a [`Future`](std::future::Future) on any executor) |
 //! | `as_completed(fs)`, `wait(fs, return_when=)` | [`as_completed`] (iterator and `Stream`), [`wait`] with [`ReturnWhen`] |
 //! | `loop.run_in_executor(executor, fn)` | [`run_in_executor`] over an [`Executor`]: a [`ThreadPool`] or the runtime's `Handle` |
-//! | `BrokenThreadPool`, `CancelledError`, an exception in the task | [`PoolError`] |
+//! | `ProcessPoolExecutor(max_workers, mp_context, initializer, initargs, max_tasks_per_child)` | [`ProcessPool::new`], [`ProcessPool::builder`] |
+//! | `process_executor.submit(fn, arg)`, `map`, `terminate_workers()`, `kill_workers()` | [`ProcessPool::submit`] (a registered [`c10k_process::Entry`]), [`ProcessPool::map`], [`ProcessPool::terminate_workers`], [`ProcessPool::kill_workers`] |
+//! | `multiprocessing.Pool`: `apply`, `apply_async(callback, error_callback)`, `map`, `imap`, `imap_unordered`, `starmap`, `close`, `join`, `terminate` | [`Pool`] |
+//! | `BrokenThreadPool`, `BrokenProcessPool`, `CancelledError`, an exception in the task | [`PoolError`] |
 //!
 //! # Example: the tutorial's pool with a done-callback
 //!
@@ -43,12 +47,17 @@ mod error;
 mod executor;
 mod future;
 mod loom;
+mod process;
 mod thread;
 mod wait;
 
 pub use error::PoolError;
 pub use executor::{run_in_executor, Executor};
 pub use future::PoolFuture;
+pub use process::{
+    Builder as ProcessPoolBuilder, Pool, ProcessMap, ProcessPool, DEFAULT_QUEUE_DEPTH_PER_WORKER,
+    PROCESS_WORKER,
+};
 pub use thread::{Builder, Map, ThreadPool, DEFAULT_KEEP_ALIVE, MAP_ITEMS_IN_FLIGHT};
 pub use wait::{as_completed, wait, AsCompleted, AsCompletedStream, ReturnWhen, Timeout, Waited};
 
@@ -62,6 +71,8 @@ mod auto_traits {
     #[test]
     fn auto_traits() {
         assert_send_sync::<ThreadPool>();
+        assert_send_sync::<ProcessPool>();
+        assert_send_sync::<Pool>();
         assert_send_sync::<PoolFuture<u8>>();
         assert_send::<PoolFuture<std::cell::Cell<u8>>>();
         assert_send::<AsCompleted<u8>>();

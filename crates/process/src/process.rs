@@ -679,6 +679,15 @@ impl<R> Process<R> {
         self.child.as_ref()?.poll_status().ok().flatten()
     }
 
+    /// A descriptor that becomes readable once the child has ended (its pidfd, or for a
+    /// fork-server child the socket its status arrives on), for callers that watch many
+    /// children in one `poll(2)`, as a process pool does. Only watch it: reading it is
+    /// this `Process`'s job ([`status`](Self::status) then reaps the child). `None` before
+    /// the start.
+    pub fn exit_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.child.as_ref().map(|c| c.exit_fd())
+    }
+
     /// The name.
     pub fn name_str(&self) -> &str {
         &self.name
