@@ -11,15 +11,19 @@
 //! | `hub.rs` | nicks, rooms, and who receives what (no IO) |
 //! | `flood.rs` | the per-client token bucket |
 //! | `server.rs` | tasks, room logs and direct queues, timeouts, shutdown |
+//! | `cluster.rs` | `--redis`: what nodes share through Redis, and what is guaranteed |
+//! | `redis.rs` | the Redis client: pipelined commands, a subscriber, reconnection |
 //!
 //! The tutorials' Python client sends text without a newline; a partial line that stays
 //! quiet for [`server::FLUSH`] is taken as a whole line, so it works as well as `nc`.
 
 mod client;
+mod cluster;
 mod command;
 mod flood;
 mod hub;
 mod line;
+mod redis;
 mod server;
 
 use std::io::Write;
@@ -72,6 +76,20 @@ pub(crate) struct Args {
     /// (threads), or one task racing the keyboard against the socket (task).
     #[arg(long, value_enum, default_value = "threads", requires = "connect")]
     pub(crate) client: client::Client,
+    /// Be one node of a cluster sharing rooms, nicks and private messages through this
+    /// Redis: redis://HOST:PORT[/DB]. Pub/sub is at-most-once: what is said while Redis is
+    /// unreachable reaches this node's clients only.
+    #[arg(long, value_name = "URL", value_parser = redis::parse_url)]
+    pub(crate) redis: Option<redis::RedisUrl>,
+    /// With --redis: this node's id, unique in the cluster (1 to 16 letters, digits, _ or -);
+    /// guests are named ID-guestN (default: n and the process id).
+    #[arg(long, value_name = "ID", requires = "redis")]
+    pub(crate) node_id: Option<String>,
+    /// With --redis: a node's members and nicks expire from Redis this long after its last
+    /// refresh (it refreshes every third of it), so a dead node's members leave /who and
+    /// free their nicks within this time.
+    #[arg(long, default_value_t = 30, value_name = "SECS", requires = "redis")]
+    pub(crate) member_ttl: u64,
 }
 
 /// Runs `c10k chat`.
@@ -94,6 +112,28 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             line::MAX_LINE + 1
         )));
     }
+    let cluster = match &args.redis {
+        Some(url) => {
+            let node = args
+                .node_id
+                .clone()
+                .unwrap_or_else(|| format!("n{}", std::process::id()));
+            if !cluster::valid_node_id(&node) {
+                return Err(usage(format!(
+                    "--node-id {node}: 1 to 16 letters, digits, _ or -"
+                )));
+            }
+            if args.member_ttl < 3 {
+                return Err(usage("--member-ttl must be at least 3 seconds"));
+            }
+            Some(server::ClusterConfig {
+                url: url.clone(),
+                node,
+                ttl: Duration::from_secs(args.member_ttl),
+            })
+        }
+        None => None,
+    };
     let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
     // Before the runtime exists; a task of the runtime reads Ctrl-C.
@@ -116,5 +156,5 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .backend(backend)
         .thread_name("c10k-chat")
         .build()?;
-    rt.block_on(server::serve(listener, config, shutdown))
+    rt.block_on(server::serve(listener, config, cluster, shutdown))
 }

@@ -63,9 +63,12 @@ use c10k::shutdown::Shutdown;
 use c10k::sync::Event;
 use c10k::task::JoinSet;
 
+use super::cluster::{Cluster, Remote};
+use super::command::{self, Command};
 use super::flood::FloodGate;
-use super::hub::{stamp, ClientId, Delivery, Flow, Hub, To};
+use super::hub::{printable, stamp, ClientId, Delivery, Flow, Hub, To};
 use super::line::LineBuffer;
+use super::redis::{self, RedisUrl};
 
 /// How long a partial line (no newline yet) may stay quiet before it is taken as a line.
 pub(crate) const FLUSH: Duration = Duration::from_millis(300);
@@ -170,23 +173,52 @@ struct Room {
     conns: HashMap<ClientId, Conn>,
     logs: HashMap<Arc<str>, Log>,
     queue_bytes: usize,
+    /// With `--redis`: where room lines and membership changes also go.
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Room {
-    /// Queues deliveries; clients past the byte cap are dropped (and their room told).
-    fn dispatch(&mut self, mut out: Vec<Delivery>) {
+    /// Queues deliveries made here (and publishes the room lines to the other nodes);
+    /// clients past the byte cap are dropped (and their room told).
+    fn dispatch(&mut self, out: Vec<Delivery>) {
+        self.deliver(out, true);
+    }
+
+    /// Queues deliveries; `publish`: room lines go to the other nodes too (false for the
+    /// lines that came from them).
+    fn deliver(&mut self, mut out: Vec<Delivery>, mut publish: bool) {
         while !out.is_empty() {
             let mut behind = Vec::new();
             for d in out.drain(..) {
                 match d.to {
                     To::Client(id) => self.push_direct(id, d.line, &mut behind),
-                    To::Room { room, except } => self.push_room(room, except, d.line, &mut behind),
+                    To::Room { room, except } => {
+                        if let (true, Some(cluster)) = (publish, &self.cluster) {
+                            cluster.publish_room(&room, &d.line);
+                        }
+                        if self.hub.has_room(&room) {
+                            self.push_room(room, except, d.line, &mut behind);
+                        }
+                    }
                 }
             }
             for id in behind {
                 self.drop_client(id, "too far behind", &mut out);
             }
+            // The notices of clients dropped here are news for every node.
+            publish = true;
         }
+    }
+
+    /// Runs a change of the hub for client `id` and tells Redis where the client is now.
+    fn track<R>(&mut self, id: ClientId, change: impl FnOnce(&mut Hub) -> R) -> R {
+        let Some(cluster) = self.cluster.clone() else {
+            return change(&mut self.hub);
+        };
+        let before = self.hub.place(id);
+        let r = change(&mut self.hub);
+        cluster.moved(id, before.as_ref(), self.hub.place(id).as_ref());
+        r
     }
 
     fn push_direct(&mut self, id: ClientId, line: Arc<str>, behind: &mut Vec<ClientId>) {
@@ -264,7 +296,7 @@ impl Room {
     fn drop_client(&mut self, id: ClientId, reason: &str, out: &mut Vec<Delivery>) {
         if let Some(conn) = self.conns.remove(&id) {
             conn.kick.set();
-            self.hub.disconnect(id, reason, out);
+            self.track(id, |hub| hub.disconnect(id, reason, out));
             self.forget_empty_logs();
         }
     }
@@ -350,7 +382,7 @@ impl Room {
             conn.wake();
         }
         let mut out = Vec::new();
-        self.hub.disconnect(id, reason, &mut out);
+        self.track(id, |hub| hub.disconnect(id, reason, &mut out));
         self.forget_empty_logs();
         self.dispatch(out);
     }
@@ -420,6 +452,18 @@ impl Room {
 struct Shared {
     room: Mutex<Room>,
     config: Config,
+    cluster: Option<Arc<Cluster>>,
+}
+
+/// With `--redis`: where Redis is, this node's id, and how long its entries live.
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterConfig {
+    /// Redis.
+    pub(crate) url: RedisUrl,
+    /// This node's id.
+    pub(crate) node: String,
+    /// Lifetime of the node's entries in Redis without a refresh.
+    pub(crate) ttl: Duration,
 }
 
 impl Shared {
@@ -435,16 +479,58 @@ impl Shared {
 pub(crate) async fn serve(
     listener: std::net::TcpListener,
     config: Config,
+    cluster: Option<ClusterConfig>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let listener = TcpListener::from_std(listener)?;
+    let refresh = Arc::new(c10k::sync::Notify::new());
+    let (hub, url, cluster) = match cluster {
+        Some(c) => {
+            let refresh = refresh.clone();
+            let hub = Hub::with_guest_prefix(&c.node);
+            let node = Cluster::start(c.url.clone(), c.node, c.ttl, move || refresh.notify_one());
+            (hub, Some(c.url), Some(Arc::new(node)))
+        }
+        None => (Hub::default(), None, None),
+    };
     let shared = Arc::new(Shared {
         room: Mutex::new(Room {
+            hub,
             queue_bytes: config.queue_bytes,
+            cluster: cluster.clone(),
             ..Room::default()
         }),
         config,
+        cluster,
     });
+    if let (Some(cluster), Some(url)) = (shared.cluster.clone(), url) {
+        drop(c10k::runtime::spawn(keep_fresh(
+            shared.clone(),
+            cluster.clone(),
+            refresh,
+        )));
+        let on_message = {
+            let shared = shared.clone();
+            move |payload: &[u8]| relay(&shared, &cluster, payload)
+        };
+        let node = shared.cluster.as_ref().map(|c| c.node().to_owned());
+        let subscribed = {
+            let url = url.clone();
+            let count = std::sync::atomic::AtomicU64::new(0);
+            move || {
+                let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let node = node.as_deref().unwrap_or_default();
+                // Tests and operators wait for this line: the node hears the others now.
+                eprintln!("c10k: chat: node {node} subscribed to {url} (subscription {n})");
+            }
+        };
+        drop(c10k::runtime::spawn(redis::subscribe(
+            url,
+            super::cluster::channel(),
+            on_message,
+            subscribed,
+        )));
+    }
     // Detached: it ends the process on the second Ctrl-C, or lives as long as the runtime.
     drop(shutdown.listen()?);
     let mut next_id: ClientId = 0;
@@ -475,7 +561,8 @@ pub(crate) async fn serve(
         let mut room = shared.room();
         let mut out = Vec::new();
         room.hub.to_all("* server shutting down, bye", &mut out);
-        room.dispatch(out);
+        // For this node's clients only.
+        room.deliver(out, false);
         let ids: Vec<ClientId> = room.conns.keys().copied().collect();
         for id in ids {
             room.detach(id);
@@ -490,6 +577,139 @@ pub(crate) async fn serve(
     }
     shutdown.drain(&mut writers).await;
     Ok(())
+}
+
+/// Refreshes this node's entries in Redis every third of their lifetime, and at once after
+/// each (re)connection.
+async fn keep_fresh(shared: Arc<Shared>, cluster: Arc<Cluster>, now: Arc<c10k::sync::Notify>) {
+    loop {
+        {
+            let tick = pin!(time::sleep(cluster.refresh_every()));
+            let _ = select(tick, pin!(now.notified())).await;
+        }
+        let places = shared.room().hub.places();
+        cluster.refresh(&places);
+    }
+}
+
+/// Hands a line published by another node to the local clients it is for.
+fn relay(shared: &Shared, cluster: &Cluster, payload: &[u8]) {
+    let Some(remote) = cluster.parse(payload) else {
+        return;
+    };
+    let mut room = shared.room();
+    let out = match remote {
+        Remote::Room { room: name, line } if room.hub.has_room(&name) => Delivery {
+            to: To::Room {
+                room: Arc::from(name),
+                except: None,
+            },
+            line: Arc::from(line),
+        },
+        Remote::Private { nick, line } => match room.hub.id_of(&nick) {
+            Some(to) => Delivery::client(to, line),
+            None => return,
+        },
+        Remote::Room { .. } => return,
+    };
+    room.deliver(vec![out], false);
+}
+
+/// How the cluster answered a line before the hub saw it.
+enum Answered {
+    /// Send this line to the client instead.
+    Line(String),
+    /// Done; nothing to say.
+    Silent,
+}
+
+/// The commands that need the other nodes: `/nick` (unique across nodes), `/msg` to a nick
+/// of another node, `/who` and `/rooms` (every node's members). `None`: the hub handles the
+/// line as in one process.
+async fn ask_cluster(
+    shared: &Shared,
+    cluster: &Cluster,
+    id: ClientId,
+    text: &str,
+) -> Option<Answered> {
+    match command::parse(text) {
+        Command::Nick(new) if command::valid_name(new) => {
+            if shared.room().hub.id_of(new).is_some() {
+                return None; // taken here, or the client's own nick in another case
+            }
+            if reserved(new) {
+                return Some(Answered::Line(format!(
+                    "! nick {new} is reserved for guests"
+                )));
+            }
+            Some(match cluster.claim(id, new).await {
+                Ok(true) => return None,
+                Ok(false) => Answered::Line(format!("! nick {new} is taken")),
+                Err(_) => Answered::Line(
+                    "! nick changes wait for the cluster (Redis is unreachable); try again".into(),
+                ),
+            })
+        }
+        Command::Msg(to, text) => {
+            let (local, me) = {
+                let room = shared.room();
+                (room.hub.id_of(to).is_some(), room.hub.place(id))
+            };
+            if local || !command::valid_name(to) {
+                return None;
+            }
+            match cluster.exists(to).await {
+                Ok(true) => {
+                    let (nick, _) = me?;
+                    let stamp = stamp(SystemTime::now());
+                    let line = format!("{stamp} <{nick}> (private) {}", printable(text));
+                    cluster.publish_private(to, &line);
+                    Some(Answered::Silent)
+                }
+                Ok(false) => None,
+                Err(_) => Some(Answered::Line(format!(
+                    "! no such nick on this node: {to} (Redis is unreachable)"
+                ))),
+            }
+        }
+        Command::Who => {
+            let (_, room) = shared.room().hub.place(id)?;
+            let remote = cluster.who(&room).await.ok()?;
+            let mut nicks = shared.room().hub.nicks_in(&room);
+            for nick in remote {
+                if !nicks.iter().any(|n| n.eq_ignore_ascii_case(&nick)) {
+                    nicks.push(nick);
+                }
+            }
+            nicks.sort_unstable();
+            Some(Answered::Line(format!("* in {room}: {}", nicks.join(", "))))
+        }
+        Command::Rooms => {
+            let remote = cluster.rooms().await.ok()?;
+            let mut rooms: std::collections::BTreeMap<String, usize> =
+                shared.room().hub.room_sizes().into_iter().collect();
+            for (name, n) in remote {
+                let size = rooms.entry(name).or_default();
+                *size = (*size).max(n);
+            }
+            let list: Vec<String> = rooms
+                .into_iter()
+                .filter(|(name, n)| *n > 0 || name == super::hub::LOBBY)
+                .map(|(name, n)| format!("{name} ({n})"))
+                .collect();
+            Some(Answered::Line(format!("* rooms: {}", list.join(", "))))
+        }
+        _ => None,
+    }
+}
+
+/// Guest nicks of cluster nodes (`<node>-guest<N>`) are handed out without a claim: nobody
+/// may take one.
+fn reserved(nick: &str) -> bool {
+    let lower = nick.to_ascii_lowercase();
+    lower.rsplit_once("-guest").is_some_and(|(node, n)| {
+        !node.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 fn start_client(shared: &Arc<Shared>, id: ClientId, stream: c10k::runtime::net::TcpStream) {
@@ -513,7 +733,7 @@ fn start_client(shared: &Arc<Shared>, id: ClientId, stream: c10k::runtime::net::
             },
         );
         let mut out = Vec::new();
-        room.hub.connect(id, &mut out);
+        room.track(id, |hub| hub.connect(id, &mut out));
         room.follow(id);
         room.dispatch(out);
     }
@@ -619,7 +839,33 @@ async fn reader(read: OwnedReadHalf, id: ClientId, shared: Arc<Shared>, kick: Ar
                 return;
             }
         }
-        if let Some(reason) = handle_lines(&shared, id, batch, &mut gate, &mut last_line) {
+        let ended = match shared.cluster.clone() {
+            Some(cluster) => {
+                let mut ended = None;
+                for line in batch {
+                    let answered = match &line {
+                        Ok(text) => ask_cluster(&shared, &cluster, id, text).await,
+                        Err(_) => None,
+                    };
+                    ended = handle_lines(
+                        &shared,
+                        id,
+                        vec![(line, answered)],
+                        &mut gate,
+                        &mut last_line,
+                    );
+                    if ended.is_some() {
+                        break;
+                    }
+                }
+                ended
+            }
+            None => {
+                let batch = batch.into_iter().map(|l| (l, None)).collect();
+                handle_lines(&shared, id, batch, &mut gate, &mut last_line)
+            }
+        };
+        if let Some(reason) = ended {
             break reason;
         }
         if eof {
@@ -634,7 +880,7 @@ async fn reader(read: OwnedReadHalf, id: ClientId, shared: Arc<Shared>, kick: Ar
 fn handle_lines(
     shared: &Shared,
     id: ClientId,
-    batch: Vec<Result<String, super::line::LineError>>,
+    batch: Vec<(Result<String, super::line::LineError>, Option<Answered>)>,
     gate: &mut FloodGate,
     last_line: &mut Instant,
 ) -> Option<&'static str> {
@@ -648,16 +894,21 @@ fn handle_lines(
     if !room.conns.contains_key(&id) {
         return Some("gone");
     }
-    for line in batch {
+    for (line, answered) in batch {
         if !gate.allow(now) {
             room.tell(id, "! flooding, bye".to_owned());
             room.leave(id, "flooding");
             return Some("flooding");
         }
         let mut out = Vec::new();
-        let flow = match line {
-            Ok(text) => room.hub.handle(id, &text, &stamp, &mut out),
-            Err(e) => {
+        let flow = match (line, answered) {
+            (_, Some(Answered::Line(answer))) => {
+                out.push(Delivery::client(id, answer));
+                Flow::Continue
+            }
+            (_, Some(Answered::Silent)) => Flow::Continue,
+            (Ok(text), None) => room.track(id, |hub| hub.handle(id, &text, &stamp, &mut out)),
+            (Err(e), None) => {
                 out.push(Delivery::client(id, format!("! {e}")));
                 Flow::Continue
             }

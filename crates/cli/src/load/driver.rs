@@ -467,6 +467,7 @@ impl Driver {
             let done = match self.plan.mode {
                 Mode::Echo => self.check_echo(i, n),
                 Mode::Http => self.check_http(i, n),
+                Mode::Chat => unreachable!("chat mode runs in load/chat.rs"),
             };
             match done {
                 Err(kind) => {

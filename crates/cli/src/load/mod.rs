@@ -3,7 +3,8 @@
 //! `echo` mode: every connection sends `--size` bytes, reads them back (checking every
 //! byte; the payload is uppercase ASCII so `--upper` servers answer it unchanged) and starts
 //! over, for `-d` seconds. `http` mode: keep-alive `GET`s of `--path`, responses framed by
-//! `Content-Length` or chunked encoding.
+//! `Content-Length` or chunked encoding. `chat` mode: clients of `c10k chat` nodes talking
+//! in rooms, with delivery latency and lost and duplicated counts ([`chat`]).
 //!
 //! Each thread (`--threads`, default 1: the lab pins it to one CPU) runs its share of the
 //! connections on an edge-triggered epoll loop, or with `--backend uring` on an io_uring
@@ -17,6 +18,7 @@
 //! drain), saying how many and of which kinds, unless `--max-errors` tolerates that many;
 //! 1 also when no request completed at all. The report is printed in full either way.
 
+mod chat;
 mod driver;
 mod http;
 mod report;
@@ -38,6 +40,8 @@ pub(crate) enum Mode {
     Echo,
     /// Keep-alive HTTP/1.1 GETs of --path.
     Http,
+    /// Chat clients in rooms of --room-size across --nodes, --rate messages/s each.
+    Chat,
 }
 
 /// Longest the generator waits for requests in flight after the run's duration.
@@ -89,6 +93,20 @@ pub(crate) struct Args {
     /// per connection, one send submission per request, one `io_uring_enter` per turn).
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub(crate) backend: Option<crate::model::RuntimeBackend>,
+    /// chat: the chat nodes, comma-separated (default: --target); client i goes to node
+    /// i mod the number of nodes.
+    #[arg(long, value_delimiter = ',', value_parser = crate::net::parse_addr, value_name = "ADDRS")]
+    pub(crate) nodes: Vec<SocketAddr>,
+    /// chat: members per room (consecutive clients share a room).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
+    pub(crate) room_size: u32,
+    /// chat: messages per second each client sends (0.01 with rooms of 100: one message a
+    /// second per room); at most the server's --flood-limit.
+    #[arg(long, default_value_t = 1.0, value_name = "MSGS")]
+    pub(crate) rate: f64,
+    /// chat: how long clients keep reading after the sending, for late deliveries (seconds).
+    #[arg(long, default_value = "3", value_parser = parse_secs, value_name = "SECS")]
+    pub(crate) drain: Duration,
 }
 
 /// The loop `load --backend` chose: the epoll readiness loop (`None`) or io_uring.
@@ -137,6 +155,7 @@ fn request_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
             payload[size - 1] = b'\n';
             payload
         }
+        Mode::Chat => Vec::new(), // chat mode writes its own lines (chat.rs)
         Mode::Http => {
             if !args.path.starts_with('/') || args.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
                 return Err(crate::errors::usage(format!(
@@ -155,6 +174,28 @@ fn request_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
 
 /// Runs `c10k load`.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    if args.mode == Mode::Chat {
+        if !(args.rate > 0.0 && args.rate <= 1000.0) {
+            return Err(crate::errors::usage(
+                "--rate must be more than 0 and at most 1000",
+            ));
+        }
+        crate::sys::raise_fd_limit();
+        let nodes = if args.nodes.is_empty() {
+            vec![args.target]
+        } else {
+            args.nodes.clone()
+        };
+        let plan = chat::Plan {
+            nodes,
+            clients: args.connections as usize,
+            room_size: args.room_size as usize,
+            rate: args.rate,
+            duration: args.duration,
+            drain: args.drain,
+        };
+        return chat::run(plan, args.json);
+    }
     let request: Arc<[u8]> = request_bytes(args)?.into();
     let backend = choose_loop(args.backend)?;
     crate::sys::raise_fd_limit();

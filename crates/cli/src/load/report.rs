@@ -70,6 +70,7 @@ impl Report {
             mode: match args.mode {
                 Mode::Echo => "echo".into(),
                 Mode::Http => "http".into(),
+                Mode::Chat => "chat".into(),
             },
             target: args.target.to_string(),
             connections: args.connections,

@@ -57,7 +57,7 @@ fn untag(tag: u64) -> (usize, u32, u64) {
 fn buf_size(plan: &Plan) -> u32 {
     match plan.mode {
         Mode::Echo => (plan.request.len().next_power_of_two() as u32).clamp(4096, 64 * 1024),
-        Mode::Http => 16 * 1024,
+        Mode::Http | Mode::Chat => 16 * 1024,
     }
 }
 
@@ -442,12 +442,13 @@ impl Driver {
         let done = if conn.answered.is_some() {
             Err(match self.plan.mode {
                 Mode::Echo => "echo: more bytes than sent".to_string(),
-                Mode::Http => "http: unexpected bytes after response".to_string(),
+                Mode::Http | Mode::Chat => "http: unexpected bytes after response".to_string(),
             })
         } else {
             match self.plan.mode {
                 Mode::Echo => driver::check_echo(&mut conn.received, &self.plan.request, &buf),
                 Mode::Http => driver::check_http(&mut conn.partial, &buf, &mut self.tally),
+                Mode::Chat => unreachable!("chat mode runs in load/chat.rs"),
             }
         };
         drop(buf);
