@@ -41,7 +41,7 @@
 //!
 //! # Provided buffers
 //!
-//! The group starts with [`initial_buffers`](UringConfig::initial_buffers) (64) and may
+//! The group starts with [`initial_buffers`](UringConfig::initial_buffers) (256) and may
 //! grow to [`buffers`](UringConfig::buffers) (4096): its memory is allocated without being
 //! written, so only pages the kernel has received into are resident.
 //!
