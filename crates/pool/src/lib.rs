@@ -55,8 +55,8 @@ pub use error::PoolError;
 pub use executor::{run_in_executor, Executor};
 pub use future::PoolFuture;
 pub use process::{
-    Builder as ProcessPoolBuilder, Pool, ProcessMap, ProcessPool, DEFAULT_QUEUE_DEPTH_PER_WORKER,
-    PROCESS_WORKER,
+    Builder as ProcessPoolBuilder, Pool, ProcessMap, ProcessPool, DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_QUEUE_DEPTH_PER_WORKER, PROCESS_WORKER,
 };
 pub use thread::{Builder, Map, ThreadPool, DEFAULT_KEEP_ALIVE, MAP_ITEMS_IN_FLIGHT};
 pub use wait::{as_completed, wait, AsCompleted, AsCompletedStream, ReturnWhen, Timeout, Waited};

@@ -70,8 +70,19 @@ fn bad_init(_: ()) {
 }
 static BAD_INIT: Entry<(), ()> = Entry::new("t_bad_init", bad_init);
 
+fn byte_len(v: Vec<u8>) -> usize {
+    v.len()
+}
+static BYTE_LEN: Entry<Vec<u8>, usize> = Entry::new("t_byte_len", byte_len);
+fn zeros(n: usize) -> Vec<u8> {
+    vec![0; n]
+}
+static ZEROS: Entry<usize, Vec<u8>> = Entry::new("t_zeros", zeros);
+
 const ENTRIES: &[&dyn Registered] = &[
     c10k_pool::PROCESS_WORKER,
+    &BYTE_LEN,
+    &ZEROS,
     &SQUARE,
     &ADD,
     &BOOM,
@@ -204,8 +215,17 @@ fn pool_spellings() -> io::Result<()> {
         .map(Result::unwrap)
         .collect();
     assert_eq!(unordered, (0..50u64).map(|i| i * i).collect::<HashSet<_>>());
+    let early = pool
+        .join()
+        .expect_err("join before close is an error, as in Python");
+    assert_eq!(early.kind(), io::ErrorKind::InvalidInput);
+    assert_eq!(
+        pool.apply(&SQUARE, 3),
+        Ok(9),
+        "a refused join leaves the pool open"
+    );
     pool.close();
-    pool.join();
+    pool.join()?;
     assert_eq!(pool.apply(&SQUARE, 2), Err(PoolError::Shutdown));
     Ok(())
 }
@@ -465,6 +485,31 @@ fn unregistered_worker_is_a_clear_error() -> io::Result<()> {
 
 type Test = (&'static str, fn() -> io::Result<()>);
 
+fn message_size_limits() -> io::Result<()> {
+    const MIB: usize = 1 << 20;
+    let pool = ProcessPool::new(1)?;
+    // A job over the default 1 MiB fails alone, with both sizes in its error.
+    match get(pool.submit(&BYTE_LEN, vec![1u8; 2 * MIB])) {
+        Err(PoolError::Failed(why)) => assert!(why.contains("2097"), "{why}"),
+        other => return Err(fail(format!("an oversized job: {other:?}"))),
+    }
+    match get(pool.submit(&ZEROS, 2 * MIB)) {
+        Err(PoolError::Failed(why)) => assert!(why.contains("cannot travel back"), "{why}"),
+        other => return Err(fail(format!("an oversized result: {other:?}"))),
+    }
+    assert_eq!(get(pool.submit(&BYTE_LEN, vec![1u8; 1000]))?, 1000);
+    drop(pool);
+    // The knobs raise both limits.
+    let big = ProcessPool::builder()
+        .workers(1)
+        .max_job_bytes(4 * MIB as u32)
+        .max_result_bytes(4 * MIB as u32)
+        .build()?;
+    assert_eq!(get(big.submit(&BYTE_LEN, vec![1u8; 2 * MIB]))?, 2 * MIB);
+    assert_eq!(get(big.submit(&ZEROS, 2 * MIB))?.len(), 2 * MIB);
+    Ok(())
+}
+
 fn main() {
     c10k_process::init(ENTRIES);
     let tests: &[Test] = &[
@@ -493,6 +538,7 @@ fn main() {
         ("terminate_and_kill_workers", terminate_and_kill_workers),
         ("await_from_a_task", await_from_a_task),
         ("forkserver_workers", forkserver_workers),
+        ("message_size_limits", message_size_limits),
         (
             "unregistered_worker_is_a_clear_error",
             unregistered_worker_is_a_clear_error,

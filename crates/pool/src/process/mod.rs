@@ -78,9 +78,19 @@ pub struct Builder {
     name_prefix: String,
     max_tasks_per_child: u64,
     queue_depth: Option<usize>,
+    max_job_bytes: u32,
+    max_result_bytes: u32,
     init: Option<(String, Bytes)>,
     init_error: Option<String>,
 }
+
+/// The default [`Builder::max_job_bytes`] and [`Builder::max_result_bytes`]: what the
+/// process crate's default queue ring holds in one item (1 MiB less its framing).
+pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = c10k_process::DEFAULT_BUFFER_BYTES - RING_FRAMING;
+
+/// What a queue ring keeps for itself beside its largest item (see
+/// `c10k_process::QueueBuilder::buffer_bytes`).
+const RING_FRAMING: u32 = 32;
 
 impl Builder {
     /// Worker processes (Python's `max_workers`); default: the number of CPUs. At least 1.
@@ -125,6 +135,27 @@ impl Builder {
         self
     }
 
+    /// The largest job the pool sends, in encoded bytes: a `submit`'s argument, or a `map`
+    /// chunk's arguments together, plus the entry's name and a few bytes of framing; default
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`] (1 MiB). A larger job is not sent: its future fails at
+    /// once with [`PoolError::Failed`] naming both sizes, and nothing else is affected. The
+    /// shared jobs ring is this size (plus 32 bytes), touched only as it is used.
+    #[must_use]
+    pub fn max_job_bytes(mut self, n: u32) -> Builder {
+        self.max_job_bytes = n.clamp(64, u32::MAX - 2 * RING_FRAMING);
+        self
+    }
+
+    /// The largest result a worker sends back, in encoded bytes (a `submit`'s value, or a
+    /// `map` chunk's values together, plus framing); default [`DEFAULT_MAX_MESSAGE_BYTES`]
+    /// (1 MiB). A larger result is not sent: that job's future (or each item of that chunk)
+    /// fails with [`PoolError::Failed`] naming both sizes; the worker goes on.
+    #[must_use]
+    pub fn max_result_bytes(mut self, n: u32) -> Builder {
+        self.max_result_bytes = n.clamp(64, u32::MAX - 2 * RING_FRAMING);
+        self
+    }
+
     /// Each worker runs `entry(args)` once before its first job (Python's `initializer` and
     /// `initargs`). If it panics, the pool breaks: every future fails with
     /// [`PoolError::BrokenPool`] naming the panic.
@@ -156,8 +187,11 @@ impl Builder {
             .unwrap_or(self.workers * DEFAULT_QUEUE_DEPTH_PER_WORKER);
         let jobs: Queue<Job> = Queue::<Job>::builder()
             .capacity(depth.min(u32::MAX as usize) as u32)
+            .buffer_bytes(self.max_job_bytes + RING_FRAMING)
             .build()?;
-        let done: Queue<Done> = Queue::new()?;
+        let done: Queue<Done> = Queue::<Done>::builder()
+            .buffer_bytes(self.max_result_bytes + RING_FRAMING)
+            .build()?;
         let shared = Arc::new(Shared {
             jobs,
             done,
@@ -500,7 +534,7 @@ impl ProcessPool {
     }
 
     /// A builder: workers, start method, name prefix, initializer, `max_tasks_per_child`,
-    /// queue depth.
+    /// queue depth, message size limits.
     pub fn builder() -> Builder {
         Builder {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -508,6 +542,8 @@ impl ProcessPool {
             name_prefix: "ProcessPool".into(),
             max_tasks_per_child: 0,
             queue_depth: None,
+            max_job_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_result_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             init: None,
             init_error: None,
         }
