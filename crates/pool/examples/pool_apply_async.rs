@@ -51,7 +51,7 @@ pub(crate) fn demo() -> std::io::Result<()> {
     for i in 0..10 {
         let (done, sum) = (done.clone(), sum.clone());
         // The returned future is Python's AsyncResult; this demo needs only the callback.
-        let _ = pool.apply_async(
+        drop(pool.apply_async(
             &FOO,
             i,
             move |arg| {
@@ -60,7 +60,7 @@ pub(crate) fn demo() -> std::io::Result<()> {
                 done.fetch_add(1, Ordering::SeqCst);
             },
             |err| println!("-->failed: {err}"),
-        );
+        ));
     }
     println!("end");
     if let Err(e) = pool.join() {

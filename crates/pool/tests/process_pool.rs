@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use c10k_pool::{Pool, PoolError, PoolFuture, ProcessPool};
+use c10k_pool::{
+    run_in_executor, run_in_process, Pool, PoolError, PoolFuture, ProcessExecutor, ProcessPool,
+    ThreadPool,
+};
 use c10k_process::{Entry, Registered, StartMethod};
 
 /// Generous: two busy cores shared with other builds.
@@ -79,8 +82,20 @@ fn zeros(n: usize) -> Vec<u8> {
 }
 static ZEROS: Entry<usize, Vec<u8>> = Entry::new("t_zeros", zeros);
 
+/// Connects to a loopback port and waits (bounded) for one byte; whether it came.
+fn wait_byte(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(LIMIT));
+    s.read_exact(&mut [0u8]).is_ok()
+}
+static WAIT_BYTE: Entry<u16, bool> = Entry::new("t_wait_byte", wait_byte);
+
 const ENTRIES: &[&dyn Registered] = &[
     c10k_pool::PROCESS_WORKER,
+    &WAIT_BYTE,
     &BYTE_LEN,
     &ZEROS,
     &SQUARE,
@@ -451,6 +466,52 @@ fn await_from_a_task() -> io::Result<()> {
     Ok(())
 }
 
+/// `run_in_process`, asyncio's `run_in_executor(process_pool, f, arg)`: generic code takes
+/// any process executor, and awaiting the future leaves the task's thread free: here a
+/// second task on the same (single) scheduler thread must run while the first awaits, or
+/// the first's job never sees its event set.
+fn run_in_process_from_tasks() -> io::Result<()> {
+    async fn squares(executor: &impl ProcessExecutor, n: u64) -> u64 {
+        let mut sum = 0;
+        for i in 0..n {
+            sum += run_in_process(executor, &SQUARE, i).await.expect("a value");
+        }
+        sum
+    }
+    let pool = Arc::new(ProcessPool::new(2)?);
+    let mp = Pool::from(ProcessPool::new(1)?);
+    let threads = ThreadPool::new(1)?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let (a, b, c, answered) = c10k_runtime::run(async {
+        let waiting = run_in_process(&pool, &WAIT_BYTE, port);
+        let answer = async {
+            // Runs only if the scheduler gets the thread back while `waiting` is pending.
+            c10k_runtime::task::yield_now().await;
+            run_in_executor(&threads, move || {
+                use std::io::Write;
+                let (mut s, _) = listener.accept()?;
+                s.write_all(b"x")
+            })
+            .await
+            .expect("a thread-pool job")
+        };
+        let (sent, answered) = futures_util::join!(answer, waiting);
+        sent.expect("the byte was sent");
+        let a = squares(&pool, 10).await;
+        let b = squares(&mp, 10).await;
+        let c = squares(&pool.clone(), 10).await;
+        (a, b, c, answered.expect("the waiting job"))
+    });
+    let want: u64 = (0..10u64).map(|i| i * i).sum();
+    assert_eq!((a, b, c), (want, want, want));
+    assert!(
+        answered,
+        "the scheduler ran the answer while the first task awaited"
+    );
+    Ok(())
+}
+
 fn forkserver_workers() -> io::Result<()> {
     let pool = ProcessPool::builder()
         .workers(2)
@@ -537,6 +598,7 @@ fn main() {
         ),
         ("terminate_and_kill_workers", terminate_and_kill_workers),
         ("await_from_a_task", await_from_a_task),
+        ("run_in_process_from_tasks", run_in_process_from_tasks),
         ("forkserver_workers", forkserver_workers),
         ("message_size_limits", message_size_limits),
         (

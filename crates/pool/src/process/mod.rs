@@ -46,7 +46,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -196,8 +196,9 @@ impl Builder {
             jobs,
             done,
             next_id: AtomicU64::new(0),
+            pending: Mutex::new(HashMap::new()),
+            needs_refill: AtomicBool::new(false),
             state: Mutex::new(State {
-                pending: HashMap::new(),
                 backlog: VecDeque::new(),
                 closing: false,
                 broken: None,
@@ -282,6 +283,16 @@ pub(crate) struct Shared {
     pub(crate) jobs: Queue<Job>,
     pub(crate) done: Queue<Done>,
     next_id: AtomicU64,
+    /// Every job submitted and not yet answered, by id. A lock of its own, taken briefly
+    /// and never around a system call, so that the collector's usual path (take the job's
+    /// future out) never waits for a submit, which holds `state` across the put and the
+    /// `futex` wake of a worker (a wake that often hands the CPU to that worker at once).
+    /// Lock order: `state`, then `pending`.
+    pending: Mutex<HashMap<u64, Box<dyn Pending>>>,
+    /// Whether the collector must take `state` after a result: the backlog is not empty,
+    /// or the pool is closing. Written under `state`; see [`Shared::enqueue`] for why the
+    /// collector's unlocked look cannot miss a job.
+    needs_refill: AtomicBool,
     state: Mutex<State>,
     /// The manager's and the collector's join handles, taken by the first waiting shutdown.
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -291,8 +302,6 @@ pub(crate) struct Shared {
 
 /// Guarded by `Shared::state`.
 struct State {
-    /// Every job submitted and not yet answered, by id.
-    pending: HashMap<u64, Box<dyn Pending>>,
     /// Jobs waiting for room in the shared queue, oldest first, each with whether its
     /// future was moved to `RUNNING` already (by a refill that then found the queue full).
     backlog: VecDeque<(Job, bool)>,
@@ -392,26 +401,45 @@ impl Shared {
         if st.closing {
             return Err(PoolError::Shutdown);
         }
+        // Recorded before the job can reach a worker, so that its result finds it.
+        lock(&self.pending).insert(id, pending);
+        let refused = |e: PoolError| {
+            lock(&self.pending).remove(&id);
+            Err(e)
+        };
         if st.backlog.is_empty() {
             match self.jobs.try_put(job) {
                 Ok(()) => {
-                    pending.start();
-                    st.pending.insert(id, pending);
+                    // `PENDING` → `RUNNING`, unless the result came back first (then the
+                    // collector took the entry out and completed the future already).
+                    if let Some(p) = lock(&self.pending).get(&id) {
+                        p.start();
+                    }
                     return Ok(());
                 }
                 Err(PutError::Full(job)) => st.backlog.push_back((job, false)),
-                Err(PutError::Closed(_)) => return Err(PoolError::Shutdown),
+                Err(PutError::Closed(_)) => return refused(PoolError::Shutdown),
                 Err(PutError::Invalid(_, e)) => {
-                    return Err(PoolError::Failed(format!(
+                    return refused(PoolError::Failed(format!(
                         "the arguments cannot travel: {e}"
                     )))
                 }
-                Err(_) => return Err(PoolError::Failed("the job could not be queued".into())),
+                Err(_) => return refused(PoolError::Failed("the job could not be queued".into())),
             }
         } else {
             st.backlog.push_back((job, false));
         }
-        st.pending.insert(id, pending);
+        // The collector looks at `needs_refill` without the lock, after each result. If it
+        // looked before this store, the room that result's worker made by taking its job is
+        // visible here (the SeqCst store and the collector's SeqCst fence order the two
+        // looks), so the refill below moves the job itself: a job never waits in the
+        // backlog while the queue has room and nothing is left to come back.
+        self.needs_refill.store(true, Ordering::SeqCst);
+        let failed = self.refill(&mut st);
+        drop(st);
+        for p in failed {
+            p.finish(Err(PoolError::Shutdown));
+        }
         Ok(())
     }
 
@@ -421,24 +449,35 @@ impl Shared {
     #[must_use = "the returned futures must be failed"]
     fn refill(&self, st: &mut State) -> Vec<Box<dyn Pending>> {
         let mut failed = Vec::new();
-        while let Some((job, started_before)) = st.backlog.pop_front() {
-            let started = started_before || st.pending.get(&job.id).is_some_and(|p| p.start());
+        let mut pending = lock(&self.pending);
+        while let Some(&(_, started_before)) = st.backlog.front() {
+            // Only `state`'s holder puts jobs, so room seen here is room for this job: a
+            // job is started (and no longer cancellable) only when it can go in.
+            if !started_before && self.jobs.is_full() {
+                break;
+            }
+            let (job, _) = st.backlog.pop_front().expect("a front");
+            let started = started_before || pending.get(&job.id).is_some_and(|p| p.start());
             if !started {
-                st.pending.remove(&job.id); // cancelled: its future is complete already
+                pending.remove(&job.id); // cancelled: its future is complete already
                 continue;
             }
             match self.jobs.try_put(job) {
                 Ok(()) => {}
                 Err(PutError::Full(job)) => {
+                    // Full of bytes below the item capacity (large jobs).
                     st.backlog.push_front((job, true));
                     break;
                 }
                 Err(e) => {
                     // Closed (the pool broke): it cannot run.
                     let job = e.into_inner();
-                    failed.extend(st.pending.remove(&job.id));
+                    failed.extend(pending.remove(&job.id));
                 }
             }
+        }
+        if st.backlog.is_empty() && !st.closing {
+            self.needs_refill.store(false, Ordering::SeqCst);
         }
         if st.closing && st.backlog.is_empty() {
             self.jobs.close();
@@ -456,7 +495,7 @@ impl Shared {
             }
             st.broken = Some(why.clone());
             st.backlog.clear();
-            std::mem::take(&mut st.pending)
+            std::mem::take(&mut *lock(&self.pending))
         };
         self.jobs.close();
         self.ctl.request(manager::Request::Terminate);
@@ -484,15 +523,13 @@ fn collect(shared: &Shared) {
         };
         match msg {
             Done::Ran { id, outcomes } => {
-                let (pending, failed) = {
-                    let mut st = lock(&shared.state);
-                    let p = st.pending.remove(&id);
-                    let failed = if !st.backlog.is_empty() || st.closing {
-                        shared.refill(&mut st)
-                    } else {
-                        Vec::new()
-                    };
-                    (p, failed)
+                let pending = lock(&shared.pending).remove(&id);
+                // Pairs with the store in `enqueue`: see there.
+                fence(Ordering::SeqCst);
+                let failed = if shared.needs_refill.load(Ordering::SeqCst) {
+                    shared.refill(&mut lock(&shared.state))
+                } else {
+                    Vec::new()
                 };
                 if let Some(p) = pending {
                     p.finish(Ok(outcomes));
@@ -511,7 +548,7 @@ fn collect(shared: &Shared) {
             Done::Stop => {
                 // Nothing can answer what is left (jobs a shutdown queued after the last
                 // worker exited): fail it rather than leave it pending forever.
-                let left = std::mem::take(&mut lock(&shared.state).pending);
+                let left = std::mem::take(&mut *lock(&shared.pending));
                 for (_, p) in left {
                     p.finish(Err(PoolError::BrokenPool(
                         "every worker exited before the job ran".into(),
@@ -651,13 +688,15 @@ impl ProcessPool {
         let cancelled = {
             let mut st = lock(&self.shared.state);
             st.closing = true;
+            self.shared.needs_refill.store(true, Ordering::SeqCst);
             let cancelled: Vec<Box<dyn Pending>> = if cancel_futures {
                 // A job a refill started already cannot be cancelled: it stays.
                 let (started, waiting): (Vec<_>, Vec<_>) =
                     st.backlog.drain(..).partition(|(_, s)| *s);
                 st.backlog.extend(started);
                 let ids: Vec<u64> = waiting.iter().map(|(j, _)| j.id).collect();
-                ids.iter().filter_map(|id| st.pending.remove(id)).collect()
+                let mut pending = lock(&self.shared.pending);
+                ids.iter().filter_map(|id| pending.remove(id)).collect()
             } else {
                 Vec::new()
             };
@@ -727,7 +766,7 @@ impl ProcessPool {
 
     /// Jobs submitted and not answered yet (backlog, queue, and running).
     pub fn pending(&self) -> usize {
-        lock(&self.shared.state).pending.len()
+        lock(&self.shared.pending).len()
     }
 }
 
@@ -743,7 +782,7 @@ impl fmt::Debug for ProcessPool {
         let st = lock(&self.shared.state);
         f.debug_struct("ProcessPool")
             .field("workers", &self.shared.workers)
-            .field("pending", &st.pending.len())
+            .field("pending", &lock(&self.shared.pending).len())
             .field("backlog", &st.backlog.len())
             .field("closing", &st.closing)
             .field("broken", &st.broken)

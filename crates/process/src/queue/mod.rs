@@ -262,6 +262,9 @@ impl ring::Sys for RealSys<'_> {
     fn spin_micros(&self) -> u32 {
         SPIN_MICROS
     }
+    fn yield_now(&self) {
+        std::thread::yield_now();
+    }
 }
 
 impl<T> Queue<T> {

@@ -82,6 +82,9 @@ impl Sys for LoomSys {
     fn spin_micros(&self) -> u32 {
         0
     }
+    fn yield_now(&self) {
+        // Never called: the budget is 0, so the model never spins.
+    }
 }
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
