@@ -149,13 +149,16 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `cargo test --benches` runs this too: keep that quick.
     let quick = !args.iter().any(|a| a == "--bench");
-    let rounds = args
-        .iter()
-        .position(|a| a == "--rounds")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(if quick { 1 } else { 5 });
     let with_python = !quick && !args.iter().any(|a| a == "--no-python");
-    let (rtt_n, tasks) = if quick { (200, 2_000) } else { (RTT_N, TASKS) };
+    let num = |flag: &str, default: usize| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1)?.parse().ok())
+            .unwrap_or(default)
+    };
+    let rtt_n = num("--rtt", if quick { 200 } else { RTT_N });
+    let tasks = num("--tasks", if quick { 2_000 } else { TASKS });
+    let rounds = num("--rounds", if quick { 1 } else { 5 });
 
     let mut ours = Vec::new();
     let mut theirs = Vec::new();

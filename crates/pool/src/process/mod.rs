@@ -67,8 +67,10 @@ pub use mp::Pool;
 pub use worker::PROCESS_WORKER;
 use worker::{remote_error, Done, Job};
 
-/// The default [`Builder::queue_depth`] per worker.
-pub const DEFAULT_QUEUE_DEPTH_PER_WORKER: usize = 4;
+/// The default [`Builder::queue_depth`] per worker: deep enough that trivial tasks keep the
+/// workers busy (2 workers: about 85 000 tasks/s with 4 per worker, 150 000–230 000 with
+/// 16, on 2 busy vCPUs), shallow enough that most of a large submission stays cancellable.
+pub const DEFAULT_QUEUE_DEPTH_PER_WORKER: usize = 16;
 
 /// Builds a [`ProcessPool`].
 #[derive(Debug, Clone)]
@@ -185,12 +187,17 @@ impl Builder {
         let depth = self
             .queue_depth
             .unwrap_or(self.workers * DEFAULT_QUEUE_DEPTH_PER_WORKER);
+        // Both queues carry turns (a job, then its result): their waiters yield the CPU
+        // while they spin, so that the side they wait for can run (see
+        // `QueueBuilder::turn_taking`: 117 µs → 21 µs for a round trip on 2 busy vCPUs).
         let jobs: Queue<Job> = Queue::<Job>::builder()
             .capacity(depth.min(u32::MAX as usize) as u32)
             .buffer_bytes(self.max_job_bytes + RING_FRAMING)
+            .turn_taking(true)
             .build()?;
         let done: Queue<Done> = Queue::<Done>::builder()
             .buffer_bytes(self.max_result_bytes + RING_FRAMING)
+            .turn_taking(true)
             .build()?;
         let shared = Arc::new(Shared {
             jobs,

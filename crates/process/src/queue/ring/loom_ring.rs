@@ -82,8 +82,8 @@ impl Sys for LoomSys {
     fn spin_micros(&self) -> u32 {
         0
     }
-    fn yield_now(&self) {
-        // Never called: the budget is 0, so the model never spins.
+    fn yields_while_spinning(&self) -> bool {
+        false // the budget is 0: the model never spins
     }
 }
 
