@@ -76,12 +76,8 @@ const SLOW: usize = 0b1000;
 /// Busy-wait steps a blocking wait spends before it parks its thread (a trivial task often
 /// finishes within them, and a park/unpark pair costs two system calls).
 const SPINS: u32 = 64;
-/// `yield_now` calls at least, after the spins, before parking.
+/// `yield_now` calls after the spins, before parking.
 const YIELDS: u32 = 4;
-/// How long a blocking wait yields at most before it parks (at least `YIELDS` times): a
-/// process pool's round trip fits (about 20 µs on 2 busy vCPUs), a long task does not, and
-/// then the waiter sleeps.
-const YIELD_FOR: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// A done-callback: runs once, with the outcome.
 pub(crate) type Callback<T> = Box<dyn FnOnce(Result<&T, &PoolError>) + Send>;
@@ -378,28 +374,15 @@ impl<T> Inner<T> {
 
     /// Blocks the thread until `DONE` or `deadline`; whether it is done.
     pub(crate) fn wait_blocking(&self, deadline: Option<Instant>) -> bool {
-        for _ in 0..SPINS {
+        for i in 0..SPINS + YIELDS {
             if self.is_done() {
                 return true;
             }
-            spin_loop();
-        }
-        // Then yield the CPU for a while (at least YIELDS times, at most YIELD_FOR), looking
-        // between yields: the thread that will complete this future may need this very CPU
-        // (a process pool's collector on a busy 2-CPU machine), and a park costs the
-        // completer a wake system call and this thread a wake-up latency.
-        let start = Instant::now();
-        let mut yields = 0;
-        while !self.is_done() {
-            let out_of_time = cfg!(loom) || start.elapsed() >= YIELD_FOR;
-            if yields >= YIELDS && out_of_time || deadline.is_some_and(|d| Instant::now() >= d) {
-                break;
+            if i < SPINS {
+                spin_loop();
+            } else {
+                yield_now();
             }
-            yield_now();
-            yields += 1;
-        }
-        if self.is_done() {
-            return true;
         }
         let key = match self.register(None, Waiter::Thread(current())) {
             Ok(k) => k,
