@@ -546,6 +546,34 @@ fn unregistered_worker_is_a_clear_error() -> io::Result<()> {
 
 type Test = (&'static str, fn() -> io::Result<()>);
 
+/// Several threads submit into a 1-deep queue while the collector refills it: the backlog
+/// hand-off between a submit (which may find the queue full) and the collector (which looks
+/// at the backlog without the lock after each result) must never leave a job behind.
+fn concurrent_submitters_strand_no_job() -> io::Result<()> {
+    let pool = ProcessPool::builder().workers(2).queue_depth(1).build()?;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let pool = &pool;
+                s.spawn(move || {
+                    let futs: Vec<_> = (0..300u64)
+                        .map(|i| (t * 1000 + i, pool.submit(&SQUARE, t * 1000 + i)))
+                        .collect();
+                    for (x, f) in futs {
+                        assert_eq!(get(f), Ok(x * x));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| fail("a submitter failed"))?;
+        }
+        Ok::<(), io::Error>(())
+    })?;
+    assert_eq!(pool.pending(), 0);
+    Ok(())
+}
+
 fn message_size_limits() -> io::Result<()> {
     const MIB: usize = 1 << 20;
     let pool = ProcessPool::new(1)?;
@@ -600,6 +628,10 @@ fn main() {
         ("await_from_a_task", await_from_a_task),
         ("run_in_process_from_tasks", run_in_process_from_tasks),
         ("forkserver_workers", forkserver_workers),
+        (
+            "concurrent_submitters_strand_no_job",
+            concurrent_submitters_strand_no_job,
+        ),
         ("message_size_limits", message_size_limits),
         (
             "unregistered_worker_is_a_clear_error",
