@@ -1,7 +1,8 @@
 //! A crawler that fetches pages on a thread pool and parses them on a process pool: the
-//! tutorials' advice (seed 002) in one program. Fetching waits on the network, so threads
-//! suit it; parsing is CPU work, which Python's threads cannot run in parallel (the GIL),
-//! so it goes to processes:
+//! tutorials' advice (seed 002: IO-bound work on threads, CPU-bound work on processes) in
+//! one program. Fetching waits on the network, so threads suit it; parsing is CPU work,
+//! which Python's threads cannot run in parallel (the GIL), so it goes to processes. In
+//! Python it would read:
 //!
 //! ```python
 //! fetchers = ThreadPoolExecutor(4)
