@@ -456,7 +456,6 @@ impl Shared {
     #[must_use = "the returned futures must be failed"]
     fn refill(&self, st: &mut State) -> Vec<Box<dyn Pending>> {
         let mut failed = Vec::new();
-        let mut pending = lock(&self.pending);
         while let Some(&(_, started_before)) = st.backlog.front() {
             // Only `state`'s holder puts jobs, so room seen here is room for this job: a
             // job is started (and no longer cancellable) only when it can go in.
@@ -464,9 +463,11 @@ impl Shared {
                 break;
             }
             let (job, _) = st.backlog.pop_front().expect("a front");
-            let started = started_before || pending.get(&job.id).is_some_and(|p| p.start());
+            // `pending` is locked for each step alone, never across the put's system call.
+            let started =
+                started_before || lock(&self.pending).get(&job.id).is_some_and(|p| p.start());
             if !started {
-                pending.remove(&job.id); // cancelled: its future is complete already
+                lock(&self.pending).remove(&job.id); // cancelled: its future is complete
                 continue;
             }
             match self.jobs.try_put(job) {
@@ -479,7 +480,7 @@ impl Shared {
                 Err(e) => {
                     // Closed (the pool broke): it cannot run.
                     let job = e.into_inner();
-                    failed.extend(pending.remove(&job.id));
+                    failed.extend(lock(&self.pending).remove(&job.id));
                 }
             }
         }
