@@ -35,6 +35,9 @@ use redis_protocol::resp2::types::OwnedFrame;
 use super::hub::ClientId;
 use super::redis::{self, cmd, Commands, Down, RedisUrl};
 
+/// Members refreshed per pipelined request.
+const REFRESH_SLICE: usize = 500;
+
 /// Prefix of every key and channel.
 const PREFIX: &str = "c10k:chat:";
 
@@ -42,6 +45,18 @@ const PREFIX: &str = "c10k:chat:";
 /// been claimed by another node meanwhile).
 const DEL_IF_OURS: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+/// For each key `KEYS[i]`: sets it to `ARGV[i]` with a fresh expiry of `ARGV[#ARGV]` seconds
+/// if it is free or already holds `ARGV[i]`, and answers 1; answers 0 (and leaves it alone)
+/// when another client holds it. A plain `SET` here would take a nick that another node
+/// claimed while this one was cut off from Redis (or after Redis restarted empty and the
+/// other node registered first). One call for many keys keeps a refresh of thousands of
+/// members to a few commands.
+const KEEP_IF_FREE_OR_OURS: &str = "local ttl = ARGV[#ARGV] local out = {} \
+     for i, k in ipairs(KEYS) do local v = redis.call('GET', k) \
+     if v == false or v == ARGV[i] then redis.call('SET', k, ARGV[i], 'EX', ttl) out[i] = 1 \
+     else out[i] = 0 end end return out";
+
 
 /// A node of the cluster: its id, its Redis connection and the expiry of its entries.
 #[derive(Debug)]
@@ -177,43 +192,93 @@ impl Cluster {
             cmds.push(cmd(["ZREM", &who_key(room), nick]));
         }
         if let Some(place) = after {
-            self.register(id, place, &mut cmds);
+            self.register(&[(id, place)], &mut cmds);
         }
         self.redis.send(cmds);
     }
 
-    fn register(&self, id: ClientId, (nick, room): &Place, cmds: &mut Vec<OwnedFrame>) {
+    /// Queues the commands that (re)register members: one for their nicks (its reply is an
+    /// array with, per member, 1 when the nick is still ours and 0 when another client holds
+    /// it now), then their `/who` and room entries, one `ZADD` per room.
+    fn register(&self, members: &[(ClientId, &Place)], cmds: &mut Vec<OwnedFrame>) {
+        if members.is_empty() {
+            return;
+        }
         let deadline = self.deadline();
-        cmds.push(cmd([
-            "SET",
-            &nick_key(nick),
-            &self.owner(id),
-            "EX",
-            &self.ttl_secs(),
-        ]));
-        cmds.push(cmd(["ZADD", &who_key(room), &deadline, nick]));
-        cmds.push(cmd(["ZADD", &rooms_key(), &deadline, room]));
-    }
-
-    /// Refreshes every local member's entries, and drops expired ones.
-    pub(crate) fn refresh(&self, members: &[(ClientId, Place)]) {
-        let mut cmds = Vec::new();
-        let now = now_ms().to_string();
-        let mut rooms: Vec<&str> = Vec::new();
-        for (id, place) in members {
-            self.register(*id, place, &mut cmds);
-            if !rooms.contains(&place.1.as_str()) {
-                rooms.push(&place.1);
-            }
-            // Pipelined in slices, so that one huge write does not hold Redis up.
-            if cmds.len() >= 3000 {
-                self.redis.send(std::mem::take(&mut cmds));
+        let n = members.len().to_string();
+        let mut keep: Vec<Vec<u8>> = vec![b"EVAL".to_vec(), KEEP_IF_FREE_OR_OURS.into(), n.into()];
+        keep.extend(members.iter().map(|(_, (nick, _))| nick_key(nick).into_bytes()));
+        keep.extend(members.iter().map(|(id, _)| self.owner(*id).into_bytes()));
+        keep.push(self.ttl_secs().into_bytes());
+        cmds.push(cmd(keep));
+        let mut by_room: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (_, (nick, room)) in members {
+            match by_room.iter_mut().find(|(r, _)| r == room) {
+                Some((_, nicks)) => nicks.push(nick),
+                None => by_room.push((room, vec![nick])),
             }
         }
+        let mut rooms = vec![b"ZADD".to_vec(), rooms_key().into_bytes()];
+        for (room, nicks) in &by_room {
+            let mut zadd = vec![b"ZADD".to_vec(), who_key(room).into_bytes()];
+            for nick in nicks {
+                zadd.push(deadline.clone().into_bytes());
+                zadd.push(nick.as_bytes().to_vec());
+            }
+            cmds.push(cmd(zadd));
+            rooms.push(deadline.clone().into_bytes());
+            rooms.push(room.as_bytes().to_vec());
+        }
+        cmds.push(cmd(rooms));
+    }
+
+    /// Refreshes every local member's entries, and drops expired ones. Returns the members
+    /// whose nick another client holds now (claimed while this node could not reach Redis):
+    /// their entries were left alone, and the caller renames them.
+    pub(crate) async fn refresh(&self, members: &[(ClientId, Place)]) -> Vec<(ClientId, String)> {
+        let mut lost = Vec::new();
+        let now = now_ms().to_string();
+        let mut rooms: Vec<&str> = Vec::new();
+        // Pipelined in slices, so that one huge write does not hold Redis (and the
+        // publishes queued behind it) up.
+        for slice in members.chunks(REFRESH_SLICE) {
+            let slice: Vec<(ClientId, &Place)> = slice.iter().map(|(id, p)| (*id, p)).collect();
+            for (_, (_, room)) in &slice {
+                if !rooms.contains(&room.as_str()) {
+                    rooms.push(room);
+                }
+            }
+            let mut cmds = Vec::new();
+            self.register(&slice, &mut cmds);
+            let Ok(replies) = self.redis.call(cmds).await else {
+                // Redis went away: it refreshes again once it is back.
+                return lost;
+            };
+            let kept = match replies.first() {
+                Some(OwnedFrame::Array(kept)) => kept.as_slice(),
+                _ => &[],
+            };
+            for ((id, (nick, _)), reply) in slice.iter().zip(kept) {
+                if redis::int(reply) == Some(0) {
+                    lost.push((*id, nick.clone()));
+                }
+            }
+        }
+        let mut cmds = Vec::new();
         for room in rooms {
             cmds.push(cmd(["ZREMRANGEBYSCORE", &who_key(room), "-inf", &now]));
         }
         cmds.push(cmd(["ZREMRANGEBYSCORE", &rooms_key(), "-inf", &now]));
+        self.redis.send(cmds);
+        lost
+    }
+
+    /// Registers a member that had to give up its nick (see [`Cluster::refresh`]) under its
+    /// new one. Unlike [`Cluster::moved`] it leaves the old nick's `/who` entry alone: it
+    /// belongs to the member that holds the nick now.
+    pub(crate) fn renamed_after_conflict(&self, id: ClientId, place: &Place) {
+        let mut cmds = Vec::new();
+        self.register(&[(id, place)], &mut cmds);
         self.redis.send(cmds);
     }
 

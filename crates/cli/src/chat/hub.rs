@@ -170,16 +170,21 @@ impl Hub {
         self.rooms.contains_key(room)
     }
 
-    /// Adds a client under a fresh guest nick in the lobby.
-    pub(crate) fn connect(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
-        let nick = loop {
+    /// A guest nick nobody here has.
+    fn fresh_guest(&mut self) -> String {
+        loop {
             self.guests += 1;
             let prefix = self.guest_prefix.as_deref().unwrap_or("guest");
             let nick = format!("{prefix}{}", self.guests);
             if !self.nicks.contains_key(&nick) {
-                break nick;
+                return nick;
             }
-        };
+        }
+    }
+
+    /// Adds a client under a fresh guest nick in the lobby.
+    pub(crate) fn connect(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
+        let nick = self.fresh_guest();
         self.nicks.insert(nick.clone(), id);
         self.members.insert(
             id,
@@ -286,6 +291,30 @@ impl Hub {
             }
         }
         Flow::Continue
+    }
+
+    /// A cluster node learned that another client holds `nick` now (it was claimed on
+    /// another node while this one was cut off from Redis): if client `id` still goes by it,
+    /// it becomes a guest again, is told why, and its room hears the rename. `true` when it
+    /// was renamed.
+    pub(crate) fn lose_nick(&mut self, id: ClientId, nick: &str, out: &mut Vec<Delivery>) -> bool {
+        let Some((old, room)) = self.place(id) else {
+            return false;
+        };
+        if !old.eq_ignore_ascii_case(nick) {
+            return false;
+        }
+        let guest = self.fresh_guest();
+        send(
+            out,
+            id,
+            format!(
+                "! your nick {old} was claimed on another node while this node was cut off \
+                 from the cluster; you are {guest} now (/nick to pick another)"
+            ),
+        );
+        self.rename(id, &old, &room, &guest, out);
+        true
     }
 
     fn rename(&mut self, id: ClientId, old: &str, room: &str, new: &str, out: &mut Vec<Delivery>) {

@@ -588,7 +588,20 @@ async fn keep_fresh(shared: Arc<Shared>, cluster: Arc<Cluster>, now: Arc<c10k::s
             let _ = select(tick, pin!(now.notified())).await;
         }
         let places = shared.room().hub.places();
-        cluster.refresh(&places);
+        let lost = cluster.refresh(&places).await;
+        if lost.is_empty() {
+            continue;
+        }
+        let mut room = shared.room();
+        for (id, nick) in lost {
+            let mut out = Vec::new();
+            if room.hub.lose_nick(id, &nick, &mut out) {
+                if let Some(place) = room.hub.place(id) {
+                    cluster.renamed_after_conflict(id, &place);
+                }
+                room.dispatch(out);
+            }
+        }
     }
 }
 

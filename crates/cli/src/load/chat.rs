@@ -118,10 +118,14 @@ pub(crate) fn run(plan: Plan, json: bool) -> anyhow::Result<()> {
             }
             // The join notices cross the cluster too: let them settle.
             time::sleep(Duration::from_millis(500)).await;
+            // Scripts sample the nodes' CPU time between these two lines (the steady state,
+            // without the connects and joins).
+            eprintln!("c10k: load chat: sending");
             ready.set();
             for t in tasks {
                 let _ = t.await;
             }
+            eprintln!("c10k: load chat: done");
         }
     });
     let setup = setup_started.elapsed();
