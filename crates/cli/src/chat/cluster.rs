@@ -57,7 +57,6 @@ const KEEP_IF_FREE_OR_OURS: &str = "local ttl = ARGV[#ARGV] local out = {} \
      if v == false or v == ARGV[i] then redis.call('SET', k, ARGV[i], 'EX', ttl) out[i] = 1 \
      else out[i] = 0 end end return out";
 
-
 /// A node of the cluster: its id, its Redis connection and the expiry of its entries.
 #[derive(Debug)]
 pub(crate) struct Cluster {
@@ -207,7 +206,11 @@ impl Cluster {
         let deadline = self.deadline();
         let n = members.len().to_string();
         let mut keep: Vec<Vec<u8>> = vec![b"EVAL".to_vec(), KEEP_IF_FREE_OR_OURS.into(), n.into()];
-        keep.extend(members.iter().map(|(_, (nick, _))| nick_key(nick).into_bytes()));
+        keep.extend(
+            members
+                .iter()
+                .map(|(_, (nick, _))| nick_key(nick).into_bytes()),
+        );
         keep.extend(members.iter().map(|(id, _)| self.owner(*id).into_bytes()));
         keep.push(self.ttl_secs().into_bytes());
         cmds.push(cmd(keep));
