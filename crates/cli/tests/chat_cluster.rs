@@ -220,12 +220,12 @@ fn two_nodes_share_rooms_nicks_and_private_messages() {
 
     x.eventually("/who", "* in ", "* in lobby: alice, bob");
     y.say("/join rust");
-    y.expect("* you joined rust (0 others)");
+    y.expect("* you joined rust (0 others on this node)");
     x.expect("* bob left lobby");
     y.eventually("/rooms", "* rooms", "* rooms: lobby (1), rust (1)");
     x.say("only lobby");
     x.say("/join rust");
-    x.expect("* you joined rust (0 others)");
+    x.expect("* you joined rust (0 others on this node)");
     let got = y.until(|l| !l.starts_with("* rooms"));
     assert_eq!(
         got, "* alice joined rust",
@@ -358,21 +358,32 @@ impl Redis {
             req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
         }
         s.write_all(req.as_bytes()).expect("write to redis");
-        let mut reader = BufReader::new(s);
-        let mut head = String::new();
-        reader.read_line(&mut head).expect("a reply");
-        let head = head.trim_end().to_owned();
-        match head.split_at(1) {
-            ("$", "-1") => "(nil)".to_owned(),
-            ("$", n) => {
-                let n: usize = n.parse().expect("bulk length");
-                let mut body = vec![0; n + 2];
-                std::io::Read::read_exact(&mut reader, &mut body).expect("bulk body");
-                String::from_utf8_lossy(&body[..n]).into_owned()
-            }
-            ("+" | ":", rest) => rest.to_owned(),
-            _ => head,
+        read_reply(&mut BufReader::new(s))
+    }
+}
+
+/// One RESP reply as text; an array's items one a line.
+fn read_reply(reader: &mut BufReader<TcpStream>) -> String {
+    let mut head = String::new();
+    reader.read_line(&mut head).expect("a reply");
+    let head = head.trim_end().to_owned();
+    match head.split_at(1) {
+        ("$", "-1") | ("*", "-1") => "(nil)".to_owned(),
+        ("$", n) => {
+            let n: usize = n.parse().expect("bulk length");
+            let mut body = vec![0; n + 2];
+            std::io::Read::read_exact(reader, &mut body).expect("bulk body");
+            String::from_utf8_lossy(&body[..n]).into_owned()
         }
+        ("*", n) => {
+            let n: usize = n.parse().expect("array length");
+            (0..n)
+                .map(|_| read_reply(reader))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        ("+" | ":", rest) => rest.to_owned(),
+        _ => head,
     }
 }
 
@@ -518,4 +529,41 @@ fn a_stuck_client_is_dropped_by_its_node_not_its_node_by_redis() {
     // Redis never cut node b's subscriber connection (it would have come back with a new id).
     assert_eq!(subscriber_ids(&redis), subscribers);
     drop(stuck);
+}
+
+/// A node listens to the rooms it has members in, and only those.
+#[test]
+fn nodes_hear_only_the_rooms_they_serve() {
+    let Some(redis) = Redis::start() else { return };
+    let a = node(&redis, "a", &[]);
+    let b = node(&redis, "b", &[]);
+    let subscribers = |room: &str| {
+        let channel = format!("c10k:chat:room:{room}");
+        let reply = redis.command(&["PUBSUB", "NUMSUB", &channel]);
+        reply.lines().nth(1).unwrap_or_default().to_owned()
+    };
+    // The lobby always; rust once a node has a member there, answered after it hears it.
+    assert_eq!(subscribers("lobby"), "2");
+    let mut x = Client::join(&a);
+    let mut y = Client::join(&b);
+    x.say("/join rust");
+    x.expect("* you joined rust (0 others on this node)");
+    assert_eq!(subscribers("rust"), "1");
+    y.say("/join rust");
+    y.expect("* you joined rust (0 others on this node)");
+    assert_eq!(subscribers("rust"), "2");
+    x.expect("* b-guest1 joined rust");
+    // Once a node's last member left, the node stops listening (in the background).
+    x.say("/join go");
+    x.expect("* you joined go (0 others on this node)");
+    y.expect("* a-guest1 left rust");
+    let deadline = Instant::now() + LIMIT;
+    while subscribers("rust") != "1" {
+        assert!(Instant::now() < deadline, "node a still hears rust");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Private lines go to the node of the nick.
+    y.say("/msg a-guest1 over here");
+    let got = x.until(|l| !l.starts_with("* "));
+    assert!(is_message(&got, "b-guest1", "(private) over here"), "{got}");
 }

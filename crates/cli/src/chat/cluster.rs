@@ -4,11 +4,15 @@
 //! # What goes where
 //!
 //! - **Lines for a room** (messages, join/leave/rename notices) are delivered to the local
-//!   members at once, as in one process, and published on one channel, `c10k:chat:bus`,
-//!   with `PUBLISH`; every node subscribes to it and hands the lines of rooms it has members
-//!   in to them (its own lines, recognised by the node id, are skipped).
-//! - **Private messages** to a nick of another node are published on the same channel; the
-//!   node that has the nick delivers it.
+//!   members at once, as in one process, and published with `PUBLISH` on the room's channel,
+//!   `c10k:chat:room:<room>`. A node subscribes to the channels of the rooms it has members
+//!   in (and always to the lobby's), and unsubscribes when a room empties on it: a node hears
+//!   only the rooms it serves. A `/join` to a room new on the node is answered once Redis
+//!   confirmed the subscription (at most [`HEAR_WAIT`]), so the joiner hears everything said
+//!   after its "you joined". Its own lines come back from Redis too (pub/sub has no "not to
+//!   me"); they are recognised by the node id and skipped.
+//! - **Private messages** to a nick of another node are published on that node's channel,
+//!   `c10k:chat:node:<node>` (the nick's key says which node has it).
 //! - **Nicks** are unique across nodes: `c10k:chat:nick:<lowercased nick>` holds
 //!   `<node>:<client>` and is claimed with `SET NX`; it expires after `--member-ttl`
 //!   unless refreshed.
@@ -32,8 +36,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis_protocol::resp2::types::OwnedFrame;
 
-use super::hub::ClientId;
-use super::redis::{self, cmd, Commands, Down, RedisUrl};
+use std::sync::Arc;
+
+use c10k::sync::Event;
+
+use super::hub::{ClientId, LOBBY};
+use super::redis::{self, cmd, Commands, Down, RedisUrl, Subscriptions};
+
+/// Longest wait, on a `/join` to a room new on this node, for Redis to confirm that the node
+/// hears the room.
+pub(crate) const HEAR_WAIT: Duration = Duration::from_secs(2);
 
 /// Members refreshed per pipelined request.
 const REFRESH_SLICE: usize = 500;
@@ -63,6 +75,7 @@ pub(crate) struct Cluster {
     node: String,
     ttl: Duration,
     redis: Commands,
+    subs: Arc<Subscriptions>,
 }
 
 /// A line another node published.
@@ -95,9 +108,14 @@ fn rooms_key() -> String {
     format!("{PREFIX}rooms")
 }
 
-/// The channel every node publishes to and listens on.
-pub(crate) fn channel() -> Vec<u8> {
-    format!("{PREFIX}bus").into_bytes()
+/// The channel of a room's lines; a node listens on those of the rooms it has members in.
+fn room_channel(room: &str) -> Vec<u8> {
+    format!("{PREFIX}room:{room}").into_bytes()
+}
+
+/// The channel of the private lines for a node's clients.
+fn node_channel(node: &str) -> Vec<u8> {
+    format!("{PREFIX}node:{node}").into_bytes()
 }
 
 impl Cluster {
@@ -108,10 +126,50 @@ impl Cluster {
         ttl: Duration,
         on_up: impl Fn() + Send + Sync + 'static,
     ) -> Cluster {
+        // The lobby always exists, so it is always heard: a client that connects hears it
+        // from its first line.
+        let subs = Subscriptions::new([node_channel(&node), room_channel(LOBBY)]);
         Cluster {
             node,
             ttl,
             redis: Commands::start(url, on_up),
+            subs: Arc::new(subs),
+        }
+    }
+
+    /// Runs the subscriber connection (forever): `on_message` gets the lines other nodes
+    /// published for this one, `on_up` runs once this node hears the others again after
+    /// each (re)connection.
+    pub(crate) async fn listen(&self, url: RedisUrl, on_message: impl Fn(&[u8]), on_up: impl Fn()) {
+        let first = node_channel(&self.node);
+        redis::subscribe(url, self.subs.clone(), first, on_message, on_up).await;
+    }
+
+    /// Starts hearing a room (it got its first member here) and returns the event set once
+    /// Redis confirmed; `None` while the subscriber connection is down (it subscribes again
+    /// once it is back).
+    pub(crate) fn hear(&self, room: &str) -> Option<Arc<Event>> {
+        let confirmed = self.subs.want(room_channel(room));
+        self.subs.is_up().then_some(confirmed)
+    }
+
+    /// Stops hearing the rooms `here` says this node has no member in (a `/join` that
+    /// subscribed and then did not happen, because its client was dropped meanwhile).
+    pub(crate) fn forget_absent(&self, here: impl Fn(&str) -> bool) {
+        let prefix = room_channel("");
+        self.subs.retain(|channel| {
+            let Some(room) = channel.strip_prefix(prefix.as_slice()) else {
+                return true; // the node's own channel
+            };
+            let room = std::str::from_utf8(room).unwrap_or_default();
+            room == LOBBY || here(room)
+        });
+    }
+
+    /// Stops hearing a room (its last member here left); never the lobby.
+    pub(crate) fn forget(&self, room: &str) {
+        if room != LOBBY {
+            self.subs.unwant(&room_channel(room));
         }
     }
 
@@ -137,20 +195,20 @@ impl Cluster {
         (now_ms() + self.ttl.as_millis() as u64).to_string()
     }
 
-    fn publish(&self, payload: String) -> OwnedFrame {
-        cmd([b"PUBLISH".to_vec(), channel(), payload.into_bytes()])
+    fn publish(&self, channel: Vec<u8>, payload: String) -> OwnedFrame {
+        cmd([b"PUBLISH".to_vec(), channel, payload.into_bytes()])
     }
 
-    /// Publishes a room line to the other nodes.
+    /// Publishes a room line to the nodes that have members in the room.
     pub(crate) fn publish_room(&self, room: &str, line: &str) {
         let msg = format!("R\n{}\n{room}\n{line}", self.node);
-        self.redis.send(vec![self.publish(msg)]);
+        self.redis.send(vec![self.publish(room_channel(room), msg)]);
     }
 
-    /// Publishes a private line for a nick of another node.
-    pub(crate) fn publish_private(&self, nick: &str, line: &str) {
+    /// Publishes a private line for a nick of node `to`.
+    pub(crate) fn publish_private(&self, to: &str, nick: &str, line: &str) {
         let msg = format!("P\n{}\n{}\n{line}", self.node, nick.to_ascii_lowercase());
-        self.redis.send(vec![self.publish(msg)]);
+        self.redis.send(vec![self.publish(node_channel(to), msg)]);
     }
 
     /// Reads a published payload; `None` for our own lines and for garbage.
@@ -299,13 +357,12 @@ impl Cluster {
         Ok(redis::text(&replies[1]) == Some(owner.as_str()))
     }
 
-    /// True when some node has the nick.
-    pub(crate) async fn exists(&self, nick: &str) -> Result<bool, Down> {
-        let replies = self
-            .redis
-            .call(vec![cmd(["EXISTS", &nick_key(nick)])])
-            .await?;
-        Ok(redis::int(&replies[0]) == Some(1))
+    /// The node that has the nick, if any.
+    pub(crate) async fn node_of(&self, nick: &str) -> Result<Option<String>, Down> {
+        let replies = self.redis.call(vec![cmd(["GET", &nick_key(nick)])]).await?;
+        Ok(redis::text(&replies[0])
+            .and_then(|owner| owner.rsplit_once(':'))
+            .map(|(node, _)| node.to_owned()))
     }
 
     /// The nicks in a room, on every node.

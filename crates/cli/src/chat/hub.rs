@@ -97,6 +97,10 @@ pub(crate) struct Hub {
     /// Guest nicks are this plus a number (`guest`; a cluster node adds its id, so that two
     /// nodes never hand out the same guest nick).
     guest_prefix: Option<String>,
+    /// After the "N others" of welcome and join lines: empty in one process; a cluster node
+    /// counts its own members only (the others' are in Redis, and the line is written under
+    /// the lock, with no time to ask), and says so.
+    count_scope: &'static str,
 }
 
 impl Hub {
@@ -106,10 +110,12 @@ impl Hub {
         Hub::default()
     }
 
-    /// An empty hub whose guests are named `<prefix>guest<N>`.
-    pub(crate) fn with_guest_prefix(prefix: &str) -> Hub {
+    /// An empty hub for cluster node `node`: its guests are named `<node>-guest<N>`, and its
+    /// welcome and join lines count the room's members on this node only, saying so.
+    pub(crate) fn for_node(node: &str) -> Hub {
         Hub {
-            guest_prefix: Some(format!("{prefix}-guest")),
+            guest_prefix: Some(format!("{node}-guest")),
+            count_scope: " on this node",
             ..Hub::default()
         }
     }
@@ -199,8 +205,9 @@ impl Hub {
             out,
             id,
             format!(
-                "* welcome to c10k chat, you are {nick} in {LOBBY} ({others} other{}); commands: {COMMANDS}",
-                if others == 1 { "" } else { "s" }
+                "* welcome to c10k chat, you are {nick} in {LOBBY} ({others} other{}{}); commands: {COMMANDS}",
+                if others == 1 { "" } else { "s" },
+                self.count_scope
             ),
         );
         self.to_room(LOBBY, Some(id), &format!("* {nick} joined {LOBBY}"), out);
@@ -380,8 +387,9 @@ impl Hub {
             out,
             id,
             format!(
-                "* you joined {target} ({others} other{})",
-                if others == 1 { "" } else { "s" }
+                "* you joined {target} ({others} other{}{})",
+                if others == 1 { "" } else { "s" },
+                self.count_scope
             ),
         );
         self.to_room(target, Some(id), &format!("* {nick} joined {target}"), out);
