@@ -21,12 +21,26 @@
 //!   rooms. Readers ignore expired entries, so the members of a node that died disappear
 //!   within `--member-ttl`, without anybody cleaning up after it.
 //! - Every node **refreshes** its members' keys every third of `--member-ttl`, and at once
-//!   after (re)connecting to Redis: a Redis that restarted empty is filled again.
+//!   after (re)connecting to Redis: a Redis that restarted empty is filled again. A refresh
+//!   is a few commands per 500 members (one script call for the nicks, one `ZADD` per room),
+//!   not three per member: a burst of thousands of commands every few seconds held up the
+//!   publishes queued behind it.
+//! - A refresh never takes a nick: the script keeps a nick key only if it is free or still
+//!   ours. If another client holds it (this node was cut off from Redis for longer than
+//!   `--member-ttl` and the nick expired and was claimed meanwhile, or Redis restarted empty
+//!   and the other node registered first), the local client gives it up: it is told
+//!   `! your nick X was claimed on another node while this node was cut off from the cluster;
+//!   you are NODE-guestN now (/nick to pick another)`, then `* you are now NODE-guestN`, and
+//!   its room hears `* X is now NODE-guestN`.
+//! - The "N others" of the welcome and join lines count this node's members only, and say
+//!   so (`(N others on this node)`): the line is written under the node's lock, with no time
+//!   to ask Redis. `/who` and `/rooms` count every node.
 //!
 //! # Guarantees
 //!
 //! Pub/sub is at-most-once: a line published while Redis is unreachable, or while a node is
-//! reconnecting, is not seen by the other nodes and is not replayed. Local members always
+//! reconnecting (or before it heard a room it just got a member in: see `/join` above), is
+//! not seen by the other nodes and is not replayed. Local members always
 //! get their room's lines. While Redis is away, `/nick` is refused (uniqueness cannot be
 //! checked), `/msg` reaches local nicks only, and `/who` and `/rooms` answer for this node.
 //! Expiry compares the nodes' wall clocks: keep them in sync (NTP) to within a fraction of
