@@ -16,6 +16,7 @@ rounds=${2:-3}
 clients=${3:-10000}
 duration=${4:-30}
 bin=${C10K_BIN:-${CARGO_TARGET_DIR:-target}/release/c10k}
+[ -x "$bin" ] || { echo "no $bin: cargo build --release -p c10k-cli first (or set C10K_BIN)" >&2; exit 1; }
 mkdir -p "$out"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
