@@ -378,7 +378,7 @@ impl<S, Y, R, E> Generator<S, Y, R, E> {
     /// "generator ignored GeneratorExit"), or a destructor panics.
     pub fn close(&mut self) {
         if self.state() != GeneratorState::Closed {
-            let _running = Running::enter(self.range);
+            let _running = Running::enter(&self.range);
             self.body.force_unwind();
             self.state.set(GeneratorState::Closed);
         }
@@ -397,7 +397,7 @@ impl<S, Y, R, E> Generator<S, Y, R, E> {
         let _closed_on_panic = ClosedOnPanic(&self.state);
         self.state.set(GeneratorState::Running);
         let result = {
-            let _running = Running::enter(self.range);
+            let _running = Running::enter(&self.range);
             self.body.resume(input)
         };
         match result {

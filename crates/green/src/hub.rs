@@ -93,6 +93,10 @@ pub(crate) struct Green {
     wake: Arc<GreenWake>,
     /// On the local ready queue (avoids queueing twice).
     queued: Cell<bool>,
+    /// Set by [`yield_now`] before it suspends: the hub puts the green thread back at the end
+    /// of the ready queue when the resume returns, with the `Rc` it already holds (no lookup,
+    /// no hub access from the green thread's side of the switch).
+    requeue: Cell<bool>,
     /// Parked in [`switch`] until another green thread switches to it.
     awaiting_switch: Cell<bool>,
     /// The hub is unwinding this green thread: its panic catcher must let the unwind pass.
@@ -223,6 +227,7 @@ pub fn in_green_thread() -> bool {
 }
 
 /// Suspends the running green thread back to its hub (it is resumed when queued again).
+#[inline]
 fn suspend(green: &Green) {
     let yielder = green.yielder.get();
     // SAFETY: the yielder lives on the green thread's own stack for as long as its body runs,
@@ -321,6 +326,7 @@ impl HubCore {
             waker,
             wake,
             queued: Cell::new(false),
+            requeue: Cell::new(false),
             awaiting_switch: Cell::new(false),
             unwinding: Cell::new(false),
             kill: Box::new(move || kill_join.complete(Err(GreenError::Killed))),
@@ -332,6 +338,7 @@ impl HubCore {
         Ok(GreenHandle::new(join))
     }
 
+    #[inline(always)]
     fn enqueue(&self, green: Rc<Green>, front: bool) {
         if !green.queued.replace(true) {
             let mut ready = self.ready.borrow_mut();
@@ -394,6 +401,9 @@ impl HubCore {
             };
             green.queued.set(false);
             self.resume(&green);
+            if green.requeue.replace(false) {
+                self.enqueue(green, false);
+            }
             budget -= 1;
             if budget == 0 {
                 cx.waker().wake_by_ref();
@@ -403,6 +413,11 @@ impl HubCore {
     }
 
     /// Resumes (or, if a kill was requested, unwinds) one green thread.
+    ///
+    /// Inlined into [`run`](Self::run): this is the hub's half of every switch, so it keeps
+    /// to a few loads and stores around corosensei's resume; killing and finishing are out
+    /// of line.
+    #[inline(always)]
     fn resume(&self, green: &Rc<Green>) {
         assert_eq!(
             thread_mark(),
@@ -414,23 +429,42 @@ impl HubCore {
             return; // finished while queued
         };
         green.wake.notified.store(false, Ordering::Release);
-        let _green = Scoped::set(&GREEN, Rc::as_ptr(green));
-        let _running = Running::enter(green.range);
-        let finished = if green.control.kill.load(Ordering::Acquire) {
-            green.unwinding.set(true);
-            coroutine.force_unwind();
-            (green.kill)();
-            true
-        } else {
+        if green.control.kill.load(Ordering::Acquire) {
+            drop(co);
+            return self.unwind(green);
+        }
+        let returned = {
+            let _green = Scoped::set(&GREEN, Rc::as_ptr(green));
+            let _running = Running::enter(&green.range);
             matches!(coroutine.resume(()), CoroutineResult::Return(()))
         };
-        if finished {
+        if returned {
             let coroutine = co.take().expect("checked above");
             drop(co);
             self.retire(green, coroutine);
         }
     }
 
+    /// Unwinds a green thread whose kill was requested (or that the hub's shutdown ends).
+    #[cold]
+    fn unwind(&self, green: &Rc<Green>) {
+        let mut co = green.co.borrow_mut();
+        let Some(coroutine) = co.as_mut() else {
+            return;
+        };
+        {
+            let _green = Scoped::set(&GREEN, Rc::as_ptr(green));
+            let _running = Running::enter(&green.range);
+            green.unwinding.set(true);
+            coroutine.force_unwind();
+            (green.kill)();
+        }
+        let coroutine = co.take().expect("checked above");
+        drop(co);
+        self.retire(green, coroutine);
+    }
+
+    #[cold]
     fn retire(&self, green: &Green, coroutine: GreenCo) {
         self.greens.borrow_mut().remove(green.key);
         let stack = coroutine.into_stack().inner;
@@ -805,20 +839,23 @@ fn block_on_thread<F: Future>(mut future: Pin<&mut F>) -> F::Output {
 
 /// Gives the CPU to the other ready green threads and comes back after them (gevent's
 /// `sleep(0)`). Off a green thread it yields the OS thread.
+///
+/// This is the switch the benchmarks time, so it is inlined into the caller and touches only
+/// the green thread's own record: it asks the hub to requeue it (the hub holds its `Rc` while
+/// it runs) and suspends. Keeping the green thread's side of the switch free of calls and
+/// returns also keeps the CPU's return-address predictor in step with corosensei's
+/// `call`/`ret` pairing between the two stacks.
+#[inline]
 pub fn yield_now() {
-    with_green(|g| match g {
-        Some(g) => {
-            with_hub(|hub| {
-                let hub = hub.expect("a green thread runs inside its hub");
-                let me = hub
-                    .lookup(g.key, g.generation)
-                    .expect("the running green thread is alive");
-                hub.enqueue(me, false);
-            });
-            suspend(g);
-        }
-        None => std::thread::yield_now(),
-    });
+    let green = GREEN.with(Cell::get);
+    if green.is_null() {
+        return std::thread::yield_now();
+    }
+    // SAFETY: `GREEN` is non-null only while the hub resumes that green thread and holds an
+    // `Rc<Green>` for it (see `with_green`); we run on it, so it is alive.
+    let green = unsafe { &*green };
+    green.requeue.set(true);
+    suspend(green);
 }
 
 /// Sleeps the current green thread for `duration` on the runtime's timer; zero yields (as

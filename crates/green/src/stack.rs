@@ -29,6 +29,7 @@
 
 use std::cell::Cell;
 use std::io;
+use std::marker::PhantomData;
 use std::sync::Once;
 
 use corosensei::stack::{DefaultStack, Stack};
@@ -42,10 +43,12 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 pub const MIN_STACK_SIZE: usize = 16 * 1024;
 
 thread_local! {
-    /// `[guard_low, guard_high, stack_size]` of the coroutine running on this thread, or
-    /// zeros on the thread's own stack. Written only by [`Running::enter`] and its drop on
-    /// this thread; read by the signal handler on this thread.
-    static RUNNING: Cell<[usize; 3]> = const { Cell::new([0; 3]) };
+    /// Points at `[guard_low, guard_high, stack_size]` of the coroutine running on this
+    /// thread, or is null on the thread's own stack. Written only by [`Running::enter`] and
+    /// its drop on this thread; read by the signal handler on this thread. A pointer rather
+    /// than the three words, so that entering and leaving a coroutine (every switch) costs
+    /// one store each way.
+    static RUNNING: Cell<*const [usize; 3]> = const { Cell::new(std::ptr::null()) };
 }
 
 /// A guard-paged coroutine stack with its usable size.
@@ -111,18 +114,27 @@ unsafe impl Stack for ColoredStack {
 }
 
 /// Marks a coroutine as running on this thread until dropped (step 1 of the protocol).
-pub(crate) struct Running {
-    outer: [usize; 3],
+///
+/// It borrows the range it publishes, so the range outlives its publication: the signal
+/// handler only ever dereferences a pointer that a live `Running` put there.
+pub(crate) struct Running<'a> {
+    outer: *const [usize; 3],
+    _range: PhantomData<&'a [usize; 3]>,
 }
 
-impl Running {
-    pub(crate) fn enter(range: [usize; 3]) -> Self {
+impl<'a> Running<'a> {
+    #[inline]
+    pub(crate) fn enter(range: &'a [usize; 3]) -> Self {
         let outer = RUNNING.with(|r| r.replace(range));
-        Self { outer }
+        Self {
+            outer,
+            _range: PhantomData,
+        }
     }
 }
 
-impl Drop for Running {
+impl Drop for Running<'_> {
+    #[inline]
     fn drop(&mut self) {
         RUNNING.with(|r| r.set(self.outer));
     }
@@ -165,7 +177,13 @@ fn install_overflow_handler() {
 extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for a SA_SIGINFO handler of a fault.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let [low, high, size] = RUNNING.with(|r| r.get());
+    let running = RUNNING.with(|r| r.get());
+    // SAFETY: non-null only while the `Running` that stored it is alive, and that guard
+    // borrows the range it points to (see `Running`); this handler runs on the same thread,
+    // inside that lifetime.
+    let Some(&[low, high, size]) = (unsafe { running.as_ref() }) else {
+        return restore_previous(sig);
+    };
     if low <= addr && addr < high {
         let mut line = [0u8; 128];
         let len = format_report(&mut line, size);
@@ -175,6 +193,11 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
             libc::abort();
         }
     }
+    restore_previous(sig);
+}
+
+/// Puts back the action that was installed for `sig` before ours (step 3).
+fn restore_previous(sig: libc::c_int) {
     let i = usize::from(sig != libc::SIGSEGV);
     // SAFETY: PREVIOUS is only read after installation (see `Previous`); putting the old
     // action back and returning re-runs the faulting instruction under it.
