@@ -387,8 +387,11 @@ impl HubCore {
         }
         self.drain_remote();
         let mut budget = BUDGET;
+        // A green thread that yielded while nothing else was ready: resumed again at once,
+        // without a trip through the queue.
+        let mut again: Option<Rc<Green>> = None;
         loop {
-            let next = self.ready.borrow_mut().pop_front();
+            let next = again.take().or_else(|| self.ready.borrow_mut().pop_front());
             let Some(green) = next else {
                 // Going idle: from here on a push must wake the hub's future again (step 4).
                 // Cleared before the last look at the queue, so no push falls in between.
@@ -402,10 +405,17 @@ impl HubCore {
             green.queued.set(false);
             self.resume(&green);
             if green.requeue.replace(false) {
-                self.enqueue(green, false);
+                if self.ready.borrow().is_empty() {
+                    again = Some(green);
+                } else {
+                    self.enqueue(green, false);
+                }
             }
             budget -= 1;
             if budget == 0 {
+                if let Some(green) = again.take() {
+                    self.enqueue(green, false);
+                }
                 cx.waker().wake_by_ref();
                 return;
             }
