@@ -34,7 +34,8 @@
 //!    itself and returns `Pending`, so that the runtime polls its driver and other tasks
 //!    between rounds (a green thread that yields in a loop cannot starve IO).
 //! 3. A green thread gives the CPU back by yielding ([`sleep`] of zero, [`yield_now`]: back of
-//!    the queue), parking ([`block_on`] on a pending future: off the queue until its waker
+//!    the queue; with nothing else ready the hub resumes it at once, still counting it
+//!    against the budget), parking ([`block_on`] on a pending future: off the queue until its waker
 //!    fires) or switching ([`switch`]: the target goes to the front, the caller parks until
 //!    something switches back to it).
 //! 4. A waker marks its green thread notified (once) and pushes `(key, generation)` to the
