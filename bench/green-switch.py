@@ -5,7 +5,10 @@ cases of a round alike: per round the ratios against the references of that roun
 end their median [min-max] (issue 14's switch and generator figures).
 
   CARGO_TARGET_DIR=... cargo bench -p c10k-green --bench green --no-run   # prints the binary
-  bench/green-switch.py BINARY [--rounds 5]
+  bench/green-switch.py BINARY [--rounds 5] [--baseline OLD_BINARY]
+
+With --baseline, each round also runs the older build's binary (before the new one, so the
+two alternate) and reports new ÷ old for the green switch and the generator.
 
 Each round is one criterion run bounded by its warm-up and measurement times (0.5 s + 2 s per
 case); nothing is left running.
@@ -34,6 +37,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("binary")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--baseline", help="an older build of the same benchmark binary")
     args = p.parse_args()
     ratios = {
         "green switch (ns)": lambda t: t["switch/green_yield_now"],
@@ -47,8 +51,18 @@ def main():
         "generator next ÷ async stream": lambda t: t["iterate/generator_iterator"] / t["iterate/async_stream_by_hand"],
         "generator next (ns per item)": lambda t: t["iterate/generator_iterator"] / 10_000,
     }
+    if args.baseline:
+        old = {}
+        ratios["green switch new ÷ old"] = lambda t: t["switch/green_yield_now"] / old["switch/green_yield_now"]
+        ratios["generator resume new ÷ old"] = lambda t: t["switch/generator_resume"] / old["switch/generator_resume"]
+        ratios["generator next new ÷ old"] = lambda t: t["iterate/generator_iterator"] / old["iterate/generator_iterator"]
+        ratios["old green switch ÷ corosensei raw"] = lambda t: old["switch/green_yield_now"] / old["switch/corosensei_raw"]
+        ratios["old generator resume ÷ corosensei raw"] = lambda t: old["switch/generator_resume"] / old["switch/corosensei_raw"]
     rows = {k: [] for k in ratios}
     for r in range(args.rounds):
+        if args.baseline:
+            old.clear()
+            old.update(one_round(args.baseline))
         t = one_round(args.binary)
         line = []
         for k, f in ratios.items():
