@@ -68,7 +68,6 @@ use std::cell::Cell;
 use std::fmt;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
-use std::rc::Rc;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -162,13 +161,12 @@ type Body<S, Y, R, E> = Coroutine<Input<S, E>, Y, Result<R, E>, DefaultStack>;
 pub struct Generator<S, Y, R, E = Exception> {
     body: Body<S, Y, R, E>,
     range: [usize; 3],
-    state: Rc<Cell<GeneratorState>>,
+    state: Cell<GeneratorState>,
 }
 
 /// The generator's side of the protocol, handed to its body: yield values, delegate.
 pub struct Co<'a, S, Y, E = Exception> {
     yielder: &'a Yielder<Input<S, E>, Y>,
-    state: &'a Cell<GeneratorState>,
 }
 
 impl<S, Y, E> Co<'_, S, Y, E> {
@@ -179,10 +177,12 @@ impl<S, Y, E> Co<'_, S, Y, E> {
     /// `Err(e)` when the caller resumed with [`Generator::throw(e)`](Generator::throw): the
     /// error is raised here, at the `yield`. Propagate it with `?` to let it out of the
     /// generator, or handle it and carry on.
+    #[inline]
     pub fn yield_(&self, value: Y) -> Result<S, E> {
         Self::received(self.yielder.suspend(value))
     }
 
+    #[inline]
     fn received(input: Input<S, E>) -> Result<S, E> {
         match input {
             Input::Send(s) => Ok(s),
@@ -195,8 +195,11 @@ impl<S, Y, E> Co<'_, S, Y, E> {
 
     /// Always [`GeneratorState::Running`]: the state of a generator as seen from its own body,
     /// which is what `inspect.getgeneratorstate` answers when called from inside.
+    #[inline]
     pub fn state(&self) -> GeneratorState {
-        self.state.get()
+        // Only the running body holds a `Co`, and nothing else can look at the generator
+        // while it runs (`drive` holds it mutably), so this is the only state seen then.
+        GeneratorState::Running
     }
 
     /// Delegates to `sub` until it returns, then evaluates to its return value: Python's
@@ -284,13 +287,8 @@ where
     {
         let stack = GuardedStack::new(stack_size)?.stack;
         let range = GuardedStack::range_of(&stack);
-        let state = Rc::new(Cell::new(GeneratorState::Created));
-        let inner_state = Rc::clone(&state);
         let body = Coroutine::with_stack(stack, move |yielder, first: Input<S, E>| {
-            let co = Co {
-                yielder,
-                state: &inner_state,
-            };
+            let co = Co { yielder };
             match first {
                 Input::Start | Input::Send(_) => body(&co),
                 // A throw into a generator that never started raises at its first line,
@@ -298,12 +296,17 @@ where
                 Input::Throw(e) => Err(e),
             }
         });
-        Ok(Self { body, range, state })
+        Ok(Self {
+            body,
+            range,
+            state: Cell::new(GeneratorState::Created),
+        })
     }
 }
 
 impl<S, Y, R, E> Generator<S, Y, R, E> {
     /// Where the generator is: created, suspended at a `yield`, or closed.
+    #[inline]
     pub fn state(&self) -> GeneratorState {
         self.state.get()
     }
@@ -337,6 +340,7 @@ impl<S, Y, R, E> Generator<S, Y, R, E> {
     ///
     /// If the generator was never started (call [`start`](Self::start) first, as Python
     /// requires `send(None)` first) or is closed; if the body panics.
+    #[inline]
     pub fn send(&mut self, value: S) -> Result<Step<Y, R>, E> {
         match self.state() {
             GeneratorState::Suspended => self.drive(Input::Send(value)),
@@ -378,26 +382,25 @@ impl<S, Y, R, E> Generator<S, Y, R, E> {
     /// "generator ignored GeneratorExit"), or a destructor panics.
     pub fn close(&mut self) {
         if self.state() != GeneratorState::Closed {
-            let _running = Running::enter(self.range);
+            let _running = Running::enter(&self.range);
             self.body.force_unwind();
             self.state.set(GeneratorState::Closed);
         }
     }
 
     /// Resumes the coroutine, keeping `state` true on every exit path, panics included.
+    ///
+    /// Inlined into `send`/`resume`/`next`, so that the input is built where it is passed:
+    /// out of line, the caller stored it in two halves and `drive` copied it in one wide
+    /// load, which the CPU cannot forward from the stores (a stall on every resume).
+    #[inline(always)]
     fn drive(&mut self, input: Input<S, E>) -> Result<Step<Y, R>, E> {
-        struct ClosedOnPanic<'a>(&'a Cell<GeneratorState>);
-        impl Drop for ClosedOnPanic<'_> {
-            fn drop(&mut self) {
-                if std::thread::panicking() {
-                    self.0.set(GeneratorState::Closed);
-                }
-            }
-        }
-        let _closed_on_panic = ClosedOnPanic(&self.state);
-        self.state.set(GeneratorState::Running);
+        // Closed while it runs: a panic out of the body propagates from `resume` and leaves
+        // it closed, without a guard to check for a panic on every resume. The body itself
+        // sees `Running` (`Co::state`), and nothing else can look while `drive` holds it.
+        self.state.set(GeneratorState::Closed);
         let result = {
-            let _running = Running::enter(self.range);
+            let _running = Running::enter(&self.range);
             self.body.resume(input)
         };
         match result {
@@ -405,10 +408,7 @@ impl<S, Y, R, E> Generator<S, Y, R, E> {
                 self.state.set(GeneratorState::Suspended);
                 Ok(Step::Yielded(y))
             }
-            CoroutineResult::Return(r) => {
-                self.state.set(GeneratorState::Closed);
-                r.map(Step::Returned)
-            }
+            CoroutineResult::Return(r) => r.map(Step::Returned),
         }
     }
 }
@@ -424,6 +424,7 @@ impl<Y, R, E> Generator<(), Y, R, E> {
     /// # Panics
     ///
     /// If the generator is closed; if the body panics.
+    #[inline]
     pub fn resume(&mut self) -> Result<Step<Y, R>, E> {
         match self.state() {
             GeneratorState::Created => self.start(),
@@ -438,6 +439,7 @@ impl<Y, R, E> Generator<(), Y, R, E> {
 impl<Y, R, E> Iterator for Generator<(), Y, R, E> {
     type Item = Result<Y, E>;
 
+    #[inline]
     fn next(&mut self) -> Option<Result<Y, E>> {
         if self.state() == GeneratorState::Closed {
             return None;

@@ -128,7 +128,7 @@ impl<T> GreenHandle<T> {
     pub fn kill(&self) {
         if !self.is_dead() {
             self.inner.control.kill.store(true, Ordering::Release);
-            self.inner.control.waker.wake_by_ref();
+            self.inner.control.wake_now();
         }
     }
 

@@ -34,7 +34,8 @@
 //!    itself and returns `Pending`, so that the runtime polls its driver and other tasks
 //!    between rounds (a green thread that yields in a loop cannot starve IO).
 //! 3. A green thread gives the CPU back by yielding ([`sleep`] of zero, [`yield_now`]: back of
-//!    the queue), parking ([`block_on`] on a pending future: off the queue until its waker
+//!    the queue; with nothing else ready the hub resumes it at once, still counting it
+//!    against the budget), parking ([`block_on`] on a pending future: off the queue until its waker
 //!    fires) or switching ([`switch`]: the target goes to the front, the caller parks until
 //!    something switches back to it).
 //! 4. A waker marks its green thread notified (once) and pushes `(key, generation)` to the
@@ -78,39 +79,42 @@ pub const STACK_POOL: usize = 64;
 type GreenCo = Coroutine<(), (), (), ColoredStack>;
 
 /// One green thread, owned by its hub's slab.
+///
+/// `repr(C)` with the fields the hub touches on every switch first (flags, the coroutine's
+/// stack pointer, the shared record): with a thousand green threads resumed in turn, each
+/// record is a cache miss, so the fewer lines a resume touches the better.
+#[repr(C)]
 pub(crate) struct Green {
-    key: usize,
-    generation: u64,
-    /// The coroutine; `None` once it finished. Borrowed mutably only by the hub, while it
-    /// resumes or unwinds it (never while the green thread runs something else).
-    co: RefCell<Option<GreenCo>>,
-    range: [usize; 3],
-    /// Its stack has the hub's default size, so it goes back to the pool when it finishes.
-    pooled: bool,
-    /// The green thread's `Yielder`, on its own stack; set by the coroutine's first lines.
-    yielder: Cell<*const Yielder<(), ()>>,
-    waker: Waker,
-    wake: Arc<GreenWake>,
     /// On the local ready queue (avoids queueing twice).
     queued: Cell<bool>,
+    /// Set by [`yield_now`] before it suspends: the hub puts the green thread back at the end
+    /// of the ready queue when the resume returns, with the `Rc` it already holds (no lookup,
+    /// no hub access from the green thread's side of the switch).
+    requeue: Cell<bool>,
     /// Parked in [`switch`] until another green thread switches to it.
     awaiting_switch: Cell<bool>,
     /// The hub is unwinding this green thread: its panic catcher must let the unwind pass.
     unwinding: Cell<bool>,
+    /// The green thread's `Yielder`, on its own stack; set by the coroutine's first lines.
+    yielder: Cell<*const Yielder<(), ()>>,
+    /// What wakers and the handle share: the notified and kill flags, read on every resume.
+    wake: Arc<GreenWake>,
+    /// The coroutine; `None` once it finished. Borrowed mutably only by the hub, while it
+    /// resumes or unwinds it (never while the green thread runs something else).
+    co: RefCell<Option<GreenCo>>,
+    range: [usize; 3],
+    key: usize,
+    generation: u64,
+    /// Its stack has the hub's default size, so it goes back to the pool when it finishes.
+    pooled: bool,
+    waker: Waker,
     /// Completes the handle with `Killed` if the green thread is unwound or dropped unrun.
     kill: Box<dyn Fn()>,
-    control: Arc<Control>,
 }
 
-/// What a [`GreenHandle`] and a green thread share besides the result: the kill request.
-pub(crate) struct Control {
-    pub(crate) kill: AtomicBool,
-    pub(crate) name: Option<Arc<str>>,
-    pub(crate) key: usize,
-    pub(crate) generation: u64,
-    pub(crate) hub: Arc<Remote>,
-    pub(crate) waker: Waker,
-}
+/// What a [`GreenHandle`] and a green thread share besides the result: the kill request,
+/// the name, and the way back to the hub (it is the green thread's waker record).
+pub(crate) type Control = GreenWake;
 
 /// The hub's side that other threads (and wakers) reach: the remote ready queue.
 pub(crate) struct Remote {
@@ -135,12 +139,24 @@ impl Remote {
     }
 }
 
-/// A green thread's waker (step 4 of the protocol).
+/// A green thread's waker (step 4 of the protocol), which is also what its handle holds
+/// ([`Control`]): one allocation, so that a resume reads its flags from one cache line.
 pub(crate) struct GreenWake {
-    key: usize,
-    generation: u64,
-    notified: AtomicBool,
-    remote: Arc<Remote>,
+    pub(crate) notified: AtomicBool,
+    pub(crate) kill: AtomicBool,
+    pub(crate) key: usize,
+    pub(crate) generation: u64,
+    pub(crate) hub: Arc<Remote>,
+    pub(crate) name: Option<Arc<str>>,
+}
+
+impl GreenWake {
+    /// Wakes the green thread (queues it on its hub unless already notified).
+    pub(crate) fn wake_now(&self) {
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            self.hub.push(self.key, self.generation);
+        }
+    }
 }
 
 impl Wake for GreenWake {
@@ -149,9 +165,7 @@ impl Wake for GreenWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.notified.swap(true, Ordering::AcqRel) {
-            self.remote.push(self.key, self.generation);
-        }
+        self.wake_now();
     }
 }
 
@@ -223,6 +237,7 @@ pub fn in_green_thread() -> bool {
 }
 
 /// Suspends the running green thread back to its hub (it is resumed when queued again).
+#[inline]
 fn suspend(green: &Green) {
     let yielder = green.yielder.get();
     // SAFETY: the yielder lives on the green thread's own stack for as long as its body runs,
@@ -278,20 +293,15 @@ impl HubCore {
         let entry = greens.vacant_entry();
         let key = entry.key();
         let wake = Arc::new(GreenWake {
-            key,
-            generation,
             notified: AtomicBool::new(false),
-            remote: Arc::clone(&self.remote),
-        });
-        let waker = Waker::from(Arc::clone(&wake));
-        let control = Arc::new(Control {
             kill: AtomicBool::new(false),
-            name,
             key,
             generation,
             hub: Arc::clone(&self.remote),
-            waker: waker.clone(),
+            name,
         });
+        let waker = Waker::from(Arc::clone(&wake));
+        let control = Arc::clone(&wake);
         let join = Arc::new(JoinInner::new(Arc::clone(&control)));
         let body_join = Arc::clone(&join);
         let co = Coroutine::with_stack(stack, move |yielder: &Yielder<(), ()>, ()| {
@@ -312,19 +322,19 @@ impl HubCore {
         });
         let kill_join = Arc::clone(&join);
         let green = Rc::new(Green {
-            key,
-            generation,
-            co: RefCell::new(Some(co)),
-            range,
-            pooled: size == self.stack_size,
-            yielder: Cell::new(std::ptr::null()),
-            waker,
-            wake,
             queued: Cell::new(false),
+            requeue: Cell::new(false),
             awaiting_switch: Cell::new(false),
             unwinding: Cell::new(false),
+            yielder: Cell::new(std::ptr::null()),
+            wake,
+            co: RefCell::new(Some(co)),
+            range,
+            key,
+            generation,
+            pooled: size == self.stack_size,
+            waker,
             kill: Box::new(move || kill_join.complete(Err(GreenError::Killed))),
-            control,
         });
         entry.insert(Rc::clone(&green));
         drop(greens);
@@ -332,6 +342,7 @@ impl HubCore {
         Ok(GreenHandle::new(join))
     }
 
+    #[inline(always)]
     fn enqueue(&self, green: Rc<Green>, front: bool) {
         if !green.queued.replace(true) {
             let mut ready = self.ready.borrow_mut();
@@ -380,8 +391,11 @@ impl HubCore {
         }
         self.drain_remote();
         let mut budget = BUDGET;
+        // A green thread that yielded while nothing else was ready: resumed again at once,
+        // without a trip through the queue.
+        let mut again: Option<Rc<Green>> = None;
         loop {
-            let next = self.ready.borrow_mut().pop_front();
+            let next = again.take().or_else(|| self.ready.borrow_mut().pop_front());
             let Some(green) = next else {
                 // Going idle: from here on a push must wake the hub's future again (step 4).
                 // Cleared before the last look at the queue, so no push falls in between.
@@ -394,8 +408,18 @@ impl HubCore {
             };
             green.queued.set(false);
             self.resume(&green);
+            if green.requeue.replace(false) {
+                if self.ready.borrow().is_empty() {
+                    again = Some(green);
+                } else {
+                    self.enqueue(green, false);
+                }
+            }
             budget -= 1;
             if budget == 0 {
+                if let Some(green) = again.take() {
+                    self.enqueue(green, false);
+                }
                 cx.waker().wake_by_ref();
                 return;
             }
@@ -403,6 +427,11 @@ impl HubCore {
     }
 
     /// Resumes (or, if a kill was requested, unwinds) one green thread.
+    ///
+    /// Inlined into [`run`](Self::run): this is the hub's half of every switch, so it keeps
+    /// to a few loads and stores around corosensei's resume; killing and finishing are out
+    /// of line.
+    #[inline(always)]
     fn resume(&self, green: &Rc<Green>) {
         assert_eq!(
             thread_mark(),
@@ -414,23 +443,42 @@ impl HubCore {
             return; // finished while queued
         };
         green.wake.notified.store(false, Ordering::Release);
-        let _green = Scoped::set(&GREEN, Rc::as_ptr(green));
-        let _running = Running::enter(green.range);
-        let finished = if green.control.kill.load(Ordering::Acquire) {
-            green.unwinding.set(true);
-            coroutine.force_unwind();
-            (green.kill)();
-            true
-        } else {
+        if green.wake.kill.load(Ordering::Acquire) {
+            drop(co);
+            return self.unwind(green);
+        }
+        let returned = {
+            let _green = Scoped::set(&GREEN, Rc::as_ptr(green));
+            let _running = Running::enter(&green.range);
             matches!(coroutine.resume(()), CoroutineResult::Return(()))
         };
-        if finished {
+        if returned {
             let coroutine = co.take().expect("checked above");
             drop(co);
             self.retire(green, coroutine);
         }
     }
 
+    /// Unwinds a green thread whose kill was requested (or that the hub's shutdown ends).
+    #[cold]
+    fn unwind(&self, green: &Rc<Green>) {
+        let mut co = green.co.borrow_mut();
+        let Some(coroutine) = co.as_mut() else {
+            return;
+        };
+        {
+            let _green = Scoped::set(&GREEN, Rc::as_ptr(green));
+            let _running = Running::enter(&green.range);
+            green.unwinding.set(true);
+            coroutine.force_unwind();
+            (green.kill)();
+        }
+        let coroutine = co.take().expect("checked above");
+        drop(co);
+        self.retire(green, coroutine);
+    }
+
+    #[cold]
     fn retire(&self, green: &Green, coroutine: GreenCo) {
         self.greens.borrow_mut().remove(green.key);
         let stack = coroutine.into_stack().inner;
@@ -450,7 +498,7 @@ impl HubCore {
                 .next()
                 .map(|(_, g)| Rc::clone(g));
             let Some(green) = next else { break };
-            green.control.kill.store(true, Ordering::Release);
+            green.wake.kill.store(true, Ordering::Release);
             self.resume(&green);
             // A green thread whose coroutine was already gone is only removed here.
             if self.lookup(green.key, green.generation).is_some() {
@@ -777,6 +825,20 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     })
 }
 
+/// Polls `future` once with the running green thread's waker (or, off a green thread, a
+/// waker that unparks this thread): `Some` if it completed. A pending future has registered
+/// that waker, exactly as the first poll of [`block_on`] would have.
+pub(crate) fn poll_once<F: Future>(future: Pin<&mut F>) -> Option<F::Output> {
+    let poll = with_green(|g| match g {
+        Some(g) => future.poll(&mut Context::from_waker(&g.waker)),
+        None => future.poll(&mut Context::from_waker(&thread_waker())),
+    });
+    match poll {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
 /// A waker that unparks the calling thread.
 pub(crate) fn thread_waker() -> Waker {
     struct Unpark(std::thread::Thread);
@@ -805,20 +867,23 @@ fn block_on_thread<F: Future>(mut future: Pin<&mut F>) -> F::Output {
 
 /// Gives the CPU to the other ready green threads and comes back after them (gevent's
 /// `sleep(0)`). Off a green thread it yields the OS thread.
+///
+/// This is the switch the benchmarks time, so it is inlined into the caller and touches only
+/// the green thread's own record: it asks the hub to requeue it (the hub holds its `Rc` while
+/// it runs) and suspends. Keeping the green thread's side of the switch free of calls and
+/// returns also keeps the CPU's return-address predictor in step with corosensei's
+/// `call`/`ret` pairing between the two stacks.
+#[inline]
 pub fn yield_now() {
-    with_green(|g| match g {
-        Some(g) => {
-            with_hub(|hub| {
-                let hub = hub.expect("a green thread runs inside its hub");
-                let me = hub
-                    .lookup(g.key, g.generation)
-                    .expect("the running green thread is alive");
-                hub.enqueue(me, false);
-            });
-            suspend(g);
-        }
-        None => std::thread::yield_now(),
-    });
+    let green = GREEN.with(Cell::get);
+    if green.is_null() {
+        return std::thread::yield_now();
+    }
+    // SAFETY: `GREEN` is non-null only while the hub resumes that green thread and holds an
+    // `Rc<Green>` for it (see `with_green`); we run on it, so it is alive.
+    let green = unsafe { &*green };
+    green.requeue.set(true);
+    suspend(green);
 }
 
 /// Sleeps the current green thread for `duration` on the runtime's timer; zero yields (as

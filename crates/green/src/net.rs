@@ -52,7 +52,7 @@ use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::time::Duration;
 
 use futures_io::AsyncWrite;
@@ -143,19 +143,28 @@ pub struct TcpStream {
 }
 
 /// Runs `fut` on the green thread, failing with `TimedOut` after `limit` if there is one.
+///
+/// The deadline is taken, and the timer armed, only if `fut` cannot complete at once: most
+/// reads and writes of a busy socket do, and they then cost no clock read and no timer
+/// (a server with a write timeout would otherwise pay both on every answer it writes).
+/// The limit still counts from before the first wait.
 fn with_timeout<T>(
     limit: Option<Duration>,
     fut: impl std::future::Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
-    match limit {
-        None => block_on(fut),
-        Some(d) => match block_on(c10k_runtime::time::timeout(d, fut)) {
-            Ok(r) => r,
-            Err(_elapsed) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the socket's timeout elapsed",
-            )),
-        },
+    let Some(d) = limit else {
+        return block_on(fut);
+    };
+    let mut fut = pin!(fut);
+    if let Some(ready) = crate::hub::poll_once(fut.as_mut()) {
+        return ready;
+    }
+    match block_on(c10k_runtime::time::timeout(d, fut)) {
+        Ok(r) => r,
+        Err(_elapsed) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the socket's timeout elapsed",
+        )),
     }
 }
 

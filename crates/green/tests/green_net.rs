@@ -168,3 +168,29 @@ fn read_timeout_fails_with_timed_out() -> io::Result<()> {
         Ok(())
     })?
 }
+
+/// `set_write_timeout`: a write that completes at once succeeds (it arms no timer), and
+/// `write_all` to a peer that never reads fails with `TimedOut` once the socket buffers are
+/// full and the timeout has passed; the hub keeps serving other green threads meanwhile.
+#[test]
+fn write_timeout_fails_with_timed_out_when_the_peer_never_reads() -> io::Result<()> {
+    on_hub(Backend::auto(), || -> io::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let mut client = TcpStream::connect(listener.local_addr()?)?;
+        let (_server, _) = listener.accept()?; // never read
+        client.set_write_timeout(Some(Duration::from_millis(20)))?;
+        client.write_all(b"fits at once")?;
+        let ticker = green::spawn(|| {
+            for _ in 0..3 {
+                green::sleep(Duration::from_millis(1));
+            }
+            "ticked"
+        });
+        // Far more than loopback's socket buffers hold, so the write must wait.
+        let big = vec![7u8; 64 << 20];
+        let err = client.write_all(&big).expect_err("the peer never reads");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(ticker.join().ok(), Some("ticked"));
+        Ok(())
+    })?
+}

@@ -323,3 +323,36 @@ fn no_green_thread_ever_runs_on_two_os_threads() -> std::io::Result<()> {
     assert_eq!(b.join().expect("no panic")?, 197);
     Ok(())
 }
+
+/// A green thread that yields in a loop with nothing else ready is resumed at once (no trip
+/// through the queue), but still counts against the hub's budget: the hub goes back to the
+/// runtime, so a timer still fires and the loop ends. Run on its own OS thread and waited
+/// for with a generous timeout, so that a starved hub fails the test instead of hanging it.
+#[test]
+fn a_green_thread_yielding_alone_does_not_starve_timers() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = green::run(|| {
+            let stop = Rc::new(std::cell::Cell::new(false));
+            let flag = Rc::clone(&stop);
+            let spinner = green::spawn(move || {
+                let mut yields = 0u64;
+                while !flag.get() {
+                    green::yield_now();
+                    yields += 1;
+                }
+                yields
+            });
+            // Main parks on the hub's timer; only the spinner is ready meanwhile.
+            green::sleep(Duration::from_millis(10));
+            stop.set(true);
+            spinner.join().ok()
+        });
+        let _ = done.send(result.ok().flatten());
+    });
+    let yields = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the hub never got back to its timer")
+        .expect("the spinner ended");
+    assert!(yields > 0);
+}
