@@ -135,6 +135,13 @@ pub(crate) struct Inner<T> {
     /// `None` until the first waiter or callback registers. Only touched with `LOCKED` held
     /// (`with_slow`).
     slow: UnsafeCell<Option<Box<Slow<T>>>>,
+    /// Under loom only: serializes the `LOCKED` holders, so that a contended acquisition
+    /// blocks where loom can see it instead of spinning (loom gives up on models whose
+    /// threads spin on each other). The bit is still set and cleared as in the real build,
+    /// so the models see every flip of the state word that the other CAS loops meet; what
+    /// they do not explore is the spin itself.
+    #[cfg(loom)]
+    loom_serial: Mutex<()>,
 }
 
 // SAFETY: `outcome` is written by one thread (the claimant) before any reader exists, then
@@ -152,11 +159,16 @@ impl<T> Inner<T> {
             state: AtomicUsize::new(PENDING),
             outcome: UnsafeCell::new(None),
             slow: UnsafeCell::new(None),
+            #[cfg(loom)]
+            loom_serial: Mutex::new(()),
         }
     }
 
     /// Runs `f` on the registrations with the `LOCKED` bit held.
     fn with_slow<R>(&self, f: impl FnOnce(&mut Option<Box<Slow<T>>>) -> R) -> R {
+        // Dropped last, after the bit is cleared (locals drop in reverse order).
+        #[cfg(loom)]
+        let _serial = lock(&self.loom_serial);
         let mut tries = 0u32;
         // Acquire: what the previous holder wrote under the lock is visible.
         while self.state.fetch_or(LOCKED, Ordering::Acquire) & LOCKED != 0 {
