@@ -38,8 +38,8 @@
 //!
 //! # How the future works
 //!
-//! One atomic word and a mutex for the rare paths (`future/state.rs`, with its diagram and a
-//! loom model): a task that completes before anyone waits on it costs no lock; a waiter or
+//! One atomic word, which also holds the lock of the rare paths (`future/state.rs`, with its
+//! diagram and a loom model): a task that completes before anyone waits on it costs no lock; a waiter or
 //! callback registered concurrently with completion is never lost, and a callback never runs
 //! twice, whichever of completion, cancellation and registration comes first.
 #![warn(missing_docs)]

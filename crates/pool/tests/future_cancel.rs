@@ -106,3 +106,41 @@ fn running_is_true_only_while_it_runs() -> std::io::Result<()> {
     assert!(fut.done());
     Ok(())
 }
+
+/// A task's closure is dropped exactly once, whether it ran, was cancelled before it
+/// started, or was cancelled by a shutdown: what it captured is released in every case
+/// (the task keeps the closure without an `Option`, and a state flag says who drops it).
+#[test]
+fn every_closure_is_dropped_once_run_or_cancelled() -> std::io::Result<()> {
+    let captured = Arc::new(());
+    let pool = ThreadPool::new(1)?;
+    let (open, g) = gate();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let busy = {
+        let c = captured.clone();
+        pool.submit(move || {
+            started_tx.send(()).unwrap();
+            g.pass();
+            Arc::strong_count(&c)
+        })
+    };
+    started.recv_timeout(util::BOUND).unwrap(); // the only worker is busy now
+    let cancelled = {
+        let c = captured.clone();
+        pool.submit(move || drop(c))
+    };
+    let shut_out = {
+        let c = captured.clone();
+        pool.submit(move || drop(c))
+    };
+    assert_eq!(Arc::strong_count(&captured), 4);
+    assert!(cancelled.cancel());
+    pool.shutdown(false, true); // cancels `shut_out`, still queued
+    drop(shut_out);
+    open.open();
+    assert!(busy.result().unwrap() >= 2);
+    assert_eq!(cancelled.result(), Err(PoolError::Cancelled));
+    pool.shutdown(true, false);
+    assert_eq!(Arc::strong_count(&captured), 1);
+    Ok(())
+}

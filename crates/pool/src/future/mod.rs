@@ -20,7 +20,7 @@ pub(crate) mod state;
 #[cfg(all(test, loom))]
 mod loom_state;
 
-pub(crate) use state::{Group, Inner, Waiter};
+pub(crate) use state::{Group, Inner, Waiter, OWNER_KEY};
 
 /// What a [`PoolFuture`] points at: its [`Inner`], alone (a future completed from outside,
 /// as the process pool's are) or inside the allocation that also holds the task (the thread
@@ -78,8 +78,10 @@ impl<T: Send> Shared<T> for Inner<T> {
 #[must_use = "a PoolFuture detaches when dropped; keep it to get the task's result"]
 pub struct PoolFuture<T> {
     shared: Arc<dyn Shared<T>>,
-    /// The key of this handle's waiter registration (a task's waker, or a group entry).
-    key: Option<u64>,
+    /// This handle has a waiter registered (a task's waker, or a group entry), under the
+    /// reserved key [`OWNER_KEY`]: a handle has at most one, and the key needs no storage
+    /// (a million pending futures are a million of these handles: 24 bytes, not 40).
+    registered: bool,
     /// The outcome was moved out (by a `Ready` poll or `result_timeout`).
     taken: bool,
     /// `&PoolFuture` hands out `&T`: `Sync` only for `T: Sync`.
@@ -91,7 +93,7 @@ impl<T: Send + 'static> PoolFuture<T> {
     pub(crate) fn from_shared(shared: Arc<dyn Shared<T>>) -> PoolFuture<T> {
         PoolFuture {
             shared,
-            key: None,
+            registered: false,
             taken: false,
             _marker: PhantomData,
         }
@@ -283,7 +285,7 @@ impl<T> PoolFuture<T> {
         // outcome (futures are not `Clone`).
         let outcome = unsafe { self.inner().take() };
         self.taken = true;
-        self.key = None;
+        self.registered = false;
         outcome.expect("PoolFuture: taken while not done (a bug in c10k-pool)")
     }
 
@@ -291,10 +293,10 @@ impl<T> PoolFuture<T> {
     pub(crate) fn register_group(&mut self, group: &Arc<Group>, index: usize) -> bool {
         match self
             .inner()
-            .register(self.key, Waiter::Group(Arc::clone(group), index))
+            .register(Some(OWNER_KEY), Waiter::Group(Arc::clone(group), index))
         {
-            Ok(k) => {
-                self.key = Some(k);
+            Ok(_) => {
+                self.registered = true;
                 true
             }
             Err(_) => false,
@@ -303,8 +305,8 @@ impl<T> PoolFuture<T> {
 
     /// Removes this handle's waiter registration, if any.
     pub(crate) fn deregister(&mut self) {
-        if let Some(k) = self.key.take() {
-            self.inner().deregister(k);
+        if std::mem::take(&mut self.registered) {
+            self.inner().deregister(OWNER_KEY);
         }
     }
 }
@@ -325,8 +327,12 @@ impl<T> Future for PoolFuture<T> {
         }
         if !this.inner().is_done() {
             // `None`: it completed meanwhile.
-            if let Some(k) = this.inner().register_waker(this.key, cx.waker()) {
-                this.key = Some(k);
+            if this
+                .inner()
+                .register_waker(Some(OWNER_KEY), cx.waker())
+                .is_some()
+            {
+                this.registered = true;
                 return Poll::Pending;
             }
         }

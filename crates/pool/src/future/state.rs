@@ -26,8 +26,15 @@
 //!   except the owner taking the outcome out.
 //! - `CANCELLED` (flag): set together with `COMPLETING` by `cancel`; the outcome is then
 //!   `Err(Cancelled)`, and `cancelled()` can answer without reading it.
-//! - `SLOW` (flag): someone registered a waiter or a callback. Set under the `slow` mutex
+//! - `SLOW` (flag): someone registered a waiter or a callback. Set under the `slow` lock
 //!   with a read-modify-write that also reads the phase; never cleared.
+//! - `STARTED` (flag): set with `RUNNING` by the one successful `set_running`; a thread pool
+//!   task's closure was moved out exactly when it is set (`thread/task.rs`).
+//! - `LOCKED` (flag): the lock of the rarely used registrations (`slow`), a spin lock in
+//!   this word rather than a `Mutex` beside it, so that a pending future costs 8 bytes less
+//!   (a million queued tasks are a million of these). Its critical sections are a few
+//!   instructions and never call user code or the system; a thread that finds it taken
+//!   spins briefly, then yields.
 //!
 //! # Protocols
 //!
@@ -72,6 +79,14 @@ const DONE: usize = 3;
 const CANCELLED: usize = 0b100;
 /// Flag: a waiter or callback was registered; completion must take the lock.
 const SLOW: usize = 0b1000;
+/// Flag: `set_running` succeeded once (the task was started).
+const STARTED: usize = 0b1_0000;
+/// Flag: the `slow` lock is held.
+const LOCKED: usize = 0b10_0000;
+
+/// The waiter key of the future's own handle (`PoolFuture`): fresh keys count up from 0
+/// and never reach it.
+pub(crate) const OWNER_KEY: u64 = u64::MAX;
 
 /// Busy-wait steps a blocking wait spends before it parks its thread (a trivial task often
 /// finishes within them, and a park/unpark pair costs two system calls).
@@ -117,8 +132,16 @@ pub(crate) struct Inner<T> {
     /// Written once by the claimant (protocol 1), read per protocol 3. The error is boxed
     /// so that a future of a small `T` stays small (errors are the rare case).
     outcome: UnsafeCell<Option<Result<T, Box<PoolError>>>>,
-    /// `None` until the first waiter or callback registers.
-    slow: Mutex<Option<Box<Slow<T>>>>,
+    /// `None` until the first waiter or callback registers. Only touched with `LOCKED` held
+    /// (`with_slow`).
+    slow: UnsafeCell<Option<Box<Slow<T>>>>,
+    /// Under loom only: serializes the `LOCKED` holders, so that a contended acquisition
+    /// blocks where loom can see it instead of spinning (loom gives up on models whose
+    /// threads spin on each other). The bit is still set and cleared as in the real build,
+    /// so the models see every flip of the state word that the other CAS loops meet; what
+    /// they do not explore is the spin itself.
+    #[cfg(loom)]
+    loom_serial: Mutex<()>,
 }
 
 // SAFETY: `outcome` is written by one thread (the claimant) before any reader exists, then
@@ -135,8 +158,43 @@ impl<T> Inner<T> {
         Inner {
             state: AtomicUsize::new(PENDING),
             outcome: UnsafeCell::new(None),
-            slow: Mutex::new(None),
+            slow: UnsafeCell::new(None),
+            #[cfg(loom)]
+            loom_serial: Mutex::new(()),
         }
+    }
+
+    /// Runs `f` on the registrations with the `LOCKED` bit held.
+    fn with_slow<R>(&self, f: impl FnOnce(&mut Option<Box<Slow<T>>>) -> R) -> R {
+        // Dropped last, after the bit is cleared (locals drop in reverse order).
+        #[cfg(loom)]
+        let _serial = lock(&self.loom_serial);
+        let mut tries = 0u32;
+        // Acquire: what the previous holder wrote under the lock is visible.
+        while self.state.fetch_or(LOCKED, Ordering::Acquire) & LOCKED != 0 {
+            tries += 1;
+            if tries < SPINS {
+                spin_loop();
+            } else {
+                yield_now();
+            }
+        }
+        /// Releases the lock also if `f` panics (an allocation failure), so that no other
+        /// thread spins forever.
+        struct Unlock<'a>(&'a AtomicUsize);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                // Release: our writes under the lock reach the next holder. `fetch_and`, not
+                // a store: other threads change the phase and flags meanwhile.
+                self.0.fetch_and(!LOCKED, Ordering::Release);
+            }
+        }
+        let _unlock = Unlock(&self.state);
+        self.slow.with_mut(|p| {
+            // SAFETY: this thread holds LOCKED, and `slow` is only accessed with it held,
+            // so the access is exclusive until `_unlock` drops (after this closure returns).
+            f(unsafe { &mut *p })
+        })
     }
 
     /// The registrations, allocated on first use; the caller holds the `slow` lock.
@@ -166,6 +224,11 @@ impl<T> Inner<T> {
         self.load() & CANCELLED != 0
     }
 
+    /// Whether a `set_running` succeeded (the task was started, so its closure was taken).
+    pub(crate) fn was_started(&self) -> bool {
+        self.load() & STARTED != 0
+    }
+
     /// `PENDING` → `RUNNING`, for the runner about to call the task. `false`: the future was
     /// cancelled or failed first, and the task must not run.
     pub(crate) fn set_running(&self) -> bool {
@@ -176,7 +239,7 @@ impl<T> Inner<T> {
             }
             match self.state.compare_exchange_weak(
                 s,
-                (s & !PHASE) | RUNNING,
+                (s & !PHASE) | RUNNING | STARTED,
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
@@ -250,27 +313,29 @@ impl<T> Inner<T> {
                 Err(now) => s = now,
             }
         }
-        let mut slow = lock(&self.slow);
-        loop {
-            let callbacks = match slow.as_mut() {
-                Some(sl) => std::mem::take(&mut sl.callbacks),
-                None => Vec::new(),
-            };
-            if callbacks.is_empty() {
-                break;
+        let waiters = loop {
+            // Either the callbacks queued so far (run outside the lock), or, with none left,
+            // DONE stored and the waiters taken in the same critical section: a registrant
+            // either queued before this (and is woken below) or sees DONE.
+            let step = self.with_slow(|slow| {
+                let callbacks = match slow.as_mut() {
+                    Some(sl) => std::mem::take(&mut sl.callbacks),
+                    None => Vec::new(),
+                };
+                if !callbacks.is_empty() {
+                    return Err(callbacks);
+                }
+                self.state.fetch_or(DONE, Ordering::Release);
+                Ok(match slow.as_mut() {
+                    Some(sl) => std::mem::take(&mut sl.waiters),
+                    None => Vec::new(),
+                })
+            });
+            match step {
+                Ok(waiters) => break waiters,
+                Err(callbacks) => self.run_callbacks(callbacks),
             }
-            drop(slow);
-            self.run_callbacks(callbacks);
-            slow = lock(&self.slow);
-        }
-        // Under the lock: a registrant either queued before this (and is woken below) or
-        // sees DONE.
-        self.state.fetch_or(DONE, Ordering::Release);
-        let waiters = match slow.as_mut() {
-            Some(sl) => std::mem::take(&mut sl.waiters),
-            None => Vec::new(),
         };
-        drop(slow);
         for (_, w) in waiters {
             w.wake();
         }
@@ -296,82 +361,101 @@ impl<T> Inner<T> {
 
     /// Adds a callback (protocol 2): queued before `DONE`, run now at `DONE`.
     pub(crate) fn add_callback(&self, cb: Callback<T>) {
-        let mut slow = lock(&self.slow);
-        let prev = self.state.fetch_or(SLOW, Ordering::AcqRel);
-        if prev & PHASE == DONE {
-            drop(slow);
+        let run_now = self.with_slow(|slow| {
+            let prev = self.state.fetch_or(SLOW, Ordering::AcqRel);
+            if prev & PHASE == DONE {
+                Some(cb)
+            } else {
+                Self::slow_of(slow).callbacks.push(cb);
+                None
+            }
+        });
+        if let Some(cb) = run_now {
             self.run_callbacks(vec![cb]);
-        } else {
-            Self::slow_of(&mut slow).callbacks.push(cb);
         }
     }
 
     /// Registers `waiter` under `key` (a new key if `None`, replacing the entry of that key
     /// otherwise). `Err(waiter)` if the future is already done.
     pub(crate) fn register(&self, key: Option<u64>, waiter: Waiter) -> Result<u64, Waiter> {
-        let mut slow = lock(&self.slow);
-        let prev = self.state.fetch_or(SLOW, Ordering::AcqRel);
-        if prev & PHASE == DONE {
-            return Err(waiter);
-        }
-        let slow = Self::slow_of(&mut slow);
-        let key = match key {
-            Some(k) => {
-                if let Some(entry) = slow.waiters.iter_mut().find(|(kk, _)| *kk == k) {
-                    entry.1 = waiter;
-                    return Ok(k);
+        // The replaced waiter (if any) is dropped after the lock is released: dropping a
+        // waker may run foreign code.
+        let mut replaced = None;
+        let key = self.with_slow(|slow| {
+            let prev = self.state.fetch_or(SLOW, Ordering::AcqRel);
+            if prev & PHASE == DONE {
+                return Err(waiter);
+            }
+            let slow = Self::slow_of(slow);
+            let key = match key {
+                Some(k) => {
+                    if let Some(entry) = slow.waiters.iter_mut().find(|(kk, _)| *kk == k) {
+                        replaced = Some(std::mem::replace(&mut entry.1, waiter));
+                        return Ok(k);
+                    }
+                    k
                 }
-                k
-            }
-            None => {
-                let k = slow.next_key;
-                slow.next_key += 1;
-                k
-            }
-        };
-        slow.waiters.push((key, waiter));
-        Ok(key)
+                None => {
+                    let k = slow.next_key;
+                    slow.next_key += 1;
+                    k
+                }
+            };
+            slow.waiters.push((key, waiter));
+            Ok(key)
+        });
+        drop(replaced);
+        key
     }
 
     /// Like [`register`](Self::register) for a task's waker, without cloning it when the
     /// registered one would wake the same task.
     pub(crate) fn register_waker(&self, key: Option<u64>, waker: &Waker) -> Option<u64> {
-        let mut slow = lock(&self.slow);
-        let prev = self.state.fetch_or(SLOW, Ordering::AcqRel);
-        if prev & PHASE == DONE {
-            return None;
-        }
-        let slow = Self::slow_of(&mut slow);
-        if let Some(k) = key {
-            if let Some(entry) = slow.waiters.iter_mut().find(|(kk, _)| *kk == k) {
-                match &entry.1 {
-                    Waiter::Task(w) if w.will_wake(waker) => {}
-                    _ => entry.1 = Waiter::Task(waker.clone()),
+        // A replaced waker is dropped after the lock is released (a waker's drop is foreign
+        // code); its clone runs under the lock, as it did under the mutex this lock replaces.
+        let mut replaced = None;
+        let key = self.with_slow(|slow| {
+            let prev = self.state.fetch_or(SLOW, Ordering::AcqRel);
+            if prev & PHASE == DONE {
+                return None;
+            }
+            let slow = Self::slow_of(slow);
+            if let Some(k) = key {
+                if let Some(entry) = slow.waiters.iter_mut().find(|(kk, _)| *kk == k) {
+                    match &entry.1 {
+                        Waiter::Task(w) if w.will_wake(waker) => {}
+                        _ => {
+                            let new = Waiter::Task(waker.clone());
+                            replaced = Some(std::mem::replace(&mut entry.1, new));
+                        }
+                    }
+                    return Some(k);
                 }
-                return Some(k);
             }
-        }
-        let k = match key {
-            Some(k) => k,
-            None => {
-                let k = slow.next_key;
-                slow.next_key += 1;
-                k
-            }
-        };
-        slow.waiters.push((k, Waiter::Task(waker.clone())));
-        Some(k)
+            let k = match key {
+                Some(k) => k,
+                None => {
+                    let k = slow.next_key;
+                    slow.next_key += 1;
+                    k
+                }
+            };
+            slow.waiters.push((k, Waiter::Task(waker.clone())));
+            Some(k)
+        });
+        drop(replaced);
+        key
     }
 
     /// Removes the waiter registered under `key`, if it is still there.
     pub(crate) fn deregister(&self, key: u64) {
-        let mut slow = lock(&self.slow);
-        let Some(slow) = slow.as_mut() else { return };
-        if let Some(at) = slow.waiters.iter().position(|(k, _)| *k == key) {
-            slow.waiters.swap_remove(at);
-        }
+        let removed = self.with_slow(|slow| {
+            let slow = slow.as_mut()?;
+            let at = slow.waiters.iter().position(|(k, _)| *k == key)?;
+            Some(slow.waiters.swap_remove(at))
+        });
+        drop(removed);
     }
-
     /// Blocks the thread until `DONE` or `deadline`; whether it is done.
     pub(crate) fn wait_blocking(&self, deadline: Option<Instant>) -> bool {
         for i in 0..SPINS + YIELDS {
