@@ -103,26 +103,15 @@ pub struct Client {
 
 struct Inner {
     pool: Mutex<HashMap<PoolKey, Vec<Conn>>>,
-    max_idle_per_host: usize,
-    timeout: Duration,
-    retries: u32,
-    max_redirects: u32,
-    user_agent: String,
-    trust: Trust,
+    settings: ClientBuilder,
     /// Built on the first `https://` URL (loading the system's roots takes milliseconds).
     tls: OnceLock<Result<Arc<futures_rustls::rustls::ClientConfig>, String>>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.inner;
         f.debug_struct("Client")
-            .field("max_idle_per_host", &inner.max_idle_per_host)
-            .field("timeout", &inner.timeout)
-            .field("retries", &inner.retries)
-            .field("max_redirects", &inner.max_redirects)
-            .field("user_agent", &inner.user_agent)
-            .field("trust", &inner.trust)
+            .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
     }
 }
@@ -198,12 +187,7 @@ impl ClientBuilder {
         Client {
             inner: Arc::new(Inner {
                 pool: Mutex::new(HashMap::new()),
-                max_idle_per_host: self.max_idle_per_host,
-                timeout: self.timeout,
-                retries: self.retries,
-                max_redirects: self.max_redirects,
-                user_agent: self.user_agent,
-                trust: self.trust,
+                settings: self,
                 tls: OnceLock::new(),
             }),
         }
@@ -237,7 +221,7 @@ impl Client {
 
     /// The timeout of one exchange.
     pub(crate) fn timeout(&self) -> Duration {
-        self.inner.timeout
+        self.inner.settings.timeout
     }
 
     /// Sends `GET url`, following redirects and retrying as the crate's docs say, and
@@ -271,7 +255,7 @@ impl Client {
                 attempts.requests += 1;
                 match self.exchange(&url, attempts).await {
                     Ok(x) => break x,
-                    Err(Failed::BeforeResponse(_)) if tries < self.inner.retries => {
+                    Err(Failed::BeforeResponse(_)) if tries < self.inner.settings.retries => {
                         tries += 1;
                         attempts.retries += 1;
                         time::sleep(Duration::from_millis(100) * tries).await;
@@ -282,10 +266,10 @@ impl Client {
             let Some(location) = location else {
                 return Ok(response);
             };
-            if attempts.redirects == self.inner.max_redirects {
+            if attempts.redirects == self.inner.settings.max_redirects {
                 return Err(ErrorKind::Redirect(format!(
                     "more than {} redirects",
-                    self.inner.max_redirects
+                    self.inner.settings.max_redirects
                 )));
             }
             // Read the redirect's body, so that its connection can serve the next request.
@@ -304,17 +288,17 @@ impl Client {
         url: &Url,
         attempts: &mut Attempts,
     ) -> Result<(Response, Option<String>), Failed> {
-        let deadline = Instant::now() + self.inner.timeout;
+        let deadline = Instant::now() + self.inner.settings.timeout;
         let head = async {
             let (conn, reused) = match self.idle(url) {
                 Some(conn) => (conn, true),
-                None => (self.connect(url).await?, false),
+                None => (self.connect_boxed(url).await?, false),
             };
             match self.head_on(conn, url).await {
                 Err(Failed::BeforeResponse(_)) if reused => {
                     attempts.requests += 1;
                     attempts.retries += 1;
-                    let fresh = self.connect(url).await?;
+                    let fresh = self.connect_boxed(url).await?;
                     self.head_on(fresh, url).await
                 }
                 other => other,
@@ -322,7 +306,7 @@ impl Client {
         };
         let (conn, head, start, end) = match time::timeout_at(deadline, head).await {
             Ok(result) => result?,
-            Err(_) => return Err(Failed::Final(ErrorKind::Timeout(self.inner.timeout))),
+            Err(_) => return Err(Failed::Final(ErrorKind::Timeout(self.inner.settings.timeout))),
         };
         let redirect = matches!(head.status, 301 | 302 | 303 | 307 | 308);
         let body = Body::for_response(&head, false);
@@ -367,7 +351,7 @@ impl Client {
             "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\nAccept: */*\r\n\r\n",
             url.target(),
             url.host_header(),
-            self.inner.user_agent
+            self.inner.settings.user_agent
         );
         let before = |e: io::Error| Failed::BeforeResponse(ErrorKind::Io(e));
         conn.write_all(&request).await.map_err(before)?;
@@ -436,9 +420,16 @@ impl Client {
         let idle = pool
             .entry((url.is_https(), url.host().to_owned(), url.port()))
             .or_default();
-        if idle.len() < self.inner.max_idle_per_host {
+        if idle.len() < self.inner.settings.max_idle_per_host {
             idle.push(conn);
         }
+    }
+
+    /// [`connect`](Client::connect) on the heap: connecting (a name lookup, a TLS handshake)
+    /// takes kilobytes of future state, which every request's future would otherwise carry
+    /// and move at each `.await`, although only a new connection uses it.
+    async fn connect_boxed(&self, url: &Url) -> Result<Conn, Failed> {
+        Box::pin(self.connect(url)).await
     }
 
     async fn connect(&self, url: &Url) -> Result<Conn, Failed> {
@@ -446,7 +437,7 @@ impl Client {
             let built = self
                 .inner
                 .tls
-                .get_or_init(|| crate::tls::client_config(&self.inner.trust).map(Arc::new));
+                .get_or_init(|| crate::tls::client_config(&self.inner.settings.trust).map(Arc::new));
             Some(
                 built
                     .clone()
