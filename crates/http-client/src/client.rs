@@ -306,7 +306,11 @@ impl Client {
         };
         let (conn, head, start, end) = match time::timeout_at(deadline, head).await {
             Ok(result) => result?,
-            Err(_) => return Err(Failed::Final(ErrorKind::Timeout(self.inner.settings.timeout))),
+            Err(_) => {
+                return Err(Failed::Final(ErrorKind::Timeout(
+                    self.inner.settings.timeout,
+                )))
+            }
         };
         let redirect = matches!(head.status, 301 | 302 | 303 | 307 | 308);
         let body = Body::for_response(&head, false);
@@ -434,10 +438,9 @@ impl Client {
 
     async fn connect(&self, url: &Url) -> Result<Conn, Failed> {
         let connector = if url.is_https() {
-            let built = self
-                .inner
-                .tls
-                .get_or_init(|| crate::tls::client_config(&self.inner.settings.trust).map(Arc::new));
+            let built = self.inner.tls.get_or_init(|| {
+                crate::tls::client_config(&self.inner.settings.trust).map(Arc::new)
+            });
             Some(
                 built
                     .clone()

@@ -179,7 +179,9 @@ fn redirects_are_followed_and_limited() -> io::Result<()> {
                 b"HTTP/1.1 302 Found\r\nLocation: ../b/end?x=1\r\nContent-Length: 4\r\n\r\nmove",
             ]),
             "/b/end?x=1" => Reply::ok("arrived"),
-            _ => Reply::pieces(&[b"HTTP/1.1 301 Moved\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"]),
+            _ => Reply::pieces(&[
+                b"HTTP/1.1 301 Moved\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n",
+            ]),
         })
         .await?;
         let client = Client::new();
@@ -340,7 +342,8 @@ fn bad_urls_are_refused_before_any_request() -> io::Result<()> {
 fn https_with_given_system_and_no_trust() -> io::Result<()> {
     use futures_rustls::rustls;
     let rcgen::CertifiedKey { cert, signing_key } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).map_err(io::Error::other)?;
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .map_err(io::Error::other)?;
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
     let config = rustls::ServerConfig::builder()
         .with_no_client_auth()
