@@ -71,11 +71,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn demo_server() -> std::io::Result<std::net::SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    c10k_runtime::spawn(async move {
+    // Detached: the demo's server ends with the runtime.
+    drop(c10k_runtime::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            c10k_runtime::spawn(answer(stream));
+            drop(c10k_runtime::spawn(answer(stream)));
         }
-    });
+    }));
     Ok(addr)
 }
 

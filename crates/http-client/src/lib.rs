@@ -11,7 +11,7 @@
 //!     // A server that answers one request, for the example.
 //!     let listener = TcpListener::bind("127.0.0.1:0").await?;
 //!     let addr = listener.local_addr()?;
-//!     c10k_runtime::spawn(async move {
+//!     let _server = c10k_runtime::spawn(async move {
 //!         let (stream, _) = listener.accept().await?;
 //!         let mut request = [0u8; 1024];
 //!         let _ = stream.read(&mut request).await?;

@@ -59,12 +59,13 @@ async fn serve(
     let accepted = Arc::new(AtomicUsize::new(0));
     let count = accepted.clone();
     let respond = Arc::new(respond);
-    c10k_runtime::spawn(async move {
+    // Detached: the server ends with the test's runtime.
+    drop(c10k_runtime::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             count.fetch_add(1, Ordering::SeqCst);
-            c10k_runtime::spawn(connection(stream, respond.clone()));
+            drop(c10k_runtime::spawn(connection(stream, respond.clone())));
         }
-    });
+    }));
     Ok((addr, accepted))
 }
 
@@ -353,10 +354,10 @@ fn https_with_given_system_and_no_trust() -> io::Result<()> {
     rt()?.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
-        c10k_runtime::spawn(async move {
+        drop(c10k_runtime::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
-                c10k_runtime::spawn(async move {
+                drop(c10k_runtime::spawn(async move {
                     use futures_util::io::{AsyncReadExt, AsyncWriteExt};
                     let mut tls = acceptor.accept(stream).await?;
                     let mut buf = [0u8; 4096];
@@ -368,9 +369,9 @@ fn https_with_given_system_and_no_trust() -> io::Result<()> {
                     tls.write_all(&body).await?;
                     tls.flush().await?;
                     io::Result::Ok(())
-                });
+                }));
             }
-        });
+        }));
         let url = format!("https://localhost:{port}/");
         let trusted = Client::builder()
             .trust(Trust::Certificates(vec![cert.der().clone()]))
