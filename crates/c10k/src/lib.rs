@@ -15,7 +15,7 @@
 //! - the attribute macros [`main`](macro@main) and [`test`](macro@test);
 //! - with the feature `hyper`, `c10k::hyper`: hyper 1.x's IO traits, executor and
 //!   timer on c10k, so hyper's HTTP/1 and HTTP/2 servers and clients run on c10k;
-//! - with the feature `http-client`, [`http_client`]: the HTTP/1.1 client of `c10k fetch`
+//! - with the feature `http-client`, `c10k::http_client`: the HTTP/1.1 client of `c10k fetch`
 //!   (keep-alive pool, redirects, retries, timeouts, TLS), the crate `c10k-http-client`.
 //!
 //! # Example: an echo server and its client

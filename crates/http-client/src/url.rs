@@ -19,9 +19,14 @@
 
 use std::fmt;
 
-/// A parsed `http://` or `https://` URL that this client can fetch (see the module docs of
-/// what it refuses). It prints as it is requested: without the fragment, with the port only
-/// when it is not the scheme's.
+/// A parsed `http://` or `https://` URL that this client can fetch. It prints as it is
+/// requested: without the fragment, with the port only when it is not the scheme's.
+///
+/// Parsing and resolving redirects are the `url` crate's (the WHATWG URL Standard, whose
+/// resolution of a reference is RFC 3986 §5's); on top of it, refused are: a URL that is not
+/// absolute (`scheme://`), a scheme other than `http` and `https`, user info (`user@host`,
+/// rather than silently dropped), blanks and control characters (percent-encode them), and
+/// an empty redirect `Location`. A non-ASCII host becomes its IDNA (punycode) form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Url {
     /// `https://`: the exchange runs over TLS.
