@@ -90,6 +90,14 @@ impl Conn {
 /// Idle connections are kept per scheme, host and port.
 type PoolKey = (bool, String, u16);
 
+/// The idle connections, newest last per host, each with the time it went idle. A host with
+/// none has no entry, so the map holds at most `max_idle_total` keys.
+#[derive(Default)]
+struct Pool {
+    hosts: HashMap<PoolKey, Vec<(Instant, Conn)>>,
+    total: usize,
+}
+
 /// An HTTP/1.1 client on the c10k runtime: GET with keep-alive, redirects, retries,
 /// timeouts and TLS (see the crate's docs).
 ///
@@ -102,7 +110,7 @@ pub struct Client {
 }
 
 struct Inner {
-    pool: Mutex<HashMap<PoolKey, Vec<Conn>>>,
+    pool: Mutex<Pool>,
     settings: ClientBuilder,
     /// Built on the first `https://` URL (loading the system's roots takes milliseconds).
     tls: OnceLock<Result<Arc<futures_rustls::rustls::ClientConfig>, String>>,
@@ -120,6 +128,8 @@ impl fmt::Debug for Client {
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     max_idle_per_host: usize,
+    max_idle_total: usize,
+    idle_timeout: Duration,
     timeout: Duration,
     retries: u32,
     max_redirects: u32,
@@ -131,6 +141,8 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
             max_idle_per_host: 10,
+            max_idle_total: 100,
+            idle_timeout: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
             retries: 2,
             max_redirects: 5,
@@ -146,6 +158,23 @@ impl ClientBuilder {
     /// it to the pool afterwards only if fewer than this many are idle. 0 counts as 1.
     pub fn max_idle_per_host(mut self, n: usize) -> Self {
         self.max_idle_per_host = n.max(1);
+        self
+    }
+
+    /// Idle connections kept in all, over every host; default 100. When a connection comes
+    /// back to a full pool, an idle connection of another host (that host's oldest) is
+    /// closed to make room (or, when there is none, the returning one is). This bounds the descriptors a
+    /// crawl over many hosts keeps open. 0 counts as 1.
+    pub fn max_idle_total(mut self, n: usize) -> Self {
+        self.max_idle_total = n.max(1);
+        self
+    }
+
+    /// How long a connection may stay idle in the pool; default 60 s. An older one is
+    /// closed instead of reused (servers close idle connections after a while, and a
+    /// request on one they closed would have to be sent again).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -186,7 +215,7 @@ impl ClientBuilder {
     pub fn build(self) -> Client {
         Client {
             inner: Arc::new(Inner {
-                pool: Mutex::new(HashMap::new()),
+                pool: Mutex::new(Pool::default()),
                 settings: self,
                 tls: OnceLock::new(),
             }),
@@ -288,9 +317,10 @@ impl Client {
         url: &Url,
         attempts: &mut Attempts,
     ) -> Result<(Response, Option<String>), Failed> {
-        let deadline = Instant::now() + self.inner.settings.timeout;
+        let now = Instant::now();
+        let deadline = now + self.inner.settings.timeout;
         let head = async {
-            let (conn, reused) = match self.idle(url) {
+            let (conn, reused) = match self.idle(url, now) {
                 Some(conn) => (conn, true),
                 None => (self.connect_boxed(url).await?, false),
             };
@@ -329,7 +359,8 @@ impl Client {
             body,
             start,
             end,
-            close: head.close,
+            // After `101 Switching Protocols` the connection no longer speaks HTTP/1.1.
+            close: head.close || head.status == 101,
             deadline,
             client: self.clone(),
             received: 0,
@@ -404,7 +435,7 @@ impl Client {
         }
     }
 
-    fn pool(&self) -> MutexGuard<'_, HashMap<PoolKey, Vec<Conn>>> {
+    fn pool(&self) -> MutexGuard<'_, Pool> {
         // The pool holds no invariant a panic elsewhere could break.
         self.inner
             .pool
@@ -412,21 +443,55 @@ impl Client {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn idle(&self, url: &Url) -> Option<Conn> {
-        self.pool()
-            .get_mut(&(url.is_https(), url.host().to_owned(), url.port()))
-            .and_then(Vec::pop)
+    /// The newest idle connection to the URL's host, unless it has been idle too long (then
+    /// it and the older ones of that host are closed).
+    fn idle(&self, url: &Url, now: Instant) -> Option<Conn> {
+        let key = (url.is_https(), url.host().to_owned(), url.port());
+        let mut pool = self.pool();
+        let Pool { hosts, total } = &mut *pool;
+        let idle = hosts.get_mut(&key)?;
+        let (since, conn) = idle.pop()?;
+        *total -= 1;
+        if now.saturating_duration_since(since) < self.inner.settings.idle_timeout {
+            if idle.is_empty() {
+                hosts.remove(&key);
+            }
+            return Some(conn);
+        }
+        // The others of this host went idle earlier still.
+        *total -= idle.len();
+        hosts.remove(&key);
+        None
     }
 
-    /// Returns a connection whose exchange ended cleanly to the pool.
+    /// Returns a connection whose exchange ended cleanly to the pool, within its limits.
     pub(crate) fn put_back(&self, url: &Url, conn: Conn) {
+        let settings = &self.inner.settings;
+        let key = (url.is_https(), url.host().to_owned(), url.port());
         let mut pool = self.pool();
-        let idle = pool
-            .entry((url.is_https(), url.host().to_owned(), url.port()))
-            .or_default();
-        if idle.len() < self.inner.settings.max_idle_per_host {
-            idle.push(conn);
+        let Pool { hosts, total } = &mut *pool;
+        if hosts
+            .get(&key)
+            .is_some_and(|idle| idle.len() >= settings.max_idle_per_host)
+        {
+            return;
         }
+        if *total >= settings.max_idle_total {
+            // Make room: the oldest idle connection of some other host goes (which host does
+            // not matter: the bound is what counts).
+            let Some(other) = hosts.keys().find(|k| **k != key).cloned() else {
+                return;
+            };
+            if let Some(idle) = hosts.get_mut(&other) {
+                idle.remove(0);
+                *total -= 1;
+                if idle.is_empty() {
+                    hosts.remove(&other);
+                }
+            }
+        }
+        hosts.entry(key).or_default().push((Instant::now(), conn));
+        *total += 1;
     }
 
     /// [`connect`](Client::connect) on the heap: connecting (a name lookup, a TLS handshake)

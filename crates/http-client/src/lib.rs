@@ -51,8 +51,10 @@
 //!   is refused (user info, blanks, other schemes).
 //! - **Keep-alive**: a connection whose response was read to its end (and that the server
 //!   did not close) goes back to a pool per scheme, host and port, at most
-//!   [`max_idle_per_host`](ClientBuilder::max_idle_per_host) of them; a request takes an
-//!   idle one before it opens a new one. Each pooled connection keeps its read buffer:
+//!   [`max_idle_per_host`](ClientBuilder::max_idle_per_host) of them per host and
+//!   [`max_idle_total`](ClientBuilder::max_idle_total) in all; a request takes the newest
+//!   idle one before it opens a new one, unless it has been idle longer than
+//!   [`idle_timeout`](ClientBuilder::idle_timeout). Each pooled connection keeps its read buffer:
 //!   16 KiB, or up to 80 KiB after a response head that did not fit.
 //! - **Redirects**: 301, 302, 303, 307 and 308 with a `Location` are followed (the request
 //!   stays a GET), at most [`max_redirects`](ClientBuilder::max_redirects) times, resolved

@@ -388,3 +388,38 @@ fn https_with_given_system_and_no_trust() -> io::Result<()> {
         io::Result::Ok(())
     })
 }
+
+/// The pool's bounds: with room for one idle connection in all, a second host's connection
+/// takes the first host's place; a connection idle longer than `idle_timeout` is not reused.
+#[test]
+fn the_pool_is_bounded_in_all_and_in_time() -> io::Result<()> {
+    rt()?.block_on(async {
+        let (a, accepted_a) = serve(|_| Reply::ok("a")).await?;
+        let (b, accepted_b) = serve(|_| Reply::ok("b")).await?;
+        let one = Client::builder().max_idle_total(1).build();
+        for url in [
+            format!("http://{a}/1"),
+            format!("http://{a}/2"),
+            format!("http://{b}/1"),
+            format!("http://{a}/3"),
+        ] {
+            let r = one.get(&url).await.map_err(io::Error::other)?;
+            r.bytes().await.map_err(io::Error::other)?;
+        }
+        // a's connection served /1 and /2, then made room for b's; /3 needed a new one.
+        assert_eq!(accepted_a.load(Ordering::SeqCst), 2);
+        assert_eq!(accepted_b.load(Ordering::SeqCst), 1);
+
+        let (c, accepted_c) = serve(|_| Reply::ok("c")).await?;
+        let expiring = Client::builder().idle_timeout(Duration::ZERO).build();
+        for i in 0..3 {
+            let r = expiring
+                .get(format!("http://{c}/{i}"))
+                .await
+                .map_err(io::Error::other)?;
+            r.bytes().await.map_err(io::Error::other)?;
+        }
+        assert_eq!(accepted_c.load(Ordering::SeqCst), 3);
+        io::Result::Ok(())
+    })
+}

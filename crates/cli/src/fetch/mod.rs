@@ -13,7 +13,8 @@
 //! | `summary.rs` | totals, latency percentiles, table and JSON |
 //!
 //! Concurrency: `-c N` worker tasks take the next URL from a shared counter until none is
-//! left, so at most N requests are in flight and N connections per host are kept.
+//! left, so at most N requests are in flight and at most N idle connections are kept (per
+//! host and in all).
 //!
 //! Exit code. A URL *fails* when no final response arrived (a bad URL, a line of `-i FILE`
 //! that is not UTF-8, a connection error, a timeout, a malformed response, a bad or endless
@@ -140,7 +141,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         next: AtomicUsize::new(0),
         results: Mutex::new(Vec::new()),
         client: Client::builder()
+            // At most N requests are in flight, so N idle connections are all that can be
+            // reused, per host and in all (a crawl over many hosts keeps no more open).
             .max_idle_per_host(args.concurrency as usize)
+            .max_idle_total(args.concurrency as usize)
             .timeout(timeout)
             .retries(args.retries)
             .max_redirects(MAX_REDIRECTS)
