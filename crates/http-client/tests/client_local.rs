@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use c10k_http_client::{Client, ErrorKind, Trust};
+use c10k_http_client::{Client, ErrorKind, IntoUrl, Response, Trust};
 use c10k_runtime::driver::Backend;
 use c10k_runtime::net::{TcpListener, TcpStream};
 use c10k_runtime::Runtime;
@@ -101,6 +101,11 @@ async fn connection(stream: TcpStream, respond: Arc<impl Fn(&str) -> Reply>) -> 
     }
 }
 
+/// `client.get(url)`, its error as an `io::Error`.
+async fn get(client: &Client, url: impl IntoUrl) -> io::Result<Response> {
+    client.get(url).await.map_err(io::Error::other)
+}
+
 fn rt() -> io::Result<Runtime> {
     Runtime::builder().current_thread().build()
 }
@@ -134,18 +139,12 @@ fn keep_alive_and_chunked_bodies_on_every_backend() -> io::Result<()> {
                 })
                 .await?;
                 let client = Client::new();
-                let r = client
-                    .get(format!("http://{addr}/plain"))
-                    .await
-                    .map_err(io::Error::other)?;
+                let r = get(&client, format!("http://{addr}/plain")).await?;
                 assert_eq!(r.status(), 200, "{what}");
                 assert_eq!(r.headers().get_str("x-TEST"), Some("yes"), "{what}");
                 assert_eq!(r.content_length(), Some(5), "{what}");
                 assert_eq!(r.text().await.map_err(io::Error::other)?, "plain");
-                let mut r = client
-                    .get(format!("http://{addr}/chunked"))
-                    .await
-                    .map_err(io::Error::other)?;
+                let mut r = get(&client, format!("http://{addr}/chunked")).await?;
                 assert_eq!(r.content_length(), None, "{what}");
                 let mut body = Vec::new();
                 let mut pieces = 0;
@@ -159,10 +158,7 @@ fn keep_alive_and_chunked_bodies_on_every_backend() -> io::Result<()> {
                 assert_eq!(r.received(), 12);
                 assert_eq!(r.attempts().requests, 1);
                 // The chunked response was read to its end, so its connection is reused.
-                let r = client
-                    .get(format!("http://{addr}/again"))
-                    .await
-                    .map_err(io::Error::other)?;
+                let r = get(&client, format!("http://{addr}/again")).await?;
                 assert_eq!(r.bytes().await.map_err(io::Error::other)?, b"plain");
                 assert_eq!(accepted.load(Ordering::SeqCst), 1, "{what}");
                 io::Result::Ok(())
@@ -186,10 +182,7 @@ fn redirects_are_followed_and_limited() -> io::Result<()> {
         })
         .await?;
         let client = Client::new();
-        let r = client
-            .get(format!("http://{addr}/a/start"))
-            .await
-            .map_err(io::Error::other)?;
+        let r = get(&client, format!("http://{addr}/a/start")).await?;
         assert_eq!(r.status(), 200);
         assert_eq!(r.url().to_string(), format!("http://{addr}/b/end?x=1"));
         assert_eq!((r.attempts().redirects, r.attempts().requests), (1, 2));
@@ -215,10 +208,7 @@ fn a_stale_pooled_connection_is_replaced() -> io::Result<()> {
         let (addr, accepted) = serve(|_| Reply::ok("x").closing()).await?;
         let client = Client::new();
         for i in 0..3 {
-            let r = client
-                .get(format!("http://{addr}/{i}"))
-                .await
-                .map_err(io::Error::other)?;
+            let r = get(&client, format!("http://{addr}/{i}")).await?;
             let retries = r.attempts().retries;
             assert_eq!(r.text().await.map_err(io::Error::other)?, "x");
             assert_eq!(retries, if i == 0 { 0 } else { 1 }, "request {i}");
@@ -277,21 +267,12 @@ fn unread_bodies_close_their_connection() -> io::Result<()> {
         })
         .await?;
         let client = Client::new();
-        let r = client
-            .get(format!("http://{addr}/none"))
-            .await
-            .map_err(io::Error::other)?;
+        let r = get(&client, format!("http://{addr}/none")).await?;
         assert_eq!(r.status(), 204);
         drop(r);
-        let r = client
-            .get(format!("http://{addr}/body"))
-            .await
-            .map_err(io::Error::other)?;
+        let r = get(&client, format!("http://{addr}/body")).await?;
         drop(r);
-        let r = client
-            .get(format!("http://{addr}/body"))
-            .await
-            .map_err(io::Error::other)?;
+        let r = get(&client, format!("http://{addr}/body")).await?;
         assert_eq!(r.bytes().await.map_err(io::Error::other)?.len(), 24);
         // The 204's connection served the second request; the dropped one was closed.
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
@@ -309,15 +290,9 @@ fn bodies_to_the_close_and_truncated_ones() -> io::Result<()> {
         })
         .await?;
         let client = Client::new();
-        let r = client
-            .get(format!("http://{addr}/close"))
-            .await
-            .map_err(io::Error::other)?;
+        let r = get(&client, format!("http://{addr}/close")).await?;
         assert_eq!(r.text().await.map_err(io::Error::other)?, "until the close");
-        let r = client
-            .get(format!("http://{addr}/short"))
-            .await
-            .map_err(io::Error::other)?;
+        let r = get(&client, format!("http://{addr}/short")).await?;
         let e = r.bytes().await.expect_err("cut short");
         assert!(matches!(e.kind(), ErrorKind::Protocol(_)), "{e:?}");
         io::Result::Ok(())
@@ -376,14 +351,14 @@ fn https_with_given_system_and_no_trust() -> io::Result<()> {
         let trusted = Client::builder()
             .trust(Trust::Certificates(vec![cert.der().clone()]))
             .build();
-        let r = trusted.get(&url).await.map_err(io::Error::other)?;
+        let r = get(&trusted, &url).await?;
         assert_eq!(r.status(), 200);
         assert_eq!(r.bytes().await.map_err(io::Error::other)?.len(), 40_000);
         let e = Client::new().get(&url).await.expect_err("self-signed");
         assert!(matches!(e.kind(), ErrorKind::Tls(_)), "{e:?}");
         assert_eq!(e.attempts().retries, 0, "a failed handshake is not retried");
         let insecure = Client::builder().trust(Trust::Insecure).build();
-        let r = insecure.get(&url).await.map_err(io::Error::other)?;
+        let r = get(&insecure, &url).await?;
         assert_eq!(r.bytes().await.map_err(io::Error::other)?.len(), 40_000);
         io::Result::Ok(())
     })
@@ -403,7 +378,7 @@ fn the_pool_is_bounded_in_all_and_in_time() -> io::Result<()> {
             format!("http://{b}/1"),
             format!("http://{a}/3"),
         ] {
-            let r = one.get(&url).await.map_err(io::Error::other)?;
+            let r = get(&one, &url).await?;
             r.bytes().await.map_err(io::Error::other)?;
         }
         // a's connection served /1 and /2, then made room for b's; /3 needed a new one.
@@ -413,10 +388,7 @@ fn the_pool_is_bounded_in_all_and_in_time() -> io::Result<()> {
         let (c, accepted_c) = serve(|_| Reply::ok("c")).await?;
         let expiring = Client::builder().idle_timeout(Duration::ZERO).build();
         for i in 0..3 {
-            let r = expiring
-                .get(format!("http://{c}/{i}"))
-                .await
-                .map_err(io::Error::other)?;
+            let r = get(&expiring, format!("http://{c}/{i}")).await?;
             r.bytes().await.map_err(io::Error::other)?;
         }
         assert_eq!(accepted_c.load(Ordering::SeqCst), 3);
