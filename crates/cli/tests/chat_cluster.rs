@@ -220,12 +220,12 @@ fn two_nodes_share_rooms_nicks_and_private_messages() {
 
     x.eventually("/who", "* in ", "* in lobby: alice, bob");
     y.say("/join rust");
-    y.expect("* you joined rust (0 others)");
+    y.expect("* you joined rust (0 others on this node)");
     x.expect("* bob left lobby");
     y.eventually("/rooms", "* rooms", "* rooms: lobby (1), rust (1)");
     x.say("only lobby");
     x.say("/join rust");
-    x.expect("* you joined rust (0 others)");
+    x.expect("* you joined rust (0 others on this node)");
     let got = y.until(|l| !l.starts_with("* rooms"));
     assert_eq!(
         got, "* alice joined rust",
@@ -345,4 +345,225 @@ fn nodes_resubscribe_after_redis_restarts() {
         .unwrap();
     // The membership was written again into the empty Redis.
     y.eventually("/who", "* in ", "* in lobby: a-guest1, a-guest2, b-guest1");
+}
+
+impl Redis {
+    /// Runs one command on a connection of its own and returns the reply as text (a simple
+    /// or bulk string, an integer, or `-ERR ...`; `(nil)` for a null).
+    fn command(&self, args: &[&str]) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(req.as_bytes()).expect("write to redis");
+        read_reply(&mut BufReader::new(s))
+    }
+}
+
+/// One RESP reply as text; an array's items one a line.
+fn read_reply(reader: &mut BufReader<TcpStream>) -> String {
+    let mut head = String::new();
+    reader.read_line(&mut head).expect("a reply");
+    let head = head.trim_end().to_owned();
+    match head.split_at(1) {
+        ("$", "-1") | ("*", "-1") => "(nil)".to_owned(),
+        ("$", n) => {
+            let n: usize = n.parse().expect("bulk length");
+            let mut body = vec![0; n + 2];
+            std::io::Read::read_exact(reader, &mut body).expect("bulk body");
+            String::from_utf8_lossy(&body[..n]).into_owned()
+        }
+        ("*", n) => {
+            let n: usize = n.parse().expect("array length");
+            (0..n)
+                .map(|_| read_reply(reader))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        ("+" | ":", rest) => rest.to_owned(),
+        _ => head,
+    }
+}
+
+/// The ids of the pub/sub connections Redis has open.
+fn subscriber_ids(redis: &Redis) -> Vec<String> {
+    let mut ids: Vec<String> = redis
+        .command(&["CLIENT", "LIST", "TYPE", "pubsub"])
+        .lines()
+        .filter_map(|l| l.split(' ').next()?.strip_prefix("id=").map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Resident memory of a process, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_nick_claimed_elsewhere_meanwhile_is_given_up_with_a_notice() {
+    let Some(redis) = Redis::start() else { return };
+    let ttl = ["--member-ttl", "3"];
+    let a = node(&redis, "a", &ttl);
+    let b = node(&redis, "b", &ttl);
+    let mut x = Client::join(&a);
+    let mut y = Client::join(&b);
+    x.say("/nick carol");
+    x.expect("* you are now carol");
+    y.expect("* a-guest1 is now carol");
+    assert_eq!(redis.command(&["GET", "c10k:chat:nick:carol"]), "a:1");
+    // What another node's claim looks like when node a was cut off from Redis for longer
+    // than the expiry (or Redis restarted empty and the other node registered first).
+    redis.command(&["SET", "c10k:chat:nick:carol", "b:99", "EX", "60"]);
+    // Node a's next refresh (every second here) finds the nick taken and gives it up.
+    let told = x.until(|l| l.starts_with('!'));
+    assert_eq!(
+        told,
+        "! your nick carol was claimed on another node while this node was cut off from the \
+         cluster; you are a-guest2 now (/nick to pick another)"
+    );
+    x.expect("* you are now a-guest2");
+    y.expect("* carol is now a-guest2");
+    // The other claim stands.
+    assert_eq!(redis.command(&["GET", "c10k:chat:nick:carol"]), "b:99");
+    x.say("/nick carol");
+    x.expect("! nick carol is taken");
+}
+
+/// A client of node b stops reading while a client of node a floods the room: node b drops
+/// it within its limits, the other client of node b receives every line in order, node b's
+/// memory does not follow the flood, and Redis keeps node b's subscription.
+#[test]
+fn a_stuck_client_is_dropped_by_its_node_not_its_node_by_redis() {
+    let Some(redis) = Redis::start() else { return };
+    let a = node(&redis, "a", &["--flood-limit", "1000000"]);
+    let b = node(
+        &redis,
+        "b",
+        &["--send-timeout", "2", "--queue-bytes", "1000000"],
+    );
+    let subscribers = subscriber_ids(&redis);
+    assert_eq!(subscribers.len(), 2, "{subscribers:?}");
+    let mut talker = Client::join(&a);
+    let stuck = Client::join(&b);
+    let mut listener = Client::join(&b);
+    talker.expect("* b-guest2 joined lobby");
+    let b_pid = b.child.id();
+    let rss_before = rss_kib(b_pid);
+
+    // 10 000 lines of 4 KB (40 MB), whatever happens to `stuck`: far more than its socket
+    // buffers and its queue hold. At most WINDOW lines are unacknowledged by the listener,
+    // so the listener itself is never far behind.
+    const LINES: u32 = 10_000;
+    const WINDOW: u32 = 64;
+    let (ack_tx, ack_rx) = std::sync::mpsc::channel::<()>();
+    let mut talk = talker.stream.try_clone().expect("clone");
+    let sender = std::thread::spawn(move || -> u32 {
+        let text = "m".repeat(4000);
+        let mut in_flight = 0;
+        for sent in 0..LINES {
+            while in_flight >= WINDOW {
+                if ack_rx.recv_timeout(LIMIT).is_err() {
+                    return sent;
+                }
+                in_flight -= 1;
+            }
+            while ack_rx.try_recv().is_ok() {
+                in_flight -= 1;
+            }
+            if talk
+                .write_all(format!("{sent} {text}\n").as_bytes())
+                .is_err()
+            {
+                return sent;
+            }
+            in_flight += 1;
+        }
+        LINES
+    });
+    let notice_not_reading = format!("* {} left (not reading)", stuck.nick);
+    let notice_behind = format!("* {} left (too far behind)", stuck.nick);
+    let mut expected = 0u32;
+    let mut dropped = None;
+    let mut rss_peak = rss_before;
+    while expected < LINES {
+        let line = listener.next();
+        if line == notice_not_reading || line == notice_behind {
+            assert!(dropped.is_none(), "dropped twice");
+            dropped = Some(line);
+            continue;
+        }
+        assert!(line.contains("<a-guest1>"), "{line:.80}");
+        let body = line.split_once("> ").map(|(_, b)| b).unwrap_or_default();
+        assert_eq!(
+            body.split(' ').next(),
+            Some(expected.to_string().as_str()),
+            "in order"
+        );
+        expected += 1;
+        let _ = ack_tx.send(());
+        if expected % 500 == 0 {
+            rss_peak = rss_peak.max(rss_kib(b_pid));
+        }
+    }
+    drop(ack_tx);
+    assert_eq!(sender.join().expect("sender"), LINES);
+    let dropped = dropped.expect("node b never dropped the client that stopped reading");
+    // The talker, on node a, hears it too.
+    talker.expect(&dropped);
+    // 40 MB went through node b; what it kept is bounded by the queue cap and the lines in
+    // flight, not by the flood.
+    let grew_mib = rss_peak.saturating_sub(rss_before) / 1024;
+    eprintln!("node b: RSS {rss_before} KiB before, peak {rss_peak} KiB; {dropped}");
+    assert!(grew_mib < 24, "node b's memory grew by {grew_mib} MiB");
+    // Redis never cut node b's subscriber connection (it would have come back with a new id).
+    assert_eq!(subscriber_ids(&redis), subscribers);
+    drop(stuck);
+}
+
+/// A node listens to the rooms it has members in, and only those.
+#[test]
+fn nodes_hear_only_the_rooms_they_serve() {
+    let Some(redis) = Redis::start() else { return };
+    let a = node(&redis, "a", &[]);
+    let b = node(&redis, "b", &[]);
+    let subscribers = |room: &str| {
+        let channel = format!("c10k:chat:room:{room}");
+        let reply = redis.command(&["PUBSUB", "NUMSUB", &channel]);
+        reply.lines().nth(1).unwrap_or_default().to_owned()
+    };
+    // The lobby always; rust once a node has a member there, answered after it hears it.
+    assert_eq!(subscribers("lobby"), "2");
+    let mut x = Client::join(&a);
+    let mut y = Client::join(&b);
+    x.say("/join rust");
+    x.expect("* you joined rust (0 others on this node)");
+    assert_eq!(subscribers("rust"), "1");
+    y.say("/join rust");
+    y.expect("* you joined rust (0 others on this node)");
+    assert_eq!(subscribers("rust"), "2");
+    x.expect("* b-guest1 joined rust");
+    // Once a node's last member left, the node stops listening (in the background).
+    x.say("/join go");
+    x.expect("* you joined go (0 others on this node)");
+    y.expect("* a-guest1 left rust");
+    let deadline = Instant::now() + LIMIT;
+    while subscribers("rust") != "1" {
+        assert!(Instant::now() < deadline, "node a still hears rust");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Private lines go to the node of the nick.
+    y.say("/msg a-guest1 over here");
+    let got = x.until(|l| !l.starts_with("* "));
+    assert!(is_message(&got, "b-guest1", "(private) over here"), "{got}");
 }

@@ -9,13 +9,20 @@
 //! so the scheduler thread is never blocked; the same future can be waited on from a plain
 //! thread, cancelled before it starts, and given done-callbacks.
 //!
-//! A process pool runs registered functions on serde values rather than closures, so it is
-//! not an `Executor`; its `submit` returns the same awaitable [`PoolFuture`].
+//! A closure cannot cross into another process, so a process pool is not an `Executor`:
+//! [`ProcessExecutor`] is its counterpart, implemented by a [`ProcessPool`](crate::ProcessPool)
+//! and a [`Pool`](crate::Pool), and [`run_in_process`] its `run_in_executor`: the job is a
+//! registered [`Entry`](c10k_process::Entry) and its serde argument, the result the same
+//! awaitable [`PoolFuture`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+#[cfg(not(loom))]
+use c10k_process::{Entry, Registered};
 use c10k_runtime::Handle;
+#[cfg(not(loom))]
+use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::PoolError;
 use crate::future::{Inner, PoolFuture};
@@ -142,4 +149,109 @@ where
     T: Send + 'static,
 {
     executor.execute(f)
+}
+
+/// Something that runs registered functions in other processes and hands back their
+/// [`PoolFuture`]: the process side of [`Executor`].
+///
+/// # Examples
+///
+/// A function that lets its caller choose the process pool its CPU-bound work runs on:
+///
+/// ```no_run
+/// use c10k_pool::{run_in_process, ProcessExecutor, ProcessPool};
+/// use c10k_process::Entry;
+///
+/// fn checksum(data: Vec<u8>) -> u32 {
+///     data.iter().map(|&b| u32::from(b)).sum()
+/// }
+/// static CHECKSUM: Entry<Vec<u8>, u32> = Entry::new("checksum", checksum);
+///
+/// async fn verify(executor: &impl ProcessExecutor, data: Vec<u8>, sum: u32) -> bool {
+///     run_in_process(executor, &CHECKSUM, data).await == Ok(sum)
+/// }
+///
+/// fn main() -> std::io::Result<()> {
+///     c10k_process::init(&[c10k_pool::PROCESS_WORKER, &CHECKSUM]);
+///     let pool = ProcessPool::new(2)?;
+///     assert!(c10k_runtime::run(verify(&pool, vec![1, 2, 3], 6)));
+///     Ok(())
+/// }
+/// ```
+#[cfg(not(loom))]
+pub trait ProcessExecutor {
+    /// Runs `entry(args)` in a worker process; its value (or panic) arrives through the
+    /// future.
+    fn execute_entry<A, R>(&self, entry: &'static Entry<A, R>, args: A) -> PoolFuture<R>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+        Entry<A, R>: Registered;
+}
+
+#[cfg(not(loom))]
+impl ProcessExecutor for crate::ProcessPool {
+    fn execute_entry<A, R>(&self, entry: &'static Entry<A, R>, args: A) -> PoolFuture<R>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+        Entry<A, R>: Registered,
+    {
+        self.submit(entry, args)
+    }
+}
+
+#[cfg(not(loom))]
+impl ProcessExecutor for crate::Pool {
+    fn execute_entry<A, R>(&self, entry: &'static Entry<A, R>, args: A) -> PoolFuture<R>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+        Entry<A, R>: Registered,
+    {
+        self.executor().submit(entry, args)
+    }
+}
+
+#[cfg(not(loom))]
+impl<E: ProcessExecutor + ?Sized> ProcessExecutor for &E {
+    fn execute_entry<A, R>(&self, entry: &'static Entry<A, R>, args: A) -> PoolFuture<R>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+        Entry<A, R>: Registered,
+    {
+        (**self).execute_entry(entry, args)
+    }
+}
+
+#[cfg(not(loom))]
+impl<E: ProcessExecutor + ?Sized> ProcessExecutor for Arc<E> {
+    fn execute_entry<A, R>(&self, entry: &'static Entry<A, R>, args: A) -> PoolFuture<R>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+        Entry<A, R>: Registered,
+    {
+        (**self).execute_entry(entry, args)
+    }
+}
+
+/// Runs `entry(args)` on a process pool and returns its future: `loop.run_in_executor(
+/// process_pool_executor, fn, arg)`.
+///
+/// The function is a registered [`Entry`] (listed in [`c10k_process::init`] with
+/// [`PROCESS_WORKER`](crate::PROCESS_WORKER)) and its argument a serde value: they are what
+/// can travel to another process. Awaiting the future from a task registers the task's waker
+/// and returns, so the scheduler thread is never blocked; a plain thread can call
+/// [`PoolFuture::result`] instead. See [`ProcessExecutor`] for an example.
+#[cfg(not(loom))]
+pub fn run_in_process<E, A, R>(executor: &E, entry: &'static Entry<A, R>, args: A) -> PoolFuture<R>
+where
+    E: ProcessExecutor + ?Sized,
+    A: Serialize,
+    R: DeserializeOwned + Send + 'static,
+    Entry<A, R>: Registered,
+{
+    executor.execute_entry(entry, args)
 }

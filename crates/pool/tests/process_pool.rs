@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use c10k_pool::{Pool, PoolError, PoolFuture, ProcessPool};
+use c10k_pool::{
+    run_in_executor, run_in_process, Pool, PoolError, PoolFuture, ProcessExecutor, ProcessPool,
+    ThreadPool,
+};
 use c10k_process::{Entry, Registered, StartMethod};
 
 /// Generous: two busy cores shared with other builds.
@@ -70,8 +73,31 @@ fn bad_init(_: ()) {
 }
 static BAD_INIT: Entry<(), ()> = Entry::new("t_bad_init", bad_init);
 
+fn byte_len(v: Vec<u8>) -> usize {
+    v.len()
+}
+static BYTE_LEN: Entry<Vec<u8>, usize> = Entry::new("t_byte_len", byte_len);
+fn zeros(n: usize) -> Vec<u8> {
+    vec![0; n]
+}
+static ZEROS: Entry<usize, Vec<u8>> = Entry::new("t_zeros", zeros);
+
+/// Connects to a loopback port and waits (bounded) for one byte; whether it came.
+fn wait_byte(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(LIMIT));
+    s.read_exact(&mut [0u8]).is_ok()
+}
+static WAIT_BYTE: Entry<u16, bool> = Entry::new("t_wait_byte", wait_byte);
+
 const ENTRIES: &[&dyn Registered] = &[
     c10k_pool::PROCESS_WORKER,
+    &WAIT_BYTE,
+    &BYTE_LEN,
+    &ZEROS,
     &SQUARE,
     &ADD,
     &BOOM,
@@ -204,8 +230,17 @@ fn pool_spellings() -> io::Result<()> {
         .map(Result::unwrap)
         .collect();
     assert_eq!(unordered, (0..50u64).map(|i| i * i).collect::<HashSet<_>>());
+    let early = pool
+        .join()
+        .expect_err("join before close is an error, as in Python");
+    assert_eq!(early.kind(), io::ErrorKind::InvalidInput);
+    assert_eq!(
+        pool.apply(&SQUARE, 3),
+        Ok(9),
+        "a refused join leaves the pool open"
+    );
     pool.close();
-    pool.join();
+    pool.join()?;
     assert_eq!(pool.apply(&SQUARE, 2), Err(PoolError::Shutdown));
     Ok(())
 }
@@ -431,6 +466,52 @@ fn await_from_a_task() -> io::Result<()> {
     Ok(())
 }
 
+/// `run_in_process`, asyncio's `run_in_executor(process_pool, f, arg)`: generic code takes
+/// any process executor, and awaiting the future leaves the task's thread free: here a
+/// second task on the same (single) scheduler thread must run while the first awaits, or
+/// the first's job never sees its event set.
+fn run_in_process_from_tasks() -> io::Result<()> {
+    async fn squares(executor: &impl ProcessExecutor, n: u64) -> u64 {
+        let mut sum = 0;
+        for i in 0..n {
+            sum += run_in_process(executor, &SQUARE, i).await.expect("a value");
+        }
+        sum
+    }
+    let pool = Arc::new(ProcessPool::new(2)?);
+    let mp = Pool::from(ProcessPool::new(1)?);
+    let threads = ThreadPool::new(1)?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let (a, b, c, answered) = c10k_runtime::run(async {
+        let waiting = run_in_process(&pool, &WAIT_BYTE, port);
+        let answer = async {
+            // Runs only if the scheduler gets the thread back while `waiting` is pending.
+            c10k_runtime::task::yield_now().await;
+            run_in_executor(&threads, move || {
+                use std::io::Write;
+                let (mut s, _) = listener.accept()?;
+                s.write_all(b"x")
+            })
+            .await
+            .expect("a thread-pool job")
+        };
+        let (sent, answered) = futures_util::join!(answer, waiting);
+        sent.expect("the byte was sent");
+        let a = squares(&pool, 10).await;
+        let b = squares(&mp, 10).await;
+        let c = squares(&pool.clone(), 10).await;
+        (a, b, c, answered.expect("the waiting job"))
+    });
+    let want: u64 = (0..10u64).map(|i| i * i).sum();
+    assert_eq!((a, b, c), (want, want, want));
+    assert!(
+        answered,
+        "the scheduler ran the answer while the first task awaited"
+    );
+    Ok(())
+}
+
 fn forkserver_workers() -> io::Result<()> {
     let pool = ProcessPool::builder()
         .workers(2)
@@ -465,6 +546,59 @@ fn unregistered_worker_is_a_clear_error() -> io::Result<()> {
 
 type Test = (&'static str, fn() -> io::Result<()>);
 
+/// Several threads submit into a 1-deep queue while the collector refills it: the backlog
+/// hand-off between a submit (which may find the queue full) and the collector (which looks
+/// at the backlog without the lock after each result) must never leave a job behind.
+fn concurrent_submitters_strand_no_job() -> io::Result<()> {
+    let pool = ProcessPool::builder().workers(2).queue_depth(1).build()?;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let pool = &pool;
+                s.spawn(move || {
+                    let futs: Vec<_> = (0..300u64)
+                        .map(|i| (t * 1000 + i, pool.submit(&SQUARE, t * 1000 + i)))
+                        .collect();
+                    for (x, f) in futs {
+                        assert_eq!(get(f), Ok(x * x));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| fail("a submitter failed"))?;
+        }
+        Ok::<(), io::Error>(())
+    })?;
+    assert_eq!(pool.pending(), 0);
+    Ok(())
+}
+
+fn message_size_limits() -> io::Result<()> {
+    const MIB: usize = 1 << 20;
+    let pool = ProcessPool::new(1)?;
+    // A job over the default 1 MiB fails alone, with both sizes in its error.
+    match get(pool.submit(&BYTE_LEN, vec![1u8; 2 * MIB])) {
+        Err(PoolError::Failed(why)) => assert!(why.contains("2097"), "{why}"),
+        other => return Err(fail(format!("an oversized job: {other:?}"))),
+    }
+    match get(pool.submit(&ZEROS, 2 * MIB)) {
+        Err(PoolError::Failed(why)) => assert!(why.contains("cannot travel back"), "{why}"),
+        other => return Err(fail(format!("an oversized result: {other:?}"))),
+    }
+    assert_eq!(get(pool.submit(&BYTE_LEN, vec![1u8; 1000]))?, 1000);
+    drop(pool);
+    // The knobs raise both limits.
+    let big = ProcessPool::builder()
+        .workers(1)
+        .max_job_bytes(4 * MIB as u32)
+        .max_result_bytes(4 * MIB as u32)
+        .build()?;
+    assert_eq!(get(big.submit(&BYTE_LEN, vec![1u8; 2 * MIB]))?, 2 * MIB);
+    assert_eq!(get(big.submit(&ZEROS, 2 * MIB))?.len(), 2 * MIB);
+    Ok(())
+}
+
 fn main() {
     c10k_process::init(ENTRIES);
     let tests: &[Test] = &[
@@ -492,7 +626,13 @@ fn main() {
         ),
         ("terminate_and_kill_workers", terminate_and_kill_workers),
         ("await_from_a_task", await_from_a_task),
+        ("run_in_process_from_tasks", run_in_process_from_tasks),
         ("forkserver_workers", forkserver_workers),
+        (
+            "concurrent_submitters_strand_no_job",
+            concurrent_submitters_strand_no_job,
+        ),
+        ("message_size_limits", message_size_limits),
         (
             "unregistered_worker_is_a_clear_error",
             unregistered_worker_is_a_clear_error,

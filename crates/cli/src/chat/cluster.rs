@@ -4,11 +4,15 @@
 //! # What goes where
 //!
 //! - **Lines for a room** (messages, join/leave/rename notices) are delivered to the local
-//!   members at once, as in one process, and published on one channel, `c10k:chat:bus`,
-//!   with `PUBLISH`; every node subscribes to it and hands the lines of rooms it has members
-//!   in to them (its own lines, recognised by the node id, are skipped).
-//! - **Private messages** to a nick of another node are published on the same channel; the
-//!   node that has the nick delivers it.
+//!   members at once, as in one process, and published with `PUBLISH` on the room's channel,
+//!   `c10k:chat:room:<room>`. A node subscribes to the channels of the rooms it has members
+//!   in (and always to the lobby's), and unsubscribes when a room empties on it: a node hears
+//!   only the rooms it serves. A `/join` to a room new on the node is answered once Redis
+//!   confirmed the subscription (at most [`HEAR_WAIT`]), so the joiner hears everything said
+//!   after its "you joined". Its own lines come back from Redis too (pub/sub has no "not to
+//!   me"); they are recognised by the node id and skipped.
+//! - **Private messages** to a nick of another node are published on that node's channel,
+//!   `c10k:chat:node:<node>` (the nick's key says which node has it).
 //! - **Nicks** are unique across nodes: `c10k:chat:nick:<lowercased nick>` holds
 //!   `<node>:<client>` and is claimed with `SET NX`; it expires after `--member-ttl`
 //!   unless refreshed.
@@ -17,12 +21,26 @@
 //!   rooms. Readers ignore expired entries, so the members of a node that died disappear
 //!   within `--member-ttl`, without anybody cleaning up after it.
 //! - Every node **refreshes** its members' keys every third of `--member-ttl`, and at once
-//!   after (re)connecting to Redis: a Redis that restarted empty is filled again.
+//!   after (re)connecting to Redis: a Redis that restarted empty is filled again. A refresh
+//!   is a few commands per 500 members (one script call for the nicks, one `ZADD` per room),
+//!   not three per member: a burst of thousands of commands every few seconds held up the
+//!   publishes queued behind it.
+//! - A refresh never takes a nick: the script keeps a nick key only if it is free or still
+//!   ours. If another client holds it (this node was cut off from Redis for longer than
+//!   `--member-ttl` and the nick expired and was claimed meanwhile, or Redis restarted empty
+//!   and the other node registered first), the local client gives it up: it is told
+//!   `! your nick X was claimed on another node while this node was cut off from the cluster;
+//!   you are NODE-guestN now (/nick to pick another)`, then `* you are now NODE-guestN`, and
+//!   its room hears `* X is now NODE-guestN`.
+//! - The "N others" of the welcome and join lines count this node's members only, and say
+//!   so (`(N others on this node)`): the line is written under the node's lock, with no time
+//!   to ask Redis. `/who` and `/rooms` count every node.
 //!
 //! # Guarantees
 //!
 //! Pub/sub is at-most-once: a line published while Redis is unreachable, or while a node is
-//! reconnecting, is not seen by the other nodes and is not replayed. Local members always
+//! reconnecting (or before it heard a room it just got a member in: see `/join` above), is
+//! not seen by the other nodes and is not replayed. Local members always
 //! get their room's lines. While Redis is away, `/nick` is refused (uniqueness cannot be
 //! checked), `/msg` reaches local nicks only, and `/who` and `/rooms` answer for this node.
 //! Expiry compares the nodes' wall clocks: keep them in sync (NTP) to within a fraction of
@@ -32,8 +50,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis_protocol::resp2::types::OwnedFrame;
 
-use super::hub::ClientId;
-use super::redis::{self, cmd, Commands, Down, RedisUrl};
+use std::sync::Arc;
+
+use c10k::sync::Event;
+
+use super::hub::{ClientId, LOBBY};
+use super::redis::{self, cmd, Commands, Down, RedisUrl, Subscriptions};
+
+/// Longest wait, on a `/join` to a room new on this node, for Redis to confirm that the node
+/// hears the room.
+pub(crate) const HEAR_WAIT: Duration = Duration::from_secs(2);
+
+/// Members refreshed per pipelined request.
+const REFRESH_SLICE: usize = 500;
 
 /// Prefix of every key and channel.
 const PREFIX: &str = "c10k:chat:";
@@ -43,12 +72,24 @@ const PREFIX: &str = "c10k:chat:";
 const DEL_IF_OURS: &str =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
+/// For each key `KEYS[i]`: sets it to `ARGV[i]` with a fresh expiry of `ARGV[#ARGV]` seconds
+/// if it is free or already holds `ARGV[i]`, and answers 1; answers 0 (and leaves it alone)
+/// when another client holds it. A plain `SET` here would take a nick that another node
+/// claimed while this one was cut off from Redis (or after Redis restarted empty and the
+/// other node registered first). One call for many keys keeps a refresh of thousands of
+/// members to a few commands.
+const KEEP_IF_FREE_OR_OURS: &str = "local ttl = ARGV[#ARGV] local out = {} \
+     for i, k in ipairs(KEYS) do local v = redis.call('GET', k) \
+     if v == false or v == ARGV[i] then redis.call('SET', k, ARGV[i], 'EX', ttl) out[i] = 1 \
+     else out[i] = 0 end end return out";
+
 /// A node of the cluster: its id, its Redis connection and the expiry of its entries.
 #[derive(Debug)]
 pub(crate) struct Cluster {
     node: String,
     ttl: Duration,
     redis: Commands,
+    subs: Arc<Subscriptions>,
 }
 
 /// A line another node published.
@@ -81,9 +122,14 @@ fn rooms_key() -> String {
     format!("{PREFIX}rooms")
 }
 
-/// The channel every node publishes to and listens on.
-pub(crate) fn channel() -> Vec<u8> {
-    format!("{PREFIX}bus").into_bytes()
+/// The channel of a room's lines; a node listens on those of the rooms it has members in.
+fn room_channel(room: &str) -> Vec<u8> {
+    format!("{PREFIX}room:{room}").into_bytes()
+}
+
+/// The channel of the private lines for a node's clients.
+fn node_channel(node: &str) -> Vec<u8> {
+    format!("{PREFIX}node:{node}").into_bytes()
 }
 
 impl Cluster {
@@ -94,10 +140,50 @@ impl Cluster {
         ttl: Duration,
         on_up: impl Fn() + Send + Sync + 'static,
     ) -> Cluster {
+        // The lobby always exists, so it is always heard: a client that connects hears it
+        // from its first line.
+        let subs = Subscriptions::new([node_channel(&node), room_channel(LOBBY)]);
         Cluster {
             node,
             ttl,
             redis: Commands::start(url, on_up),
+            subs: Arc::new(subs),
+        }
+    }
+
+    /// Runs the subscriber connection (forever): `on_message` gets the lines other nodes
+    /// published for this one, `on_up` runs once this node hears the others again after
+    /// each (re)connection.
+    pub(crate) async fn listen(&self, url: RedisUrl, on_message: impl Fn(&[u8]), on_up: impl Fn()) {
+        let first = node_channel(&self.node);
+        redis::subscribe(url, self.subs.clone(), first, on_message, on_up).await;
+    }
+
+    /// Starts hearing a room (it got its first member here) and returns the event set once
+    /// Redis confirmed; `None` while the subscriber connection is down (it subscribes again
+    /// once it is back).
+    pub(crate) fn hear(&self, room: &str) -> Option<Arc<Event>> {
+        let confirmed = self.subs.want(room_channel(room));
+        self.subs.is_up().then_some(confirmed)
+    }
+
+    /// Stops hearing the rooms `here` says this node has no member in (a `/join` that
+    /// subscribed and then did not happen, because its client was dropped meanwhile).
+    pub(crate) fn forget_absent(&self, here: impl Fn(&str) -> bool) {
+        let prefix = room_channel("");
+        self.subs.retain(|channel| {
+            let Some(room) = channel.strip_prefix(prefix.as_slice()) else {
+                return true; // the node's own channel
+            };
+            let room = std::str::from_utf8(room).unwrap_or_default();
+            room == LOBBY || here(room)
+        });
+    }
+
+    /// Stops hearing a room (its last member here left); never the lobby.
+    pub(crate) fn forget(&self, room: &str) {
+        if room != LOBBY {
+            self.subs.unwant(&room_channel(room));
         }
     }
 
@@ -123,20 +209,20 @@ impl Cluster {
         (now_ms() + self.ttl.as_millis() as u64).to_string()
     }
 
-    fn publish(&self, payload: String) -> OwnedFrame {
-        cmd([b"PUBLISH".to_vec(), channel(), payload.into_bytes()])
+    fn publish(&self, channel: Vec<u8>, payload: String) -> OwnedFrame {
+        cmd([b"PUBLISH".to_vec(), channel, payload.into_bytes()])
     }
 
-    /// Publishes a room line to the other nodes.
+    /// Publishes a room line to the nodes that have members in the room.
     pub(crate) fn publish_room(&self, room: &str, line: &str) {
         let msg = format!("R\n{}\n{room}\n{line}", self.node);
-        self.redis.send(vec![self.publish(msg)]);
+        self.redis.send(vec![self.publish(room_channel(room), msg)]);
     }
 
-    /// Publishes a private line for a nick of another node.
-    pub(crate) fn publish_private(&self, nick: &str, line: &str) {
+    /// Publishes a private line for a nick of node `to`.
+    pub(crate) fn publish_private(&self, to: &str, nick: &str, line: &str) {
         let msg = format!("P\n{}\n{}\n{line}", self.node, nick.to_ascii_lowercase());
-        self.redis.send(vec![self.publish(msg)]);
+        self.redis.send(vec![self.publish(node_channel(to), msg)]);
     }
 
     /// Reads a published payload; `None` for our own lines and for garbage.
@@ -177,43 +263,97 @@ impl Cluster {
             cmds.push(cmd(["ZREM", &who_key(room), nick]));
         }
         if let Some(place) = after {
-            self.register(id, place, &mut cmds);
+            self.register(&[(id, place)], &mut cmds);
         }
         self.redis.send(cmds);
     }
 
-    fn register(&self, id: ClientId, (nick, room): &Place, cmds: &mut Vec<OwnedFrame>) {
+    /// Queues the commands that (re)register members: one for their nicks (its reply is an
+    /// array with, per member, 1 when the nick is still ours and 0 when another client holds
+    /// it now), then their `/who` and room entries, one `ZADD` per room.
+    fn register(&self, members: &[(ClientId, &Place)], cmds: &mut Vec<OwnedFrame>) {
+        if members.is_empty() {
+            return;
+        }
         let deadline = self.deadline();
-        cmds.push(cmd([
-            "SET",
-            &nick_key(nick),
-            &self.owner(id),
-            "EX",
-            &self.ttl_secs(),
-        ]));
-        cmds.push(cmd(["ZADD", &who_key(room), &deadline, nick]));
-        cmds.push(cmd(["ZADD", &rooms_key(), &deadline, room]));
-    }
-
-    /// Refreshes every local member's entries, and drops expired ones.
-    pub(crate) fn refresh(&self, members: &[(ClientId, Place)]) {
-        let mut cmds = Vec::new();
-        let now = now_ms().to_string();
-        let mut rooms: Vec<&str> = Vec::new();
-        for (id, place) in members {
-            self.register(*id, place, &mut cmds);
-            if !rooms.contains(&place.1.as_str()) {
-                rooms.push(&place.1);
-            }
-            // Pipelined in slices, so that one huge write does not hold Redis up.
-            if cmds.len() >= 3000 {
-                self.redis.send(std::mem::take(&mut cmds));
+        let n = members.len().to_string();
+        let mut keep: Vec<Vec<u8>> = vec![b"EVAL".to_vec(), KEEP_IF_FREE_OR_OURS.into(), n.into()];
+        keep.extend(
+            members
+                .iter()
+                .map(|(_, (nick, _))| nick_key(nick).into_bytes()),
+        );
+        keep.extend(members.iter().map(|(id, _)| self.owner(*id).into_bytes()));
+        keep.push(self.ttl_secs().into_bytes());
+        cmds.push(cmd(keep));
+        let mut by_room: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (_, (nick, room)) in members {
+            match by_room.iter_mut().find(|(r, _)| r == room) {
+                Some((_, nicks)) => nicks.push(nick),
+                None => by_room.push((room, vec![nick])),
             }
         }
+        let mut rooms = vec![b"ZADD".to_vec(), rooms_key().into_bytes()];
+        for (room, nicks) in &by_room {
+            let mut zadd = vec![b"ZADD".to_vec(), who_key(room).into_bytes()];
+            for nick in nicks {
+                zadd.push(deadline.clone().into_bytes());
+                zadd.push(nick.as_bytes().to_vec());
+            }
+            cmds.push(cmd(zadd));
+            rooms.push(deadline.clone().into_bytes());
+            rooms.push(room.as_bytes().to_vec());
+        }
+        cmds.push(cmd(rooms));
+    }
+
+    /// Refreshes every local member's entries, and drops expired ones. Returns the members
+    /// whose nick another client holds now (claimed while this node could not reach Redis):
+    /// their entries were left alone, and the caller renames them.
+    pub(crate) async fn refresh(&self, members: &[(ClientId, Place)]) -> Vec<(ClientId, String)> {
+        let mut lost = Vec::new();
+        let now = now_ms().to_string();
+        let mut rooms: Vec<&str> = Vec::new();
+        // Pipelined in slices, so that one huge write does not hold Redis (and the
+        // publishes queued behind it) up.
+        for slice in members.chunks(REFRESH_SLICE) {
+            let slice: Vec<(ClientId, &Place)> = slice.iter().map(|(id, p)| (*id, p)).collect();
+            for (_, (_, room)) in &slice {
+                if !rooms.contains(&room.as_str()) {
+                    rooms.push(room);
+                }
+            }
+            let mut cmds = Vec::new();
+            self.register(&slice, &mut cmds);
+            let Ok(replies) = self.redis.call(cmds).await else {
+                // Redis went away: it refreshes again once it is back.
+                return lost;
+            };
+            let kept = match replies.first() {
+                Some(OwnedFrame::Array(kept)) => kept.as_slice(),
+                _ => &[],
+            };
+            for ((id, (nick, _)), reply) in slice.iter().zip(kept) {
+                if redis::int(reply) == Some(0) {
+                    lost.push((*id, nick.clone()));
+                }
+            }
+        }
+        let mut cmds = Vec::new();
         for room in rooms {
             cmds.push(cmd(["ZREMRANGEBYSCORE", &who_key(room), "-inf", &now]));
         }
         cmds.push(cmd(["ZREMRANGEBYSCORE", &rooms_key(), "-inf", &now]));
+        self.redis.send(cmds);
+        lost
+    }
+
+    /// Registers a member that had to give up its nick (see [`Cluster::refresh`]) under its
+    /// new one. Unlike [`Cluster::moved`] it leaves the old nick's `/who` entry alone: it
+    /// belongs to the member that holds the nick now.
+    pub(crate) fn renamed_after_conflict(&self, id: ClientId, place: &Place) {
+        let mut cmds = Vec::new();
+        self.register(&[(id, place)], &mut cmds);
         self.redis.send(cmds);
     }
 
@@ -231,13 +371,12 @@ impl Cluster {
         Ok(redis::text(&replies[1]) == Some(owner.as_str()))
     }
 
-    /// True when some node has the nick.
-    pub(crate) async fn exists(&self, nick: &str) -> Result<bool, Down> {
-        let replies = self
-            .redis
-            .call(vec![cmd(["EXISTS", &nick_key(nick)])])
-            .await?;
-        Ok(redis::int(&replies[0]) == Some(1))
+    /// The node that has the nick, if any.
+    pub(crate) async fn node_of(&self, nick: &str) -> Result<Option<String>, Down> {
+        let replies = self.redis.call(vec![cmd(["GET", &nick_key(nick)])]).await?;
+        Ok(redis::text(&replies[0])
+            .and_then(|owner| owner.rsplit_once(':'))
+            .map(|(node, _)| node.to_owned()))
     }
 
     /// The nicks in a room, on every node.

@@ -97,6 +97,10 @@ pub(crate) struct Hub {
     /// Guest nicks are this plus a number (`guest`; a cluster node adds its id, so that two
     /// nodes never hand out the same guest nick).
     guest_prefix: Option<String>,
+    /// After the "N others" of welcome and join lines: empty in one process; a cluster node
+    /// counts its own members only (the others' are in Redis, and the line is written under
+    /// the lock, with no time to ask), and says so.
+    count_scope: &'static str,
 }
 
 impl Hub {
@@ -106,10 +110,12 @@ impl Hub {
         Hub::default()
     }
 
-    /// An empty hub whose guests are named `<prefix>guest<N>`.
-    pub(crate) fn with_guest_prefix(prefix: &str) -> Hub {
+    /// An empty hub for cluster node `node`: its guests are named `<node>-guest<N>`, and its
+    /// welcome and join lines count the room's members on this node only, saying so.
+    pub(crate) fn for_node(node: &str) -> Hub {
         Hub {
-            guest_prefix: Some(format!("{prefix}-guest")),
+            guest_prefix: Some(format!("{node}-guest")),
+            count_scope: " on this node",
             ..Hub::default()
         }
     }
@@ -170,16 +176,21 @@ impl Hub {
         self.rooms.contains_key(room)
     }
 
-    /// Adds a client under a fresh guest nick in the lobby.
-    pub(crate) fn connect(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
-        let nick = loop {
+    /// A guest nick nobody here has.
+    fn fresh_guest(&mut self) -> String {
+        loop {
             self.guests += 1;
             let prefix = self.guest_prefix.as_deref().unwrap_or("guest");
             let nick = format!("{prefix}{}", self.guests);
             if !self.nicks.contains_key(&nick) {
-                break nick;
+                return nick;
             }
-        };
+        }
+    }
+
+    /// Adds a client under a fresh guest nick in the lobby.
+    pub(crate) fn connect(&mut self, id: ClientId, out: &mut Vec<Delivery>) {
+        let nick = self.fresh_guest();
         self.nicks.insert(nick.clone(), id);
         self.members.insert(
             id,
@@ -194,8 +205,9 @@ impl Hub {
             out,
             id,
             format!(
-                "* welcome to c10k chat, you are {nick} in {LOBBY} ({others} other{}); commands: {COMMANDS}",
-                if others == 1 { "" } else { "s" }
+                "* welcome to c10k chat, you are {nick} in {LOBBY} ({others} other{}{}); commands: {COMMANDS}",
+                if others == 1 { "" } else { "s" },
+                self.count_scope
             ),
         );
         self.to_room(LOBBY, Some(id), &format!("* {nick} joined {LOBBY}"), out);
@@ -288,6 +300,30 @@ impl Hub {
         Flow::Continue
     }
 
+    /// A cluster node learned that another client holds `nick` now (it was claimed on
+    /// another node while this one was cut off from Redis): if client `id` still goes by it,
+    /// it becomes a guest again, is told why, and its room hears the rename. `true` when it
+    /// was renamed.
+    pub(crate) fn lose_nick(&mut self, id: ClientId, nick: &str, out: &mut Vec<Delivery>) -> bool {
+        let Some((old, room)) = self.place(id) else {
+            return false;
+        };
+        if !old.eq_ignore_ascii_case(nick) {
+            return false;
+        }
+        let guest = self.fresh_guest();
+        send(
+            out,
+            id,
+            format!(
+                "! your nick {old} was claimed on another node while this node was cut off \
+                 from the cluster; you are {guest} now (/nick to pick another)"
+            ),
+        );
+        self.rename(id, &old, &room, &guest, out);
+        true
+    }
+
     fn rename(&mut self, id: ClientId, old: &str, room: &str, new: &str, out: &mut Vec<Delivery>) {
         if !command::valid_name(new) {
             send(
@@ -351,8 +387,9 @@ impl Hub {
             out,
             id,
             format!(
-                "* you joined {target} ({others} other{})",
-                if others == 1 { "" } else { "s" }
+                "* you joined {target} ({others} other{}{})",
+                if others == 1 { "" } else { "s" },
+                self.count_scope
             ),
         );
         self.to_room(target, Some(id), &format!("* {nick} joined {target}"), out);

@@ -10,7 +10,8 @@
 //!   wants no answer (a `PUBLISH`, a membership update) still has its FIFO entry, its replies
 //!   are read and dropped. This is what makes a `/who` right after a `/rooms` safe: both go
 //!   through the same FIFO, each gets its own replies.
-//! - [`subscribe`]: a connection in subscriber mode, reading pushed messages only.
+//! - [`subscribe`]: a connection in subscriber mode, reading pushed messages and following
+//!   the set of channels the node wants ([`Subscriptions`]).
 //!
 //! # Reconnecting
 //!
@@ -21,7 +22,7 @@
 //! `on_up` callback runs: the chat node re-registers its members there, and the subscriber
 //! is subscribed again.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,7 @@ use c10k::runtime::net::TcpStream;
 use c10k::runtime::race::select;
 use c10k::runtime::time;
 use c10k::sync::channel::{mpsc, oneshot};
+use c10k::sync::{Event, Notify};
 use redis_protocol::resp2::decode::decode;
 use redis_protocol::resp2::encode::encode;
 use redis_protocol::resp2::types::{OwnedFrame, Resp2Frame};
@@ -395,12 +397,92 @@ impl FrameReader {
     }
 }
 
-/// Subscribes to `channel` and calls `on_message` with each message's payload, forever,
-/// reconnecting (and subscribing again) after failures; `on_up` runs after each subscription
-/// is confirmed.
+/// The channels a node wants to hear, shared between the node (which changes the set as rooms
+/// appear and empty on it) and [`subscribe`] (which makes the subscriber connection follow the
+/// set, and subscribes to all of it again after reconnecting).
+pub(crate) struct Subscriptions {
+    state: Mutex<SubState>,
+    /// Tells the subscriber task that `wanted` changed.
+    changed: Notify,
+    /// True while the subscriber connection is up.
+    up: AtomicBool,
+}
+
+struct SubState {
+    /// Channel to the event set once Redis confirmed the subscription (on any connection
+    /// since the channel was wanted).
+    wanted: HashMap<Vec<u8>, Arc<Event>>,
+}
+
+impl fmt::Debug for Subscriptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriptions")
+            .field("channels", &lock(&self.state).wanted.len())
+            .finish()
+    }
+}
+
+impl Subscriptions {
+    /// Wants `always` from the start.
+    pub(crate) fn new(always: impl IntoIterator<Item = Vec<u8>>) -> Subscriptions {
+        Subscriptions {
+            state: Mutex::new(SubState {
+                wanted: always
+                    .into_iter()
+                    .map(|c| (c, Arc::new(Event::new())))
+                    .collect(),
+            }),
+            changed: Notify::new(),
+            up: AtomicBool::new(false),
+        }
+    }
+
+    /// Subscribes to a channel (in the background); the event is set once Redis confirmed.
+    pub(crate) fn want(&self, channel: Vec<u8>) -> Arc<Event> {
+        let mut state = lock(&self.state);
+        if let Some(confirmed) = state.wanted.get(&channel) {
+            return confirmed.clone();
+        }
+        let confirmed = Arc::new(Event::new());
+        state.wanted.insert(channel, confirmed.clone());
+        drop(state);
+        self.changed.notify_one();
+        confirmed
+    }
+
+    /// Unsubscribes from a channel (in the background).
+    pub(crate) fn unwant(&self, channel: &[u8]) {
+        if lock(&self.state).wanted.remove(channel).is_some() {
+            self.changed.notify_one();
+        }
+    }
+
+    /// True while the subscriber connection is up.
+    pub(crate) fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+
+    /// Unsubscribes from every channel `keep` says no to.
+    pub(crate) fn retain(&self, keep: impl Fn(&[u8]) -> bool) {
+        let mut state = lock(&self.state);
+        let before = state.wanted.len();
+        state.wanted.retain(|c, _| keep(c));
+        let changed = state.wanted.len() != before;
+        drop(state);
+        if changed {
+            self.changed.notify_one();
+        }
+    }
+}
+
+/// Keeps a subscriber connection on the channels `subs` wants, forever, reconnecting (and
+/// subscribing again) after failures, and calls `on_message` with each message's payload;
+/// `on_up` runs when Redis confirms the subscription to `first` on a new connection (the
+/// node's own channel: from then on the node hears the others).
 pub(crate) async fn subscribe(
     url: RedisUrl,
-    channel: Vec<u8>,
+    subs: Arc<Subscriptions>,
+    first: Vec<u8>,
     on_message: impl Fn(&[u8]),
     on_up: impl Fn(),
 ) {
@@ -408,9 +490,11 @@ pub(crate) async fn subscribe(
     loop {
         if let Ok(stream) = connect(&url).await {
             backoff = BACKOFF_MIN;
-            let mut buf = Vec::new();
-            encode_into(&mut buf, &cmd([b"SUBSCRIBE".as_slice(), &channel]));
-            if stream.write_all(&buf).await.is_ok() {
+            subs.up.store(true, Ordering::Release);
+            // The writer only writes (UN)SUBSCRIBE commands; the reader only reads: neither
+            // is ever cancelled while the connection lives.
+            let writing = pin!(follow_wanted(&stream, &subs, &first));
+            let reading = pin!(async {
                 let mut frames = FrameReader::default();
                 while let Ok(frame) = frames.next(&stream).await {
                     let OwnedFrame::Array(parts) = frame else {
@@ -422,14 +506,74 @@ pub(crate) async fn subscribe(
                         {
                             on_message(payload);
                         }
-                        [OwnedFrame::BulkString(kind), ..] if kind == b"subscribe" => on_up(),
+                        [OwnedFrame::BulkString(kind), OwnedFrame::BulkString(channel), ..]
+                            if kind == b"subscribe" =>
+                        {
+                            if let Some(confirmed) = lock(&subs.state).wanted.get(channel) {
+                                confirmed.set();
+                            }
+                            if *channel == first {
+                                on_up();
+                            }
+                        }
                         _ => {}
                     }
                 }
-            }
+            });
+            let _ = select(writing, reading).await;
+            subs.up.store(false, Ordering::Release);
         }
         time::sleep(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// Subscribes and unsubscribes so that the connection's channels follow what `subs` wants;
+/// returns on a write error.
+async fn follow_wanted(stream: &TcpStream, subs: &Subscriptions, first: &[u8]) {
+    // What this connection asked Redis for so far.
+    let mut asked: HashSet<Vec<u8>> = HashSet::new();
+    loop {
+        let (add, remove) = {
+            let state = lock(&subs.state);
+            let mut add: Vec<Vec<u8>> = state
+                .wanted
+                .keys()
+                .filter(|c| !asked.contains(*c))
+                .cloned()
+                .collect();
+            // The node's own channel first: its confirmation means "subscribed".
+            add.sort_by_key(|c| c.as_slice() != first);
+            let remove: Vec<Vec<u8>> = asked
+                .iter()
+                .filter(|c| !state.wanted.contains_key(*c))
+                .cloned()
+                .collect();
+            (add, remove)
+        };
+        if add.is_empty() && remove.is_empty() {
+            subs.changed.notified().await;
+            continue;
+        }
+        let mut buf = Vec::new();
+        // In slices, so that one command never carries thousands of arguments.
+        for chunk in add.chunks(256) {
+            let mut args = vec![b"SUBSCRIBE".to_vec()];
+            args.extend(chunk.iter().cloned());
+            encode_into(&mut buf, &cmd(args));
+        }
+        for chunk in remove.chunks(256) {
+            let mut args = vec![b"UNSUBSCRIBE".to_vec()];
+            args.extend(chunk.iter().cloned());
+            encode_into(&mut buf, &cmd(args));
+        }
+        if stream.write_all(&buf).await.is_err() {
+            return;
+        }
+        asked.extend(add);
+        for c in &remove {
+            asked.remove(c);
+        }
     }
 }
 

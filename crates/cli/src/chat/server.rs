@@ -68,7 +68,7 @@ use super::command::{self, Command};
 use super::flood::FloodGate;
 use super::hub::{printable, stamp, ClientId, Delivery, Flow, Hub, To};
 use super::line::LineBuffer;
-use super::redis::{self, RedisUrl};
+use super::redis::RedisUrl;
 
 /// How long a partial line (no newline yet) may stay quiet before it is taken as a line.
 pub(crate) const FLUSH: Duration = Duration::from_millis(300);
@@ -217,7 +217,19 @@ impl Room {
         };
         let before = self.hub.place(id);
         let r = change(&mut self.hub);
-        cluster.moved(id, before.as_ref(), self.hub.place(id).as_ref());
+        let after = self.hub.place(id);
+        cluster.moved(id, before.as_ref(), after.as_ref());
+        // Hear the rooms this node has members in, and only those.
+        if let Some((_, room)) = &after {
+            if before.as_ref().map(|(_, r)| r) != Some(room) {
+                drop(cluster.hear(room));
+            }
+        }
+        if let Some((_, room)) = &before {
+            if !self.hub.has_room(room) {
+                cluster.forget(room);
+            }
+        }
         r
     }
 
@@ -487,7 +499,7 @@ pub(crate) async fn serve(
     let (hub, url, cluster) = match cluster {
         Some(c) => {
             let refresh = refresh.clone();
-            let hub = Hub::with_guest_prefix(&c.node);
+            let hub = Hub::for_node(&c.node);
             let node = Cluster::start(c.url.clone(), c.node, c.ttl, move || refresh.notify_one());
             (hub, Some(c.url), Some(Arc::new(node)))
         }
@@ -524,12 +536,12 @@ pub(crate) async fn serve(
                 eprintln!("c10k: chat: node {node} subscribed to {url} (subscription {n})");
             }
         };
-        drop(c10k::runtime::spawn(redis::subscribe(
-            url,
-            super::cluster::channel(),
-            on_message,
-            subscribed,
-        )));
+        let listener_cluster = shared.cluster.clone();
+        drop(c10k::runtime::spawn(async move {
+            if let Some(c) = listener_cluster {
+                c.listen(url, on_message, subscribed).await;
+            }
+        }));
     }
     // Detached: it ends the process on the second Ctrl-C, or lives as long as the runtime.
     drop(shutdown.listen()?);
@@ -587,8 +599,25 @@ async fn keep_fresh(shared: Arc<Shared>, cluster: Arc<Cluster>, now: Arc<c10k::s
             let tick = pin!(time::sleep(cluster.refresh_every()));
             let _ = select(tick, pin!(now.notified())).await;
         }
-        let places = shared.room().hub.places();
-        cluster.refresh(&places);
+        let places = {
+            let room = shared.room();
+            cluster.forget_absent(|r| room.hub.has_room(r));
+            room.hub.places()
+        };
+        let lost = cluster.refresh(&places).await;
+        if lost.is_empty() {
+            continue;
+        }
+        let mut room = shared.room();
+        for (id, nick) in lost {
+            let mut out = Vec::new();
+            if room.hub.lose_nick(id, &nick, &mut out) {
+                if let Some(place) = room.hub.place(id) {
+                    cluster.renamed_after_conflict(id, &place);
+                }
+                room.dispatch(out);
+            }
+        }
     }
 }
 
@@ -658,19 +687,30 @@ async fn ask_cluster(
             if local || !command::valid_name(to) {
                 return None;
             }
-            match cluster.exists(to).await {
-                Ok(true) => {
+            match cluster.node_of(to).await {
+                Ok(Some(node)) => {
                     let (nick, _) = me?;
                     let stamp = stamp(SystemTime::now());
                     let line = format!("{stamp} <{nick}> (private) {}", printable(text));
-                    cluster.publish_private(to, &line);
+                    cluster.publish_private(&node, to, &line);
                     Some(Answered::Silent)
                 }
-                Ok(false) => None,
+                Ok(None) => None,
                 Err(_) => Some(Answered::Line(format!(
                     "! no such nick on this node: {to} (Redis is unreachable)"
                 ))),
             }
+        }
+        Command::Join(target) if command::valid_name(target) => {
+            // A room new on this node: answer once the node hears it (module docs of
+            // `cluster`), so that the joiner misses nothing said after its "you joined".
+            if shared.room().hub.has_room(target) {
+                return None;
+            }
+            if let Some(confirmed) = cluster.hear(target) {
+                let _ = time::timeout(super::cluster::HEAR_WAIT, confirmed.wait()).await;
+            }
+            None
         }
         Command::Who => {
             let (_, room) = shared.room().hub.place(id)?;

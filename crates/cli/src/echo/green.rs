@@ -25,9 +25,10 @@
 //!   on being served.
 //! - Shutdown (Ctrl-C), as in the `threads` model: the acceptor stops accepting and waits until
 //!   no connection has work in flight (at most the grace period); a connection finishing an
-//!   echo after the request shuts its write side down and ends; the connections parked in a
-//!   read hold nothing in flight and are unwound when the hub ends (their sockets close with
-//!   nothing unread: a FIN).
+//!   echo after the request first echoes what the client had already sent and is readable
+//!   (at most [`DRAIN_BYTES`]), then shuts its write side down and ends; the connections
+//!   parked in a read hold nothing in flight and are unwound when the hub ends (their sockets
+//!   close with nothing unread: a FIN).
 
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
@@ -196,6 +197,8 @@ fn connection(
     let mut buf = [0u8; BUFFER];
     loop {
         if shutdown.is_requested() {
+            let _work = shutdown.in_flight();
+            drain_readable(&stream, &mut buf, options.upper)?;
             return stream.shutdown(std::net::Shutdown::Write);
         }
         let n = match stream.read(&mut buf) {
@@ -214,4 +217,31 @@ fn connection(
         }
         stream.write_all(&buf[..n])?;
     }
+}
+
+/// Most bytes a connection still echoes after shutdown was requested: what the client had
+/// already sent then (bounded, so that a client that never stops sending cannot hold the drain).
+const DRAIN_BYTES: usize = 1 << 20;
+
+/// Echoes what the client sent before the request and is already readable, without waiting
+/// for more: those bytes were in flight when Ctrl-C came, though a [`BUFFER`]-sized read had
+/// not reached them yet (the `threads` model's 8 KiB buffer usually holds them in one read).
+fn drain_readable(stream: &TcpStream, buf: &mut [u8], upper: bool) -> io::Result<()> {
+    let mut left = DRAIN_BYTES;
+    while left > 0 {
+        let n = match stream.as_async().try_read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if upper {
+            buf[..n].make_ascii_uppercase();
+        }
+        let mut out = stream;
+        out.write_all(&buf[..n])?;
+        left = left.saturating_sub(n);
+    }
+    Ok(())
 }

@@ -41,7 +41,7 @@ use crate::wait::as_completed;
 ///         let _ = pool.apply_async(&TASK, i, |v| println!("call_back {v}"), |e| eprintln!("{e}"));
 ///     }
 ///     pool.close();
-///     pool.join();
+///     pool.join()?;
 ///     Ok(())
 /// }
 /// ```
@@ -203,10 +203,23 @@ impl Pool {
         self.inner.shutdown(false, false);
     }
 
-    /// Waits for the workers to exit (`join`); call [`close`](Self::close) or
-    /// [`terminate`](Self::terminate) first, as in Python (otherwise it closes first).
-    pub fn join(&self) {
+    /// Waits for the workers to exit (`join`), after [`close`](Self::close) or
+    /// [`terminate`](Self::terminate).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the pool is still open, as Python raises `ValueError('Pool is
+    /// still running')`: joining an open pool would wait for work that may never stop
+    /// coming, so the caller says first that no more will.
+    pub fn join(&self) -> io::Result<()> {
+        if !self.inner.is_shutdown() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the pool is still running: call close() or terminate() before join()",
+            ));
+        }
         self.inner.shutdown(true, false);
+        Ok(())
     }
 
     /// Stops the workers now (`terminate`): SIGTERM; pending tasks fail with

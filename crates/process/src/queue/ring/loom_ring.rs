@@ -82,6 +82,9 @@ impl Sys for LoomSys {
     fn spin_micros(&self) -> u32 {
         0
     }
+    fn yields_while_spinning(&self) -> bool {
+        false // the budget is 0: the model never spins
+    }
 }
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
