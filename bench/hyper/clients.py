@@ -1,28 +1,31 @@
 #!/usr/bin/env python3
-"""Client CPU per request: `c10k fetch`'s own HTTP/1.1 client, hyper's client on c10k, and wrk.
+"""Client CPU per request: `c10k fetch` (on the library client `c10k-http-client`), other `c10k fetch` binaries, hyper's example client, and wrk.
 
 Usage (from the repository root; Python 3 standard library, Linux, `wrk` and `taskset`):
 
     cargo build --release -p c10k-cli
     cargo build --release -p c10k --features hyper --example hyper_client
     cargo build --release -p c10k-tokio-ref --example hyper_plaintext
-    python3 bench/hyper/clients.py [--conns 10,50] [--requests 50000] [--rounds 5]
+    python3 bench/hyper/clients.py [--conns 10,50] [--requests 50000] [--rounds 5] \
+        [--other NAME=PATH/TO/c10k ...]
 
 One server, the tokio hyper `/plaintext` reference (`c10k-tokio-ref`'s `hyper_plaintext`),
 pinned to CPU 0, answers every client; each client is pinned to CPU 1 and runs to its end,
 one after the other, in an order that rotates from round to round:
 
 - `fetch`: `c10k fetch -c CONNS -i LIST` with LIST holding REQUESTS times
-  `http://ADDR/plaintext` (the hand-written client of `crates/cli/src/fetch/client.rs`:
-  keep-alive pool, one request at a time per connection; it also keeps a result per URL and
-  prints a summary, so it does a little more than the two others);
+  `http://ADDR/plaintext` (the library client `crates/http-client`, one request at a time
+  per connection, with its keep-alive pool; fetch also keeps a result per URL and prints a
+  summary, so it does a little more than `hyper` and `wrk`);
+- `NAME` (each `--other NAME=PATH`): the same command with another `c10k` binary, e.g. one
+  built from main, or from a branch whose fetch runs on hyper's client;
 - `hyper`: the `hyper_client` example, `-c CONNS -n REQUESTS` (hyper 1.x's HTTP/1 client
   on c10k through `c10k::hyper`, one request at a time per connection);
 - `wrk`: `wrk -t1 -c CONNS` for as long as `fetch` took in the same round (its requests
   counted from its report).
 
 A client's CPU is its user + system time from `wait4`'s rusage. Reported: the median CPU per
-request of each over the rounds, and the ratios fetch / hyper and fetch / wrk, paired within
+request of each over the rounds, and the ratios fetch / each other client, paired within
 each round (median, min–max). Below 1: fetch's client costs less.
 """
 
@@ -56,10 +59,11 @@ def children_cpu():
     return r.children_user + r.children_system
 
 
-def measure(name, addr, conns, n, listfile, secs):
+def measure(name, addr, conns, n, listfile, secs, others):
     before = children_cpu()
-    if name == "fetch":
-        _, wall = run_timed([f"{TARGET}/release/c10k", "fetch", "-c", str(conns), "-i", listfile])
+    if name in others:
+        binary = others[name]
+        _, wall = run_timed([binary, "fetch", "-c", str(conns), "-i", listfile])
         done = n
     elif name == "hyper":
         _, wall = run_timed([f"{TARGET}/release/examples/hyper_client",
@@ -79,42 +83,49 @@ def main():
     ap.add_argument("--requests", type=int, default=50000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out")
+    ap.add_argument("--fetch", help="the c10k binary measured as `fetch` "
+                    "(default: $CARGO_TARGET_DIR/release/c10k)")
+    ap.add_argument("--other", action="append", default=[], metavar="NAME=PATH",
+                    help="another c10k binary whose fetch is measured too (repeatable)")
     args = ap.parse_args()
+    ap_fetch = args.fetch or f"{TARGET}/release/c10k"
+    others = {"fetch": ap_fetch, **dict(o.split("=", 1) for o in args.other)}
+    names = list(others) + ["hyper", "wrk"]
     server = subprocess.Popen(["taskset", "-c", "0", f"{TARGET}/release/examples/hyper_plaintext",
                                "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
     addr = server.stdout.readline().strip()
     lines = [f"client CPU per request against the tokio hyper /plaintext server (CPU 0), "
              f"clients on CPU 1, {args.requests} requests x {args.rounds} rounds", "",
-             "| conns | fetch µs/req | hyper µs/req | wrk µs/req | fetch / hyper (median, min–max) | fetch / wrk (median, min–max) |",
-             "|---|---|---|---|---|---|"]
+             "| conns | " + " | ".join(f"{k} µs/req" for k in names) + " | " +
+             " | ".join(f"fetch / {k} (median, min–max)" for k in names[1:]) + " |",
+             "|---" * (2 * len(names)) + "|"]
     print(lines[0], flush=True)
     try:
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
             f.write(f"http://{addr}/plaintext\n" * args.requests)
             listfile = f.name
         for conns in [int(c) for c in args.conns.split(",")]:
-            per = {"fetch": [], "hyper": [], "wrk": []}
-            vs_hyper, vs_wrk = [], []
+            per = {k: [] for k in names}
+            vs = {k: [] for k in names[1:]}
             for r in range(args.rounds):
-                order = ["fetch", "hyper", "wrk"]
-                order = order[r % 3:] + order[:r % 3]
+                order = names[r % len(names):] + names[:r % len(names)]
                 got, secs = {}, 3.0
                 for name in order:
-                    got[name] = measure(name, addr, conns, args.requests, listfile, secs)
+                    got[name] = measure(name, addr, conns, args.requests, listfile, secs, others)
                     if name == "fetch":
                         secs = got[name]["wall"]
                 for name in per:
                     per[name].append(got[name]["us_per_req"])
-                vs_hyper.append(got["fetch"]["us_per_req"] / got["hyper"]["us_per_req"])
-                vs_wrk.append(got["fetch"]["us_per_req"] / got["wrk"]["us_per_req"])
+                for name in vs:
+                    vs[name].append(got["fetch"]["us_per_req"] / got[name]["us_per_req"])
                 print(f"  c={conns} round {r + 1}: " + ", ".join(
                     f"{k} {v['us_per_req']:.2f} µs/req {v['rps']:.0f} req/s" for k, v in got.items()),
                     flush=True)
             med = {k: statistics.median(v) for k, v in per.items()}
-            line = (f"| {conns} | {med['fetch']:.2f} | {med['hyper']:.2f} | {med['wrk']:.2f} | "
-                    f"**{statistics.median(vs_hyper):.3f}** ({min(vs_hyper):.3f}–{max(vs_hyper):.3f}) | "
-                    f"**{statistics.median(vs_wrk):.3f}** ({min(vs_wrk):.3f}–{max(vs_wrk):.3f}) |")
+            line = (f"| {conns} | " + " | ".join(f"{med[k]:.2f}" for k in names) + " | " +
+                    " | ".join(f"**{statistics.median(v):.3f}** ({min(v):.3f}–{max(v):.3f})"
+                               for v in vs.values()) + " |")
             print(line, flush=True)
             lines.append(line)
     finally:

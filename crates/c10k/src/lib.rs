@@ -14,7 +14,9 @@
 //!   greenlet/gevent (the table below, and the crate's docs);
 //! - the attribute macros [`main`](macro@main) and [`test`](macro@test);
 //! - with the feature `hyper`, `c10k::hyper`: hyper 1.x's IO traits, executor and
-//!   timer on c10k, so hyper's HTTP/1 and HTTP/2 servers and clients run on c10k.
+//!   timer on c10k, so hyper's HTTP/1 and HTTP/2 servers and clients run on c10k;
+//! - with the feature `http-client`, `c10k::http_client`: the HTTP/1.1 client of `c10k fetch`
+//!   (keep-alive pool, redirects, retries, timeouts, TLS), the crate `c10k-http-client`.
 //!
 //! # Example: an echo server and its client
 //!
@@ -137,6 +139,10 @@ pub use c10k_macros::{main, test};
 
 #[cfg(feature = "hyper")]
 pub mod hyper;
+
+/// An HTTP/1.1 client on c10k (the crate `c10k-http-client`, feature `http-client`).
+#[cfg(feature = "http-client")]
+pub use c10k_http_client as http_client;
 
 /// What the expansions of [`main`](macro@main) and [`test`](macro@test) call; not public
 /// API.

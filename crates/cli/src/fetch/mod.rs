@@ -2,16 +2,19 @@
 //! tutorials' crawler, with keep-alive, redirects, retries, timeouts, a progress bar and a
 //! summary.
 //!
+//! The HTTP client (URLs, the keep-alive pool, redirects, retries, timeouts, TLS, response
+//! heads and body framing) is the library `c10k-http-client` (`c10k::http_client`); this
+//! program is the batch around it:
+//!
 //! | file | role |
 //! |---|---|
-//! | `url.rs` | parsing URLs, resolving redirects |
-//! | `response.rs`, `chunked.rs` | response heads and body framing |
-//! | `client.rs` | the keep-alive pool, exchanges, redirects, retries, timeouts |
+//! | `mod.rs` | the URL list, the workers, saving bodies, the exit code |
 //! | `names.rs` | safe file names for `-o DIR` |
 //! | `summary.rs` | totals, latency percentiles, table and JSON |
 //!
 //! Concurrency: `-c N` worker tasks take the next URL from a shared counter until none is
-//! left, so at most N requests are in flight and N connections per host are kept.
+//! left, so at most N requests are in flight and at most N idle connections are kept (per
+//! host and in all).
 //!
 //! Exit code. A URL *fails* when no final response arrived (a bad URL, a line of `-i FILE`
 //! that is not UTF-8, a connection error, a timeout, a malformed response, a bad or endless
@@ -21,12 +24,8 @@
 //! summary. Ctrl-C stops starting URLs, lets those in flight finish, prints the summary of
 //! what was fetched, and exits with 1 (a second Ctrl-C exits at once).
 
-mod chunked;
-mod client;
 mod names;
-mod response;
 mod summary;
-mod url;
 
 use std::fs::File;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -37,10 +36,13 @@ use std::time::{Duration, Instant};
 
 use clap::Args as ClapArgs;
 
+use c10k::http_client::{self as http, Client, Trust, Url};
+
 use crate::errors::usage;
-use client::{Client, Counts, Discard, Sink};
 use summary::{Outcome, Report, Summary};
-use url::Url;
+
+/// Most redirects followed for one URL (the help text says it).
+const MAX_REDIRECTS: u32 = 5;
 
 /// Fetch many HTTP/1.1 URLs (http:// and https://) concurrently.
 #[derive(Debug, ClapArgs)]
@@ -117,13 +119,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         })?;
     }
     let trust = match (&args.ca, args.insecure) {
-        (Some(path), _) => {
-            // Read now, so that a bad file is a usage error before anything starts.
-            crate::tls::load_certs(path).map_err(|e| usage(format!("--ca {e}")))?;
-            crate::tls::Trust::CaFile(path.clone())
-        }
-        (None, true) => crate::tls::Trust::Insecure,
-        (None, false) => crate::tls::Trust::System,
+        // Read now, so that a bad file is a usage error before anything starts.
+        (Some(path), _) => Trust::Certificates(
+            crate::tls::load_certs(path).map_err(|e| usage(format!("--ca {e}")))?,
+        ),
+        (None, true) => Trust::Insecure,
+        (None, false) => Trust::System,
     };
     let backend = crate::model::RuntimeBackend::resolve(args.backend)?;
     crate::sys::raise_fd_limit();
@@ -139,7 +140,17 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         inputs,
         next: AtomicUsize::new(0),
         results: Mutex::new(Vec::new()),
-        client: Client::new(args.concurrency as usize, timeout, args.retries, trust),
+        client: Client::builder()
+            // At most N requests are in flight, so N idle connections are all that can be
+            // reused, per host and in all (a crawl over many hosts keeps no more open).
+            .max_idle_per_host(args.concurrency as usize)
+            .max_idle_total(args.concurrency as usize)
+            .timeout(timeout)
+            .retries(args.retries)
+            .max_redirects(MAX_REDIRECTS)
+            .user_agent(concat!("c10k-fetch/", env!("CARGO_PKG_VERSION")))
+            .trust(trust)
+            .build(),
         names: Mutex::new(names::Names::default()),
         ok_status: args.ok_status.clone(),
         output: args.output.clone(),
@@ -293,29 +304,69 @@ async fn fetch_one(batch: &Batch, input: &Input) -> Outcome {
             file: None,
         }
     });
-    let mut counts = Counts::default();
-    let result = match &mut file_sink {
-        Some(sink) => batch.client.fetch(&url, sink, &mut counts).await,
-        None => batch.client.fetch(&url, &mut Discard, &mut counts).await,
-    };
-    outcome.ms = started.elapsed().as_secs_f64() * 1000.0;
-    outcome.requests = counts.requests;
-    outcome.redirects = counts.redirects;
-    outcome.retries = counts.retries;
-    match result {
-        Ok(f) => {
-            outcome.status = Some(f.status);
-            outcome.bytes = f.bytes;
-            if counts.redirects > 0 {
-                outcome.final_url = Some(f.url.to_string());
+    match batch.client.get(&url).await {
+        Ok(mut response) => {
+            let attempts = response.attempts();
+            outcome.requests = attempts.requests;
+            outcome.redirects = attempts.redirects;
+            outcome.retries = attempts.retries;
+            match read_body(&mut response, file_sink.as_mut()).await {
+                Ok(()) => {
+                    outcome.status = Some(response.status());
+                    outcome.bytes = response.received();
+                    if attempts.redirects > 0 {
+                        outcome.final_url = Some(response.url().to_string());
+                    }
+                }
+                Err(e) => outcome.error = Some(e),
             }
         }
-        Err(e) => outcome.error = Some(e.to_string()),
+        Err(e) => {
+            let attempts = e.attempts();
+            outcome.requests = attempts.requests;
+            outcome.redirects = attempts.redirects;
+            outcome.retries = attempts.retries;
+            outcome.error = Some(describe(&e));
+        }
     }
+    outcome.ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(sink) = &mut file_sink {
         outcome.saved = finish_file(sink, outcome.error.is_none());
     }
     outcome
+}
+
+/// Reads the final response's body into the file (or only counts it).
+async fn read_body(
+    response: &mut http::Response,
+    mut sink: Option<&mut FileSink>,
+) -> Result<(), String> {
+    let save_error = |e: io::Error| format!("cannot save the body: {}", crate::errors::short(&e));
+    if let Some(sink) = &mut sink {
+        sink.start().map_err(save_error)?;
+    }
+    loop {
+        match response.chunk().await {
+            Ok(Some(piece)) => {
+                if let Some(sink) = &mut sink {
+                    sink.write(piece).map_err(save_error)?;
+                }
+            }
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(describe(&e)),
+        }
+    }
+}
+
+/// A client error in this program's words: IO errors short, a hint for missing roots.
+fn describe(e: &http::Error) -> String {
+    match e.kind() {
+        http::ErrorKind::Io(io) => crate::errors::short(io),
+        http::ErrorKind::Tls(why) if why.starts_with("no system root certificates") => {
+            format!("{e}; name a CA with --ca FILE, or skip verification with --insecure")
+        }
+        _ => e.to_string(),
+    }
 }
 
 /// Writes the final body to `PATH.part`, renamed to `PATH` when the fetch succeeded.
@@ -331,14 +382,13 @@ impl FileSink {
         p.push(".part");
         PathBuf::from(p)
     }
-}
 
-impl Sink for FileSink {
-    fn start(&mut self, _status: u16) -> io::Result<()> {
-        // A retried or redirected exchange starts over.
+    /// Creates the file, once the final response arrived.
+    fn start(&mut self) -> io::Result<()> {
         self.file = Some(io::BufWriter::new(File::create(self.part())?));
         Ok(())
     }
+
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         match &mut self.file {
             Some(f) => f.write_all(bytes),

@@ -10,20 +10,20 @@
 
 use std::collections::HashSet;
 
-use super::url::Url;
+use c10k::http_client::Url;
 
 /// Longest name produced (file systems allow 255 bytes).
 const MAX_NAME: usize = 200;
 
 /// The file name for a URL's body.
 pub(crate) fn file_name(url: &Url) -> String {
-    let mut raw = url.host.replace(':', "-");
-    if url.port != 80 {
-        raw.push_str(&format!("_{}", url.port));
+    let mut raw = url.host().replace(':', "-");
+    if url.port() != 80 {
+        raw.push_str(&format!("_{}", url.port()));
     }
-    let (path, query) = match url.target.split_once('?') {
+    let (path, query) = match url.target().split_once('?') {
         Some((p, q)) => (p, Some(q)),
-        None => (url.target.as_str(), None),
+        None => (url.target(), None),
     };
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         raw.push('_');

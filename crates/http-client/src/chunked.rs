@@ -2,8 +2,9 @@
 //! parsers: `parse_chunk_size` for each chunk-size line (size and extensions) and
 //! `parse_headers` for the trailer section. What is ours is only the glue around them:
 //!
-//! 1. The decoder is fed whatever bytes arrived and hands chunk data to a sink as soon as it
-//!    sees it (a large body is never buffered); it returns how many input bytes it used.
+//! 1. The decoder is fed whatever bytes arrived and returns the next piece of chunk data as a
+//!    range of them (a large body is never buffered or copied), with how many input bytes it
+//!    used.
 //! 2. Control text (a size line, the trailers) cut between two reads is kept in a small
 //!    buffer until `httparse` can parse it whole. It is bounded: a size line over
 //!    [`MAX_LINE`] bytes or trailers over [`MAX_TRAILERS`] bytes are errors, so a hostile
@@ -16,6 +17,7 @@
 //! as the RFC writes them (`httparse` refuses a bare `\n`).
 
 use std::fmt;
+use std::ops::Range;
 
 /// Longest chunk-size line (size and extensions).
 pub(crate) const MAX_LINE: usize = 1024;
@@ -88,64 +90,60 @@ impl ChunkedDecoder {
         self.state == State::Done
     }
 
-    /// Decodes from `input`, passing data to `sink`; returns the bytes used. Stops at the
-    /// end of the body (leaving what follows, such as a pipelined response, unused).
+    /// Decodes from the front of `input` up to the next piece of chunk data; returns how
+    /// many bytes it used and where that data lies in `input` (an empty range when `input`
+    /// ended first, or at the end of the body). Stops at the end of the body, leaving what
+    /// follows (such as a pipelined response) unused. The data is not copied: it is a range
+    /// of `input`, so a large body is never buffered.
     ///
     /// # Errors
     ///
-    /// A malformed body, or the sink's error.
-    pub(crate) fn decode<E: From<ChunkedError>>(
-        &mut self,
-        input: &[u8],
-        sink: &mut dyn FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<usize, E> {
+    /// A malformed body.
+    pub(crate) fn step(&mut self, input: &[u8]) -> Result<(usize, Range<usize>), ChunkedError> {
         let mut i = 0;
         while i < input.len() {
             match self.state {
-                State::Done => return Ok(i),
+                State::Done => break,
                 State::Data(remaining) => {
                     let n = usize::try_from(remaining)
                         .unwrap_or(usize::MAX)
                         .min(input.len() - i);
-                    sink(&input[i..i + n])?;
-                    i += n;
                     let left = remaining - n as u64;
                     self.state = if left == 0 {
                         State::DataEnd { cr: false }
                     } else {
                         State::Data(left)
                     };
+                    return Ok((i + n, i..i + n));
                 }
                 State::DataEnd { cr } => {
                     self.state = match (cr, input[i]) {
                         (false, b'\r') => State::DataEnd { cr: true },
                         (true, b'\n') => State::Size,
-                        _ => return Err(ChunkedError("expected CRLF after chunk data").into()),
+                        _ => return Err(ChunkedError("expected CRLF after chunk data")),
                     };
                     i += 1;
                 }
                 State::Size | State::Trailers => {
                     let trailers = self.state == State::Trailers;
                     let limit = if trailers { MAX_TRAILERS } else { MAX_LINE };
-                    match self.control(&input[i..], trailers, limit)? {
-                        (used, Parsed::Partial) => i += used,
-                        (used, Parsed::Complete(_, 0)) => {
-                            i += used;
+                    let (used, parsed) = self.control(&input[i..], trailers, limit)?;
+                    i += used;
+                    match parsed {
+                        Parsed::Partial => {}
+                        Parsed::Complete(_, 0) => {
                             self.state = if trailers {
                                 State::Done
                             } else {
                                 State::Trailers
                             };
                         }
-                        (used, Parsed::Complete(_, size)) => {
-                            i += used;
-                            self.state = State::Data(size);
-                        }
+                        Parsed::Complete(_, size) => self.state = State::Data(size),
                     }
                 }
             }
         }
-        Ok(i)
+        Ok((i, i..i))
     }
 
     /// Parses a size line (or, with `trailers`, the trailer section) from what is pending
@@ -244,18 +242,31 @@ mod tests {
         let mut out = Vec::new();
         let mut used = 0;
         for piece in input.chunks(step.max(1)) {
-            let mut sink = |b: &[u8]| -> Result<(), ChunkedError> {
-                out.extend_from_slice(b);
-                Ok(())
-            };
-            let n = d.decode(piece, &mut sink)?;
-            used += n;
+            let mut at = 0;
+            while at < piece.len() && !d.is_done() {
+                let (n, data) = d.step(&piece[at..])?;
+                out.extend_from_slice(&piece[at..][data]);
+                at += n;
+            }
+            used += at;
             if d.is_done() {
                 break;
             }
         }
         assert!(d.is_done(), "not done");
         Ok((out, used))
+    }
+
+    /// Steps through `input` fed at once; returns the bytes used and the data bytes seen.
+    fn drain(input: &[u8]) -> Result<(usize, usize), ChunkedError> {
+        let mut d = ChunkedDecoder::new();
+        let (mut used, mut out) = (0, 0);
+        while used < input.len() && !d.is_done() {
+            let (n, data) = d.step(&input[used..])?;
+            out += data.len();
+            used += n;
+        }
+        Ok((used, out))
     }
 
     #[test]
@@ -287,15 +298,10 @@ mod tests {
             b"2\nab\r\n",
             b"2\r\nab\n0\r\n\r\n",
         ] {
-            let mut d = ChunkedDecoder::new();
-            let r = d.decode::<ChunkedError>(bad, &mut |_| Ok(()));
-            assert!(r.is_err(), "{bad:?}");
+            assert!(drain(bad).is_err(), "{bad:?}");
         }
         let long = format!("1;{}\r\n", "e".repeat(MAX_LINE));
-        let mut d = ChunkedDecoder::new();
-        assert!(d
-            .decode::<ChunkedError>(long.as_bytes(), &mut |_| Ok(()))
-            .is_err());
+        assert!(drain(long.as_bytes()).is_err());
     }
 
     proptest::proptest! {
@@ -320,10 +326,7 @@ mod tests {
         /// than went in.
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
-            let mut d = ChunkedDecoder::new();
-            let mut out = 0;
-            let r = d.decode::<ChunkedError>(&bytes, &mut |b| { out += b.len(); Ok(()) });
-            if let Ok(used) = r {
+            if let Ok((used, out)) = drain(&bytes) {
                 proptest::prop_assert!(used <= bytes.len() && out <= used);
             }
         }

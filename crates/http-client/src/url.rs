@@ -19,24 +19,31 @@
 
 use std::fmt;
 
-/// A parsed `http://` or `https://` URL.
+/// A parsed `http://` or `https://` URL that this client can fetch. It prints as it is
+/// requested: without the fragment, with the port only when it is not the scheme's.
+///
+/// Parsing and resolving redirects are the `url` crate's (the WHATWG URL Standard, whose
+/// resolution of a reference is RFC 3986 §5's); on top of it, refused are: a URL that is not
+/// absolute (`scheme://`), a scheme other than `http` and `https`, user info (`user@host`,
+/// rather than silently dropped), blanks and control characters (percent-encode them), and
+/// an empty redirect `Location`. A non-ASCII host becomes its IDNA (punycode) form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Url {
+pub struct Url {
     /// `https://`: the exchange runs over TLS.
-    pub(crate) tls: bool,
+    tls: bool,
     /// Host: a lowercased (IDNA) name, an IPv4 address, or an IPv6 one without brackets.
-    pub(crate) host: String,
+    host: String,
     /// The port (80 or 443 when absent).
-    pub(crate) port: u16,
+    port: u16,
     /// Path and query, starting with `/`.
-    pub(crate) target: String,
+    target: String,
     /// The parsed form, the base that redirects are resolved against.
     parsed: url::Url,
 }
 
 /// Why a string is not a URL this client can fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UrlError(pub(crate) String);
+pub struct UrlError(String);
 
 impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,7 +57,7 @@ fn err<T>(why: &str) -> Result<T, UrlError> {
     Err(UrlError(why.to_owned()))
 }
 
-/// The `url` crate's parse errors in this program's words.
+/// The `url` crate's parse errors in this crate's words.
 fn parse_error(e: url::ParseError) -> UrlError {
     use url::ParseError as E;
     UrlError(
@@ -70,7 +77,12 @@ fn parse_error(e: url::ParseError) -> UrlError {
 
 impl Url {
     /// Parses an absolute `http://` or `https://` URL given by the user.
-    pub(crate) fn parse(input: &str) -> Result<Url, UrlError> {
+    ///
+    /// # Errors
+    ///
+    /// Not absolute, another scheme, user info, blanks or control characters, a bad host
+    /// or port.
+    pub fn parse(input: &str) -> Result<Url, UrlError> {
         let input = input.trim();
         let scheme_len = input
             .find(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
@@ -126,8 +138,29 @@ impl Url {
         })
     }
 
+    /// True for `https://`.
+    pub fn is_https(&self) -> bool {
+        self.tls
+    }
+
+    /// The host: a lowercased (IDNA) name, an IPv4 address, or an IPv6 one without
+    /// brackets.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port (80 or 443 when the URL has none).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The request target: the path and the query, starting with `/`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     /// The `Host` header value (`host`, `host:port`, `[::1]:port`).
-    pub(crate) fn host_header(&self) -> String {
+    pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
@@ -141,7 +174,7 @@ impl Url {
     }
 
     /// The scheme's port: 80, or 443 for https.
-    pub(crate) fn default_port(&self) -> u16 {
+    fn default_port(&self) -> u16 {
         if self.tls {
             443
         } else {
@@ -156,13 +189,62 @@ impl Url {
     ///
     /// An empty or malformed `Location`, or one that resolves to a URL this client cannot
     /// fetch (`ftp://`, say).
-    pub(crate) fn join(&self, location: &str) -> Result<Url, UrlError> {
+    pub fn join(&self, location: &str) -> Result<Url, UrlError> {
         let location = location.trim();
         if location.is_empty() {
             return err("empty Location");
         }
         let parsed = self.parsed.join(location).map_err(parse_error)?;
         Url::from_parsed(parsed)
+    }
+}
+
+impl std::str::FromStr for Url {
+    type Err = UrlError;
+
+    fn from_str(s: &str) -> Result<Url, UrlError> {
+        Url::parse(s)
+    }
+}
+
+/// What [`Client::get`](crate::Client::get) accepts as a URL: text, parsed as
+/// [`Url::parse`] does, or a [`Url`].
+pub trait IntoUrl {
+    /// The URL.
+    ///
+    /// # Errors
+    ///
+    /// See [`Url::parse`].
+    fn into_url(self) -> Result<Url, UrlError>;
+}
+
+impl IntoUrl for &str {
+    fn into_url(self) -> Result<Url, UrlError> {
+        Url::parse(self)
+    }
+}
+
+impl IntoUrl for &String {
+    fn into_url(self) -> Result<Url, UrlError> {
+        Url::parse(self)
+    }
+}
+
+impl IntoUrl for String {
+    fn into_url(self) -> Result<Url, UrlError> {
+        Url::parse(&self)
+    }
+}
+
+impl IntoUrl for Url {
+    fn into_url(self) -> Result<Url, UrlError> {
+        Ok(self)
+    }
+}
+
+impl IntoUrl for &Url {
+    fn into_url(self) -> Result<Url, UrlError> {
+        Ok(self.clone())
     }
 }
 

@@ -1,4 +1,5 @@
 //! Reading a response: the head (with `httparse`) and the body framing that follows it.
+//! A head's fields are copied once into a [`Headers`], two allocations however many there are.
 //!
 //! Framing follows RFC 9112 §6.3, in order: a response to HEAD, a 1xx, 204 or 304 has no
 //! body; `Transfer-Encoding: chunked` (as the last coding) is decoded by
@@ -7,8 +8,10 @@
 //! reused. Interim 1xx responses (`100 Continue`) are skipped by the caller.
 
 use std::fmt;
+use std::ops::Range;
 
-use super::chunked::{ChunkedDecoder, ChunkedError};
+use crate::chunked::{ChunkedDecoder, ChunkedError};
+use crate::response::Headers;
 
 /// Most response headers accepted.
 pub(crate) const MAX_HEADERS: usize = 100;
@@ -34,9 +37,11 @@ impl From<ChunkedError> for ProtocolError {
     }
 }
 
-/// The parts of a response head the client uses.
+/// A response head: what the client uses, and every field for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
+    /// Every header field, in order.
+    pub(crate) headers: Headers,
     /// Status code.
     pub(crate) status: u16,
     /// Length of the head in bytes (the body starts there).
@@ -73,6 +78,7 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, ProtocolError> {
         return Err(ProtocolError("bad response: no status".to_owned()));
     };
     let mut head = Head {
+        headers: Headers::from_fields(resp.headers.iter().map(|h| (h.name, h.value))),
         status,
         len,
         content_length: None,
@@ -84,7 +90,7 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, ProtocolError> {
     for h in resp.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("content-length") {
-            let n = crate::http::request::parse_decimal(h.value)
+            let n = parse_length(h.value)
                 .ok_or_else(|| ProtocolError("bad Content-Length".to_owned()))?;
             if head.content_length.is_some_and(|old| old != n) {
                 return Err(ProtocolError(
@@ -120,6 +126,16 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, ProtocolError> {
         head.close = true;
     }
     Ok(Some(head))
+}
+
+/// A `Content-Length` value: decimal digits only (no sign, no blanks inside), at most 19 of
+/// them so that it fits a `u64`.
+fn parse_length(value: &[u8]) -> Option<u64> {
+    let value = value.trim_ascii();
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
 }
 
 /// How the body of a response is delimited.
@@ -171,46 +187,28 @@ impl Body {
         }
     }
 
-    /// Feeds received bytes, passing body data to `sink`; returns the bytes used.
+    /// Takes the next piece of body data from the front of `input`: returns the bytes used
+    /// and where the data lies in `input` (empty when `input` held none, e.g. only chunked
+    /// framing, or the body is done).
     ///
     /// # Errors
     ///
-    /// A malformed chunked body, or the sink's error.
-    pub(crate) fn feed<E: From<ProtocolError>>(
-        &mut self,
-        input: &[u8],
-        sink: &mut dyn FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<usize, E> {
+    /// A malformed chunked body.
+    pub(crate) fn step(&mut self, input: &[u8]) -> Result<(usize, Range<usize>), ProtocolError> {
         match self {
-            Body::Done => Ok(0),
+            Body::Done => Ok((0, 0..0)),
             Body::Length(remaining) => {
                 let n = usize::try_from(*remaining)
                     .unwrap_or(usize::MAX)
                     .min(input.len());
-                sink(&input[..n])?;
                 *remaining -= n as u64;
                 if *remaining == 0 {
                     *self = Body::Done;
                 }
-                Ok(n)
+                Ok((n, 0..n))
             }
-            Body::Chunked(d) => {
-                let mut err = None;
-                let mut wrapped = |b: &[u8]| -> Result<(), ProtocolError> {
-                    sink(b).map_err(|e| {
-                        err = Some(e);
-                        ProtocolError(String::new())
-                    })
-                };
-                match d.decode(input, &mut wrapped) {
-                    Ok(n) => Ok(n),
-                    Err(p) => Err(err.unwrap_or_else(|| E::from(p))),
-                }
-            }
-            Body::UntilClose => {
-                sink(input)?;
-                Ok(input.len())
-            }
+            Body::Chunked(d) => Ok(d.step(input)?),
+            Body::UntilClose => Ok((input.len(), 0..input.len())),
         }
     }
 
@@ -240,13 +238,13 @@ mod tests {
 
     fn read_body(mut body: Body, input: &[u8]) -> (Vec<u8>, usize) {
         let mut out = Vec::new();
-        let n = body
-            .feed::<ProtocolError>(input, &mut |b| {
-                out.extend_from_slice(b);
-                Ok(())
-            })
-            .unwrap();
-        (out, n)
+        let mut used = 0;
+        while used < input.len() && !body.is_done() {
+            let (n, data) = body.step(&input[used..]).unwrap();
+            out.extend_from_slice(&input[used..][data]);
+            used += n;
+        }
+        (out, used)
     }
 
     #[test]
@@ -308,7 +306,7 @@ mod tests {
             if let Ok(Some(head)) = parse_head(&bytes) {
                 proptest::prop_assert!(head.len <= bytes.len());
                 let mut body = Body::for_response(&head, false);
-                let _ = body.feed::<ProtocolError>(&bytes[head.len..], &mut |_| Ok(()));
+                let _ = body.step(&bytes[head.len..]);
                 let _ = body.finish_at_eof();
             }
         }
