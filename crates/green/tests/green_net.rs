@@ -15,8 +15,33 @@ fn backends() -> Vec<Backend> {
         .collect()
 }
 
+/// Generous: each bounded test needs well under a second on an idle machine.
+const LIMIT: Duration = Duration::from_secs(60);
+
 fn on_hub<T: 'static>(backend: Backend, f: impl FnOnce() -> T + 'static) -> io::Result<T> {
     green::run_with(Hub::builder().backend(backend).stack_size(64 * 1024), f)
+}
+
+/// Runs `f` on its own thread and fails the test if it has not returned within `limit`: a
+/// timeout that never fires would otherwise hang the test instead of failing it.
+fn within<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("still blocked after {limit:?}: the timeout did not fire")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread sends before it ends"),
+        },
+    }
 }
 
 /// A green-thread echo server and 100 green-thread clients on one hub, each client doing
@@ -154,19 +179,21 @@ fn a_blocked_read_parks_only_its_green_thread() -> io::Result<()> {
 /// hub's timer; the stream stays usable.
 #[test]
 fn read_timeout_fails_with_timed_out() -> io::Result<()> {
-    on_hub(Backend::auto(), || -> io::Result<()> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let mut client = TcpStream::connect(listener.local_addr()?)?;
-        let (server, _) = listener.accept()?;
-        client.set_read_timeout(Some(Duration::from_millis(5)))?;
-        let mut b = [0u8; 1];
-        let err = client.read(&mut b).expect_err("nothing was sent");
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-        (&server).write_all(b"y")?;
-        assert_eq!(client.read(&mut b)?, 1);
-        assert!(client.set_read_timeout(Some(Duration::ZERO)).is_err());
-        Ok(())
-    })?
+    within(LIMIT, || {
+        on_hub(Backend::auto(), || -> io::Result<()> {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let mut client = TcpStream::connect(listener.local_addr()?)?;
+            let (server, _) = listener.accept()?;
+            client.set_read_timeout(Some(Duration::from_millis(5)))?;
+            let mut b = [0u8; 1];
+            let err = client.read(&mut b).expect_err("nothing was sent");
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+            (&server).write_all(b"y")?;
+            assert_eq!(client.read(&mut b)?, 1);
+            assert!(client.set_read_timeout(Some(Duration::ZERO)).is_err());
+            Ok(())
+        })?
+    })
 }
 
 /// `set_write_timeout`: a write that completes at once succeeds (it arms no timer), and
@@ -174,23 +201,25 @@ fn read_timeout_fails_with_timed_out() -> io::Result<()> {
 /// full and the timeout has passed; the hub keeps serving other green threads meanwhile.
 #[test]
 fn write_timeout_fails_with_timed_out_when_the_peer_never_reads() -> io::Result<()> {
-    on_hub(Backend::auto(), || -> io::Result<()> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let mut client = TcpStream::connect(listener.local_addr()?)?;
-        let (_server, _) = listener.accept()?; // never read
-        client.set_write_timeout(Some(Duration::from_millis(20)))?;
-        client.write_all(b"fits at once")?;
-        let ticker = green::spawn(|| {
-            for _ in 0..3 {
-                green::sleep(Duration::from_millis(1));
-            }
-            "ticked"
-        });
-        // Far more than loopback's socket buffers hold, so the write must wait.
-        let big = vec![7u8; 64 << 20];
-        let err = client.write_all(&big).expect_err("the peer never reads");
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-        assert_eq!(ticker.join().ok(), Some("ticked"));
-        Ok(())
-    })?
+    within(LIMIT, || {
+        on_hub(Backend::auto(), || -> io::Result<()> {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let mut client = TcpStream::connect(listener.local_addr()?)?;
+            let (_server, _) = listener.accept()?; // never read
+            client.set_write_timeout(Some(Duration::from_millis(20)))?;
+            client.write_all(b"fits at once")?;
+            let ticker = green::spawn(|| {
+                for _ in 0..3 {
+                    green::sleep(Duration::from_millis(1));
+                }
+                "ticked"
+            });
+            // Far more than loopback's socket buffers hold, so the write must wait.
+            let big = vec![7u8; 64 << 20];
+            let err = client.write_all(&big).expect_err("the peer never reads");
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+            assert_eq!(ticker.join().ok(), Some("ticked"));
+            Ok(())
+        })?
+    })
 }
