@@ -5,7 +5,8 @@
 //!     every 61 ticks: poll own selector without blocking, fire due timers
 //!     task = LIFO slot? (≤ 3 in a row) | every 31st tick: injector first | local queue
 //!            | injector (batch) | steal half from a random victim
-//!     run it, or else park in own selector
+//!            | the searcher only: look again, 4 times after a spin hint, 4 after a yield
+//!     run it, or else park in own selector (on a futex while it has no registration)
 //! }
 //! ```
 //!
@@ -31,6 +32,21 @@ use crate::task::{self, Notified, RawTask, Schedule};
 
 /// Tasks taken from the LIFO slot in a row before the queue gets a turn (fairness).
 const MAX_LIFO_POLLS: u32 = 3;
+
+/// Looks for work a searcher (and the `block_on` thread) makes before it parks: first
+/// `SPIN_POLLS` after one spin-loop hint each, then `SPIN_YIELDS` after yielding the CPU
+/// (see "Spinning before parking" in the `executor` docs for why, and how it was measured).
+const SPIN_POLLS: u32 = 4;
+const SPIN_YIELDS: u32 = 4;
+
+/// The pause before look number `round` of a spin (see [`SPIN_POLLS`]).
+fn pause(round: u32) {
+    if round < SPIN_POLLS {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
 
 pub(crate) struct Core {
     pub(super) index: usize,
@@ -176,6 +192,10 @@ impl WorkerCx {
                 core = self.run_task(task, core);
                 continue;
             }
+            if let Some(task) = self.spin_for_work(&mut core) {
+                core = self.run_task(task, core);
+                continue;
+            }
             core = match self.park(core) {
                 Ok(core) => core,
                 Err((core, e)) => return self.stop(core, e),
@@ -242,14 +262,49 @@ impl WorkerCx {
         h.inject.pop()
     }
 
+    /// The searcher looks for work a little longer before it parks (see "Spinning before
+    /// parking" in the module docs). Only the searcher spins: while it does, a thread that
+    /// makes work available wakes nobody, and the spinner takes the work.
+    fn spin_for_work(&self, core: &mut Core) -> Option<Notified> {
+        if !core.is_searching {
+            return None;
+        }
+        let h = &self.handle;
+        for round in 0..SPIN_POLLS + SPIN_YIELDS {
+            pause(round);
+            if h.is_shutdown() {
+                return None;
+            }
+            if let Some(t) = h.inject.pop() {
+                return Some(t);
+            }
+            for (i, r) in h.remotes.iter().enumerate() {
+                if i != core.index && !r.steal.is_empty() {
+                    if let Some(t) = r.steal.steal_into(&mut core.run_queue) {
+                        return Some(t);
+                    }
+                }
+            }
+        }
+        None
+    }
+
     fn transition_from_searching(&self, core: &mut Core) {
         if !core.is_searching {
             return;
         }
         core.is_searching = false;
-        if self.handle.idle.transition_worker_from_searching() {
-            // We were the last searcher: wake another in case there is more work.
-            self.handle.notify_parked();
+        let h = &self.handle;
+        // The last searcher found work: wake another worker if more is waiting to be
+        // stolen (see "Who wakes whom" in the module docs). Work pushed after this check
+        // finds no searcher and wakes a worker itself; work pushed before it, while we still
+        // counted as searching, woke nobody, so the check must see it: our read-modify-write
+        // of the idle state follows the pusher's (which read ours as searching) in the
+        // state's modification order, so its push happened before this check.
+        if h.idle.transition_worker_from_searching()
+            && (!h.inject.is_empty() || h.remotes.iter().any(|r| !r.steal.is_empty()))
+        {
+            h.notify_parked();
         }
     }
 
@@ -396,7 +451,15 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
             }
         }
         if !signal.woken.load(Ordering::Acquire) {
-            std::thread::park();
+            // Spin briefly before parking (see `spin_for_work`): a wake in the next
+            // microsecond or two then costs the waker no futex call and us no sleep.
+            let woken = (0..SPIN_POLLS + SPIN_YIELDS).any(|round| {
+                pause(round);
+                signal.woken.load(Ordering::Acquire)
+            });
+            if !woken {
+                std::thread::park();
+            }
         }
     }
 }
