@@ -54,8 +54,7 @@
 //! interleaved_async.rs`) this took the futex calls from about one per 8 messages to
 //! nearly none, and the process's CPU time to a third of tokio's (`BENCHMARKS.md`). Spinning
 //! on one side only did not help: both ends of a hand-over must be looking. An idle runtime
-//! pays the spin once each time a worker
-//! runs dry (a few microseconds), then sleeps.
+//! pays the spin once each time a worker runs dry (a few microseconds), then sleeps.
 //!
 //! ## How IO is split between workers
 //!
