@@ -14,7 +14,9 @@
 //!
 //! `cargo bench -p c10k-sync --bench interleaved_async -- [rounds] [iterations]` (default 10
 //! and 10) prints, per workload and pair, the median ratio reference time ÷ c10k time
-//! (> 1: c10k faster) with its full range, and the median time of each line.
+//! (> 1: c10k faster) with its full range, of wall-clock time and of the process's CPU time
+//! (every thread's; on a machine shared with other work, the CPU time is the steadier), and
+//! the median times of each line.
 //! `C10K_BENCH_FLAVORS=mt` (or `ct`) runs one flavour only; `C10K_BENCH_LINE=c10k/c10k` runs
 //! that line alone, bounded then unbounded, and prints its times (for a profiler or
 //! `perf stat`).
@@ -83,9 +85,15 @@ enum Chan {
     Tokio,
 }
 
-/// Milliseconds per iteration of one line.
-fn line(rt: &Rt, chan: Chan, bounded: bool, iters: u64) -> f64 {
-    let start = Instant::now();
+/// The process's CPU time (all threads), in milliseconds.
+fn cpu_ms() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
+}
+
+/// Milliseconds per iteration of one line: `(wall-clock, process CPU)`.
+fn line(rt: &Rt, chan: Chan, bounded: bool, iters: u64) -> (f64, f64) {
+    let (start, cpu) = (Instant::now(), cpu_ms());
     for _ in 0..iters {
         let sum = match (chan, bounded) {
             (Chan::C10k, true) => {
@@ -159,7 +167,11 @@ fn line(rt: &Rt, chan: Chan, bounded: bool, iters: u64) -> f64 {
         };
         assert_eq!(sum, MSGS * (MSGS - 1) / 2);
     }
-    start.elapsed().as_secs_f64() * 1e3 / iters as f64
+    let n = iters as f64;
+    (
+        start.elapsed().as_secs_f64() * 1e3 / n,
+        (cpu_ms() - cpu) / n,
+    )
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -197,21 +209,24 @@ fn main() {
                 .find(|l| l.0 == only)
                 .expect("C10K_BENCH_LINE: c10k/c10k, tokio/tokio, c10k/tokio or tokio/c10k");
             for bounded in [true, false] {
-                let mut t: Vec<f64> = (0..rounds)
-                    .map(|_| line(rt, *chan, bounded, iters))
-                    .collect();
+                let (mut t, mut c): (Vec<f64>, Vec<f64>) =
+                    (0..rounds).map(|_| line(rt, *chan, bounded, iters)).unzip();
                 println!(
-                    "{only} {flavor} bounded={bounded}: median {:.3} ms",
-                    median(&mut t)
+                    "{only} {flavor} bounded={bounded}: median {:.3} ms, CPU {:.3} ms",
+                    median(&mut t),
+                    median(&mut c)
                 );
             }
             continue;
         }
         for bounded in [true, false] {
             let mut times = vec![Vec::new(); lines.len()];
+            let mut cpus = vec![Vec::new(); lines.len()];
             for _ in 0..rounds {
-                for ((_, rt, chan), t) in lines.iter().zip(&mut times) {
-                    t.push(line(rt, *chan, bounded, iters));
+                for (((_, rt, chan), t), c) in lines.iter().zip(&mut times).zip(&mut cpus) {
+                    let (wall, cpu) = line(rt, *chan, bounded, iters);
+                    t.push(wall);
+                    c.push(cpu);
                 }
             }
             let workload = format!(
@@ -239,18 +254,23 @@ fn main() {
                 ),
             ];
             for (c, r, what) in pairs {
-                let mut ratios: Vec<f64> = (0..rounds as usize)
-                    .map(|i| times[r][i] / times[c][i])
-                    .collect();
-                let m = median(&mut ratios);
-                println!(
-                    "  {what}: median {m:.2} [{:.2}-{:.2}]",
-                    ratios[0],
-                    ratios[ratios.len() - 1]
-                );
+                for (kind, v) in [("time", &times), ("CPU", &cpus)] {
+                    let mut ratios: Vec<f64> =
+                        (0..rounds as usize).map(|i| v[r][i] / v[c][i]).collect();
+                    let m = median(&mut ratios);
+                    println!(
+                        "  {what}, {kind}: median {m:.2} [{:.2}-{:.2}]",
+                        ratios[0],
+                        ratios[ratios.len() - 1]
+                    );
+                }
             }
-            for ((name, _, _), t) in lines.iter().zip(&mut times) {
-                println!("  {name}: median {:.3} ms", median(t));
+            for (((name, _, _), t), c) in lines.iter().zip(&mut times).zip(&mut cpus) {
+                println!(
+                    "  {name}: median {:.3} ms, CPU {:.3} ms",
+                    median(t),
+                    median(c)
+                );
             }
         }
     }
