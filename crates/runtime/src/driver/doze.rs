@@ -35,12 +35,18 @@
 //!
 //! A spurious return of `futex_wait` (a signal, a stale `NOTIFIED`) is harmless: the
 //! scheduler looks for work and parks again.
+//!
+//! The loom models (`tests/loom_doze.rs`) run steps 1–4 against a futex emulated with a
+//! mutex and a condition variable; a lost wake leaves the parker asleep, which loom reports
+//! as a deadlock.
 
 use std::io;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use rustix::thread::futex;
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicU32, Ordering};
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicU32, Ordering};
 
 const IDLE: u32 = 0;
 const WAITING: u32 = 1;
@@ -49,12 +55,18 @@ const NOTIFIED: u32 = 2;
 /// The futex word a driver with nothing registered parks on (see the module docs).
 pub(super) struct Doze {
     word: AtomicU32,
+    /// Under loom, the futex: a mutex and a condition variable (the kernel checks the word
+    /// and sleeps atomically with respect to a wake, as a check under the mutex does).
+    #[cfg(loom)]
+    futex: (loom::sync::Mutex<()>, loom::sync::Condvar),
 }
 
 impl Doze {
     pub(super) fn new() -> Doze {
         Doze {
             word: AtomicU32::new(IDLE),
+            #[cfg(loom)]
+            futex: (loom::sync::Mutex::new(()), loom::sync::Condvar::new()),
         }
     }
 
@@ -83,22 +95,31 @@ impl Doze {
 
     /// Step 1: sleeps until woken, or `timeout` passed, or spuriously.
     pub(super) fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let res = self.futex_wait(timeout);
+        self.word.swap(IDLE, Ordering::Acquire);
+        res
+    }
+
+    #[cfg(not(loom))]
+    fn futex_wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+        use rustix::{io::Errno, thread::futex};
         // A timeout too long for a `timespec` waits without one.
         let ts = timeout.and_then(|t| futex::Timespec::try_from(t).ok());
-        let res = futex::wait(&self.word, futex::Flags::PRIVATE, WAITING, ts.as_ref());
-        self.word.swap(IDLE, Ordering::Acquire);
-        match res {
+        match futex::wait(&self.word, futex::Flags::PRIVATE, WAITING, ts.as_ref()) {
             // Woken, or the word was no longer `WAITING`, or the time is up, or a signal.
             Ok(()) => Ok(()),
-            Err(e)
-                if e == rustix::io::Errno::AGAIN
-                    || e == rustix::io::Errno::TIMEDOUT
-                    || e == rustix::io::Errno::INTR =>
-            {
-                Ok(())
-            }
+            Err(Errno::AGAIN | Errno::TIMEDOUT | Errno::INTR) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    #[cfg(loom)]
+    fn futex_wait(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        let g = crate::loom::lock(&self.futex.0);
+        if self.word.load(Ordering::Relaxed) == WAITING {
+            drop(self.futex.1.wait(g));
+        }
+        Ok(())
     }
 
     /// Step 2: wakes the thread if it dozes. Call after a `SeqCst` fence that follows
@@ -116,8 +137,24 @@ impl Doze {
 
     fn wake_if(&self, prev: u32) {
         if prev == WAITING {
-            // Fails only for a bad address, which a reference cannot be.
-            let _ = futex::wake(&self.word, futex::Flags::PRIVATE, 1);
+            self.futex_wake();
         }
     }
+
+    #[cfg(not(loom))]
+    fn futex_wake(&self) {
+        use rustix::thread::futex;
+        // Fails only for a bad address, which a reference cannot be.
+        let _ = futex::wake(&self.word, futex::Flags::PRIVATE, 1);
+    }
+
+    #[cfg(loom)]
+    fn futex_wake(&self) {
+        let _g = crate::loom::lock(&self.futex.0);
+        self.futex.1.notify_one();
+    }
 }
+
+#[cfg(all(test, loom))]
+#[path = "tests/loom_doze.rs"]
+mod loom_doze;
