@@ -44,13 +44,15 @@
 //! ## Spinning before parking
 //!
 //! A searcher that found nothing, and the thread in `block_on` whose future is pending,
-//! look again a few times before they park: four times after a spin-loop hint, then four
-//! times after yielding the CPU (the same shape as `c10k-sync`'s `Backoff`). Two tasks
+//! look again a few times before they park: four times after a spin-loop hint, then twice
+//! after yielding the CPU (the shape of `c10k-sync`'s `Backoff`, shorter). Two tasks
 //! handing messages back and forth across threads (a producer task and a consumer in
 //! `block_on`, on a bounded channel) wake each other within microseconds; a thread still
 //! looking takes the wake with no futex call on either side, and a searcher still looking
 //! keeps the waker from waking anybody (rule 2). The yields hand the CPU over when the peer
-//! is not running. On the async bounded mpsc bench (`crates/sync/benches/
+//! is not running; when the two share a core, as they often do on a small machine, a yield
+//! is the whole hand-over. More yields found nothing more on the benches, and each one may
+//! cost a time slice when other programs want the CPU, so there are two. On the async bounded mpsc bench (`crates/sync/benches/
 //! interleaved_async.rs`) this took the futex calls from about one per 8 messages to
 //! nearly none, and the process's CPU time to a third of tokio's (`BENCHMARKS.md`). Spinning
 //! on one side only did not help: both ends of a hand-over must be looking. An idle runtime

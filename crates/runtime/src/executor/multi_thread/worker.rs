@@ -5,7 +5,7 @@
 //!     every 61 ticks: poll own selector without blocking, fire due timers
 //!     task = LIFO slot? (≤ 3 in a row) | every 31st tick: injector first | local queue
 //!            | injector (batch) | steal half from a random victim
-//!            | the searcher only: look again, 4 times after a spin hint, 4 after a yield
+//!            | the searcher only: look again, 4 times after a spin hint, twice after a yield
 //!     run it, or else park in own selector (on a futex while it has no registration)
 //! }
 //! ```
@@ -37,7 +37,7 @@ const MAX_LIFO_POLLS: u32 = 3;
 /// `SPIN_POLLS` after one spin-loop hint each, then `SPIN_YIELDS` after yielding the CPU
 /// (see "Spinning before parking" in the `executor` docs for why, and how it was measured).
 const SPIN_POLLS: u32 = 4;
-const SPIN_YIELDS: u32 = 4;
+const SPIN_YIELDS: u32 = 2;
 
 /// The pause before look number `round` of a spin (see [`SPIN_POLLS`]).
 fn pause(round: u32) {
