@@ -51,8 +51,11 @@
 //! looking takes the wake with no futex call on either side, and a searcher still looking
 //! keeps the waker from waking anybody (rule 2). The yields hand the CPU over when the peer
 //! is not running; when the two share a core, as they often do on a small machine, a yield
-//! is the whole hand-over. More yields found nothing more on the benches, and each one may
-//! cost a time slice when other programs want the CPU, so there are two. On the async bounded mpsc bench (`crates/sync/benches/
+//! is the whole hand-over. But a thread that yields while other programs' threads are
+//! runnable waits behind them, a time slice each, where a thread woken from sleep would run
+//! at once: on a machine busy with other work, a bench whose every hand-over yielded took
+//! 5–9× tokio's time. So a yield that kept the thread off the CPU for more than 200 µs
+//! turns the yields off for the next 64 spins of that thread (`worker.rs`, `Spin`). On the async bounded mpsc bench (`crates/sync/benches/
 //! interleaved_async.rs`) this took the futex calls from about one per 8 messages to
 //! nearly none, and the process's CPU time to a third of tokio's (`BENCHMARKS.md`). Spinning
 //! on one side only did not help: both ends of a hand-over must be looking. An idle runtime

@@ -21,7 +21,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{queue, Handle, NO_OWNER};
 use crate::context::{self, Scoped};
@@ -38,13 +38,55 @@ const MAX_LIFO_POLLS: u32 = 3;
 /// (see "Spinning before parking" in the `executor` docs for why, and how it was measured).
 const SPIN_POLLS: u32 = 4;
 const SPIN_YIELDS: u32 = 2;
+/// A yield that kept us off the CPU this long gave it to other programs' threads for a time
+/// slice (ours hand over in microseconds): the machine is busy.
+const SLOW_YIELD: Duration = Duration::from_micros(200);
+/// Spins that skip their yields after a slow one.
+const SKIP_AFTER_SLOW_YIELD: u32 = 64;
 
-/// The pause before look number `round` of a spin (see [`SPIN_POLLS`]).
-fn pause(round: u32) {
-    if round < SPIN_POLLS {
-        std::hint::spin_loop();
-    } else {
-        std::thread::yield_now();
+/// The spin before parking, and whether yielding is worth it now.
+///
+/// A thread that yields while other programs' threads are runnable waits behind them, a
+/// time slice each, where one that sleeps and is woken would run at once (the kernel favours
+/// a thread that slept). So a yield that took longer than [`SLOW_YIELD`] turns the yields
+/// off for the next [`SKIP_AFTER_SLOW_YIELD`] spins: on a busy machine a spin costs a few
+/// hints, and at most one slow yield in 64 parks.
+#[derive(Debug, Default, Clone, Copy)]
+struct Spin {
+    skip_yields: u32,
+}
+
+thread_local! {
+    /// The spin state of a thread's `block_on` calls, kept between them: a program that calls
+    /// `block_on` often on a busy machine would otherwise pay a slow yield in each.
+    static BLOCK_ON_SPIN: std::cell::Cell<Spin> = const { std::cell::Cell::new(Spin { skip_yields: 0 }) };
+}
+
+impl Spin {
+    /// Calls `look` after each pause until it finds something; `None` if it never did.
+    fn run<T>(&mut self, mut look: impl FnMut() -> Option<T>) -> Option<T> {
+        for _ in 0..SPIN_POLLS {
+            std::hint::spin_loop();
+            if let Some(v) = look() {
+                return Some(v);
+            }
+        }
+        if self.skip_yields > 0 {
+            self.skip_yields -= 1;
+            return None;
+        }
+        for _ in 0..SPIN_YIELDS {
+            let start = Instant::now();
+            std::thread::yield_now();
+            if start.elapsed() > SLOW_YIELD {
+                self.skip_yields = SKIP_AFTER_SLOW_YIELD;
+                return look();
+            }
+            if let Some(v) = look() {
+                return Some(v);
+            }
+        }
+        None
     }
 }
 
@@ -53,6 +95,7 @@ pub(crate) struct Core {
     run_queue: queue::Local,
     lifo: Option<Notified>,
     is_searching: bool,
+    spin: Spin,
     tick: u32,
     rand: u32,
     /// The failure streak of this worker's park (`park.rs`).
@@ -68,6 +111,7 @@ impl Core {
             run_queue,
             lifo: None,
             is_searching: false,
+            spin: Spin::default(),
             tick: 0,
             rand: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             park_failures: park::Streak::default(),
@@ -270,23 +314,25 @@ impl WorkerCx {
             return None;
         }
         let h = &self.handle;
-        for round in 0..SPIN_POLLS + SPIN_YIELDS {
-            pause(round);
+        let Core {
+            spin,
+            run_queue,
+            index,
+            ..
+        } = core;
+        spin.run(|| {
             if h.is_shutdown() {
                 return None;
             }
             if let Some(t) = h.inject.pop() {
                 return Some(t);
             }
-            for (i, r) in h.remotes.iter().enumerate() {
-                if i != core.index && !r.steal.is_empty() {
-                    if let Some(t) = r.steal.steal_into(&mut core.run_queue) {
-                        return Some(t);
-                    }
-                }
-            }
-        }
-        None
+            h.remotes
+                .iter()
+                .enumerate()
+                .filter(|&(i, r)| i != *index && !r.steal.is_empty())
+                .find_map(|(_, r)| r.steal.steal_into(run_queue))
+        })
     }
 
     fn transition_from_searching(&self, core: &mut Core) {
@@ -437,6 +483,7 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
     let mut future = pin!(future);
     // Registered so that a worker whose driver fails for good wakes us (`Handle::fail`).
     let _blocker = Blocker::register(handle);
+    let mut spin = BLOCK_ON_SPIN.with(|s| s.get());
     loop {
         if let Some(why) = handle.fatal() {
             panic!("{why}");
@@ -453,11 +500,9 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
         if !signal.woken.load(Ordering::Acquire) {
             // Spin briefly before parking (see `spin_for_work`): a wake in the next
             // microsecond or two then costs the waker no futex call and us no sleep.
-            let woken = (0..SPIN_POLLS + SPIN_YIELDS).any(|round| {
-                pause(round);
-                signal.woken.load(Ordering::Acquire)
-            });
-            if !woken {
+            let woken = spin.run(|| signal.woken.load(Ordering::Acquire).then_some(()));
+            BLOCK_ON_SPIN.with(|s| s.set(spin));
+            if woken.is_none() {
                 std::thread::park();
             }
         }
