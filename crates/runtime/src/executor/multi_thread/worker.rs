@@ -15,7 +15,7 @@
 //! on this thread (by the task, or by the IO events the park dispatches) go straight to the
 //! local queue.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,7 +59,7 @@ struct Spin {
 thread_local! {
     /// The spin state of a thread's `block_on` calls, kept between them: a program that calls
     /// `block_on` often on a busy machine would otherwise pay a slow yield in each.
-    static BLOCK_ON_SPIN: std::cell::Cell<Spin> = const { std::cell::Cell::new(Spin { skip_yields: 0 }) };
+    static BLOCK_ON_SPIN: Cell<Spin> = const { Cell::new(Spin { skip_yields: 0 }) };
 }
 
 impl Spin {
