@@ -79,6 +79,8 @@ impl Rt {
 }
 
 type Task = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A workload: its name, and what makes its tasks.
+type Workload = (&'static str, fn() -> Vec<Task>);
 
 fn yield_many() -> Vec<Task> {
     (0..YIELD_TASKS)
@@ -134,8 +136,7 @@ fn main() {
     println!(
         "{rounds} rounds of {iters} iterations; ratio = c10k time / tokio time (< 1: c10k faster)"
     );
-    let workloads: [(&str, fn() -> Vec<Task>); 2] =
-        [("yield many", yield_many), ("ping-pong", ping_pong)];
+    let workloads: [Workload; 2] = [("yield many", yield_many), ("ping-pong", ping_pong)];
     let only = |var: &str, name: &str| std::env::var(var).map_or(true, |v| v == name);
     for multi in [false, true] {
         if !only("C10K_BENCH_FLAVORS", if multi { "mt" } else { "ct" }) {
