@@ -55,11 +55,13 @@
 //! runnable waits behind them, a time slice each, where a thread woken from sleep would run
 //! at once: on a machine busy with other work, a bench whose every hand-over yielded took
 //! 5–9× tokio's time. So a yield that kept the thread off the CPU for more than 200 µs
-//! turns the yields off for the next 64 spins of that thread (`worker.rs`, `Spin`). On the async bounded mpsc bench (`crates/sync/benches/
-//! interleaved_async.rs`) this took the futex calls from about one per 8 messages to
-//! nearly none, and the process's CPU time to a third of tokio's (`BENCHMARKS.md`). Spinning
-//! on one side only did not help: both ends of a hand-over must be looking. An idle runtime
-//! pays the spin once each time a worker runs dry (a few microseconds), then sleeps.
+//! turns the yields off for the next 64 spins of that thread (`worker.rs`, `Spin`).
+//!
+//! On the async bounded mpsc bench (`crates/sync/benches/interleaved_async.rs`) this took
+//! the context switches from about one per 10 messages to one per 50 or fewer, and the
+//! process's CPU time to about 0.4 of tokio's (`crates/runtime/BENCH-core.md`). Spinning on
+//! one side only did not help: both ends of a hand-over must be looking. An idle runtime pays
+//! the spin once each time a worker runs dry (a few microseconds), then sleeps.
 //!
 //! ## How IO is split between workers
 //!
