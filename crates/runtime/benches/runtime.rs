@@ -8,13 +8,16 @@
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+mod util;
+use util::{yield_once, Slot};
 
 /// A runtime-agnostic oneshot: a value slot and a waker slot under one mutex.
 struct Oneshot<T> {
@@ -56,58 +59,6 @@ impl<T> Future for Oneshot<T> {
             }
         }
     }
-}
-
-/// A single-slot ping-pong channel between two tasks.
-#[derive(Clone)]
-struct Slot {
-    inner: Arc<Mutex<(Option<u64>, Option<Waker>)>>,
-}
-
-impl Slot {
-    fn new() -> Slot {
-        Slot {
-            inner: Arc::new(Mutex::new((None, None))),
-        }
-    }
-    fn put(&self, v: u64) {
-        let w = {
-            let mut g = self.inner.lock().unwrap();
-            g.0 = Some(v);
-            g.1.take()
-        };
-        if let Some(w) = w {
-            w.wake();
-        }
-    }
-    async fn take(&self) -> u64 {
-        poll_fn(|cx| {
-            let mut g = self.inner.lock().unwrap();
-            match g.0.take() {
-                Some(v) => Poll::Ready(v),
-                None => {
-                    g.1 = Some(cx.waker().clone());
-                    Poll::Pending
-                }
-            }
-        })
-        .await
-    }
-}
-
-/// Yields once (the same future for both runtimes).
-async fn yield_once() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-    .await
 }
 
 const SPAWN_N: usize = 100_000;

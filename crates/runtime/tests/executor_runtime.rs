@@ -74,8 +74,11 @@ fn long_poll_is_reported_once_with_name() -> io::Result<()> {
         rt.block_on(async {
             let h = task::Builder::new().name("sleepy").spawn(async {
                 for _ in 0..2 {
-                    // Blocking inside a poll is the behaviour under test.
-                    std::thread::sleep(Duration::from_millis(150));
+                    // Blocking inside a poll is the behaviour under test. Three times the
+                    // threshold: the watchdog credits at most one period (an eighth of it) per
+                    // look, so on a loaded machine a starved watchdog sees less than the
+                    // poll's length (150 ms failed 1 run in 15 at load average 17).
+                    std::thread::sleep(Duration::from_millis(300));
                     task::yield_now().await;
                 }
             });

@@ -18,6 +18,7 @@
 //! | `mod.rs` | `Driver`, the one type the schedulers see, dispatching statically (an enum, no trait object) to a driver kind; and the readiness protocol below |
 //! | `backend.rs` | [`Backend`], the one list of IO backends (`ALL`, `name()`, `FromStr`, `auto()`) |
 //! | `selector.rs` | the readiness driver over a `c10k_selector::Selector` (select, poll, epoll): edge or emulated one-shot notification |
+//! | `doze.rs` | the futex word a readiness driver with nothing registered parks on instead of its selector (cheaper to wake) |
 //! | `uring/` | the completion driver over an io_uring ring: streams (`stream.rs`) and listeners (`listener.rs`) as completions, every other registration as `poll_add` readiness |
 //! | `registry.rs` | the registration table: a slab addressed by generation-checked tokens, and how tokens are packed on 32- and 64-bit targets |
 //! | `scheduled_io.rs` | the readiness word and wakers of one descriptor, and the driver-independent half of the protocol |
@@ -60,6 +61,7 @@
 //! `Pending` so a task looping over a ready socket yields.
 
 mod backend;
+mod doze;
 mod ready;
 mod registration;
 mod registry;

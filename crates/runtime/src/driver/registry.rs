@@ -77,6 +77,11 @@ impl Registry {
         Ok(io)
     }
 
+    /// Whether nothing is registered.
+    pub(super) fn is_empty(&self) -> bool {
+        self.slab.is_empty()
+    }
+
     /// The live registration `token` names, if it is still the one in its slot.
     pub(super) fn get(&self, token: usize) -> Option<&Arc<ScheduledIo>> {
         self.slab.get(slot_of(token)).filter(|io| io.token == token)

@@ -18,7 +18,9 @@
 //!
 //! `park` marks the thread parked, re-checks the scheduler's "may I block" condition, and
 //! waits in the selector; `unpark` writes the selector's waker only if the thread is parked
-//! (the `SeqCst` fences pair), so a busy thread gets new work without a system call.
+//! (the `SeqCst` fences pair), so a busy thread gets new work without a system call. With no
+//! registration there is no IO to wait for, and the thread dozes on a futex instead, which
+//! is cheaper to wake (`doze.rs`); a registration wakes it to park in the selector.
 
 use std::fmt;
 use std::io;
@@ -29,6 +31,7 @@ use std::time::Duration;
 
 use c10k_selector::{Backend, Event, Events, Interest, Selector, Token};
 
+use super::doze::Doze;
 use super::ready::{ERROR, READABLE, READ_CLOSED, READ_MASK, WRITABLE, WRITE_CLOSED, WRITE_MASK};
 use super::registry::Registry;
 use super::scheduled_io::{ScheduledIo, Waiters, ARM_READ, ARM_WRITE};
@@ -54,6 +57,8 @@ pub(crate) struct SelectorDriver {
     /// the selector's waker. A thread that is running tasks will find new work without a
     /// system call.
     parked: AtomicBool,
+    /// Where the parking thread waits instead while nothing is registered.
+    doze: Doze,
 }
 
 struct Scratch {
@@ -79,6 +84,7 @@ impl SelectorDriver {
             }),
             edge,
             parked: AtomicBool::new(false),
+            doze: Doze::new(),
         })
     }
 
@@ -91,7 +97,7 @@ impl SelectorDriver {
         if regs.shutdown {
             return Err(shutdown_error());
         }
-        regs.insert(|token| {
+        let io = regs.insert(|token| {
             let io = Arc::new(ScheduledIo::new(token, fd));
             if self.edge {
                 // Both directions, once, forever (see module docs).
@@ -106,7 +112,12 @@ impl SelectorDriver {
                 self.selector.register(fd, Token(token), interest)?;
             }
             Ok(io)
-        })
+        })?;
+        drop(regs);
+        // A thread dozing because nothing was registered must now wait in the selector
+        // (`doze.rs`, step 4).
+        self.doze.unpark();
+        Ok(io)
     }
 
     pub(super) fn remove(&self, io: &ScheduledIo) -> io::Result<()> {
@@ -179,8 +190,18 @@ impl SelectorDriver {
         let blocking = timeout != Some(Duration::ZERO);
         if blocking {
             self.parked.store(true, Ordering::Relaxed);
+            let dozing = self.doze.prepare();
             fence(Ordering::SeqCst);
-            if !can_block() {
+            if !dozing || !can_block() {
+                timeout = Some(Duration::ZERO);
+            } else if lock(&self.regs).is_empty() {
+                // No IO to wait for: doze on the futex (`doze.rs`).
+                self.parked.store(false, Ordering::Relaxed);
+                self.doze.wait(timeout)?;
+                return Ok(0);
+            }
+            if dozing && self.doze.cancel() {
+                // A wake aimed at the doze: do not block in the selector either.
                 timeout = Some(Duration::ZERO);
             }
         }
@@ -198,11 +219,13 @@ impl SelectorDriver {
         if self.parked.load(Ordering::Relaxed) {
             let _ = self.waker.wake();
         }
+        self.doze.unpark();
     }
 
     /// Wakes the driver unconditionally (shutdown, timers).
     pub(crate) fn wake(&self) {
         let _ = self.waker.wake();
+        self.doze.notify();
     }
 
     /// Looks the events' registrations up under the registry lock, then publishes readiness

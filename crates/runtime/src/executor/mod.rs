@@ -23,6 +23,46 @@
 //! Idle workers park; a worker that makes work available wakes one parked worker only if no
 //! worker is already searching for work, which avoids the thundering herd.
 //!
+//! ## Who wakes whom
+//!
+//! A wake-up of a parked thread costs a system call on each side and, on a busy machine, a
+//! context switch, i.e. far more than the task it brings. So the scheduler wakes as few as
+//! it can while never leaving runnable work without a thread that will look at it:
+//!
+//! 1. A task woken by the running task goes to the worker's LIFO slot and wakes nobody: this
+//!    worker runs it next. A task displaced from the slot, or woken from another worker's
+//!    task or IO, goes to a stealable queue.
+//! 2. Work pushed to a stealable queue (the worker's own, or the injection queue from off
+//!    the workers) wakes one parked worker, unless a worker is *searching*: the searcher
+//!    will find it. At most half the workers search at once.
+//! 3. A searcher that finds work stops searching; if it was the last searcher and more work
+//!    is waiting in a stealable queue, it wakes one more worker (who searches in turn). Work
+//!    pushed after its check finds no searcher and wakes a worker by rule 2.
+//! 4. The last searcher to park re-checks every queue, so that work pushed while it still
+//!    counted as searching is not left behind.
+//!
+//! ## Spinning before parking
+//!
+//! A searcher that found nothing, and the thread in `block_on` whose future is pending,
+//! look again a few times before they park: four times after a spin-loop hint, then twice
+//! after yielding the CPU (the shape of `c10k-sync`'s `Backoff`, shorter). Two tasks
+//! handing messages back and forth across threads (a producer task and a consumer in
+//! `block_on`, on a bounded channel) wake each other within microseconds; a thread still
+//! looking takes the wake with no futex call on either side, and a searcher still looking
+//! keeps the waker from waking anybody (rule 2). The yields hand the CPU over when the peer
+//! is not running; when the two share a core, as they often do on a small machine, a yield
+//! is the whole hand-over. But a thread that yields while other programs' threads are
+//! runnable waits behind them, a time slice each, where a thread woken from sleep would run
+//! at once: on a machine busy with other work, a bench whose every hand-over yielded took
+//! 5–9× tokio's time. So a yield that kept the thread off the CPU for more than 200 µs
+//! turns the yields off for the next 64 spins of that thread (`worker.rs`, `Spin`).
+//!
+//! On the async bounded mpsc bench (`crates/sync/benches/interleaved_async.rs`) this took
+//! the context switches from about one per 10 messages to one per 50 or fewer, and the
+//! process's CPU time to about 0.4 of tokio's (`crates/runtime/BENCH-core.md`). Spinning on
+//! one side only did not help: both ends of a hand-over must be looking. An idle runtime pays
+//! the spin once each time a worker runs dry (a few microseconds), then sleeps.
+//!
 //! ## How IO is split between workers
 //!
 //! tokio has one IO driver per runtime, polled by whichever worker parks first while the
@@ -32,7 +72,10 @@
 //! its own. Consequences:
 //!
 //! 1. A worker parks *in its own selector*, so wakes to it (new work, a timer) go through
-//!    that selector's waker, and only when the worker is actually parked.
+//!    that selector's waker, and only when the worker is actually parked. A worker whose
+//!    readiness driver has no registration has no IO to wait for and parks on a futex
+//!    instead (cheaper to wake: one system call on each side, no eventfd write and read);
+//!    a registration made on its driver wakes it to park in the selector.
 //! 2. IO spreads over all workers even when one task accepts every connection (a server's
 //!    accept loop): with "register on the current worker", every connection would land on the
 //!    acceptor's worker, which would then dispatch all events alone.

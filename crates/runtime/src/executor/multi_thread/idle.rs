@@ -3,8 +3,8 @@
 //! Waking a worker costs a system call on each side, so the scheduler wakes one only when
 //! nobody is already looking: a worker that makes work available calls `worker_to_notify`,
 //! which picks a sleeper only if no worker is *searching* (stealing). A woken worker starts
-//! searching; when a searcher finds work and it was the last searcher, it wakes one more
-//! (who may find more work). At most half of the workers search at once. This keeps the
+//! searching; when a searcher finds work and it was the last searcher, it wakes one more if
+//! more work waits to be stolen. At most half of the workers search at once. This keeps the
 //! number of wakes close to the number that are useful, instead of waking everybody for
 //! each task (the thundering herd).
 

@@ -5,7 +5,8 @@
 //!     every 61 ticks: poll own selector without blocking, fire due timers
 //!     task = LIFO slot? (≤ 3 in a row) | every 31st tick: injector first | local queue
 //!            | injector (batch) | steal half from a random victim
-//!     run it, or else park in own selector
+//!            | the searcher only: look again, 4 times after a spin hint, twice after a yield
+//!     run it, or else park in own selector (on a futex while it has no registration)
 //! }
 //! ```
 //!
@@ -14,13 +15,13 @@
 //! on this thread (by the task, or by the IO events the park dispatches) go straight to the
 //! local queue.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{queue, Handle, NO_OWNER};
 use crate::context::{self, Scoped};
@@ -32,11 +33,69 @@ use crate::task::{self, Notified, RawTask, Schedule};
 /// Tasks taken from the LIFO slot in a row before the queue gets a turn (fairness).
 const MAX_LIFO_POLLS: u32 = 3;
 
+/// Looks for work a searcher (and the `block_on` thread) makes before it parks: first
+/// `SPIN_POLLS` after one spin-loop hint each, then `SPIN_YIELDS` after yielding the CPU
+/// (see "Spinning before parking" in the `executor` docs for why, and how it was measured).
+const SPIN_POLLS: u32 = 4;
+const SPIN_YIELDS: u32 = 2;
+/// A yield that kept us off the CPU this long gave it to other programs' threads for a time
+/// slice (ours hand over in microseconds): the machine is busy.
+const SLOW_YIELD: Duration = Duration::from_micros(200);
+/// Spins that skip their yields after a slow one.
+const SKIP_AFTER_SLOW_YIELD: u32 = 64;
+
+/// The spin before parking, and whether yielding is worth it now.
+///
+/// A thread that yields while other programs' threads are runnable waits behind them, a
+/// time slice each, where one that sleeps and is woken would run at once (the kernel favours
+/// a thread that slept). So a yield that took longer than [`SLOW_YIELD`] turns the yields
+/// off for the next [`SKIP_AFTER_SLOW_YIELD`] spins: on a busy machine a spin costs a few
+/// hints, and at most one slow yield in 64 parks.
+#[derive(Debug, Default, Clone, Copy)]
+struct Spin {
+    skip_yields: u32,
+}
+
+thread_local! {
+    /// The spin state of a thread's `block_on` calls, kept between them: a program that calls
+    /// `block_on` often on a busy machine would otherwise pay a slow yield in each.
+    static BLOCK_ON_SPIN: Cell<Spin> = const { Cell::new(Spin { skip_yields: 0 }) };
+}
+
+impl Spin {
+    /// Calls `look` after each pause until it finds something; `None` if it never did.
+    fn run<T>(&mut self, mut look: impl FnMut() -> Option<T>) -> Option<T> {
+        for _ in 0..SPIN_POLLS {
+            std::hint::spin_loop();
+            if let Some(v) = look() {
+                return Some(v);
+            }
+        }
+        if self.skip_yields > 0 {
+            self.skip_yields -= 1;
+            return None;
+        }
+        for _ in 0..SPIN_YIELDS {
+            let start = Instant::now();
+            std::thread::yield_now();
+            if start.elapsed() > SLOW_YIELD {
+                self.skip_yields = SKIP_AFTER_SLOW_YIELD;
+                return look();
+            }
+            if let Some(v) = look() {
+                return Some(v);
+            }
+        }
+        None
+    }
+}
+
 pub(crate) struct Core {
     pub(super) index: usize,
     run_queue: queue::Local,
     lifo: Option<Notified>,
     is_searching: bool,
+    spin: Spin,
     tick: u32,
     rand: u32,
     /// The failure streak of this worker's park (`park.rs`).
@@ -52,6 +111,7 @@ impl Core {
             run_queue,
             lifo: None,
             is_searching: false,
+            spin: Spin::default(),
             tick: 0,
             rand: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             park_failures: park::Streak::default(),
@@ -176,6 +236,10 @@ impl WorkerCx {
                 core = self.run_task(task, core);
                 continue;
             }
+            if let Some(task) = self.spin_for_work(&mut core) {
+                core = self.run_task(task, core);
+                continue;
+            }
             core = match self.park(core) {
                 Ok(core) => core,
                 Err((core, e)) => return self.stop(core, e),
@@ -242,14 +306,51 @@ impl WorkerCx {
         h.inject.pop()
     }
 
+    /// The searcher looks for work a little longer before it parks (see "Spinning before
+    /// parking" in the module docs). Only the searcher spins: while it does, a thread that
+    /// makes work available wakes nobody, and the spinner takes the work.
+    fn spin_for_work(&self, core: &mut Core) -> Option<Notified> {
+        if !core.is_searching {
+            return None;
+        }
+        let h = &self.handle;
+        let Core {
+            spin,
+            run_queue,
+            index,
+            ..
+        } = core;
+        spin.run(|| {
+            if h.is_shutdown() {
+                return None;
+            }
+            if let Some(t) = h.inject.pop() {
+                return Some(t);
+            }
+            h.remotes
+                .iter()
+                .enumerate()
+                .filter(|&(i, r)| i != *index && !r.steal.is_empty())
+                .find_map(|(_, r)| r.steal.steal_into(run_queue))
+        })
+    }
+
     fn transition_from_searching(&self, core: &mut Core) {
         if !core.is_searching {
             return;
         }
         core.is_searching = false;
-        if self.handle.idle.transition_worker_from_searching() {
-            // We were the last searcher: wake another in case there is more work.
-            self.handle.notify_parked();
+        let h = &self.handle;
+        // The last searcher found work: wake another worker if more is waiting to be
+        // stolen (see "Who wakes whom" in the module docs). Work pushed after this check
+        // finds no searcher and wakes a worker itself; work pushed before it, while we still
+        // counted as searching, woke nobody, so the check must see it: our read-modify-write
+        // of the idle state follows the pusher's (which read ours as searching) in the
+        // state's modification order, so its push happened before this check.
+        if h.idle.transition_worker_from_searching()
+            && (!h.inject.is_empty() || h.remotes.iter().any(|r| !r.steal.is_empty()))
+        {
+            h.notify_parked();
         }
     }
 
@@ -382,6 +483,7 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
     let mut future = pin!(future);
     // Registered so that a worker whose driver fails for good wakes us (`Handle::fail`).
     let _blocker = Blocker::register(handle);
+    let mut spin = BLOCK_ON_SPIN.with(|s| s.get());
     loop {
         if let Some(why) = handle.fatal() {
             panic!("{why}");
@@ -396,7 +498,13 @@ pub(crate) fn block_on<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output 
             }
         }
         if !signal.woken.load(Ordering::Acquire) {
-            std::thread::park();
+            // Spin briefly before parking (see `spin_for_work`): a wake in the next
+            // microsecond or two then costs the waker no futex call and us no sleep.
+            let woken = spin.run(|| signal.woken.load(Ordering::Acquire).then_some(()));
+            BLOCK_ON_SPIN.with(|s| s.set(spin));
+            if woken.is_none() {
+                std::thread::park();
+            }
         }
     }
 }
