@@ -129,7 +129,7 @@ impl Default for UringConfig {
         UringConfig {
             entries: 4096,
             buffers: 4096,
-            initial_buffers: 256,
+            initial_buffers: 64,
             buffer_size: 4096,
             stream_buffers: 16,
             send_limit: 64 * 1024,

@@ -15,11 +15,19 @@
 //!    finds the queue below the limit. The kernel's socket buffer then fills and TCP flow
 //!    control slows the peer, as on epoll.
 //! 5. `ENOBUFS` (the group ran dry: more receivers than buffers) ends the receive with the
-//!    data still in the socket. If the group can grow, it grows and the receive is re-armed
-//!    (see "Provided buffers" in the driver's docs). At its capacity, the stream is marked
-//!    *starved*: its next reads call `recv(2)` directly into the reader's slice (the
-//!    reader's memory instead of the group's), until one returns `WouldBlock`, which
-//!    re-arms the multishot receive.
+//!    data still in the socket. If the stream still has buffers queued (the receive often
+//!    fills many in one turn before its cancel arrives), nothing else happens: the read
+//!    that empties the queue re-arms the receive. Otherwise, if the group can grow, it
+//!    grows and the receive is re-armed (see "Provided buffers" in the driver's docs). At
+//!    its capacity, the stream is marked *starved*: its next read calls `recv(2)` directly
+//!    into the reader's slice (the reader's memory instead of the group's), for at most
+//!    `stream_buffers` × the buffer size, the most the receive would have queued. That one
+//!    read ends the starvation and re-arms the receive, which the next submission ends
+//!    with data or with `ENOBUFS` again. So a starved stream reads at the provided path's
+//!    pace, once per turn: reading until `WouldBlock` would take megabytes from the socket
+//!    within one turn, while the answers to them cannot leave before the turn ends (an
+//!    echo's output would grow without bound). A starved stream never has a receive in
+//!    flight, so the two paths never race for the socket's bytes.
 //! 6. End of stream (result 0) and errors end the receive; both are reported to the reader
 //!    after the buffered data, an error once, then end of stream.
 //!
@@ -370,19 +378,28 @@ impl StreamShared {
 
     /// The receive ended with `ENOBUFS` (reading, step 5): re-armed if the group has room
     /// (grown if need be), else the stream is starved.
+    ///
+    /// A starved stream never has a receive in flight: both would take bytes from the
+    /// socket, and the `recv(2)` of one could overtake data the other received but whose
+    /// completion is not reaped yet. So a stream whose receive a read re-requested
+    /// meanwhile (another thread) is left to that receive.
     fn on_no_buffers(self: &Arc<Self>, d: &UringDriver) -> usize {
         // Growing may fail (out of memory): then the starved path still reads everything.
         let room = d.grow_buffers().unwrap_or(false);
         let mut st = lock(&self.state);
-        let rearm = room
-            && st.recv == RecvOp::Idle
-            && !st.dropped
-            && !st.shutdown
-            && !st.eof
-            && st.read_error.is_none()
-            && st.queue.len() < d.config.stream_buffers;
-        if rearm {
+        if st.recv != RecvOp::Idle || st.dropped || st.shutdown || st.eof || st.read_error.is_some()
+        {
+            return 0;
+        }
+        let mut rearm = false;
+        if !st.queue.is_empty() {
+            // The receive had filled buffers before the group ran dry (often all of them,
+            // in one turn): those are read first, and the read that empties the queue
+            // re-arms (`after_read`), meeting `ENOBUFS` again if the group is still dry.
+            // Starving here would make those reads go on into the socket unpaced.
+        } else if room {
             st.recv = RecvOp::Requested;
+            rearm = true;
         } else {
             st.starved = true;
         }
@@ -822,10 +839,21 @@ impl RingStream {
             };
             // SAFETY: the handle owns the open descriptor (it is closed only by its drop).
             let fd = unsafe { BorrowedFd::borrow_raw(self.shared.fd) };
-            match rustix::net::recv(fd, dst.first(), flags) {
+            // Paced as the provided path is (reading, step 5): at most what the receive
+            // would have queued before pausing.
+            let config = &self.uring().config;
+            let most = config.stream_buffers.max(1) * config.buffer_size as usize;
+            let dst = dst.first();
+            let len = dst.len().min(most);
+            match rustix::net::recv(fd, &mut dst[..len], flags) {
                 Ok((n, _)) => {
                     if n == 0 && !peek {
                         st.eof = true;
+                    } else if !peek {
+                        // One direct read per starvation: `after_read` re-arms the
+                        // receive, which ends at the next submission, with `ENOBUFS`
+                        // (starved again, the reader woken) or with data.
+                        st.starved = false;
                     }
                     return Some(Ok(n));
                 }
