@@ -16,7 +16,7 @@ mod util;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use c10k_runtime::driver::Backend;
 use c10k_runtime::net::{TcpListener, TcpStream};
@@ -25,6 +25,8 @@ use c10k_runtime::Runtime;
 /// Streams, each echoing [`BYTES`] through a group of at most [`BUFFERS`] buffers.
 const CONNS: usize = 8;
 const BYTES: usize = 2 << 20;
+/// What the hoarder sends and its task leaves unread until the echoes are done.
+const HOARD: usize = 256 * 1024;
 const BUFFERS: u16 = 16;
 const BUF_SIZE: u32 = 4096;
 /// The echo's own output limit, as `c10k echo` has one: past it the peer is given up.
@@ -128,17 +130,39 @@ fn starved_streams_echo_every_byte_in_order() -> io::Result<()> {
         eprintln!("note: io_uring unavailable here; skipped");
         return Ok(());
     }
-    // 4 buffers at first, 16 at most, for 8 streams of 2 MiB: the group runs dry at once
-    // and stays dry, each stream's queue limit (16) is the whole group.
+    // 16 buffers, and a stream may queue 16 unread: a *hoarder* whose task does not read
+    // takes the whole group, so every other stream runs dry (`ENOBUFS`) and, the group
+    // being at its cap, is starved for the whole test. (`net_uring_mem` covers growth.)
     let rt = Runtime::builder()
         .current_thread()
         .backend(Backend::Uring)
         .uring_buffers(BUFFERS, BUF_SIZE)
-        .uring_initial_buffers(4)
+        .uring_initial_buffers(BUFFERS)
+        .uring_stream_buffers(usize::from(BUFFERS))
         .build()?;
     rt.block_on(async {
+        let h = c10k_runtime::Handle::current();
         let l = TcpListener::bind("127.0.0.1:0").await?;
         let addr = l.local_addr()?;
+        let hoard = std::thread::spawn(move || -> io::Result<()> {
+            let mut s = std::net::TcpStream::connect(addr)?;
+            s.set_write_timeout(Some(Duration::from_secs(60)))?;
+            let data: Vec<u8> = (0..HOARD).map(|i| pattern(CONNS, i)).collect();
+            s.write_all(&data)?;
+            s.shutdown(Shutdown::Write)
+        });
+        let (hoarder, _) = l.accept().await?;
+        // Arms its receive; from then on it fills buffers until the group is empty.
+        hoarder.readable().await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while h.uring_buffers().expect("a uring runtime") != (0, usize::from(BUFFERS)) {
+            assert!(
+                Instant::now() < deadline,
+                "the hoarder did not take the whole group: {:?}",
+                h.uring_buffers()
+            );
+            c10k_runtime::time::sleep(Duration::from_millis(1)).await;
+        }
         let clients: Vec<_> = (0..CONNS)
             .map(|conn| std::thread::spawn(move || client(addr, conn)))
             .collect();
@@ -156,14 +180,20 @@ fn starved_streams_echo_every_byte_in_order() -> io::Result<()> {
             let wrong = c.join().expect("client thread")?;
             assert_eq!(wrong, None, "connection {conn}: first wrong byte");
         }
-        let (available, total) = c10k_runtime::Handle::current()
-            .uring_buffers()
-            .expect("a uring runtime");
-        assert_eq!(
-            total,
-            usize::from(BUFFERS),
-            "the group should have grown to its cap"
-        );
+        // The hoarder held every buffer throughout: the echoes went through `recv(2)`.
+        assert_eq!(h.uring_buffers(), Some((0, usize::from(BUFFERS))));
+        let mut got = Vec::with_capacity(HOARD);
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            match hoarder.read(&mut buf).await? {
+                0 => break,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        hoard.join().expect("hoarding client")?;
+        assert_eq!(got.len(), HOARD, "the hoarder's bytes");
+        assert_eq!((0..HOARD).find(|&i| got[i] != pattern(CONNS, i)), None);
+        let (available, total) = h.uring_buffers().expect("a uring runtime");
         assert_eq!(available, total, "every buffer is back in the group");
         Ok(())
     })

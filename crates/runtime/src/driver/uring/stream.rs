@@ -17,17 +17,19 @@
 //! 5. `ENOBUFS` (the group ran dry: more receivers than buffers) ends the receive with the
 //!    data still in the socket. If the stream still has buffers queued (the receive often
 //!    fills many in one turn before its cancel arrives), nothing else happens: the read
-//!    that empties the queue re-arms the receive. Otherwise, if the group can grow, it
-//!    grows and the receive is re-armed (see "Provided buffers" in the driver's docs). At
-//!    its capacity, the stream is marked *starved*: its next read calls `recv(2)` directly
-//!    into the reader's slice (the reader's memory instead of the group's), for at most
-//!    `stream_buffers` × the buffer size, the most the receive would have queued. That one
-//!    read ends the starvation and re-arms the receive, which the next submission ends
-//!    with data or with `ENOBUFS` again. So a starved stream reads at the provided path's
-//!    pace, once per turn: reading until `WouldBlock` would take megabytes from the socket
-//!    within one turn, while the answers to them cannot leave before the turn ends (an
-//!    echo's output would grow without bound). A starved stream never has a receive in
-//!    flight, so the two paths never race for the socket's bytes.
+//!    that empties the queue re-arms the receive. Otherwise the receive is retried at the
+//!    end of the turn, after the tasks have returned the buffers they read (see "Provided
+//!    buffers" in the driver's docs): re-armed if the group has a free buffer (grown
+//!    first if it has fewer than the streams waiting), else, at the group's capacity, the
+//!    stream is marked *starved*: its next read calls `recv(2)` directly into the reader's
+//!    slice (the reader's memory instead of the group's), for at most `stream_buffers` ×
+//!    the buffer size, the most the receive would have queued. That one read ends the
+//!    starvation and re-arms the receive, which the next submission ends with data or
+//!    with `ENOBUFS` again. So a starved stream reads at the provided path's pace, once per
+//!    turn: reading until `WouldBlock` would take megabytes from the socket within one
+//!    turn, while the answers to them cannot leave before the turn ends (an echo's output
+//!    would grow without bound). A starved stream never has a receive in flight, so the
+//!    two paths never race for the socket's bytes.
 //! 6. End of stream (result 0) and errors end the receive; both are reported to the reader
 //!    after the buffered data, an error once, then end of stream.
 //!
@@ -48,7 +50,10 @@
 //! 6. The send buffer comes back with the completion. While more bytes wait in `pending`,
 //!    it is kept (if at most [`SPARE_MAX`] bytes) to become the next `pending`: a busy
 //!    stream alternates two buffers. Once everything written has been sent, both are
-//!    freed: an idle connection holds no send buffer.
+//!    freed: an idle connection holds no send buffer. Nor the write side's other working
+//!    state (the send in flight, a short send's rest, an owned write, a linger): it lives
+//!    in a box the first write allocates and the unlock that finds it idle frees
+//!    (`TxBox`), so an idle stream's shared state is 136 bytes instead of 256.
 //!
 //! Owned-buffer writes ([`start_owned_write`](RingStream::start_owned_write)) hand the
 //! caller's `Vec` to the ring itself (no copy) once nothing else is pending, and give it back
@@ -473,39 +478,61 @@ impl StreamShared {
         wake(w)
     }
 
-    /// The receive ended with `ENOBUFS` (reading, step 5): re-armed if the group has room
-    /// (grown if need be), else the stream is starved.
+    /// The receive ended with `ENOBUFS` (reading, step 5). A stream with buffers queued
+    /// waits for its reader; otherwise the receive is requested again, to be retried at the
+    /// end of the turn ([`retry_recv`](Self::retry_recv)).
     ///
     /// A starved stream never has a receive in flight: both would take bytes from the
     /// socket, and the `recv(2)` of one could overtake data the other received but whose
     /// completion is not reaped yet. So a stream whose receive a read re-requested
     /// meanwhile (another thread) is left to that receive.
     fn on_no_buffers(self: &Arc<Self>, d: &UringDriver) -> usize {
-        // Growing may fail (out of memory): then the starved path still reads everything.
-        let room = d.grow_buffers().unwrap_or(false);
         let mut st = lock(&self.state);
         if st.recv != RecvOp::Idle || st.dropped || st.shutdown || st.eof || st.read_error.is_some()
         {
             return 0;
         }
-        let mut rearm = false;
         if !st.queue.is_empty() {
             // The receive had filled buffers before the group ran dry (often all of them,
             // in one turn): those are read first, and the read that empties the queue
             // re-arms (`after_read`), meeting `ENOBUFS` again if the group is still dry.
             // Starving here would make those reads go on into the socket unpaced.
-        } else if room {
-            st.recv = RecvOp::Requested;
-            rearm = true;
-        } else {
-            st.starved = true;
+            let w = st.reader.take();
+            drop(st);
+            return wake(w);
         }
+        // Requested, so that no read asks for it meanwhile.
+        st.recv = RecvOp::Requested;
+        drop(st);
+        d.request(Request::NoBuffers(Arc::clone(self)));
+        0
+    }
+
+    /// At the end of the turn, after the tasks ran (owner only; the driver grew the group
+    /// first if it had fewer free buffers than streams waiting): re-arms the receive if
+    /// `room`, else the stream is starved (reading, step 5).
+    pub(super) fn retry_recv(
+        self: &Arc<Self>,
+        ring: &mut Ring,
+        targets: &mut Slab<Target>,
+        group: &BufGroup,
+        room: bool,
+    ) {
+        if room {
+            return self.arm_recv(ring, targets, group);
+        }
+        let mut st = lock(&self.state);
+        if st.recv != RecvOp::Requested {
+            return;
+        }
+        st.recv = RecvOp::Idle;
+        if st.dropped || st.shutdown {
+            return;
+        }
+        st.starved = true;
         let w = st.reader.take();
         drop(st);
-        if rearm {
-            d.request(Request::Recv(Arc::clone(self)));
-        }
-        wake(w)
+        wake(w);
     }
 
     /// A send completion (writing, steps 3, 5, 6).
