@@ -415,7 +415,8 @@ impl GroupOwner {
         Some(ProvidedBuf {
             shared: Arc::clone(&self.group.shared),
             ptr,
-            len: len.min(self.group.shared.buf_size as usize),
+            // At most `buf_size`, a `u32`: the value stays three words.
+            len: len.min(self.group.shared.buf_size as usize) as u32,
             bid,
         })
     }
@@ -445,7 +446,7 @@ impl GroupOwner {
 pub struct ProvidedBuf {
     shared: Arc<Shared>,
     ptr: NonNull<u8>,
-    len: usize,
+    len: u32,
     bid: u16,
 }
 
@@ -477,7 +478,7 @@ impl Deref for ProvidedBuf {
         // before posting the CQE (which the owner read with acquire ordering)
         // and will not write again until `drop` republishes it. Chunks are not
         // zeroed, but only those `len` bytes, written by the kernel, are exposed.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len as usize) }
     }
 }
 

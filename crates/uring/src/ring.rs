@@ -240,7 +240,7 @@ impl Ring {
             kind,
             resources,
             detached: false,
-            zc_result: None,
+            zc_result: 0,
         });
         let slot = self.state.table.get_mut(id).expect("just inserted");
         let mut entry = build_sqe(shape, slot, fd).user_data(id.user_data());
@@ -812,8 +812,8 @@ impl State {
         let is_final = notification || !cqueue::more(flags);
         let mut adjusted = res;
         match kind {
-            OpKind::SendZc if notification => adjusted = op.zc_result.unwrap_or(0),
-            OpKind::SendZc => op.zc_result = Some(res),
+            OpKind::SendZc if notification => adjusted = op.zc_result,
+            OpKind::SendZc => op.zc_result = res,
             OpKind::Timeout if res == -libc::ETIME => adjusted = 0,
             _ => {}
         }

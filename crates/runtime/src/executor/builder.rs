@@ -20,7 +20,7 @@ use crate::time::TimeDriver;
 /// | [`backend`](Self::backend) | `Backend::best()` (epoll on Linux; `Backend::auto()` prefers io_uring) |
 /// | [`uring_entries`](Self::uring_entries) | 4096 submission queue entries per ring |
 /// | [`uring_buffers`](Self::uring_buffers) | at most 4096 provided receive buffers of 4 KiB per ring |
-/// | [`uring_initial_buffers`](Self::uring_initial_buffers) | 256 of them at start-up (the group grows when it runs dry) |
+/// | [`uring_initial_buffers`](Self::uring_initial_buffers) | 64 of them at start-up (the group grows when it runs dry) |
 /// | [`uring_stream_buffers`](Self::uring_stream_buffers) | 16 received buffers held unread per stream |
 /// | [`uring_send_limit`](Self::uring_send_limit) | 64 KiB written and not yet sent per stream |
 /// | [`uring_accept_queue`](Self::uring_accept_queue) | 1024 accepted connections queued per listener |
@@ -221,7 +221,7 @@ impl Builder {
         self
     }
 
-    /// Provided receive buffers registered when each io_uring is built (default 256, at
+    /// Provided receive buffers registered when each io_uring is built (default 64, at
     /// most the `count` of [`uring_buffers`](Self::uring_buffers)). When a receive finds
     /// them all in use, the group doubles, up to that `count`. The buffers' memory is not
     /// written at allocation, so only pages that received data are resident. Only for

@@ -41,18 +41,25 @@
 //!
 //! # Provided buffers
 //!
-//! The group starts with [`initial_buffers`](UringConfig::initial_buffers) (256) and may
+//! The group starts with [`initial_buffers`](UringConfig::initial_buffers) (64) and may
 //! grow to [`buffers`](UringConfig::buffers) (4096): its memory is allocated without being
-//! written, so only pages the kernel has received into are resident.
+//! written, so only pages the kernel has received into are resident. The kernel takes
+//! buffers in ring order and they come back at the tail, so every buffer of the group is
+//! touched in time: the group's size, not the data in flight, is what an idle server keeps
+//! resident, hence the small start.
 //!
-//! 1. A multishot receive that finds the group empty ends with `ENOBUFS`.
-//! 2. If the group is below its capacity, the owner doubles it (at most to the capacity;
-//!    unless buffers came back meanwhile) and re-arms that receive.
-//! 3. At the capacity, the stream is *starved* and reads with `recv(2)` instead
+//! 1. A multishot receive that finds the group empty ends with `ENOBUFS`. A stream that
+//!    has buffers queued re-arms when its reader has emptied the queue; the others are
+//!    retried at the end of the turn (`Inner::no_buffers`).
+//! 2. By then the tasks woken in the turn have copied out and returned their buffers: a
+//!    burst of new connections takes more buffers in one turn than it ever holds. Only if
+//!    fewer are free than receives wait does the group double (at most to its capacity).
+//! 3. The waiting receives are re-armed, one per free buffer; at the capacity, the others
+//!    are *starved* and read with `recv(2)` instead, paced as the receive would be
 //!    (`stream.rs`, reading step 5).
 //!
-//! The group never shrinks: its size is the high-water mark of data received and not yet
-//! read, bounded by the capacity.
+//! The group never shrinks: its size is the high-water mark of buffers held at once,
+//! bounded by the capacity.
 //!
 //! # Threads and `SINGLE_ISSUER`
 //!
@@ -129,7 +136,7 @@ impl Default for UringConfig {
         UringConfig {
             entries: 4096,
             buffers: 4096,
-            initial_buffers: 256,
+            initial_buffers: 64,
             buffer_size: 4096,
             stream_buffers: 16,
             send_limit: 64 * 1024,
@@ -197,6 +204,8 @@ struct Inner {
     targets: Slab<Target>,
     /// Streams with bytes to send at the end of this turn.
     flush: Vec<Arc<StreamShared>>,
+    /// Streams whose receive ended with `ENOBUFS` this turn, re-armed at its end.
+    no_buffers: Vec<Arc<StreamShared>>,
     /// The live `poll_add` operations of each readiness registration, by token:
     /// `[read, write]`, for cancelling them when the registration goes.
     polls: std::collections::HashMap<usize, [Option<OpId>; 2]>,
@@ -230,6 +239,8 @@ enum Request {
         token: usize,
     },
     Recv(Arc<StreamShared>),
+    /// Arm again, at the end of the turn, a receive that ended with `ENOBUFS`.
+    NoBuffers(Arc<StreamShared>),
     Flush(Arc<StreamShared>),
     /// Start the linger deadline of a dropped stream.
     Linger(Arc<StreamShared>),
@@ -265,6 +276,7 @@ impl UringDriver {
                 ring: Some(ring),
                 targets: Slab::with_capacity(256),
                 flush: Vec::with_capacity(64),
+                no_buffers: Vec::new(),
                 polls: std::collections::HashMap::new(),
                 batch: Vec::with_capacity(256),
             }),
@@ -285,22 +297,15 @@ impl UringDriver {
         &self.group
     }
 
-    /// A receive ended with `ENOBUFS` (owner only, ring not locked): whether the group
-    /// has room for it now, after doubling the group if every buffer is taken and it is
-    /// below its capacity (see "Provided buffers" in the module docs). `Ok(false)`: the
-    /// group is at its capacity, the stream falls back to `recv(2)`.
-    fn grow_buffers(&self) -> io::Result<bool> {
+    /// Grows the group for a receive that ended with `ENOBUFS` and still finds it empty
+    /// (owner only, ring locked): doubles it, at most to its capacity (see "Provided
+    /// buffers" in the module docs). `Ok(false)`: the group is at its capacity, the stream
+    /// falls back to `recv(2)`.
+    fn grow_buffers(&self, ring: &mut Ring) -> io::Result<bool> {
         let (total, cap) = (self.group.total(), self.group.capacity());
         if total >= cap {
             return Ok(false);
         }
-        if self.group.available() > 0 {
-            return Ok(true); // grown (or buffers returned) since that receive ran dry
-        }
-        let mut inner = lock(&self.inner);
-        let Some(ring) = inner.ring.as_mut() else {
-            return Ok(false);
-        };
         let more = u16::try_from(total.min(cap - total)).unwrap_or(u16::MAX);
         Ok(ring.grow_buf_group(&self.group, more)? > 0)
     }
@@ -378,6 +383,7 @@ impl UringDriver {
                 }
             }
             Request::Recv(s) => s.arm_recv(ring, targets, &self.group),
+            Request::NoBuffers(s) => inner.no_buffers.push(s),
             Request::Flush(s) => {
                 if !s.flush_queued.swap(true, Ordering::AcqRel) {
                     flush.push(s);
@@ -499,9 +505,24 @@ impl UringDriver {
             ring,
             targets,
             flush,
+            no_buffers,
             ..
         } = &mut *inner;
         let ring = ring.as_mut().expect("checked above");
+        if !no_buffers.is_empty() {
+            // "Provided buffers", step 2: by now the tasks woken this turn have returned the
+            // buffers they read, so the group grows only if that left fewer free buffers
+            // than receives to re-arm. Growing may fail (out of memory): then the starved
+            // path still reads everything.
+            if self.group.available() < no_buffers.len() {
+                let _ = self.grow_buffers(ring);
+            }
+            let mut room = self.group.available();
+            for s in no_buffers.drain(..) {
+                s.retry_recv(ring, targets, &self.group, room > 0);
+                room = room.saturating_sub(1);
+            }
+        }
         for s in flush.drain(..) {
             s.flush_queued.store(false, Ordering::Release);
             s.push_send(ring, targets);
@@ -609,6 +630,7 @@ impl UringDriver {
         let (ring, targets) = {
             let mut inner = lock(&self.inner);
             inner.flush.clear();
+            inner.no_buffers.clear();
             inner.polls.clear();
             (inner.ring.take(), std::mem::take(&mut inner.targets))
         };

@@ -15,11 +15,21 @@
 //!    finds the queue below the limit. The kernel's socket buffer then fills and TCP flow
 //!    control slows the peer, as on epoll.
 //! 5. `ENOBUFS` (the group ran dry: more receivers than buffers) ends the receive with the
-//!    data still in the socket. If the group can grow, it grows and the receive is re-armed
-//!    (see "Provided buffers" in the driver's docs). At its capacity, the stream is marked
-//!    *starved*: its next reads call `recv(2)` directly into the reader's slice (the
-//!    reader's memory instead of the group's), until one returns `WouldBlock`, which
-//!    re-arms the multishot receive.
+//!    data still in the socket. If the stream still has buffers queued (the receive often
+//!    fills many in one turn before its cancel arrives), nothing else happens: the read
+//!    that empties the queue re-arms the receive. Otherwise the receive is retried at the
+//!    end of the turn, after the tasks have returned the buffers they read (see "Provided
+//!    buffers" in the driver's docs): re-armed if the group has a free buffer (grown
+//!    first if it has fewer than the streams waiting), else, at the group's capacity, the
+//!    stream is marked *starved*: its next read calls `recv(2)` directly into the reader's
+//!    slice (the reader's memory instead of the group's), for at most `stream_buffers` ×
+//!    the buffer size, the most the receive would have queued. That one read ends the
+//!    starvation and re-arms the receive, which the next submission ends with data or
+//!    with `ENOBUFS` again. So a starved stream reads at the provided path's pace, once per
+//!    turn: reading until `WouldBlock` would take megabytes from the socket within one
+//!    turn, while the answers to them cannot leave before the turn ends (an echo's output
+//!    would grow without bound). A starved stream never has a receive in flight, so the
+//!    two paths never race for the socket's bytes.
 //! 6. End of stream (result 0) and errors end the receive; both are reported to the reader
 //!    after the buffered data, an error once, then end of stream.
 //!
@@ -40,7 +50,10 @@
 //! 6. The send buffer comes back with the completion. While more bytes wait in `pending`,
 //!    it is kept (if at most [`SPARE_MAX`] bytes) to become the next `pending`: a busy
 //!    stream alternates two buffers. Once everything written has been sent, both are
-//!    freed: an idle connection holds no send buffer.
+//!    freed: an idle connection holds no send buffer. Nor the write side's other working
+//!    state (the send in flight, a short send's rest, an owned write, a linger): it lives
+//!    in a box the first write allocates and the unlock that finds it idle frees
+//!    (`TxBox`), so an idle stream's shared state is 136 bytes instead of 256.
 //!
 //! Owned-buffer writes ([`start_owned_write`](RingStream::start_owned_write)) hand the
 //! caller's `Vec` to the ring itself (no copy) once nothing else is pending, and give it back
@@ -164,10 +177,30 @@ struct State {
     recv: RecvOp,
     eof: bool,
     read_error: Option<io::Error>,
-    /// `ENOBUFS`: read with `recv(2)` until `WouldBlock` (reading, step 5).
+    /// `ENOBUFS`: the next read calls `recv(2)` itself (reading, step 5).
     starved: bool,
     reader: Option<Waker>,
 
+    /// The write side's working state: allocated by the first write, freed once everything
+    /// written has left (see [`TxBox`]).
+    tx: TxBox,
+    /// The `errno` of a failed send (writing, step 5).
+    write_error: Option<Errno>,
+    /// Bytes ever accepted by writes, and ever confirmed sent by completions: a write that
+    /// waits for its bytes to leave waits for `sent` to reach its mark.
+    accepted: u64,
+    sent: u64,
+    writer: Option<Waker>,
+
+    /// The handle was dropped; `tx.linger` keeps the descriptor until the last send (drop).
+    dropped: bool,
+    /// The driver shut down.
+    shutdown: bool,
+}
+
+/// What the write side holds only while it has work: bytes to send, a send in flight, an
+/// owned write, a linger. Every field's idle value is its `EMPTY` one.
+struct Tx {
     /// Written, not yet handed to the ring.
     pending: Vec<u8>,
     /// The offset the send in flight started at (`None`: no send in flight).
@@ -178,27 +211,78 @@ struct State {
     /// Boxed: rare (the socket buffer was full), and it would double this field's size.
     resend: Option<Box<(Vec<u8>, usize)>>,
     spare: Vec<u8>,
-    /// The `errno` of a failed send (writing, step 5).
-    write_error: Option<Errno>,
-    /// Bytes ever accepted by writes, and ever confirmed sent by completions: a write that
-    /// waits for its bytes to leave waits for `sent` to reach its mark.
-    accepted: u64,
-    sent: u64,
     /// An owned-buffer write in flight, or its result once done.
     owned: Owned,
     /// `shutdown(Write)` asked while bytes were still unsent: done after the last send.
     shutdown_write: bool,
-    writer: Option<Waker>,
-
-    /// The handle was dropped; `linger` keeps the descriptor until the last send (drop).
-    dropped: bool,
+    /// The descriptor of a dropped stream that still sends (drop, step 1).
     linger: Option<OwnedFd>,
     /// The linger timeout in flight (drop, step 2).
     linger_timer: Option<OpId>,
     /// The linger was asked for and has not ended (the timer may not be pushed yet).
     lingering: bool,
-    /// The driver shut down.
-    shutdown: bool,
+}
+
+impl Tx {
+    const EMPTY: Tx = Tx {
+        pending: Vec::new(),
+        sending: None,
+        send_id: None,
+        resend: None,
+        spare: Vec::new(),
+        owned: Owned::None,
+        shutdown_write: false,
+        linger: None,
+        linger_timer: None,
+        lingering: false,
+    };
+
+    /// Whether every field holds its idle value (nothing would be lost by freeing it).
+    fn is_empty(&self) -> bool {
+        self.pending.capacity() == 0
+            && self.sending.is_none()
+            && self.send_id.is_none()
+            && self.resend.is_none()
+            && self.spare.capacity() == 0
+            && matches!(self.owned, Owned::None)
+            && !self.shutdown_write
+            && self.linger.is_none()
+            && self.linger_timer.is_none()
+            && !self.lingering
+    }
+}
+
+/// The write side's [`Tx`], boxed on demand: most connections are idle most of the time,
+/// and an idle stream's state then stays small (`StreamShared` is 256 bytes with these
+/// fields inline, about half without; at 10 000 idle connections that is over a megabyte).
+/// Reading through it gives [`Tx::EMPTY`] when there is no box; writing allocates one;
+/// [`trim`](TxBox::trim) frees it again once it is back to idle.
+struct TxBox(Option<Box<Tx>>);
+
+/// What a stream without a write-side box reads.
+static NO_TX: Tx = Tx::EMPTY;
+
+impl TxBox {
+    /// Frees the box if it holds nothing (called where the write side may have gone idle).
+    fn trim(&mut self) {
+        if self.0.as_ref().is_some_and(|t| t.is_empty()) {
+            self.0 = None;
+        }
+    }
+}
+
+impl std::ops::Deref for TxBox {
+    type Target = Tx;
+
+    fn deref(&self) -> &Tx {
+        self.0.as_deref().unwrap_or(&NO_TX)
+    }
+}
+
+impl std::ops::DerefMut for TxBox {
+    fn deref_mut(&mut self) -> &mut Tx {
+        self.0.get_or_insert_with(|| Box::new(Tx::EMPTY))
+    }
 }
 
 #[derive(Debug)]
@@ -232,8 +316,32 @@ fn errno(code: i32) -> Errno {
     Errno::new(code).unwrap_or(Errno::new(libc::EIO).expect("EIO is not 0"))
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+fn lock(m: &Mutex<State>) -> Locked<'_> {
+    Locked(m.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The locked state. Unlocking frees the write side's box if it went idle ([`TxBox`]):
+/// done here, once, rather than at every place a send, a linger or an owned write ends.
+struct Locked<'a>(MutexGuard<'a, State>);
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.0
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.0.tx.trim();
+    }
 }
 
 fn wake(w: Option<Waker>) -> usize {
@@ -248,15 +356,15 @@ fn wake(w: Option<Waker>) -> usize {
 
 impl State {
     fn unsent(&self) -> usize {
-        self.pending.len()
-            + self.resend.as_ref().map_or(0, |r| r.0.len() - r.1)
-            + usize::from(self.sending.is_some())
+        self.tx.pending.len()
+            + self.tx.resend.as_ref().map_or(0, |r| r.0.len() - r.1)
+            + usize::from(self.tx.sending.is_some())
     }
 
     fn write_idle(&self) -> bool {
-        self.sending.is_none()
-            && self.resend.is_none()
-            && (self.pending.is_empty() || self.write_error.is_some())
+        self.tx.sending.is_none()
+            && self.tx.resend.is_none()
+            && (self.tx.pending.is_empty() || self.write_error.is_some())
     }
 }
 
@@ -293,29 +401,31 @@ impl StreamShared {
     /// Pushes the send of this turn (owner only; writing, step 2).
     pub(super) fn push_send(self: &Arc<Self>, ring: &mut Ring, targets: &mut Slab<Target>) {
         let mut st = lock(&self.state);
-        if st.sending.is_some() || st.write_error.is_some() || st.shutdown {
+        if st.tx.sending.is_some() || st.write_error.is_some() || st.shutdown {
             return;
         }
-        let (buf, offset) = match st.resend.take() {
+        let (buf, offset) = match st.tx.resend.take() {
             Some(r) => *r,
-            None if st.pending.is_empty() => return,
+            None if st.tx.pending.is_empty() => return,
             None => {
-                let spare = std::mem::take(&mut st.spare);
-                (std::mem::replace(&mut st.pending, spare), 0)
+                let spare = std::mem::take(&mut st.tx.spare);
+                (std::mem::replace(&mut st.tx.pending, spare), 0)
             }
         };
         let key = targets.insert(Target::Send(Arc::clone(self)));
         match ring.push(Op::send(self.fd, buf, offset), key as u64) {
             Ok(id) => {
-                st.sending = Some(offset);
-                st.send_id = Some(id);
+                st.tx.sending = Some(offset);
+                st.tx.send_id = Some(id);
             }
             Err(e) => {
                 targets.remove(key);
                 let (op, err) = e.into_parts();
                 st.write_error = Some(errno(err.raw_os_error().unwrap_or(libc::EIO)));
-                if st.owned.in_flight() {
-                    st.owned.finish(Err(err), op.into_buf().unwrap_or_default());
+                if st.tx.owned.in_flight() {
+                    st.tx
+                        .owned
+                        .finish(Err(err), op.into_buf().unwrap_or_default());
                 }
                 let w = st.writer.take();
                 let (close, timer) = self.take_linger(&mut st);
@@ -368,38 +478,69 @@ impl StreamShared {
         wake(w)
     }
 
-    /// The receive ended with `ENOBUFS` (reading, step 5): re-armed if the group has room
-    /// (grown if need be), else the stream is starved.
+    /// The receive ended with `ENOBUFS` (reading, step 5). A stream with buffers queued
+    /// waits for its reader; otherwise the receive is requested again, to be retried at the
+    /// end of the turn ([`retry_recv`](Self::retry_recv)).
+    ///
+    /// A starved stream never has a receive in flight: both would take bytes from the
+    /// socket, and the `recv(2)` of one could overtake data the other received but whose
+    /// completion is not reaped yet. So a stream whose receive a read re-requested
+    /// meanwhile (another thread) is left to that receive.
     fn on_no_buffers(self: &Arc<Self>, d: &UringDriver) -> usize {
-        // Growing may fail (out of memory): then the starved path still reads everything.
-        let room = d.grow_buffers().unwrap_or(false);
         let mut st = lock(&self.state);
-        let rearm = room
-            && st.recv == RecvOp::Idle
-            && !st.dropped
-            && !st.shutdown
-            && !st.eof
-            && st.read_error.is_none()
-            && st.queue.len() < d.config.stream_buffers;
-        if rearm {
-            st.recv = RecvOp::Requested;
-        } else {
-            st.starved = true;
+        if st.recv != RecvOp::Idle || st.dropped || st.shutdown || st.eof || st.read_error.is_some()
+        {
+            return 0;
         }
+        if !st.queue.is_empty() {
+            // The receive had filled buffers before the group ran dry (often all of them,
+            // in one turn): those are read first, and the read that empties the queue
+            // re-arms (`after_read`), meeting `ENOBUFS` again if the group is still dry.
+            // Starving here would make those reads go on into the socket unpaced.
+            let w = st.reader.take();
+            drop(st);
+            return wake(w);
+        }
+        // Requested, so that no read asks for it meanwhile.
+        st.recv = RecvOp::Requested;
+        drop(st);
+        d.request(Request::NoBuffers(Arc::clone(self)));
+        0
+    }
+
+    /// At the end of the turn, after the tasks ran (owner only; the driver grew the group
+    /// first if it had fewer free buffers than streams waiting): re-arms the receive if
+    /// `room`, else the stream is starved (reading, step 5).
+    pub(super) fn retry_recv(
+        self: &Arc<Self>,
+        ring: &mut Ring,
+        targets: &mut Slab<Target>,
+        group: &BufGroup,
+        room: bool,
+    ) {
+        if room {
+            return self.arm_recv(ring, targets, group);
+        }
+        let mut st = lock(&self.state);
+        if st.recv != RecvOp::Requested {
+            return;
+        }
+        st.recv = RecvOp::Idle;
+        if st.dropped || st.shutdown {
+            return;
+        }
+        st.starved = true;
         let w = st.reader.take();
         drop(st);
-        if rearm {
-            d.request(Request::Recv(Arc::clone(self)));
-        }
-        wake(w)
+        wake(w);
     }
 
     /// A send completion (writing, steps 3, 5, 6).
     pub(super) fn on_send(self: &Arc<Self>, d: &UringDriver, c: &mut Completion) -> usize {
         let buf = c.take_buf().unwrap_or_default();
         let mut st = lock(&self.state);
-        let offset = st.sending.take().unwrap_or(0);
-        st.send_id = None;
+        let offset = st.tx.sending.take().unwrap_or(0);
+        st.tx.send_id = None;
         let mut flush = false;
         match c.result() {
             Ok(n) => {
@@ -408,47 +549,48 @@ impl StreamShared {
                 if offset < buf.len() {
                     if n == 0 {
                         st.write_error = Some(errno(libc::EPIPE));
-                        if st.owned.in_flight() {
-                            st.owned
+                        if st.tx.owned.in_flight() {
+                            st.tx
+                                .owned
                                 .finish(Err(io::Error::from_raw_os_error(libc::EPIPE)), buf);
                         }
                     } else {
-                        st.resend = Some(Box::new((buf, offset)));
+                        st.tx.resend = Some(Box::new((buf, offset)));
                     }
-                } else if st.owned.in_flight() {
-                    st.owned.finish(Ok(()), buf);
-                } else if !st.pending.is_empty()
+                } else if st.tx.owned.in_flight() {
+                    st.tx.owned.finish(Ok(()), buf);
+                } else if !st.tx.pending.is_empty()
                     && buf.capacity() <= SPARE_MAX
-                    && st.spare.capacity() == 0
+                    && st.tx.spare.capacity() == 0
                 {
                     let mut buf = buf;
                     buf.clear();
-                    st.spare = buf;
+                    st.tx.spare = buf;
                 }
             }
             Err(e) => {
                 st.write_error = Some(errno(e.raw_os_error().unwrap_or(libc::EIO)));
-                st.pending = Vec::new();
-                if st.owned.in_flight() {
-                    st.owned.finish(Err(e), buf);
+                st.tx.pending = Vec::new();
+                if st.tx.owned.in_flight() {
+                    st.tx.owned.finish(Err(e), buf);
                 }
             }
         }
         if st.write_error.is_some() {
             // Failed or aborted (drop, step 4): nothing more is sent.
-            st.resend = None;
-            st.pending = Vec::new();
-        } else if st.resend.is_some() || !st.pending.is_empty() {
+            st.tx.resend = None;
+            st.tx.pending = Vec::new();
+        } else if st.tx.resend.is_some() || !st.tx.pending.is_empty() {
             flush = true;
         }
-        if st.resend.is_none() && st.pending.is_empty() {
+        if st.tx.resend.is_none() && st.tx.pending.is_empty() {
             // Everything written has left: an idle stream holds no send buffer (step 6).
-            st.pending = Vec::new();
-            st.spare = Vec::new();
+            st.tx.pending = Vec::new();
+            st.tx.spare = Vec::new();
         }
         let idle = st.write_idle();
-        if idle && st.shutdown_write {
-            st.shutdown_write = false;
+        if idle && st.tx.shutdown_write {
+            st.tx.shutdown_write = false;
             // SAFETY: the descriptor is open while the shared state is reachable: the handle
             // owns it until it is dropped, then `linger` does, and `linger` is only taken
             // (to close it) below, after this call.
@@ -481,8 +623,8 @@ impl StreamShared {
     /// Ends a linger: the descriptor to close and the timeout to cancel (drop, step 3).
     fn take_linger(&self, st: &mut State) -> (Option<OwnedFd>, Option<OpId>) {
         if st.dropped {
-            st.lingering = false;
-            (st.linger.take(), st.linger_timer.take())
+            st.tx.lingering = false;
+            (st.tx.linger.take(), st.tx.linger_timer.take())
         } else {
             (None, None)
         }
@@ -496,12 +638,12 @@ impl StreamShared {
         after: std::time::Duration,
     ) {
         let mut st = lock(&self.state);
-        if !st.lingering || st.linger_timer.is_some() || st.shutdown {
+        if !st.tx.lingering || st.tx.linger_timer.is_some() || st.shutdown {
             return;
         }
         let key = targets.insert(Target::Linger(Arc::clone(self)));
         match push(ring, Op::timeout(after), key) {
-            Ok(id) => st.linger_timer = Some(id),
+            Ok(id) => st.tx.linger_timer = Some(id),
             Err(_) => {
                 // No deadline can be set: abort now rather than linger without a bound.
                 targets.remove(key);
@@ -532,8 +674,8 @@ impl StreamShared {
     pub(super) fn on_linger(self: &Arc<Self>, d: &UringDriver, c: &Completion) -> usize {
         {
             let mut st = lock(&self.state);
-            st.linger_timer = None;
-            if c.raw_result() == -libc::ECANCELED || !st.lingering {
+            st.tx.linger_timer = None;
+            if c.raw_result() == -libc::ECANCELED || !st.tx.lingering {
                 return 0;
             }
         }
@@ -556,7 +698,7 @@ impl StreamShared {
     /// completion then closes the descriptor, see `on_send`).
     fn abort_linger(&self, cancel: impl FnOnce(OpId)) {
         let mut st = lock(&self.state);
-        let Some(fd) = st.linger.as_ref() else {
+        let Some(fd) = st.tx.linger.as_ref() else {
             return;
         };
         // Best effort: a Unix stream socket has no reset to send, and whatever the
@@ -565,10 +707,10 @@ impl StreamShared {
         if st.write_error.is_none() {
             st.write_error = Some(errno(libc::ECONNABORTED));
         }
-        st.pending = Vec::new();
-        st.resend = None;
-        st.spare = Vec::new();
-        let id = st.send_id;
+        st.tx.pending = Vec::new();
+        st.tx.resend = None;
+        st.tx.spare = Vec::new();
+        let id = st.tx.send_id;
         drop(st);
         if let Some(id) = id {
             cancel(id);
@@ -579,13 +721,13 @@ impl StreamShared {
         let mut st = lock(&self.state);
         st.shutdown = true;
         st.recv = RecvOp::Idle;
-        st.sending = None;
-        st.send_id = None;
-        st.resend = None;
-        st.lingering = false;
-        st.linger_timer = None;
+        st.tx.sending = None;
+        st.tx.send_id = None;
+        st.tx.resend = None;
+        st.tx.lingering = false;
+        st.tx.linger_timer = None;
         let (r, w) = (st.reader.take(), st.writer.take());
-        let linger = st.linger.take();
+        let linger = st.tx.linger.take();
         drop(st);
         drop(linger); // the ring is gone: nothing queued can name the descriptor
         wake(r);
@@ -668,21 +810,12 @@ impl RingStream {
                     read_error: None,
                     starved: false,
                     reader: None,
-                    pending: Vec::new(),
-                    sending: None,
-                    send_id: None,
-                    resend: None,
-                    spare: Vec::new(),
+                    tx: TxBox(None),
                     write_error: None,
                     accepted: 0,
                     sent: 0,
-                    owned: Owned::None,
-                    shutdown_write: false,
                     writer: None,
                     dropped: false,
-                    linger: None,
-                    linger_timer: None,
-                    lingering: false,
                     shutdown: false,
                 }),
                 flush_queued: AtomicBool::new(false),
@@ -822,10 +955,21 @@ impl RingStream {
             };
             // SAFETY: the handle owns the open descriptor (it is closed only by its drop).
             let fd = unsafe { BorrowedFd::borrow_raw(self.shared.fd) };
-            match rustix::net::recv(fd, dst.first(), flags) {
+            // Paced as the provided path is (reading, step 5): at most what the receive
+            // would have queued before pausing.
+            let config = &self.uring().config;
+            let most = config.stream_buffers.max(1) * config.buffer_size as usize;
+            let dst = dst.first();
+            let len = dst.len().min(most);
+            match rustix::net::recv(fd, &mut dst[..len], flags) {
                 Ok((n, _)) => {
                     if n == 0 && !peek {
                         st.eof = true;
+                    } else if !peek {
+                        // One direct read per starvation: `after_read` re-arms the
+                        // receive, which ends at the next submission, with `ENOBUFS`
+                        // (starved again, the reader woken) or with data.
+                        st.starved = false;
                     }
                     return Some(Ok(n));
                 }
@@ -896,7 +1040,7 @@ impl RingStream {
                 st.writer = Some(cx.waker().clone());
                 // Re-check under the lock: a completion may have made room meanwhile.
                 let full = st.unsent() >= self.uring().config.send_limit
-                    || !matches!(st.owned, Owned::None);
+                    || !matches!(st.tx.owned, Owned::None);
                 drop(st);
                 if !full {
                     cx.waker().wake_by_ref();
@@ -923,18 +1067,18 @@ impl RingStream {
         if total == 0 {
             return Ok((0, st.accepted));
         }
-        if st.unsent() >= self.uring().config.send_limit || !matches!(st.owned, Owned::None) {
+        if st.unsent() >= self.uring().config.send_limit || !matches!(st.tx.owned, Owned::None) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        if st.pending.capacity() == 0 {
-            st.pending = std::mem::take(&mut st.spare);
+        if st.tx.pending.capacity() == 0 {
+            st.tx.pending = std::mem::take(&mut st.tx.spare);
         }
         for b in bufs {
-            st.pending.extend_from_slice(b);
+            st.tx.pending.extend_from_slice(b);
         }
         st.accepted += total as u64;
         let mark = st.accepted;
-        let flush = st.sending.is_none();
+        let flush = st.tx.sending.is_none();
         drop(st);
         if flush && !self.shared.flush_queued.load(Ordering::Acquire) {
             self.uring()
@@ -967,7 +1111,7 @@ impl RingStream {
         if let Some(e) = Self::write_error(&st) {
             return Poll::Ready(Err(e));
         }
-        if st.unsent() < self.uring().config.send_limit && matches!(st.owned, Owned::None) {
+        if st.unsent() < self.uring().config.send_limit && matches!(st.tx.owned, Owned::None) {
             return Poll::Ready(Ok(()));
         }
         st.writer = Some(cx.waker().clone());
@@ -980,11 +1124,11 @@ impl RingStream {
         if let Some(e) = Self::write_error(&st) {
             return Poll::Ready(Err(e));
         }
-        if st.write_idle() && !st.owned.in_flight() {
+        if st.write_idle() && !st.tx.owned.in_flight() {
             return Poll::Ready(Ok(()));
         }
         st.writer = Some(cx.waker().clone());
-        let flush = st.sending.is_none();
+        let flush = st.tx.sending.is_none();
         drop(st);
         if flush && !self.shared.flush_queued.load(Ordering::Acquire) {
             self.uring()
@@ -996,13 +1140,13 @@ impl RingStream {
     /// `shutdown(Write)`: at once if nothing is unsent, else after the last send.
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
         let mut st = lock(&self.shared.state);
-        if st.write_idle() && !st.owned.in_flight() {
+        if st.write_idle() && !st.tx.owned.in_flight() {
             drop(st);
             // SAFETY: the handle owns the open descriptor.
             let fd = unsafe { BorrowedFd::borrow_raw(self.shared.fd) };
             return Ok(rustix::net::shutdown(fd, rustix::net::Shutdown::Write)?);
         }
-        st.shutdown_write = true;
+        st.tx.shutdown_write = true;
         Ok(())
     }
 
@@ -1018,11 +1162,11 @@ impl RingStream {
             if let Some(e) = Self::write_error(&st) {
                 return Poll::Ready((Err(e), b));
             }
-            if !st.write_idle() || !matches!(st.owned, Owned::None) {
+            if !st.write_idle() || !matches!(st.tx.owned, Owned::None) {
                 // Wait for the earlier bytes (their order on the wire comes first).
                 *buf = Some(b);
                 st.writer = Some(cx.waker().clone());
-                let flush = st.sending.is_none();
+                let flush = st.tx.sending.is_none();
                 drop(st);
                 if flush {
                     self.uring()
@@ -1033,18 +1177,18 @@ impl RingStream {
             if b.is_empty() {
                 return Poll::Ready((Ok(()), b));
             }
-            st.pending = b;
-            st.owned = Owned::InFlight;
+            st.tx.pending = b;
+            st.tx.owned = Owned::InFlight;
             st.writer = Some(cx.waker().clone());
             drop(st);
             self.uring()
                 .request(Request::Flush(Arc::clone(&self.shared)));
             return Poll::Pending;
         }
-        match std::mem::replace(&mut st.owned, Owned::None) {
+        match std::mem::replace(&mut st.tx.owned, Owned::None) {
             Owned::Done(done) => Poll::Ready(*done),
             other => {
-                st.owned = other;
+                st.tx.owned = other;
                 st.writer = Some(cx.waker().clone());
                 Poll::Pending
             }
@@ -1055,7 +1199,7 @@ impl RingStream {
     /// ring's until its send completes and is freed then; a finished one is freed now.
     pub(crate) fn abandon_owned_write(&self) {
         let mut st = lock(&self.shared.state);
-        st.owned = match std::mem::replace(&mut st.owned, Owned::None) {
+        st.tx.owned = match std::mem::replace(&mut st.tx.owned, Owned::None) {
             Owned::InFlight | Owned::Abandoned => Owned::Abandoned,
             Owned::None | Owned::Done(..) => Owned::None,
         };
@@ -1081,8 +1225,8 @@ impl RingStream {
         st.head = 0;
         st.reader = None;
         st.writer = None;
-        if matches!(st.owned, Owned::Done(..)) {
-            st.owned = Owned::None;
+        if matches!(st.tx.owned, Owned::Done(..)) {
+            st.tx.owned = Owned::None;
         }
         let cancel = match st.recv {
             RecvOp::Armed(id) => {
@@ -1096,11 +1240,11 @@ impl RingStream {
             _ => None,
         };
         let lingering = !st.shutdown && !st.write_idle();
-        let flush = lingering && st.sending.is_none();
+        let flush = lingering && st.tx.sending.is_none();
         let deadline = lingering && fd.is_some();
         let close = if lingering {
-            st.linger = fd;
-            st.lingering = deadline;
+            st.tx.linger = fd;
+            st.tx.lingering = deadline;
             None
         } else {
             fd
@@ -1138,12 +1282,13 @@ mod tests {
 
     /// The state every connection carries: 272 bytes before the linger fields, 296 with
     /// them, 256 once `resend` and `Owned::Done` were boxed (and the receive queue's first
-    /// buffer inline). Keep it from growing unnoticed.
+    /// buffer inline), 136 once the write side moved into its on-demand box. Keep it from
+    /// growing unnoticed: with the `Arc`'s counts it is one 160-byte malloc chunk.
     #[cfg(target_pointer_width = "64")]
     #[test]
     fn stream_state_stays_small() {
         let size = std::mem::size_of::<StreamShared>();
-        assert!(size <= 256, "StreamShared is {size} bytes");
+        assert!(size <= 136, "StreamShared is {size} bytes");
     }
 
     /// Regression: an idle stream used to keep its last send buffer (up to `SPARE_MAX`
@@ -1170,9 +1315,13 @@ mod tests {
                 std::future::poll_fn(|cx| s.poll_sent(cx, mark)).await?;
                 let st = lock(&s.shared.state);
                 assert_eq!(
-                    (st.pending.capacity(), st.spare.capacity()),
+                    (st.tx.pending.capacity(), st.tx.spare.capacity()),
                     (0, 0),
                     "round {round}: everything was sent, yet the stream holds a send buffer"
+                );
+                assert!(
+                    st.tx.0.is_none(),
+                    "round {round}: everything was sent, yet the stream keeps its write state"
                 );
             }
             // The receive side: after reads that took everything (one buffer, then
