@@ -19,7 +19,7 @@ use crate::time::TimeDriver;
 /// | [`worker_threads`](Self::worker_threads) | the number of CPUs |
 /// | [`backend`](Self::backend) | `Backend::best()` (epoll on Linux; `Backend::auto()` prefers io_uring) |
 /// | [`uring_entries`](Self::uring_entries) | 4096 submission queue entries per ring |
-/// | [`uring_buffers`](Self::uring_buffers) | at most 4096 provided receive buffers of 4 KiB per ring |
+/// | [`uring_buffers`](Self::uring_buffers) | at most 4096 provided receive buffers of 2 KiB per ring |
 /// | [`uring_initial_buffers`](Self::uring_initial_buffers) | 64 of them at start-up (the group grows when it runs dry) |
 /// | [`uring_stream_buffers`](Self::uring_stream_buffers) | 16 received buffers held unread per stream |
 /// | [`uring_send_limit`](Self::uring_send_limit) | 64 KiB written and not yet sent per stream |

@@ -46,7 +46,9 @@
 //! written, so only pages the kernel has received into are resident. The kernel takes
 //! buffers in ring order and they come back at the tail, so every buffer of the group is
 //! touched in time: the group's size, not the data in flight, is what an idle server keeps
-//! resident, hence the small start.
+//! resident, hence the small start, and the buffers' size: 2 KiB
+//! ([`buffer_size`](UringConfig::buffer_size)), which holds a 1 KiB request whole, keeps
+//! 128 KiB of the starting group resident instead of 256 KiB with 4 KiB buffers.
 //!
 //! 1. A multishot receive that finds the group empty ends with `ENOBUFS`. A stream that
 //!    has buffers queued re-arms when its reader has emptied the queue; the others are
@@ -137,7 +139,7 @@ impl Default for UringConfig {
             entries: 4096,
             buffers: 4096,
             initial_buffers: 64,
-            buffer_size: 4096,
+            buffer_size: 2048,
             stream_buffers: 16,
             send_limit: 64 * 1024,
             accept_queue: 1024,
