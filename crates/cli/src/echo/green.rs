@@ -169,15 +169,7 @@ fn start(fd: OwnedFd, last_log: &mut Option<Instant>) -> Option<(TcpStream, Open
             Some((stream, Open))
         }
         Err(e) => {
-            let now = Instant::now();
-            if last_log.is_none_or(|t| now - t >= Duration::from_secs(1)) {
-                *last_log = Some(now);
-                eprintln!(
-                    "c10k: refusing a connection ({} open): {}",
-                    OPEN.load(Ordering::Relaxed),
-                    crate::errors::short(&e)
-                );
-            }
+            super::log_refusal(last_log, OPEN.load(Ordering::Relaxed), &e);
             None
         }
     }

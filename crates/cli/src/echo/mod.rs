@@ -203,3 +203,17 @@ pub(crate) fn run_tokio(args: &TokioArgs) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("cannot serve {}: {}", args.listen, crate::errors::short(&e)))?;
     Ok(announced?)
 }
+
+/// Says on stderr that an accepted connection was closed because the IO backend could not
+/// watch it, at most once a second (`last_log`: when it last did), so that a burst of them
+/// does not flood the terminal.
+fn log_refusal(last_log: &mut Option<std::time::Instant>, open: usize, e: &std::io::Error) {
+    let now = std::time::Instant::now();
+    if last_log.is_none_or(|t| now - t >= Duration::from_secs(1)) {
+        *last_log = Some(now);
+        eprintln!(
+            "c10k: refusing a connection ({open} open): {}",
+            crate::errors::short(e)
+        );
+    }
+}

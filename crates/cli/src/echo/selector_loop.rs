@@ -229,18 +229,7 @@ impl Loop {
             .selector
             .register(raw, Token(index), self.interest(false))
         {
-            let now = Instant::now();
-            if self
-                .last_refusal_log
-                .is_none_or(|t| now - t >= Duration::from_secs(1))
-            {
-                self.last_refusal_log = Some(now);
-                eprintln!(
-                    "c10k: refusing a connection ({} open): {}",
-                    self.open,
-                    crate::errors::short(&e)
-                );
-            }
+            super::log_refusal(&mut self.last_refusal_log, self.open, &e);
             return;
         }
         if self.conns.len() <= index {
