@@ -8,6 +8,7 @@ use std::os::fd::OwnedFd;
 
 use crate::buf_group::ProvidedBuf;
 use crate::op::{OpId, OpKind};
+use crate::untracked::UntrackedId;
 
 /// One completion, delivered by [`Ring::reap`](crate::Ring::reap).
 ///
@@ -43,6 +44,8 @@ use crate::op::{OpId, OpKind};
 pub struct Completion {
     pub(crate) tag: u64,
     pub(crate) id: OpId,
+    /// `Some` for an untracked operation (then `id` is [`OpId::UNTRACKED`]).
+    pub(crate) untracked: Option<UntrackedId>,
     pub(crate) kind: OpKind,
     /// The CQE result, already adjusted (timeout's `-ETIME` is 0, a
     /// notification carries the send's result).
@@ -62,9 +65,17 @@ impl Completion {
         self.tag
     }
 
-    /// The operation's id, as [`Ring::push`](crate::Ring::push) returned it.
+    /// The operation's id, as [`Ring::push`](crate::Ring::push) returned it;
+    /// [`OpId::UNTRACKED`] for an untracked operation (see [`untracked`](Self::untracked)).
     pub fn id(&self) -> OpId {
         self.id
+    }
+
+    /// The id of an operation pushed with
+    /// [`Ring::push_untracked`](crate::Ring::push_untracked); `None` for a
+    /// tracked one.
+    pub fn untracked(&self) -> Option<UntrackedId> {
+        self.untracked
     }
 
     /// The operation's kind.

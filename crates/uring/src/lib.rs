@@ -12,6 +12,7 @@
 //! | [`Ring`], [`Builder`] | one io_uring instance: queue [`Op`]s, submit them in one `io_uring_enter`, [`reap`](Ring::reap) [`Completion`]s |
 //! | [`Op`] | what to do (accept, recv, send, `send_zc`, read, write, connect, poll, timeout, close, nop) and the buffer it owns |
 //! | [`OpId`] | the generation-checked key of an operation in flight: [`cancel`](Ring::cancel), [`detach`](Ring::detach) |
+//! | [`UntrackedId`], [`Ring::push_untracked`] | an operation that owns no memory (a multishot receive, an accept, a poll) in flight without an op-table slot: its identity is its SQE's user data |
 //! | [`Completion`] | a result, the caller's tag, and whatever the kernel handed back (buffer, accepted socket, peer address, [`ProvidedBuf`]) |
 //! | [`BufGroup`], [`ProvidedBuf`] | a ring-mapped provided buffer group (`IORING_REGISTER_PBUF_RING`) and one received buffer of it |
 //! | [`Waker`] | wakes the ring's owner out of [`submit_and_wait`](Ring::submit_and_wait) from any thread |
@@ -80,7 +81,15 @@
 //!    single issuer), the buffers of those operations and the memory of every
 //!    buffer group are **leaked**: a leak is bounded, memory the kernel may
 //!    still write into is not.
-//! 8. **Descriptors are numbers.** Operations name descriptors by number,
+//! 8. **Untracked operations own nothing.** [`Ring::push_untracked`] takes
+//!    only operations whose resources are at most a registered buffer group
+//!    (which the ring keeps anyway), so they need no slot (rule 1): their
+//!    completions are built from the user data, an [`UntrackedId`] packing
+//!    kind, group and tag. Rules 2, 3, 5 and 7 hold for them; instead of
+//!    rule 6 the caller keeps its ids unique while in flight, and cancels
+//!    ([`Ring::cancel_untracked`]) only before it has seen the final
+//!    completion (see [`UntrackedId`]).
+//! 9. **Descriptors are numbers.** Operations name descriptors by number,
 //!    like `c10k-selector`: the number must name the intended file until the
 //!    SQE is submitted (the next `submit`). After that the kernel holds its
 //!    own reference, so closing the descriptor does *not* stop an operation
@@ -142,6 +151,7 @@ mod op;
 mod ring;
 mod sys;
 mod table;
+mod untracked;
 mod waker;
 
 pub use buf_group::{BufGroup, BufGroupBuilder, ProvidedBuf};
@@ -149,6 +159,7 @@ pub use builder::{Builder, SetupFlags};
 pub use completion::Completion;
 pub use op::{Op, OpId, OpKind, PushError};
 pub use ring::Ring;
+pub use untracked::UntrackedId;
 pub use waker::Waker;
 
 use std::io;

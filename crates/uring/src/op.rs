@@ -5,7 +5,7 @@
 //! which moves its buffer (or sockaddr, or timespec) into the op table and
 //! writes one SQE that points into that heap memory (rule 1 of the
 //! [protocol](crate#the-buffer-ownership-protocol)). Descriptors are raw
-//! numbers (rule 8).
+//! numbers (rule 9).
 
 use std::fmt;
 use std::io;
@@ -28,6 +28,13 @@ pub struct OpId {
 }
 
 impl OpId {
+    /// What [`Completion::id`](crate::Completion::id) says for an untracked
+    /// operation: no tracked operation has generation 0.
+    pub const UNTRACKED: OpId = OpId {
+        index: u32::MAX,
+        generation: 0,
+    };
+
     /// The SQE user data for this id: generation in the high half, slot in
     /// the low half. Generation 0 is never issued, so user data below
     /// 2^32 is free for the ring's internal operations.
@@ -102,7 +109,7 @@ impl OpKind {
 /// One operation to push into a [`Ring`](crate::Ring), with the resources
 /// it owns while in flight.
 ///
-/// Descriptors are raw numbers (rule 8 of the
+/// Descriptors are raw numbers (rule 9 of the
 /// [protocol](crate#the-buffer-ownership-protocol)), or, after
 /// [`fixed`](Op::fixed), indexes into the ring's registered file table.
 ///

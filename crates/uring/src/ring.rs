@@ -17,6 +17,7 @@ use crate::completion::Completion;
 use crate::op::{Inner, Op, OpId, OpKind, PushError};
 use crate::sys::SockAddrBuf;
 use crate::table::{InFlight, Pinned, Resources, Table};
+use crate::untracked::UntrackedId;
 use crate::waker::{self, Waker};
 
 /// User data of cancel requests (their results are ignored).
@@ -79,6 +80,8 @@ pub struct Ring {
 /// ring) can dispatch into it.
 struct State {
     table: Table,
+    /// Untracked operations in flight (`untracked.rs`).
+    untracked: usize,
     /// Registered buffer groups, indexed by group id.
     groups: Vec<Option<GroupOwner>>,
     waker: Option<WakerSlot>,
@@ -122,6 +125,7 @@ impl Ring {
             uring,
             state: State {
                 table: Table::new(),
+                untracked: 0,
                 groups: Vec::new(),
                 waker: None,
                 backlog: Default::default(),
@@ -158,9 +162,10 @@ impl Ring {
         Ok(())
     }
 
-    /// Operations in flight: pushed, and their final completion not reaped.
+    /// Operations in flight, tracked and untracked: pushed, and their final
+    /// completion not reaped.
     pub fn in_flight(&self) -> usize {
-        self.state.table.len()
+        self.state.table.len() + self.state.untracked
     }
 
     /// SQEs queued and not yet submitted.
@@ -286,6 +291,107 @@ impl Ring {
             },
             _ => Ok(()),
         }
+    }
+
+    /// Queues `op` without a slot in the op table: its completions carry
+    /// `tag` (at most 48 bits) and an [`UntrackedId`] made of its kind, its
+    /// group and `tag`, and the caller takes on the uniqueness of that id
+    /// (see [`UntrackedId`] and the crate's `untracked` rules). Only operations
+    /// that own no memory qualify: `accept` without the peer's address,
+    /// `accept_multi`, `recv_multi` (on a group id up to 254), `poll`,
+    /// `poll_multi`, `nop`.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push), plus `InvalidInput` for an operation that
+    /// owns memory, a tag wider than 48 bits, a group id above 254.
+    pub fn push_untracked(&mut self, op: Op, tag: u64) -> Result<UntrackedId, PushError> {
+        if let Err(e) = self.check(&op) {
+            return Err(PushError::new(op, e));
+        }
+        let group = match &op.inner {
+            Inner::RecvMulti { group, .. } => Some(group.id()),
+            _ => None,
+        };
+        let owns_memory = matches!(
+            op.inner,
+            Inner::Accept { peer: true, .. } | Inner::Close { .. }
+        );
+        let id = match UntrackedId::new(op.kind(), group, tag) {
+            Some(id) if !owns_memory => id,
+            _ => {
+                let e = io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "an untracked operation must own no memory, have a tag of at most \
+                     48 bits and a buffer group id of at most 254",
+                );
+                return Err(PushError::new(op, e));
+            }
+        };
+        if let Err(e) = self.reserve_sq() {
+            return Err(PushError::new(op, e));
+        }
+        let fixed = op.fixed;
+        let shape = Shape::of(&op.inner);
+        let fd = match op.inner {
+            Inner::Accept { fd, .. }
+            | Inner::AcceptMulti { fd }
+            | Inner::RecvMulti { fd, .. }
+            | Inner::Poll { fd, .. } => fd,
+            _ => -1,
+        };
+        let mut slot = InFlight {
+            tag,
+            kind: op.kind(),
+            resources: Resources::None,
+            detached: false,
+            zc_result: 0,
+        };
+        let mut entry = build_sqe(shape, &mut slot, fd).user_data(id.as_u64());
+        if fixed {
+            entry = entry.flags(squeue::Flags::FIXED_FILE);
+        }
+        // SAFETY: the entry holds no pointer: these operations own no memory
+        // (the group's buffers are the group's, which the ring keeps).
+        let pushed = unsafe { self.uring.submission().push(&entry) };
+        pushed.expect("the SQ has room: reserve_sq made it");
+        self.state.untracked += 1;
+        Ok(id)
+    }
+
+    /// Queues a cancel request for the untracked operation `id`. Unlike
+    /// [`cancel`](Self::cancel) it cannot tell a finished operation: call
+    /// it only before the operation's final completion was reaped (see
+    /// [`UntrackedId`]).
+    ///
+    /// # Errors
+    ///
+    /// The error of the flushing submit, when the SQ was full.
+    pub fn cancel_untracked(&mut self, id: UntrackedId) -> io::Result<()> {
+        self.reserve_sq()?;
+        let entry = opcode::AsyncCancel::new(id.as_u64())
+            .build()
+            .user_data(CANCEL);
+        self.push_internal(&entry);
+        Ok(())
+    }
+
+    /// Queues one request cancelling every operation in flight
+    /// (`IORING_ASYNC_CANCEL_ANY`); each has its final completion as usual.
+    /// Before dropping a ring, a caller whose untracked tags stand for
+    /// references calls this, then reaps until [`in_flight`](Self::in_flight)
+    /// is 0 (or its patience ends).
+    ///
+    /// # Errors
+    ///
+    /// The error of the flushing submit, when the SQ was full.
+    pub fn cancel_all(&mut self) -> io::Result<()> {
+        self.reserve_sq()?;
+        let entry = opcode::AsyncCancel2::new(CancelBuilder::any())
+            .build()
+            .user_data(CANCEL);
+        self.push_internal(&entry);
+        Ok(())
     }
 
     /// Makes room for one SQE, flushing the SQ if it is full.
@@ -802,6 +908,9 @@ impl State {
             self.internal(user_data, res);
             return None;
         }
+        if UntrackedId::is(user_data) {
+            return Some(self.dispatch_untracked(UntrackedId(user_data), res, flags));
+        }
         let id = OpId::from_user_data(user_data);
         let Some(op) = self.table.get_mut(id) else {
             debug_assert!(false, "completion for an unknown op {id:?}");
@@ -853,6 +962,7 @@ impl State {
         let mut completion = Completion {
             tag: op.tag,
             id,
+            untracked: None,
             kind,
             res: adjusted,
             flags,
@@ -884,6 +994,52 @@ impl State {
             return None;
         }
         Some(completion)
+    }
+
+    /// [`dispatch`](Self::dispatch) of an untracked operation: everything
+    /// comes from the user data and the CQE.
+    fn dispatch_untracked(&mut self, id: UntrackedId, res: i32, flags: u32) -> Completion {
+        let kind = id.kind();
+        let is_final = !cqueue::more(flags);
+        if is_final {
+            self.untracked -= 1;
+        }
+        let group = id.group().and_then(|g| self.group(g));
+        let provided = match (cqueue::buffer_select(flags), group) {
+            (Some(bid), Some(owner)) => owner.take(bid, usize::try_from(res).unwrap_or(0)),
+            _ => None,
+        };
+        debug_assert!(
+            cqueue::buffer_select(flags).is_none() || provided.is_some(),
+            "the kernel named a buffer of an unknown group"
+        );
+        if res == -libc::ENOBUFS {
+            if let Some(owner) = group {
+                owner.group.shared.set_starved();
+            }
+        }
+        let fd = match kind {
+            OpKind::Accept | OpKind::AcceptMulti if res >= 0 => {
+                // SAFETY: the kernel created this descriptor for this accept
+                // and nobody else knows its number: we are its only owner.
+                Some(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(res) })
+            }
+            _ => None,
+        };
+        Completion {
+            tag: id.tag(),
+            id: OpId::UNTRACKED,
+            untracked: Some(id),
+            kind,
+            res,
+            flags,
+            is_final,
+            notification: false,
+            buf: None,
+            provided,
+            fd,
+            peer: None,
+        }
     }
 
     fn internal(&mut self, user_data: u64, res: i32) {
@@ -918,6 +1074,7 @@ impl fmt::Debug for Ring {
             .field("fd", &self.uring.as_raw_fd())
             .field("flags", &self.state.flags)
             .field("in_flight", &self.state.table.len())
+            .field("untracked", &self.state.untracked)
             .field("backlog", &self.state.backlog.len())
             .finish_non_exhaustive()
     }
@@ -928,8 +1085,9 @@ impl Drop for Ring {
     /// cancel, wait at most `drop_timeout`, then free or leak.
     fn drop(&mut self) {
         self.state.closing = true;
-        let outstanding =
-            |s: &State| s.table.len() > 0 || s.waker.as_ref().is_some_and(|w| w.in_flight);
+        let outstanding = |s: &State| {
+            s.table.len() > 0 || s.untracked > 0 || s.waker.as_ref().is_some_and(|w| w.in_flight)
+        };
         if self.state.flags.disabled {
             // Nothing ever reached the kernel: every resource is ours, and
             // descriptors handed to a close are still open.

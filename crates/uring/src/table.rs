@@ -5,8 +5,9 @@
 //! (or appends one) and returns `OpId { index, generation }`; removing bumps
 //! the generation, so the id of a finished operation no longer matches
 //! (rule 6 of the [protocol](crate#the-buffer-ownership-protocol)).
-//! Generations start at 1 and skip 0 when they wrap: user data with a zero
-//! high half is reserved for the ring's internal operations.
+//! Generations start at 1, wrap within 31 bits and skip 0: user data with a
+//! zero high half is reserved for the ring's internal operations, and user
+//! data with the top bit set for untracked ones (`untracked.rs`).
 //!
 //! Only the ring's owner touches the table (`&mut Ring`).
 
@@ -97,6 +98,9 @@ impl InFlight {
     }
 }
 
+/// Generations wrap within 31 bits (see `remove`).
+const GENERATION_MASK: u32 = 0x7fff_ffff;
+
 struct Slot {
     generation: u32,
     op: Option<InFlight>,
@@ -158,7 +162,9 @@ impl Table {
             return None;
         }
         let op = slot.op.take()?;
-        slot.generation = match slot.generation.wrapping_add(1) {
+        // Generations stay below 2^31: user data with the top bit set names
+        // an untracked operation (`untracked.rs`).
+        slot.generation = match slot.generation.wrapping_add(1) & GENERATION_MASK {
             0 => 1,
             g => g,
         };

@@ -586,3 +586,60 @@ fn registered_files() -> io::Result<()> {
     assert_eq!(group.available(), 4);
     Ok(())
 }
+
+/// Untracked operations: a multishot receive with no op-table slot delivers
+/// its data under its tag and id, is cancelled by its id, counts as in
+/// flight until its final completion, and is waited for (its buffers
+/// returned) when the ring is dropped; operations that own memory, wide
+/// tags and high group ids are refused.
+#[test]
+fn untracked_operations() -> io::Result<()> {
+    use c10k_uring::{OpId, UntrackedId};
+    let mut ring = Ring::new()?;
+    let group = ring.register_buf_group(BufGroup::builder(3).buf_size(64).count(4))?;
+    let (mut client, server) = tcp_pair()?;
+    let tag = 0x7f12_3456_7890;
+    let id = ring
+        .push_untracked(Op::recv_multi(server.as_raw_fd(), &group), tag)
+        .map_err(|e| e.into_parts().1)?;
+    assert_eq!(id, UntrackedId::new(OpKind::RecvMulti, Some(3), tag).unwrap());
+    assert_eq!(ring.in_flight(), 1);
+    client.write_all(b"untracked")?;
+    let mut data = Vec::new();
+    drive(&mut ring, 50, |_, mut c| {
+        assert_eq!((c.tag(), c.id(), c.untracked()), (tag, OpId::UNTRACKED, Some(id)));
+        assert_eq!(c.kind(), OpKind::RecvMulti);
+        ensure(!c.is_final(), || format!("the receive stays armed: {c:?}"))?;
+        data.extend_from_slice(&c.take_provided().expect("a provided buffer"));
+        Ok(data.len() == 9)
+    })?;
+    assert_eq!(data, b"untracked");
+    ring.cancel_untracked(id)?;
+    let mut ended = false;
+    drive(&mut ring, 50, |_, c| {
+        ended = c.is_final() && c.is_cancelled() && c.untracked() == Some(id);
+        Ok(ended)
+    })?;
+    assert!(ended);
+    assert_eq!(ring.in_flight(), 0);
+    assert_eq!(group.available(), 4);
+
+    // Refused, and handed back.
+    let wide = ring.push_untracked(Op::nop(), 1 << 48).unwrap_err();
+    assert_eq!(wide.error().kind(), io::ErrorKind::InvalidInput);
+    let owns = ring.push_untracked(Op::send(server.as_raw_fd(), b"x".to_vec(), 0), 1);
+    assert_eq!(owns.unwrap_err().into_op().into_buf().as_deref(), Some(&b"x"[..]));
+    let high = ring.register_buf_group(BufGroup::builder(300).buf_size(64).count(2))?;
+    let err = ring.push_untracked(Op::recv_multi(server.as_raw_fd(), &high), 1);
+    assert_eq!(err.unwrap_err().error().kind(), io::ErrorKind::InvalidInput);
+
+    // Dropped in flight: the ring cancels it and waits for it; data it
+    // received meanwhile goes back to the group.
+    ring.push_untracked(Op::recv_multi(server.as_raw_fd(), &group), 5)
+        .map_err(|e| e.into_parts().1)?;
+    ring.submit()?;
+    client.write_all(b"dropped")?;
+    drop(ring);
+    assert_eq!(group.available(), 4);
+    Ok(())
+}
