@@ -156,6 +156,8 @@ const WRONG_THREAD: &str = "this c10k runtime runs on the uring backend, whose r
 
 /// The group id of the driver's receive buffers (one group per ring).
 const GROUP_ID: u16 = 0;
+/// How long `shutdown` waits for the final completions of what was in flight.
+const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(1);
 /// `poll_add` masks per direction.
 const POLL_READ: u32 = (libc::POLLIN | libc::POLLRDHUP | libc::POLLPRI) as u32;
 const POLL_WRITE: u32 = libc::POLLOUT as u32;
@@ -248,6 +250,8 @@ enum Request {
     Linger(Arc<StreamShared>),
     Accept(Arc<ListenerShared>),
     Cancel(OpId),
+    /// Cancel a stream's receive (untracked: its id is the stream's).
+    CancelRecv(Arc<StreamShared>),
     Close(OwnedFd),
 }
 
@@ -384,10 +388,10 @@ impl UringDriver {
                     }
                 }
             }
-            Request::Recv(s) => s.arm_recv(ring, targets, &self.group),
+            Request::Recv(s) => s.arm_recv(ring, &self.group),
             Request::NoBuffers(s) => inner.no_buffers.push(s),
             Request::Flush(s) => {
-                if !s.flush_queued.swap(true, Ordering::AcqRel) {
+                if s.queue_flush() {
                     flush.push(s);
                 }
             }
@@ -396,6 +400,14 @@ impl UringDriver {
             Request::Cancel(id) => {
                 // A stale id (the op already ended) is a no-op.
                 let _ = ring.cancel(id);
+            }
+            Request::CancelRecv(s) => {
+                // Asked only while the receive is armed, and it is re-armed only after
+                // its final completion, so this cannot name a newer receive
+                // (`c10k-uring`'s untracked rules).
+                if let Some(id) = s.recv_id() {
+                    let _ = ring.cancel_untracked(id);
+                }
             }
             Request::Close(fd) => {
                 let key = targets.insert(Target::Ignore);
@@ -521,12 +533,11 @@ impl UringDriver {
             }
             let mut room = self.group.available();
             for s in no_buffers.drain(..) {
-                s.retry_recv(ring, targets, &self.group, room > 0);
+                s.retry_recv(ring, &self.group, room > 0);
                 room = room.saturating_sub(1);
             }
         }
         for s in flush.drain(..) {
-            s.flush_queued.store(false, Ordering::Release);
             s.push_send(ring, targets);
         }
         let mut timeout = timeout;
@@ -553,6 +564,11 @@ impl UringDriver {
         } = &mut *inner;
         let ring = ring.as_mut().expect("checked above");
         ring.reap(|c| {
+            if c.untracked().is_some() {
+                // A stream's receive: the tag is the reference `arm_recv` took.
+                batch.push((Target::Recv(recv_target(&c)), c));
+                return;
+            }
             let key = c.tag() as usize;
             let final_ = c.is_final();
             let target = if final_ {
@@ -636,9 +652,32 @@ impl UringDriver {
             inner.polls.clear();
             (inner.ring.take(), std::mem::take(&mut inner.targets))
         };
-        // Dropping the ring cancels and waits for what is in flight; then the targets
-        // (streams, listeners) learn they are shut down, outside the lock.
-        drop(ring);
+        // The streams' receives are untracked: their references come back only with their
+        // final completions, so cancel and reap those before the ring's drop (which would
+        // swallow them). Past the patience the ring's own rule applies: what the kernel has
+        // not completed is leaked, here one stream's state per receive.
+        let mut receivers = Vec::new();
+        if let Some(mut ring) = ring {
+            if ring.in_flight() > 0 && ring.cancel_all().is_ok() {
+                let deadline = std::time::Instant::now() + SHUTDOWN_PATIENCE;
+                while ring.in_flight() > 0 {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() || ring.submit_and_wait(1, Some(left)).is_err() {
+                        break;
+                    }
+                    ring.reap(|c| {
+                        if c.untracked().is_some() && c.is_final() {
+                            receivers.push(recv_target(&c));
+                        }
+                    });
+                }
+            }
+            // Drops what is left in flight as the ring's protocol says (rule 7).
+            drop(ring);
+        }
+        for s in receivers {
+            s.shut_down();
+        }
         lock(&self.remote).clear();
         for (_, t) in targets {
             match t {
@@ -658,6 +697,22 @@ impl fmt::Debug for UringDriver {
             .field("owner", &self.owner.load(Ordering::Relaxed))
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+/// The stream an untracked receive completion is for: its tag is the pointer of the
+/// reference [`StreamShared::arm_recv`] took, handed over by the final completion and
+/// cloned for the others.
+fn recv_target(c: &Completion) -> Arc<StreamShared> {
+    let ptr = c.tag() as *const StreamShared;
+    // SAFETY: the only untracked operations of this driver are stream receives, whose tag
+    // is `Arc::into_raw` of a reference held until their final completion, which is this
+    // one or a later one: the pointer is live, and only the final one takes the reference.
+    unsafe {
+        if !c.is_final() {
+            Arc::increment_strong_count(ptr);
+        }
+        Arc::from_raw(ptr)
     }
 }
 

@@ -80,11 +80,10 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use c10k_uring::{BufGroup, Completion, Op, OpId, ProvidedBuf, Ring};
+use c10k_uring::{BufGroup, Completion, Op, OpId, OpKind, ProvidedBuf, Ring, UntrackedId};
 use slab::Slab;
 
 use super::{push, Request, Target, UringDriver};
@@ -95,40 +94,44 @@ use crate::task::coop;
 /// step 6).
 pub(crate) const SPARE_MAX: usize = 4096;
 
-/// The receive operation of a stream.
+/// The receive operation of a stream. Untracked on the ring (`c10k-uring`'s
+/// `push_untracked`): its tag is the stream's `Arc` pointer, which holds one
+/// reference from the push to the final completion, so a stream with an
+/// armed receive costs no op-table or target slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RecvOp {
     /// None in flight.
     Idle,
     /// Asked for, not yet pushed by the owner.
     Requested,
-    Armed(OpId),
+    Armed,
     /// Cancel pushed; the final completion has not arrived.
     Cancelling,
 }
 
 /// State shared by the stream handle and the driver's completion dispatch.
 pub(crate) struct StreamShared {
-    fd: RawFd,
     state: Mutex<State>,
-    /// The stream is on the driver's flush list of this turn.
-    pub(super) flush_queued: AtomicBool,
 }
 
 /// The received buffers of a stream, oldest first. The first is held inline: a request
-/// usually arrives in one buffer, and an idle stream then holds no allocation (a
-/// `VecDeque` keeps its capacity, 128 bytes from its first push, for the connection's
-/// life). Later buffers queue behind it in a `VecDeque` that is freed when it empties.
+/// usually arrives in one buffer (a `VecDeque` keeps its capacity, 128 bytes from its first
+/// push, for as long as it lives). Later buffers queue behind it in a `VecDeque` that is
+/// freed when it empties.
 #[derive(Default)]
 struct BufQueue {
     first: Option<ProvidedBuf>,
-    // Boxed on purpose: `None` is one word in every stream's state, where a bare
-    // `VecDeque` would be four.
+    // Boxed on purpose: `None` is one word, where a bare `VecDeque` would be four.
     #[allow(clippy::box_collection)]
     rest: Option<Box<VecDeque<ProvidedBuf>>>,
 }
 
 impl BufQueue {
+    const EMPTY: BufQueue = BufQueue {
+        first: None,
+        rest: None,
+    };
+
     fn len(&self) -> usize {
         usize::from(self.first.is_some()) + self.rest.as_ref().map_or(0, |r| r.len())
     }
@@ -170,37 +173,68 @@ impl BufQueue {
     }
 }
 
+/// What every stream holds, busy or idle: 48 bytes, so that with its lock and the `Arc`'s
+/// counts a stream is one 80-byte malloc chunk (see the test `stream_state_stays_small`).
+/// Everything else lives in [`Busy`], allocated only while there is work.
 struct State {
-    queue: BufQueue,
-    /// Bytes of the first queued buffer already copied out.
-    head: u32,
-    recv: RecvOp,
-    eof: bool,
-    read_error: Option<io::Error>,
-    /// `ENOBUFS`: the next read calls `recv(2)` itself (reading, step 5).
-    starved: bool,
+    /// The task waiting to read: an idle connection's task always waits here.
     reader: Option<Waker>,
-
-    /// The write side's working state: allocated by the first write, freed once everything
-    /// written has left (see [`TxBox`]).
-    tx: TxBox,
-    /// The `errno` of a failed send (writing, step 5).
-    write_error: Option<Errno>,
+    busy: BusyBox,
     /// Bytes ever accepted by writes, and ever confirmed sent by completions: a write that
     /// waits for its bytes to leave waits for `sent` to reach its mark.
     accepted: u64,
     sent: u64,
-    writer: Option<Waker>,
-
-    /// The handle was dropped; `tx.linger` keeps the descriptor until the last send (drop).
-    dropped: bool,
-    /// The driver shut down.
-    shutdown: bool,
+    /// The descriptor: the handle's until it is dropped, then `busy.linger`'s (drop).
+    fd: RawFd,
+    recv: RecvOp,
+    flags: Flags,
 }
 
-/// What the write side holds only while it has work: bytes to send, a send in flight, an
-/// owned write, a linger. Every field's idle value is its `EMPTY` one.
-struct Tx {
+/// The stream's one-bit facts, in one byte.
+#[derive(Clone, Copy, Default)]
+struct Flags(u8);
+
+/// End of stream was received.
+const EOF: u8 = 1;
+/// `ENOBUFS`: the next read calls `recv(2)` itself (reading, step 5).
+const STARVED: u8 = 2;
+/// The handle was dropped; `busy.linger` keeps the descriptor until the last send (drop).
+const DROPPED: u8 = 4;
+/// The driver shut down.
+const SHUTDOWN: u8 = 8;
+/// The stream is on the driver's flush list of this turn.
+const FLUSH_QUEUED: u8 = 16;
+
+impl Flags {
+    fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+
+    fn set(&mut self, flag: u8, on: bool) {
+        if on {
+            self.0 |= flag;
+        } else {
+            self.0 &= !flag;
+        }
+    }
+}
+
+/// What a stream holds only while it has work: received buffers not yet read, bytes to
+/// send, a send in flight, an owned write, a linger, an error. Every field's idle value is
+/// its `EMPTY` one.
+struct Busy {
+    /// Received, not yet read.
+    queue: BufQueue,
+    /// Bytes of the first queued buffer already copied out.
+    head: u32,
+    read_error: Option<io::Error>,
+    /// The `errno` of a failed send (writing, step 5).
+    write_error: Option<Errno>,
+    /// The task waiting to write (or flush). Every write wait is for the write side to have
+    /// less work, and the completion that ends its work takes and wakes it: a waker still
+    /// here when the box goes idle is a stale one (its task re-polled meanwhile), dropped
+    /// with the box.
+    writer: Option<Waker>,
     /// Written, not yet handed to the ring.
     pending: Vec<u8>,
     /// The offset the send in flight started at (`None`: no send in flight).
@@ -223,8 +257,13 @@ struct Tx {
     lingering: bool,
 }
 
-impl Tx {
-    const EMPTY: Tx = Tx {
+impl Busy {
+    const EMPTY: Busy = Busy {
+        queue: BufQueue::EMPTY,
+        head: 0,
+        read_error: None,
+        write_error: None,
+        writer: None,
         pending: Vec::new(),
         sending: None,
         send_id: None,
@@ -237,9 +276,14 @@ impl Tx {
         lingering: false,
     };
 
-    /// Whether every field holds its idle value (nothing would be lost by freeing it).
+    /// Whether every field holds its idle value (nothing would be lost by freeing it; a
+    /// writer's waker left here is stale, see `writer`).
     fn is_empty(&self) -> bool {
-        self.pending.capacity() == 0
+        self.queue.is_empty()
+            && self.head == 0
+            && self.read_error.is_none()
+            && self.write_error.is_none()
+            && self.pending.capacity() == 0
             && self.sending.is_none()
             && self.send_id.is_none()
             && self.resend.is_none()
@@ -252,36 +296,40 @@ impl Tx {
     }
 }
 
-/// The write side's [`Tx`], boxed on demand: most connections are idle most of the time,
-/// and an idle stream's state then stays small (`StreamShared` is 256 bytes with these
-/// fields inline, about half without; at 10 000 idle connections that is over a megabyte).
-/// Reading through it gives [`Tx::EMPTY`] when there is no box; writing allocates one;
-/// [`trim`](TxBox::trim) frees it again once it is back to idle.
-struct TxBox(Option<Box<Tx>>);
+/// The stream's [`Busy`] part, boxed on demand: most connections are idle most of the
+/// time, and an idle stream then holds only its 48-byte [`State`]. Reading through it gives
+/// [`Busy::EMPTY`] when there is no box; writing allocates one;
+/// [`trim`](BusyBox::trim) frees it again once it is back to idle.
+struct BusyBox(Option<Box<Busy>>);
 
-/// What a stream without a write-side box reads.
-static NO_TX: Tx = Tx::EMPTY;
+/// What a stream without a box reads.
+static NOT_BUSY: Busy = Busy::EMPTY;
 
-impl TxBox {
-    /// Frees the box if it holds nothing (called where the write side may have gone idle).
+impl BusyBox {
+    /// Frees the box if it holds nothing (called where the stream may have gone idle).
     fn trim(&mut self) {
-        if self.0.as_ref().is_some_and(|t| t.is_empty()) {
+        if self.0.as_ref().is_some_and(|b| b.is_empty()) {
             self.0 = None;
         }
     }
-}
 
-impl std::ops::Deref for TxBox {
-    type Target = Tx;
-
-    fn deref(&self) -> &Tx {
-        self.0.as_deref().unwrap_or(&NO_TX)
+    /// The box, if there is one: for taking or clearing without allocating.
+    fn get_mut(&mut self) -> Option<&mut Busy> {
+        self.0.as_deref_mut()
     }
 }
 
-impl std::ops::DerefMut for TxBox {
-    fn deref_mut(&mut self) -> &mut Tx {
-        self.0.get_or_insert_with(|| Box::new(Tx::EMPTY))
+impl std::ops::Deref for BusyBox {
+    type Target = Busy;
+
+    fn deref(&self) -> &Busy {
+        self.0.as_deref().unwrap_or(&NOT_BUSY)
+    }
+}
+
+impl std::ops::DerefMut for BusyBox {
+    fn deref_mut(&mut self) -> &mut Busy {
+        self.0.get_or_insert_with(|| Box::new(Busy::EMPTY))
     }
 }
 
@@ -340,7 +388,7 @@ impl std::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        self.0.tx.trim();
+        self.0.busy.trim();
     }
 }
 
@@ -356,41 +404,56 @@ fn wake(w: Option<Waker>) -> usize {
 
 impl State {
     fn unsent(&self) -> usize {
-        self.tx.pending.len()
-            + self.tx.resend.as_ref().map_or(0, |r| r.0.len() - r.1)
-            + usize::from(self.tx.sending.is_some())
+        self.busy.pending.len()
+            + self.busy.resend.as_ref().map_or(0, |r| r.0.len() - r.1)
+            + usize::from(self.busy.sending.is_some())
     }
 
     fn write_idle(&self) -> bool {
-        self.tx.sending.is_none()
-            && self.tx.resend.is_none()
-            && (self.tx.pending.is_empty() || self.write_error.is_some())
+        self.busy.sending.is_none()
+            && self.busy.resend.is_none()
+            && (self.busy.pending.is_empty() || self.busy.write_error.is_some())
     }
 }
 
 impl StreamShared {
+    /// Marks the stream queued for this turn's flush; `false` if it already was.
+    pub(super) fn queue_flush(&self) -> bool {
+        let mut st = lock(&self.state);
+        let queued = st.flags.has(FLUSH_QUEUED);
+        st.flags.set(FLUSH_QUEUED, true);
+        !queued
+    }
+
+    /// The untracked id of this stream's receive (see `RecvOp`).
+    pub(super) fn recv_id(self: &Arc<Self>) -> Option<UntrackedId> {
+        UntrackedId::new(
+            OpKind::RecvMulti,
+            Some(super::GROUP_ID),
+            Arc::as_ptr(self) as u64,
+        )
+    }
+
     /// Pushes the multishot receive, if still wanted (owner only).
-    pub(super) fn arm_recv(
-        self: &Arc<Self>,
-        ring: &mut Ring,
-        targets: &mut Slab<Target>,
-        group: &BufGroup,
-    ) {
+    pub(super) fn arm_recv(self: &Arc<Self>, ring: &mut Ring, group: &BufGroup) {
         let mut st = lock(&self.state);
         if st.recv != RecvOp::Requested {
             return;
         }
-        if st.dropped || st.shutdown {
+        if st.flags.has(DROPPED) || st.flags.has(SHUTDOWN) {
             st.recv = RecvOp::Idle;
             return;
         }
-        let key = targets.insert(Target::Recv(Arc::clone(self)));
-        match push(ring, Op::recv_multi(self.fd, group), key) {
-            Ok(id) => st.recv = RecvOp::Armed(id),
+        // The reference the receive holds until its final completion (`RecvOp`).
+        let tag = Arc::into_raw(Arc::clone(self)) as u64;
+        match ring.push_untracked(Op::recv_multi(st.fd, group), tag) {
+            Ok(_) => st.recv = RecvOp::Armed,
             Err(e) => {
-                targets.remove(key);
+                // SAFETY: the push failed, so the reference taken above is still ours.
+                drop(unsafe { Arc::from_raw(tag as *const StreamShared) });
+                let e = e.into_parts().1;
                 st.recv = RecvOp::Idle;
-                st.read_error = Some(e);
+                st.busy.read_error = Some(e);
                 let w = st.reader.take();
                 drop(st);
                 wake(w);
@@ -401,33 +464,34 @@ impl StreamShared {
     /// Pushes the send of this turn (owner only; writing, step 2).
     pub(super) fn push_send(self: &Arc<Self>, ring: &mut Ring, targets: &mut Slab<Target>) {
         let mut st = lock(&self.state);
-        if st.tx.sending.is_some() || st.write_error.is_some() || st.shutdown {
+        st.flags.set(FLUSH_QUEUED, false);
+        if st.busy.sending.is_some() || st.busy.write_error.is_some() || st.flags.has(SHUTDOWN) {
             return;
         }
-        let (buf, offset) = match st.tx.resend.take() {
+        let (buf, offset) = match st.busy.resend.take() {
             Some(r) => *r,
-            None if st.tx.pending.is_empty() => return,
+            None if st.busy.pending.is_empty() => return,
             None => {
-                let spare = std::mem::take(&mut st.tx.spare);
-                (std::mem::replace(&mut st.tx.pending, spare), 0)
+                let spare = std::mem::take(&mut st.busy.spare);
+                (std::mem::replace(&mut st.busy.pending, spare), 0)
             }
         };
         let key = targets.insert(Target::Send(Arc::clone(self)));
-        match ring.push(Op::send(self.fd, buf, offset), key as u64) {
+        match ring.push(Op::send(st.fd, buf, offset), key as u64) {
             Ok(id) => {
-                st.tx.sending = Some(offset);
-                st.tx.send_id = Some(id);
+                st.busy.sending = Some(offset);
+                st.busy.send_id = Some(id);
             }
             Err(e) => {
                 targets.remove(key);
                 let (op, err) = e.into_parts();
-                st.write_error = Some(errno(err.raw_os_error().unwrap_or(libc::EIO)));
-                if st.tx.owned.in_flight() {
-                    st.tx
+                st.busy.write_error = Some(errno(err.raw_os_error().unwrap_or(libc::EIO)));
+                if st.busy.owned.in_flight() {
+                    st.busy
                         .owned
                         .finish(Err(err), op.into_buf().unwrap_or_default());
                 }
-                let w = st.writer.take();
+                let w = st.busy.writer.take();
                 let (close, timer) = self.take_linger(&mut st);
                 drop(st);
                 wake(w);
@@ -446,34 +510,34 @@ impl StreamShared {
         let mut st = lock(&self.state);
         let res = c.raw_result();
         if let Some(buf) = c.take_provided() {
-            if res > 0 && !st.dropped && !st.shutdown {
-                st.queue.push_back(buf);
+            if res > 0 && !st.flags.has(DROPPED) && !st.flags.has(SHUTDOWN) {
+                st.busy.queue.push_back(buf);
             }
         }
         if res == 0 {
-            st.eof = true;
+            st.flags.set(EOF, true);
         } else if res < 0 {
             if c.is_no_buffers() {
                 st.recv = RecvOp::Idle;
                 drop(st);
                 return self.on_no_buffers(d);
             } else if res != -libc::ECANCELED {
-                st.read_error = Some(io::Error::from_raw_os_error(-res));
+                st.busy.read_error = Some(io::Error::from_raw_os_error(-res));
             }
         }
-        let mut cancel = None;
+        let mut cancel = false;
         if c.is_final() {
             st.recv = RecvOp::Idle;
-        } else if let RecvOp::Armed(id) = st.recv {
-            if st.queue.len() >= d.config.stream_buffers || st.dropped {
-                st.recv = RecvOp::Cancelling;
-                cancel = Some(id);
-            }
+        } else if st.recv == RecvOp::Armed
+            && (st.busy.queue.len() >= d.config.stream_buffers || st.flags.has(DROPPED))
+        {
+            st.recv = RecvOp::Cancelling;
+            cancel = true;
         }
         let w = st.reader.take();
         drop(st);
-        if let Some(id) = cancel {
-            d.request(Request::Cancel(id));
+        if cancel {
+            d.request(Request::CancelRecv(Arc::clone(self)));
         }
         wake(w)
     }
@@ -488,11 +552,11 @@ impl StreamShared {
     /// meanwhile (another thread) is left to that receive.
     fn on_no_buffers(self: &Arc<Self>, d: &UringDriver) -> usize {
         let mut st = lock(&self.state);
-        if st.recv != RecvOp::Idle || st.dropped || st.shutdown || st.eof || st.read_error.is_some()
+        if st.recv != RecvOp::Idle || st.flags.has(DROPPED) || st.flags.has(SHUTDOWN) || st.flags.has(EOF) || st.busy.read_error.is_some()
         {
             return 0;
         }
-        if !st.queue.is_empty() {
+        if !st.busy.queue.is_empty() {
             // The receive had filled buffers before the group ran dry (often all of them,
             // in one turn): those are read first, and the read that empties the queue
             // re-arms (`after_read`), meeting `ENOBUFS` again if the group is still dry.
@@ -514,22 +578,21 @@ impl StreamShared {
     pub(super) fn retry_recv(
         self: &Arc<Self>,
         ring: &mut Ring,
-        targets: &mut Slab<Target>,
         group: &BufGroup,
         room: bool,
     ) {
         if room {
-            return self.arm_recv(ring, targets, group);
+            return self.arm_recv(ring, group);
         }
         let mut st = lock(&self.state);
         if st.recv != RecvOp::Requested {
             return;
         }
         st.recv = RecvOp::Idle;
-        if st.dropped || st.shutdown {
+        if st.flags.has(DROPPED) || st.flags.has(SHUTDOWN) {
             return;
         }
-        st.starved = true;
+        st.flags.set(STARVED, true);
         let w = st.reader.take();
         drop(st);
         wake(w);
@@ -539,8 +602,8 @@ impl StreamShared {
     pub(super) fn on_send(self: &Arc<Self>, d: &UringDriver, c: &mut Completion) -> usize {
         let buf = c.take_buf().unwrap_or_default();
         let mut st = lock(&self.state);
-        let offset = st.tx.sending.take().unwrap_or(0);
-        st.tx.send_id = None;
+        let offset = st.busy.sending.take().unwrap_or(0);
+        st.busy.send_id = None;
         let mut flush = false;
         match c.result() {
             Ok(n) => {
@@ -548,56 +611,56 @@ impl StreamShared {
                 let offset = offset + n as usize;
                 if offset < buf.len() {
                     if n == 0 {
-                        st.write_error = Some(errno(libc::EPIPE));
-                        if st.tx.owned.in_flight() {
-                            st.tx
+                        st.busy.write_error = Some(errno(libc::EPIPE));
+                        if st.busy.owned.in_flight() {
+                            st.busy
                                 .owned
                                 .finish(Err(io::Error::from_raw_os_error(libc::EPIPE)), buf);
                         }
                     } else {
-                        st.tx.resend = Some(Box::new((buf, offset)));
+                        st.busy.resend = Some(Box::new((buf, offset)));
                     }
-                } else if st.tx.owned.in_flight() {
-                    st.tx.owned.finish(Ok(()), buf);
-                } else if !st.tx.pending.is_empty()
+                } else if st.busy.owned.in_flight() {
+                    st.busy.owned.finish(Ok(()), buf);
+                } else if !st.busy.pending.is_empty()
                     && buf.capacity() <= SPARE_MAX
-                    && st.tx.spare.capacity() == 0
+                    && st.busy.spare.capacity() == 0
                 {
                     let mut buf = buf;
                     buf.clear();
-                    st.tx.spare = buf;
+                    st.busy.spare = buf;
                 }
             }
             Err(e) => {
-                st.write_error = Some(errno(e.raw_os_error().unwrap_or(libc::EIO)));
-                st.tx.pending = Vec::new();
-                if st.tx.owned.in_flight() {
-                    st.tx.owned.finish(Err(e), buf);
+                st.busy.write_error = Some(errno(e.raw_os_error().unwrap_or(libc::EIO)));
+                st.busy.pending = Vec::new();
+                if st.busy.owned.in_flight() {
+                    st.busy.owned.finish(Err(e), buf);
                 }
             }
         }
-        if st.write_error.is_some() {
+        if st.busy.write_error.is_some() {
             // Failed or aborted (drop, step 4): nothing more is sent.
-            st.tx.resend = None;
-            st.tx.pending = Vec::new();
-        } else if st.tx.resend.is_some() || !st.tx.pending.is_empty() {
+            st.busy.resend = None;
+            st.busy.pending = Vec::new();
+        } else if st.busy.resend.is_some() || !st.busy.pending.is_empty() {
             flush = true;
         }
-        if st.tx.resend.is_none() && st.tx.pending.is_empty() {
+        if st.busy.resend.is_none() && st.busy.pending.is_empty() {
             // Everything written has left: an idle stream holds no send buffer (step 6).
-            st.tx.pending = Vec::new();
-            st.tx.spare = Vec::new();
+            st.busy.pending = Vec::new();
+            st.busy.spare = Vec::new();
         }
         let idle = st.write_idle();
-        if idle && st.tx.shutdown_write {
-            st.tx.shutdown_write = false;
+        if idle && st.busy.shutdown_write {
+            st.busy.shutdown_write = false;
             // SAFETY: the descriptor is open while the shared state is reachable: the handle
             // owns it until it is dropped, then `linger` does, and `linger` is only taken
             // (to close it) below, after this call.
-            let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+            let fd = unsafe { BorrowedFd::borrow_raw(st.fd) };
             if let Err(e) = rustix::net::shutdown(fd, rustix::net::Shutdown::Write) {
                 if e != rustix::io::Errno::NOTCONN {
-                    st.write_error = Some(errno(e.raw_os_error()));
+                    st.busy.write_error = Some(errno(e.raw_os_error()));
                 }
             }
         }
@@ -606,7 +669,7 @@ impl StreamShared {
         } else {
             (None, None)
         };
-        let w = st.writer.take();
+        let w = st.busy.writer.take();
         drop(st);
         if flush {
             d.request(Request::Flush(Arc::clone(self)));
@@ -622,9 +685,9 @@ impl StreamShared {
 
     /// Ends a linger: the descriptor to close and the timeout to cancel (drop, step 3).
     fn take_linger(&self, st: &mut State) -> (Option<OwnedFd>, Option<OpId>) {
-        if st.dropped {
-            st.tx.lingering = false;
-            (st.tx.linger.take(), st.tx.linger_timer.take())
+        if st.flags.has(DROPPED) {
+            st.busy.lingering = false;
+            (st.busy.linger.take(), st.busy.linger_timer.take())
         } else {
             (None, None)
         }
@@ -638,12 +701,12 @@ impl StreamShared {
         after: std::time::Duration,
     ) {
         let mut st = lock(&self.state);
-        if !st.tx.lingering || st.tx.linger_timer.is_some() || st.shutdown {
+        if !st.busy.lingering || st.busy.linger_timer.is_some() || st.flags.has(SHUTDOWN) {
             return;
         }
         let key = targets.insert(Target::Linger(Arc::clone(self)));
         match push(ring, Op::timeout(after), key) {
-            Ok(id) => st.tx.linger_timer = Some(id),
+            Ok(id) => st.busy.linger_timer = Some(id),
             Err(_) => {
                 // No deadline can be set: abort now rather than linger without a bound.
                 targets.remove(key);
@@ -674,8 +737,8 @@ impl StreamShared {
     pub(super) fn on_linger(self: &Arc<Self>, d: &UringDriver, c: &Completion) -> usize {
         {
             let mut st = lock(&self.state);
-            st.tx.linger_timer = None;
-            if c.raw_result() == -libc::ECANCELED || !st.tx.lingering {
+            st.busy.linger_timer = None;
+            if c.raw_result() == -libc::ECANCELED || !st.busy.lingering {
                 return 0;
             }
         }
@@ -698,19 +761,19 @@ impl StreamShared {
     /// completion then closes the descriptor, see `on_send`).
     fn abort_linger(&self, cancel: impl FnOnce(OpId)) {
         let mut st = lock(&self.state);
-        let Some(fd) = st.tx.linger.as_ref() else {
+        let Some(fd) = st.busy.linger.as_ref() else {
             return;
         };
         // Best effort: a Unix stream socket has no reset to send, and whatever the
         // option's result, the descriptor is closed below.
         let _ = rustix::net::sockopt::set_socket_linger(fd, Some(std::time::Duration::ZERO));
-        if st.write_error.is_none() {
-            st.write_error = Some(errno(libc::ECONNABORTED));
+        if st.busy.write_error.is_none() {
+            st.busy.write_error = Some(errno(libc::ECONNABORTED));
         }
-        st.tx.pending = Vec::new();
-        st.tx.resend = None;
-        st.tx.spare = Vec::new();
-        let id = st.tx.send_id;
+        st.busy.pending = Vec::new();
+        st.busy.resend = None;
+        st.busy.spare = Vec::new();
+        let id = st.busy.send_id;
         drop(st);
         if let Some(id) = id {
             cancel(id);
@@ -719,15 +782,15 @@ impl StreamShared {
 
     pub(super) fn shut_down(&self) {
         let mut st = lock(&self.state);
-        st.shutdown = true;
+        st.flags.set(SHUTDOWN, true);
         st.recv = RecvOp::Idle;
-        st.tx.sending = None;
-        st.tx.send_id = None;
-        st.tx.resend = None;
-        st.tx.lingering = false;
-        st.tx.linger_timer = None;
-        let (r, w) = (st.reader.take(), st.writer.take());
-        let linger = st.tx.linger.take();
+        st.busy.sending = None;
+        st.busy.send_id = None;
+        st.busy.resend = None;
+        st.busy.lingering = false;
+        st.busy.linger_timer = None;
+        let (r, w) = (st.reader.take(), st.busy.writer.take());
+        let linger = st.busy.linger.take();
         drop(st);
         drop(linger); // the ring is gone: nothing queued can name the descriptor
         wake(r);
@@ -801,24 +864,15 @@ impl RingStream {
     pub(crate) fn new(driver: Arc<Driver>, fd: RawFd) -> RingStream {
         RingStream {
             shared: Arc::new(StreamShared {
-                fd,
                 state: Mutex::new(State {
-                    queue: BufQueue::default(),
-                    head: 0,
-                    recv: RecvOp::Idle,
-                    eof: false,
-                    read_error: None,
-                    starved: false,
                     reader: None,
-                    tx: TxBox(None),
-                    write_error: None,
+                    busy: BusyBox(None),
                     accepted: 0,
                     sent: 0,
-                    writer: None,
-                    dropped: false,
-                    shutdown: false,
+                    fd,
+                    recv: RecvOp::Idle,
+                    flags: Flags::default(),
                 }),
-                flush_queued: AtomicBool::new(false),
             }),
             driver,
         }
@@ -888,10 +942,10 @@ impl RingStream {
     /// Ready when a read would not wait.
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut st = lock(&self.shared.state);
-        if !st.queue.is_empty() || st.eof || st.starved || st.read_error.is_some() {
+        if !st.busy.queue.is_empty() || st.flags.has(EOF) || st.flags.has(STARVED) || st.busy.read_error.is_some() {
             return Poll::Ready(Ok(()));
         }
-        if st.shutdown || self.uring().is_closed() {
+        if st.flags.has(SHUTDOWN) || self.uring().is_closed() {
             return Poll::Ready(Err(shutdown_error()));
         }
         st.reader = Some(cx.waker().clone());
@@ -915,12 +969,12 @@ impl RingStream {
         if cap == 0 {
             return Some(Ok(0));
         }
-        if !st.queue.is_empty() {
+        if !st.busy.queue.is_empty() {
             let mut n = 0;
-            let mut head = st.head as usize;
+            let mut head = st.busy.head as usize;
             let mut i = 0;
-            while n < cap && i < st.queue.len() {
-                let b = &st.queue.get(i)[head..];
+            while n < cap && i < st.busy.queue.len() {
+                let b = &st.busy.queue.get(i)[head..];
                 let k = dst.put(n, b);
                 n += k;
                 if k < b.len() {
@@ -932,29 +986,29 @@ impl RingStream {
             }
             if !peek {
                 // Buffers fully copied go back to the group now (their drop recycles them).
-                st.queue.drain_front(i);
-                st.head = head as u32;
+                st.busy.queue.drain_front(i);
+                st.busy.head = head as u32;
             }
             return Some(Ok(n));
         }
-        if let Some(e) = st.read_error.take() {
-            st.eof = true;
+        if let Some(e) = st.busy.read_error.take() {
+            st.flags.set(EOF, true);
             return Some(Err(e));
         }
-        if st.eof {
+        if st.flags.has(EOF) {
             return Some(Ok(0));
         }
-        if st.shutdown || self.uring().is_closed() {
+        if st.flags.has(SHUTDOWN) || self.uring().is_closed() {
             return Some(Err(shutdown_error()));
         }
-        if st.starved {
+        if st.flags.has(STARVED) {
             let flags = if peek {
                 rustix::net::RecvFlags::DONTWAIT | rustix::net::RecvFlags::PEEK
             } else {
                 rustix::net::RecvFlags::DONTWAIT
             };
             // SAFETY: the handle owns the open descriptor (it is closed only by its drop).
-            let fd = unsafe { BorrowedFd::borrow_raw(self.shared.fd) };
+            let fd = unsafe { BorrowedFd::borrow_raw(st.fd) };
             // Paced as the provided path is (reading, step 5): at most what the receive
             // would have queued before pausing.
             let config = &self.uring().config;
@@ -964,16 +1018,16 @@ impl RingStream {
             match rustix::net::recv(fd, &mut dst[..len], flags) {
                 Ok((n, _)) => {
                     if n == 0 && !peek {
-                        st.eof = true;
+                        st.flags.set(EOF, true);
                     } else if !peek {
                         // One direct read per starvation: `after_read` re-arms the
                         // receive, which ends at the next submission, with `ENOBUFS`
                         // (starved again, the reader woken) or with data.
-                        st.starved = false;
+                        st.flags.set(STARVED, false);
                     }
                     return Some(Ok(n));
                 }
-                Err(rustix::io::Errno::AGAIN) => st.starved = false,
+                Err(rustix::io::Errno::AGAIN) => st.flags.set(STARVED, false),
                 Err(rustix::io::Errno::INTR) => return None,
                 Err(e) => return Some(Err(e.into())),
             }
@@ -984,11 +1038,11 @@ impl RingStream {
     /// Whether the receive must be (re-)armed; marks it requested.
     fn want_recv(&self, st: &mut State) -> bool {
         if st.recv == RecvOp::Idle
-            && !st.eof
-            && !st.starved
-            && st.read_error.is_none()
-            && !st.shutdown
-            && st.queue.len() < self.uring().config.stream_buffers
+            && !st.flags.has(EOF)
+            && !st.flags.has(STARVED)
+            && st.busy.read_error.is_none()
+            && !st.flags.has(SHUTDOWN)
+            && st.busy.queue.len() < self.uring().config.stream_buffers
         {
             st.recv = RecvOp::Requested;
             true
@@ -1000,7 +1054,7 @@ impl RingStream {
     /// After data was taken: re-arm a paused receive (reading, step 4).
     fn after_read(&self) {
         let mut st = lock(&self.shared.state);
-        let arm = st.queue.is_empty() && self.want_recv(&mut st);
+        let arm = st.busy.queue.is_empty() && self.want_recv(&mut st);
         drop(st);
         if arm {
             self.uring()
@@ -1009,10 +1063,10 @@ impl RingStream {
     }
 
     fn write_error(st: &State) -> Option<io::Error> {
-        if st.shutdown {
+        if st.flags.has(SHUTDOWN) {
             return Some(shutdown_error());
         }
-        st.write_error
+        st.busy.write_error
             .map(|e| io::Error::from_raw_os_error(e.get()))
     }
 
@@ -1037,10 +1091,10 @@ impl RingStream {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 coop::refund();
                 let mut st = lock(&self.shared.state);
-                st.writer = Some(cx.waker().clone());
+                st.busy.writer = Some(cx.waker().clone());
                 // Re-check under the lock: a completion may have made room meanwhile.
                 let full = st.unsent() >= self.uring().config.send_limit
-                    || !matches!(st.tx.owned, Owned::None);
+                    || !matches!(st.busy.owned, Owned::None);
                 drop(st);
                 if !full {
                     cx.waker().wake_by_ref();
@@ -1067,20 +1121,20 @@ impl RingStream {
         if total == 0 {
             return Ok((0, st.accepted));
         }
-        if st.unsent() >= self.uring().config.send_limit || !matches!(st.tx.owned, Owned::None) {
+        if st.unsent() >= self.uring().config.send_limit || !matches!(st.busy.owned, Owned::None) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        if st.tx.pending.capacity() == 0 {
-            st.tx.pending = std::mem::take(&mut st.tx.spare);
+        if st.busy.pending.capacity() == 0 {
+            st.busy.pending = std::mem::take(&mut st.busy.spare);
         }
         for b in bufs {
-            st.tx.pending.extend_from_slice(b);
+            st.busy.pending.extend_from_slice(b);
         }
         st.accepted += total as u64;
         let mark = st.accepted;
-        let flush = st.tx.sending.is_none();
+        let flush = st.busy.sending.is_none() && !st.flags.has(FLUSH_QUEUED);
         drop(st);
-        if flush && !self.shared.flush_queued.load(Ordering::Acquire) {
+        if flush {
             self.uring()
                 .request(Request::Flush(Arc::clone(&self.shared)));
         }
@@ -1098,7 +1152,7 @@ impl RingStream {
         if let Some(e) = Self::write_error(&st) {
             return Poll::Ready(Err(e));
         }
-        match &mut st.writer {
+        match &mut st.busy.writer {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
@@ -1111,10 +1165,10 @@ impl RingStream {
         if let Some(e) = Self::write_error(&st) {
             return Poll::Ready(Err(e));
         }
-        if st.unsent() < self.uring().config.send_limit && matches!(st.tx.owned, Owned::None) {
+        if st.unsent() < self.uring().config.send_limit && matches!(st.busy.owned, Owned::None) {
             return Poll::Ready(Ok(()));
         }
-        st.writer = Some(cx.waker().clone());
+        st.busy.writer = Some(cx.waker().clone());
         Poll::Pending
     }
 
@@ -1124,13 +1178,13 @@ impl RingStream {
         if let Some(e) = Self::write_error(&st) {
             return Poll::Ready(Err(e));
         }
-        if st.write_idle() && !st.tx.owned.in_flight() {
+        if st.write_idle() && !st.busy.owned.in_flight() {
             return Poll::Ready(Ok(()));
         }
-        st.writer = Some(cx.waker().clone());
-        let flush = st.tx.sending.is_none();
+        st.busy.writer = Some(cx.waker().clone());
+        let flush = st.busy.sending.is_none() && !st.flags.has(FLUSH_QUEUED);
         drop(st);
-        if flush && !self.shared.flush_queued.load(Ordering::Acquire) {
+        if flush {
             self.uring()
                 .request(Request::Flush(Arc::clone(&self.shared)));
         }
@@ -1140,13 +1194,14 @@ impl RingStream {
     /// `shutdown(Write)`: at once if nothing is unsent, else after the last send.
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
         let mut st = lock(&self.shared.state);
-        if st.write_idle() && !st.tx.owned.in_flight() {
+        if st.write_idle() && !st.busy.owned.in_flight() {
+            let fd = st.fd;
             drop(st);
             // SAFETY: the handle owns the open descriptor.
-            let fd = unsafe { BorrowedFd::borrow_raw(self.shared.fd) };
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
             return Ok(rustix::net::shutdown(fd, rustix::net::Shutdown::Write)?);
         }
-        st.tx.shutdown_write = true;
+        st.busy.shutdown_write = true;
         Ok(())
     }
 
@@ -1162,11 +1217,11 @@ impl RingStream {
             if let Some(e) = Self::write_error(&st) {
                 return Poll::Ready((Err(e), b));
             }
-            if !st.write_idle() || !matches!(st.tx.owned, Owned::None) {
+            if !st.write_idle() || !matches!(st.busy.owned, Owned::None) {
                 // Wait for the earlier bytes (their order on the wire comes first).
                 *buf = Some(b);
-                st.writer = Some(cx.waker().clone());
-                let flush = st.tx.sending.is_none();
+                st.busy.writer = Some(cx.waker().clone());
+                let flush = st.busy.sending.is_none();
                 drop(st);
                 if flush {
                     self.uring()
@@ -1177,19 +1232,19 @@ impl RingStream {
             if b.is_empty() {
                 return Poll::Ready((Ok(()), b));
             }
-            st.tx.pending = b;
-            st.tx.owned = Owned::InFlight;
-            st.writer = Some(cx.waker().clone());
+            st.busy.pending = b;
+            st.busy.owned = Owned::InFlight;
+            st.busy.writer = Some(cx.waker().clone());
             drop(st);
             self.uring()
                 .request(Request::Flush(Arc::clone(&self.shared)));
             return Poll::Pending;
         }
-        match std::mem::replace(&mut st.tx.owned, Owned::None) {
+        match std::mem::replace(&mut st.busy.owned, Owned::None) {
             Owned::Done(done) => Poll::Ready(*done),
             other => {
-                st.tx.owned = other;
-                st.writer = Some(cx.waker().clone());
+                st.busy.owned = other;
+                st.busy.writer = Some(cx.waker().clone());
                 Poll::Pending
             }
         }
@@ -1199,7 +1254,7 @@ impl RingStream {
     /// ring's until its send completes and is freed then; a finished one is freed now.
     pub(crate) fn abandon_owned_write(&self) {
         let mut st = lock(&self.shared.state);
-        st.tx.owned = match std::mem::replace(&mut st.tx.owned, Owned::None) {
+        st.busy.owned = match std::mem::replace(&mut st.busy.owned, Owned::None) {
             Owned::InFlight | Owned::Abandoned => Owned::Abandoned,
             Owned::None | Owned::Done(..) => Owned::None,
         };
@@ -1220,38 +1275,40 @@ impl RingStream {
     fn finish(self, fd: Option<OwnedFd>) {
         let d = self.uring();
         let mut st = lock(&self.shared.state);
-        st.dropped = true;
-        st.queue.clear();
-        st.head = 0;
+        st.flags.set(DROPPED, true);
         st.reader = None;
-        st.writer = None;
-        if matches!(st.tx.owned, Owned::Done(..)) {
-            st.tx.owned = Owned::None;
+        if let Some(b) = st.busy.get_mut() {
+            b.queue.clear();
+            b.head = 0;
+            b.writer = None;
+            if matches!(b.owned, Owned::Done(..)) {
+                b.owned = Owned::None;
+            }
         }
         let cancel = match st.recv {
-            RecvOp::Armed(id) => {
+            RecvOp::Armed => {
                 st.recv = RecvOp::Cancelling;
-                Some(id)
+                true
             }
             RecvOp::Requested => {
                 st.recv = RecvOp::Idle;
-                None
+                false
             }
-            _ => None,
+            _ => false,
         };
-        let lingering = !st.shutdown && !st.write_idle();
-        let flush = lingering && st.tx.sending.is_none();
+        let lingering = !st.flags.has(SHUTDOWN) && !st.write_idle();
+        let flush = lingering && st.busy.sending.is_none();
         let deadline = lingering && fd.is_some();
         let close = if lingering {
-            st.tx.linger = fd;
-            st.tx.lingering = deadline;
+            st.busy.linger = fd;
+            st.busy.lingering = deadline;
             None
         } else {
             fd
         };
         drop(st);
-        if let Some(id) = cancel {
-            d.request(Request::Cancel(id));
+        if cancel {
+            d.request(Request::CancelRecv(Arc::clone(&self.shared)));
         }
         if flush {
             d.request(Request::Flush(Arc::clone(&self.shared)));
@@ -1268,7 +1325,7 @@ impl RingStream {
 impl std::fmt::Debug for RingStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RingStream")
-            .field("fd", &self.shared.fd)
+            .field("fd", &lock(&self.shared.state).fd)
             .finish()
     }
 }
@@ -1282,13 +1339,15 @@ mod tests {
 
     /// The state every connection carries: 272 bytes before the linger fields, 296 with
     /// them, 256 once `resend` and `Owned::Done` were boxed (and the receive queue's first
-    /// buffer inline), 136 once the write side moved into its on-demand box. Keep it from
-    /// growing unnoticed: with the `Arc`'s counts it is one 160-byte malloc chunk.
+    /// buffer inline), 136 once the write side moved into its on-demand box, 56 once
+    /// everything but the reader, the byte counts, the descriptor and the flags did (and
+    /// the receive became untracked). Keep it from growing unnoticed: with the `Arc`'s
+    /// counts it is one 80-byte malloc chunk (glibc: 72 bytes + 8 of header).
     #[cfg(target_pointer_width = "64")]
     #[test]
     fn stream_state_stays_small() {
         let size = std::mem::size_of::<StreamShared>();
-        assert!(size <= 136, "StreamShared is {size} bytes");
+        assert!(size <= 56, "StreamShared is {size} bytes");
     }
 
     /// Regression: an idle stream used to keep its last send buffer (up to `SPARE_MAX`
@@ -1315,12 +1374,12 @@ mod tests {
                 std::future::poll_fn(|cx| s.poll_sent(cx, mark)).await?;
                 let st = lock(&s.shared.state);
                 assert_eq!(
-                    (st.tx.pending.capacity(), st.tx.spare.capacity()),
+                    (st.busy.pending.capacity(), st.busy.spare.capacity()),
                     (0, 0),
                     "round {round}: everything was sent, yet the stream holds a send buffer"
                 );
                 assert!(
-                    st.tx.0.is_none(),
+                    st.busy.0.is_none(),
                     "round {round}: everything was sent, yet the stream keeps its write state"
                 );
             }
@@ -1342,7 +1401,7 @@ mod tests {
                 }
                 let st = lock(&s.shared.state);
                 assert!(
-                    st.queue.is_empty() && st.queue.rest.is_none(),
+                    st.busy.queue.is_empty() && st.busy.queue.rest.is_none(),
                     "{chunks} chunks read, yet the stream keeps a receive queue allocation"
                 );
             }
