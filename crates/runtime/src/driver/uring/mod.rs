@@ -390,11 +390,8 @@ impl UringDriver {
             }
             Request::Recv(s) => s.arm_recv(ring, &self.group),
             Request::NoBuffers(s) => inner.no_buffers.push(s),
-            Request::Flush(s) => {
-                if s.queue_flush() {
-                    flush.push(s);
-                }
-            }
+            // Asked once per turn (`State::queue_flush` in `stream.rs`).
+            Request::Flush(s) => flush.push(s),
             Request::Linger(s) => s.arm_linger(ring, targets, self.config.linger),
             Request::Accept(l) => l.arm_accept(ring, targets),
             Request::Cancel(id) => {

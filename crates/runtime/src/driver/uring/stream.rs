@@ -4,7 +4,10 @@
 //! # Reading
 //!
 //! 1. A read with nothing buffered arms one multishot `recv` (`Requested`, then `Armed`
-//!    once the owner pushed it) and sleeps.
+//!    once the owner pushed it) and sleeps. The receive is *untracked* on the ring
+//!    (`c10k-uring`'s `push_untracked`): its tag is a pointer to the stream's shared state,
+//!    whose reference it holds until its final completion, so an armed receive costs
+//!    neither an op-table slot nor a driver target slot; it is cancelled by that id.
 //! 2. Each receive completion carries a provided buffer, queued on the stream; the reader is
 //!    woken. The receive stays armed across reads: an echo connection arms it once.
 //! 3. The reader copies from the queued buffers into its slice; a buffer goes back to the
@@ -50,10 +53,17 @@
 //! 6. The send buffer comes back with the completion. While more bytes wait in `pending`,
 //!    it is kept (if at most [`SPARE_MAX`] bytes) to become the next `pending`: a busy
 //!    stream alternates two buffers. Once everything written has been sent, both are
-//!    freed: an idle connection holds no send buffer. Nor the write side's other working
-//!    state (the send in flight, a short send's rest, an owned write, a linger): it lives
-//!    in a box the first write allocates and the unlock that finds it idle frees
-//!    (`TxBox`), so an idle stream's shared state is 136 bytes instead of 256.
+//!    freed: an idle connection holds no send buffer.
+//!
+//! # What an idle stream holds
+//!
+//! Its shared state is 56 bytes (one 80-byte malloc chunk with the `Arc`'s counts): the
+//! waiting reader's waker, the byte counts of writing step 5, the descriptor, the receive's
+//! state and the flags. Everything else (received buffers not yet read, the send in
+//! flight, a short send's rest, an owned write, a linger, a write waker, errors) lives in a
+//! box (`BusyBox`) that the first need allocates and the unlock that finds it idle frees.
+//! A request so allocates it twice on an echo connection (for the received buffer, then for
+//! the answer), a malloc and a free each time; an idle connection holds none.
 //!
 //! Owned-buffer writes ([`start_owned_write`](RingStream::start_owned_write)) hand the
 //! caller's `Vec` to the ring itself (no copy) once nothing else is pending, and give it back
@@ -365,12 +375,22 @@ fn errno(code: i32) -> Errno {
 }
 
 fn lock(m: &Mutex<State>) -> Locked<'_> {
-    Locked(m.lock().unwrap_or_else(|e| e.into_inner()))
+    Locked(m.lock().unwrap_or_else(|e| e.into_inner()), true)
 }
 
-/// The locked state. Unlocking frees the write side's box if it went idle ([`TxBox`]):
-/// done here, once, rather than at every place a send, a linger or an owned write ends.
-struct Locked<'a>(MutexGuard<'a, State>);
+/// The locked state. Unlocking frees the busy box if it went idle ([`BusyBox`]): done
+/// here, once, rather than at every place a read, a send, a linger or an owned write ends.
+/// Except after a read that returned data ([`keep`](Locked::keep)): its task usually
+/// answers at once, and the answer would allocate the box again; the unlock of the task's
+/// next wait, or of the answer's send completion, frees it.
+struct Locked<'a>(MutexGuard<'a, State>, bool);
+
+impl Locked<'_> {
+    /// Leaves the box alone at this unlock.
+    fn keep(&mut self) {
+        self.1 = false;
+    }
+}
 
 impl std::ops::Deref for Locked<'_> {
     type Target = State;
@@ -388,7 +408,9 @@ impl std::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        self.0.busy.trim();
+        if self.1 {
+            self.0.busy.trim();
+        }
     }
 }
 
@@ -403,6 +425,16 @@ fn wake(w: Option<Waker>) -> usize {
 }
 
 impl State {
+    /// Whether to ask for this turn's flush: marks the stream queued (the owner's
+    /// `push_send` clears the mark) so that it is asked for, and listed, once per turn.
+    fn queue_flush(&mut self) -> bool {
+        if self.busy.sending.is_some() || self.flags.has(FLUSH_QUEUED) {
+            return false;
+        }
+        self.flags.set(FLUSH_QUEUED, true);
+        true
+    }
+
     fn unsent(&self) -> usize {
         self.busy.pending.len()
             + self.busy.resend.as_ref().map_or(0, |r| r.0.len() - r.1)
@@ -417,14 +449,6 @@ impl State {
 }
 
 impl StreamShared {
-    /// Marks the stream queued for this turn's flush; `false` if it already was.
-    pub(super) fn queue_flush(&self) -> bool {
-        let mut st = lock(&self.state);
-        let queued = st.flags.has(FLUSH_QUEUED);
-        st.flags.set(FLUSH_QUEUED, true);
-        !queued
-    }
-
     /// The untracked id of this stream's receive (see `RecvOp`).
     pub(super) fn recv_id(self: &Arc<Self>) -> Option<UntrackedId> {
         UntrackedId::new(
@@ -644,7 +668,7 @@ impl StreamShared {
             st.busy.resend = None;
             st.busy.pending = Vec::new();
         } else if st.busy.resend.is_some() || !st.busy.pending.is_empty() {
-            flush = true;
+            flush = st.queue_flush();
         }
         if st.busy.resend.is_none() && st.busy.pending.is_empty() {
             // Everything written has left: an idle stream holds no send buffer (step 6).
@@ -899,8 +923,7 @@ impl RingStream {
         let cap = dst.capacity();
         let mut st = lock(&self.shared.state);
         if let Some(res) = self.read_locked(&mut st, &mut dst, cap, peek) {
-            drop(st);
-            self.after_read();
+            self.after_read(st);
             return Poll::Ready(res);
         }
         coop::refund();
@@ -923,8 +946,7 @@ impl RingStream {
         let mut st = lock(&self.shared.state);
         match self.read_locked(&mut st, &mut dst, cap, false) {
             Some(res) => {
-                drop(st);
-                self.after_read();
+                self.after_read(st);
                 res
             }
             None => {
@@ -1051,9 +1073,9 @@ impl RingStream {
         }
     }
 
-    /// After data was taken: re-arm a paused receive (reading, step 4).
-    fn after_read(&self) {
-        let mut st = lock(&self.shared.state);
+    /// After a read, in its critical section: re-arm a paused receive (reading, step 4).
+    fn after_read(&self, mut st: Locked<'_>) {
+        st.keep();
         let arm = st.busy.queue.is_empty() && self.want_recv(&mut st);
         drop(st);
         if arm {
@@ -1132,7 +1154,7 @@ impl RingStream {
         }
         st.accepted += total as u64;
         let mark = st.accepted;
-        let flush = st.busy.sending.is_none() && !st.flags.has(FLUSH_QUEUED);
+        let flush = st.queue_flush();
         drop(st);
         if flush {
             self.uring()
@@ -1182,7 +1204,7 @@ impl RingStream {
             return Poll::Ready(Ok(()));
         }
         st.busy.writer = Some(cx.waker().clone());
-        let flush = st.busy.sending.is_none() && !st.flags.has(FLUSH_QUEUED);
+        let flush = st.queue_flush();
         drop(st);
         if flush {
             self.uring()
@@ -1221,7 +1243,7 @@ impl RingStream {
                 // Wait for the earlier bytes (their order on the wire comes first).
                 *buf = Some(b);
                 st.busy.writer = Some(cx.waker().clone());
-                let flush = st.busy.sending.is_none();
+                let flush = st.queue_flush();
                 drop(st);
                 if flush {
                     self.uring()
@@ -1235,9 +1257,12 @@ impl RingStream {
             st.busy.pending = b;
             st.busy.owned = Owned::InFlight;
             st.busy.writer = Some(cx.waker().clone());
+            let flush = st.queue_flush();
             drop(st);
-            self.uring()
-                .request(Request::Flush(Arc::clone(&self.shared)));
+            if flush {
+                self.uring()
+                    .request(Request::Flush(Arc::clone(&self.shared)));
+            }
             return Poll::Pending;
         }
         match std::mem::replace(&mut st.busy.owned, Owned::None) {
@@ -1297,7 +1322,7 @@ impl RingStream {
             _ => false,
         };
         let lingering = !st.flags.has(SHUTDOWN) && !st.write_idle();
-        let flush = lingering && st.busy.sending.is_none();
+        let flush = lingering && st.queue_flush();
         let deadline = lingering && fd.is_some();
         let close = if lingering {
             st.busy.linger = fd;
