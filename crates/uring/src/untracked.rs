@@ -143,8 +143,14 @@ mod tests {
         assert_eq!(id.group(), Some(7));
         assert_eq!(id.tag(), 0x7fff_dead_beef);
         let none = UntrackedId::new(OpKind::Poll, None, 0).unwrap();
-        assert_eq!((none.kind(), none.group(), none.tag()), (OpKind::Poll, None, 0));
-        assert!(UntrackedId::new(OpKind::Send, None, 1).is_none(), "owns a buffer");
+        assert_eq!(
+            (none.kind(), none.group(), none.tag()),
+            (OpKind::Poll, None, 0)
+        );
+        assert!(
+            UntrackedId::new(OpKind::Send, None, 1).is_none(),
+            "owns a buffer"
+        );
         assert!(UntrackedId::new(OpKind::RecvMulti, Some(255), 1).is_none());
         assert!(UntrackedId::new(OpKind::Nop, None, 1 << 48).is_none());
         // Never confused with a tracked id (generation < 2^31) or an internal one.

@@ -602,12 +602,18 @@ fn untracked_operations() -> io::Result<()> {
     let id = ring
         .push_untracked(Op::recv_multi(server.as_raw_fd(), &group), tag)
         .map_err(|e| e.into_parts().1)?;
-    assert_eq!(id, UntrackedId::new(OpKind::RecvMulti, Some(3), tag).unwrap());
+    assert_eq!(
+        id,
+        UntrackedId::new(OpKind::RecvMulti, Some(3), tag).unwrap()
+    );
     assert_eq!(ring.in_flight(), 1);
     client.write_all(b"untracked")?;
     let mut data = Vec::new();
     drive(&mut ring, 50, |_, mut c| {
-        assert_eq!((c.tag(), c.id(), c.untracked()), (tag, OpId::UNTRACKED, Some(id)));
+        assert_eq!(
+            (c.tag(), c.id(), c.untracked()),
+            (tag, OpId::UNTRACKED, Some(id))
+        );
         assert_eq!(c.kind(), OpKind::RecvMulti);
         ensure(!c.is_final(), || format!("the receive stays armed: {c:?}"))?;
         data.extend_from_slice(&c.take_provided().expect("a provided buffer"));
@@ -628,7 +634,10 @@ fn untracked_operations() -> io::Result<()> {
     let wide = ring.push_untracked(Op::nop(), 1 << 48).unwrap_err();
     assert_eq!(wide.error().kind(), io::ErrorKind::InvalidInput);
     let owns = ring.push_untracked(Op::send(server.as_raw_fd(), b"x".to_vec(), 0), 1);
-    assert_eq!(owns.unwrap_err().into_op().into_buf().as_deref(), Some(&b"x"[..]));
+    assert_eq!(
+        owns.unwrap_err().into_op().into_buf().as_deref(),
+        Some(&b"x"[..])
+    );
     let high = ring.register_buf_group(BufGroup::builder(300).buf_size(64).count(2))?;
     let err = ring.push_untracked(Op::recv_multi(server.as_raw_fd(), &high), 1);
     assert_eq!(err.unwrap_err().error().kind(), io::ErrorKind::InvalidInput);

@@ -576,7 +576,11 @@ impl StreamShared {
     /// meanwhile (another thread) is left to that receive.
     fn on_no_buffers(self: &Arc<Self>, d: &UringDriver) -> usize {
         let mut st = lock(&self.state);
-        if st.recv != RecvOp::Idle || st.flags.has(DROPPED) || st.flags.has(SHUTDOWN) || st.flags.has(EOF) || st.busy.read_error.is_some()
+        if st.recv != RecvOp::Idle
+            || st.flags.has(DROPPED)
+            || st.flags.has(SHUTDOWN)
+            || st.flags.has(EOF)
+            || st.busy.read_error.is_some()
         {
             return 0;
         }
@@ -599,12 +603,7 @@ impl StreamShared {
     /// At the end of the turn, after the tasks ran (owner only; the driver grew the group
     /// first if it had fewer free buffers than streams waiting): re-arms the receive if
     /// `room`, else the stream is starved (reading, step 5).
-    pub(super) fn retry_recv(
-        self: &Arc<Self>,
-        ring: &mut Ring,
-        group: &BufGroup,
-        room: bool,
-    ) {
+    pub(super) fn retry_recv(self: &Arc<Self>, ring: &mut Ring, group: &BufGroup, room: bool) {
         if room {
             return self.arm_recv(ring, group);
         }
@@ -964,7 +963,11 @@ impl RingStream {
     /// Ready when a read would not wait.
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut st = lock(&self.shared.state);
-        if !st.busy.queue.is_empty() || st.flags.has(EOF) || st.flags.has(STARVED) || st.busy.read_error.is_some() {
+        if !st.busy.queue.is_empty()
+            || st.flags.has(EOF)
+            || st.flags.has(STARVED)
+            || st.busy.read_error.is_some()
+        {
             return Poll::Ready(Ok(()));
         }
         if st.flags.has(SHUTDOWN) || self.uring().is_closed() {
@@ -1088,7 +1091,8 @@ impl RingStream {
         if st.flags.has(SHUTDOWN) {
             return Some(shutdown_error());
         }
-        st.busy.write_error
+        st.busy
+            .write_error
             .map(|e| io::Error::from_raw_os_error(e.get()))
     }
 
