@@ -265,7 +265,7 @@ fn globals() -> io::Result<&'static Globals> {
     if let Some(g) = GLOBALS.get() {
         return Ok(g);
     }
-    let _init = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    let _init = crate::loom::lock(&INIT);
     if let Some(g) = GLOBALS.get() {
         return Ok(g);
     }
@@ -338,7 +338,7 @@ fn install(g: &Globals, signum: usize) -> io::Result<()> {
     if slot.installed.load(Ordering::Acquire) {
         return Ok(());
     }
-    let _guard = g.install.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = crate::loom::lock(&g.install);
     if slot.installed.load(Ordering::Acquire) {
         return Ok(());
     }
@@ -377,7 +377,7 @@ fn drain(g: &Globals) {
             continue;
         }
         slot.delivered.fetch_add(1, Ordering::AcqRel);
-        let waiters = std::mem::take(&mut *slot.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        let waiters = std::mem::take(&mut *crate::loom::lock(&slot.waiters));
         for (_, w) in waiters {
             w.wake();
         }
@@ -531,7 +531,7 @@ impl Signal {
         };
         // 1. Be findable by a drain in another task before looking (no lost wakeup).
         {
-            let mut w = self.slot.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let mut w = crate::loom::lock(&self.slot.waiters);
             match w.iter_mut().find(|(id, _)| *id == self.id) {
                 Some((_, old)) if old.will_wake(cx.waker()) => {}
                 Some((_, old)) => *old = cx.waker().clone(),
@@ -561,11 +561,7 @@ impl Signal {
     }
 
     fn remove_waiter(&self) {
-        self.slot
-            .waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(id, _)| *id != self.id);
+        crate::loom::lock(&self.slot.waiters).retain(|(id, _)| *id != self.id);
     }
 }
 

@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Quiet quarters after which a connection is closed.
@@ -139,11 +139,7 @@ impl Registered {
 impl Drop for Registered {
     fn drop(&mut self) {
         // Breaks the table's reference to the slot (and the slot's to the table).
-        self.0
-            .table
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.0.table.entries)
             .map
             .remove(&self.0.key);
     }
@@ -152,7 +148,7 @@ impl Drop for Registered {
 impl IdleTable {
     /// Registers socket `fd`; the returned guard must be dropped before the socket closes.
     pub(crate) fn register(self: &Arc<IdleTable>, fd: RawFd) -> Registered {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = crate::sync::lock(&self.entries);
         let key = entries.next;
         entries.next += 1;
         let slot = Arc::new(Slot {
@@ -174,7 +170,7 @@ impl IdleTable {
     /// One sweep (step 2): shuts down the sockets that stayed quiet long enough (step 3);
     /// returns how many.
     pub(crate) fn sweep(&self) -> usize {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = crate::sync::lock(&self.entries);
         let mut closed = 0;
         for entry in entries.map.values_mut() {
             if entry.slot.active.swap(false, Ordering::Relaxed) {

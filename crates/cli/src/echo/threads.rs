@@ -54,7 +54,7 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use c10k::shutdown::{InFlight, Shutdown};
@@ -116,11 +116,7 @@ pub(super) fn serve(
                 }
                 Accepted::Empty => break,
                 Accepted::Exhausted(e) => {
-                    let open = live
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .conns
-                        .len();
+                    let open = crate::sync::lock(&live).conns.len();
                     crate::net::log_exhausted(&e, open);
                     // Still wakes for Ctrl-C: the pause is a wait on the eventfd.
                     shutdown.wait_blocking(Some(ACCEPT_BACKOFF))?;
@@ -145,7 +141,7 @@ fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options, shutdow
         return;
     }
     {
-        let mut registry = live.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut registry = crate::sync::lock(live);
         registry.conns.insert(id, stream.as_raw_fd());
         registry.peak = registry.peak.max(registry.conns.len());
     }
@@ -162,7 +158,7 @@ fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options, shutdow
             }
             // Leave the registry first, then close (the invariant of `Live`).
             let trim = {
-                let mut registry = live_conn.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut registry = crate::sync::lock(&live_conn);
                 registry.conns.remove(&id);
                 let last_of_a_burst = registry.conns.is_empty() && registry.peak >= TRIM_AFTER;
                 if last_of_a_burst {
@@ -182,10 +178,7 @@ fn spawn_conn(id: u64, stream: TcpStream, live: &Live, options: Options, shutdow
             "c10k: cannot start a connection thread: {}",
             crate::errors::short(&e)
         );
-        live.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .conns
-            .remove(&id);
+        crate::sync::lock(live).conns.remove(&id);
     }
 }
 

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{OwnedFd, RawFd};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use c10k_uring::{Completion, Op, OpId, Ring};
@@ -46,9 +46,7 @@ struct State {
     shutdown: bool,
 }
 
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::loom::lock;
 
 impl ListenerShared {
     /// Pushes the multishot accept, if still wanted (owner only).

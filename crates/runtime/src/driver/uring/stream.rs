@@ -375,7 +375,7 @@ fn errno(code: i32) -> Errno {
 }
 
 fn lock(m: &Mutex<State>) -> Locked<'_> {
-    Locked(m.lock().unwrap_or_else(|e| e.into_inner()), true)
+    Locked(crate::loom::lock(m), true)
 }
 
 /// The locked state. Unlocking frees the busy box if it went idle ([`BusyBox`]): done
