@@ -82,8 +82,13 @@
 //! # Shutdown
 //!
 //! `shutdown` marks every registration, stream and listener shut down (their waits fail
-//! with the shutdown error) and drops the ring, which cancels what is in flight and waits
-//! for the final completions (see `c10k-uring`, rule 7).
+//! with the shutdown error). Before it drops the ring it cancels everything in flight and
+//! reaps the final completions (at most [`SHUTDOWN_PATIENCE`]): the streams' receives are
+//! untracked, and each holds a reference to its stream that only its final completion
+//! gives back. The ring's drop then waits for whatever is left (see `c10k-uring`, rule 7);
+//! if the kernel never completes a receive (or the ring cannot be entered, e.g. a
+//! current-thread runtime dropped on a thread that is not the ring's single issuer), that
+//! stream's 80-byte state is leaked with the operation, never freed under the kernel.
 
 mod listener;
 mod stream;
