@@ -202,13 +202,36 @@ fn connection(
         if let Some(r) = &idle {
             r.touch();
         }
-        // From a read that returned bytes until their echo is written: in flight.
-        let _work = shutdown.in_flight();
         if options.upper {
             buf[..n].make_ascii_uppercase();
         }
-        stream.write_all(&buf[..n])?;
+        write_echo(&stream, &buf[..n], shutdown)?;
     }
+}
+
+/// Writes the echo of `data`, marking the connection in flight only if it has to wait.
+///
+/// From a read that returned bytes until their echo is written, the connection has work in
+/// flight. The socket almost always takes the whole echo at once (`try_write`: no timer, no
+/// wait); then this green thread never parked in between, so the hub ran nothing else
+/// (the acceptor's drain included) and no mark is needed. What the socket does not take is
+/// written with the write timeout, under an [`InFlight`](c10k::shutdown::InFlight) mark, as
+/// the runtime models' `Pending` buffer does (`runtime.rs`).
+fn write_echo(stream: &TcpStream, data: &[u8], shutdown: &Shutdown) -> io::Result<()> {
+    let mut written = 0;
+    while written < data.len() {
+        match stream.as_async().try_write(&data[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let _work = shutdown.in_flight();
+                let mut out = stream;
+                return out.write_all(&data[written..]);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Most bytes a connection still echoes after shutdown was requested: what the client had
