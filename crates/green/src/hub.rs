@@ -29,18 +29,27 @@
 //!
 //! 1. `spawn` creates the coroutine (its stack from the hub's pool of finished ones, or a new
 //!    guard-paged mapping) and queues it at the back of the ready queue. Nothing runs yet.
-//! 2. A poll of the hub drains the remote queue (wake-ups from wakers), then resumes ready
-//!    green threads front to back, at most [`BUDGET`] per poll; past the budget it wakes
-//!    itself and returns `Pending`, so that the runtime polls its driver and other tasks
-//!    between rounds (a green thread that yields in a loop cannot starve IO).
+//! 2. A poll of the hub drains the wake-up queues (step 4), then resumes ready green threads
+//!    front to back, at most [`BUDGET`] per poll; past the budget it wakes itself and
+//!    returns `Pending`, so that the runtime polls its driver and other tasks between rounds
+//!    (a green thread that yields in a loop cannot starve IO). Every `PREFETCH_AHEAD` (8)
+//!    resumes it prefetches the records and stack tops of the next green threads in the
+//!    queue (see `prefetch_ahead`: with a thousand green threads, the first touch of each
+//!    one's stack page was the costliest step of a resume).
 //! 3. A green thread gives the CPU back by yielding ([`sleep`] of zero, [`yield_now`]: back of
 //!    the queue; with nothing else ready the hub resumes it at once, still counting it
 //!    against the budget), parking ([`block_on`] on a pending future: off the queue until its waker
 //!    fires) or switching ([`switch`]: the target goes to the front, the caller parks until
 //!    something switches back to it).
-//! 4. A waker marks its green thread notified (once) and pushes `(key, generation)` to the
-//!    hub's remote queue under a mutex, then wakes the hub's future; a key whose generation
-//!    changed (the green thread finished and the slot was reused) is ignored.
+//! 4. A waker marks its green thread notified (once) and pushes `(key, generation)` to a
+//!    queue of the hub, then wakes the hub's future unless it was woken since it last went
+//!    idle; a key whose generation changed (the green thread finished and the slot was
+//!    reused) is ignored. On the hub's own thread (the driver's dispatch after `epoll_wait`,
+//!    or a green thread waking another: nearly every wake-up of a server) the queue is a
+//!    plain `Vec` only that thread touches, and the notified flag a load and a store; from
+//!    other threads it is a queue under a mutex and an atomic swap. A green thread woken
+//!    from both sides at once may be pushed twice; the `queued` flag keeps it once in the
+//!    ready queue.
 //! 5. Finishing: the result goes to the [`GreenHandle`], the slot is freed, the stack returns
 //!    to the pool. Killing (see [`GreenHandle::kill`]) is a flag plus a wake-up: the hub, on
 //!    its next turn, unwinds the green thread's stack instead of resuming it.

@@ -1,7 +1,9 @@
 //! The `green` model: a green thread per connection, written in blocking style.
 //!
 //! The connection code has the shape of the `threads` model (`threads.rs`): `read` into a
-//! buffer on the stack, `write_all` the answer, a write timeout for a peer that never reads.
+//! buffer on the stack, write the answer, a write timeout for a peer that never reads. The
+//! answer goes out with a non-blocking `try_write` first (as the runtime models do); only
+//! what the socket does not take at once goes through the blocking `write_all`.
 //! But each connection is a green thread
 //! (`c10k::green`, a stackful coroutine with a 64 KiB guard-paged stack committed as touched),
 //! and every blocking call parks only the green thread: the hub runs the others and waits in
@@ -12,8 +14,10 @@
 //!   core).
 //! - Memory per idle connection: the pages of its stack it touched (its frames and the
 //!   [`BUFFER`]-byte buffer), its socket and its bookkeeping. The stacks are also the cost of
-//!   this model in CPU: every green thread resumed touches its own stack pages, so at 1000
-//!   connections the caches hold less of what is hot (BENCHMARKS.md, "Green threads").
+//!   this model in CPU: every green thread resumed touches its own stack page, so at 1000
+//!   connections each resume starts with a TLB miss and cache misses that the epoll model's
+//!   dense futures mostly avoid; the hub prefetches ahead to overlap them (BENCHMARKS.md,
+//!   "Green threads").
 //! - `--idle-timeout`: not a read timeout (that would arm a timer for every read) but the
 //!   runtime models' idle table (`idle.rs`): a read that returned bytes marks the connection
 //!   active, a green thread sweeps every quarter of the timeout and shuts a quiet socket
