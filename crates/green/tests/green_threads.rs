@@ -356,3 +356,49 @@ fn a_green_thread_yielding_alone_does_not_starve_timers() {
         .expect("the spinner ended");
     assert!(yields > 0);
 }
+
+#[test]
+fn wake_ups_from_the_hubs_own_thread_and_from_other_threads_all_arrive() -> std::io::Result<()> {
+    // The hub has two queues of wake-ups: one without a lock for wakers called on its own
+    // thread (the driver's dispatch, another green thread), one under a mutex for wakers on
+    // other threads. Here every even-numbered green thread is woken by a green thread of the
+    // same hub, every odd-numbered one by a plain OS thread, in interleaved order; each one
+    // must wake up (a lost wake-up leaves it parked until its 60 s timeout, and the join
+    // then sees `false`).
+    green::run(|| {
+        let events: Vec<Arc<c10k_sync::Event>> = (0..200)
+            .map(|_| Arc::new(c10k_sync::Event::new()))
+            .collect();
+        let waiters: Vec<_> = events
+            .iter()
+            .map(|e| {
+                let e = Arc::clone(e);
+                green::spawn(move || e.wait_timeout(Duration::from_secs(60)))
+            })
+            .collect();
+        // Let every waiter park first.
+        green::sleep(Duration::ZERO);
+        let remote: Vec<_> = events.iter().skip(1).step_by(2).cloned().collect();
+        let setter = std::thread::spawn(move || {
+            for e in remote {
+                e.set();
+                std::thread::yield_now();
+            }
+        });
+        let local: Vec<_> = events.iter().step_by(2).cloned().collect();
+        let local_setter = green::spawn(move || {
+            for e in local {
+                e.set();
+                green::sleep(Duration::ZERO);
+            }
+        });
+        local_setter.join().expect("no panic");
+        for (i, w) in waiters.into_iter().enumerate() {
+            assert!(
+                w.join().expect("no panic"),
+                "green thread {i} was never woken"
+            );
+        }
+        setter.join().expect("the setter thread ends");
+    })
+}

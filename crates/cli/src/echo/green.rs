@@ -1,7 +1,9 @@
 //! The `green` model: a green thread per connection, written in blocking style.
 //!
 //! The connection code has the shape of the `threads` model (`threads.rs`): `read` into a
-//! buffer on the stack, `write_all` the answer, a write timeout for a peer that never reads.
+//! buffer on the stack, write the answer, a write timeout for a peer that never reads. The
+//! answer goes out with a non-blocking `try_write` first (as the runtime models do); only
+//! what the socket does not take at once goes through the blocking `write_all`.
 //! But each connection is a green thread
 //! (`c10k::green`, a stackful coroutine with a 64 KiB guard-paged stack committed as touched),
 //! and every blocking call parks only the green thread: the hub runs the others and waits in
@@ -12,8 +14,10 @@
 //!   core).
 //! - Memory per idle connection: the pages of its stack it touched (its frames and the
 //!   [`BUFFER`]-byte buffer), its socket and its bookkeeping. The stacks are also the cost of
-//!   this model in CPU: every green thread resumed touches its own stack pages, so at 1000
-//!   connections the caches hold less of what is hot (BENCHMARKS.md, "Green threads").
+//!   this model in CPU: every green thread resumed touches its own stack page, so at 1000
+//!   connections each resume starts with a TLB miss and cache misses that the epoll model's
+//!   dense futures mostly avoid; the hub prefetches ahead to overlap them (BENCHMARKS.md,
+//!   "Green threads").
 //! - `--idle-timeout`: not a read timeout (that would arm a timer for every read) but the
 //!   runtime models' idle table (`idle.rs`): a read that returned bytes marks the connection
 //!   active, a green thread sweeps every quarter of the timeout and shuts a quiet socket
@@ -202,13 +206,36 @@ fn connection(
         if let Some(r) = &idle {
             r.touch();
         }
-        // From a read that returned bytes until their echo is written: in flight.
-        let _work = shutdown.in_flight();
         if options.upper {
             buf[..n].make_ascii_uppercase();
         }
-        stream.write_all(&buf[..n])?;
+        write_echo(&stream, &buf[..n], shutdown)?;
     }
+}
+
+/// Writes the echo of `data`, marking the connection in flight only if it has to wait.
+///
+/// From a read that returned bytes until their echo is written, the connection has work in
+/// flight. The socket almost always takes the whole echo at once (`try_write`: no timer, no
+/// wait); then this green thread never parked in between, so the hub ran nothing else
+/// (the acceptor's drain included) and no mark is needed. What the socket does not take is
+/// written with the write timeout, under an [`InFlight`](c10k::shutdown::InFlight) mark, as
+/// the runtime models' `Pending` buffer does (`runtime.rs`).
+fn write_echo(stream: &TcpStream, data: &[u8], shutdown: &Shutdown) -> io::Result<()> {
+    let mut written = 0;
+    while written < data.len() {
+        match stream.as_async().try_write(&data[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let _work = shutdown.in_flight();
+                let mut out = stream;
+                return out.write_all(&data[written..]);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Most bytes a connection still echoes after shutdown was requested: what the client had
