@@ -247,6 +247,7 @@ fn main() {
                     1,
                     "channels on tokio's runtime: c10k/tokio vs tokio/tokio",
                 ),
+                (0, 3, "channels on c10k's runtime: c10k/c10k vs tokio/c10k"),
                 (
                     3,
                     1,
