@@ -79,8 +79,8 @@
 //! (`sched_yield`) and polls again, before it queues; a poll that finds room (a value) retries
 //! the fast path, so the fairness rule above holds. Why: in a bounded channel that runs at
 //! its bound, the ends take turns. Queuing costs each turn a cross-thread wake-up, and, when
-//! the two threads share a core (more runnable threads than cores), the wake-up preempts
-//! the waker, so that the two ends ping-pong one message per context switch. The yield
+//! the two threads share a core (more runnable threads than cores), the wake-up can preempt
+//! the waker, so that the two ends ping-pong a message or a few per context switch. The yield
 //! hands the core to the peer at once, which fills (drains) the store before it waits in
 //! turn; when the peer runs on another core, the first polls see its progress within a
 //! cache-line transfer. Measured on the interleaved async bench (`BENCHMARKS.md`, "Async
@@ -88,8 +88,11 @@
 //!
 //! A spin cannot help, and is skipped, when the peer end runs on this very thread (a
 //! current-thread runtime, or two tasks of one worker): an end spins only if the peer end
-//! has queued a waiter before, on another thread (`SpinGate::waited_on`; blocking waits do
-//! not count, they spin on their own). Nor when it keeps finding nothing: after
+//! too has found the store full (empty) before, last on another thread
+//! (`SpinGate::stalled_on`; the blocking calls do not count, they spin on their own). So a
+//! channel spins only while it runs at its bound, both ends taking turns; a receiver whose
+//! senders never filled the channel (or an unbounded one's) does not. Nor does an end that
+//! keeps finding nothing: after
 //! `SPIN_MISSES` fruitless spins in a row an end queues at once, but for one probe every
 //! `SPIN_PROBE` waits. The mutex-guarded stores never spin (a poll of theirs takes the lock).
 //! Under loom nothing spins (as for the blocking calls).
@@ -491,21 +494,22 @@ const SPIN_PROBE: usize = 64;
 struct SpinGate {
     /// Spins in a row that found nothing.
     misses: AtomicUsize,
-    /// The thread on which this end last queued a waiter (`thread_token`), 0 if none yet.
-    waited_on: AtomicUsize,
+    /// The thread on which this end last found the store full (empty), as a
+    /// `thread_token`; 0 if it never has.
+    stalled_on: AtomicUsize,
 }
 
 impl SpinGate {
-    /// Whether to spin, given the peer end's gate: only if the peer has waited before, on
-    /// another thread (a peer on this thread cannot make progress while this one spins, as
-    /// on a current-thread runtime), and spinning has not missed `SPIN_MISSES` times in a row
-    /// (then once in `SPIN_PROBE` waits).
+    /// Whether to spin, given the peer end's gate: only if the peer end too has found the
+    /// store full (empty) before, and on another thread (a peer on this thread cannot make
+    /// progress while this one spins, as on a current-thread runtime), and spinning has not
+    /// missed `SPIN_MISSES` times in a row (then once in `SPIN_PROBE` waits).
     #[inline]
     fn should_spin(&self, peer: &SpinGate) -> bool {
         if cfg!(loom) {
             return false;
         }
-        let p = peer.waited_on.load(Ordering::Relaxed);
+        let p = peer.stalled_on.load(Ordering::Relaxed);
         if p == 0 || p == thread_token() {
             return false;
         }
@@ -531,15 +535,15 @@ impl SpinGate {
         // (A failed probe: `should_spin` counts on towards the next one.)
     }
 
-    /// This end queues a waiter on the calling thread.
+    /// This end found the store full (empty) on the calling thread.
     #[inline]
-    fn waits(&self) {
+    fn stalled(&self) {
         if cfg!(loom) {
             return;
         }
         let me = thread_token();
-        if self.waited_on.load(Ordering::Relaxed) != me {
-            self.waited_on.store(me, Ordering::Relaxed);
+        if self.stalled_on.load(Ordering::Relaxed) != me {
+            self.stalled_on.store(me, Ordering::Relaxed);
         }
     }
 }
@@ -959,7 +963,6 @@ impl<T> Core<T> {
                 let (mut g, k, queued) =
                     self.register_putter(v, || Wakeup::Task(cx.waker().clone()));
                 if queued {
-                    self.spin[PUT].waits();
                     slot.key = Some(k);
                     g.unlock_settled();
                     return Poll::Pending;
@@ -988,6 +991,7 @@ impl<T> Core<T> {
     #[cold]
     fn spin_put(&self, mut v: T) -> Result<(), Rejected<T>> {
         let gate = &self.spin[PUT];
+        gate.stalled();
         if !self.store.is_lock_free() || !gate.should_spin(&self.spin[GET]) {
             return Err(Rejected::Full(v));
         }
@@ -1015,6 +1019,7 @@ impl<T> Core<T> {
     #[cold]
     fn spin_get(&self) -> Result<T, NoValue> {
         let gate = &self.spin[GET];
+        gate.stalled();
         if !self.store.is_lock_free() || !gate.should_spin(&self.spin[PUT]) {
             return Err(NoValue::Empty);
         }
@@ -1065,7 +1070,6 @@ impl<T> Core<T> {
                 }
                 let (mut g, k, queued) = self.register_getter(|| Wakeup::Task(cx.waker().clone()));
                 if queued {
-                    self.spin[GET].waits();
                     *key = Some(k);
                     g.unlock_settled();
                     return Poll::Pending;
@@ -1280,26 +1284,26 @@ pub(crate) struct PutSlot<T> {
 mod tests {
     use super::*;
 
-    /// A gate whose end last queued a waiter on another thread.
-    fn waited_elsewhere() -> SpinGate {
+    /// A gate whose end last stalled on another thread.
+    fn stalled_elsewhere() -> SpinGate {
         let g = SpinGate::default();
         let token = std::thread::scope(|s| s.spawn(thread_token).join().unwrap());
-        g.waited_on.store(token, Ordering::Relaxed);
+        g.stalled_on.store(token, Ordering::Relaxed);
         g
     }
 
     #[test]
-    fn no_spin_before_the_peer_has_waited_or_when_it_waited_on_this_thread() {
+    fn no_spin_before_the_peer_has_stalled_or_when_it_stalled_on_this_thread() {
         let (me, peer) = (SpinGate::default(), SpinGate::default());
         assert!(!me.should_spin(&peer));
-        peer.waits();
+        peer.stalled();
         assert!(!me.should_spin(&peer));
-        assert!(me.should_spin(&waited_elsewhere()));
+        assert!(me.should_spin(&stalled_elsewhere()));
     }
 
     #[test]
     fn misses_close_the_gate_but_for_probes_and_a_hit_reopens_it() {
-        let (me, peer) = (SpinGate::default(), waited_elsewhere());
+        let (me, peer) = (SpinGate::default(), stalled_elsewhere());
         for _ in 0..SPIN_MISSES {
             assert!(me.should_spin(&peer));
             me.record(false);
