@@ -463,8 +463,9 @@ pub(crate) struct Core<T> {
     /// Channel handles (unused by `Queue`).
     senders: AtomicUsize,
     receivers: AtomicUsize,
-    /// The async ends' spin gates, indexed by `PUT` and `GET`: see [`SpinGate`].
-    spin: CachePadded<[SpinGate; 2]>,
+    /// The async ends' spin gates, indexed by `PUT` and `GET`: see [`SpinGate`]. Written
+    /// only on slow paths, so not padded.
+    spin: [SpinGate; 2],
 }
 
 /// Index of the put end's [`SpinGate`].
@@ -599,7 +600,7 @@ impl<T> Core<T> {
             unfinished: CachePadded(AtomicUsize::new(0)),
             senders: AtomicUsize::new(0),
             receivers: AtomicUsize::new(0),
-            spin: CachePadded::default(),
+            spin: Default::default(),
         }
     }
 
