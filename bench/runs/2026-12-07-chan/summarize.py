@@ -24,8 +24,8 @@ for flavor,wl,n in [('mt','mpsc bounded 64 2 workers',8),('mt','mpsc unbounded 2
             print(f"  {who} {line:12s} ms median {st.median(v):.3f} [{min(v):.3f}-{max(v):.3f}]")
         l=[r['load'][0] for r in runs]+[r['load'][1] for r in runs]
         print(f"  {who} load {min(l)}-{max(l)}")
-print('== crossbeam (crossbeam time / c10k time, median per run, 10 alternating runs)')
+print('== crossbeam (crossbeam time / c10k time, median per run, 8 alternating runs)')
 for who in ['chan','base']:
     for wl in ['mpsc_bounded_64_1p1c','mpsc_unbounded_1p1c','queue_bounded_64_2p2c']:
-        v=[float(re.search(wl+r": median ([\d.]+)",open(f'{D}/crossbeam-{who}-{i}.txt').read()).group(1)) for i in range(1,11)]
+        v=[float(re.search(wl+r": median ([\d.]+)",open(f'{D}/crossbeam-{who}-{i}.txt').read()).group(1)) for i in range(1,9)]
         print(f"  {who} {wl:24s} {' '.join('%.2f'%x for x in v)}  median {st.median(v):.2f}")

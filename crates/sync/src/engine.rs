@@ -458,13 +458,21 @@ pub(crate) struct Core<T> {
     /// Whether `unfinished` is maintained (`Queue`; channels have no `task_done`).
     track: bool,
     state: Mutex<State<T>>,
-    /// Items put and not yet `task_done` (when `track`).
-    unfinished: CachePadded<AtomicUsize>,
+    /// The `unfinished` count and the spin gates, on one line of their own.
+    counts: CachePadded<Counts>,
     /// Channel handles (unused by `Queue`).
     senders: AtomicUsize,
     receivers: AtomicUsize,
-    /// The async ends' spin gates, indexed by `PUT` and `GET`: see [`SpinGate`]. Written
-    /// only on slow paths, so not padded.
+}
+
+/// [`Core`]'s line of counters, apart from the fast paths' `waiting`.
+#[derive(Default)]
+struct Counts {
+    /// Items put and not yet `task_done` (when `track`).
+    unfinished: AtomicUsize,
+    /// The async ends' spin gates, indexed by `PUT` and `GET`: see [`SpinGate`]. Written only
+    /// on slow paths; they share the line of `unfinished`, which only a `Queue` writes, so
+    /// that the engine is no larger than without them.
     spin: [SpinGate; 2],
 }
 
@@ -597,10 +605,9 @@ impl<T> Core<T> {
                 front: VecDeque::new(),
                 wakes: WakeList::new(),
             }),
-            unfinished: CachePadded(AtomicUsize::new(0)),
+            counts: CachePadded::default(),
             senders: AtomicUsize::new(0),
             receivers: AtomicUsize::new(0),
-            spin: Default::default(),
         }
     }
 
@@ -697,13 +704,13 @@ impl<T> Core<T> {
     #[inline]
     fn track(&self) {
         if self.track {
-            self.unfinished.fetch_add(1, Ordering::Relaxed);
+            self.counts.unfinished.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Takes back the count of an item whose push failed; true if that made it zero.
     fn untrack(&self) -> bool {
-        self.track && self.unfinished.fetch_sub(1, Ordering::AcqRel) == 1
+        self.track && self.counts.unfinished.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     /// Pushes under the mutex, counting the item.
@@ -991,9 +998,9 @@ impl<T> Core<T> {
     /// "Before an async end queues" in the module docs).
     #[cold]
     fn spin_put(&self, mut v: T) -> Result<(), Rejected<T>> {
-        let gate = &self.spin[PUT];
+        let gate = &self.counts.spin[PUT];
         gate.stalled();
-        if !self.store.is_lock_free() || !gate.should_spin(&self.spin[GET]) {
+        if !self.store.is_lock_free() || !gate.should_spin(&self.counts.spin[GET]) {
             return Err(Rejected::Full(v));
         }
         for i in 0..=ASYNC_SPIN_POLLS {
@@ -1019,9 +1026,9 @@ impl<T> Core<T> {
     /// [`Core::spin_put`] for an async get that found the store empty.
     #[cold]
     fn spin_get(&self) -> Result<T, NoValue> {
-        let gate = &self.spin[GET];
+        let gate = &self.counts.spin[GET];
         gate.stalled();
-        if !self.store.is_lock_free() || !gate.should_spin(&self.spin[PUT]) {
+        if !self.store.is_lock_free() || !gate.should_spin(&self.counts.spin[PUT]) {
             return Err(NoValue::Empty);
         }
         for i in 0..=ASYNC_SPIN_POLLS {
@@ -1155,11 +1162,12 @@ impl<T> Core<T> {
             }
             if self.track {
                 let n = dropped.len();
-                let _ = self
-                    .unfinished
-                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
-                        Some(u.saturating_sub(n))
-                    });
+                let _ =
+                    self.counts
+                        .unfinished
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                            Some(u.saturating_sub(n))
+                        });
                 g.wake_joiners();
             }
             dropped
@@ -1170,12 +1178,13 @@ impl<T> Core<T> {
     // -- task_done / join ------------------------------------------------------------------
 
     pub(crate) fn unfinished(&self) -> usize {
-        self.unfinished.load(Ordering::Acquire)
+        self.counts.unfinished.load(Ordering::Acquire)
     }
 
     /// Marks one item done; `false` if none was unfinished.
     pub(crate) fn task_done(&self) -> bool {
         match self
+            .counts
             .unfinished
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| u.checked_sub(1))
         {
