@@ -1,5 +1,5 @@
 import re,glob,statistics as st,sys
-import os; D=os.path.dirname(os.path.abspath(__file__))
+import os; D=sys.argv[1] if len(sys.argv)>1 else os.path.dirname(os.path.abspath(__file__))
 def parse(f, workload):
     t=open(f).read()
     sec=t.split(workload+':')[1].split('\nmpsc ')[0]
@@ -11,7 +11,9 @@ def parse(f, workload):
     la=re.findall(r"load average: ([\d.]+)",t)
     out['load']=(float(la[0]),float(la[-1]))
     return out
-for flavor,wl,n in [('mt','mpsc bounded 64 2 workers',8),('mt','mpsc unbounded 2 workers',8),('ct','mpsc bounded 64 current-thread',3),('ct','mpsc unbounded current-thread',3)]:
+count=lambda pat: len(glob.glob(f'{D}/{pat}'))
+for flavor,wl in [('mt','mpsc bounded 64 2 workers'),('mt','mpsc unbounded 2 workers'),('ct','mpsc bounded 64 current-thread'),('ct','mpsc unbounded current-thread')]:
+    n=count(f'async-mpsc-{flavor}-chan-*.txt')
     print('==',wl)
     for who in ['chan','base']:
         runs=[parse(f'{D}/async-mpsc-{flavor}-{who}-{i}.txt',wl) for i in range(1,n+1)]
@@ -24,8 +26,8 @@ for flavor,wl,n in [('mt','mpsc bounded 64 2 workers',8),('mt','mpsc unbounded 2
             print(f"  {who} {line:12s} ms median {st.median(v):.3f} [{min(v):.3f}-{max(v):.3f}]")
         l=[r['load'][0] for r in runs]+[r['load'][1] for r in runs]
         print(f"  {who} load {min(l)}-{max(l)}")
-print('== crossbeam (crossbeam time / c10k time, median per run, 8 alternating runs)')
+print('== crossbeam (crossbeam time / c10k time, median per run, alternating runs)')
 for who in ['chan','base']:
     for wl in ['mpsc_bounded_64_1p1c','mpsc_unbounded_1p1c','queue_bounded_64_2p2c']:
-        v=[float(re.search(wl+r": median ([\d.]+)",open(f'{D}/crossbeam-{who}-{i}.txt').read()).group(1)) for i in range(1,9)]
+        v=[float(re.search(wl+r": median ([\d.]+)",open(f'{D}/crossbeam-{who}-{i}.txt').read()).group(1)) for i in range(1,count('crossbeam-chan-*.txt')+1)]
         print(f"  {who} {wl:24s} {' '.join('%.2f'%x for x in v)}  median {st.median(v):.2f}")
