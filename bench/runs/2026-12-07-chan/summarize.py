@@ -14,6 +14,8 @@ def parse(f, workload):
 count=lambda pat: len(glob.glob(f'{D}/{pat}'))
 for flavor,wl in [('mt','mpsc bounded 64 2 workers'),('mt','mpsc unbounded 2 workers'),('ct','mpsc bounded 64 current-thread'),('ct','mpsc unbounded current-thread')]:
     n=count(f'async-mpsc-{flavor}-chan-*.txt')
+    if n == 0:
+        continue
     print('==',wl)
     for who in ['chan','base']:
         runs=[parse(f'{D}/async-mpsc-{flavor}-{who}-{i}.txt',wl) for i in range(1,n+1)]
@@ -26,8 +28,10 @@ for flavor,wl in [('mt','mpsc bounded 64 2 workers'),('mt','mpsc unbounded 2 wor
             print(f"  {who} {line:12s} ms median {st.median(v):.3f} [{min(v):.3f}-{max(v):.3f}]")
         l=[r['load'][0] for r in runs]+[r['load'][1] for r in runs]
         print(f"  {who} load {min(l)}-{max(l)}")
-print('== crossbeam (crossbeam time / c10k time, median per run, alternating runs)')
-for who in ['chan','base']:
+n = count('crossbeam-chan-*.txt')
+if n:
+    print('== crossbeam (crossbeam time / c10k time, median per run, alternating runs)')
+for who in ['chan','base'] if n else []:
     for wl in ['mpsc_bounded_64_1p1c','mpsc_unbounded_1p1c','queue_bounded_64_2p2c']:
         v=[float(re.search(wl+r": median ([\d.]+)",open(f'{D}/crossbeam-{who}-{i}.txt').read()).group(1)) for i in range(1,count('crossbeam-chan-*.txt')+1)]
         print(f"  {who} {wl:24s} {' '.join('%.2f'%x for x in v)}  median {st.median(v):.2f}")
