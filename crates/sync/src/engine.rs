@@ -93,10 +93,11 @@
 //! (`SpinGate::stalled_on`; the blocking calls do not count, they spin on their own). So a
 //! channel spins only while it runs at its bound, both ends taking turns; a receiver whose
 //! senders never filled the channel (or an unbounded one's) does not. Nor does an end that
-//! keeps finding nothing: after
-//! `SPIN_MISSES` fruitless spins in a row an end queues at once, but for one probe every
-//! `SPIN_PROBE` waits. The mutex-guarded stores never spin (a poll of theirs takes the lock).
-//! Under loom nothing spins (as for the blocking calls).
+//! keeps finding nothing: after `SPIN_MISSES` fruitless spins in a row it queues at once,
+//! but for one probe every `SPIN_PROBE` waits. The mutex-guarded stores never spin (a poll
+//! of theirs takes the lock). Under loom nothing spins (as for the blocking calls), so the
+//! models check the same hand-off as before: a spin only adds fast-path retries. The gates
+//! share the cache line of `unfinished`, so the engine is no larger for them.
 //!
 //! # `task_done` / `join`
 //!
