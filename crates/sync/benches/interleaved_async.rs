@@ -12,6 +12,10 @@
 //! - `tokio/c10k`: tokio's channel on c10k's runtime (the runtimes alone, the channel held
 //!   equal).
 //!
+//! The pairs: the whole stacks (`c10k/c10k` vs `tokio/tokio`), the channels on tokio's
+//! runtime (`c10k/tokio` vs `tokio/tokio`), the channels on c10k's runtime (`c10k/c10k` vs
+//! `tokio/c10k`), and the runtimes with tokio's channel (`tokio/c10k` vs `tokio/tokio`).
+//!
 //! `cargo bench -p c10k-sync --bench interleaved_async -- [rounds] [iterations]` (default 10
 //! and 10) prints, per workload and pair, the median ratio reference time ÷ c10k time
 //! (> 1: c10k faster) with its full range, of wall-clock time and of the process's CPU time
@@ -247,6 +251,7 @@ fn main() {
                     1,
                     "channels on tokio's runtime: c10k/tokio vs tokio/tokio",
                 ),
+                (0, 3, "channels on c10k's runtime: c10k/c10k vs tokio/c10k"),
                 (
                     3,
                     1,

@@ -29,7 +29,9 @@
 //! - **Fairness**: waiters are served in the order they started waiting. What is handed
 //!   over (a lock, permits, a queued value) goes to the oldest waiter directly, so later
 //!   arrivals cannot overtake it; `try_` forms fail rather than jump the queue. A `_blocking`
-//!   call spins briefly (then yields) before it queues and parks its thread; a spinning caller
+//!   call spins briefly (then yields) before it queues and parks its thread; so does, once,
+//!   the async end of a FIFO channel or `Queue` that finds it full (empty) while both ends
+//!   take turns on two threads (`engine.rs`, "Before an async end queues"). A spinning caller
 //!   is not queued yet, and its retries fail while anyone is queued, so it never overtakes a
 //!   waiter either.
 //! - **Cancellation safety**: dropping any future of this crate before it completes removes

@@ -235,3 +235,52 @@ fn large_bound_drops_values_left_inside_once() {
     let (tx, rx) = mpmc::bounded(300);
     drops_each_once(tx, rx, 300, 100);
 }
+
+/// The async ends on two threads (a worker's task and the `block_on` thread), a bound small
+/// enough that both ends keep finding the ring full or empty, so that they spin and yield
+/// before queuing (engine docs, "Before an async end queues"): every message arrives once, in
+/// order, and a sender left waiting when the receiver goes gets its value back.
+#[test]
+fn async_ends_on_two_threads_keep_order_and_close() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for cap in [1, 2, 8] {
+        let (tx, mut rx) = mpsc::bounded::<u64>(cap);
+        let got = rt.block_on(async move {
+            let producer = tokio::spawn(async move {
+                for i in 0..20_000 {
+                    tx.send(i).await.unwrap();
+                }
+            });
+            let mut got = Vec::new();
+            while let Ok(v) = rx.recv().await {
+                got.push(v);
+            }
+            producer.await.unwrap();
+            got
+        });
+        assert!(got.iter().copied().eq(0..20_000), "capacity {cap}");
+    }
+    // The receiver goes while the sender waits on a full channel (or spins before queuing).
+    for _ in 0..200 {
+        let (tx, mut rx) = mpsc::bounded::<u64>(1);
+        let back = rt.block_on(async move {
+            let producer = tokio::spawn(async move {
+                let mut i = 0;
+                loop {
+                    if let Err(e) = tx.send(i).await {
+                        return (i, e.0);
+                    }
+                    i += 1;
+                }
+            });
+            assert_eq!(rx.recv().await, Ok(0));
+            drop(rx);
+            producer.await.unwrap()
+        });
+        assert_eq!(back.0, back.1, "the failed send hands its own value back");
+        assert!(back.0 >= 1);
+    }
+}
