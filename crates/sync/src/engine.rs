@@ -111,11 +111,11 @@ use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::backoff::{Backoff, CachePadded};
 use crate::list::{BoundedList, List};
-use crate::loom::{self, fence, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::loom::{self, fence, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::ring::Ring;
 use crate::wait::{WaitList, WakeList, Wakeup};
 
@@ -499,6 +499,10 @@ const ASYNC_SPIN_POLLS: u32 = 3;
 const SPIN_MISSES: usize = 4;
 /// ... except for one probe every `SPIN_PROBE` waits.
 const SPIN_PROBE: usize = 64;
+/// How long an end whose spin missed keeps polling while the peer end, woken by a
+/// hand-over, has not run yet (see "Before an async end queues" in the module docs): about
+/// three cross-thread wake-ups' latency.
+const WOKEN_PEER_WAIT: Duration = Duration::from_micros(100);
 
 /// The gate of one async end's spin: whether spinning before queuing has paid off lately.
 #[derive(Default)]
@@ -508,6 +512,10 @@ struct SpinGate {
     /// The thread on which this end last found the store full (empty), as a
     /// `thread_token`; 0 if it never has.
     stalled_on: AtomicUsize,
+    /// A hand-over has woken this end (a putter's value entered the store, a getter was
+    /// handed a value) and it has not run since: it is about to put (get). Cleared when it
+    /// runs, or by a peer whose wait for it timed out.
+    woken: AtomicBool,
 }
 
 impl SpinGate {
@@ -544,6 +552,28 @@ impl SpinGate {
             self.misses.store(m + 1, Ordering::Relaxed);
         }
         // (A failed probe: `should_spin` counts on towards the next one.)
+    }
+
+    /// Whether the peer end was woken by a hand-over and has not run since.
+    #[inline]
+    fn peer_on_its_way(peer: &SpinGate) -> bool {
+        peer.woken.load(Ordering::Relaxed)
+    }
+
+    /// A hand-over woke this end.
+    #[inline]
+    fn woke(&self) {
+        if !cfg!(loom) && !self.woken.load(Ordering::Relaxed) {
+            self.woken.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// This end runs again after a wake-up.
+    #[inline]
+    fn resumed(&self) {
+        if self.woken.load(Ordering::Relaxed) {
+            self.woken.store(false, Ordering::Relaxed);
+        }
     }
 
     /// This end found the store full (empty) on the calling thread.
@@ -653,6 +683,7 @@ impl<T> Core<T> {
                     Ok(()) => {
                         let w = s.putters.notify(k);
                         s.wakes.push(w);
+                        self.counts.spin[PUT].woke();
                     }
                     Err(Rejected::Full(v)) => {
                         *s.putters.data_mut(k) = Some(v);
@@ -681,6 +712,7 @@ impl<T> Core<T> {
                 *s.getters.data_mut(k) = Some(v);
                 let w = s.getters.notify(k);
                 s.wakes.push(w);
+                self.counts.spin[GET].woke();
             }
             // 3. Publish, then re-check what a fast path may have done meanwhile.
             let bits = if s.getters.is_empty() { 0 } else { GETTERS }
@@ -988,6 +1020,7 @@ impl<T> Core<T> {
             g.putters.set_waker(key, cx.waker());
             return Poll::Pending;
         }
+        self.counts.spin[PUT].resumed();
         slot.key = None;
         Poll::Ready(match g.putters.remove(key).0 {
             None => Ok(()),
@@ -1021,6 +1054,26 @@ impl<T> Core<T> {
                 }
             }
         }
+        let peer = &self.counts.spin[GET];
+        if SpinGate::peer_on_its_way(peer) {
+            let deadline = Instant::now() + WOKEN_PEER_WAIT;
+            loop {
+                loom::spin_loop();
+                if self.store.has_room() || self.store.is_closed() {
+                    match self.try_put(v) {
+                        Err(Rejected::Full(back)) => v = back,
+                        r => {
+                            gate.record(true);
+                            return r;
+                        }
+                    }
+                }
+                if Instant::now() > deadline {
+                    peer.resumed();
+                    break;
+                }
+            }
+        }
         gate.record(false);
         Err(Rejected::Full(v))
     }
@@ -1046,6 +1099,26 @@ impl<T> Core<T> {
                         gate.record(true);
                         return r;
                     }
+                }
+            }
+        }
+        let peer = &self.counts.spin[PUT];
+        if SpinGate::peer_on_its_way(peer) {
+            let deadline = Instant::now() + WOKEN_PEER_WAIT;
+            loop {
+                loom::spin_loop();
+                if !self.store.is_empty() || self.store.is_closed() {
+                    match self.try_get() {
+                        Err(NoValue::Empty) => {}
+                        r => {
+                            gate.record(true);
+                            return r;
+                        }
+                    }
+                }
+                if Instant::now() > deadline {
+                    peer.resumed();
+                    break;
                 }
             }
         }
@@ -1092,6 +1165,7 @@ impl<T> Core<T> {
             g.getters.set_waker(k, cx.waker());
             return Poll::Pending;
         }
+        self.counts.spin[GET].resumed();
         *key = None;
         Poll::Ready(self.take_handed(&mut g, k))
     }
