@@ -99,6 +99,20 @@
 //! models check the same hand-off as before: a spin only adds fast-path retries. The gates
 //! share the cache line of `unfinished`, so the engine is no larger for them.
 //!
+//! One case waits longer: a spin that missed while the peer end's task was woken by a
+//! hand-over (its value entered the store, or it was handed one) and has not run since
+//! (`SpinGate::woken`) keeps polling, one `spin_loop` hint apart, for up to
+//! `WOKEN_PEER_WAIT` (100 µs) before it queues. That peer is about to put (get), and only
+//! the latency of its wake-up separates the two ends. Without the wait, each end queued
+//! before the other had woken, and the two stayed in step, both asleep at every turn.
+//! This happened on c10k's runtime: the receiver in `block_on`, the sender on a worker. In
+//! such a round each side parked 43–253 times per 20 000 messages, about 60 µs per turn, two
+//! wake-ups (`bench/runs/2026-12-07-chan3/`). With one wait the ends run side by side again,
+//! without parking. The wait ends early when the peer's value (room) shows up. When it
+//! times out, it clears the peer's mark, so a peer that never comes costs one such wait.
+//! Only async ends that passed the gate above wait, so the blocking calls are unaffected,
+//! and under loom neither the mark nor the wait exists.
+//!
 //! # `task_done` / `join`
 //!
 //! A [`Queue`](crate::Queue) counts unfinished items in an atomic, incremented *before* a
@@ -512,9 +526,9 @@ struct SpinGate {
     /// The thread on which this end last found the store full (empty), as a
     /// `thread_token`; 0 if it never has.
     stalled_on: AtomicUsize,
-    /// A hand-over has woken this end (a putter's value entered the store, a getter was
-    /// handed a value) and it has not run since: it is about to put (get). Cleared when it
-    /// runs, or by a peer whose wait for it timed out.
+    /// A hand-over has woken this end's task (a putter's value entered the store, a getter
+    /// was handed a value) and it has not run since: it is about to put (get). Cleared when
+    /// it runs, or by a peer whose wait for it timed out. Blocking waiters do not set it.
     woken: AtomicBool,
 }
 
@@ -571,7 +585,7 @@ impl SpinGate {
     /// This end runs again after a wake-up.
     #[inline]
     fn resumed(&self) {
-        if self.woken.load(Ordering::Relaxed) {
+        if !cfg!(loom) && self.woken.load(Ordering::Relaxed) {
             self.woken.store(false, Ordering::Relaxed);
         }
     }
@@ -682,8 +696,10 @@ impl<T> Core<T> {
                 match self.push_counted(v, s) {
                     Ok(()) => {
                         let w = s.putters.notify(k);
+                        if matches!(w, Wakeup::Task(_)) {
+                            self.counts.spin[PUT].woke();
+                        }
                         s.wakes.push(w);
-                        self.counts.spin[PUT].woke();
                     }
                     Err(Rejected::Full(v)) => {
                         *s.putters.data_mut(k) = Some(v);
@@ -711,8 +727,10 @@ impl<T> Core<T> {
                 };
                 *s.getters.data_mut(k) = Some(v);
                 let w = s.getters.notify(k);
+                if matches!(w, Wakeup::Task(_)) {
+                    self.counts.spin[GET].woke();
+                }
                 s.wakes.push(w);
-                self.counts.spin[GET].woke();
             }
             // 3. Publish, then re-check what a fast path may have done meanwhile.
             let bits = if s.getters.is_empty() { 0 } else { GETTERS }
