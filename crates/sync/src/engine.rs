@@ -1430,6 +1430,51 @@ mod tests {
     }
 
     #[test]
+    fn a_hand_over_marks_the_woken_task_until_it_runs() {
+        let core = Core::new(Store::fifo(Some(1)), Some(1), false);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(core.try_put(1u8).is_ok());
+        // The store is full: the put queues (its peer never stalled, so it does not spin).
+        let mut slot = PutSlot {
+            value: Some(2u8),
+            key: None,
+        };
+        assert!(core.poll_put(&mut slot, &mut cx).is_pending());
+        assert!(!SpinGate::peer_on_its_way(&core.counts.spin[PUT]));
+        // A get makes room: the queued value goes in and the putter's task is woken.
+        assert_eq!(core.try_get().ok(), Some(1));
+        assert!(SpinGate::peer_on_its_way(&core.counts.spin[PUT]));
+        assert!(!SpinGate::peer_on_its_way(&core.counts.spin[GET]));
+        // Once the putter has run, nobody waits for it.
+        assert_eq!(core.poll_put(&mut slot, &mut cx), Poll::Ready(Ok(())));
+        assert!(!SpinGate::peer_on_its_way(&core.counts.spin[PUT]));
+        // A get queues on the empty store; a put hands it the value and marks it.
+        assert_eq!(core.try_get().ok(), Some(2));
+        let mut key = None;
+        assert!(core.poll_get(&mut key, &mut cx).is_pending());
+        assert!(core.try_put(3u8).is_ok());
+        assert!(SpinGate::peer_on_its_way(&core.counts.spin[GET]));
+        assert_eq!(core.poll_get(&mut key, &mut cx), Poll::Ready(Ok(3)));
+        assert!(!SpinGate::peer_on_its_way(&core.counts.spin[GET]));
+    }
+
+    #[test]
+    fn a_hand_over_to_a_blocked_thread_marks_nothing() {
+        let core = Arc::new(Core::new(Store::fifo(Some(1)), Some(1), false));
+        let getter = {
+            let core = Arc::clone(&core);
+            std::thread::spawn(move || core.get_blocking(None))
+        };
+        // Wait until the getter has queued (it publishes `GETTERS`), then hand it a value.
+        while core.waiting.load(Ordering::SeqCst) & GETTERS == 0 {
+            std::thread::yield_now();
+        }
+        assert!(core.try_put(7u8).is_ok());
+        assert!(!SpinGate::peer_on_its_way(&core.counts.spin[GET]));
+        assert_eq!(getter.join().unwrap().ok(), Some(7));
+    }
+
+    #[test]
     fn only_lock_free_stores_spin() {
         assert!(Store::<u8>::fifo(Some(4)).is_lock_free());
         assert!(Store::<u8>::fifo(None).is_lock_free());
