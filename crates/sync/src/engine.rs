@@ -1050,89 +1050,73 @@ impl<T> Core<T> {
     /// a few times, yields the thread once, and polls again, before the caller queues (see
     /// "Before an async end queues" in the module docs).
     #[cold]
-    fn spin_put(&self, mut v: T) -> Result<(), Rejected<T>> {
-        let gate = &self.counts.spin[PUT];
-        gate.stalled();
-        if !self.store.is_lock_free() || !gate.should_spin(&self.counts.spin[GET]) {
-            return Err(Rejected::Full(v));
-        }
-        for i in 0..=ASYNC_SPIN_POLLS {
-            if i < ASYNC_SPIN_POLLS {
-                loom::spin_loop();
-            } else {
-                loom::yield_now();
-            }
-            if self.store.has_room() || self.store.is_closed() {
-                match self.try_put(v) {
-                    Err(Rejected::Full(back)) => v = back,
-                    r => {
-                        gate.record(true);
-                        return r;
-                    }
+    fn spin_put(&self, v: T) -> Result<(), Rejected<T>> {
+        let mut v = Some(v);
+        let done = self.spin(
+            PUT,
+            |s| s.store.has_room() || s.store.is_closed(),
+            |s| match s.try_put(v.take().expect("the value is back after a full store")) {
+                Err(Rejected::Full(back)) => {
+                    v = Some(back);
+                    None
                 }
-            }
-        }
-        let peer = &self.counts.spin[GET];
-        if SpinGate::peer_on_its_way(peer) {
-            let deadline = Instant::now() + WOKEN_PEER_WAIT;
-            loop {
-                loom::spin_loop();
-                if self.store.has_room() || self.store.is_closed() {
-                    match self.try_put(v) {
-                        Err(Rejected::Full(back)) => v = back,
-                        r => {
-                            gate.record(true);
-                            return r;
-                        }
-                    }
-                }
-                if Instant::now() > deadline {
-                    peer.resumed();
-                    break;
-                }
-            }
-        }
-        gate.record(false);
-        Err(Rejected::Full(v))
+                r => Some(r),
+            },
+        );
+        done.unwrap_or_else(|| Err(Rejected::Full(v.take().expect("the value is back"))))
     }
 
     /// [`Core::spin_put`] for an async get that found the store empty.
     #[cold]
     fn spin_get(&self) -> Result<T, NoValue> {
-        let gate = &self.counts.spin[GET];
+        self.spin(
+            GET,
+            |s| !s.store.is_empty() || s.store.is_closed(),
+            |s| match s.try_get() {
+                Err(NoValue::Empty) => None,
+                r => Some(r),
+            },
+        )
+        .unwrap_or(Err(NoValue::Empty))
+    }
+
+    /// The spin of an async end on `side` ([`PUT`] or [`GET`]): `ready` tells when an
+    /// `attempt` may succeed, and `attempt` returns `Some` once it did (or the store closed).
+    /// `None`: the gate kept the end from spinning, or the spin missed; the caller queues.
+    fn spin<R>(
+        &self,
+        side: usize,
+        ready: impl Fn(&Self) -> bool,
+        mut attempt: impl FnMut(&Self) -> Option<R>,
+    ) -> Option<R> {
+        let (gate, peer) = (&self.counts.spin[side], &self.counts.spin[1 - side]);
         gate.stalled();
-        if !self.store.is_lock_free() || !gate.should_spin(&self.counts.spin[PUT]) {
-            return Err(NoValue::Empty);
+        if !self.store.is_lock_free() || !gate.should_spin(peer) {
+            return None;
         }
+        let mut hit = |s: &Self| {
+            let r = if ready(s) { attempt(s) } else { None };
+            if r.is_some() {
+                gate.record(true);
+            }
+            r
+        };
         for i in 0..=ASYNC_SPIN_POLLS {
             if i < ASYNC_SPIN_POLLS {
                 loom::spin_loop();
             } else {
                 loom::yield_now();
             }
-            if !self.store.is_empty() || self.store.is_closed() {
-                match self.try_get() {
-                    Err(NoValue::Empty) => {}
-                    r => {
-                        gate.record(true);
-                        return r;
-                    }
-                }
+            if let Some(r) = hit(self) {
+                return Some(r);
             }
         }
-        let peer = &self.counts.spin[PUT];
         if SpinGate::peer_on_its_way(peer) {
             let deadline = Instant::now() + WOKEN_PEER_WAIT;
             loop {
                 loom::spin_loop();
-                if !self.store.is_empty() || self.store.is_closed() {
-                    match self.try_get() {
-                        Err(NoValue::Empty) => {}
-                        r => {
-                            gate.record(true);
-                            return r;
-                        }
-                    }
+                if let Some(r) = hit(self) {
+                    return Some(r);
                 }
                 if Instant::now() > deadline {
                     peer.resumed();
@@ -1141,7 +1125,7 @@ impl<T> Core<T> {
             }
         }
         gate.record(false);
-        Err(NoValue::Empty)
+        None
     }
 
     /// A put future is dropped: leave the queue (its value, not yet in, is dropped with it,
