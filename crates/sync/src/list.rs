@@ -70,7 +70,7 @@ use std::ptr;
 
 use crate::backoff::{Backoff, CachePadded};
 use crate::engine::{NoValue, Rejected};
-use crate::loom::{AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+use crate::loom::{AtomicPtr, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
 
 /// Slots per block, plus one sentinel offset. A power of two.
 #[cfg(not(loom))]
@@ -83,24 +83,19 @@ const BLOCK_CAP: usize = LAP - 1;
 const SHIFT: usize = 1;
 const MARK_BIT: usize = 1;
 
-const WRITE: usize = 1;
-const READ: usize = 2;
-const DESTROY: usize = 4;
+const WRITE: u8 = 1;
+const READ: u8 = 2;
+const DESTROY: u8 = 4;
 
-struct Slot<T> {
+/// One slot of a block: its value and its state byte, which live in separate arrays.
+struct Slot<'a, T> {
     /// Initialised between its writer's write and its reader's read.
-    value: UnsafeCell<MaybeUninit<T>>,
-    state: AtomicUsize,
+    value: &'a UnsafeCell<MaybeUninit<T>>,
+    /// `WRITE | READ | DESTROY`.
+    state: &'a AtomicU8,
 }
 
-impl<T> Slot<T> {
-    fn new() -> Slot<T> {
-        Slot {
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-            state: AtomicUsize::new(0),
-        }
-    }
-
+impl<T> Slot<'_, T> {
     /// Waits until the pusher that claimed this slot has written it.
     fn wait_write(&self) {
         let mut backoff = Backoff::new();
@@ -110,17 +105,30 @@ impl<T> Slot<T> {
     }
 }
 
+/// A block of `BLOCK_CAP` slots. The states are bytes kept apart from the values: beside
+/// each value a state would take a whole word (the value's alignment), and a block of
+/// `u64`s would be half state. Fewer bytes per value is fewer fresh pages for a list that
+/// grows (a burst of pushes ahead of the pops touches every block once).
 struct Block<T> {
     next: AtomicPtr<Block<T>>,
-    slots: [Slot<T>; BLOCK_CAP],
+    states: [AtomicU8; BLOCK_CAP],
+    values: [UnsafeCell<MaybeUninit<T>>; BLOCK_CAP],
 }
 
 impl<T> Block<T> {
     fn new() -> Box<Block<T>> {
         Box::new(Block {
             next: AtomicPtr::new(ptr::null_mut()),
-            slots: std::array::from_fn(|_| Slot::new()),
+            states: std::array::from_fn(|_| AtomicU8::new(0)),
+            values: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
         })
+    }
+
+    fn slot(&self, i: usize) -> Slot<'_, T> {
+        Slot {
+            value: &self.values[i],
+            state: &self.states[i],
+        }
     }
 
     /// Waits until the pusher of the last slot has linked the next block.
@@ -145,7 +153,7 @@ impl<T> Block<T> {
         // The last slot is not checked: its reader is the one who started destruction.
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: the block is alive until it is freed below, by whoever finishes last.
-            let slot = unsafe { &(*this).slots[i] };
+            let slot = unsafe { (*this).slot(i) };
             if slot.state.load(Ordering::Acquire) & READ == 0
                 && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
             {
@@ -292,7 +300,7 @@ impl<T> List<T> {
                     }
                     // SAFETY: as above, `block` is alive; the claimed slot is this thread's
                     // alone until `WRITE` is set, and no reader touches it before that.
-                    let slot = unsafe { &(*block).slots[offset] };
+                    let slot = unsafe { (*block).slot(offset) };
                     // SAFETY: (same argument) exclusive access to the slot's value.
                     slot.value
                         .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
@@ -374,7 +382,7 @@ impl<T> List<T> {
                         self.head.index.store(next_index, Ordering::Release);
                     }
                     // SAFETY: see (1).
-                    let slot = unsafe { &(*block).slots[offset] };
+                    let slot = unsafe { (*block).slot(offset) };
                     slot.wait_write();
                     // SAFETY: `WRITE` was set (`Acquire` pairs with the writer's `Release`)
                     // so the value is initialised; claiming the position made this thread
@@ -453,7 +461,7 @@ impl<T> List<T> {
             }
             // SAFETY: as above, `block` is alive; position `head` is claimed (no other
             // consumer exists), and its pusher claimed it (`tail` is past it).
-            let slot = unsafe { &(*block).slots[offset] };
+            let slot = unsafe { (*block).slot(offset) };
             slot.wait_write();
             // SAFETY: `WRITE` was set (`Acquire` pairs with the writer's `Release`), so the
             // value is initialised; this consumer is its only reader.
@@ -524,9 +532,7 @@ impl<T> Drop for List<T> {
             while head != tail {
                 let offset = head % LAP;
                 if offset < BLOCK_CAP {
-                    (*block).slots[offset]
-                        .value
-                        .with_mut(|p| (*p).assume_init_drop());
+                    (*block).values[offset].with_mut(|p| (*p).assume_init_drop());
                 } else {
                     let next = (*block).next.load(Ordering::Relaxed);
                     drop(Box::from_raw(block));
