@@ -170,6 +170,8 @@ impl<T> Block<T> {
 struct Position<T> {
     index: AtomicUsize,
     block: AtomicPtr<Block<T>>,
+    /// A copy of `Head::single_consumer` on the pushers' line.
+    single_consumer: bool,
 }
 
 /// The head: a [`Position`] and how it is claimed. The flag shares the head's padded line
@@ -229,6 +231,7 @@ impl<T> List<T> {
             tail: CachePadded(Position {
                 index: AtomicUsize::new(0),
                 block: AtomicPtr::new(ptr::null_mut()),
+                single_consumer,
             }),
         }
     }
@@ -304,7 +307,14 @@ impl<T> List<T> {
                     // SAFETY: (same argument) exclusive access to the slot's value.
                     slot.value
                         .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-                    slot.state.fetch_or(WRITE, Ordering::Release);
+                    if self.tail.single_consumer {
+                        // Nobody else writes the state of a single consumer's slot (it
+                        // marks none `READ` or `DESTROY`): a store, which does not wait for
+                        // the line as a read-modify-write would.
+                        slot.state.store(WRITE, Ordering::Release);
+                    } else {
+                        slot.state.fetch_or(WRITE, Ordering::Release);
+                    }
                     return Ok(());
                 }
                 Err(t) => {
