@@ -93,6 +93,8 @@ struct State {
     closing: bool,
     /// `io_uring_enter` calls made (see `Ring::enter_count`).
     enters: u64,
+    /// The kernel takes a batch wait (`IORING_FEAT_MIN_TIMEOUT`, Linux 6.12).
+    batch_wait: bool,
 }
 
 /// The ring's side of its [`Waker`].
@@ -121,6 +123,7 @@ impl Ring {
     }
 
     pub(crate) fn from_parts(uring: IoUring, flags: SetupFlags, drop_timeout: Duration) -> Ring {
+        let batch_wait = uring.params().is_feature_min_timeout();
         Ring {
             uring,
             state: State {
@@ -133,6 +136,7 @@ impl Ring {
                 drop_timeout,
                 closing: false,
                 enters: 0,
+                batch_wait,
             },
         }
     }
@@ -399,7 +403,7 @@ impl Ring {
         if !self.uring.submission().is_full() {
             return Ok(());
         }
-        self.enter(0, None)?;
+        self.enter(0, Duration::ZERO, None)?;
         if self.uring.submission().is_full() {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
@@ -549,11 +553,55 @@ impl Ring {
             )));
         }
         self.arm_waker()?;
-        self.enter(min_complete, timeout)
+        self.enter(min_complete, Duration::ZERO, timeout)
     }
 
-    /// Step 2 of a turn: one `io_uring_enter`, retried as documented.
-    fn enter(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
+    /// Whether [`submit_and_wait_batch`](Self::submit_and_wait_batch) can wait for a batch
+    /// here (the kernel has `IORING_FEAT_MIN_TIMEOUT`, Linux 6.12).
+    pub fn supports_batch_wait(&self) -> bool {
+        self.state.batch_wait
+    }
+
+    /// [`submit_and_wait`](Self::submit_and_wait) for a batch: returns when `batch`
+    /// completions can be reaped, or once `min_wait` has passed and at least one can, or
+    /// when `timeout` passes (the `min_wait_usec` of `IORING_ENTER_EXT_ARG`). On a ring with
+    /// `DEFER_TASKRUN` the kernel wakes the thread for the batch, not for each completion,
+    /// so one wake-up and one `io_uring_enter` serve the whole batch. What it costs: a
+    /// completion may wait up to `min_wait` for the others, and so may a [`Waker`]'s wake.
+    /// Where the kernel cannot ([`supports_batch_wait`](Self::supports_batch_wait) is
+    /// false), or with `batch` ≤ 1 or a zero `min_wait`, this is
+    /// `submit_and_wait(batch.min(1), timeout)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit_and_wait`](Self::submit_and_wait).
+    pub fn submit_and_wait_batch(
+        &mut self,
+        batch: u32,
+        min_wait: Duration,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        if batch <= 1 || min_wait.is_zero() || !self.state.batch_wait {
+            return self.submit_and_wait(batch.min(1), timeout);
+        }
+        if let Some(error) = self.state.waker.as_mut().and_then(|w| w.error.take()) {
+            return Err(io::Error::other(format!(
+                "io_uring waker read failed: {}",
+                io::Error::from_raw_os_error(-error)
+            )));
+        }
+        self.arm_waker()?;
+        self.enter(batch, min_wait, timeout)
+    }
+
+    /// Step 2 of a turn: one `io_uring_enter`, retried as documented. A non-zero `min_wait`
+    /// asks for a batch (see `submit_and_wait_batch`; the caller checked the feature).
+    fn enter(
+        &mut self,
+        min_complete: u32,
+        min_wait: Duration,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         // A deadline too far to represent is no deadline.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut want = min_complete;
@@ -579,18 +627,24 @@ impl Ring {
             if remaining == Some(Duration::ZERO) {
                 want = 0;
             }
+            // Whole microseconds, at least one; more than u32 can say is no batch wait.
+            let min_wait_usec = if want > 1 && !min_wait.is_zero() {
+                u32::try_from(min_wait.as_micros().max(1)).unwrap_or(0)
+            } else {
+                0
+            };
             let submitter = self.uring.submitter();
             let result = match remaining {
                 Some(rem) if want > 0 => {
                     let ts = Timespec::from(rem);
-                    let args = SubmitArgs::new().timespec(&ts);
+                    let args = SubmitArgs::new().timespec(&ts).min_wait_usec(min_wait_usec);
                     // SAFETY: `args` is a valid `io_uring_getevents_arg`
                     // (with a timespec that outlives the call); every queued
                     // SQE obeys the ownership protocol (see `push`).
                     unsafe { submitter.enter(to_submit, want, flags, Some(&args)) }
                 }
                 _ => {
-                    let args = SubmitArgs::new();
+                    let args = SubmitArgs::new().min_wait_usec(min_wait_usec);
                     // SAFETY: as above, without a timeout.
                     unsafe { submitter.enter(to_submit, want, flags, Some(&args)) }
                 }
@@ -1118,7 +1172,7 @@ impl Drop for Ring {
                 // An error here (say, dropped on a thread that is not the
                 // single issuer) cannot be retried into success: stop and
                 // take the leak path.
-                if self.enter(1, Some(deadline - now)).is_err() {
+                if self.enter(1, Duration::ZERO, Some(deadline - now)).is_err() {
                     break;
                 }
                 self.reap(drop);

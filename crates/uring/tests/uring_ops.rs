@@ -652,3 +652,38 @@ fn untracked_operations() -> io::Result<()> {
     assert_eq!(group.available(), 4);
     Ok(())
 }
+
+/// A batch wait returns with the whole batch when it is there, and after `min_wait` with
+/// what arrived when it is not (here one NOP, while a timeout of an hour is still in
+/// flight: without the minimum wait the call would wait for it).
+#[test]
+fn batch_wait_returns_the_batch_or_what_came_after_min_wait() -> io::Result<()> {
+    let mut ring = Ring::new()?;
+    if !ring.supports_batch_wait() {
+        eprintln!("skipped: the kernel has no IORING_FEAT_MIN_TIMEOUT (Linux 6.12)");
+        return Ok(());
+    }
+    for i in 0..3 {
+        ring.push(Op::nop(), i)?;
+    }
+    ring.submit_and_wait_batch(3, Duration::from_millis(1), Some(PATIENCE))?;
+    let mut tags = Vec::new();
+    ring.reap(|c| tags.push(c.tag()));
+    assert_eq!(tags, [0, 1, 2]);
+
+    let hour = ring.push(Op::timeout(Duration::from_secs(3600)), 10)?;
+    ring.push(Op::nop(), 11)?;
+    // Asks for 2, with no deadline: only the minimum wait can end it with the NOP alone.
+    ring.submit_and_wait_batch(2, Duration::from_millis(1), None)?;
+    let mut tags = Vec::new();
+    ring.reap(|c| tags.push(c.tag()));
+    assert_eq!(tags, [11]);
+
+    // A batch of one, or no minimum wait, is a plain wait for one.
+    assert!(ring.cancel(hour)?);
+    ring.submit_and_wait_batch(1, Duration::from_millis(1), Some(PATIENCE))?;
+    let mut cancelled = Vec::new();
+    ring.reap(|c| cancelled.push((c.tag(), c.is_cancelled())));
+    assert_eq!(cancelled, [(10, true)]);
+    Ok(())
+}

@@ -299,6 +299,28 @@ impl Builder {
         self
     }
 
+    /// How long a blocking wait on an io_uring may hold the completions that arrived for the
+    /// rest of its batch (default 100 µs; zero turns batch waits off). Under load the driver
+    /// asks the kernel to wake it for a batch of completions rather than for each one: the
+    /// batch grows while waits find twice what they asked for and shrinks when they find
+    /// less, up to 64 and to one per four operations in flight (so a ring serving a few
+    /// connections never batches). A completion, a cross-thread wake-up included, then waits
+    /// at most this long for the rest of its batch; timers still fire on time. Needs Linux
+    /// 6.12 (`IORING_FEAT_MIN_TIMEOUT`); older kernels wait for one completion. See
+    /// `driver/uring/mod.rs`, "Batch waits". Only for [`Backend::Uring`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = c10k_runtime::Runtime::builder()
+    ///     .uring_batch_wait(std::time::Duration::from_micros(50));
+    /// # drop(b);
+    /// ```
+    pub fn uring_batch_wait(mut self, wait: std::time::Duration) -> Builder {
+        self.config.uring.batch_wait = wait;
+        self
+    }
+
     /// Whether each io_uring is built with `IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN`
     /// (default on: the kernel runs completions only when the ring is entered, in the
     /// driving thread, which is cheaper). Such a ring is bound to the first thread that

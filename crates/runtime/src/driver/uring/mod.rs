@@ -26,10 +26,29 @@
 //! 2. `park`: drain the remote queue, turn the flush list into `send` SQEs (one per stream),
 //!    then **one** `submit_and_wait`: submits everything, and waits (unless the scheduler is
 //!    busy or the remote queue is not empty) for a completion, a wake, or the next timer.
+//!    Under load the wait is for a *batch* (see "Batch waits").
 //! 3. Reap every completion queue entry (CQE) under the ring lock into a batch, then, with
 //!    the lock released, hand each to its target (a stream, a listener, a readiness
 //!    registration) which stores the result and wakes its task. A waker may run arbitrary
 //!    code (even drop a stream of this driver, which queues a cancel), so no lock is held.
+//!
+//! # Batch waits
+//!
+//! A turn that found one or two completions costs one `io_uring_enter` for them: under a
+//! steady load the scheduler would loop about once per request. So a blocking wait asks the
+//! kernel for a batch: `min_complete` = the batch, with `min_wait_usec` =
+//! [`batch_wait`](UringConfig::batch_wait) (100 µs; `Builder::uring_batch_wait`), which
+//! returns as soon as the batch is there, or once the minimum wait has passed with at least
+//! one completion, or at the timer's deadline. With `DEFER_TASKRUN` the kernel does not even
+//! wake the thread before the batch is complete (its lazy wake-ups), so one wake-up and one
+//! system call serve the batch.
+//!
+//! The batch adapts after each blocking wait (`next_batch`): it doubles when the wait found
+//! at least twice what it asked for, halves when it found less (the minimum wait ran out),
+//! and stays between 1 and the smaller of 64 and one per four operations in flight, so a
+//! ring serving a connection or two never batches (a lone request would wait out the
+//! minimum wait each time). The cost: a completion, a cross-thread wake-up included, may
+//! wait up to `batch_wait` for the rest of its batch. Kernels before 6.12 wait for one.
 //!
 //! # Buffer ownership
 //!
@@ -137,6 +156,9 @@ pub(crate) struct UringConfig {
     /// How long a dropped stream keeps sending what was written before it; then its send
     /// is cancelled and the connection reset (see `stream.rs`, "Drop").
     pub(crate) linger: Duration,
+    /// How long a blocking wait may hold the completions that arrived for the rest of its
+    /// batch ("Batch waits"); zero waits for one completion.
+    pub(crate) batch_wait: Duration,
 }
 
 impl Default for UringConfig {
@@ -151,6 +173,7 @@ impl Default for UringConfig {
             accept_queue: 1024,
             single_issuer: true,
             linger: Duration::from_secs(10),
+            batch_wait: Duration::from_micros(100),
         }
     }
 }
@@ -159,6 +182,31 @@ const WRONG_THREAD: &str = "this c10k runtime runs on the uring backend, whose r
      to the thread that first drove it (IORING_SETUP_SINGLE_ISSUER): a current-thread runtime \
      on uring must always run `block_on` on that thread. Build it with \
      `Builder::uring_single_issuer(false)` to drive it from several threads in turn";
+
+/// The largest batch a blocking wait asks for ("Batch waits").
+const BATCH_MAX: u32 = 64;
+/// A blocking wait asks for at most one completion per this many operations in flight
+/// ("Batch waits").
+const IN_FLIGHT_PER_BATCHED: usize = 4;
+
+/// The batch the next blocking wait asks for, after one that asked for `asked` found `got`
+/// completions, with `in_flight` operations on the ring ("Batch waits"): twice as many when
+/// it found at least twice what it asked for, half as many when it found fewer; never more
+/// than one per [`IN_FLIGHT_PER_BATCHED`] operations in flight, nor [`BATCH_MAX`].
+fn next_batch(asked: u32, got: usize, in_flight: usize) -> u32 {
+    let cap = u32::try_from(in_flight / IN_FLIGHT_PER_BATCHED)
+        .unwrap_or(u32::MAX)
+        .clamp(1, BATCH_MAX);
+    let got = u32::try_from(got).unwrap_or(u32::MAX);
+    let next = if got >= asked.saturating_mul(2) {
+        asked.saturating_mul(2)
+    } else if got < asked {
+        asked / 2
+    } else {
+        asked
+    };
+    next.clamp(1, cap)
+}
 
 /// The group id of the driver's receive buffers (one group per ring).
 const GROUP_ID: u16 = 0;
@@ -221,6 +269,8 @@ struct Inner {
     polls: std::collections::HashMap<usize, [Option<OpId>; 2]>,
     /// Completions reaped this turn, handed out after the lock is released.
     batch: Vec<(Target, Completion)>,
+    /// How many completions the next blocking wait asks for ("Batch waits").
+    wait_for: u32,
 }
 
 /// The receiver of an operation's completions.
@@ -291,6 +341,7 @@ impl UringDriver {
                 no_buffers: Vec::new(),
                 polls: std::collections::HashMap::new(),
                 batch: Vec::with_capacity(256),
+                wait_for: 1,
             }),
             remote: Mutex::new(Vec::new()),
             remote_pending: AtomicBool::new(false),
@@ -523,6 +574,7 @@ impl UringDriver {
             targets,
             flush,
             no_buffers,
+            wait_for,
             ..
         } = &mut *inner;
         let ring = ring.as_mut().expect("checked above");
@@ -552,8 +604,12 @@ impl UringDriver {
                 timeout = Some(Duration::ZERO);
             }
         }
-        let min = u32::from(timeout != Some(Duration::ZERO));
-        let res = ring.submit_and_wait(min, timeout);
+        let waits = timeout != Some(Duration::ZERO);
+        let res = if waits {
+            ring.submit_and_wait_batch(*wait_for, self.config.batch_wait, timeout)
+        } else {
+            ring.submit_and_wait(0, timeout)
+        };
         if blocking {
             self.parked.store(false, Ordering::Relaxed);
         }
@@ -563,10 +619,11 @@ impl UringDriver {
             ring,
             targets,
             batch,
+            wait_for,
             ..
         } = &mut *inner;
         let ring = ring.as_mut().expect("checked above");
-        ring.reap(|c| {
+        let got = ring.reap(|c| {
             if c.untracked().is_some() {
                 // A stream's receive: the tag is the reference `arm_recv` took.
                 batch.push((Target::Recv(recv_target(&c)), c));
@@ -583,6 +640,9 @@ impl UringDriver {
                 batch.push((t, c));
             }
         });
+        if waits && ring.supports_batch_wait() && !self.config.batch_wait.is_zero() {
+            *wait_for = next_batch(*wait_for, got, ring.in_flight());
+        }
         let mut batch = std::mem::take(&mut inner.batch);
         drop(inner);
         let mut woken = 0;
@@ -747,4 +807,27 @@ fn ready_of_revents(ev: u32) -> usize {
         ready |= ERROR;
     }
     ready
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{next_batch, BATCH_MAX};
+
+    #[test]
+    fn a_batch_grows_with_a_surplus_shrinks_with_a_shortfall_and_stays_within_the_in_flight_cap() {
+        // Plenty in flight: doubles when a wait finds twice what it asked for.
+        assert_eq!(next_batch(1, 2, 1000), 2);
+        assert_eq!(next_batch(2, 3, 1000), 2);
+        assert_eq!(next_batch(2, 4, 1000), 4);
+        assert_eq!(next_batch(32, 500, 1000), BATCH_MAX);
+        assert_eq!(next_batch(BATCH_MAX, 500, 1000), BATCH_MAX);
+        // Halves when a wait found fewer (its minimum wait ran out); never below 1.
+        assert_eq!(next_batch(16, 5, 1000), 8);
+        assert_eq!(next_batch(1, 0, 1000), 1);
+        // One per four operations in flight: a ring with a connection or two never batches.
+        assert_eq!(next_batch(1, 2, 3), 1);
+        assert_eq!(next_batch(1, 2, 7), 1);
+        assert_eq!(next_batch(1, 2, 8), 2);
+        assert_eq!(next_batch(16, 40, 20), 5);
+    }
 }
