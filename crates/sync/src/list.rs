@@ -53,7 +53,8 @@
 //! compare-and-swap (nobody else moves `head`), steps 1 and 5 collapse (`head` is never
 //! left at the sentinel offset: the reader of a block's last slot moves it to the next
 //! block in one store, then frees the block at once, since the same sequence of pops read
-//! every earlier slot), and no slot is marked `READ`. That is two atomic read-modify-writes
+//! every earlier slot), and no slot is marked `READ` (so nothing but its pusher writes a
+//! slot's state, which it sets `WRITE` with a store). That is two atomic read-modify-writes
 //! fewer per receive. Pushers never read `head`. The loom models `mpsc_*` in
 //! `tests/loom_ring.rs` check it, including the hand-over between the receiver's own pops
 //! and the engine's pops on its behalf.

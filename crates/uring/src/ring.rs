@@ -546,6 +546,17 @@ impl Ring {
         min_complete: u32,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
+        self.wait(min_complete, Duration::ZERO, timeout)
+    }
+
+    /// Reports the waker's failed read once, re-arms the waker, and enters (the waits of
+    /// `submit_and_wait` and `submit_and_wait_batch`).
+    fn wait(
+        &mut self,
+        min_complete: u32,
+        min_wait: Duration,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         if let Some(error) = self.state.waker.as_mut().and_then(|w| w.error.take()) {
             return Err(io::Error::other(format!(
                 "io_uring waker read failed: {}",
@@ -553,7 +564,7 @@ impl Ring {
             )));
         }
         self.arm_waker()?;
-        self.enter(min_complete, Duration::ZERO, timeout)
+        self.enter(min_complete, min_wait, timeout)
     }
 
     /// Whether [`submit_and_wait_batch`](Self::submit_and_wait_batch) can wait for a batch
@@ -584,14 +595,7 @@ impl Ring {
         if batch <= 1 || min_wait.is_zero() || !self.state.batch_wait {
             return self.submit_and_wait(batch.min(1), timeout);
         }
-        if let Some(error) = self.state.waker.as_mut().and_then(|w| w.error.take()) {
-            return Err(io::Error::other(format!(
-                "io_uring waker read failed: {}",
-                io::Error::from_raw_os_error(-error)
-            )));
-        }
-        self.arm_waker()?;
-        self.enter(batch, min_wait, timeout)
+        self.wait(batch, min_wait, timeout)
     }
 
     /// Step 2 of a turn: one `io_uring_enter`, retried as documented. A non-zero `min_wait`
