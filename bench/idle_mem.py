@@ -1,5 +1,7 @@
-"""Memory per idle connection, the lab's method: server RSS at 0 connections, then at N
-connections that each did one round trip; (RSS_N - RSS_0) / N. Models alternate per round.
+"""Memory per idle connection, the lab's method: the server's resident anonymous memory
+(RssAnon: not the executable's pages, which are shared and paged in as code first runs) with
+one connection open, then with N connections more that each did one round trip;
+(RSS_N - RSS_0) / N. Models alternate per round.
 Usage: idle_mem.py BINARY N ROUNDS MODEL... ; also dumps the largest smaps deltas per model."""
 import socket, subprocess, sys, time, resource, statistics
 resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
@@ -7,7 +9,7 @@ binary, n, rounds, models = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys
 
 def rss(pid):
     for l in open(f"/proc/{pid}/status"):
-        if l.startswith("VmRSS"): return int(l.split()[1])
+        if l.startswith("RssAnon"): return int(l.split()[1])
 
 def smaps(pid):
     out, cur = {}, None
@@ -25,7 +27,8 @@ for r in range(rounds):
         p = subprocess.Popen([binary, "echo", "--model", m, "--listen", "127.0.0.1:0"],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         addr = p.stdout.readline().strip(); h, port = addr.rsplit(":", 1)
-        time.sleep(0.3)
+        warm = socket.create_connection((h, int(port)), timeout=10)
+        warm.sendall(b"I"); assert warm.recv(1) == b"I"
         base, s0 = rss(p.pid), smaps(p.pid)
         conns = []
         while len(conns) < n:
@@ -41,7 +44,7 @@ for r in range(rounds):
         if r == 0:
             d = sorted(((s1.get(k, 0) - s0.get(k, 0), k) for k in s1), reverse=True)[:6]
             for kib, k in d: print(f"    +{kib} KiB {k}")
-        for s in conns: s.close()
+        for s in conns + [warm]: s.close()
         p.send_signal(2); p.wait(timeout=20)
 for m in models:
     v = res[m]

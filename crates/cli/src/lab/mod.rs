@@ -13,12 +13,14 @@
 //!    the hidden `c10k __tokio-echo` which links the tokio reference, so a fresh clone needs
 //!    no second binary), pinned to the first CPU; read the address it prints. A model this
 //!    build lacks ([`IoModel::unavailable`]) is not started and is listed with the reason.
-//!    Memory: server RSS at zero connections, then at N idle connections (each has done
-//!    one round trip), `(RSS_N - RSS_0) / N`. A server that spins when idle (`nonblocking`)
-//!    is then paused (SIGSTOP) so that it cannot steal the CPU from another model's
-//!    measurement; the others are never paused (they take no CPU while idle, and a pause in
-//!    the middle of a task's poll would show in the server's log as a false long-poll
-//!    report, see `child`).
+//!    Memory: the server's resident anonymous memory (`RssAnon`: heap, stacks, buffer
+//!    pools; not the executable's pages, which are shared and paged in as code first runs)
+//!    with one connection open (its fixed costs paid), then with N idle connections more
+//!    (each has done one round trip), `(RSS_N - RSS_0) / N`. A server that spins when idle
+//!    (`nonblocking`) is then paused (SIGSTOP) so that it cannot steal the CPU from another
+//!    model's measurement; the others are never paused (they take no CPU while idle, and a
+//!    pause in the middle of a task's poll would show in the server's log as a false
+//!    long-poll report, see `child`).
 //!
 //! Sequential protocol:
 //!
@@ -335,6 +337,7 @@ pub(crate) struct ModelInfo {
     /// `ok`, `unavailable: why` or `failed: why`.
     pub(crate) status: String,
     pub(crate) idle_conns: u32,
+    /// Resident anonymous memory with one connection open (the base of the idle figure).
     pub(crate) rss_base_bytes: Option<u64>,
     pub(crate) bytes_per_idle_conn: Option<f64>,
 }
@@ -490,27 +493,25 @@ fn start_model(
         }
     };
     let pid = server.pid();
-    let idle = settings
-        .idle
-        .min(model.limit().map_or(u32::MAX, |l| l as u32));
+    let idle = settings.idle.min(
+        model
+            .limit()
+            .map_or(u32::MAX, |l| l.saturating_sub(1) as u32),
+    );
     info.idle_conns = idle;
-    match procfs::rss_bytes(pid) {
-        Ok(base) => {
-            info.rss_base_bytes = Some(base);
-            match idle::open(server.addr, idle as usize) {
-                Ok(streams) => {
-                    if let Ok(full) = procfs::rss_bytes(pid) {
-                        info.bytes_per_idle_conn =
-                            Some((full as f64 - base as f64) / f64::from(idle));
-                    }
-                    drop(streams);
-                }
-                Err(e) => {
-                    info.status = format!("failed: idle connections: {}", crate::errors::short(&e))
-                }
-            }
-        }
-        Err(e) => info.status = format!("failed: reading /proc: {e}"),
+    // One connection first, kept open: the server's fixed costs (its first read buffer,
+    // lazily built state) are paid before the base reading, not spread over the N.
+    let measured = idle::open(server.addr, 1).and_then(|warm| {
+        let base = procfs::anon_rss_bytes(pid)?;
+        info.rss_base_bytes = Some(base);
+        let streams = idle::open(server.addr, idle as usize)?;
+        let full = procfs::anon_rss_bytes(pid)?;
+        drop((warm, streams));
+        Ok((full as f64 - base as f64) / f64::from(idle))
+    });
+    match measured {
+        Ok(per_conn) => info.bytes_per_idle_conn = Some(per_conn),
+        Err(e) => info.status = format!("failed: idle connections: {}", crate::errors::short(&e)),
     }
     server.pause();
     (info, Some(server))

@@ -763,7 +763,7 @@ fn setup(settings: &Settings, infos: &[ModelInfo], command_line: &str) -> String
     for info in infos {
         let _ = writeln!(
             text,
-            "- {} (`c10k {}`): {}; RSS at 0 connections {} KiB; idle connections measured: {}",
+            "- {} (`c10k {}`): {}; anonymous RSS at 1 connection {} KiB; idle connections measured: {}",
             info.model.name(),
             info.model.server_args().join(" "),
             info.status,
