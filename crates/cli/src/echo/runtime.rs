@@ -15,11 +15,12 @@
 //! 1. Reads go into a per-thread 64 KiB scratch buffer ([`SCRATCH`]), borrowed between two
 //!    awaits and never across one: an idle connection's task holds no buffer at all, only
 //!    its socket and an empty `Vec` (see the test `connection_future_size`).
-//! 2. A read shorter than the buffer clears the socket's readiness (the runtime's short-read
-//!    rule), so the next attempt waits for the next edge instead of calling `read` for a
-//!    `WouldBlock`: a request costs one `read` and one `write`, and the `epoll_wait` is
-//!    shared by every connection ready at that moment. End of stream is sticky readiness, so a
-//!    half-close that arrives with the last data is still seen.
+//! 2. A read shorter than the buffer took everything there was: the task waits for the next
+//!    readiness instead of reading again for a `WouldBlock` (the runtime clears the socket's
+//!    readiness on a short read, its short-read rule, so the wait is for the next edge): a
+//!    request costs one `read` and one `write`, and the `epoll_wait` is shared by every
+//!    connection ready at that moment. End of stream is sticky readiness, so a half-close that
+//!    arrives with the last data is still seen.
 //! 3. The answer is written at once from the scratch buffer; only what the kernel did not take
 //!    is copied into the connection's pending output, flushed when the socket becomes
 //!    writable. While output is pending the task waits for *either* direction, so a peer
@@ -394,8 +395,14 @@ async fn connection(stream: TcpStream, upper: bool, shutdown: Shutdown, idle: Op
                             full_reads = 0;
                             c10k::task::yield_now().await;
                         }
+                        continue;
                     }
-                    continue;
+                    if n == 0 {
+                        continue; // interrupted
+                    }
+                    // A short read took everything there was: wait for more rather than
+                    // read again for nothing (step 2).
+                    full_reads = 0;
                 }
                 Step::Blocked => full_reads = 0,
                 Step::Eof => read_closed = true,

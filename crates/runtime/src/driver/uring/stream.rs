@@ -50,10 +50,10 @@
 //! 5. Errors: a failed send is recorded (its `errno`); the next write, flush or close
 //!    returns it. So a write that returned `Ok` may still fail later: `flush` (and `close`)
 //!    wait until everything written has been sent, and report the failure.
-//! 6. The send buffer comes back with the completion. While more bytes wait in `pending`,
-//!    it is kept (if at most [`SPARE_MAX`] bytes) to become the next `pending`: a busy
-//!    stream alternates two buffers. Once everything written has been sent, both are
-//!    freed: an idle connection holds no send buffer.
+//! 6. The send buffer comes back with the completion and is kept (if at most [`SPARE_MAX`]
+//!    bytes) to become the next `pending`: a busy stream alternates two buffers. Once
+//!    everything written has been sent, one at most stays, and it leaves with the stream's
+//!    box when the stream goes idle (see below): an idle connection holds no send buffer.
 //!
 //! # What an idle stream holds
 //!
@@ -61,9 +61,11 @@
 //! waiting reader's waker, the byte counts of writing step 5, the descriptor, the receive's
 //! state and the flags. Everything else (received buffers not yet read, the send in
 //! flight, a short send's rest, an owned write, a linger, a write waker, errors) lives in a
-//! box (`BusyBox`) that the first need allocates and the unlock that finds it idle frees.
-//! A request so allocates it twice on an echo connection (for the received buffer, then for
-//! the answer), a malloc and a free each time; an idle connection holds none.
+//! box (`BusyBox`) that the first need takes and the unlock that finds it idle gives back.
+//! Boxes come from and go back to a small cache per thread (`BusyCache`: at most 64 idle
+//! boxes, each with its last send buffer if at most 1 KiB), so that an echo request
+//! allocates nothing (it used to allocate and free a box and a send buffer); an idle
+//! connection holds none.
 //!
 //! Owned-buffer writes ([`start_owned_write`](RingStream::start_owned_write)) hand the
 //! caller's `Vec` to the ring itself (no copy) once nothing else is pending, and give it back
@@ -286,9 +288,11 @@ impl Busy {
         lingering: false,
     };
 
-    /// Whether every field holds its idle value (nothing would be lost by freeing it; a
-    /// writer's waker left here is stale, see `writer`).
-    fn is_empty(&self) -> bool {
+    /// Whether every field holds its idle value but `spare`, which goes with the box (nothing
+    /// would be lost by freeing it or caching it; a writer's waker left here is stale, see
+    /// `writer`).
+    #[inline]
+    fn is_idle(&self) -> bool {
         self.queue.is_empty()
             && self.head == 0
             && self.read_error.is_none()
@@ -297,7 +301,6 @@ impl Busy {
             && self.sending.is_none()
             && self.send_id.is_none()
             && self.resend.is_none()
-            && self.spare.capacity() == 0
             && matches!(self.owned, Owned::None)
             && !self.shutdown_write
             && self.linger.is_none()
@@ -308,18 +311,22 @@ impl Busy {
 
 /// The stream's [`Busy`] part, boxed on demand: most connections are idle most of the
 /// time, and an idle stream then holds only its 48-byte [`State`]. Reading through it gives
-/// [`Busy::EMPTY`] when there is no box; writing allocates one;
-/// [`trim`](BusyBox::trim) frees it again once it is back to idle.
+/// [`Busy::EMPTY`] when there is no box; writing takes one from the thread's
+/// [`BusyCache`] (or allocates one); [`trim`](BusyBox::trim) gives it back once it is idle.
 struct BusyBox(Option<Box<Busy>>);
 
 /// What a stream without a box reads.
 static NOT_BUSY: Busy = Busy::EMPTY;
 
 impl BusyBox {
-    /// Frees the box if it holds nothing (called where the stream may have gone idle).
+    /// Gives the box back if it holds nothing (called where the stream may have gone idle,
+    /// at every unlock: kept small enough to inline, the rest is out of line).
+    #[inline]
     fn trim(&mut self) {
-        if self.0.as_ref().is_some_and(|b| b.is_empty()) {
-            self.0 = None;
+        if self.0.as_ref().is_some_and(|b| b.is_idle()) {
+            if let Some(b) = self.0.take() {
+                BusyCache::put(b);
+            }
         }
     }
 
@@ -338,8 +345,70 @@ impl std::ops::Deref for BusyBox {
 }
 
 impl std::ops::DerefMut for BusyBox {
+    #[inline]
     fn deref_mut(&mut self) -> &mut Busy {
-        self.0.get_or_insert_with(|| Box::new(Busy::EMPTY))
+        self.0.get_or_insert_with(BusyCache::take)
+    }
+}
+
+/// Idle [`Busy`] boxes kept by a thread for the next stream that needs one: at most
+/// [`BUSY_CACHE_MAX`], each with its `spare` send buffer if that is at most
+/// [`CACHED_SPARE_MAX`] bytes (emptied). An echo request would otherwise allocate and free
+/// a box and a send buffer each (the box when its data arrives, the buffer when the answer
+/// is written, both freed when the answer's send completes), where tokio allocates nothing
+/// per request. The memory stays bounded per thread, not per stream: an idle stream still
+/// holds no box.
+struct BusyCache;
+
+/// The most idle boxes a thread keeps ([`BusyCache`]).
+const BUSY_CACHE_MAX: usize = 64;
+/// The largest spare send buffer a cached box keeps ([`BusyCache`]): 64 boxes hold at most
+/// 64 KiB of them.
+const CACHED_SPARE_MAX: usize = 1024;
+
+thread_local! {
+    // Boxes, not values: a box moves between a stream and the cache without a copy or an
+    // allocation, which is the point.
+    #[allow(clippy::vec_box)]
+    static BUSY_CACHE: std::cell::RefCell<Vec<Box<Busy>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl BusyCache {
+    /// An idle box: this thread's last cached one, or a new one.
+    #[inline(never)]
+    fn take() -> Box<Busy> {
+        BUSY_CACHE
+            .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.pop()))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Box::new(Busy::EMPTY))
+    }
+
+    /// Keeps `b` (idle: [`Busy::is_idle`]) for the next [`take`](Self::take) on this
+    /// thread, or frees it if the cache is full (or gone: a thread-local destructor).
+    /// What `b` still holds (a stale writer's waker: its drop may free a task) is dropped
+    /// outside the cache's borrow.
+    #[inline(never)]
+    fn put(mut b: Box<Busy>) {
+        debug_assert!(b.is_idle());
+        let stale = b.writer.take();
+        if b.spare.capacity() > CACHED_SPARE_MAX {
+            b.spare = Vec::new();
+        }
+        b.spare.clear();
+        let full = BUSY_CACHE.try_with(|c| match c.try_borrow_mut() {
+            Ok(mut c) if c.len() < BUSY_CACHE_MAX => {
+                if c.capacity() == 0 {
+                    c.reserve_exact(BUSY_CACHE_MAX);
+                }
+                c.push(b);
+                None
+            }
+            _ => Some(b),
+        });
+        drop(full);
+        drop(stale);
     }
 }
 
@@ -645,10 +714,7 @@ impl StreamShared {
                     }
                 } else if st.busy.owned.in_flight() {
                     st.busy.owned.finish(Ok(()), buf);
-                } else if !st.busy.pending.is_empty()
-                    && buf.capacity() <= SPARE_MAX
-                    && st.busy.spare.capacity() == 0
-                {
+                } else if buf.capacity() <= SPARE_MAX && st.busy.spare.capacity() == 0 {
                     let mut buf = buf;
                     buf.clear();
                     st.busy.spare = buf;
@@ -670,9 +736,12 @@ impl StreamShared {
             flush = st.queue_flush();
         }
         if st.busy.resend.is_none() && st.busy.pending.is_empty() {
-            // Everything written has left: an idle stream holds no send buffer (step 6).
-            st.busy.pending = Vec::new();
-            st.busy.spare = Vec::new();
+            // Everything written has left (step 6): one buffer at most stays, as the spare,
+            // which goes with the box when the unlock finds the stream idle.
+            let pending = std::mem::take(&mut st.busy.pending);
+            if st.busy.spare.capacity() == 0 && pending.capacity() <= SPARE_MAX {
+                st.busy.spare = pending;
+            }
         }
         let idle = st.write_idle();
         if idle && st.busy.shutdown_write {
@@ -973,7 +1042,10 @@ impl RingStream {
         if st.flags.has(SHUTDOWN) || self.uring().is_closed() {
             return Poll::Ready(Err(shutdown_error()));
         }
-        st.reader = Some(cx.waker().clone());
+        match &mut st.reader {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
         let arm = self.want_recv(&mut st);
         drop(st);
         if arm {
@@ -1377,6 +1449,86 @@ mod tests {
     fn stream_state_stays_small() {
         let size = std::mem::size_of::<StreamShared>();
         assert!(size <= 56, "StreamShared is {size} bytes");
+    }
+
+    /// The boxes of idle streams go to the thread's cache, which stays bounded, keeps each
+    /// box's small spare send buffer (so that a request allocates nothing) and frees a large
+    /// one; a box taken from it is idle again.
+    #[test]
+    fn idle_boxes_go_to_a_bounded_per_thread_cache() -> io::Result<()> {
+        if !Backend::Uring.is_available() {
+            eprintln!("note: io_uring unavailable here; skipped");
+            return Ok(());
+        }
+        let rt = crate::Runtime::builder()
+            .current_thread()
+            .backend(Backend::Uring)
+            .build()?;
+        let driver = rt.handle().inner.io_driver();
+        let cached = || BUSY_CACHE.with(|c| c.borrow().len());
+        let mut pairs = Vec::new();
+        for _ in 0..BUSY_CACHE_MAX + 10 {
+            let (a, b) = std::os::unix::net::UnixStream::pair()?;
+            a.set_nonblocking(true)?;
+            pairs.push((a, b));
+        }
+        rt.block_on(async {
+            let streams: Vec<RingStream> = pairs
+                .iter()
+                .map(|(a, _)| RingStream::new(driver.clone(), a.as_raw_fd()))
+                .collect();
+            // All busy at once: each takes a box (one stream's write takes back the box
+            // another's just gave back, so only boxes in use at the same time add up).
+            let marks = streams
+                .iter()
+                .map(|s| {
+                    s.write_marked(&[io::IoSlice::new(&[1u8; 100])])
+                        .map(|w| w.1)
+                })
+                .collect::<io::Result<Vec<u64>>>()?;
+            for (i, (s, mark)) in streams.iter().zip(marks).enumerate() {
+                std::future::poll_fn(|cx| s.poll_sent(cx, mark)).await?;
+                assert!(
+                    lock(&s.shared.state).busy.0.is_none(),
+                    "stream {i} kept its box"
+                );
+            }
+            assert_eq!(
+                cached(),
+                BUSY_CACHE_MAX,
+                "more idle boxes than streams, or unbounded"
+            );
+            BUSY_CACHE.with(|c| {
+                for b in c.borrow().iter() {
+                    assert!(b.is_idle() && b.writer.is_none() && b.spare.is_empty());
+                    assert!(b.spare.capacity() <= CACHED_SPARE_MAX);
+                }
+                // The last box back kept its stream's 100-byte send buffer.
+                assert!(c.borrow().last().is_some_and(|b| b.spare.capacity() >= 100));
+            });
+            // A large send buffer is not cached with its box.
+            let s = &streams[0];
+            let (_, mark) = s.write_marked(&[io::IoSlice::new(&[2u8; 3000])])?;
+            std::future::poll_fn(|cx| s.poll_sent(cx, mark)).await?;
+            BUSY_CACHE.with(|c| {
+                let c = c.borrow();
+                assert_eq!(c.len(), BUSY_CACHE_MAX);
+                assert_eq!(c.last().map(|b| b.spare.capacity()), Some(0));
+            });
+            // The descriptors stay `pairs`'.
+            for s in streams {
+                s.release();
+            }
+            Ok::<_, io::Error>(())
+        })?;
+        // Every byte arrived, in order, on every connection.
+        for (i, (_, b)) in pairs.iter().enumerate() {
+            let want = if i == 0 { 3100 } else { 100 };
+            let mut got = vec![0u8; want];
+            io::Read::read_exact(&mut &*b, &mut got)?;
+            assert!(got[..100].iter().all(|&x| x == 1) && got[100..].iter().all(|&x| x == 2));
+        }
+        Ok(())
     }
 
     /// Regression: an idle stream used to keep its last send buffer (up to `SPARE_MAX`
