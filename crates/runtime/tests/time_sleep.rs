@@ -55,8 +55,11 @@ fn sleeps_never_complete_early() -> io::Result<()> {
         let mut rng = Rng(0x2545_F491_4F6C_DD1D);
         for i in 0..300 {
             let d = Duration::from_nanos(rng.below(3_000_000));
-            let deadline = Instant::now() + d;
+            // The OS clock first: read after the runtime's, it could be later by as long as
+            // the thread was preempted between the two reads (milliseconds on a busy
+            // machine), and a sleep that is exactly on time would look early.
             let os_deadline = std::time::Instant::now() + d;
+            let deadline = Instant::now() + d;
             if i % 2 == 0 {
                 time::sleep(d).await;
             } else {
