@@ -1451,20 +1451,29 @@ mod tests {
         assert!(size <= 56, "StreamShared is {size} bytes");
     }
 
-    /// The boxes of idle streams go to the thread's cache, which stays bounded, keeps each
-    /// box's small spare send buffer (so that a request allocates nothing) and frees a large
-    /// one; a box taken from it is idle again.
-    #[test]
-    fn idle_boxes_go_to_a_bounded_per_thread_cache() -> io::Result<()> {
+    /// A current-thread runtime on io_uring and its driver, or `None` (said once) where
+    /// io_uring is unavailable.
+    fn uring_runtime() -> io::Result<Option<(crate::Runtime, Arc<Driver>)>> {
         if !Backend::Uring.is_available() {
             eprintln!("note: io_uring unavailable here; skipped");
-            return Ok(());
+            return Ok(None);
         }
         let rt = crate::Runtime::builder()
             .current_thread()
             .backend(Backend::Uring)
             .build()?;
         let driver = rt.handle().inner.io_driver();
+        Ok(Some((rt, driver)))
+    }
+
+    /// The boxes of idle streams go to the thread's cache, which stays bounded, keeps each
+    /// box's small spare send buffer (so that a request allocates nothing) and frees a large
+    /// one; a box taken from it is idle again.
+    #[test]
+    fn idle_boxes_go_to_a_bounded_per_thread_cache() -> io::Result<()> {
+        let Some((rt, driver)) = uring_runtime()? else {
+            return Ok(());
+        };
         let cached = || BUSY_CACHE.with(|c| c.borrow().len());
         let mut pairs = Vec::new();
         for _ in 0..BUSY_CACHE_MAX + 10 {
@@ -1535,15 +1544,9 @@ mod tests {
     /// bytes) as a spare; 10 000 idle connections held 40 MiB of it.
     #[test]
     fn an_idle_stream_holds_no_send_or_receive_buffer() -> io::Result<()> {
-        if !Backend::Uring.is_available() {
-            eprintln!("note: io_uring unavailable here; skipped");
+        let Some((rt, driver)) = uring_runtime()? else {
             return Ok(());
-        }
-        let rt = crate::Runtime::builder()
-            .current_thread()
-            .backend(Backend::Uring)
-            .build()?;
-        let driver = rt.handle().inner.io_driver();
+        };
         let (a, b) = std::os::unix::net::UnixStream::pair()?;
         a.set_nonblocking(true)?;
         rt.block_on(async {
