@@ -1,7 +1,9 @@
 #!/bin/bash
-# usage: pair.sh BIN OUTDIR [perf]   -- uring server + tokio server on CPU 0, two loads on CPU 1
+# usage: bench/pair.sh BIN OUTDIR [perf|stat]: an echo server of c10k (MODEL, default uring) and the
+# tokio reference on CPU 0, a `c10k load echo` against each on CPU 1 (CONNS x SIZE bytes for DUR
+# seconds: default 1000 x 64 for 8 s); prints the CPU per request (utime+stime) and p99 ratios.
 BIN=$1; OUT=$2; MODE=$3; mkdir -p $OUT
-taskset -c 0 $BIN echo --model uring --listen 127.0.0.1:7101 > $OUT/u.log 2>&1 & U=$!
+taskset -c 0 $BIN echo --model ${MODEL:-uring} --listen 127.0.0.1:7101 > $OUT/u.log 2>&1 & U=$!
 taskset -c 0 $BIN __tokio-echo --listen 127.0.0.1:7102 > $OUT/t.log 2>&1 & T=$!
 sleep 0.5
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
@@ -14,8 +16,8 @@ if [ "$MODE" = stat ]; then
   perf stat -e raw_syscalls:sys_enter,context-switches,cpu-clock -p $U -o $OUT/u.stat -- sleep 6 &
   perf stat -e raw_syscalls:sys_enter,context-switches,cpu-clock -p $T -o $OUT/t.stat -- sleep 6 &
 fi
-taskset -c 1 $BIN load echo --target 127.0.0.1:7101 -c 1000 --size 64 -d 8 --json > $OUT/lu.json 2>$OUT/lu.err & LU=$!
-taskset -c 1 $BIN load echo --target 127.0.0.1:7102 -c 1000 --size 64 -d 8 --json > $OUT/lt.json 2>$OUT/lt.err & LT=$!
+taskset -c 1 $BIN load echo --target 127.0.0.1:7101 -c ${CONNS:-1000} --size ${SIZE:-64} -d ${DUR:-8} --json > $OUT/lu.json 2>$OUT/lu.err & LU=$!
+taskset -c 1 $BIN load echo --target 127.0.0.1:7102 -c ${CONNS:-1000} --size ${SIZE:-64} -d ${DUR:-8} --json > $OUT/lt.json 2>$OUT/lt.err & LT=$!
 wait $LU; u1=$(cpu $U); wait $LT; t1=$(cpu $T)
 sleep 1
 kill -INT $U $T; wait $U $T 2>/dev/null
@@ -24,3 +26,7 @@ rt=$(python3 -c "import json;print(json.load(open('$OUT/lt.json'))['requests'])"
 python3 -c "
 u=($u1-$u0)/$ru; t=($t1-$t0)/$rt
 print(f'uring ticks/req {u*1e6:.2f}e-6 tokio {t*1e6:.2f}e-6 ratio {u/t:.3f} req {$ru} {$rt}')" | tee $OUT/result.txt
+python3 -c "
+import json
+u=json.load(open('$OUT/lu.json'))['latency_us']; t=json.load(open('$OUT/lt.json'))['latency_us']
+print('p99', u['p99'], t['p99'], 'ratio %.3f' % (u['p99']/t['p99']))" | tee -a $OUT/result.txt
