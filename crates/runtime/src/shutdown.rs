@@ -30,8 +30,9 @@
 //! 2. **Listen**: one reader takes the signalfd ([`listen`](Shutdown::listen) or
 //!    [`listen_on_thread`](Shutdown::listen_on_thread)).
 //! 3. **First signal** (or [`trigger`](Shutdown::trigger)): the deadline is set to now plus
-//!    the grace period, the announcement (if any) is written to stderr, the flag is set, the
-//!    eventfd is written, and every waiter is woken. The servers stop accepting and let the
+//!    the grace period, the flag is set, the announcement (if any) is written to stderr
+//!    (so whoever reads it finds the flag set), the eventfd is written, and every waiter is
+//!    woken. The servers stop accepting and let the
 //!    work in flight finish.
 //! 4. **Drain**: [`drained`](Shutdown::drained) / [`drained_blocking`](Shutdown::drained_blocking)
 //!    return when no [`InFlight`] guard is left or at the deadline, whichever comes first;
@@ -420,10 +421,11 @@ impl Shutdown {
                 return false;
             }
             state.deadline = Some(Instant::now() + self.inner.grace);
+            // The flag first: whoever reads the announcement may rely on it being true.
+            self.inner.requested.store(true, Ordering::SeqCst);
             if let Some(line) = &self.inner.announce {
                 eprintln!("{line}");
             }
-            self.inner.requested.store(true, Ordering::SeqCst);
             // An eventfd write only fails when the counter would overflow: never from 0.
             let _ = rustix::io::write(&self.inner.event, &1u64.to_ne_bytes());
             self.inner.changed.notify_all();
