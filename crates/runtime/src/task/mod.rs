@@ -299,7 +299,7 @@ pub struct Current {
 }
 
 impl Current {
-    /// The task's id, as [`id`] returns it.
+    /// The task's id, as [`id()`] returns it.
     ///
     /// # Examples
     ///

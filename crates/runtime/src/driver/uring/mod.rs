@@ -111,6 +111,7 @@
 //! of armed receives, which is what makes an idle connection small).
 
 mod listener;
+mod spin;
 mod stream;
 
 use std::cell::Cell;
