@@ -32,8 +32,7 @@
 //! 3. **First signal** (or [`trigger`](Shutdown::trigger)): the deadline is set to now plus
 //!    the grace period, the flag is set, the announcement (if any) is written to stderr
 //!    (so whoever reads it finds the flag set), the eventfd is written, and every waiter is
-//!    woken. The servers stop accepting and let the
-//!    work in flight finish.
+//!    woken. The servers stop accepting and let the work in flight finish.
 //! 4. **Drain**: [`drained`](Shutdown::drained) / [`drained_blocking`](Shutdown::drained_blocking)
 //!    return when no [`InFlight`] guard is left or at the deadline, whichever comes first;
 //!    [`drain`](Shutdown::drain) does the same for a `JoinSet`, aborting what is left.

@@ -6,9 +6,10 @@
 //! acquiring compare-exchange, and the releasing swap that looks for sleepers); this lock
 //! pays one: with no sleepers to wake, the release is a store. The price is that a waiter
 //! spins, then yields, instead of sleeping in the kernel, so it suits only critical
-//! sections that never block: the stream's hold no lock of their own and make no system
-//! call that can wait (the few they make, `shutdown(2)`, `setsockopt(2)` and the starved
-//! path's non-blocking `recv(2)`, return at once).
+//! sections that never wait. The stream's take no other lock but the buffer group's (a
+//! returned buffer is published under it, for a few instructions) and make no system call
+//! that can wait: the few they make (`shutdown(2)`, `setsockopt(2)`, the starved path's
+//! non-blocking `recv(2)`, the eventfd write that wakes a starved group) return at once.
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};

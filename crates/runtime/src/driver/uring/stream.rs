@@ -57,12 +57,13 @@
 //!
 //! # The lock
 //!
-//! The shared state is behind a [`SpinLock`], not `std`'s mutex: an
-//! echo request takes it seven times, almost always uncontended, and its unlock is a plain
-//! store where the mutex's is an atomic swap (CPU per request 1 to 2.5 points lower, see
-//! `bench/runs/2026-12-07-uring-spin`). No critical section blocks: wakers are woken and
-//! driver requests made after the unlock, and the system calls made under it
-//! (`shutdown(2)`, `setsockopt(2)`, the starved path's non-blocking `recv(2)`) return at once.
+//! The shared state is behind a [`SpinLock`], not `std`'s mutex: an echo request takes it
+//! seven times, almost always uncontended, and its unlock is a plain store where the
+//! mutex's is an atomic swap (CPU per request 1 to 2.5 points lower, see
+//! `bench/runs/2026-12-07-uring-spin`). No critical section waits: wakers are woken and
+//! driver requests made after the unlock, the only lock taken under it is the buffer
+//! group's (to publish a returned buffer), and the system calls made under it return at
+//! once (see `spin.rs`).
 //!
 //! # What an idle stream holds
 //!
