@@ -40,17 +40,31 @@ fn main() -> std::io::Result<()> {
                 .setup_single_issuer()
                 .setup_defer_taskrun();
         }
-        _ => {}
+        Ok(other) => {
+            eprintln!("c10k-monoio-ref: MONOIO_TASKRUN must be coop or defer, not {other:?}");
+            std::process::exit(2);
+        }
+        Err(_) => {}
     }
     let mut rt = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
         .with_entries(entries)
         .uring_builder(urb)
+        .enable_timer()
         .build()?;
     rt.block_on(async move {
         let listener = TcpListener::bind(addr.as_str())?;
         loop {
-            let (stream, _) = listener.accept().await?;
-            monoio::spawn(handle(stream));
+            // As the tokio reference: a failed accept (EMFILE) is reported, and retried after
+            // a pause.
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    monoio::spawn(handle(stream));
+                }
+                Err(e) => {
+                    eprintln!("c10k-monoio-ref: accept: {e}");
+                    monoio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
         }
     })
 }
