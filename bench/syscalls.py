@@ -17,6 +17,12 @@ and the ratio model ÷ tokio for CPU and p99 (lower is better). Both servers see
 machine at the same moment, so the ratio is steadier than either absolute figure (see
 `crates/cli/LAB.md`, "side by side").
 
+Each run is two passes of the same pair: one with `perf stat` attached, for the system call
+counts only, and one without, for everything else. The tracepoint costs every system call
+some CPU, so a server that makes 40 times fewer of them (io_uring against tokio) would read
+about 4 % cheaper than it is if its CPU were taken with perf attached
+(`bench/runs/2026-12-07-uring-amd2/perf-bias.txt`).
+
 Usage (after `cargo build --release`):
 
     python3 bench/syscalls.py --models uring,epoll --conns 100,1000 --sizes 64,1024 \
@@ -108,14 +114,26 @@ def load(addr, conns, size, duration):
 
 
 def one_run(model, conns, size, duration, tmp):
+    """One run of the pair: its figures from a pass without perf, with the system call
+    counts of a second pass that has perf attached."""
+    rows = one_pass(model, conns, size, duration, tmp, count=False)
+    counted = one_pass(model, conns, size, duration, tmp, count=True)
+    for m, r in rows.items():
+        r["syscalls_per_req"] = counted[m]["syscalls_per_req"]
+    return rows
+
+
+def one_pass(model, conns, size, duration, tmp, count):
     servers = {}
     try:
         for m in (model, "tokio"):
             log = open(os.path.join(tmp, f"server-{m}.log"), "a")
             servers[m] = start_server(m, log)
-        perfs = {m: start_perf(p.pid, os.path.join(tmp, f"perf-{m}.txt"))
-                 for m, (p, _) in servers.items()}
-        time.sleep(0.5)  # perf attaches asynchronously; nothing else depends on this wait
+        perfs = {}
+        if count:
+            perfs = {m: start_perf(p.pid, os.path.join(tmp, f"perf-{m}.txt"))
+                     for m, (p, _) in servers.items()}
+            time.sleep(0.5)  # perf attaches asynchronously; nothing else depends on this wait
         before = {m: cpu_ns(p.pid) for m, (p, _) in servers.items()}
         user_before = {m: user_ns(p.pid) for m, (p, _) in servers.items()}
         loads = {m: load(addr, conns, size, duration) for m, (_, addr) in servers.items()}
@@ -127,7 +145,8 @@ def one_run(model, conns, size, duration, tmp):
             reports[m] = json.loads(out)
         after = {m: cpu_ns(p.pid) for m, (p, _) in servers.items()}
         user_after = {m: user_ns(p.pid) for m, (p, _) in servers.items()}
-        counts = {m: stop_perf(perfs[m], os.path.join(tmp, f"perf-{m}.txt")) for m in servers}
+        counts = {m: stop_perf(perfs[m], os.path.join(tmp, f"perf-{m}.txt")) if count else 0
+                  for m in servers}
         rows = {}
         for m, r in reports.items():
             req = max(r["requests"], 1)
