@@ -120,6 +120,7 @@ def one_run(model, conns, size, duration, tmp):
     counted = one_pass(model, conns, size, duration, tmp, count=True)
     for m, r in rows.items():
         r["syscalls_per_req"] = counted[m]["syscalls_per_req"]
+        r["errors"] += counted[m]["errors"]
     return rows
 
 
